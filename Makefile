@@ -1,0 +1,86 @@
+# dmacoh — see README.md.  Knobs:
+#   CC=gcc|clang          compiler (both must build everything)
+#   SANITIZER=address,undefined   build and test under sanitizers (a separate build dir)
+#   WERROR=1              warnings are errors (CI sets it)
+#   BUILD=dir             build directory (default: build/<cc>[-san])
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+SANITIZER ?=
+CCNAME := $(notdir $(firstword $(CC)))
+BUILD ?= build/$(CCNAME)$(if $(SANITIZER),-san)
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT ?= -O2
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -Isrc -fno-strict-aliasing
+SANFLAGS := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+CFLAGS := $(CFLAGS_COMMON) $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS)
+LIBS := -linih -ljson-c -ldw -lelf -lm
+
+# Driver code is compiled as dmacoh-cc compiles it: TSan's instrumentation without its
+# runtime (dmacoh defines the hooks), never with ASan (the two do not mix).
+INSTR_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 $(WARN) -Iinclude -fsanitize=thread -fno-omit-frame-pointer
+REDEFINE := --redefine-sym memcpy=__dc_memcpy --redefine-sym memmove=__dc_memmove \
+	--redefine-sym memset=__dc_memset
+
+LIB_SRC := $(sort $(wildcard src/hw/*.c src/kernel/*.c src/check/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libdmacoh.a
+
+TEST_SRC := $(sort $(wildcard tests/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_INSTR_SRC := $(sort $(wildcard tests/instrumented/*.c))
+TEST_INSTR_OBJ := $(TEST_INSTR_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(BUILD)/tests/dmacoh-tests
+
+TOOLS := $(BUILD)/dmacoh
+
+.PHONY: all lib tools test demo format check-format clean crosscheck bench fuzz
+all: lib tools $(TEST_BIN)
+lib: $(LIB)
+tools: $(TOOLS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/instrumented/%.o: tests/instrumented/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(INSTR_CFLAGS) -MMD -MP -c $< -o $@.tmp.o
+	objcopy $(REDEFINE) $@.tmp.o $@
+	@rm -f $@.tmp.o
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/dmacoh: $(BUILD)/tools/dmacoh.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(TEST_BIN): $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB) $(LIBS)
+
+test: $(TEST_BIN) $(TOOLS)
+	DMACOH_BIN=$(BUILD)/dmacoh $(TEST_BIN)
+
+demo: $(TOOLS)
+	$(BUILD)/dmacoh demo
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+check-format:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TEST_INSTR_OBJ:.o=.d) $(BUILD)/tools/dmacoh.d
+-include mk/*.mk

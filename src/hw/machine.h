@@ -1,0 +1,106 @@
+/* The simulated machine: memory, the cache hierarchy, the CPU access path, the DMA side of
+ * memory, time, interrupt lines and the I/O buses, built from one platform profile.
+ *
+ * Two sides reach memory:
+ *  - the CPU: instrumented driver code (through the __tsan_* hooks, cpu.c) and dmacoh's own
+ *    code acting as the CPU (dc_cpu_read/dc_cpu_write), both through the cache model;
+ *  - devices: dc_dma_read/dc_dma_write on physical addresses.  On a coherent platform they
+ *    snoop the hierarchy; on a non-coherent one they see memory only.
+ * The adversary (random evictions, dirty evictions right after a device write, speculative
+ * fills) acts only through these paths, seeded, so a run is reproducible. */
+#ifndef DC_MACHINE_H
+#define DC_MACHINE_H
+
+#include "dmacoh/observer.h"
+#include "dmacoh/platform.h"
+#include "bus.h"
+#include "cache.h"
+#include "clock.h"
+#include "irq.h"
+#include "mem.h"
+
+#define DC_MAX_DMA_SOURCES 32
+
+struct dc_cpu_stats {
+	uint64_t reads, writes;       /* instrumented references in the cached window */
+	uint64_t uncached;            /* references in the uncached window */
+	uint64_t speculative_fills, random_evictions, adversary_writebacks;
+	uint64_t dma_read_bytes, dma_write_bytes;
+	uint64_t maint_lines;         /* lines touched by range maintenance */
+};
+
+struct dc_machine {
+	struct dc_platform plat;
+	struct dc_mem mem;
+	struct dc_cache cache;
+	struct dc_clock clock;
+	struct dc_irq irq;
+	struct dc_bus bus;
+	struct dc_rng adv_rng;
+	uint64_t evict_countdown; /* CPU references until the next random eviction */
+	struct dc_cpu_stats st;
+	const char *dma_source_name[DC_MAX_DMA_SOURCES];
+	unsigned n_dma_sources;
+	const struct dc_observer *obs[DC_MAX_OBSERVERS];
+	void *obs_opaque[DC_MAX_OBSERVERS];
+	unsigned n_obs;
+	bool in_adversary; /* adversary fills must not recurse into the adversary */
+};
+
+/* Builds a machine from a validated profile.  On error nothing is left allocated. */
+int dc_machine_create(const struct dc_platform *p, struct dc_machine **out);
+void dc_machine_destroy(struct dc_machine *m);
+
+/* The machine instrumented code runs against (one per host thread; NULL: hooks do nothing). */
+void dc_machine_set_current(struct dc_machine *m);
+struct dc_machine *dc_machine_current(void);
+
+int dc_machine_add_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
+void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
+/* Registers a DMA engine's name for reports; returns its source id. */
+int dc_machine_dma_source(struct dc_machine *m, const char *name);
+
+/* Memory for buffers (kernel pool, MDL pages, common buffers).  Cached: n pages of the
+ * cached window on scattered frames (contig: one physical run).  Uncached: a physically
+ * contiguous run seen through the uncached window.  NULL when memory runs out. */
+void *dc_alloc_cached(struct dc_machine *m, uint64_t pages, enum dc_zone z, bool contig);
+void dc_free_cached(struct dc_machine *m, void *va, uint64_t pages);
+void *dc_alloc_uncached(struct dc_machine *m, uint64_t pages, enum dc_zone z);
+void dc_free_uncached(struct dc_machine *m, void *va, uint64_t pages);
+
+static inline uint64_t dc_va_to_pa(const struct dc_machine *m, const void *va)
+{
+	return dc_mem_va_to_pa(&m->mem, va);
+}
+
+/* --- The CPU side --------------------------------------------------------------------- */
+
+/* Runs the cache model for a CPU reference of len bytes at va (any window; outside both it
+ * does nothing), then tells observers.  The caller then touches the bytes itself. */
+void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
+		const void *pc);
+/* dmacoh's own code acting as the CPU: copy through the cache model. */
+void dc_cpu_read(struct dc_machine *m, const void *va, void *dst, uint64_t len);
+void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len);
+void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len);
+
+/* Cache maintenance over a virtual range, as the kernel's KeFlushIoBuffers does: costs the
+ * lines present, bounded by the cache size, never the range size.  On a coherent platform
+ * it does nothing (O(1)) unless `force`.  Returns lines affected. */
+uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len,
+			    enum dc_cache_op op, bool force);
+
+/* --- The DMA side ---------------------------------------------------------------------- */
+
+/* A device reads [pa, pa + len) of memory into dst.  Coherent: dirty cached lines are written
+ * back first (snoop).  Non-coherent: memory as it is.  DC_ERR_RANGE outside memory. */
+int dc_dma_read(struct dc_machine *m, int source, uint64_t pa, void *dst, uint64_t len);
+/* A device writes src to [pa, pa + len).  Coherent: cached lines are written back (if dirty and
+ * partially covered) and invalidated.  Non-coherent: cached lines are left alone, stale; the
+ * adversary may speculatively fill lines just before, or evict dirty ones just after. */
+int dc_dma_write(struct dc_machine *m, int source, uint64_t pa, const void *src, uint64_t len);
+
+/* Human-readable dump of machine statistics (for tests and tools; returns bytes written). */
+size_t dc_machine_stats_str(const struct dc_machine *m, char *buf, size_t len);
+
+#endif

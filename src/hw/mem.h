@@ -1,0 +1,106 @@
+/* Simulated physical memory and the two kernel virtual windows onto it.
+ *
+ * Physical memory is a memfd (sparse: an untouched page costs nothing).  The *uncached window*
+ * is a MAP_SHARED mapping of the whole memfd, so the byte at physical address PA lives at
+ * phys + PA and a CPU access there is a memory access.  The *cached window* is private,
+ * MAP_NORESERVE host memory that plays the cache's data array: each mapped virtual page has a
+ * physical frame (page table `pt`), and a byte of the window is meaningful only while its line
+ * is present in the cache model.  Every frame has at most one cached virtual address, so the
+ * physically tagged cache can keep one data pointer per line.
+ *
+ * Frames are handed out deliberately non-contiguously (within each refill group, in the order
+ * 1,0,3,2,...), so a multi-page buffer has several PFNs and map registers matter.  Zones let a
+ * caller put a buffer below 16 MiB (ISA DMA), below 4 GiB, or above 4 GiB (forcing bounce
+ * pages for 32-bit devices).
+ *
+ * Not modelled: paging, user address spaces, several virtual aliases of one cached frame. */
+#ifndef DC_MEM_H
+#define DC_MEM_H
+
+#include "dmacoh/common.h"
+#include "rng.h"
+
+enum dc_zone {
+	DC_ZONE_ISA,   /* [1 page, 16 MiB) */
+	DC_ZONE_DMA32, /* [16 MiB, 4 GiB) */
+	DC_ZONE_HIGH,  /* [4 GiB, phys_size) */
+	DC_ZONE_ANY,   /* highest zone with a free frame */
+	DC_ZONE_COUNT = DC_ZONE_ANY
+};
+const char *dc_zone_name(enum dc_zone z);
+
+struct dc_frame_zone {
+	uint64_t lo, hi;   /* pfn range [lo, hi) */
+	uint64_t bump;     /* next never-used pfn */
+	uint64_t *free;    /* stack of free pfns */
+	size_t n_free, cap_free;
+};
+
+struct dc_va_free {
+	uint64_t *slot; /* stack of free first-page indices, one stack per page count */
+	size_t n, cap;
+};
+
+#define DC_VA_CLASSES 257 /* exact free lists for 1..256 pages; class 0 holds larger ranges */
+
+struct dc_mem {
+	int fd;
+	uint64_t phys_size, va_size;
+	uint8_t *phys;         /* uncached window: PA p at phys + p */
+	uint8_t *cwin;         /* cached window */
+	uint32_t *pt;          /* cached-window page -> pfn (0: unmapped; pfn 0 is never handed out) */
+	uint32_t *big_len;     /* for class-0 free ranges: length in pages, parallel to va_free[0] */
+	uint64_t va_bump;      /* next never-used cached-window page */
+	struct dc_va_free va_free[DC_VA_CLASSES];
+	struct dc_frame_zone zone[DC_ZONE_COUNT];
+	uint64_t frames_in_use, pages_mapped;
+};
+
+int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size);
+void dc_mem_fini(struct dc_mem *m);
+
+/* One frame from zone z (DC_ZONE_ANY: highest zone with room).  Returns the pfn, 0 if none. */
+uint64_t dc_mem_frame_alloc(struct dc_mem *m, enum dc_zone z);
+/* n physically contiguous frames; returns the first pfn, 0 if none. */
+uint64_t dc_mem_frames_alloc_contig(struct dc_mem *m, uint64_t n, enum dc_zone z);
+void dc_mem_frame_free(struct dc_mem *m, uint64_t pfn);
+
+/* Maps n pages of the cached window, each on a fresh frame of zone z (contig: one physically
+ * contiguous run).  Returns the first page's address, NULL when memory or VA runs out.  The
+ * caller must remove the pages' lines from the cache before dc_mem_unmap (the machine does). */
+void *dc_mem_map(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig);
+void dc_mem_unmap(struct dc_mem *m, void *va, uint64_t n);
+
+static inline bool dc_mem_in_cached(const struct dc_mem *m, const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)m->cwin < m->va_size;
+}
+
+static inline bool dc_mem_in_uncached(const struct dc_mem *m, const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)m->phys < m->phys_size;
+}
+
+/* Physical address behind a cached- or uncached-window address; DC_PA_INVALID otherwise. */
+static inline uint64_t dc_mem_va_to_pa(const struct dc_mem *m, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)m->cwin;
+	if (off < m->va_size) {
+		uint32_t pfn = m->pt[off >> DC_PAGE_SHIFT];
+		if (!pfn)
+			return DC_PA_INVALID;
+		return ((uint64_t)pfn << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
+	}
+	off = (uintptr_t)p - (uintptr_t)m->phys;
+	if (off < m->phys_size)
+		return off;
+	return DC_PA_INVALID;
+}
+
+/* The memory bytes at physical address pa (the uncached window). */
+static inline uint8_t *dc_mem_pa_ptr(const struct dc_mem *m, uint64_t pa)
+{
+	return m->phys + pa;
+}
+
+#endif
