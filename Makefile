@@ -60,8 +60,10 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/dmacoh: $(BUILD)/tools/dmacoh.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c))
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/dmacoh: $(TOOL_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(LIBS)
 
 $(TEST_BIN): $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -82,5 +84,5 @@ check-format:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TEST_INSTR_OBJ:.o=.d) $(BUILD)/tools/dmacoh.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TEST_INSTR_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
 -include mk/*.mk
