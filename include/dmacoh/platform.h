@@ -88,6 +88,11 @@ int dc_platform_parse(const char *text, size_t len, const char *name, struct dc_
  * returns DC_ERR_INVAL and writes a message naming the key. */
 int dc_platform_validate(const struct dc_platform *p, char *err, size_t errlen);
 
+/* Writes *p in the profile file format, every key explicit, so that parsing the text gives
+ * back the same profile.  Returns the length of the full text (as snprintf does: the output
+ * was cut if that is >= len); buf may be NULL when len is 0. */
+int dc_platform_format(const struct dc_platform *p, char *buf, size_t len);
+
 /* Number of sets of cache level i. */
 static inline uint32_t dc_platform_sets(const struct dc_platform *p, uint32_t i)
 {

@@ -33,24 +33,21 @@ enum dc_access {
 };
 const char *dc_access_name(enum dc_access a);
 
-struct dc_line {
-	uint64_t tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
-	uint8_t *data;  /* the line's bytes in the cached window */
-	uint32_t stamp; /* LRU: last use */
-	uint8_t dirty;
-};
-
 struct dc_cache_stats {
 	uint64_t hits[2], misses[2]; /* indexed by enum dc_access */
 	uint64_t evictions, writebacks, fills;
 };
 
+/* One level: parallel arrays indexed set * ways + way, so a set's tags share a host line. */
 struct dc_cache_level {
 	uint32_t sets, ways;
 	uint32_t set_mask;
 	enum dc_repl repl;
-	uint32_t clock;
-	struct dc_line *lines; /* sets * ways, set-major */
+	uint64_t clock;
+	uint64_t *tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
+	uint64_t *stamp; /* LRU: last use */
+	uint8_t **data;  /* the line's bytes in the cached window */
+	uint8_t *dirty;
 	struct dc_cache_stats st;
 };
 
@@ -79,7 +76,8 @@ int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct 
 		  void *opaque, uint64_t seed);
 void dc_cache_fini(struct dc_cache *c);
 
-/* One CPU reference to the line holding pa, whose bytes are at data.  Returns the level that
+/* One CPU reference to the line holding pa; data is the host address of the byte at pa in the
+ * cached window (NULL for tag-only use).  Returns the level that
  * hit (0 = L1) or n_levels for a miss in every level (the line was filled from memory). */
 uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, enum dc_access a);
 

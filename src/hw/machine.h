@@ -45,6 +45,9 @@ struct dc_machine {
 	void *obs_opaque[DC_MAX_OBSERVERS];
 	unsigned n_obs;
 	bool in_adversary; /* adversary fills must not recurse into the adversary */
+	/* Fast path of the CPU hook: the cached-window line last referenced and the cache's MRU
+	 * tag at that moment; valid while the cache still says that tag is MRU in L1. */
+	uint64_t mru_vline, mru_ctag;
 };
 
 /* Builds a machine from a validated profile.  On error nothing is left allocated. */
@@ -79,6 +82,33 @@ static inline uint64_t dc_va_to_pa(const struct dc_machine *m, const void *va)
  * does nothing), then tells observers.  The caller then touches the bytes itself. */
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
 		const void *pc);
+/* The hook's entry: a reference of size bytes (1..16) by instrumented code.  Inline fast path
+ * for a repeated reference to the MRU line with no observer and no adversary due. */
+static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t size,
+			       enum dc_access a, const void *pc)
+{
+	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
+	if (off >= m->mem.va_size) {
+		if (DC_UNLIKELY((uintptr_t)va - (uintptr_t)m->mem.phys < m->mem.phys_size))
+			dc_cpu_ref(m, va, size, a, pc);
+		return;
+	}
+	uint32_t shift = m->cache.line_shift;
+	if (DC_LIKELY((off >> shift) == m->mru_vline && ((off + size - 1) >> shift) == m->mru_vline &&
+		      m->cache.mru_tag == m->mru_ctag && m->mru_ctag &&
+		      (a == DC_ACC_READ || m->cache.mru_dirty) && m->evict_countdown > 1 &&
+		      !m->n_obs)) {
+		m->evict_countdown--;
+		m->cache.lv[0].st.hits[a]++;
+		if (a == DC_ACC_READ)
+			m->st.reads++;
+		else
+			m->st.writes++;
+		return;
+	}
+	dc_cpu_ref(m, va, size, a, pc);
+}
+
 /* dmacoh's own code acting as the CPU: copy through the cache model. */
 void dc_cpu_read(struct dc_machine *m, const void *va, void *dst, uint64_t len);
 void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len);

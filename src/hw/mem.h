@@ -37,7 +37,7 @@ struct dc_frame_zone {
 };
 
 struct dc_va_free {
-	uint64_t *slot; /* stack of free first-page indices, one stack per page count */
+	uint64_t *slot; /* stack of free first-page indices; class 0 holds (first, count) pairs */
 	size_t n, cap;
 };
 
@@ -49,7 +49,8 @@ struct dc_mem {
 	uint8_t *phys;         /* uncached window: PA p at phys + p */
 	uint8_t *cwin;         /* cached window */
 	uint32_t *pt;          /* cached-window page -> pfn (0: unmapped; pfn 0 is never handed out) */
-	uint32_t *big_len;     /* for class-0 free ranges: length in pages, parallel to va_free[0] */
+	uint32_t *rmap;        /* pfn -> cached-window page (0: no cached mapping) */
+	uint16_t *present;     /* pfn -> lines of that frame present in the cache (kept by machine) */
 	uint64_t va_bump;      /* next never-used cached-window page */
 	struct dc_va_free va_free[DC_VA_CLASSES];
 	struct dc_frame_zone zone[DC_ZONE_COUNT];
@@ -95,6 +96,15 @@ static inline uint64_t dc_mem_va_to_pa(const struct dc_mem *m, const void *p)
 	if (off < m->phys_size)
 		return off;
 	return DC_PA_INVALID;
+}
+
+/* Cached-window address of physical address pa, NULL if its frame has none. */
+static inline uint8_t *dc_mem_pa_to_cached(const struct dc_mem *m, uint64_t pa)
+{
+	uint32_t page = m->rmap[pa >> DC_PAGE_SHIFT];
+	if (!page)
+		return NULL;
+	return m->cwin + ((uint64_t)page << DC_PAGE_SHIFT) + (pa & DC_PAGE_MASK);
 }
 
 /* The memory bytes at physical address pa (the uncached window). */

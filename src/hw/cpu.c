@@ -1,0 +1,441 @@
+/* The instrumented CPU access path (DESIGN §3.3).  Driver code is compiled with
+ * -fsanitize=thread but never linked with the TSan runtime: these are dmacoh's definitions of
+ * the entry points gcc and clang emit before every load and store, as KCSAN does in Linux.
+ * Each returns at once for an address outside the simulated windows (stack, globals, heap);
+ * otherwise it runs the cache model, so that the real access that follows finds the right
+ * bytes in the cached window.  memcpy/memset/memmove calls left in driver objects are renamed
+ * by dmacoh-cc (objcopy --redefine-sym) to __dc_memcpy & co., which copy line by line through
+ * the model.  Atomics run through the model, then as host atomics (one host thread).
+ *
+ * Not done: distinguishing volatile from plain accesses (they are modelled alike; device
+ * registers are reached through READ/WRITE_REGISTER_*, not through volatile pointers). */
+#include <string.h>
+
+#include "machine.h"
+
+static struct dc_machine *cur;
+
+void dc_machine_set_current(struct dc_machine *m)
+{
+	cur = m;
+}
+
+struct dc_machine *dc_machine_current(void)
+{
+	return cur;
+}
+
+/* The shadow call stack fed by __tsan_func_entry/exit: driver frames for reports. */
+#define DC_SHADOW_STACK 256
+static const void *shadow_stack[DC_SHADOW_STACK];
+static unsigned shadow_depth;
+
+unsigned dc_cpu_callstack(const void **frames, unsigned max);
+unsigned dc_cpu_callstack(const void **frames, unsigned max)
+{
+	unsigned n = DC_MIN(shadow_depth, DC_SHADOW_STACK), k = 0;
+	while (k < max && k < n) {
+		frames[k] = shadow_stack[n - 1 - k];
+		k++;
+	}
+	return k;
+}
+
+#define PC() __builtin_return_address(0)
+
+static inline void hook(const void *a, uint32_t size, enum dc_access acc, const void *pc)
+{
+	struct dc_machine *m = cur;
+	if (m)
+		dc_cpu_hook(m, a, size, acc, pc);
+}
+
+static inline void hook_range(const void *a, uint64_t size, enum dc_access acc, const void *pc)
+{
+	struct dc_machine *m = cur;
+	if (m && size)
+		dc_cpu_ref(m, a, size, acc, pc);
+}
+
+/* Every entry point gets a prototype first (-Wmissing-prototypes): they are called only by
+ * compiler-generated code. */
+#define DEF_RW(n)                                                                               \
+	void __tsan_read##n(void *a);                                                           \
+	void __tsan_read##n(void *a)                                                            \
+	{                                                                                       \
+		hook(a, n, DC_ACC_READ, PC());                                                  \
+	}                                                                                       \
+	void __tsan_write##n(void *a);                                                          \
+	void __tsan_write##n(void *a)                                                           \
+	{                                                                                       \
+		hook(a, n, DC_ACC_WRITE, PC());                                                 \
+	}                                                                                       \
+	void __tsan_unaligned_read##n(void *a);                                                 \
+	void __tsan_unaligned_read##n(void *a)                                                  \
+	{                                                                                       \
+		hook(a, n, DC_ACC_READ, PC());                                                  \
+	}                                                                                       \
+	void __tsan_unaligned_write##n(void *a);                                                \
+	void __tsan_unaligned_write##n(void *a)                                                 \
+	{                                                                                       \
+		hook(a, n, DC_ACC_WRITE, PC());                                                 \
+	}                                                                                       \
+	void __tsan_volatile_read##n(void *a);                                                  \
+	void __tsan_volatile_read##n(void *a)                                                   \
+	{                                                                                       \
+		hook(a, n, DC_ACC_READ, PC());                                                  \
+	}                                                                                       \
+	void __tsan_volatile_write##n(void *a);                                                 \
+	void __tsan_volatile_write##n(void *a)                                                  \
+	{                                                                                       \
+		hook(a, n, DC_ACC_WRITE, PC());                                                 \
+	}                                                                                       \
+	void __tsan_unaligned_volatile_read##n(void *a);                                        \
+	void __tsan_unaligned_volatile_read##n(void *a)                                         \
+	{                                                                                       \
+		hook(a, n, DC_ACC_READ, PC());                                                  \
+	}                                                                                       \
+	void __tsan_unaligned_volatile_write##n(void *a);                                       \
+	void __tsan_unaligned_volatile_write##n(void *a)                                        \
+	{                                                                                       \
+		hook(a, n, DC_ACC_WRITE, PC());                                                 \
+	}                                                                                       \
+	void __tsan_read##n##_pc(void *a, void *pc);                                            \
+	void __tsan_read##n##_pc(void *a, void *pc)                                             \
+	{                                                                                       \
+		hook(a, n, DC_ACC_READ, pc);                                                    \
+	}                                                                                       \
+	void __tsan_write##n##_pc(void *a, void *pc);                                           \
+	void __tsan_write##n##_pc(void *a, void *pc)                                            \
+	{                                                                                       \
+		hook(a, n, DC_ACC_WRITE, pc);                                                   \
+	}
+
+DEF_RW(1)
+DEF_RW(2)
+DEF_RW(4)
+DEF_RW(8)
+DEF_RW(16)
+
+void __tsan_read_range(void *a, unsigned long size);
+void __tsan_read_range(void *a, unsigned long size)
+{
+	hook_range(a, size, DC_ACC_READ, PC());
+}
+
+void __tsan_write_range(void *a, unsigned long size);
+void __tsan_write_range(void *a, unsigned long size)
+{
+	hook_range(a, size, DC_ACC_WRITE, PC());
+}
+
+void __tsan_read_range_pc(void *a, unsigned long size, void *pc);
+void __tsan_read_range_pc(void *a, unsigned long size, void *pc)
+{
+	hook_range(a, size, DC_ACC_READ, pc);
+}
+
+void __tsan_write_range_pc(void *a, unsigned long size, void *pc);
+void __tsan_write_range_pc(void *a, unsigned long size, void *pc)
+{
+	hook_range(a, size, DC_ACC_WRITE, pc);
+}
+
+void __tsan_init(void);
+void __tsan_init(void)
+{
+}
+
+void __tsan_func_entry(void *pc);
+void __tsan_func_entry(void *pc)
+{
+	if (shadow_depth < DC_SHADOW_STACK)
+		shadow_stack[shadow_depth] = pc;
+	shadow_depth++;
+}
+
+void __tsan_func_exit(void);
+void __tsan_func_exit(void)
+{
+	if (shadow_depth)
+		shadow_depth--;
+}
+
+void __tsan_vptr_update(void **vptr, void *val);
+void __tsan_vptr_update(void **vptr, void *val)
+{
+	(void)val;
+	hook(vptr, sizeof(*vptr), DC_ACC_WRITE, PC());
+}
+
+void __tsan_vptr_read(void **vptr);
+void __tsan_vptr_read(void **vptr)
+{
+	hook(vptr, sizeof(*vptr), DC_ACC_READ, PC());
+}
+
+/* --- mem* through the model, line by line -------------------------------------------- */
+
+static bool touches_windows(const struct dc_machine *m, const void *p, size_t n)
+{
+	if (!m || !n)
+		return false;
+	const uint8_t *b = p;
+	return dc_mem_in_cached(&m->mem, b) || dc_mem_in_cached(&m->mem, b + n - 1) ||
+	       dc_mem_in_uncached(&m->mem, b) || dc_mem_in_uncached(&m->mem, b + n - 1);
+}
+
+static void copy_through(struct dc_machine *m, uint8_t *d, const uint8_t *s, size_t n,
+			 const void *pc)
+{
+	uint32_t ls = m->cache.line_size;
+	while (n) {
+		size_t k = DC_MIN(n, (size_t)(ls - ((uintptr_t)s & (ls - 1))));
+		k = DC_MIN(k, (size_t)(ls - ((uintptr_t)d & (ls - 1))));
+		dc_cpu_ref(m, s, k, DC_ACC_READ, pc);
+		dc_cpu_ref(m, d, k, DC_ACC_WRITE, pc);
+		memcpy(d, s, k);
+		d += k, s += k, n -= k;
+	}
+}
+
+static void *do_memcpy(void *dst, const void *src, size_t n, const void *pc)
+{
+	struct dc_machine *m = cur;
+	if (!touches_windows(m, dst, n) && !touches_windows(m, src, n))
+		return memcpy(dst, src, n);
+	copy_through(m, dst, src, n, pc);
+	return dst;
+}
+
+static void *do_memmove(void *dst, const void *src, size_t n, const void *pc)
+{
+	struct dc_machine *m = cur;
+	if (!touches_windows(m, dst, n) && !touches_windows(m, src, n))
+		return memmove(dst, src, n);
+	const uint8_t *s = src;
+	uint8_t *d = dst;
+	if (d + n <= s || s + n <= d) {
+		copy_through(m, d, s, n, pc);
+		return dst;
+	}
+	/* Overlapping: model both ranges, then move (the ranges are one buffer, small in
+	 * practice, so its lines stay present in between). */
+	dc_cpu_ref(m, s, n, DC_ACC_READ, pc);
+	dc_cpu_ref(m, d, n, DC_ACC_WRITE, pc);
+	return memmove(dst, src, n);
+}
+
+static void *do_memset(void *dst, int c, size_t n, const void *pc)
+{
+	struct dc_machine *m = cur;
+	if (!touches_windows(m, dst, n))
+		return memset(dst, c, n);
+	uint8_t *d = dst;
+	uint32_t ls = m->cache.line_size;
+	while (n) {
+		size_t k = DC_MIN(n, (size_t)(ls - ((uintptr_t)d & (ls - 1))));
+		dc_cpu_ref(m, d, k, DC_ACC_WRITE, pc);
+		memset(d, c, k);
+		d += k, n -= k;
+	}
+	return dst;
+}
+
+void *__dc_memcpy(void *dst, const void *src, size_t n);
+void *__dc_memcpy(void *dst, const void *src, size_t n)
+{
+	return do_memcpy(dst, src, n, PC());
+}
+
+void *__dc_memmove(void *dst, const void *src, size_t n);
+void *__dc_memmove(void *dst, const void *src, size_t n)
+{
+	return do_memmove(dst, src, n, PC());
+}
+
+void *__dc_memset(void *dst, int c, size_t n);
+void *__dc_memset(void *dst, int c, size_t n)
+{
+	return do_memset(dst, c, n, PC());
+}
+
+/* Newer clang emits these instead of plain mem* calls. */
+void *__tsan_memcpy(void *dst, const void *src, size_t n);
+void *__tsan_memcpy(void *dst, const void *src, size_t n)
+{
+	return do_memcpy(dst, src, n, PC());
+}
+
+void *__tsan_memmove(void *dst, const void *src, size_t n);
+void *__tsan_memmove(void *dst, const void *src, size_t n)
+{
+	return do_memmove(dst, src, n, PC());
+}
+
+void *__tsan_memset(void *dst, int c, size_t n);
+void *__tsan_memset(void *dst, int c, size_t n)
+{
+	return do_memset(dst, c, n, PC());
+}
+
+/* --- Atomics: modelled as a read and a write of the object, then done on the host ------- */
+
+__extension__ typedef __int128 dc_a128;
+
+#define DEF_ATOMIC(bits, T)                                                                     \
+	T __tsan_atomic##bits##_load(const volatile T *a, int mo);                              \
+	T __tsan_atomic##bits##_load(const volatile T *a, int mo)                               \
+	{                                                                                       \
+		(void)mo;                                                                       \
+		hook((const void *)a, sizeof(T), DC_ACC_READ, PC());                            \
+		return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                    \
+	}                                                                                       \
+	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo);                           \
+	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo)                            \
+	{                                                                                       \
+		(void)mo;                                                                       \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
+		__atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                       \
+	}                                                                                       \
+	DEF_ATOMIC_RMW(bits, T, exchange, __atomic_exchange_n)                                  \
+	DEF_ATOMIC_RMW(bits, T, fetch_add, __atomic_fetch_add)                                  \
+	DEF_ATOMIC_RMW(bits, T, fetch_sub, __atomic_fetch_sub)                                  \
+	DEF_ATOMIC_RMW(bits, T, fetch_and, __atomic_fetch_and)                                  \
+	DEF_ATOMIC_RMW(bits, T, fetch_or, __atomic_fetch_or)                                    \
+	DEF_ATOMIC_RMW(bits, T, fetch_xor, __atomic_fetch_xor)                                  \
+	DEF_ATOMIC_RMW(bits, T, fetch_nand, __atomic_fetch_nand)                                \
+	int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v, int mo,     \
+							  int fmo);                             \
+	int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v, int mo,     \
+							  int fmo)                              \
+	{                                                                                       \
+		(void)mo, (void)fmo;                                                            \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
+		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                \
+						   __ATOMIC_SEQ_CST);                           \
+	}                                                                                       \
+	int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, int mo,       \
+							int fmo);                               \
+	int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, int mo,       \
+							int fmo)                                \
+	{                                                                                       \
+		(void)mo, (void)fmo;                                                            \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
+		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                \
+						   __ATOMIC_SEQ_CST);                           \
+	}                                                                                       \
+	T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, int mo, int fmo); \
+	T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, int mo, int fmo)  \
+	{                                                                                       \
+		(void)mo, (void)fmo;                                                            \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
+		__atomic_compare_exchange_n(a, &c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);   \
+		return c;                                                                       \
+	}
+
+#define DEF_ATOMIC_RMW(bits, T, op, builtin)                                                    \
+	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo);                               \
+	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo)                                \
+	{                                                                                       \
+		(void)mo;                                                                       \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
+		return builtin(a, v, __ATOMIC_SEQ_CST);                                         \
+	}
+
+DEF_ATOMIC(8, uint8_t)
+DEF_ATOMIC(16, uint16_t)
+DEF_ATOMIC(32, uint32_t)
+DEF_ATOMIC(64, uint64_t)
+
+/* 16-byte atomics: host atomics would need libatomic; with one host thread plain operations
+ * are exact. */
+#define DEF_A128_RMW(op, expr)                                                                  \
+	dc_a128 __tsan_atomic128_##op(volatile dc_a128 *a, dc_a128 v, int mo);                  \
+	dc_a128 __tsan_atomic128_##op(volatile dc_a128 *a, dc_a128 v, int mo)                   \
+	{                                                                                       \
+		(void)mo;                                                                       \
+		hook((const void *)a, 16, DC_ACC_WRITE, PC());                                  \
+		dc_a128 old = *a;                                                               \
+		*a = (expr);                                                                    \
+		return old;                                                                     \
+	}
+
+dc_a128 __tsan_atomic128_load(const volatile dc_a128 *a, int mo);
+dc_a128 __tsan_atomic128_load(const volatile dc_a128 *a, int mo)
+{
+	(void)mo;
+	hook((const void *)a, 16, DC_ACC_READ, PC());
+	return *a;
+}
+
+void __tsan_atomic128_store(volatile dc_a128 *a, dc_a128 v, int mo);
+void __tsan_atomic128_store(volatile dc_a128 *a, dc_a128 v, int mo)
+{
+	(void)mo;
+	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	*a = v;
+}
+
+DEF_A128_RMW(exchange, v)
+DEF_A128_RMW(fetch_add, old + v)
+DEF_A128_RMW(fetch_sub, old - v)
+DEF_A128_RMW(fetch_and, old &v)
+DEF_A128_RMW(fetch_or, old | v)
+DEF_A128_RMW(fetch_xor, old ^ v)
+DEF_A128_RMW(fetch_nand, ~(old & v))
+
+static int cas128(volatile dc_a128 *a, dc_a128 *c, dc_a128 v)
+{
+	if (*a == *c) {
+		*a = v;
+		return 1;
+	}
+	*c = *a;
+	return 0;
+}
+
+int __tsan_atomic128_compare_exchange_strong(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
+					     int fmo);
+int __tsan_atomic128_compare_exchange_strong(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
+					     int fmo)
+{
+	(void)mo, (void)fmo;
+	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	return cas128(a, c, v);
+}
+
+int __tsan_atomic128_compare_exchange_weak(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
+					   int fmo);
+int __tsan_atomic128_compare_exchange_weak(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
+					   int fmo)
+{
+	(void)mo, (void)fmo;
+	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	return cas128(a, c, v);
+}
+
+dc_a128 __tsan_atomic128_compare_exchange_val(volatile dc_a128 *a, dc_a128 c, dc_a128 v, int mo,
+					      int fmo);
+dc_a128 __tsan_atomic128_compare_exchange_val(volatile dc_a128 *a, dc_a128 c, dc_a128 v, int mo,
+					      int fmo)
+{
+	(void)mo, (void)fmo;
+	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	cas128(a, &c, v);
+	return c;
+}
+
+void __tsan_atomic_thread_fence(int mo);
+void __tsan_atomic_thread_fence(int mo)
+{
+	(void)mo;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void __tsan_atomic_signal_fence(int mo);
+void __tsan_atomic_signal_fence(int mo)
+{
+	(void)mo;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}

@@ -1,0 +1,446 @@
+/* The machine: glue between memory, the cache model, the adversary, the DMA side of memory and
+ * observers.  See machine.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine.h"
+
+#define OBS_EACH(m, member, ...)                                                                \
+	do {                                                                                    \
+		for (unsigned oi_ = 0; oi_ < (m)->n_obs; oi_++)                                 \
+			if ((m)->obs[oi_]->member)                                              \
+				(m)->obs[oi_]->member((m)->obs_opaque[oi_], __VA_ARGS__);       \
+	} while (0)
+
+static void on_fill(void *opaque, uint64_t line_pa, uint8_t *data)
+{
+	struct dc_machine *m = opaque;
+	memcpy(data, dc_mem_pa_ptr(&m->mem, line_pa), m->cache.line_size);
+	m->mem.present[line_pa >> DC_PAGE_SHIFT]++;
+	OBS_EACH(m, cache_fill, line_pa, m->in_adversary);
+}
+
+static void on_writeback(void *opaque, uint64_t line_pa, const uint8_t *data)
+{
+	struct dc_machine *m = opaque;
+	memcpy(dc_mem_pa_ptr(&m->mem, line_pa), data, m->cache.line_size);
+	if (m->in_adversary)
+		m->st.adversary_writebacks++;
+	OBS_EACH(m, cache_writeback, line_pa);
+}
+
+static void on_gone(void *opaque, uint64_t line_pa)
+{
+	struct dc_machine *m = opaque;
+	uint16_t *p = &m->mem.present[line_pa >> DC_PAGE_SHIFT];
+	DC_ASSERT(*p > 0);
+	(*p)--;
+	OBS_EACH(m, cache_gone, line_pa);
+}
+
+static const struct dc_cache_ops machine_cache_ops = {
+	.fill = on_fill,
+	.writeback = on_writeback,
+	.gone = on_gone,
+};
+
+/* References until the next random eviction: geometric with parameter random_evict. */
+static uint64_t next_eviction(struct dc_machine *m)
+{
+	double p = m->plat.adv.random_evict;
+	if (p <= 0)
+		return UINT64_MAX;
+	if (p >= 1)
+		return 1;
+	double u = dc_rng_unit(&m->adv_rng);
+	double k = floor(log1p(-u) / log1p(-p)) + 1;
+	return k >= 1e18 ? UINT64_MAX : (uint64_t)k;
+}
+
+int dc_machine_create(const struct dc_platform *p, struct dc_machine **out)
+{
+	char err[256];
+	*out = NULL;
+	if (dc_platform_validate(p, err, sizeof(err)) < 0)
+		return DC_ERR_INVAL;
+	struct dc_machine *m = calloc(1, sizeof(*m));
+	if (!m)
+		return DC_ERR_NOMEM;
+	m->plat = *p;
+	int rc = dc_mem_init(&m->mem, p->phys_size, p->va_size);
+	if (rc < 0) {
+		free(m);
+		return rc;
+	}
+	rc = dc_cache_init(&m->cache, p, &machine_cache_ops, m, p->seed ^ 0xcac4e5eedull);
+	if (rc < 0) {
+		dc_mem_fini(&m->mem);
+		free(m);
+		return rc;
+	}
+	dc_clock_init(&m->clock);
+	dc_irq_init(&m->irq);
+	dc_bus_init(&m->bus);
+	dc_rng_seed(&m->adv_rng, p->seed ^ 0xad5e55a1ull);
+	m->evict_countdown = next_eviction(m);
+	*out = m;
+	return DC_OK;
+}
+
+void dc_machine_destroy(struct dc_machine *m)
+{
+	if (!m)
+		return;
+	if (dc_machine_current() == m)
+		dc_machine_set_current(NULL);
+	dc_clock_fini(&m->clock);
+	dc_cache_fini(&m->cache);
+	dc_mem_fini(&m->mem);
+	free(m);
+}
+
+int dc_machine_add_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque)
+{
+	if (m->n_obs == DC_MAX_OBSERVERS)
+		return DC_ERR_NOMEM;
+	m->obs[m->n_obs] = o;
+	m->obs_opaque[m->n_obs] = opaque;
+	m->n_obs++;
+	return DC_OK;
+}
+
+void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque)
+{
+	for (unsigned i = 0; i < m->n_obs; i++) {
+		if (m->obs[i] == o && m->obs_opaque[i] == opaque) {
+			memmove(&m->obs[i], &m->obs[i + 1], (m->n_obs - i - 1) * sizeof(m->obs[0]));
+			memmove(&m->obs_opaque[i], &m->obs_opaque[i + 1],
+				(m->n_obs - i - 1) * sizeof(m->obs_opaque[0]));
+			m->n_obs--;
+			return;
+		}
+	}
+}
+
+int dc_machine_dma_source(struct dc_machine *m, const char *name)
+{
+	for (unsigned i = 0; i < m->n_dma_sources; i++)
+		if (!strcmp(m->dma_source_name[i], name))
+			return (int)i;
+	if (m->n_dma_sources == DC_MAX_DMA_SOURCES)
+		return DC_ERR_NOMEM;
+	m->dma_source_name[m->n_dma_sources] = name;
+	return (int)m->n_dma_sources++;
+}
+
+/* --- Memory for buffers ------------------------------------------------------------------ */
+
+void *dc_alloc_cached(struct dc_machine *m, uint64_t pages, enum dc_zone z, bool contig)
+{
+	return dc_mem_map(&m->mem, pages, z, contig);
+}
+
+void dc_free_cached(struct dc_machine *m, void *va, uint64_t pages)
+{
+	/* The frames go to other owners: their lines must leave the cache first (dirty bytes are
+	 * written back, as a real cache eventually would), since the next owner's lines will be
+	 * looked up by the same physical tags. */
+	dc_cpu_cache_range(m, va, pages << DC_PAGE_SHIFT, DC_CACHE_CLEAN_INVAL, true);
+	dc_mem_unmap(&m->mem, va, pages);
+}
+
+void *dc_alloc_uncached(struct dc_machine *m, uint64_t pages, enum dc_zone z)
+{
+	uint64_t pfn = dc_mem_frames_alloc_contig(&m->mem, pages, z);
+	return pfn ? dc_mem_pa_ptr(&m->mem, pfn << DC_PAGE_SHIFT) : NULL;
+}
+
+void dc_free_uncached(struct dc_machine *m, void *va, uint64_t pages)
+{
+	uint64_t pa = dc_va_to_pa(m, va);
+	DC_ASSERT(pa != DC_PA_INVALID && !(pa & DC_PAGE_MASK) && dc_mem_in_uncached(&m->mem, va));
+	for (uint64_t i = 0; i < pages; i++)
+		dc_mem_frame_free(&m->mem, (pa >> DC_PAGE_SHIFT) + i);
+}
+
+/* --- The CPU side ------------------------------------------------------------------------ */
+
+static void adversary_before_ref(struct dc_machine *m)
+{
+	if (DC_LIKELY(--m->evict_countdown))
+		return;
+	m->in_adversary = true;
+	if (dc_cache_evict_random(&m->cache))
+		m->st.random_evictions++;
+	m->in_adversary = false;
+	m->evict_countdown = next_eviction(m);
+}
+
+/* Speculative fills of the next lines of the same page after a CPU fill (ARM-like). */
+static void prefetch_after_fill(struct dc_machine *m, uint64_t pa, uint8_t *va)
+{
+	uint32_t ls = m->cache.line_size;
+	uint64_t line = pa & ~(uint64_t)(ls - 1);
+	uint8_t *vline = va - (pa - line);
+	m->in_adversary = true;
+	for (uint32_t k = 1; k <= m->plat.adv.prefetch_lines; k++) {
+		uint64_t npa = line + (uint64_t)k * ls;
+		if ((npa ^ line) >> DC_PAGE_SHIFT)
+			break;
+		if (dc_cache_prefetch(&m->cache, npa, vline + (uint64_t)k * ls))
+			m->st.speculative_fills++;
+	}
+	m->in_adversary = false;
+	/* A prefetch may have pushed the referenced line out of a tiny cache: reference it again
+	 * so the caller's access lands in a present line. */
+	if (dc_cache_probe(&m->cache, pa, NULL) < 0)
+		dc_cache_access_slow(&m->cache, pa, va, DC_ACC_READ);
+}
+
+/* One reference inside a single line of the cached window. */
+static void ref_line(struct dc_machine *m, uint8_t *va, uint64_t pa, enum dc_access a)
+{
+	adversary_before_ref(m);
+	uint32_t lvl = dc_cache_access(&m->cache, pa, va, a);
+	if (lvl == m->cache.n_levels && m->plat.adv.prefetch_lines)
+		prefetch_after_fill(m, pa, va);
+	m->mru_vline = (uint64_t)(va - m->mem.cwin) >> m->cache.line_shift;
+	m->mru_ctag = m->cache.mru_tag;
+}
+
+void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
+		const void *pc)
+{
+	if (!len)
+		return;
+	uint8_t *p = (uint8_t *)va;
+	if (dc_mem_in_cached(&m->mem, p)) {
+		uint32_t ls = m->cache.line_size;
+		uint8_t *end = p + len;
+		if (a == DC_ACC_READ)
+			m->st.reads++;
+		else
+			m->st.writes++;
+		for (uint8_t *q = p; q < end;) {
+			uint8_t *next = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1);
+			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
+			if (pa != DC_PA_INVALID)
+				ref_line(m, q, pa, a);
+			uint64_t n = (uint64_t)((next < end ? next : end) - q);
+			OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, a == DC_ACC_WRITE, true, pc);
+			q = next;
+		}
+	} else if (dc_mem_in_uncached(&m->mem, p)) {
+		m->st.uncached++;
+		OBS_EACH(m, cpu_access, p, dc_mem_va_to_pa(&m->mem, p), (uint32_t)len,
+			 a == DC_ACC_WRITE, false, pc);
+	}
+}
+
+/* Copies line by line so that each line is present while its bytes are touched. */
+void dc_cpu_read(struct dc_machine *m, const void *va, void *dst, uint64_t len)
+{
+	const uint8_t *s = va;
+	uint8_t *d = dst;
+	uint32_t ls = m->cache.line_size;
+	while (len) {
+		uint64_t n = DC_MIN(len, ls - ((uintptr_t)s & (ls - 1)));
+		dc_cpu_ref(m, s, n, DC_ACC_READ, NULL);
+		memcpy(d, s, n);
+		s += n, d += n, len -= n;
+	}
+}
+
+void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len)
+{
+	uint8_t *d = va;
+	const uint8_t *s = src;
+	uint32_t ls = m->cache.line_size;
+	while (len) {
+		uint64_t n = DC_MIN(len, ls - ((uintptr_t)d & (ls - 1)));
+		dc_cpu_ref(m, d, n, DC_ACC_WRITE, NULL);
+		memcpy(d, s, n);
+		s += n, d += n, len -= n;
+	}
+}
+
+void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len)
+{
+	uint8_t *d = va;
+	uint32_t ls = m->cache.line_size;
+	while (len) {
+		uint64_t n = DC_MIN(len, ls - ((uintptr_t)d & (ls - 1)));
+		dc_cpu_ref(m, d, n, DC_ACC_WRITE, NULL);
+		memset(d, byte, n);
+		d += n, len -= n;
+	}
+}
+
+uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len,
+			    enum dc_cache_op op, bool force)
+{
+	if (!len || (m->plat.coherency == DC_COHERENT && !force))
+		return 0;
+	const uint8_t *p = va;
+	if (!dc_mem_in_cached(&m->mem, p))
+		return 0;
+	uint64_t room = m->mem.va_size - (uint64_t)(p - m->mem.cwin);
+	len = DC_MIN(len, room);
+	uint32_t ls = m->cache.line_size;
+	const uint8_t *lo = (const uint8_t *)((uintptr_t)p & ~(uintptr_t)(ls - 1));
+	const uint8_t *hi = p + len;
+	uint64_t lines = (uint64_t)(hi - lo + ls - 1) / ls;
+	uint64_t affected = 0;
+	if (lines > dc_cache_total_lines(&m->cache)) {
+		affected = dc_cache_data_range_op(&m->cache, lo, hi, op);
+	} else {
+		for (const uint8_t *q = lo; q < hi;) {
+			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
+			const uint8_t *page_end =
+				(const uint8_t *)(((uintptr_t)q | DC_PAGE_MASK) + 1);
+			if (pa == DC_PA_INVALID || !m->mem.present[pa >> DC_PAGE_SHIFT]) {
+				q = page_end; /* nothing of this page is cached */
+				continue;
+			}
+			affected += dc_cache_line_op(&m->cache, pa, op);
+			q += ls;
+		}
+	}
+	m->st.maint_lines += affected;
+	OBS_EACH(m, cache_maint, va, len, (int)op);
+	return affected;
+}
+
+/* --- The DMA side ------------------------------------------------------------------------ */
+
+static bool dma_range_ok(const struct dc_machine *m, uint64_t pa, uint64_t len)
+{
+	return pa <= m->mem.phys_size && len <= m->mem.phys_size - pa;
+}
+
+/* Calls fn for every line of [pa, pa + len) whose frame has any line cached. */
+static void each_cached_line(struct dc_machine *m, uint64_t pa, uint64_t len,
+			     void (*fn)(struct dc_machine *, uint64_t line, uint64_t lo,
+					uint64_t hi))
+{
+	uint32_t ls = m->cache.line_size;
+	uint64_t end = pa + len;
+	for (uint64_t q = pa & ~(uint64_t)(ls - 1); q < end;) {
+		if (!m->mem.present[q >> DC_PAGE_SHIFT]) {
+			q = (q | DC_PAGE_MASK) + 1;
+			continue;
+		}
+		fn(m, q, DC_MAX(q, pa), DC_MIN(q + ls, end));
+		q += ls;
+	}
+}
+
+static void snoop_for_read(struct dc_machine *m, uint64_t line, uint64_t lo, uint64_t hi)
+{
+	(void)lo, (void)hi;
+	bool dirty;
+	if (dc_cache_probe(&m->cache, line, &dirty) >= 0 && dirty)
+		dc_cache_line_op(&m->cache, line, DC_CACHE_CLEAN);
+}
+
+static void snoop_for_write(struct dc_machine *m, uint64_t line, uint64_t lo, uint64_t hi)
+{
+	bool whole = lo == line && hi == line + m->cache.line_size;
+	dc_cache_line_op(&m->cache, line, whole ? DC_CACHE_INVAL : DC_CACHE_CLEAN_INVAL);
+}
+
+static void evict_dirty(struct dc_machine *m, uint64_t line, uint64_t lo, uint64_t hi)
+{
+	(void)lo, (void)hi;
+	bool dirty;
+	if (dc_cache_probe(&m->cache, line, &dirty) >= 0 && dirty)
+		dc_cache_line_op(&m->cache, line, DC_CACHE_CLEAN_INVAL);
+}
+
+/* Before a device write lands: the CPU may speculatively fetch lines of the target that have
+ * a cached mapping, capturing the old memory contents (geometric skipping: cost per fill). */
+static void speculate(struct dc_machine *m, uint64_t pa, uint64_t len)
+{
+	double p = m->plat.adv.speculative_fill;
+	uint32_t ls = m->cache.line_size;
+	uint64_t first = pa & ~(uint64_t)(ls - 1), n = (pa + len - first + ls - 1) / ls;
+	for (uint64_t i = 0;;) {
+		double u = dc_rng_unit(&m->adv_rng);
+		double skip = p >= 1 ? 0 : floor(log1p(-u) / log1p(-p));
+		if (skip >= (double)(n - i))
+			break;
+		i += (uint64_t)skip;
+		uint64_t line = first + i * ls;
+		uint8_t *va = dc_mem_pa_to_cached(&m->mem, line);
+		if (va && dc_cache_prefetch(&m->cache, line, va))
+			m->st.speculative_fills++;
+		if (++i >= n)
+			break;
+	}
+}
+
+int dc_dma_read(struct dc_machine *m, int source, uint64_t pa, void *dst, uint64_t len)
+{
+	if (!dma_range_ok(m, pa, len))
+		return DC_ERR_RANGE;
+	if (m->plat.coherency == DC_COHERENT)
+		each_cached_line(m, pa, len, snoop_for_read);
+	memcpy(dst, dc_mem_pa_ptr(&m->mem, pa), len);
+	m->st.dma_read_bytes += len;
+	OBS_EACH(m, dma, source, pa, len, false);
+	return DC_OK;
+}
+
+int dc_dma_write(struct dc_machine *m, int source, uint64_t pa, const void *src, uint64_t len)
+{
+	if (!dma_range_ok(m, pa, len))
+		return DC_ERR_RANGE;
+	if (m->plat.coherency == DC_COHERENT) {
+		each_cached_line(m, pa, len, snoop_for_write);
+	} else if (m->plat.adv.speculative_fill > 0 && len) {
+		m->in_adversary = true;
+		speculate(m, pa, len);
+		m->in_adversary = false;
+	}
+	memcpy(dc_mem_pa_ptr(&m->mem, pa), src, len);
+	if (m->plat.coherency == DC_NONCOHERENT && m->plat.adv.evict_dirty_after_dma) {
+		m->in_adversary = true;
+		each_cached_line(m, pa, len, evict_dirty);
+		m->in_adversary = false;
+	}
+	m->st.dma_write_bytes += len;
+	OBS_EACH(m, dma, source, pa, len, true);
+	return DC_OK;
+}
+
+size_t dc_machine_stats_str(const struct dc_machine *m, char *buf, size_t len)
+{
+	size_t n = 0;
+	int k;
+#define OUT(...)                                                                                \
+	do {                                                                                    \
+		k = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__);                      \
+		if (k > 0)                                                                      \
+			n += (size_t)k;                                                         \
+	} while (0)
+	OUT("platform %s (%s)\n", m->plat.name, dc_coherency_name(m->plat.coherency));
+	for (uint32_t i = 0; i < m->cache.n_levels; i++) {
+		const struct dc_cache_stats *s = &m->cache.lv[i].st;
+		OUT("L%u: hits %llu/%llu misses %llu/%llu (r/w) evictions %llu writebacks %llu\n",
+		    i + 1, (unsigned long long)s->hits[0], (unsigned long long)s->hits[1],
+		    (unsigned long long)s->misses[0], (unsigned long long)s->misses[1],
+		    (unsigned long long)s->evictions, (unsigned long long)s->writebacks);
+	}
+	OUT("cpu: reads %llu writes %llu uncached %llu; adversary: random evictions %llu, "
+	    "speculative fills %llu, write-backs %llu\n",
+	    (unsigned long long)m->st.reads, (unsigned long long)m->st.writes,
+	    (unsigned long long)m->st.uncached, (unsigned long long)m->st.random_evictions,
+	    (unsigned long long)m->st.speculative_fills,
+	    (unsigned long long)m->st.adversary_writebacks);
+	OUT("dma: read %llu bytes, wrote %llu bytes\n", (unsigned long long)m->st.dma_read_bytes,
+	    (unsigned long long)m->st.dma_write_bytes);
+#undef OUT
+	return n;
+}
