@@ -151,7 +151,7 @@ int dc_busmaster_start(struct dc_busmaster *bm, const struct dc_bm_seg *segs, ui
 	bm->total = 0;
 	for (uint32_t i = 0; i < n; i++)
 		bm->total += segs[i].len;
-	bm->t0 = bm->m->clock.now;
+	bm->t0 = bm->m->clock.now + bm->latency_ns;
 	bm->fail_after = bm->fail_next;
 	bm->fail_next = UINT64_MAX;
 	bm->done_fn = done;
