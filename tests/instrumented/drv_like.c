@@ -1,0 +1,45 @@
+/* See drv_like.h.  This file is compiled the way dmacoh-cc compiles a driver. */
+#include <string.h>
+
+#include "drv_like.h"
+
+void drv_fill(uint8_t *buf, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = v;
+}
+
+uint64_t drv_sum32(const uint32_t *p, size_t n)
+{
+	uint64_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += p[i];
+	return s;
+}
+
+void drv_copy_desc(struct drv_desc *dst, const struct drv_desc *src)
+{
+	*dst = *src;
+}
+
+void drv_memcpy(void *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+}
+
+void drv_memset(void *dst, int c, size_t n)
+{
+	memset(dst, c, n);
+}
+
+uint32_t drv_atomic_inc(uint32_t *p)
+{
+	return __atomic_add_fetch(p, 1, __ATOMIC_SEQ_CST);
+}
+
+uint16_t drv_read_u16_unaligned(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}

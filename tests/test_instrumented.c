@@ -1,0 +1,136 @@
+/* Driver code built with the instrumentation runs through the cache model: its stores stay in
+ * the (non-coherent) cache until cleaned, its loads see stale lines, host memory is ignored. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dctest.h"
+#include "hw/machine.h"
+#include "instrumented/drv_like.h"
+
+static struct dc_machine *make(const char *platform)
+{
+	struct dc_platform p;
+	if (dc_platform_builtin(platform, &p) < 0)
+		return NULL;
+	p.adv = (struct dc_adversary){0};
+	struct dc_machine *m = NULL;
+	if (dc_machine_create(&p, &m) < 0)
+		return NULL;
+	dc_machine_set_current(m);
+	return m;
+}
+
+static bool mem_all(struct dc_machine *m, const uint8_t *va, uint8_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (*dc_mem_pa_ptr(&m->mem, dc_va_to_pa(m, va + i)) != v)
+			return false;
+	return true;
+}
+
+DC_TEST(instrumented_stores_stay_in_cache_until_cleaned)
+{
+	struct dc_machine *m = make("noncoherent");
+	CHECK(m);
+	uint8_t *buf = dc_alloc_cached(m, 2, DC_ZONE_DMA32, false);
+	drv_fill(buf, 8192, 0xAB);
+	CHECK(m->st.writes >= 8192 / 16);
+	CHECK(mem_all(m, buf, 0, 8192));
+	bool dirty = false;
+	CHECK(dc_cache_probe(&m->cache, dc_va_to_pa(m, buf + 4096), &dirty) >= 0 && dirty);
+	dc_cpu_cache_range(m, buf, 8192, DC_CACHE_CLEAN, false);
+	CHECK(mem_all(m, buf, 0xAB, 8192));
+	dc_machine_destroy(m);
+}
+
+DC_TEST(instrumented_loads_see_stale_lines)
+{
+	struct dc_machine *m = make("noncoherent");
+	CHECK(m);
+	uint32_t *buf = dc_alloc_cached(m, 1, DC_ZONE_DMA32, false);
+	CHECK_EQ(drv_sum32(buf, 1024), 0); /* lines now cached, clean, zero */
+	uint32_t ones[1024];
+	for (int i = 0; i < 1024; i++)
+		ones[i] = 1;
+	dc_dma_write(m, 0, dc_va_to_pa(m, buf), ones, sizeof(ones));
+	CHECK_EQ(drv_sum32(buf, 1024), 0); /* stale */
+	dc_cpu_cache_range(m, buf, 4096, DC_CACHE_INVAL, false);
+	CHECK_EQ(drv_sum32(buf, 1024), 1024);
+	dc_machine_destroy(m);
+}
+
+DC_TEST(instrumented_coherent_platform_needs_nothing)
+{
+	struct dc_machine *m = make("pc");
+	CHECK(m);
+	uint32_t *buf = dc_alloc_cached(m, 1, DC_ZONE_DMA32, false);
+	CHECK_EQ(drv_sum32(buf, 1024), 0);
+	uint32_t ones[1024];
+	for (int i = 0; i < 1024; i++)
+		ones[i] = 1;
+	dc_dma_write(m, 0, dc_va_to_pa(m, buf), ones, sizeof(ones));
+	CHECK_EQ(drv_sum32(buf, 1024), 1024);
+	drv_fill((uint8_t *)buf, 4096, 7);
+	uint8_t dev[4096];
+	dc_dma_read(m, 0, dc_va_to_pa(m, buf), dev, sizeof(dev));
+	CHECK(dev[0] == 7 && dev[4095] == 7);
+	dc_machine_destroy(m);
+}
+
+DC_TEST(instrumented_host_memory_is_ignored)
+{
+	struct dc_machine *m = make("noncoherent");
+	CHECK(m);
+	uint8_t *host = malloc(4096);
+	CHECK(host);
+	uint64_t r = m->st.reads, w = m->st.writes;
+	drv_fill(host, 4096, 1);
+	CHECK_EQ(drv_sum32((const uint32_t *)host, 1024), 1024ull * 0x01010101u);
+	CHECK_EQ(m->st.reads, r);
+	CHECK_EQ(m->st.writes, w);
+	free(host);
+	dc_machine_destroy(m);
+}
+
+DC_TEST(instrumented_mem_calls_and_struct_copies_are_modelled)
+{
+	struct dc_machine *m = make("noncoherent");
+	CHECK(m);
+	uint8_t *buf = dc_alloc_cached(m, 1, DC_ZONE_DMA32, false);
+	uint8_t src[300];
+	for (int i = 0; i < 300; i++)
+		src[i] = (uint8_t)i;
+	size_t n = 300;
+	drv_memcpy(buf + 10, src, n);
+	CHECK(!memcmp(buf + 10, src, 300));
+	CHECK(mem_all(m, buf + 10, 0, 300)); /* only in the cache */
+	drv_memset(buf + 2048, 0x33, 1000);
+	CHECK(mem_all(m, buf + 2048, 0, 1000));
+	struct drv_desc *d = (struct drv_desc *)(buf + 3072);
+	struct drv_desc s = {.addr = 0x1234, .len = 512, .flags = 1};
+	drv_copy_desc(d, &s);
+	CHECK_EQ(d->addr, 0x1234);
+	CHECK_EQ(drv_atomic_inc((uint32_t *)(buf + 4000)), 1);
+	CHECK_EQ(drv_read_u16_unaligned(buf + 11), 0x0201);
+	dc_cpu_cache_range(m, buf, 4096, DC_CACHE_CLEAN, false);
+	CHECK(mem_all(m, buf + 2048, 0x33, 1000));
+	CHECK_EQ(*dc_mem_pa_ptr(&m->mem, dc_va_to_pa(m, buf + 10 + 299)), 299 & 0xff);
+	CHECK_EQ(*(uint64_t *)dc_mem_pa_ptr(&m->mem, dc_va_to_pa(m, buf + 3072)), 0x1234);
+	dc_machine_destroy(m);
+}
+
+/* The adversary never loses a correct access's data: random evictions on every reference. */
+DC_TEST(instrumented_random_evictions_keep_data)
+{
+	struct dc_platform p;
+	CHECK(dc_platform_builtin("noncoherent", &p) == 0);
+	p.adv.random_evict = 0.5;
+	struct dc_machine *m = NULL;
+	CHECK(dc_machine_create(&p, &m) == 0);
+	dc_machine_set_current(m);
+	uint32_t *buf = dc_alloc_cached(m, 4, DC_ZONE_DMA32, false);
+	drv_fill((uint8_t *)buf, 16384, 1);
+	CHECK_EQ(drv_sum32(buf, 4096), 4096ull * 0x01010101u);
+	CHECK(m->st.random_evictions > 100);
+	dc_machine_destroy(m);
+}
