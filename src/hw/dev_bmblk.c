@@ -352,6 +352,13 @@ static const struct dc_device_ops bmblk_ops = {
     .inject_fault = bmblk_inject_fault,
 };
 
+uint64_t dc_mmio_window(const struct dc_machine *m)
+{
+	uint64_t gib = UINT64_C(1) << 30;
+	uint64_t top = (m->plat.phys_size + gib - 1) & ~(gib - 1);
+	return DC_MAX(DC_MMIO_WINDOW, top);
+}
+
 int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_bmblk_config *cfg,
                     struct dc_device *dev)
 {
@@ -361,7 +368,7 @@ int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_
 	if (!c.name)
 		c.name = "bmblk";
 	if (!c.mmio_base)
-		c.mmio_base = DC_BMBLK_MMIO_BASE;
+		c.mmio_base = dc_mmio_window(m);
 	if (!c.sectors)
 		c.sectors = 2048;
 	if (!c.addr_bits)

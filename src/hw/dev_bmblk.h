@@ -8,8 +8,9 @@
  * (PCI ordering), or when the bridge's buffer is full — not when the interrupt is raised.  The
  * interrupt is level-triggered: asserted while INT_STATUS & INT_MASK is non-zero.
  *
- * Registers live in a window beyond physical memory: DC_BMBLK_MMIO_BASE + 0x1000 * instance by
- * convention (the creator picks; the window must lie above plat.phys_size).
+ * Registers live in a window beyond physical memory: by default at dc_mmio_window(m) (60 GiB, or
+ * the first GiB boundary at or above plat.phys_size if memory is larger); several instances need
+ * distinct bases, by convention the window + 0x1000 * instance.
  *
  * Deliberately not modelled: command queueing (one command at a time), seek time, partial-sector
  * transfers, PCI configuration space (resources are fixed at creation). */
@@ -23,7 +24,7 @@ struct dc_machine;
 struct dc_bridge;
 struct dc_busmaster;
 
-#define DC_BMBLK_MMIO_BASE UINT64_C(0xF00000000) /* 60 GiB: above any built-in phys_size */
+#define DC_MMIO_WINDOW UINT64_C(0xF00000000) /* 60 GiB: above any built-in phys_size */
 #define DC_BMBLK_MMIO_LEN 0x1000u
 #define DC_BMBLK_SECTOR 512u
 #define DC_BMBLK_MAX_SG 64u
@@ -77,9 +78,13 @@ enum dc_bmblk_error {
 };
 const char *dc_bmblk_error_name(enum dc_bmblk_error e);
 
+/* Where devices beyond physical memory put their registers: max(DC_MMIO_WINDOW, phys_size
+ * rounded up to 1 GiB). */
+uint64_t dc_mmio_window(const struct dc_machine *m);
+
 struct dc_bmblk_config {
 	const char *name;    /* DMA source name; NULL: "bmblk" (must outlive the machine) */
-	uint64_t mmio_base;  /* 0: DC_BMBLK_MMIO_BASE */
+	uint64_t mmio_base;  /* 0: dc_mmio_window(m) */
 	uint64_t sectors;    /* capacity; 0: 2048 (1 MiB) */
 	uint32_t addr_bits;  /* 32 or 64; 0: plat.bm_addr_bits */
 	uint32_t max_sg;     /* 1..DC_BMBLK_MAX_SG; 0: 32 */
