@@ -983,8 +983,9 @@ static void resolve_levels(struct parse *ps)
 		while (!ps->sect_line[S_L1 + above])
 			above++;
 		perr(ps, ps->sect_line[S_L1 + above],
-		     "section [%s] without [%s]: cache levels are numbered from L1 without gaps",
-		     sect_names[S_L1 + above], sect_names[S_L1 + i]);
+		     "section [%s] without [%s]: the [cache.Ln] sections describe every level, "
+		     "from L1 without gaps (an empty [%s] keeps the base's)",
+		     sect_names[S_L1 + above], sect_names[S_L1 + i], sect_names[S_L1 + i]);
 		return;
 	}
 	for (int i = (int)ps->base_levels; i < top; i++) {
