@@ -34,7 +34,9 @@ DC_TEST(instrumented_stores_stay_in_cache_until_cleaned)
 	CHECK(m);
 	uint8_t *buf = dc_alloc_cached(m, 2, DC_ZONE_DMA32, false);
 	drv_fill(buf, 8192, 0xAB);
-	CHECK(m->st.writes >= 8192 / 16);
+	/* gcc keeps the byte loop (vectorised stores), clang makes it a memset call that
+	 * __dc_memset models line by line: at least one reference per line either way. */
+	CHECK(m->st.writes >= 8192 / 64);
 	CHECK(mem_all(m, buf, 0, 8192));
 	bool dirty = false;
 	CHECK(dc_cache_probe(&m->cache, dc_va_to_pa(m, buf + 4096), &dirty) >= 0 && dirty);
