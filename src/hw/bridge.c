@@ -268,3 +268,10 @@ void dc_bridge_set_check(struct dc_bridge *br, dc_bridge_check_fn fn, void *opaq
 	br->check = fn;
 	br->check_opaque = opaque;
 }
+
+uint64_t dc_mmio_window(const struct dc_machine *m)
+{
+	uint64_t gib = UINT64_C(1) << 30;
+	uint64_t top = (m->plat.phys_size + gib - 1) & ~(gib - 1);
+	return DC_MAX(DC_MMIO_WINDOW, top);
+}

@@ -75,6 +75,11 @@ bool dc_bridge_error_pending(const struct dc_bridge *br, int source);
 /* Bytes of the source still posted (source < 0: of all sources). */
 uint64_t dc_bridge_pending(const struct dc_bridge *br, int source);
 
+/* Where devices behind the bridge decode their registers: beyond physical memory, at
+ * max(DC_MMIO_WINDOW, phys_size rounded up to 1 GiB). */
+#define DC_MMIO_WINDOW UINT64_C(0xF00000000) /* 60 GiB: above every built-in phys_size */
+uint64_t dc_mmio_window(const struct dc_machine *m);
+
 void dc_bridge_set_check(struct dc_bridge *br, dc_bridge_check_fn fn, void *opaque);
 
 #endif

@@ -352,13 +352,6 @@ static const struct dc_device_ops bmblk_ops = {
     .inject_fault = bmblk_inject_fault,
 };
 
-uint64_t dc_mmio_window(const struct dc_machine *m)
-{
-	uint64_t gib = UINT64_C(1) << 30;
-	uint64_t top = (m->plat.phys_size + gib - 1) & ~(gib - 1);
-	return DC_MAX(DC_MMIO_WINDOW, top);
-}
-
 int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_bmblk_config *cfg,
                     struct dc_device *dev)
 {

@@ -24,7 +24,6 @@ struct dc_machine;
 struct dc_bridge;
 struct dc_busmaster;
 
-#define DC_MMIO_WINDOW UINT64_C(0xF00000000) /* 60 GiB: above any built-in phys_size */
 #define DC_BMBLK_MMIO_LEN 0x1000u
 #define DC_BMBLK_SECTOR 512u
 #define DC_BMBLK_MAX_SG 64u
@@ -77,10 +76,6 @@ enum dc_bmblk_error {
 	DC_BMBLK_ERR_COUNT
 };
 const char *dc_bmblk_error_name(enum dc_bmblk_error e);
-
-/* Where devices beyond physical memory put their registers: max(DC_MMIO_WINDOW, phys_size
- * rounded up to 1 GiB). */
-uint64_t dc_mmio_window(const struct dc_machine *m);
 
 struct dc_bmblk_config {
 	const char *name;    /* DMA source name; NULL: "bmblk" (must outlive the machine) */
