@@ -28,7 +28,7 @@ static int run(const char *platform, enum dc_anomaly a, bool maintain, bool *evi
 	if (dc_platform_builtin(platform, &p) < 0)
 		return -1;
 	dct_log("(%s) %s, %s\n", dc_anomaly_name(a), platform,
-		maintain ? dc_anomaly_fix(a) : "no maintenance");
+	        maintain ? dc_anomaly_fix(a) : "no maintenance");
 	if (dc_anomaly_run(&p, a, maintain, to_log, NULL, &r) < 0)
 		return -1;
 	if (evicted)
@@ -56,7 +56,7 @@ static bool all(const uint8_t *b, uint8_t v, size_t n)
 DC_TEST(anomaly_a_stale_device_read_noncoherent)
 {
 	CHECK_MSG(run("noncoherent", DC_ANOMALY_STALE_DEVICE_READ, false, NULL) == 0,
-		  "the device should have read stale memory");
+	          "the device should have read stale memory");
 	CHECK(run("noncoherent", DC_ANOMALY_STALE_DEVICE_READ, true, NULL) == 1);
 }
 
@@ -69,7 +69,7 @@ DC_TEST(anomaly_b_eviction_overwrites_dma_noncoherent)
 {
 	bool evicted = false;
 	CHECK_MSG(run("noncoherent", DC_ANOMALY_EVICTION_OVER_DMA, false, &evicted) == 0,
-		  "the dirty line should have overwritten the DMA data");
+	          "the dirty line should have overwritten the DMA data");
 	CHECK_MSG(evicted, "the conflicting accesses did not evict the line");
 	CHECK(run("noncoherent", DC_ANOMALY_EVICTION_OVER_DMA, true, &evicted) == 1);
 }
@@ -82,7 +82,7 @@ DC_TEST(anomaly_b_correct_on_pc_without_flush)
 DC_TEST(anomaly_c_stale_cpu_read_noncoherent)
 {
 	CHECK_MSG(run("noncoherent", DC_ANOMALY_STALE_CPU_READ, false, NULL) == 0,
-		  "the CPU should have read stale data");
+	          "the CPU should have read stale data");
 	CHECK(run("noncoherent", DC_ANOMALY_STALE_CPU_READ, true, NULL) == 1);
 }
 

@@ -40,7 +40,7 @@ static void tiny(struct dc_platform *p, uint32_t levels)
 	p->level[1] = (struct dc_cache_geom){.size = 512, .ways = 2, .repl = DC_REPL_LRU};
 }
 
-#define L(n) ((uint64_t)(n) * 64)
+#define L(n) ((uint64_t)(n)*64)
 
 DC_TEST(cache_lru_one_level)
 {

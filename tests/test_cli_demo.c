@@ -3,8 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "dctest.h"
+
+/* The tool: $DMACOH_BIN (set by make test), else the dmacoh built beside this test binary. */
+static const char *tool(char *buf, size_t len)
+{
+	const char *bin = getenv("DMACOH_BIN");
+	if (bin)
+		return bin;
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	char *slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) + sizeof("/../dmacoh") > len)
+		return NULL;
+	strcpy(slash, "/../dmacoh");
+	return buf;
+}
 
 static char *slurp(FILE *f, size_t *len)
 {
@@ -28,12 +46,9 @@ static char *slurp(FILE *f, size_t *len)
 
 DC_TEST(cli_demo_matches_golden)
 {
-	const char *bin = getenv("DMACOH_BIN");
-	if (!bin) {
-		dct_log("DMACOH_BIN unset: run through 'make test'\n");
-		CHECK(bin);
-	}
-	char cmd[1024];
+	char path[512], cmd[1024];
+	const char *bin = tool(path, sizeof(path));
+	CHECK(bin);
 	snprintf(cmd, sizeof(cmd), "%s demo", bin);
 	FILE *p = popen(cmd, "r");
 	CHECK(p);

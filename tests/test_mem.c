@@ -39,7 +39,7 @@ DC_TEST(mem_zones)
 		uint64_t p = dc_mem_va_to_pa(&m, d32 + i * 4096);
 		CHECK(p >= (16ull << 20) && p < (4ull << 30));
 		CHECK_EQ(dc_mem_va_to_pa(&m, high + i * 4096),
-			 dc_mem_va_to_pa(&m, high) + (uint64_t)i * 4096);
+		         dc_mem_va_to_pa(&m, high) + (uint64_t)i * 4096);
 		CHECK(dc_mem_va_to_pa(&m, high + i * 4096) >= (4ull << 30));
 	}
 	dc_mem_fini(&m);
@@ -133,8 +133,8 @@ DC_TEST(mem_range_maintenance_bounded_by_cache)
 	uint64_t n = dc_cpu_cache_range(m, big, pages << 12, DC_CACHE_CLEAN_INVAL, false);
 	CHECK_EQ(n, 100);
 	for (int i = 0; i < 100; i++)
-		CHECK_EQ(*dc_mem_pa_ptr(&m->mem, dc_va_to_pa(m, big + (uint64_t)i * (1048576 + 64))),
-			 i);
+		CHECK_EQ(
+		    *dc_mem_pa_ptr(&m->mem, dc_va_to_pa(m, big + (uint64_t)i * (1048576 + 64))), i);
 	dc_free_cached(m, big, pages);
 	dc_machine_destroy(m);
 }

@@ -28,11 +28,12 @@ static int load(const char *arg, struct dc_platform *p)
 
 static void help(void)
 {
-	printf("usage: dmacoh demo [--platform NAME|FILE]... [--draw SCENARIO] [--quiet]\n\n"
-	       "Runs the three faces of the DMA cache-coherency anomaly on each platform (default:\n"
-	       "every built-in), without and with the cache maintenance a correct driver does,\n"
-	       "and draws one of them step by step (default: eviction-over-dma on the first\n"
-	       "non-coherent platform).  Scenarios:\n");
+	printf(
+	    "usage: dmacoh demo [--platform NAME|FILE]... [--draw SCENARIO] [--quiet]\n\n"
+	    "Runs the three faces of the DMA cache-coherency anomaly on each platform (default:\n"
+	    "every built-in), without and with the cache maintenance a correct driver does,\n"
+	    "and draws one of them step by step (default: eviction-over-dma on the first\n"
+	    "non-coherent platform).  Scenarios:\n");
 	for (int a = 0; a < DC_ANOMALY_COUNT; a++)
 		printf("  %-18s fixed by: %s\n", dc_anomaly_name((enum dc_anomaly)a),
 		       dc_anomaly_fix((enum dc_anomaly)a));
@@ -52,7 +53,7 @@ int dc_cmd_demo(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--platform") && i + 1 < argc) {
 			if (n == (int)DC_ARRAY_SIZE(plats)) {
 				fprintf(stderr, "dmacoh: demo: at most %zu platforms\n",
-					DC_ARRAY_SIZE(plats));
+				        DC_ARRAY_SIZE(plats));
 				return 2;
 			}
 			if (load(argv[++i], &plats[n++]) < 0)
@@ -64,12 +65,13 @@ int dc_cmd_demo(int argc, char **argv)
 				if (!strcmp(s, dc_anomaly_name((enum dc_anomaly)a)))
 					draw = a;
 			if (draw < 0) {
-				fprintf(stderr, "dmacoh: demo: unknown scenario '%s' (see --help)\n", s);
+				fprintf(stderr,
+				        "dmacoh: demo: unknown scenario '%s' (see --help)\n", s);
 				return 2;
 			}
 		} else {
 			fprintf(stderr, "dmacoh: demo: unexpected argument '%s' (see --help)\n",
-				argv[i]);
+			        argv[i]);
 			return 2;
 		}
 	}
@@ -91,7 +93,7 @@ int dc_cmd_demo(int argc, char **argv)
 			if (dc_anomaly_run(p, (enum dc_anomaly)a, false, NULL, NULL, &r0) < 0 ||
 			    dc_anomaly_run(p, (enum dc_anomaly)a, true, NULL, NULL, &r1) < 0) {
 				fprintf(stderr, "dmacoh: demo: cannot build platform '%s'\n",
-					p->name);
+				        p->name);
 				return 2;
 			}
 			/* A coherent platform is always right; a non-coherent one must show the
@@ -111,12 +113,14 @@ int dc_cmd_demo(int argc, char **argv)
 		       dc_anomaly_fix((enum dc_anomaly)draw));
 		struct dc_anomaly_result r;
 		dc_anomaly_run(&plats[draw_plat], (enum dc_anomaly)draw, false, print_text, NULL,
-			       &r);
-		printf("  => %s\n\nwith maintenance:\n\n", r.correct ? "correct" : "DATA CORRUPTED");
-		dc_anomaly_run(&plats[draw_plat], (enum dc_anomaly)draw, true, print_text, NULL, &r);
+		               &r);
+		printf("  => %s\n\nwith maintenance:\n\n",
+		       r.correct ? "correct" : "DATA CORRUPTED");
+		dc_anomaly_run(&plats[draw_plat], (enum dc_anomaly)draw, true, print_text, NULL,
+		               &r);
 		printf("  => %s\n", r.correct ? "correct" : "DATA CORRUPTED");
 	}
 	printf("\n%s\n", unexpected ? "Some platform did not behave as its coherency says."
-				    : "Every platform behaved as its coherency says.");
+	                            : "Every platform behaved as its coherency says.");
 	return unexpected ? 1 : 0;
 }

@@ -22,7 +22,7 @@ enum dc_err {
 const char *dc_err_name(int err);
 
 void dc_assert_fail(const char *expr, const char *file, int line, const char *func)
-	__attribute__((noreturn));
+    __attribute__((noreturn));
 #define DC_ASSERT(e) ((e) ? (void)0 : dc_assert_fail(#e, __FILE__, __LINE__, __func__))
 
 #define DC_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -13,7 +13,7 @@ struct dc_observer {
 	/* An instrumented CPU access in the cached window (after the cache model ran) or, with
 	 * cached == false, in the uncached window.  pc: the driver's instruction, or NULL. */
 	void (*cpu_access)(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
-			   bool cached, const void *pc);
+	                   bool cached, const void *pc);
 	/* Cache events, by physical line address. */
 	void (*cache_fill)(void *opaque, uint64_t line_pa, bool speculative);
 	void (*cache_writeback)(void *opaque, uint64_t line_pa);

@@ -27,19 +27,20 @@ enum dc_repl {
 const char *dc_repl_name(enum dc_repl r);
 
 struct dc_cache_geom {
-	uint64_t size;  /* bytes */
-	uint32_t ways;  /* associativity; size / (line * ways) sets, a power of two */
+	uint64_t size; /* bytes */
+	uint32_t ways; /* associativity; size / (line * ways) sets, a power of two */
 	enum dc_repl repl;
 };
 
 /* Seeded adversary knobs: they only change *when* data is written back or fetched, never
  * what a correct driver sees. */
 struct dc_adversary {
-	double random_evict;           /* probability per CPU access of evicting one random line */
-	bool evict_dirty_after_dma;    /* a device write to memory at once evicts dirty lines over it */
-	uint32_t prefetch_lines;       /* on a CPU fill, also fill the next N lines of the same page */
-	double speculative_fill;       /* probability per line of a speculative fill of the old
-	                                * memory contents just before a device write lands */
+	double random_evict; /* probability per CPU access of evicting one random line */
+	bool
+	    evict_dirty_after_dma; /* a device write to memory at once evicts dirty lines over it */
+	uint32_t prefetch_lines;   /* on a CPU fill, also fill the next N lines of the same page */
+	double speculative_fill;   /* probability per line of a speculative fill of the old
+	                            * memory contents just before a device write lands */
 };
 
 struct dc_platform {
@@ -65,10 +66,10 @@ struct dc_platform {
 	uint64_t sysdma_bw;        /* bytes per simulated second */
 
 	/* Bus masters, the host bridge, map registers. */
-	uint32_t bm_addr_bits;       /* address width of a 32-bit bus master */
-	uint32_t bridge_posted;      /* bytes the host bridge's posted-write buffer holds */
-	uint32_t map_registers;      /* map registers the HAL gives one adapter */
-	uint64_t bm_bw;              /* bytes per simulated second */
+	uint32_t bm_addr_bits;  /* address width of a 32-bit bus master */
+	uint32_t bridge_posted; /* bytes the host bridge's posted-write buffer holds */
+	uint32_t map_registers; /* map registers the HAL gives one adapter */
+	uint64_t bm_bw;         /* bytes per simulated second */
 };
 
 /* Fills *p with a built-in profile.  DC_ERR_NOTFOUND for an unknown name. */
@@ -82,7 +83,7 @@ const char *const *dc_platform_builtin_names(void);
 int dc_platform_load(const char *path, struct dc_platform *p, char *err, size_t errlen);
 /* Same from a buffer; `name` stands for the file name in messages. */
 int dc_platform_parse(const char *text, size_t len, const char *name, struct dc_platform *p,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 
 /* Checks the invariants every consumer relies on (powers of two, sizes that fit).  On error
  * returns DC_ERR_INVAL and writes a message naming the key. */

@@ -8,16 +8,16 @@
 const char *dc_anomaly_name(enum dc_anomaly a)
 {
 	static const char *const names[] = {"stale-device-read", "eviction-over-dma",
-					    "stale-cpu-read"};
+	                                    "stale-cpu-read"};
 	return (unsigned)a < DC_ARRAY_SIZE(names) ? names[a] : "?";
 }
 
 const char *dc_anomaly_fix(enum dc_anomaly a)
 {
 	static const char *const fixes[] = {
-		"clean before the transfer (KeFlushIoBuffers(Mdl, FALSE, TRUE))",
-		"clean+invalidate before the transfer (KeFlushIoBuffers(Mdl, TRUE, TRUE))",
-		"invalidate after the transfer (FlushAdapterBuffers)"};
+	    "clean before the transfer (KeFlushIoBuffers(Mdl, FALSE, TRUE))",
+	    "clean+invalidate before the transfer (KeFlushIoBuffers(Mdl, TRUE, TRUE))",
+	    "invalidate after the transfer (FlushAdapterBuffers)"};
 	return (unsigned)a < DC_ARRAY_SIZE(fixes) ? fixes[a] : "?";
 }
 
@@ -51,7 +51,7 @@ static void draw(struct run *r, const char *step, const uint8_t *va, const uint8
 	n = k > 0 ? DC_MIN((size_t)k, sizeof(text) - 1) : 0;
 	if (lvl < 0) {
 		k = snprintf(text + n, sizeof(text) - n, "    %-22s |%16s   |\n",
-			     "cache: not present", "");
+		             "cache: not present", "");
 		n += k > 0 ? DC_MIN((size_t)k, sizeof(text) - n - 1) : 0;
 	} else {
 		snprintf(state, sizeof(state), "cache: L%d %s", lvl + 1, dirty ? "dirty" : "clean");
@@ -147,7 +147,7 @@ static bool stale_cpu_read(struct run *r, bool maintain, uint32_t ls)
 }
 
 int dc_anomaly_run(const struct dc_platform *p, enum dc_anomaly a, bool maintain,
-		   dc_anomaly_draw_fn drawfn, void *opaque, struct dc_anomaly_result *res)
+                   dc_anomaly_draw_fn drawfn, void *opaque, struct dc_anomaly_result *res)
 {
 	struct dc_platform q = *p;
 	q.adv = (struct dc_adversary){0};

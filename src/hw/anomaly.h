@@ -33,6 +33,6 @@ struct dc_anomaly_result {
 /* Runs scenario a on a machine built from p.  Returns DC_OK and fills *r, or a negative
  * dc_err if the machine could not be built. */
 int dc_anomaly_run(const struct dc_platform *p, enum dc_anomaly a, bool maintain,
-		   dc_anomaly_draw_fn draw, void *opaque, struct dc_anomaly_result *r);
+                   dc_anomaly_draw_fn draw, void *opaque, struct dc_anomaly_result *r);
 
 #endif

@@ -16,7 +16,7 @@ static bool overlaps(const struct dc_io_range *r, unsigned n, uint64_t base, uin
 }
 
 static int add(struct dc_io_range *r, unsigned *n, uint64_t base, uint64_t len,
-	       const struct dc_io_ops *ops, void *opaque, const char *name)
+               const struct dc_io_ops *ops, void *opaque, const char *name)
 {
 	if (!len || !ops)
 		return DC_ERR_INVAL;
@@ -29,7 +29,7 @@ static int add(struct dc_io_range *r, unsigned *n, uint64_t base, uint64_t len,
 }
 
 int dc_bus_add_ports(struct dc_bus *b, uint32_t base, uint32_t len, const struct dc_io_ops *ops,
-		     void *opaque, const char *name)
+                     void *opaque, const char *name)
 {
 	if ((uint64_t)base + len > 0x10000)
 		return DC_ERR_RANGE;
@@ -37,7 +37,7 @@ int dc_bus_add_ports(struct dc_bus *b, uint32_t base, uint32_t len, const struct
 }
 
 int dc_bus_add_mmio(struct dc_bus *b, uint64_t pa, uint64_t len, const struct dc_io_ops *ops,
-		    void *opaque, const char *name)
+                    void *opaque, const char *name)
 {
 	if (pa + len < pa)
 		return DC_ERR_RANGE;

@@ -34,9 +34,9 @@ void dc_bus_init(struct dc_bus *b);
 /* Claims [base, base + len).  DC_ERR_BUSY if it overlaps a claimed range, DC_ERR_NOMEM if
  * the table is full, DC_ERR_RANGE if a port range passes 0xFFFF. */
 int dc_bus_add_ports(struct dc_bus *b, uint32_t base, uint32_t len, const struct dc_io_ops *ops,
-		     void *opaque, const char *name);
+                     void *opaque, const char *name);
 int dc_bus_add_mmio(struct dc_bus *b, uint64_t pa, uint64_t len, const struct dc_io_ops *ops,
-		    void *opaque, const char *name);
+                    void *opaque, const char *name);
 /* The range claiming mmio address pa, or NULL. */
 const struct dc_io_range *dc_bus_find_mmio(const struct dc_bus *b, uint64_t pa);
 

@@ -22,7 +22,7 @@ static bool pow2(uint64_t x)
 }
 
 int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct dc_cache_ops *ops,
-		  void *opaque, uint64_t seed)
+                  void *opaque, uint64_t seed)
 {
 	*c = (struct dc_cache){.ops = ops, .opaque = opaque};
 	if (!pow2(p->line_size) || p->n_levels < 1 || p->n_levels > DC_MAX_CACHE_LEVELS)
@@ -256,7 +256,7 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 }
 
 uint64_t dc_cache_data_range_op(struct dc_cache *c, const uint8_t *lo, const uint8_t *hi,
-				enum dc_cache_op op)
+                                enum dc_cache_op op)
 {
 	uint64_t affected = 0;
 	for (uint32_t i = 0; i < c->n_levels; i++) {

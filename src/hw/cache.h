@@ -73,7 +73,7 @@ struct dc_cache {
 };
 
 int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct dc_cache_ops *ops,
-		  void *opaque, uint64_t seed);
+                  void *opaque, uint64_t seed);
 void dc_cache_fini(struct dc_cache *c);
 
 /* One CPU reference to the line holding pa; data is the host address of the byte at pa in the
@@ -82,7 +82,7 @@ void dc_cache_fini(struct dc_cache *c);
 uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, enum dc_access a);
 
 static inline uint32_t dc_cache_access(struct dc_cache *c, uint64_t pa, uint8_t *data,
-				       enum dc_access a)
+                                       enum dc_access a)
 {
 	uint64_t tag = (pa >> c->line_shift) + 1;
 	if (DC_LIKELY(tag == c->mru_tag && (a == DC_ACC_READ || c->mru_dirty))) {
@@ -101,7 +101,7 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op);
 /* Maintenance of every present line whose data lies in [lo, hi): walks all lines of the
  * hierarchy, so it costs the cache size, not the range.  Returns the lines affected. */
 uint64_t dc_cache_data_range_op(struct dc_cache *c, const uint8_t *lo, const uint8_t *hi,
-				enum dc_cache_op op);
+                                enum dc_cache_op op);
 
 /* Fills a line without a CPU reference (speculative fill / prefetch).  No statistics as a
  * reference; counted in fills.  Returns false if it was already present. */

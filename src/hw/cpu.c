@@ -59,56 +59,56 @@ static inline void hook_range(const void *a, uint64_t size, enum dc_access acc, 
 
 /* Every entry point gets a prototype first (-Wmissing-prototypes): they are called only by
  * compiler-generated code. */
-#define DEF_RW(n)                                                                               \
-	void __tsan_read##n(void *a);                                                           \
-	void __tsan_read##n(void *a)                                                            \
-	{                                                                                       \
-		hook(a, n, DC_ACC_READ, PC());                                                  \
-	}                                                                                       \
-	void __tsan_write##n(void *a);                                                          \
-	void __tsan_write##n(void *a)                                                           \
-	{                                                                                       \
-		hook(a, n, DC_ACC_WRITE, PC());                                                 \
-	}                                                                                       \
-	void __tsan_unaligned_read##n(void *a);                                                 \
-	void __tsan_unaligned_read##n(void *a)                                                  \
-	{                                                                                       \
-		hook(a, n, DC_ACC_READ, PC());                                                  \
-	}                                                                                       \
-	void __tsan_unaligned_write##n(void *a);                                                \
-	void __tsan_unaligned_write##n(void *a)                                                 \
-	{                                                                                       \
-		hook(a, n, DC_ACC_WRITE, PC());                                                 \
-	}                                                                                       \
-	void __tsan_volatile_read##n(void *a);                                                  \
-	void __tsan_volatile_read##n(void *a)                                                   \
-	{                                                                                       \
-		hook(a, n, DC_ACC_READ, PC());                                                  \
-	}                                                                                       \
-	void __tsan_volatile_write##n(void *a);                                                 \
-	void __tsan_volatile_write##n(void *a)                                                  \
-	{                                                                                       \
-		hook(a, n, DC_ACC_WRITE, PC());                                                 \
-	}                                                                                       \
-	void __tsan_unaligned_volatile_read##n(void *a);                                        \
-	void __tsan_unaligned_volatile_read##n(void *a)                                         \
-	{                                                                                       \
-		hook(a, n, DC_ACC_READ, PC());                                                  \
-	}                                                                                       \
-	void __tsan_unaligned_volatile_write##n(void *a);                                       \
-	void __tsan_unaligned_volatile_write##n(void *a)                                        \
-	{                                                                                       \
-		hook(a, n, DC_ACC_WRITE, PC());                                                 \
-	}                                                                                       \
-	void __tsan_read##n##_pc(void *a, void *pc);                                            \
-	void __tsan_read##n##_pc(void *a, void *pc)                                             \
-	{                                                                                       \
-		hook(a, n, DC_ACC_READ, pc);                                                    \
-	}                                                                                       \
-	void __tsan_write##n##_pc(void *a, void *pc);                                           \
-	void __tsan_write##n##_pc(void *a, void *pc)                                            \
-	{                                                                                       \
-		hook(a, n, DC_ACC_WRITE, pc);                                                   \
+#define DEF_RW(n)                                         \
+	void __tsan_read##n(void *a);                     \
+	void __tsan_read##n(void *a)                      \
+	{                                                 \
+		hook(a, n, DC_ACC_READ, PC());            \
+	}                                                 \
+	void __tsan_write##n(void *a);                    \
+	void __tsan_write##n(void *a)                     \
+	{                                                 \
+		hook(a, n, DC_ACC_WRITE, PC());           \
+	}                                                 \
+	void __tsan_unaligned_read##n(void *a);           \
+	void __tsan_unaligned_read##n(void *a)            \
+	{                                                 \
+		hook(a, n, DC_ACC_READ, PC());            \
+	}                                                 \
+	void __tsan_unaligned_write##n(void *a);          \
+	void __tsan_unaligned_write##n(void *a)           \
+	{                                                 \
+		hook(a, n, DC_ACC_WRITE, PC());           \
+	}                                                 \
+	void __tsan_volatile_read##n(void *a);            \
+	void __tsan_volatile_read##n(void *a)             \
+	{                                                 \
+		hook(a, n, DC_ACC_READ, PC());            \
+	}                                                 \
+	void __tsan_volatile_write##n(void *a);           \
+	void __tsan_volatile_write##n(void *a)            \
+	{                                                 \
+		hook(a, n, DC_ACC_WRITE, PC());           \
+	}                                                 \
+	void __tsan_unaligned_volatile_read##n(void *a);  \
+	void __tsan_unaligned_volatile_read##n(void *a)   \
+	{                                                 \
+		hook(a, n, DC_ACC_READ, PC());            \
+	}                                                 \
+	void __tsan_unaligned_volatile_write##n(void *a); \
+	void __tsan_unaligned_volatile_write##n(void *a)  \
+	{                                                 \
+		hook(a, n, DC_ACC_WRITE, PC());           \
+	}                                                 \
+	void __tsan_read##n##_pc(void *a, void *pc);      \
+	void __tsan_read##n##_pc(void *a, void *pc)       \
+	{                                                 \
+		hook(a, n, DC_ACC_READ, pc);              \
+	}                                                 \
+	void __tsan_write##n##_pc(void *a, void *pc);     \
+	void __tsan_write##n##_pc(void *a, void *pc)      \
+	{                                                 \
+		hook(a, n, DC_ACC_WRITE, pc);             \
 	}
 
 DEF_RW(1)
@@ -186,7 +186,7 @@ static bool touches_windows(const struct dc_machine *m, const void *p, size_t n)
 }
 
 static void copy_through(struct dc_machine *m, uint8_t *d, const uint8_t *s, size_t n,
-			 const void *pc)
+                         const void *pc)
 {
 	uint32_t ls = m->cache.line_size;
 	while (n) {
@@ -283,64 +283,63 @@ void *__tsan_memset(void *dst, int c, size_t n)
 
 __extension__ typedef __int128 dc_a128;
 
-#define DEF_ATOMIC(bits, T)                                                                     \
-	T __tsan_atomic##bits##_load(const volatile T *a, int mo);                              \
-	T __tsan_atomic##bits##_load(const volatile T *a, int mo)                               \
-	{                                                                                       \
-		(void)mo;                                                                       \
-		hook((const void *)a, sizeof(T), DC_ACC_READ, PC());                            \
-		return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                    \
-	}                                                                                       \
-	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo);                           \
-	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo)                            \
-	{                                                                                       \
-		(void)mo;                                                                       \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
-		__atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                       \
-	}                                                                                       \
-	DEF_ATOMIC_RMW(bits, T, exchange, __atomic_exchange_n)                                  \
-	DEF_ATOMIC_RMW(bits, T, fetch_add, __atomic_fetch_add)                                  \
-	DEF_ATOMIC_RMW(bits, T, fetch_sub, __atomic_fetch_sub)                                  \
-	DEF_ATOMIC_RMW(bits, T, fetch_and, __atomic_fetch_and)                                  \
-	DEF_ATOMIC_RMW(bits, T, fetch_or, __atomic_fetch_or)                                    \
-	DEF_ATOMIC_RMW(bits, T, fetch_xor, __atomic_fetch_xor)                                  \
-	DEF_ATOMIC_RMW(bits, T, fetch_nand, __atomic_fetch_nand)                                \
-	int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v, int mo,     \
-							  int fmo);                             \
-	int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v, int mo,     \
-							  int fmo)                              \
-	{                                                                                       \
-		(void)mo, (void)fmo;                                                            \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
-		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                \
-						   __ATOMIC_SEQ_CST);                           \
-	}                                                                                       \
-	int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, int mo,       \
-							int fmo);                               \
-	int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, int mo,       \
-							int fmo)                                \
-	{                                                                                       \
-		(void)mo, (void)fmo;                                                            \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
-		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                \
-						   __ATOMIC_SEQ_CST);                           \
-	}                                                                                       \
-	T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, int mo, int fmo); \
-	T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, int mo, int fmo)  \
-	{                                                                                       \
-		(void)mo, (void)fmo;                                                            \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
-		__atomic_compare_exchange_n(a, &c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);   \
-		return c;                                                                       \
+#define DEF_ATOMIC(bits, T)                                                                        \
+	T __tsan_atomic##bits##_load(const volatile T *a, int mo);                                 \
+	T __tsan_atomic##bits##_load(const volatile T *a, int mo)                                  \
+	{                                                                                          \
+		(void)mo;                                                                          \
+		hook((const void *)a, sizeof(T), DC_ACC_READ, PC());                               \
+		return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                       \
+	}                                                                                          \
+	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo);                              \
+	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo)                               \
+	{                                                                                          \
+		(void)mo;                                                                          \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		__atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                          \
+	}                                                                                          \
+	DEF_ATOMIC_RMW(bits, T, exchange, __atomic_exchange_n)                                     \
+	DEF_ATOMIC_RMW(bits, T, fetch_add, __atomic_fetch_add)                                     \
+	DEF_ATOMIC_RMW(bits, T, fetch_sub, __atomic_fetch_sub)                                     \
+	DEF_ATOMIC_RMW(bits, T, fetch_and, __atomic_fetch_and)                                     \
+	DEF_ATOMIC_RMW(bits, T, fetch_or, __atomic_fetch_or)                                       \
+	DEF_ATOMIC_RMW(bits, T, fetch_xor, __atomic_fetch_xor)                                     \
+	DEF_ATOMIC_RMW(bits, T, fetch_nand, __atomic_fetch_nand)                                   \
+	int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v, int mo,        \
+	                                                  int fmo);                                \
+	int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v, int mo,        \
+	                                                  int fmo)                                 \
+	{                                                                                          \
+		(void)mo, (void)fmo;                                                               \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                   \
+		                                   __ATOMIC_SEQ_CST);                              \
+	}                                                                                          \
+	int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, int mo,          \
+	                                                int fmo);                                  \
+	int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, int mo, int fmo) \
+	{                                                                                          \
+		(void)mo, (void)fmo;                                                               \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                   \
+		                                   __ATOMIC_SEQ_CST);                              \
+	}                                                                                          \
+	T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, int mo, int fmo);    \
+	T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, int mo, int fmo)     \
+	{                                                                                          \
+		(void)mo, (void)fmo;                                                               \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		__atomic_compare_exchange_n(a, &c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);      \
+		return c;                                                                          \
 	}
 
-#define DEF_ATOMIC_RMW(bits, T, op, builtin)                                                    \
-	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo);                               \
-	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo)                                \
-	{                                                                                       \
-		(void)mo;                                                                       \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                           \
-		return builtin(a, v, __ATOMIC_SEQ_CST);                                         \
+#define DEF_ATOMIC_RMW(bits, T, op, builtin)                          \
+	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo);     \
+	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo)      \
+	{                                                             \
+		(void)mo;                                             \
+		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC()); \
+		return builtin(a, v, __ATOMIC_SEQ_CST);               \
 	}
 
 DEF_ATOMIC(8, uint8_t)
@@ -350,15 +349,15 @@ DEF_ATOMIC(64, uint64_t)
 
 /* 16-byte atomics: host atomics would need libatomic; with one host thread plain operations
  * are exact. */
-#define DEF_A128_RMW(op, expr)                                                                  \
-	dc_a128 __tsan_atomic128_##op(volatile dc_a128 *a, dc_a128 v, int mo);                  \
-	dc_a128 __tsan_atomic128_##op(volatile dc_a128 *a, dc_a128 v, int mo)                   \
-	{                                                                                       \
-		(void)mo;                                                                       \
-		hook((const void *)a, 16, DC_ACC_WRITE, PC());                                  \
-		dc_a128 old = *a;                                                               \
-		*a = (expr);                                                                    \
-		return old;                                                                     \
+#define DEF_A128_RMW(op, expr)                                                 \
+	dc_a128 __tsan_atomic128_##op(volatile dc_a128 *a, dc_a128 v, int mo); \
+	dc_a128 __tsan_atomic128_##op(volatile dc_a128 *a, dc_a128 v, int mo)  \
+	{                                                                      \
+		(void)mo;                                                      \
+		hook((const void *)a, 16, DC_ACC_WRITE, PC());                 \
+		dc_a128 old = *a;                                              \
+		*a = (expr);                                                   \
+		return old;                                                    \
 	}
 
 dc_a128 __tsan_atomic128_load(const volatile dc_a128 *a, int mo);
@@ -383,7 +382,7 @@ DEF_A128_RMW(fetch_sub, old - v)
 DEF_A128_RMW(fetch_and, old &v)
 DEF_A128_RMW(fetch_or, old | v)
 DEF_A128_RMW(fetch_xor, old ^ v)
-DEF_A128_RMW(fetch_nand, ~(old & v))
+DEF_A128_RMW(fetch_nand, ~(old &v))
 
 static int cas128(volatile dc_a128 *a, dc_a128 *c, dc_a128 v)
 {
@@ -396,9 +395,9 @@ static int cas128(volatile dc_a128 *a, dc_a128 *c, dc_a128 v)
 }
 
 int __tsan_atomic128_compare_exchange_strong(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
-					     int fmo);
+                                             int fmo);
 int __tsan_atomic128_compare_exchange_strong(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
-					     int fmo)
+                                             int fmo)
 {
 	(void)mo, (void)fmo;
 	hook((const void *)a, 16, DC_ACC_WRITE, PC());
@@ -406,9 +405,9 @@ int __tsan_atomic128_compare_exchange_strong(volatile dc_a128 *a, dc_a128 *c, dc
 }
 
 int __tsan_atomic128_compare_exchange_weak(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
-					   int fmo);
+                                           int fmo);
 int __tsan_atomic128_compare_exchange_weak(volatile dc_a128 *a, dc_a128 *c, dc_a128 v, int mo,
-					   int fmo)
+                                           int fmo)
 {
 	(void)mo, (void)fmo;
 	hook((const void *)a, 16, DC_ACC_WRITE, PC());
@@ -416,9 +415,9 @@ int __tsan_atomic128_compare_exchange_weak(volatile dc_a128 *a, dc_a128 *c, dc_a
 }
 
 dc_a128 __tsan_atomic128_compare_exchange_val(volatile dc_a128 *a, dc_a128 c, dc_a128 v, int mo,
-					      int fmo);
+                                              int fmo);
 dc_a128 __tsan_atomic128_compare_exchange_val(volatile dc_a128 *a, dc_a128 c, dc_a128 v, int mo,
-					      int fmo)
+                                              int fmo)
 {
 	(void)mo, (void)fmo;
 	hook((const void *)a, 16, DC_ACC_WRITE, PC());

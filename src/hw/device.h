@@ -12,14 +12,14 @@ struct dc_machine;
 
 /* Hardware resources, raw = translated on this machine. */
 struct dc_device_res {
-	uint32_t port_base, port_len;  /* I/O ports; len 0: none */
-	uint64_t mmio_base, mmio_len;  /* memory-mapped registers; len 0: none */
-	int irq;                       /* interrupt line, -1: none */
-	int dma_channel;               /* 8237 channel, -1: none */
-	uint32_t dma_width;            /* 8 or 16 (system DMA) */
+	uint32_t port_base, port_len; /* I/O ports; len 0: none */
+	uint64_t mmio_base, mmio_len; /* memory-mapped registers; len 0: none */
+	int irq;                      /* interrupt line, -1: none */
+	int dma_channel;              /* 8237 channel, -1: none */
+	uint32_t dma_width;           /* 8 or 16 (system DMA) */
 	bool bus_master, scatter_gather;
-	uint32_t addr_bits;            /* bits of memory address the device can drive */
-	uint32_t max_sg;               /* scatter/gather elements per transfer (bus masters) */
+	uint32_t addr_bits; /* bits of memory address the device can drive */
+	uint32_t max_sg;    /* scatter/gather elements per transfer (bus masters) */
 };
 
 enum dc_fault {
@@ -29,8 +29,8 @@ enum dc_fault {
 const char *dc_fault_name(enum dc_fault f);
 
 struct dc_device_ops {
-	const char *name;  /* short, as on the command line: "sysblk", "bmblk", "ring", "pio" */
-	const char *desc;  /* one line */
+	const char *name; /* short, as on the command line: "sysblk", "bmblk", "ring", "pio" */
+	const char *desc; /* one line */
 	void (*reset)(void *opaque);
 	void (*destroy)(void *opaque);
 	/* The backing store (a disk's sectors, a NIC's wire log): byte-addressed. */

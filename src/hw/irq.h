@@ -12,7 +12,7 @@
 typedef void (*dc_irq_sink_fn)(void *opaque, unsigned line);
 
 struct dc_irq {
-	uint32_t level;    /* bit per line: asserted */
+	uint32_t level; /* bit per line: asserted */
 	uint64_t raised[DC_IRQ_LINES];
 	dc_irq_sink_fn sink;
 	void *sink_opaque;

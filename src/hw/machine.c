@@ -7,11 +7,11 @@
 
 #include "machine.h"
 
-#define OBS_EACH(m, member, ...)                                                                \
-	do {                                                                                    \
-		for (unsigned oi_ = 0; oi_ < (m)->n_obs; oi_++)                                 \
-			if ((m)->obs[oi_]->member)                                              \
-				(m)->obs[oi_]->member((m)->obs_opaque[oi_], __VA_ARGS__);       \
+#define OBS_EACH(m, member, ...)                                                          \
+	do {                                                                              \
+		for (unsigned oi_ = 0; oi_ < (m)->n_obs; oi_++)                           \
+			if ((m)->obs[oi_]->member)                                        \
+				(m)->obs[oi_]->member((m)->obs_opaque[oi_], __VA_ARGS__); \
 	} while (0)
 
 static void on_fill(void *opaque, uint64_t line_pa, uint8_t *data)
@@ -41,9 +41,9 @@ static void on_gone(void *opaque, uint64_t line_pa)
 }
 
 static const struct dc_cache_ops machine_cache_ops = {
-	.fill = on_fill,
-	.writeback = on_writeback,
-	.gone = on_gone,
+    .fill = on_fill,
+    .writeback = on_writeback,
+    .gone = on_gone,
 };
 
 /* References until the next random eviction: geometric with parameter random_evict. */
@@ -117,7 +117,7 @@ void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *
 		if (m->obs[i] == o && m->obs_opaque[i] == opaque) {
 			memmove(&m->obs[i], &m->obs[i + 1], (m->n_obs - i - 1) * sizeof(m->obs[0]));
 			memmove(&m->obs_opaque[i], &m->obs_opaque[i + 1],
-				(m->n_obs - i - 1) * sizeof(m->obs_opaque[0]));
+			        (m->n_obs - i - 1) * sizeof(m->obs_opaque[0]));
 			m->n_obs--;
 			return;
 		}
@@ -211,7 +211,7 @@ static void ref_line(struct dc_machine *m, uint8_t *va, uint64_t pa, enum dc_acc
 }
 
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
-		const void *pc)
+                const void *pc)
 {
 	if (!len)
 		return;
@@ -235,7 +235,7 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 	} else if (dc_mem_in_uncached(&m->mem, p)) {
 		m->st.uncached++;
 		OBS_EACH(m, cpu_access, p, dc_mem_va_to_pa(&m->mem, p), (uint32_t)len,
-			 a == DC_ACC_WRITE, false, pc);
+		         a == DC_ACC_WRITE, false, pc);
 	}
 }
 
@@ -278,8 +278,8 @@ void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len)
 	}
 }
 
-uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len,
-			    enum dc_cache_op op, bool force)
+uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len, enum dc_cache_op op,
+                            bool force)
 {
 	if (!len || (m->plat.coherency == DC_COHERENT && !force))
 		return 0;
@@ -299,7 +299,7 @@ uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len,
 		for (const uint8_t *q = lo; q < hi;) {
 			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
 			const uint8_t *page_end =
-				(const uint8_t *)(((uintptr_t)q | DC_PAGE_MASK) + 1);
+			    (const uint8_t *)(((uintptr_t)q | DC_PAGE_MASK) + 1);
 			if (pa == DC_PA_INVALID || !m->mem.present[pa >> DC_PAGE_SHIFT]) {
 				q = page_end; /* nothing of this page is cached */
 				continue;
@@ -322,8 +322,8 @@ static bool dma_range_ok(const struct dc_machine *m, uint64_t pa, uint64_t len)
 
 /* Calls fn for every line of [pa, pa + len) whose frame has any line cached. */
 static void each_cached_line(struct dc_machine *m, uint64_t pa, uint64_t len,
-			     void (*fn)(struct dc_machine *, uint64_t line, uint64_t lo,
-					uint64_t hi))
+                             void (*fn)(struct dc_machine *, uint64_t line, uint64_t lo,
+                                        uint64_t hi))
 {
 	uint32_t ls = m->cache.line_size;
 	uint64_t end = pa + len;
@@ -419,11 +419,11 @@ size_t dc_machine_stats_str(const struct dc_machine *m, char *buf, size_t len)
 {
 	size_t n = 0;
 	int k;
-#define OUT(...)                                                                                \
-	do {                                                                                    \
-		k = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__);                      \
-		if (k > 0)                                                                      \
-			n += (size_t)k;                                                         \
+#define OUT(...)                                                           \
+	do {                                                               \
+		k = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__); \
+		if (k > 0)                                                 \
+			n += (size_t)k;                                    \
 	} while (0)
 	OUT("platform %s (%s)\n", m->plat.name, dc_coherency_name(m->plat.coherency));
 	for (uint32_t i = 0; i < m->cache.n_levels; i++) {

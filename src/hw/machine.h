@@ -22,11 +22,11 @@
 #define DC_MAX_DMA_SOURCES 32
 
 struct dc_cpu_stats {
-	uint64_t reads, writes;       /* instrumented references in the cached window */
-	uint64_t uncached;            /* references in the uncached window */
+	uint64_t reads, writes; /* instrumented references in the cached window */
+	uint64_t uncached;      /* references in the uncached window */
 	uint64_t speculative_fills, random_evictions, adversary_writebacks;
 	uint64_t dma_read_bytes, dma_write_bytes;
-	uint64_t maint_lines;         /* lines touched by range maintenance */
+	uint64_t maint_lines; /* lines touched by range maintenance */
 };
 
 struct dc_machine {
@@ -81,11 +81,11 @@ static inline uint64_t dc_va_to_pa(const struct dc_machine *m, const void *va)
 /* Runs the cache model for a CPU reference of len bytes at va (any window; outside both it
  * does nothing), then tells observers.  The caller then touches the bytes itself. */
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
-		const void *pc);
+                const void *pc);
 /* The hook's entry: a reference of size bytes (1..16) by instrumented code.  Inline fast path
  * for a repeated reference to the MRU line with no observer and no adversary due. */
 static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t size,
-			       enum dc_access a, const void *pc)
+                               enum dc_access a, const void *pc)
 {
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
 	if (off >= m->mem.va_size) {
@@ -94,10 +94,10 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 		return;
 	}
 	uint32_t shift = m->cache.line_shift;
-	if (DC_LIKELY((off >> shift) == m->mru_vline && ((off + size - 1) >> shift) == m->mru_vline &&
-		      m->cache.mru_tag == m->mru_ctag && m->mru_ctag &&
-		      (a == DC_ACC_READ || m->cache.mru_dirty) && m->evict_countdown > 1 &&
-		      !m->n_obs)) {
+	if (DC_LIKELY(
+	        (off >> shift) == m->mru_vline && ((off + size - 1) >> shift) == m->mru_vline &&
+	        m->cache.mru_tag == m->mru_ctag && m->mru_ctag &&
+	        (a == DC_ACC_READ || m->cache.mru_dirty) && m->evict_countdown > 1 && !m->n_obs)) {
 		m->evict_countdown--;
 		m->cache.lv[0].st.hits[a]++;
 		if (a == DC_ACC_READ)
@@ -117,8 +117,8 @@ void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len);
 /* Cache maintenance over a virtual range, as the kernel's KeFlushIoBuffers does: costs the
  * lines present, bounded by the cache size, never the range size.  On a coherent platform
  * it does nothing (O(1)) unless `force`.  Returns lines affected. */
-uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len,
-			    enum dc_cache_op op, bool force);
+uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len, enum dc_cache_op op,
+                            bool force);
 
 /* --- The DMA side ---------------------------------------------------------------------- */
 

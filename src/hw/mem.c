@@ -18,8 +18,8 @@ const char *dc_zone_name(enum dc_zone z)
 
 static void *map_anon(uint64_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -48,8 +48,8 @@ int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size)
 	m->fd = memfd_create("dmacoh-phys", MFD_CLOEXEC);
 	if (m->fd < 0 || ftruncate(m->fd, (off_t)phys_size) < 0)
 		goto fail;
-	m->phys = mmap(NULL, phys_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fd,
-		       0);
+	m->phys =
+	    mmap(NULL, phys_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
 	if (m->phys == MAP_FAILED) {
 		m->phys = NULL;
 		goto fail;
@@ -62,7 +62,7 @@ int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size)
 	if (!m->cwin || !m->pt || !m->rmap || !m->present)
 		goto fail;
 	const uint64_t bounds[DC_ZONE_COUNT + 1] = {1, ZONE_ISA_END >> DC_PAGE_SHIFT,
-						    ZONE_DMA32_END >> DC_PAGE_SHIFT, UINT64_MAX};
+	                                            ZONE_DMA32_END >> DC_PAGE_SHIFT, UINT64_MAX};
 	for (int z = 0; z < DC_ZONE_COUNT; z++) {
 		m->zone[z].lo = DC_MIN(bounds[z], pfns);
 		m->zone[z].hi = DC_MIN(bounds[z + 1], pfns);
@@ -203,8 +203,7 @@ static void va_free(struct dc_mem *m, uint64_t first, uint64_t n)
 		return;
 	}
 	struct dc_va_free *big = &m->va_free[0];
-	if (push(&big->slot, &big->n, &big->cap, first) &&
-	    !push(&big->slot, &big->n, &big->cap, n))
+	if (push(&big->slot, &big->n, &big->cap, first) && !push(&big->slot, &big->n, &big->cap, n))
 		big->n--;
 }
 

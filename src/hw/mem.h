@@ -30,9 +30,9 @@ enum dc_zone {
 const char *dc_zone_name(enum dc_zone z);
 
 struct dc_frame_zone {
-	uint64_t lo, hi;   /* pfn range [lo, hi) */
-	uint64_t bump;     /* next never-used pfn */
-	uint64_t *free;    /* stack of free pfns */
+	uint64_t lo, hi; /* pfn range [lo, hi) */
+	uint64_t bump;   /* next never-used pfn */
+	uint64_t *free;  /* stack of free pfns */
 	size_t n_free, cap_free;
 };
 
@@ -46,12 +46,12 @@ struct dc_va_free {
 struct dc_mem {
 	int fd;
 	uint64_t phys_size, va_size;
-	uint8_t *phys;         /* uncached window: PA p at phys + p */
-	uint8_t *cwin;         /* cached window */
-	uint32_t *pt;          /* cached-window page -> pfn (0: unmapped; pfn 0 is never handed out) */
-	uint32_t *rmap;        /* pfn -> cached-window page (0: no cached mapping) */
-	uint16_t *present;     /* pfn -> lines of that frame present in the cache (kept by machine) */
-	uint64_t va_bump;      /* next never-used cached-window page */
+	uint8_t *phys;     /* uncached window: PA p at phys + p */
+	uint8_t *cwin;     /* cached window */
+	uint32_t *pt;      /* cached-window page -> pfn (0: unmapped; pfn 0 is never handed out) */
+	uint32_t *rmap;    /* pfn -> cached-window page (0: no cached mapping) */
+	uint16_t *present; /* pfn -> lines of that frame present in the cache (kept by machine) */
+	uint64_t va_bump;  /* next never-used cached-window page */
 	struct dc_va_free va_free[DC_VA_CLASSES];
 	struct dc_frame_zone zone[DC_ZONE_COUNT];
 	uint64_t frames_in_use, pages_mapped;
