@@ -49,8 +49,8 @@ static bool run_tool(struct run *r, const char *const *args)
 	char *argv[16];
 	size_t n = 0;
 	argv[n++] = (char *)bin;
-	for (; args[n - 1] && n < DC_ARRAY_SIZE(argv) - 1; n++)
-		argv[n] = (char *)args[n - 1];
+	for (size_t i = 0; args[i] && n < DC_ARRAY_SIZE(argv) - 1; i++)
+		argv[n++] = (char *)args[i];
 	argv[n] = NULL;
 	int out = temp_fd(), err = temp_fd();
 	if (out < 0 || err < 0)
@@ -128,7 +128,7 @@ DC_TEST(cli_usage_errors)
 {
 	NEED_TOOL();
 	static const struct {
-		const char *args[4];
+		const char *args[5]; /* NULL-terminated */
 		const char *err;
 	} cases[] = {
 	    {{NULL}, "dmacoh: missing command (try 'dmacoh --help')\n"},
