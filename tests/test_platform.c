@@ -512,6 +512,18 @@ DC_TEST(platform_parse_long_line)
 	snprintf(text, sizeof(text), "[platform]\n; %0300d\n", 0);
 	CHECK_EQ(parse_str(text, &p, err, sizeof(err)), DC_ERR_PARSE);
 	CHECK_MSG(!strcmp(err, "soc.ini:2: line too long (more than 197 characters)"), "%s", err);
+
+	size_t big = (1u << 20) + 1;
+	char *blank = malloc(big);
+	CHECK(blank);
+	memset(blank, '\n', big);
+	int r = dc_platform_parse(blank, big, "soc.ini", &p, err, sizeof(err));
+	bool msg_ok = !strcmp(err, "soc.ini: too large for a profile (more than 1048576 bytes)");
+	int r_ok = dc_platform_parse(blank, big - 1, "soc.ini", &p, err, sizeof(err));
+	free(blank);
+	CHECK_EQ(r, DC_ERR_PARSE);
+	CHECK(msg_ok);
+	CHECK_EQ(r_ok, DC_OK);
 }
 
 DC_TEST(platform_parse_first_error_wins)

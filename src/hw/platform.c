@@ -1041,6 +1041,12 @@ int dc_platform_parse(const char *text, size_t len, const char *name, struct dc_
 		set_err(err, errlen, "%s: no input", file);
 		return DC_ERR_INVAL;
 	}
+	/* Also keeps line numbers far from int overflow. */
+	if (len > DC_PROFILE_MAX_BYTES) {
+		set_err(err, errlen, "%s: too large for a profile (more than %u bytes)", file,
+		        DC_PROFILE_MAX_BYTES);
+		return DC_ERR_PARSE;
+	}
 	struct parse *ps = calloc(1, sizeof(*ps));
 	if (!ps) {
 		set_err(err, errlen, "%s: out of memory", file);
@@ -1116,10 +1122,6 @@ int dc_platform_load(const char *path, struct dc_platform *p, char *err, size_t 
 	if (ferror(f)) {
 		set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		ret = DC_ERR_IO;
-	} else if (n > DC_PROFILE_MAX_BYTES) {
-		set_err(err, errlen, "%s: too large for a profile (more than %u bytes)", path,
-		        DC_PROFILE_MAX_BYTES);
-		ret = DC_ERR_PARSE;
 	} else {
 		ret = dc_platform_parse(buf, n, path, p, err, errlen);
 	}
