@@ -821,93 +821,91 @@ static char *reader(char *str, int num, void *stream)
 	return ps->err_line ? NULL : str;
 }
 
+/* What each kind of value looks like, in the words of "expected ..., got '...'".  Integers say
+ * "positive" or "non-negative" from their key's range. */
+static const char *const kind_expect[] = {
+    [K_BASE] = "a built-in profile",
+    [K_NAME] = "1 to 63 characters from A-Z a-z 0-9 . _ + -",
+    [K_COHERENCY] = "coherent or noncoherent",
+    [K_REPL] = "lru or random",
+    [K_BOOL] = "yes or no (or true/false, on/off, 1/0)",
+    [K_PROB] = "a probability from 0 to 1",
+    [K_INT] = "an integer",
+    [K_SIZE] = "a size in bytes (suffix K, M, G or T)",
+    [K_RATE] = "bytes per second (suffix K, M or G: x1000)",
+};
+
+/* Parses value into the profile being built; false (with the error recorded) if it is not a
+ * value of the key's kind or is out of its range. */
 static bool apply(struct parse *ps, const struct key *k, const char *value)
 {
-	char label[64], q[64], list[128];
+	char label[64], q[64];
 	key_label(label, sizeof(label), k);
 	quote(q, sizeof(q), value, strlen(value));
+	bool ok = false;
 	switch (k->kind) {
-	case K_BASE: {
-		for (size_t i = 0; i < DC_ARRAY_SIZE(builtins); i++) {
+	case K_BASE:
+		for (size_t i = 0; i < DC_ARRAY_SIZE(builtins) && !ok; i++) {
 			if (!strcmp(value, builtins[i].name)) {
 				builtins[i].make(&ps->w);
 				ps->base_levels = ps->w.n_levels;
-				return true;
+				ok = true;
 			}
 		}
-		struct out o = {list, sizeof(list), 0};
-		for (size_t i = 0; i < DC_ARRAY_SIZE(builtins); i++)
-			out_printf(&o, "%s%s", i ? ", " : "", builtins[i].name);
-		perr(ps, ps->line, "%s: unknown built-in profile '%s' (expected one of %s)", label,
-		     q, list);
-		return false;
-	}
-	case K_NAME:
-		if (!valid_name(value, strlen(value))) {
-			perr(ps, ps->line,
-			     "%s: expected 1 to %d characters from A-Z a-z 0-9 . _ + -, got '%s'",
-			     label, DC_NAME_MAX - 1, q);
+		if (!ok) {
+			char list[128];
+			struct out o = {list, sizeof(list), 0};
+			for (size_t i = 0; i < DC_ARRAY_SIZE(builtins); i++)
+				out_printf(&o, "%s%s", i ? ", " : "", builtins[i].name);
+			perr(ps, ps->line, "%s: unknown built-in profile '%s' (expected one of %s)",
+			     label, q, list);
 			return false;
 		}
-		snprintf(ps->w.name, sizeof(ps->w.name), "%s", value);
-		ps->name_set = true;
 		return true;
+	case K_NAME:
+		ok = valid_name(value, strlen(value));
+		if (ok) {
+			snprintf(ps->w.name, sizeof(ps->w.name), "%s", value);
+			ps->name_set = true;
+		}
+		break;
 	case K_COHERENCY: {
 		int v = enum_lookup(value, coherency_names, DC_ARRAY_SIZE(coherency_names));
-		if (v < 0) {
-			perr(ps, ps->line, "%s: expected coherent or noncoherent, got '%s'", label,
-			     q);
-			return false;
-		}
-		*FIELD(&ps->w, k, enum dc_coherency) = (enum dc_coherency)v;
-		return true;
+		ok = v >= 0;
+		if (ok)
+			*FIELD(&ps->w, k, enum dc_coherency) = (enum dc_coherency)v;
+		break;
 	}
 	case K_REPL: {
 		int v = enum_lookup(value, repl_names, DC_ARRAY_SIZE(repl_names));
-		if (v < 0) {
-			perr(ps, ps->line, "%s: expected lru or random, got '%s'", label, q);
-			return false;
-		}
-		*FIELD(&ps->w, k, enum dc_repl) = (enum dc_repl)v;
-		return true;
+		ok = v >= 0;
+		if (ok)
+			*FIELD(&ps->w, k, enum dc_repl) = (enum dc_repl)v;
+		break;
 	}
 	case K_BOOL:
-		if (!parse_bool(value, FIELD(&ps->w, k, bool))) {
-			perr(ps, ps->line,
-			     "%s: expected yes or no (or true/false, on/off, 1/0), got '%s'", label,
-			     q);
-			return false;
-		}
-		return true;
+		ok = parse_bool(value, FIELD(&ps->w, k, bool));
+		break;
 	case K_PROB: {
 		double d;
-		if (!parse_prob(value, &d)) {
-			perr(ps, ps->line, "%s: expected a probability from 0 to 1, got '%s'",
-			     label, q);
-			return false;
-		}
+		ok = parse_prob(value, &d);
+		if (!ok)
+			break;
 		if (!check_prob(k, d, q, ps->msg, sizeof(ps->msg))) {
 			ps->err_line = ps->line;
 			return false;
 		}
 		*FIELD(&ps->w, k, double) = d;
-		return true;
+		break;
 	}
 	case K_INT:
 	case K_SIZE:
 	case K_RATE: {
 		uint64_t v;
 		bool overflow;
-		if (!parse_uint(value, (enum kind)k->kind, &v, &overflow)) {
-			const char *what =
-			    k->kind == K_SIZE   ? "a size in bytes (suffix K, M, G or T)"
-			    : k->kind == K_RATE ? "bytes per second (suffix K, M or G: "
-			                          "x1000)"
-			    : k->min >= 1       ? "a positive integer"
-			                        : "a non-negative integer";
-			perr(ps, ps->line, "%s: expected %s, got '%s'", label, what, q);
-			return false;
-		}
+		ok = parse_uint(value, (enum kind)k->kind, &v, &overflow);
+		if (!ok)
+			break;
 		if (overflow) {
 			char lo[32], hi[32];
 			fmt_uint(lo, sizeof(lo), k, k->min);
@@ -920,10 +918,17 @@ static bool apply(struct parse *ps, const struct key *k, const char *value)
 			return false;
 		}
 		set_uint(&ps->w, k, v);
-		return true;
+		break;
 	}
 	}
-	return false;
+	if (!ok) {
+		const char *what =
+		    k->kind < DC_ARRAY_SIZE(kind_expect) ? kind_expect[k->kind] : "?";
+		if (k->kind == K_INT)
+			what = k->min >= 1 ? "a positive integer" : "a non-negative integer";
+		perr(ps, ps->line, "%s: expected %s, got '%s'", label, what, q);
+	}
+	return ok;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
