@@ -180,13 +180,14 @@ struct key {
 };
 
 #define FIELD_SIZE(f) sizeof(((struct dc_platform *)0)->f)
-#define KEY(s, n, k, f)                                              \
-	{                                                            \
-		s, k, 0, 0, n, offsetof(struct dc_platform, f), 0, 0 \
+#define KEY(s, n, k, f)                                                                 \
+	{                                                                               \
+		.sect = s, .kind = k, .name = n, .off = offsetof(struct dc_platform, f) \
 	}
-#define NUM(s, n, k, f, lo, hi, fl)                                                 \
-	{                                                                           \
-		s, k, FIELD_SIZE(f), fl, n, offsetof(struct dc_platform, f), lo, hi \
+#define NUM(s, n, k, f, lo, hi, fl)                                                   \
+	{                                                                             \
+		.sect = s, .kind = k, .width = FIELD_SIZE(f), .flags = fl, .name = n, \
+		.off = offsetof(struct dc_platform, f), .min = lo, .max = hi          \
 	}
 #define LEVEL_KEYS(i)                                                \
 	NUM(S_L1 + i, "size", K_SIZE, level[i].size, 1, 1 * GIB, 0), \
@@ -195,7 +196,7 @@ struct key {
 
 /* Ordered as a profile is written out.  Ranges are documented in docs/profiles.md. */
 static const struct key keys[] = {
-    {S_PLATFORM, K_BASE, 0, 0, "base", 0, 0, 0},
+    {.sect = S_PLATFORM, .kind = K_BASE, .name = "base"},
     KEY(S_PLATFORM, "name", K_NAME, name),
     KEY(S_PLATFORM, "coherency", K_COHERENCY, coherency),
     NUM(S_PLATFORM, "seed", K_INT, seed, 0, UINT64_MAX, 0),
