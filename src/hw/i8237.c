@@ -65,6 +65,7 @@ struct dc_i8237 {
 	uint8_t page[16], hpage[16];
 	struct chan ch[DC_I8237_CHANNELS];
 	unsigned engine; /* >0 while device callbacks may run */
+	bool dirty;      /* a DREQ changed or a TC happened inside the engine: settle everything */
 	uint8_t scratch[SCRATCH];
 };
 
@@ -483,6 +484,7 @@ static void ch_tc(struct dc_i8237 *d, struct chan *c)
 		c->mask = true;
 	}
 	c->tc_pending = true;
+	d->dirty = true;
 }
 
 /* Advances address and count by t transfers; terminal count when the count rolls over. */
@@ -613,6 +615,7 @@ static void sync_all(struct dc_i8237 *d)
  * engine, so they may call back into the controller). */
 static void settle(struct dc_i8237 *d)
 {
+	d->dirty = false;
 	for (unsigned i = 0; i < DC_I8237_CHANNELS; i++)
 		ch_update(d, &d->ch[i]);
 	for (unsigned i = 0; i < DC_I8237_CHANNELS; i++) {
@@ -630,7 +633,11 @@ static void ch_event(void *opaque)
 	struct chan *c = opaque;
 	struct dc_i8237 *d = c->d;
 	ch_sync(d, c);
-	settle(d);
+	/* The common case, a batch in the middle of a run, touches this channel only. */
+	if (d->dirty)
+		settle(d);
+	else
+		ch_update(d, c);
 }
 
 /* ---- Registers ---------------------------------------------------------------------------- */
@@ -1002,6 +1009,7 @@ void dc_i8237_dreq(struct dc_i8237 *d, unsigned ch, bool level)
 	if (d->engine) {
 		/* From inside a DACK callback: the engine sees it on its next step and settles. */
 		c->dreq = level;
+		d->dirty = true;
 		return;
 	}
 	sync_all(d);

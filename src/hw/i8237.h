@@ -42,7 +42,7 @@ struct dc_i8237;
 #define DC_I8237_CHANNELS 8
 #define DC_I8237_CASCADE_CH 4
 /* Largest batch of one channel between two events (bytes). */
-#define DC_I8237_RUN_MAX 4096u
+#define DC_I8237_RUN_MAX 16384u
 /* Largest internal buffer (chunk * depth) a controller accepts. */
 #define DC_I8237_BUF_MAX (16u << 20)
 
