@@ -640,7 +640,8 @@ static bool parse_bool(const char *s, bool *out)
 	return false;
 }
 
-/* A plain decimal number: strtod alone would also take hex floats, "nan" and "infinity". */
+/* A plain decimal number: strtod alone would also take hex floats, "nan" and "infinity".
+ * Like fmt_double, this assumes the C locale's '.' (the tools never call setlocale). */
 static bool parse_prob(const char *s, double *out)
 {
 	if (!*s || strspn(s, "0123456789.eE+-") != strlen(s) || !strpbrk(s, "0123456789"))
