@@ -227,6 +227,7 @@ DC_TEST(busmaster_moves_sg_list_over_time_through_the_bridge)
 	struct dc_bm_seg sg[3] = {{pa + 2 * 4096, 4096}, {pa + 100, 4096}, {pa + 3 * 4096, 4096}};
 	struct done d = {.m = m};
 	uint64_t t0 = m->clock.now;
+	bm.run_max = 4096; /* one event per segment here, to watch the segments land one by one */
 	CHECK_EQ(dc_busmaster_start(&bm, sg, 3, DC_DIR_FROM_DEVICE, dev, on_done, &d), DC_OK);
 	CHECK(dc_busmaster_busy(&bm));
 	CHECK_EQ(dc_busmaster_start(&bm, sg, 3, DC_DIR_FROM_DEVICE, dev, on_done, &d), DC_ERR_BUSY);
@@ -253,12 +254,19 @@ DC_TEST(busmaster_moves_sg_list_over_time_through_the_bridge)
 	CHECK(!memcmp(mem + 3 * 4096, dev + 2 * 4096, 4096));
 	CHECK_EQ(seen.n, 3);
 	CHECK_EQ(seen.bytes[DC_DIR_FROM_DEVICE], 3 * 4096);
-	/* And back: memory to the device, reads through the bridge. */
+	/* And back: memory to the device, reads through the bridge, with the default run size:
+	 * the three segments are one run, one event, and nothing moves before its time is up. */
 	static uint8_t back[3 * 4096];
+	bm.run_max = DC_BM_RUN_MAX;
+	t0 = m->clock.now;
 	CHECK_EQ(dc_busmaster_start(&bm, sg, 3, DC_DIR_TO_DEVICE, back, on_done, &d), DC_OK);
+	dc_clock_run_until(&m->clock, t0 + 3 * 4096 - 1);
+	CHECK(all(back, 0, sizeof(back)));
 	while (dc_clock_step(&m->clock))
 		;
 	CHECK_EQ(d.calls, 2);
+	CHECK_EQ(d.when - t0, 3 * 4096);
+	CHECK_EQ(bm.st.runs, 4);
 	CHECK(!memcmp(back, dev, sizeof(dev)));
 	CHECK_EQ(seen.bytes[DC_DIR_TO_DEVICE], 3 * 4096);
 	dc_busmaster_fini(&bm);

@@ -42,18 +42,17 @@ void dc_busmaster_fini(struct dc_busmaster *bm)
 
 uint64_t dc_busmaster_ns(const struct dc_busmaster *bm, uint64_t n)
 {
+	/* 128-bit division costs as much as the rest of a small transfer's bookkeeping. */
+	if (n <= UINT64_MAX / 1000000000u - bm->bw)
+		return (n * 1000000000u + bm->bw - 1) / bm->bw;
 	return (uint64_t)(((dc_u128)n * 1000000000u + bm->bw - 1) / bm->bw);
 }
 
-/* Bytes of the next run: within the current segment, within run_max, not across the top of
- * the device's address space (the driven address wraps there), not past an injected failure. */
+/* Bytes of the next run: up to run_max, across segment boundaries, not past an injected
+ * failure. */
 static uint64_t next_run(const struct dc_busmaster *bm)
 {
-	const struct dc_bm_seg *s = &bm->segs[bm->seg_i];
-	uint64_t k = DC_MIN((uint64_t)s->len - bm->seg_off, (uint64_t)bm->run_max);
-	uint64_t a = (s->addr + bm->seg_off) & bm->addr_mask;
-	if (bm->addr_mask != UINT64_MAX)
-		k = DC_MIN(k, bm->addr_mask - a + 1);
+	uint64_t k = DC_MIN(bm->total - bm->done, (uint64_t)bm->run_max);
 	if (bm->fail_after != UINT64_MAX)
 		k = DC_MIN(k, bm->fail_after - bm->done);
 	return k;
@@ -71,7 +70,7 @@ static void skip_empty(struct dc_busmaster *bm)
 static void schedule(struct dc_busmaster *bm)
 {
 	uint64_t k = 0;
-	if (bm->seg_i < bm->n_segs && bm->done < bm->fail_after)
+	if (bm->done < bm->total && bm->done < bm->fail_after)
 		k = next_run(bm);
 	int err =
 	    dc_event_schedule(&bm->m->clock, &bm->ev, bm->t0 + dc_busmaster_ns(bm, bm->done + k));
@@ -93,11 +92,40 @@ static void finish(struct dc_busmaster *bm, int status)
 		bm->done_fn(bm->done_opaque, status, bm->done);
 }
 
+/* Moves the next k bytes, one bridge access per piece of a segment; a piece never crosses the
+ * top of the device's address space (the driven address wraps there). */
+static int move(struct dc_busmaster *bm, uint64_t k)
+{
+	while (k) {
+		skip_empty(bm);
+		DC_ASSERT(bm->seg_i < bm->n_segs);
+		const struct dc_bm_seg *s = &bm->segs[bm->seg_i];
+		uint64_t a = (s->addr + bm->seg_off) & bm->addr_mask;
+		uint64_t l = DC_MIN(k, (uint64_t)s->len - bm->seg_off);
+		if (bm->addr_mask != UINT64_MAX)
+			l = DC_MIN(l, bm->addr_mask - a + 1);
+		if (bm->dir == DC_DIR_FROM_DEVICE) {
+			dc_bridge_post(bm->br, bm->source, a, bm->dev + bm->done, l);
+		} else {
+			int err = dc_bridge_read(bm->br, bm->source, a, bm->dev + bm->done, l);
+			if (err < 0)
+				return err;
+		}
+		bm->st.bytes += l;
+		bm->done += l;
+		bm->seg_off += l;
+		k -= l;
+		if (bm->seg_off == s->len)
+			bm->st.segments++;
+	}
+	return DC_OK;
+}
+
 static void bm_event(void *opaque)
 {
 	struct dc_busmaster *bm = opaque;
 	DC_ASSERT(bm->busy);
-	if (bm->seg_i == bm->n_segs) {
+	if (bm->done == bm->total) {
 		finish(bm, DC_OK);
 		return;
 	}
@@ -105,23 +133,13 @@ static void bm_event(void *opaque)
 		finish(bm, DC_ERR_IO);
 		return;
 	}
-	const struct dc_bm_seg *s = &bm->segs[bm->seg_i];
-	uint64_t k = next_run(bm);
-	uint64_t a = (s->addr + bm->seg_off) & bm->addr_mask;
-	if (bm->dir == DC_DIR_FROM_DEVICE) {
-		dc_bridge_post(bm->br, bm->source, a, bm->dev + bm->done, k);
-	} else if (dc_bridge_read(bm->br, bm->source, a, bm->dev + bm->done, k) < 0) {
-		finish(bm, DC_ERR_RANGE);
+	bm->st.runs++;
+	int err = move(bm, next_run(bm));
+	if (err < 0) {
+		finish(bm, err);
 		return;
 	}
-	bm->st.runs++;
-	bm->st.bytes += k;
-	bm->done += k;
-	bm->seg_off += k;
-	if (bm->seg_off == s->len)
-		bm->st.segments++;
-	skip_empty(bm);
-	if (bm->seg_i == bm->n_segs) {
+	if (bm->done == bm->total) {
 		finish(bm, DC_OK);
 		return;
 	}

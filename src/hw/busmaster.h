@@ -7,8 +7,8 @@
  * Memory reads go through dc_bridge_read (ordered behind the device's own posted writes), memory
  * writes through dc_bridge_post: they sit in the host bridge until a drain, a register read or a
  * full buffer lands them.  The work is batched: one clock event per run of at most `run_max`
- * bytes within one segment, never per byte, and the bytes of a run move in one call.  Data of a
- * run moves when the run's time has elapsed.
+ * bytes (a run may span several segments), never per byte, and each segment's part of a run
+ * moves in one bridge access.  Data of a run moves when the run's time has elapsed.
  *
  * A device drives `addr_bits` address bits: the bits of a logical address above them are not
  * driven (a 32-bit device given a 64-bit address reaches the wrong page — the bug of a driver
