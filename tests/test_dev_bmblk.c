@@ -494,3 +494,57 @@ DC_TEST(bmblk_read_without_invalidate_is_stale_on_noncoherent_only)
 	if (!dct_failed())
 		read_without_invalidate("pc", false);
 }
+
+/* What the sanitizer's rule A09 will do: the bridge's check hook sees every access the device
+ * issues, and dc_mapreg_lookup says whether it lies in what the driver mapped. */
+struct a09 {
+	struct dc_mapreg_file *mr;
+	unsigned accesses, bad;
+	uint64_t covered;
+};
+
+static void a09_check(void *opaque, int source, uint64_t logical, uint64_t len, enum dc_dir dir)
+{
+	struct a09 *c = opaque;
+	struct dc_mapreg_hit h;
+	(void)source;
+	c->accesses++;
+	if (!dc_mapreg_lookup(c->mr, logical, len, &h) || h.dir != dir) {
+		c->bad++;
+		c->covered = h.covered;
+	}
+}
+
+DC_TEST(bmblk_check_hook_sees_an_access_past_the_mapped_length)
+{
+	struct rig r;
+	CHECK(rig_init(&r, "pc", 32, -1, false, 0));
+	struct a09 c = {.mr = r.mr};
+	dc_bridge_set_check(r.br, a09_check, &c);
+	uint8_t *mem = dc_alloc_uncached(r.m, 2, DC_ZONE_DMA32);
+	CHECK(mem);
+	/* A correct transfer: every access inside the mapping. */
+	uint32_t n = start_io(&r, mem, DC_PAGE_SIZE, 0, DC_BMBLK_CMD_READ);
+	CHECK_EQ(n, 1);
+	CHECK(wait_irq(&r));
+	wr(&r, DC_BMBLK_REG_INT_STATUS, rd(&r, DC_BMBLK_REG_INT_STATUS));
+	CHECK(flush_adapter(&r, mem, DC_PAGE_SIZE, n, true));
+	CHECK(c.accesses > 0);
+	CHECK_EQ(c.bad, 0);
+	/* The driver maps one page, then, still mapped, tells the device 9 sectors. */
+	n = start_io(&r, mem, DC_PAGE_SIZE, 0, DC_BMBLK_CMD_READ);
+	CHECK(wait_irq(&r));
+	CHECK_EQ(c.bad, 0);
+	wr(&r, DC_BMBLK_REG_SG_BASE + 8, DC_PAGE_SIZE + SECT);
+	wr(&r, DC_BMBLK_REG_SECTOR_COUNT, 9);
+	wr(&r, DC_BMBLK_REG_INT_STATUS, 0xFF);
+	wr(&r, DC_BMBLK_REG_DOORBELL, DC_BMBLK_CMD_READ);
+	CHECK(wait_irq(&r));
+	dct_log("  accesses %u, outside the mapping %u, covered %llu of %u\n", c.accesses, c.bad,
+	        (unsigned long long)c.covered, DC_PAGE_SIZE + SECT);
+	CHECK_EQ(c.bad, 1);
+	CHECK_EQ(c.covered, DC_PAGE_SIZE);
+	CHECK(flush_adapter(&r, mem, DC_PAGE_SIZE, n, true));
+	dc_free_uncached(r.m, mem, 2);
+	rig_fini(&r);
+}
