@@ -25,6 +25,7 @@ int dc_busmaster_init(struct dc_busmaster *bm, struct dc_machine *m, struct dc_b
 	bm->bw = bw ? bw : m->plat.bm_bw;
 	if (!bm->bw)
 		return DC_ERR_INVAL;
+	bm->ns_per_byte = 1000000000u % bm->bw ? 0 : 1000000000u / bm->bw;
 	bm->run_max = DC_BM_RUN_MAX;
 	bm->fail_after = bm->fail_next = UINT64_MAX;
 	dc_event_init(&bm->ev, "busmaster", bm_event, bm);
@@ -42,7 +43,10 @@ void dc_busmaster_fini(struct dc_busmaster *bm)
 
 uint64_t dc_busmaster_ns(const struct dc_busmaster *bm, uint64_t n)
 {
-	/* 128-bit division costs as much as the rest of a small transfer's bookkeeping. */
+	/* A division costs as much as the rest of a small transfer's bookkeeping: the common
+	 * bandwidths are a whole number of nanoseconds per byte. */
+	if (bm->ns_per_byte && n <= UINT64_MAX / bm->ns_per_byte)
+		return n * bm->ns_per_byte;
 	if (n <= UINT64_MAX / 1000000000u - bm->bw)
 		return (n * 1000000000u + bm->bw - 1) / bm->bw;
 	return (uint64_t)(((dc_u128)n * 1000000000u + bm->bw - 1) / bm->bw);

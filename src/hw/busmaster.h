@@ -45,10 +45,11 @@ struct dc_busmaster {
 	struct dc_machine *m;
 	struct dc_bridge *br;
 	int source;
-	uint64_t addr_mask;  /* the address bits the device drives */
-	uint64_t bw;         /* bytes per simulated second */
-	uint32_t run_max;    /* bytes per clock event */
-	uint64_t latency_ns; /* from dc_busmaster_start to the first byte moving (0 after init) */
+	uint64_t addr_mask;   /* the address bits the device drives */
+	uint64_t bw;          /* bytes per simulated second */
+	uint64_t ns_per_byte; /* 1e9 / bw when that is exact, else 0 */
+	uint32_t run_max;     /* bytes per clock event */
+	uint64_t latency_ns;  /* from dc_busmaster_start to the first byte moving (0 after init) */
 	struct dc_event ev;
 	/* The transfer in progress. */
 	bool busy;
