@@ -61,6 +61,8 @@ int dc_mapreg_create(struct dc_machine *m, uint32_t n, uint32_t addr_bits, bool 
                      struct dc_mapreg_file **out)
 {
 	*out = NULL;
+	if (m && n == 0)
+		n = m->plat.map_registers;
 	if (!m || n == 0 || addr_bits < DC_PAGE_SHIFT + 1 || addr_bits > 64)
 		return DC_ERR_INVAL;
 	struct dc_mapreg_file *f = calloc(1, sizeof(*f) + (size_t)n * sizeof(f->r[0]));

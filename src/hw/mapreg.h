@@ -61,10 +61,11 @@ struct dc_mapreg_stats {
 	uint64_t refused;       /* map calls refused (exhaustion, busy, bad argument) */
 };
 
-/* Creates a file of n registers for a device that drives addr_bits address bits (1..64).
- * contiguous: allocate all bounce pages now as one physical run (see above).  Errors:
- * DC_ERR_INVAL (n == 0, bad addr_bits), DC_ERR_NOMEM (host memory, or no bounce memory below the
- * limit for a contiguous file).  On error nothing is left allocated. */
+/* Creates a file of n registers (0: the profile's plat.map_registers) for a device that drives
+ * addr_bits address bits (13..64).  contiguous: allocate all bounce pages now as one physical
+ * run (see above).  Errors: DC_ERR_INVAL (no registers, bad addr_bits), DC_ERR_NOMEM (host memory,
+ * or no bounce memory below the limit for a contiguous file).  On error nothing is left allocated.
+ */
 int dc_mapreg_create(struct dc_machine *m, uint32_t n, uint32_t addr_bits, bool contiguous,
                      struct dc_mapreg_file **out);
 /* Frees the file and its bounce pages; mapped registers are dropped without copying. */
