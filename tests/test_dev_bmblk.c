@@ -78,15 +78,12 @@ static bool wait_irq(struct rig *r)
 static uint32_t start_io(struct rig *r, uint8_t *buf, uint64_t len, uint64_t lba,
                          enum dc_bmblk_cmd cmd)
 {
-	struct dc_mapreg_piece pc[32] = {{0}};
+	struct dc_mapreg_piece pc[32];
 	uint64_t lg[32];
-	uint32_t n = 0;
-	for (uint8_t *va = buf; va < buf + len && n < 32; n++) {
-		uint64_t l = DC_MIN((uint64_t)(buf + len - va),
-		                    DC_PAGE_SIZE - ((uintptr_t)va & DC_PAGE_MASK));
-		pc[n] = (struct dc_mapreg_piece){va, dc_va_to_pa(r->m, va), (uint32_t)l};
-		va += l;
-	}
+	int np = dc_mapreg_pieces(r->m, buf, len, pc, 32);
+	if (np <= 0)
+		return 0;
+	uint32_t n = (uint32_t)np;
 	enum dc_dir dir = cmd == DC_BMBLK_CMD_READ ? DC_DIR_FROM_DEVICE : DC_DIR_TO_DEVICE;
 	if (dc_mapreg_map(r->mr, 0, pc, n, dir, lg) < 0)
 		return 0;

@@ -285,6 +285,26 @@ DC_TEST(mapreg_bad_pieces_are_refused)
 	dc_machine_destroy(m);
 }
 
+DC_TEST(mapreg_pieces_split_a_range_at_page_boundaries)
+{
+	struct dc_machine *m = make("pc");
+	CHECK(m);
+	uint8_t *buf = dc_alloc_cached(m, 3, DC_ZONE_ANY, false);
+	CHECK(buf);
+	struct dc_mapreg_piece pc[4];
+	CHECK_EQ(dc_mapreg_pieces(m, buf + 4000, 200, pc, 4), 2);
+	CHECK_EQ(pc[0].len, 96);
+	CHECK_EQ(pc[1].len, 104);
+	CHECK_EQ(pc[1].pa, dc_va_to_pa(m, buf + 4096));
+	CHECK(pc[1].va == buf + 4096);
+	CHECK_EQ(dc_mapreg_pieces(m, buf + 1, 3 * DC_PAGE_SIZE - 1, pc, 2), DC_ERR_RANGE);
+	CHECK_EQ(dc_mapreg_pieces(m, buf, 0, pc, 4), DC_ERR_INVAL);
+	uint8_t host[16];
+	CHECK_EQ(dc_mapreg_pieces(m, host, sizeof(host), pc, 4), DC_ERR_INVAL);
+	dc_free_cached(m, buf, 3);
+	dc_machine_destroy(m);
+}
+
 DC_TEST(mapreg_lookup_mapped_past_length_and_unmapped)
 {
 	struct dc_machine *m = make("pc");

@@ -57,6 +57,27 @@ static uint8_t *alloc_below(struct dc_machine *m, uint32_t addr_bits, uint64_t n
 	return NULL;
 }
 
+int dc_mapreg_pieces(const struct dc_machine *m, void *va, uint64_t len,
+                     struct dc_mapreg_piece *out, uint32_t max)
+{
+	if (len == 0)
+		return DC_ERR_INVAL;
+	uint8_t *p = va;
+	uint32_t n = 0;
+	while (len) {
+		uint64_t l = DC_MIN(len, DC_PAGE_SIZE - ((uintptr_t)p & DC_PAGE_MASK));
+		uint64_t pa = dc_va_to_pa(m, p);
+		if (pa == DC_PA_INVALID)
+			return DC_ERR_INVAL;
+		if (n == max)
+			return DC_ERR_RANGE;
+		out[n++] = (struct dc_mapreg_piece){.va = p, .pa = pa, .len = (uint32_t)l};
+		p += l;
+		len -= l;
+	}
+	return (int)n;
+}
+
 int dc_mapreg_create(struct dc_machine *m, uint32_t n, uint32_t addr_bits, bool contiguous,
                      struct dc_mapreg_file **out)
 {

@@ -40,6 +40,12 @@ struct dc_mapreg_piece {
 	uint32_t len; /* 1 .. DC_PAGE_SIZE - (pa & DC_PAGE_MASK) */
 };
 
+/* Splits [va, va + len) (a cached- or uncached-window range) into its page pieces, as a HAL walks
+ * an MDL's PFNs: at most max pieces into out.  Returns the count, DC_ERR_RANGE if more than max
+ * are needed, DC_ERR_INVAL for len 0 or a page with no frame. */
+int dc_mapreg_pieces(const struct dc_machine *m, void *va, uint64_t len,
+                     struct dc_mapreg_piece *out, uint32_t max);
+
 /* The state of one register. */
 struct dc_mapreg_entry {
 	bool mapped;
