@@ -303,6 +303,33 @@ DC_TEST(sysblk_tail_reaches_memory_only_at_the_drain)
 	rig_down(&r);
 }
 
+DC_TEST(sysblk_write_tail_reaches_the_device_only_at_the_drain)
+{
+	struct rig r;
+	CHECK(rig_up(&r, "pc", 3, 8, 3)); /* a 24-byte buffer again */
+	uint64_t pa;
+	uint8_t *buf = dma_buf(&r, 1, &pa);
+	CHECK(buf);
+	uint8_t data[512], got[512];
+	for (unsigned i = 0; i < 512; i++)
+		data[i] = (uint8_t)(i ^ 0xC3);
+	dc_cpu_write(r.m, buf, data, 512);
+	hal_program(&r, DC_DIR_TO_DEVICE, pa, 512);
+	dev_cmd(&r, DC_SYSBLK_CMD_WRITE, 9, 1);
+	CHECK(wait_irq(&r, 1000000000));
+	uint8_t st = isr(&r);
+	/* Terminal count, but the device is 8 bytes short: still busy, not done. */
+	CHECK_EQ(st & (DC_SYSBLK_ST_TC | DC_SYSBLK_ST_DONE | DC_SYSBLK_ST_BUSY),
+	         DC_SYSBLK_ST_TC | DC_SYSBLK_ST_BUSY);
+	CHECK(hal_flush(&r));
+	CHECK(wait_irq(&r, 1000000000));
+	st = isr(&r);
+	CHECK(st & DC_SYSBLK_ST_DONE);
+	r.dev.ops->store_read(r.dev.opaque, 9 * 512, got, 512);
+	CHECK(!memcmp(got, data, 512));
+	rig_down(&r);
+}
+
 DC_TEST(sysblk_split_transfer_interrupts_at_tc)
 {
 	struct rig r;
