@@ -302,3 +302,295 @@ DC_TEST(wdm_dma_operations_layout)
 	CHECK_EQ(offsetof(DMA_OPERATIONS, BuildMdlFromScatterGatherList), 120);
 	CHECK(sizeof(DMA_OPERATIONS) >= 128);
 }
+
+DC_TEST(wdm_irp_layout)
+{
+	CHECK_EQ(sizeof(IO_STATUS_BLOCK), 16);
+	CHECK_EQ(offsetof(IO_STATUS_BLOCK, Information), 8);
+	CHECK_EQ(offsetof(IRP, Type), 0);
+	CHECK_EQ(offsetof(IRP, MdlAddress), 8);
+	CHECK_EQ(offsetof(IRP, Flags), 16);
+	CHECK_EQ(offsetof(IRP, AssociatedIrp.SystemBuffer), 24);
+	CHECK_EQ(offsetof(IRP, ThreadListEntry), 32);
+	CHECK_EQ(offsetof(IRP, IoStatus), 48);
+	CHECK_EQ(offsetof(IRP, RequestorMode), 64);
+	CHECK_EQ(offsetof(IRP, PendingReturned), 65);
+	CHECK_EQ(offsetof(IRP, StackCount), 66);
+	CHECK_EQ(offsetof(IRP, CurrentLocation), 67);
+	CHECK_EQ(offsetof(IRP, Cancel), 68);
+	CHECK_EQ(offsetof(IRP, CancelIrql), 69);
+	CHECK_EQ(offsetof(IRP, UserIosb), 72);
+	CHECK_EQ(offsetof(IRP, UserEvent), 80);
+	CHECK_EQ(offsetof(IRP, Overlay), 88);
+	CHECK_EQ(offsetof(IRP, CancelRoutine), 104);
+	CHECK_EQ(offsetof(IRP, UserBuffer), 112);
+	CHECK_EQ(offsetof(IRP, Tail), 120);
+	CHECK_EQ(offsetof(IRP, Tail.Overlay.DriverContext), 120);
+	CHECK_EQ(offsetof(IRP, Tail.Overlay.Thread), 152);
+	CHECK_EQ(offsetof(IRP, Tail.Overlay.ListEntry), 168);
+	CHECK_EQ(offsetof(IRP, Tail.Overlay.CurrentStackLocation), 184);
+	CHECK_EQ(offsetof(IRP, Tail.Overlay.OriginalFileObject), 192);
+	CHECK_EQ(sizeof(KAPC), 88);
+	/* the WDK's 208 bytes, then dmacoh's reserved room */
+	CHECK_EQ(offsetof(IRP, DmacohReserved), 208);
+}
+
+DC_TEST(wdm_io_stack_location_layout)
+{
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, MajorFunction), 0);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, MinorFunction), 1);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Flags), 2);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Control), 3);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters), 8);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.Read.Length), 8);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.Read.Key), 16);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.Read.ByteOffset), 24);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.Write.ByteOffset), 24);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.OutputBufferLength), 8);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.InputBufferLength), 16);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.IoControlCode), 24);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.DeviceIoControl.Type3InputBuffer), 32);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.StartDevice.AllocatedResourcesTranslated),
+	         16);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.Power.Type), 16);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.Power.State), 24);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Parameters.Others.Argument4), 32);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, DeviceObject), 40);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, FileObject), 48);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, CompletionRoutine), 56);
+	CHECK_EQ(offsetof(IO_STACK_LOCATION, Context), 64);
+	CHECK_EQ(sizeof(IO_STACK_LOCATION), 72);
+	CHECK_EQ(IoSizeOfIrp(2), sizeof(IRP) + 2 * 72);
+}
+
+DC_TEST(wdm_irp_codes)
+{
+	CHECK_EQ(IRP_MJ_CREATE, 0x00);
+	CHECK_EQ(IRP_MJ_CLOSE, 0x02);
+	CHECK_EQ(IRP_MJ_READ, 0x03);
+	CHECK_EQ(IRP_MJ_WRITE, 0x04);
+	CHECK_EQ(IRP_MJ_FLUSH_BUFFERS, 0x09);
+	CHECK_EQ(IRP_MJ_DEVICE_CONTROL, 0x0e);
+	CHECK_EQ(IRP_MJ_INTERNAL_DEVICE_CONTROL, 0x0f);
+	CHECK_EQ(IRP_MJ_SHUTDOWN, 0x10);
+	CHECK_EQ(IRP_MJ_CLEANUP, 0x12);
+	CHECK_EQ(IRP_MJ_POWER, 0x16);
+	CHECK_EQ(IRP_MJ_SYSTEM_CONTROL, 0x17);
+	CHECK_EQ(IRP_MJ_PNP, 0x1b);
+	CHECK_EQ(IRP_MJ_MAXIMUM_FUNCTION, 0x1b);
+	CHECK_EQ(IRP_MN_START_DEVICE, 0x00);
+	CHECK_EQ(IRP_MN_QUERY_REMOVE_DEVICE, 0x01);
+	CHECK_EQ(IRP_MN_REMOVE_DEVICE, 0x02);
+	CHECK_EQ(IRP_MN_CANCEL_REMOVE_DEVICE, 0x03);
+	CHECK_EQ(IRP_MN_STOP_DEVICE, 0x04);
+	CHECK_EQ(IRP_MN_QUERY_STOP_DEVICE, 0x05);
+	CHECK_EQ(IRP_MN_CANCEL_STOP_DEVICE, 0x06);
+	CHECK_EQ(IRP_MN_QUERY_CAPABILITIES, 0x09);
+	CHECK_EQ(IRP_MN_SURPRISE_REMOVAL, 0x17);
+	CHECK_EQ(IRP_MN_SET_POWER, 0x02);
+	CHECK_EQ(SL_PENDING_RETURNED, 0x01);
+	CHECK_EQ(SL_INVOKE_ON_CANCEL, 0x20);
+	CHECK_EQ(SL_INVOKE_ON_SUCCESS, 0x40);
+	CHECK_EQ(SL_INVOKE_ON_ERROR, 0x80);
+	CHECK_EQ(IO_NO_INCREMENT, 0);
+	CHECK_EQ(IO_DISK_INCREMENT, 1);
+	CHECK_EQ(IO_NETWORK_INCREMENT, 2);
+	CHECK_EQ(IO_SOUND_INCREMENT, 8);
+}
+
+DC_TEST(wdm_ioctl_and_device_constants)
+{
+	CHECK_EQ(CTL_CODE(FILE_DEVICE_UNKNOWN, 0x800, METHOD_BUFFERED, FILE_ANY_ACCESS), 0x222000);
+	CHECK_EQ(CTL_CODE(FILE_DEVICE_DISK, 0x1, METHOD_OUT_DIRECT, FILE_READ_ACCESS), 0x74006);
+	CHECK_EQ(METHOD_FROM_CTL_CODE(0x222003), METHOD_NEITHER);
+	CHECK_EQ(DEVICE_TYPE_FROM_CTL_CODE(0x222003), FILE_DEVICE_UNKNOWN);
+	CHECK_EQ(IoGetFunctionCodeFromCtlCode(0x222000), 0x800);
+	CHECK_EQ(METHOD_IN_DIRECT, 1);
+	CHECK_EQ(FILE_WRITE_ACCESS, 2);
+	CHECK_EQ(DO_BUFFERED_IO, 0x4);
+	CHECK_EQ(DO_DIRECT_IO, 0x10);
+	CHECK_EQ(DO_DEVICE_INITIALIZING, 0x80);
+	CHECK_EQ(DO_POWER_PAGABLE, 0x2000);
+	CHECK_EQ(FILE_DEVICE_DISK, 0x7);
+	CHECK_EQ(FILE_DEVICE_NETWORK, 0x12);
+	CHECK_EQ(FILE_DEVICE_SOUND, 0x1d);
+	CHECK_EQ(FILE_DEVICE_UNKNOWN, 0x22);
+	CHECK_EQ(FILE_DEVICE_SECURE_OPEN, 0x100);
+}
+
+DC_TEST(wdm_irp_stack_helpers)
+{
+	/* An IRP with two stack locations, as the I/O manager lays it out, positioned as the
+	 * top driver (location 2) sees it when its dispatch routine runs. */
+	union {
+		IRP irp;
+		UCHAR bytes[sizeof(IRP) + 2 * sizeof(IO_STACK_LOCATION)];
+		PVOID align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	PIRP irp = &u.irp;
+	PIO_STACK_LOCATION stack = (PIO_STACK_LOCATION)(irp + 1);
+	irp->StackCount = 2;
+	irp->CurrentLocation = 2;
+	irp->Tail.Overlay.CurrentStackLocation = &stack[1];
+	stack[1].MajorFunction = IRP_MJ_READ;
+	stack[1].Parameters.Read.Length = 512;
+	stack[1].CompletionRoutine = (PIO_COMPLETION_ROUTINE)NULL;
+
+	CHECK(IoGetCurrentIrpStackLocation(irp) == &stack[1]);
+	CHECK(IoGetNextIrpStackLocation(irp) == &stack[0]);
+
+	IoMarkIrpPending(irp);
+	CHECK_EQ(stack[1].Control, SL_PENDING_RETURNED);
+
+	stack[0].Control = 0xff;
+	IoCopyCurrentIrpStackLocationToNext(irp);
+	CHECK_EQ(stack[0].MajorFunction, IRP_MJ_READ);
+	CHECK_EQ(stack[0].Parameters.Read.Length, 512);
+	CHECK_EQ(stack[0].Control, 0);
+
+	int ctx;
+	IoSetCompletionRoutine(irp, NULL, &ctx, TRUE, FALSE, TRUE);
+	CHECK(stack[0].Context == &ctx);
+	CHECK_EQ(stack[0].Control, SL_INVOKE_ON_SUCCESS | SL_INVOKE_ON_CANCEL);
+	IoSetCompletionRoutine(irp, NULL, NULL, FALSE, TRUE, FALSE);
+	CHECK_EQ(stack[0].Control, SL_INVOKE_ON_ERROR);
+
+	IoSkipCurrentIrpStackLocation(irp);
+	CHECK_EQ(irp->CurrentLocation, 3);
+	CHECK(IoGetNextIrpStackLocation(irp) == &stack[1]);
+	IoSetNextIrpStackLocation(irp);
+	CHECK_EQ(irp->CurrentLocation, 2);
+	CHECK(IoGetCurrentIrpStackLocation(irp) == &stack[1]);
+}
+
+static VOID wdm_test_cancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+	UNREFERENCED_PARAMETER(DeviceObject);
+	UNREFERENCED_PARAMETER(Irp);
+}
+
+DC_TEST(wdm_cancel_routine_exchange)
+{
+	IRP irp;
+	memset(&irp, 0, sizeof(irp));
+	CHECK(IoSetCancelRoutine(&irp, wdm_test_cancel) == NULL);
+	CHECK(irp.CancelRoutine == wdm_test_cancel);
+	CHECK(IoSetCancelRoutine(&irp, NULL) == wdm_test_cancel);
+	CHECK(irp.CancelRoutine == NULL);
+}
+
+DC_TEST(wdm_interlocked)
+{
+	LONG volatile v = 5;
+	CHECK_EQ(InterlockedIncrement(&v), 6);
+	CHECK_EQ(InterlockedDecrement(&v), 5);
+	CHECK_EQ(InterlockedExchange(&v, 9), 5);
+	CHECK_EQ(InterlockedExchangeAdd(&v, 3), 9);
+	CHECK_EQ(v, 12);
+	CHECK_EQ(InterlockedCompareExchange(&v, 1, 0), 12);
+	CHECK_EQ(v, 12);
+	CHECK_EQ(InterlockedCompareExchange(&v, 1, 12), 12);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(InterlockedOr(&v, 6), 1);
+	CHECK_EQ(InterlockedAnd(&v, 3), 7);
+	CHECK_EQ(v, 3);
+	v = 0;
+	CHECK(InterlockedDecrement(&v) == -1);
+	PVOID volatile p = NULL;
+	int x;
+	CHECK(InterlockedCompareExchangePointer(&p, &x, NULL) == NULL);
+	CHECK(InterlockedExchangePointer(&p, NULL) == &x);
+}
+
+DC_TEST(wdm_object_layouts)
+{
+	CHECK_EQ(sizeof(DISPATCHER_HEADER), 24);
+	CHECK_EQ(sizeof(KEVENT), 24);
+	CHECK_EQ(sizeof(KSEMAPHORE), 32);
+	CHECK_EQ(sizeof(KMUTEX), 56);
+	CHECK_EQ(sizeof(KTIMER), 64);
+	CHECK_EQ(sizeof(KDPC), 64);
+	CHECK_EQ(offsetof(KDPC, DeferredRoutine), 24);
+	CHECK_EQ(offsetof(KDPC, DeferredContext), 32);
+	CHECK_EQ(offsetof(KDPC, SystemArgument1), 40);
+	CHECK_EQ(sizeof(KDEVICE_QUEUE_ENTRY), 24);
+	CHECK_EQ(sizeof(KDEVICE_QUEUE), 40);
+	CHECK_EQ(sizeof(WAIT_CONTEXT_BLOCK), 72);
+
+	CHECK_EQ(offsetof(DEVICE_OBJECT, ReferenceCount), 4);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, DriverObject), 8);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, CurrentIrp), 32);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, Flags), 48);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, DeviceExtension), 64);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, DeviceType), 72);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, StackSize), 76);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, Queue), 80);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, AlignmentRequirement), 152);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, DeviceQueue), 160);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, Dpc), 200);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, DeviceLock), 280);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, DeviceObjectExtension), 312);
+	CHECK_EQ(offsetof(DEVICE_OBJECT, DmacohReserved), 328);
+
+	CHECK_EQ(offsetof(DRIVER_OBJECT, DeviceObject), 8);
+	CHECK_EQ(offsetof(DRIVER_OBJECT, DriverExtension), 48);
+	CHECK_EQ(offsetof(DRIVER_OBJECT, DriverName), 56);
+	CHECK_EQ(offsetof(DRIVER_OBJECT, DriverStartIo), 96);
+	CHECK_EQ(offsetof(DRIVER_OBJECT, DriverUnload), 104);
+	CHECK_EQ(offsetof(DRIVER_OBJECT, MajorFunction), 112);
+	CHECK_EQ(sizeof(DRIVER_OBJECT), 112 + 28 * 8);
+	CHECK_EQ(offsetof(DRIVER_EXTENSION, AddDevice), 8);
+
+	CHECK_EQ(sizeof(OBJECT_ATTRIBUTES), 48);
+	OBJECT_ATTRIBUTES oa;
+	InitializeObjectAttributes(&oa, NULL, OBJ_KERNEL_HANDLE, NULL, NULL);
+	CHECK_EQ(oa.Length, sizeof(OBJECT_ATTRIBUTES));
+	CHECK_EQ(oa.Attributes, 0x200);
+	CHECK_EQ(NotificationEvent, 0);
+	CHECK_EQ(SynchronizationEvent, 1);
+	CHECK_EQ(Executive, 0);
+	CHECK_EQ(LevelSensitive, 0);
+	CHECK_EQ(Latched, 1);
+}
+
+DC_TEST(wdm_cm_resources)
+{
+	CHECK_EQ(sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR), 20);
+	CHECK_EQ(offsetof(CM_PARTIAL_RESOURCE_DESCRIPTOR, u), 4);
+	CHECK_EQ(offsetof(CM_PARTIAL_RESOURCE_DESCRIPTOR, u.Port.Length), 12);
+	CHECK_EQ(offsetof(CM_PARTIAL_RESOURCE_DESCRIPTOR, u.Interrupt.Vector), 8);
+	CHECK_EQ(offsetof(CM_PARTIAL_RESOURCE_DESCRIPTOR, u.Interrupt.Affinity), 12);
+	CHECK_EQ(offsetof(CM_PARTIAL_RESOURCE_DESCRIPTOR, u.Dma.Port), 8);
+	CHECK_EQ(offsetof(CM_PARTIAL_RESOURCE_LIST, PartialDescriptors), 8);
+	CHECK_EQ(offsetof(CM_FULL_RESOURCE_DESCRIPTOR, PartialResourceList), 8);
+	CHECK_EQ(sizeof(CM_FULL_RESOURCE_DESCRIPTOR), 36);
+	CHECK_EQ(offsetof(CM_RESOURCE_LIST, List), 4);
+	CHECK_EQ(sizeof(CM_RESOURCE_LIST), 40);
+	CHECK_EQ(CmResourceTypeNull, 0);
+	CHECK_EQ(CmResourceTypePort, 1);
+	CHECK_EQ(CmResourceTypeInterrupt, 2);
+	CHECK_EQ(CmResourceTypeMemory, 3);
+	CHECK_EQ(CmResourceTypeDma, 4);
+	CHECK_EQ(CmResourceTypeDeviceSpecific, 5);
+	CHECK_EQ(CmResourceTypeBusNumber, 6);
+	CHECK_EQ(CM_RESOURCE_PORT_IO, 1);
+	CHECK_EQ(CM_RESOURCE_INTERRUPT_LATCHED, 1);
+	CHECK_EQ(CM_RESOURCE_DMA_8, 0);
+	CHECK_EQ(CM_RESOURCE_DMA_16, 1);
+	CHECK_EQ(CmResourceShareDeviceExclusive, 1);
+	CHECK_EQ(CmResourceShareShared, 3);
+
+	CM_RESOURCE_LIST list;
+	memset(&list, 0, sizeof(list));
+	list.Count = 1;
+	list.List[0].InterfaceType = PCIBus;
+	list.List[0].PartialResourceList.Count = 1;
+	PCM_PARTIAL_RESOURCE_DESCRIPTOR d = &list.List[0].PartialResourceList.PartialDescriptors[0];
+	d->Type = CmResourceTypePort;
+	d->Flags = CM_RESOURCE_PORT_IO;
+	d->u.Port.Start.QuadPart = 0x3f8;
+	d->u.Port.Length = 8;
+	CHECK_EQ(d->u.Generic.Start.LowPart, 0x3f8);
+	CHECK_EQ(d->u.Generic.Length, 8);
+}

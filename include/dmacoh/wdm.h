@@ -981,7 +981,1528 @@ typedef struct _DMA_OPERATIONS {
 	PBUILD_MDL_FROM_SCATTER_GATHER_LIST BuildMdlFromScatterGatherList; /* 120 */
 } DMA_OPERATIONS, *PDMA_OPERATIONS;
 
+/* ======================================================================================
+ * 4. Kernel dispatcher objects, DPCs, device queues, callbacks
+ * ==================================================================================== */
+
+/* Shapes big enough for a driver to embed the object in its device extension.  The member
+ * layout follows the WDK, but only dmacoh's kernel interprets the contents. */
+typedef struct _DISPATCHER_HEADER {
+	union {
+		struct {
+			UCHAR Type;
+			UCHAR Signalling;
+			UCHAR Size;
+			UCHAR Reserved1;
+		};
+		volatile LONG Lock;
+		LONG LockNV;
+	};
+	LONG       SignalState;       /* 4 */
+	LIST_ENTRY WaitListHead;      /* 8 */
+} DISPATCHER_HEADER, *PDISPATCHER_HEADER;   /* 24 */
+
+struct _KEVENT {
+	DISPATCHER_HEADER Header;
+};                                            /* 24 */
+
+typedef struct _KSEMAPHORE {
+	DISPATCHER_HEADER Header;
+	LONG              Limit;
+} KSEMAPHORE, *PKSEMAPHORE, *PRKSEMAPHORE;    /* 32 */
+
+typedef struct _KMUTANT {
+	DISPATCHER_HEADER Header;
+	LIST_ENTRY        MutantListEntry;
+	struct _KTHREAD  *OwnerThread;
+	BOOLEAN           Abandoned;
+	UCHAR             ApcDisable;
+} KMUTANT, *PKMUTANT, *PRKMUTANT, KMUTEX, *PKMUTEX, *PRKMUTEX;   /* 56 */
+
+typedef struct _KTIMER {
+	DISPATCHER_HEADER Header;
+	ULARGE_INTEGER    DueTime;
+	LIST_ENTRY        TimerListEntry;
+	struct _KDPC     *Dpc;
+	ULONG             Processor;
+	LONG              Period;
+} KTIMER, *PKTIMER, *PRKTIMER;                /* 64 */
+
+typedef struct _KWAIT_BLOCK {
+	LIST_ENTRY       WaitListEntry;
+	UCHAR            WaitType;
+	volatile UCHAR   BlockState;
+	USHORT           WaitKey;
+	LONG             SpareLong;
+	struct _KTHREAD *Thread;
+	PVOID            Object;
+	PVOID            SparePtr;
+} KWAIT_BLOCK, *PKWAIT_BLOCK, *PRKWAIT_BLOCK; /* 48 */
+
+#define THREAD_WAIT_OBJECTS   3
+#define MAXIMUM_WAIT_OBJECTS  64
+
+typedef struct _KAPC {
+	UCHAR            Type;
+	UCHAR            SpareByte0;
+	UCHAR            Size;
+	UCHAR            SpareByte1;
+	ULONG            SpareLong0;
+	struct _KTHREAD *Thread;
+	LIST_ENTRY       ApcListEntry;
+	PVOID            Reserved[3];
+	PVOID            NormalContext;
+	PVOID            SystemArgument1;
+	PVOID            SystemArgument2;
+	CCHAR            ApcStateIndex;
+	KPROCESSOR_MODE  ApcMode;
+	BOOLEAN          Inserted;
+} KAPC, *PKAPC, *PRKAPC;                      /* 88 */
+
+typedef enum _EVENT_TYPE {
+	NotificationEvent,
+	SynchronizationEvent
+} EVENT_TYPE;
+
+typedef enum _TIMER_TYPE {
+	NotificationTimer,
+	SynchronizationTimer
+} TIMER_TYPE;
+
+typedef enum _WAIT_TYPE {
+	WaitAll,
+	WaitAny,
+	WaitNotification,
+	WaitDequeue
+} WAIT_TYPE;
+
+typedef enum _KWAIT_REASON {
+	Executive,
+	FreePage,
+	PageIn,
+	PoolAllocation,
+	DelayExecution,
+	Suspended,
+	UserRequest,
+	WrExecutive,
+	WrFreePage,
+	WrPageIn,
+	WrPoolAllocation,
+	WrDelayExecution,
+	WrSuspended,
+	WrUserRequest,
+	WrSpare0,
+	WrQueue,
+	WrLpcReceive,
+	WrLpcReply,
+	WrVirtualMemory,
+	WrPageOut,
+	WrRendezvous,
+	WrKeyedEvent,
+	WrTerminated,
+	WrProcessInSwap,
+	WrCpuRateControl,
+	WrCalloutStack,
+	WrKernel,
+	WrResource,
+	WrPushLock,
+	WrMutex,
+	WrQuantumEnd,
+	WrDispatchInt,
+	WrPreempted,
+	WrYieldExecution,
+	WrFastMutex,
+	WrGuardedMutex,
+	WrRundown
+} KWAIT_REASON;
+
+#define EVENT_INCREMENT      1
+#define SEMAPHORE_INCREMENT  1
+#define MUTANT_INCREMENT     1
+
+/* --- DPCs ---------------------------------------------------------------------------- */
+typedef _Function_class_(KDEFERRED_ROUTINE) _IRQL_requires_(DISPATCH_LEVEL)
+VOID KDEFERRED_ROUTINE(struct _KDPC *Dpc, PVOID DeferredContext, PVOID SystemArgument1,
+                       PVOID SystemArgument2);
+typedef KDEFERRED_ROUTINE *PKDEFERRED_ROUTINE;
+
+struct _KDPC {
+	UCHAR              Type;              /* 0  */
+	UCHAR              Importance;        /* 1  */
+	volatile USHORT    Number;            /* 2  */
+	LIST_ENTRY         DpcListEntry;      /* 8  */
+	PKDEFERRED_ROUTINE DeferredRoutine;   /* 24 */
+	PVOID              DeferredContext;   /* 32 */
+	PVOID              SystemArgument1;   /* 40 */
+	PVOID              SystemArgument2;   /* 48 */
+	volatile PVOID     DpcData;           /* 56 */
+};                                        /* 64 */
+
+typedef enum _KDPC_IMPORTANCE {
+	LowImportance,
+	MediumImportance,
+	HighImportance,
+	MediumHighImportance
+} KDPC_IMPORTANCE;
+
+/* --- Device queues ------------------------------------------------------------------- */
+typedef struct _KDEVICE_QUEUE_ENTRY {
+	LIST_ENTRY DeviceListEntry;
+	ULONG      SortKey;
+	BOOLEAN    Inserted;
+} KDEVICE_QUEUE_ENTRY, *PKDEVICE_QUEUE_ENTRY, *PRKDEVICE_QUEUE_ENTRY;   /* 24 */
+
+typedef struct _KDEVICE_QUEUE {
+	CSHORT     Type;
+	CSHORT     Size;
+	LIST_ENTRY DeviceListHead;
+	KSPIN_LOCK Lock;
+	union {
+		BOOLEAN Busy;
+		LONG64  Hint;
+	};
+} KDEVICE_QUEUE, *PKDEVICE_QUEUE, *PRKDEVICE_QUEUE;   /* 40 */
+
+/* --- Interrupts ---------------------------------------------------------------------- */
+typedef enum _KINTERRUPT_MODE {
+	LevelSensitive,
+	Latched
+} KINTERRUPT_MODE;
+
+typedef _Function_class_(KSERVICE_ROUTINE) _IRQL_requires_(HIGH_LEVEL)
+BOOLEAN KSERVICE_ROUTINE(struct _KINTERRUPT *Interrupt, PVOID ServiceContext);
+typedef KSERVICE_ROUTINE *PKSERVICE_ROUTINE;
+
+typedef _Function_class_(KSYNCHRONIZE_ROUTINE) _IRQL_requires_same_
+BOOLEAN KSYNCHRONIZE_ROUTINE(PVOID SynchronizeContext);
+typedef KSYNCHRONIZE_ROUTINE *PKSYNCHRONIZE_ROUTINE;
+
+/* --- Other callbacks ----------------------------------------------------------------- */
+typedef _Function_class_(KSTART_ROUTINE) _IRQL_requires_same_
+VOID KSTART_ROUTINE(PVOID StartContext);
+typedef KSTART_ROUTINE *PKSTART_ROUTINE;
+
+typedef _Function_class_(IO_WORKITEM_ROUTINE) _IRQL_requires_(PASSIVE_LEVEL)
+VOID IO_WORKITEM_ROUTINE(struct _DEVICE_OBJECT *DeviceObject, PVOID Context);
+typedef IO_WORKITEM_ROUTINE *PIO_WORKITEM_ROUTINE;
+
+typedef _Function_class_(IO_TIMER_ROUTINE)
+VOID IO_TIMER_ROUTINE(struct _DEVICE_OBJECT *DeviceObject, PVOID Context);
+typedef IO_TIMER_ROUTINE *PIO_TIMER_ROUTINE;
+
+typedef enum _WORK_QUEUE_TYPE {
+	CriticalWorkQueue,
+	DelayedWorkQueue,
+	HyperCriticalWorkQueue,
+	NormalWorkQueue,
+	BackgroundWorkQueue,
+	RealTimeWorkQueue,
+	SuperCriticalWorkQueue,
+	MaximumWorkQueue,
+	CustomPriorityWorkQueue = 32
+} WORK_QUEUE_TYPE;
+
+/* --- Objects and threads ------------------------------------------------------------- */
+typedef struct _OBJECT_ATTRIBUTES {
+	ULONG           Length;
+	HANDLE          RootDirectory;
+	PUNICODE_STRING ObjectName;
+	ULONG           Attributes;
+	PVOID           SecurityDescriptor;
+	PVOID           SecurityQualityOfService;
+} OBJECT_ATTRIBUTES, *POBJECT_ATTRIBUTES;
+typedef const OBJECT_ATTRIBUTES *PCOBJECT_ATTRIBUTES;
+
+#define OBJ_INHERIT             0x00000002L
+#define OBJ_PERMANENT           0x00000010L
+#define OBJ_EXCLUSIVE           0x00000020L
+#define OBJ_CASE_INSENSITIVE    0x00000040L
+#define OBJ_OPENIF              0x00000080L
+#define OBJ_OPENLINK            0x00000100L
+#define OBJ_KERNEL_HANDLE       0x00000200L
+#define OBJ_FORCE_ACCESS_CHECK  0x00000400L
+
+#define InitializeObjectAttributes(p, n, a, r, s)          \
+	do {                                                \
+		(p)->Length = sizeof(OBJECT_ATTRIBUTES);    \
+		(p)->RootDirectory = (r);                   \
+		(p)->Attributes = (a);                      \
+		(p)->ObjectName = (n);                      \
+		(p)->SecurityDescriptor = (s);              \
+		(p)->SecurityQualityOfService = NULL;       \
+	} while (0)
+
+typedef struct _CLIENT_ID {
+	HANDLE UniqueProcess;
+	HANDLE UniqueThread;
+} CLIENT_ID, *PCLIENT_ID;
+
+#define DELETE                    0x00010000L
+#define READ_CONTROL              0x00020000L
+#define WRITE_DAC                 0x00040000L
+#define WRITE_OWNER               0x00080000L
+#define SYNCHRONIZE               0x00100000L
+#define STANDARD_RIGHTS_REQUIRED  0x000F0000L
+#define STANDARD_RIGHTS_ALL       0x001F0000L
+#define GENERIC_READ              0x80000000U
+#define GENERIC_WRITE             0x40000000U
+#define GENERIC_EXECUTE           0x20000000U
+#define GENERIC_ALL               0x10000000U
+#define THREAD_ALL_ACCESS         (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0xFFFF)
+#define NtCurrentProcess()        ((HANDLE)(LONG_PTR)-1)
+#define ZwCurrentProcess()        NtCurrentProcess()
+#define NtCurrentThread()         ((HANDLE)(LONG_PTR)-2)
+
+/* ======================================================================================
+ * 5. I/O request packets
+ * ==================================================================================== */
+typedef struct _IO_STATUS_BLOCK {
+	union {
+		NTSTATUS Status;
+		PVOID    Pointer;
+	};
+	ULONG_PTR Information;
+} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;         /* 16 */
+
+typedef VOID IO_APC_ROUTINE(PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock, ULONG Reserved);
+typedef IO_APC_ROUTINE *PIO_APC_ROUTINE;
+
+typedef _Function_class_(DRIVER_CANCEL) _IRQL_requires_(DISPATCH_LEVEL)
+VOID DRIVER_CANCEL(struct _DEVICE_OBJECT *DeviceObject, struct _IRP *Irp);
+typedef DRIVER_CANCEL *PDRIVER_CANCEL;
+
+typedef _Function_class_(IO_COMPLETION_ROUTINE) _IRQL_requires_same_
+NTSTATUS IO_COMPLETION_ROUTINE(PDEVICE_OBJECT DeviceObject, struct _IRP *Irp, PVOID Context);
+typedef IO_COMPLETION_ROUTINE *PIO_COMPLETION_ROUTINE;
+
+/* The I/O stack locations (IoSizeOfIrp) follow the IRP in memory.  CurrentLocation counts
+ * from StackCount + 1 (no driver yet) down to 1; Tail.Overlay.CurrentStackLocation points at
+ * the matching element, so the next lower driver's location is CurrentStackLocation - 1. */
+struct _IRP {
+	CSHORT           Type;                 /* 0   */
+	USHORT           Size;                 /* 2   */
+	PMDL             MdlAddress;           /* 8   */
+	ULONG            Flags;                /* 16  */
+	union {
+		struct _IRP   *MasterIrp;
+		volatile LONG  IrpCount;
+		PVOID          SystemBuffer;
+	} AssociatedIrp;                       /* 24  */
+	LIST_ENTRY       ThreadListEntry;      /* 32  */
+	IO_STATUS_BLOCK  IoStatus;             /* 48  */
+	KPROCESSOR_MODE  RequestorMode;        /* 64  */
+	BOOLEAN          PendingReturned;      /* 65  */
+	CHAR             StackCount;           /* 66  */
+	CHAR             CurrentLocation;      /* 67  */
+	BOOLEAN          Cancel;               /* 68  */
+	KIRQL            CancelIrql;           /* 69  */
+	CCHAR            ApcEnvironment;       /* 70  */
+	UCHAR            AllocationFlags;      /* 71  */
+	PIO_STATUS_BLOCK UserIosb;             /* 72  */
+	PKEVENT          UserEvent;            /* 80  */
+	union {
+		struct {
+			union {
+				PIO_APC_ROUTINE UserApcRoutine;
+				PVOID           IssuingProcess;
+			};
+			PVOID UserApcContext;
+		} AsynchronousParameters;
+		LARGE_INTEGER AllocationSize;
+	} Overlay;                             /* 88  */
+	volatile PDRIVER_CANCEL CancelRoutine; /* 104 */
+	PVOID            UserBuffer;           /* 112 */
+	union {
+		struct {
+			union {
+				KDEVICE_QUEUE_ENTRY DeviceQueueEntry;
+				struct {
+					PVOID DriverContext[4];
+				};
+			};
+			PETHREAD Thread;
+			PCHAR    AuxiliaryBuffer;
+			struct {
+				LIST_ENTRY ListEntry;
+				union {
+					struct _IO_STACK_LOCATION *CurrentStackLocation;
+					ULONG PacketType;
+				};
+			};
+			PFILE_OBJECT OriginalFileObject;
+		} Overlay;
+		KAPC  Apc;
+		PVOID CompletionKey;
+	} Tail;                                /* 120 */
+	/* Not in the WDK: room for dmacoh's kernel.  No driver touches it. */
+	PVOID            DmacohReserved[4];    /* 208 */
+};
+
+#define IRP_NOCACHE                  0x00000001
+#define IRP_PAGING_IO                0x00000002
+#define IRP_MOUNT_COMPLETION         0x00000002
+#define IRP_SYNCHRONOUS_API          0x00000004
+#define IRP_ASSOCIATED_IRP           0x00000008
+#define IRP_BUFFERED_IO              0x00000010
+#define IRP_DEALLOCATE_BUFFER        0x00000020
+#define IRP_INPUT_OPERATION          0x00000040
+#define IRP_SYNCHRONOUS_PAGING_IO    0x00000040
+#define IRP_CREATE_OPERATION         0x00000080
+#define IRP_READ_OPERATION           0x00000100
+#define IRP_WRITE_OPERATION          0x00000200
+#define IRP_CLOSE_OPERATION          0x00000400
+#define IRP_DEFER_IO_COMPLETION      0x00000800
+#define IRP_OB_QUERY_NAME            0x00001000
+#define IRP_HOLD_DEVICE_QUEUE        0x00002000
+
+/* --- Power and PnP parameter types --------------------------------------------------- */
+typedef enum _SYSTEM_POWER_STATE {
+	PowerSystemUnspecified = 0,
+	PowerSystemWorking     = 1,
+	PowerSystemSleeping1   = 2,
+	PowerSystemSleeping2   = 3,
+	PowerSystemSleeping3   = 4,
+	PowerSystemHibernate   = 5,
+	PowerSystemShutdown    = 6,
+	PowerSystemMaximum     = 7
+} SYSTEM_POWER_STATE, *PSYSTEM_POWER_STATE;
+
+typedef enum _DEVICE_POWER_STATE {
+	PowerDeviceUnspecified = 0,
+	PowerDeviceD0,
+	PowerDeviceD1,
+	PowerDeviceD2,
+	PowerDeviceD3,
+	PowerDeviceMaximum
+} DEVICE_POWER_STATE, *PDEVICE_POWER_STATE;
+
+typedef enum _POWER_STATE_TYPE {
+	SystemPowerState = 0,
+	DevicePowerState
+} POWER_STATE_TYPE, *PPOWER_STATE_TYPE;
+
+typedef union _POWER_STATE {
+	SYSTEM_POWER_STATE SystemState;
+	DEVICE_POWER_STATE DeviceState;
+} POWER_STATE, *PPOWER_STATE;
+
+typedef enum _POWER_ACTION {
+	PowerActionNone = 0,
+	PowerActionReserved,
+	PowerActionSleep,
+	PowerActionHibernate,
+	PowerActionShutdown,
+	PowerActionShutdownReset,
+	PowerActionShutdownOff,
+	PowerActionWarmEject,
+	PowerActionDisplayOff
+} POWER_ACTION, *PPOWER_ACTION;
+
+typedef enum _DEVICE_RELATION_TYPE {
+	BusRelations,
+	EjectionRelations,
+	PowerRelations,
+	RemovalRelations,
+	TargetDeviceRelation,
+	SingleBusRelations,
+	TransportRelations
+} DEVICE_RELATION_TYPE, *PDEVICE_RELATION_TYPE;
+
+typedef enum _BUS_QUERY_ID_TYPE {
+	BusQueryDeviceID,
+	BusQueryHardwareIDs,
+	BusQueryCompatibleIDs,
+	BusQueryInstanceID,
+	BusQueryDeviceSerialNumber,
+	BusQueryContainerID
+} BUS_QUERY_ID_TYPE, *PBUS_QUERY_ID_TYPE;
+
+typedef enum _DEVICE_TEXT_TYPE {
+	DeviceTextDescription,
+	DeviceTextLocationInformation
+} DEVICE_TEXT_TYPE, *PDEVICE_TEXT_TYPE;
+
+typedef enum _DEVICE_USAGE_NOTIFICATION_TYPE {
+	DeviceUsageTypeUndefined,
+	DeviceUsageTypePaging,
+	DeviceUsageTypeHibernation,
+	DeviceUsageTypeDumpFile,
+	DeviceUsageTypeBoot,
+	DeviceUsageTypePostDisplay,
+	DeviceUsageTypeGuestAssigned
+} DEVICE_USAGE_NOTIFICATION_TYPE;
+
+typedef VOID INTERFACE_REFERENCE(PVOID Context);
+typedef INTERFACE_REFERENCE *PINTERFACE_REFERENCE;
+typedef VOID INTERFACE_DEREFERENCE(PVOID Context);
+typedef INTERFACE_DEREFERENCE *PINTERFACE_DEREFERENCE;
+
+typedef struct _INTERFACE {
+	USHORT                 Size;
+	USHORT                 Version;
+	PVOID                  Context;
+	PINTERFACE_REFERENCE   InterfaceReference;
+	PINTERFACE_DEREFERENCE InterfaceDereference;
+} INTERFACE, *PINTERFACE;
+
+/* --- The I/O stack location ---------------------------------------------------------- */
+struct _IO_STACK_LOCATION {
+	UCHAR MajorFunction;                  /* 0 */
+	UCHAR MinorFunction;                  /* 1 */
+	UCHAR Flags;                          /* 2 */
+	UCHAR Control;                        /* 3 */
+	union {
+		struct {
+			PIO_SECURITY_CONTEXT SecurityContext;
+			ULONG Options;
+			USHORT POINTER_ALIGNMENT FileAttributes;
+			USHORT ShareAccess;
+			ULONG POINTER_ALIGNMENT EaLength;
+		} Create;
+		struct {
+			ULONG Length;
+			ULONG POINTER_ALIGNMENT Key;
+			ULONG Flags;
+			LARGE_INTEGER ByteOffset;
+		} Read;
+		struct {
+			ULONG Length;
+			ULONG POINTER_ALIGNMENT Key;
+			ULONG Flags;
+			LARGE_INTEGER ByteOffset;
+		} Write;
+		struct {
+			ULONG OutputBufferLength;
+			ULONG POINTER_ALIGNMENT InputBufferLength;
+			ULONG POINTER_ALIGNMENT IoControlCode;
+			PVOID Type3InputBuffer;
+		} DeviceIoControl;
+		struct {
+			struct _SCSI_REQUEST_BLOCK *Srb;
+		} Scsi;
+		struct {
+			DEVICE_RELATION_TYPE Type;
+		} QueryDeviceRelations;
+		struct {
+			const GUID *InterfaceType;
+			USHORT Size;
+			USHORT Version;
+			PINTERFACE Interface;
+			PVOID InterfaceSpecificData;
+		} QueryInterface;
+		struct {
+			PDEVICE_CAPABILITIES Capabilities;
+		} DeviceCapabilities;
+		struct {
+			PIO_RESOURCE_REQUIREMENTS_LIST IoResourceRequirementList;
+		} FilterResourceRequirements;
+		struct {
+			ULONG WhichSpace;
+			PVOID Buffer;
+			ULONG Offset;
+			ULONG POINTER_ALIGNMENT Length;
+		} ReadWriteConfig;
+		struct {
+			BOOLEAN Lock;
+		} SetLock;
+		struct {
+			BUS_QUERY_ID_TYPE IdType;
+		} QueryId;
+		struct {
+			DEVICE_TEXT_TYPE DeviceTextType;
+			LCID POINTER_ALIGNMENT LocaleId;
+		} QueryDeviceText;
+		struct {
+			BOOLEAN InPath;
+			BOOLEAN Reserved[3];
+			DEVICE_USAGE_NOTIFICATION_TYPE POINTER_ALIGNMENT Type;
+		} UsageNotification;
+		struct {
+			SYSTEM_POWER_STATE PowerState;
+		} WaitWake;
+		struct {
+			PPOWER_SEQUENCE PowerSequence;
+		} PowerSequence;
+		struct {
+			ULONG SystemContext;
+			POWER_STATE_TYPE POINTER_ALIGNMENT Type;
+			POWER_STATE POINTER_ALIGNMENT State;
+			POWER_ACTION POINTER_ALIGNMENT ShutdownType;
+		} Power;
+		struct {
+			PCM_RESOURCE_LIST AllocatedResources;
+			PCM_RESOURCE_LIST AllocatedResourcesTranslated;
+		} StartDevice;
+		struct {
+			PVOID Argument1;
+			PVOID Argument2;
+			PVOID Argument3;
+			PVOID Argument4;
+		} Others;
+	} Parameters;                         /* 8  */
+	PDEVICE_OBJECT         DeviceObject;      /* 40 */
+	PFILE_OBJECT           FileObject;        /* 48 */
+	PIO_COMPLETION_ROUTINE CompletionRoutine; /* 56 */
+	PVOID                  Context;           /* 64 */
+};                                            /* 72 */
+
+/* Major function codes */
+#define IRP_MJ_CREATE                    0x00
+#define IRP_MJ_CREATE_NAMED_PIPE         0x01
+#define IRP_MJ_CLOSE                     0x02
+#define IRP_MJ_READ                      0x03
+#define IRP_MJ_WRITE                     0x04
+#define IRP_MJ_QUERY_INFORMATION         0x05
+#define IRP_MJ_SET_INFORMATION           0x06
+#define IRP_MJ_QUERY_EA                  0x07
+#define IRP_MJ_SET_EA                    0x08
+#define IRP_MJ_FLUSH_BUFFERS             0x09
+#define IRP_MJ_QUERY_VOLUME_INFORMATION  0x0a
+#define IRP_MJ_SET_VOLUME_INFORMATION    0x0b
+#define IRP_MJ_DIRECTORY_CONTROL         0x0c
+#define IRP_MJ_FILE_SYSTEM_CONTROL       0x0d
+#define IRP_MJ_DEVICE_CONTROL            0x0e
+#define IRP_MJ_INTERNAL_DEVICE_CONTROL   0x0f
+#define IRP_MJ_SHUTDOWN                  0x10
+#define IRP_MJ_LOCK_CONTROL              0x11
+#define IRP_MJ_CLEANUP                   0x12
+#define IRP_MJ_CREATE_MAILSLOT           0x13
+#define IRP_MJ_QUERY_SECURITY            0x14
+#define IRP_MJ_SET_SECURITY              0x15
+#define IRP_MJ_POWER                     0x16
+#define IRP_MJ_SYSTEM_CONTROL            0x17
+#define IRP_MJ_DEVICE_CHANGE             0x18
+#define IRP_MJ_QUERY_QUOTA               0x19
+#define IRP_MJ_SET_QUOTA                 0x1a
+#define IRP_MJ_PNP                       0x1b
+#define IRP_MJ_PNP_POWER                 IRP_MJ_PNP
+#define IRP_MJ_MAXIMUM_FUNCTION          0x1b
+#define IRP_MJ_SCSI                      IRP_MJ_INTERNAL_DEVICE_CONTROL
+
+/* IRP_MJ_PNP minor codes */
+#define IRP_MN_START_DEVICE                  0x00
+#define IRP_MN_QUERY_REMOVE_DEVICE           0x01
+#define IRP_MN_REMOVE_DEVICE                 0x02
+#define IRP_MN_CANCEL_REMOVE_DEVICE          0x03
+#define IRP_MN_STOP_DEVICE                   0x04
+#define IRP_MN_QUERY_STOP_DEVICE             0x05
+#define IRP_MN_CANCEL_STOP_DEVICE            0x06
+#define IRP_MN_QUERY_DEVICE_RELATIONS        0x07
+#define IRP_MN_QUERY_INTERFACE               0x08
+#define IRP_MN_QUERY_CAPABILITIES            0x09
+#define IRP_MN_QUERY_RESOURCES               0x0A
+#define IRP_MN_QUERY_RESOURCE_REQUIREMENTS   0x0B
+#define IRP_MN_QUERY_DEVICE_TEXT             0x0C
+#define IRP_MN_FILTER_RESOURCE_REQUIREMENTS  0x0D
+#define IRP_MN_READ_CONFIG                   0x0F
+#define IRP_MN_WRITE_CONFIG                  0x10
+#define IRP_MN_EJECT                         0x11
+#define IRP_MN_SET_LOCK                      0x12
+#define IRP_MN_QUERY_ID                      0x13
+#define IRP_MN_QUERY_PNP_DEVICE_STATE        0x14
+#define IRP_MN_QUERY_BUS_INFORMATION         0x15
+#define IRP_MN_DEVICE_USAGE_NOTIFICATION     0x16
+#define IRP_MN_SURPRISE_REMOVAL              0x17
+#define IRP_MN_QUERY_LEGACY_BUS_INFORMATION  0x18
+#define IRP_MN_DEVICE_ENUMERATED             0x19
+
+/* IRP_MJ_POWER minor codes */
+#define IRP_MN_WAIT_WAKE                     0x00
+#define IRP_MN_POWER_SEQUENCE                0x01
+#define IRP_MN_SET_POWER                     0x02
+#define IRP_MN_QUERY_POWER                   0x03
+
+/* IRP_MJ_SYSTEM_CONTROL (WMI) minor codes */
+#define IRP_MN_QUERY_ALL_DATA                0x00
+#define IRP_MN_QUERY_SINGLE_INSTANCE         0x01
+#define IRP_MN_CHANGE_SINGLE_INSTANCE        0x02
+#define IRP_MN_CHANGE_SINGLE_ITEM            0x03
+#define IRP_MN_ENABLE_EVENTS                 0x04
+#define IRP_MN_DISABLE_EVENTS                0x05
+#define IRP_MN_ENABLE_COLLECTION             0x06
+#define IRP_MN_DISABLE_COLLECTION            0x07
+#define IRP_MN_REGINFO                       0x08
+#define IRP_MN_EXECUTE_METHOD                0x09
+#define IRP_MN_REGINFO_EX                    0x0b
+
+/* IO_STACK_LOCATION.Control */
+#define SL_PENDING_RETURNED      0x01
+#define SL_ERROR_RETURNED        0x02
+#define SL_INVOKE_ON_CANCEL      0x20
+#define SL_INVOKE_ON_SUCCESS     0x40
+#define SL_INVOKE_ON_ERROR       0x80
+
+/* IO_STACK_LOCATION.Flags */
+#define SL_FORCE_ACCESS_CHECK    0x01
+#define SL_OPEN_PAGING_FILE      0x02
+#define SL_OPEN_TARGET_DIRECTORY 0x04
+#define SL_CASE_SENSITIVE        0x80
+#define SL_KEY_SPECIFIED         0x01
+#define SL_OVERRIDE_VERIFY_VOLUME 0x02
+#define SL_WRITE_THROUGH         0x04
+#define SL_FT_SEQUENTIAL_WRITE   0x08
+
+/* Priority boosts for IoCompleteRequest */
+#define IO_NO_INCREMENT          0
+#define IO_CD_ROM_INCREMENT      1
+#define IO_DISK_INCREMENT        1
+#define IO_KEYBOARD_INCREMENT    6
+#define IO_MAILSLOT_INCREMENT    2
+#define IO_MOUSE_INCREMENT       6
+#define IO_NAMED_PIPE_INCREMENT  2
+#define IO_NETWORK_INCREMENT     2
+#define IO_PARALLEL_INCREMENT    1
+#define IO_SERIAL_INCREMENT      2
+#define IO_SOUND_INCREMENT       8
+#define IO_VIDEO_INCREMENT       1
+
+/* I/O control codes */
+#define CTL_CODE(DeviceType, Function, Method, Access) \
+	(((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
+#define DEVICE_TYPE_FROM_CTL_CODE(ctrlCode)  (((ULONG)(ctrlCode) & 0xffff0000) >> 16)
+#define METHOD_FROM_CTL_CODE(ctrlCode)       ((ULONG)((ctrlCode) & 3))
+#define IoGetFunctionCodeFromCtlCode(ControlCode) (((ULONG)(ControlCode) >> 2) & 0x00000FFF)
+
+#define METHOD_BUFFERED     0
+#define METHOD_IN_DIRECT    1
+#define METHOD_OUT_DIRECT   2
+#define METHOD_NEITHER      3
+#define METHOD_DIRECT_TO_HARDWARE  METHOD_IN_DIRECT
+#define METHOD_DIRECT_FROM_HARDWARE METHOD_OUT_DIRECT
+
+#define FILE_ANY_ACCESS      0
+#define FILE_SPECIAL_ACCESS  (FILE_ANY_ACCESS)
+#define FILE_READ_ACCESS     (0x0001)
+#define FILE_WRITE_ACCESS    (0x0002)
+#define FILE_READ_DATA       (0x0001)
+#define FILE_WRITE_DATA      (0x0002)
+
+/* --- Stack-location helpers ---------------------------------------------------------- */
+#define IoSizeOfIrp(StackSize) \
+	((USHORT)(sizeof(IRP) + ((StackSize) * (sizeof(IO_STACK_LOCATION)))))
+
 // clang-format on
+
+static inline PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp)
+{
+	return Irp->Tail.Overlay.CurrentStackLocation;
+}
+
+static inline PIO_STACK_LOCATION IoGetNextIrpStackLocation(PIRP Irp)
+{
+	return Irp->Tail.Overlay.CurrentStackLocation - 1;
+}
+
+/* Hands the current location to the next lower driver unchanged (IoCallDriver moves down). */
+static inline VOID IoSkipCurrentIrpStackLocation(PIRP Irp)
+{
+	Irp->CurrentLocation++;
+	Irp->Tail.Overlay.CurrentStackLocation++;
+}
+
+static inline VOID IoSetNextIrpStackLocation(PIRP Irp)
+{
+	Irp->CurrentLocation--;
+	Irp->Tail.Overlay.CurrentStackLocation--;
+}
+
+/* Copies the current location's parameters, but not its completion routine. */
+static inline VOID IoCopyCurrentIrpStackLocationToNext(PIRP Irp)
+{
+	PIO_STACK_LOCATION IrpSp = IoGetCurrentIrpStackLocation(Irp);
+	PIO_STACK_LOCATION NextIrpSp = IoGetNextIrpStackLocation(Irp);
+	memcpy(NextIrpSp, IrpSp, offsetof(IO_STACK_LOCATION, CompletionRoutine));
+	NextIrpSp->Control = 0;
+}
+
+static inline VOID IoMarkIrpPending(PIRP Irp)
+{
+	IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED;
+}
+
+static inline VOID IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine,
+                                          PVOID Context, BOOLEAN InvokeOnSuccess,
+                                          BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel)
+{
+	PIO_STACK_LOCATION IrpSp = IoGetNextIrpStackLocation(Irp);
+	IrpSp->CompletionRoutine = CompletionRoutine;
+	IrpSp->Context = Context;
+	IrpSp->Control = 0;
+	if (InvokeOnSuccess)
+		IrpSp->Control = SL_INVOKE_ON_SUCCESS;
+	if (InvokeOnError)
+		IrpSp->Control |= SL_INVOKE_ON_ERROR;
+	if (InvokeOnCancel)
+		IrpSp->Control |= SL_INVOKE_ON_CANCEL;
+}
+
+/* Returns the previous cancel routine; atomic against the I/O manager's cancel path. */
+static inline PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelRoutine)
+{
+	return __atomic_exchange_n(&Irp->CancelRoutine, CancelRoutine, __ATOMIC_SEQ_CST);
+}
+
+// clang-format off
+
+/* ======================================================================================
+ * 6. Device and driver objects
+ * ==================================================================================== */
+typedef _Function_class_(DRIVER_INITIALIZE) _IRQL_requires_(PASSIVE_LEVEL)
+NTSTATUS DRIVER_INITIALIZE(struct _DRIVER_OBJECT *DriverObject, PUNICODE_STRING RegistryPath);
+typedef DRIVER_INITIALIZE *PDRIVER_INITIALIZE;
+
+typedef _Function_class_(DRIVER_ADD_DEVICE) _IRQL_requires_(PASSIVE_LEVEL)
+NTSTATUS DRIVER_ADD_DEVICE(struct _DRIVER_OBJECT *DriverObject,
+                           struct _DEVICE_OBJECT *PhysicalDeviceObject);
+typedef DRIVER_ADD_DEVICE *PDRIVER_ADD_DEVICE;
+
+typedef _Function_class_(DRIVER_DISPATCH) _IRQL_requires_same_
+NTSTATUS DRIVER_DISPATCH(struct _DEVICE_OBJECT *DeviceObject, struct _IRP *Irp);
+typedef DRIVER_DISPATCH *PDRIVER_DISPATCH;
+typedef DRIVER_DISPATCH DRIVER_DISPATCH_RAISED;
+typedef DRIVER_DISPATCH DRIVER_DISPATCH_PAGED;
+
+typedef _Function_class_(DRIVER_STARTIO) _IRQL_requires_(DISPATCH_LEVEL)
+VOID DRIVER_STARTIO(struct _DEVICE_OBJECT *DeviceObject, struct _IRP *Irp);
+typedef DRIVER_STARTIO *PDRIVER_STARTIO;
+
+typedef _Function_class_(DRIVER_UNLOAD) _IRQL_requires_(PASSIVE_LEVEL)
+VOID DRIVER_UNLOAD(struct _DRIVER_OBJECT *DriverObject);
+typedef DRIVER_UNLOAD *PDRIVER_UNLOAD;
+
+/* The DPC queued by IoRequestDpc: Irp and Context are its system arguments. */
+typedef _Function_class_(IO_DPC_ROUTINE) _IRQL_requires_(DISPATCH_LEVEL)
+VOID IO_DPC_ROUTINE(PKDPC Dpc, struct _DEVICE_OBJECT *DeviceObject, struct _IRP *Irp,
+                    PVOID Context);
+typedef IO_DPC_ROUTINE *PIO_DPC_ROUTINE;
+
+typedef struct _WAIT_CONTEXT_BLOCK {
+	union {
+		KDEVICE_QUEUE_ENTRY WaitQueueEntry;
+		struct {
+			LIST_ENTRY DmaWaitEntry;
+			ULONG      NumberOfChannels;
+			ULONG      SyncCallback : 1;
+			ULONG      DmaContext : 1;
+			ULONG      ZeroMapRegisters : 1;
+			ULONG      Reserved : 9;
+			ULONG      NumberOfRemapPages : 20;
+		};
+	};
+	PDRIVER_CONTROL DeviceRoutine;
+	PVOID           DeviceContext;
+	ULONG           NumberOfMapRegisters;
+	PVOID           DeviceObject;
+	PVOID           CurrentIrp;
+	PKDPC           BufferChainingDpc;
+} WAIT_CONTEXT_BLOCK, *PWAIT_CONTEXT_BLOCK;   /* 72 */
+
+struct _DEVICE_OBJECT {
+	CSHORT                  Type;                   /* 0   */
+	USHORT                  Size;                   /* 2   */
+	LONG                    ReferenceCount;         /* 4   */
+	struct _DRIVER_OBJECT  *DriverObject;           /* 8   */
+	struct _DEVICE_OBJECT  *NextDevice;             /* 16  */
+	struct _DEVICE_OBJECT  *AttachedDevice;         /* 24  */
+	struct _IRP            *CurrentIrp;             /* 32  */
+	PIO_TIMER               Timer;                  /* 40  */
+	ULONG                   Flags;                  /* 48  */
+	ULONG                   Characteristics;        /* 52  */
+	volatile PVPB           Vpb;                    /* 56  */
+	PVOID                   DeviceExtension;        /* 64  */
+	DEVICE_TYPE             DeviceType;             /* 72  */
+	CCHAR                   StackSize;              /* 76  */
+	union {
+		LIST_ENTRY         ListEntry;
+		WAIT_CONTEXT_BLOCK Wcb;
+	} Queue;                                        /* 80  */
+	ULONG                   AlignmentRequirement;   /* 152 */
+	KDEVICE_QUEUE           DeviceQueue;            /* 160 */
+	KDPC                    Dpc;                    /* 200 */
+	ULONG                   ActiveThreadCount;      /* 264 */
+	PSECURITY_DESCRIPTOR    SecurityDescriptor;     /* 272 */
+	KEVENT                  DeviceLock;             /* 280 */
+	USHORT                  SectorSize;             /* 304 */
+	USHORT                  Spare1;                 /* 306 */
+	struct _DEVOBJ_EXTENSION *DeviceObjectExtension; /* 312 */
+	PVOID                   Reserved;               /* 320 */
+	/* Not in the WDK: room for dmacoh's kernel.  No driver touches it. */
+	PVOID                   DmacohReserved[4];      /* 328 */
+};
+
+typedef struct _DRIVER_EXTENSION {
+	struct _DRIVER_OBJECT *DriverObject;
+	PDRIVER_ADD_DEVICE     AddDevice;
+	ULONG                  Count;
+	UNICODE_STRING         ServiceKeyName;
+} DRIVER_EXTENSION, *PDRIVER_EXTENSION;
+
+struct _DRIVER_OBJECT {
+	CSHORT             Type;                 /* 0   */
+	CSHORT             Size;                 /* 2   */
+	PDEVICE_OBJECT     DeviceObject;         /* 8   */
+	ULONG              Flags;                /* 16  */
+	PVOID              DriverStart;          /* 24  */
+	ULONG              DriverSize;           /* 32  */
+	PVOID              DriverSection;        /* 40  */
+	PDRIVER_EXTENSION  DriverExtension;      /* 48  */
+	UNICODE_STRING     DriverName;           /* 56  */
+	PUNICODE_STRING    HardwareDatabase;     /* 72  */
+	PFAST_IO_DISPATCH  FastIoDispatch;       /* 80  */
+	PDRIVER_INITIALIZE DriverInit;           /* 88  */
+	PDRIVER_STARTIO    DriverStartIo;        /* 96  */
+	PDRIVER_UNLOAD     DriverUnload;         /* 104 */
+	PDRIVER_DISPATCH   MajorFunction[IRP_MJ_MAXIMUM_FUNCTION + 1];   /* 112 */
+};
+
+/* DEVICE_OBJECT.Flags */
+#define DO_VERIFY_VOLUME             0x00000002
+#define DO_BUFFERED_IO               0x00000004
+#define DO_EXCLUSIVE                 0x00000008
+#define DO_DIRECT_IO                 0x00000010
+#define DO_MAP_IO_BUFFER             0x00000020
+#define DO_DEVICE_HAS_NAME           0x00000040
+#define DO_DEVICE_INITIALIZING       0x00000080
+#define DO_SYSTEM_BOOT_PARTITION     0x00000100
+#define DO_LONG_TERM_REQUESTS        0x00000200
+#define DO_NEVER_LAST_DEVICE         0x00000400
+#define DO_SHUTDOWN_REGISTERED       0x00000800
+#define DO_BUS_ENUMERATED_DEVICE     0x00001000
+#define DO_POWER_PAGABLE             0x00002000
+#define DO_POWER_INRUSH              0x00004000
+
+/* DEVICE_OBJECT.DeviceType */
+#define FILE_DEVICE_BEEP                 0x00000001
+#define FILE_DEVICE_CD_ROM               0x00000002
+#define FILE_DEVICE_CD_ROM_FILE_SYSTEM   0x00000003
+#define FILE_DEVICE_CONTROLLER           0x00000004
+#define FILE_DEVICE_DATALINK             0x00000005
+#define FILE_DEVICE_DFS                  0x00000006
+#define FILE_DEVICE_DISK                 0x00000007
+#define FILE_DEVICE_DISK_FILE_SYSTEM     0x00000008
+#define FILE_DEVICE_FILE_SYSTEM          0x00000009
+#define FILE_DEVICE_INPORT_PORT          0x0000000a
+#define FILE_DEVICE_KEYBOARD             0x0000000b
+#define FILE_DEVICE_MAILSLOT             0x0000000c
+#define FILE_DEVICE_MIDI_IN              0x0000000d
+#define FILE_DEVICE_MIDI_OUT             0x0000000e
+#define FILE_DEVICE_MOUSE                0x0000000f
+#define FILE_DEVICE_MULTI_UNC_PROVIDER   0x00000010
+#define FILE_DEVICE_NAMED_PIPE           0x00000011
+#define FILE_DEVICE_NETWORK              0x00000012
+#define FILE_DEVICE_NETWORK_BROWSER      0x00000013
+#define FILE_DEVICE_NETWORK_FILE_SYSTEM  0x00000014
+#define FILE_DEVICE_NULL                 0x00000015
+#define FILE_DEVICE_PARALLEL_PORT        0x00000016
+#define FILE_DEVICE_PHYSICAL_NETCARD     0x00000017
+#define FILE_DEVICE_PRINTER              0x00000018
+#define FILE_DEVICE_SCANNER              0x00000019
+#define FILE_DEVICE_SERIAL_MOUSE_PORT    0x0000001a
+#define FILE_DEVICE_SERIAL_PORT          0x0000001b
+#define FILE_DEVICE_SCREEN               0x0000001c
+#define FILE_DEVICE_SOUND                0x0000001d
+#define FILE_DEVICE_STREAMS              0x0000001e
+#define FILE_DEVICE_TAPE                 0x0000001f
+#define FILE_DEVICE_TAPE_FILE_SYSTEM     0x00000020
+#define FILE_DEVICE_TRANSPORT            0x00000021
+#define FILE_DEVICE_UNKNOWN              0x00000022
+#define FILE_DEVICE_VIDEO                0x00000023
+#define FILE_DEVICE_VIRTUAL_DISK         0x00000024
+#define FILE_DEVICE_WAVE_IN              0x00000025
+#define FILE_DEVICE_WAVE_OUT             0x00000026
+#define FILE_DEVICE_8042_PORT            0x00000027
+#define FILE_DEVICE_NETWORK_REDIRECTOR   0x00000028
+#define FILE_DEVICE_BATTERY              0x00000029
+#define FILE_DEVICE_BUS_EXTENDER         0x0000002a
+#define FILE_DEVICE_MODEM                0x0000002b
+#define FILE_DEVICE_VDM                  0x0000002c
+#define FILE_DEVICE_MASS_STORAGE         0x0000002d
+
+/* DEVICE_OBJECT.Characteristics */
+#define FILE_REMOVABLE_MEDIA             0x00000001
+#define FILE_READ_ONLY_DEVICE            0x00000002
+#define FILE_FLOPPY_DISKETTE             0x00000004
+#define FILE_WRITE_ONCE_MEDIA            0x00000008
+#define FILE_REMOTE_DEVICE               0x00000010
+#define FILE_DEVICE_IS_MOUNTED           0x00000020
+#define FILE_VIRTUAL_VOLUME              0x00000040
+#define FILE_AUTOGENERATED_DEVICE_NAME   0x00000080
+#define FILE_DEVICE_SECURE_OPEN          0x00000100
+#define FILE_CHARACTERISTIC_PNP_DEVICE   0x00000800
+
+/* ======================================================================================
+ * 7. Hardware resources (IRP_MN_START_DEVICE)
+ * ==================================================================================== */
+#define CmResourceTypeNull              0
+#define CmResourceTypePort              1
+#define CmResourceTypeInterrupt         2
+#define CmResourceTypeMemory            3
+#define CmResourceTypeDma               4
+#define CmResourceTypeDeviceSpecific    5
+#define CmResourceTypeBusNumber         6
+#define CmResourceTypeMemoryLarge       7
+#define CmResourceTypeNonArbitrated     128
+#define CmResourceTypeConfigData        128
+#define CmResourceTypeDevicePrivate     129
+#define CmResourceTypePcCardConfig      130
+#define CmResourceTypeMfCardConfig      131
+#define CmResourceTypeConnection        132
+
+typedef enum _CM_SHARE_DISPOSITION {
+	CmResourceShareUndetermined = 0,
+	CmResourceShareDeviceExclusive,
+	CmResourceShareDriverExclusive,
+	CmResourceShareShared
+} CM_SHARE_DISPOSITION;
+
+/* Flags for CmResourceTypeInterrupt */
+#define CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE    0
+#define CM_RESOURCE_INTERRUPT_LATCHED            1
+#define CM_RESOURCE_INTERRUPT_MESSAGE            2
+#define CM_RESOURCE_INTERRUPT_POLICY_INCLUDED    4
+#define CM_RESOURCE_INTERRUPT_SECONDARY_INTERRUPT 0x10
+#define CM_RESOURCE_INTERRUPT_WAKE_HINT          0x20
+
+/* Flags for CmResourceTypeMemory */
+#define CM_RESOURCE_MEMORY_READ_WRITE            0x0000
+#define CM_RESOURCE_MEMORY_READ_ONLY             0x0001
+#define CM_RESOURCE_MEMORY_WRITE_ONLY            0x0002
+#define CM_RESOURCE_MEMORY_WRITEABILITY_MASK     0x0003
+#define CM_RESOURCE_MEMORY_PREFETCHABLE          0x0004
+#define CM_RESOURCE_MEMORY_COMBINEDWRITE         0x0008
+#define CM_RESOURCE_MEMORY_24                    0x0010
+#define CM_RESOURCE_MEMORY_CACHEABLE             0x0020
+#define CM_RESOURCE_MEMORY_WINDOW_DECODE         0x0040
+#define CM_RESOURCE_MEMORY_BAR                   0x0080
+#define CM_RESOURCE_MEMORY_COMPAT_FOR_INACCESSIBLE_RANGE 0x0100
+#define CM_RESOURCE_MEMORY_LARGE                 0x0E00
+#define CM_RESOURCE_MEMORY_LARGE_40              0x0200
+#define CM_RESOURCE_MEMORY_LARGE_48              0x0400
+#define CM_RESOURCE_MEMORY_LARGE_64              0x0800
+
+/* Flags for CmResourceTypePort */
+#define CM_RESOURCE_PORT_MEMORY                  0x0000
+#define CM_RESOURCE_PORT_IO                      0x0001
+#define CM_RESOURCE_PORT_10_BIT_DECODE           0x0004
+#define CM_RESOURCE_PORT_12_BIT_DECODE           0x0008
+#define CM_RESOURCE_PORT_16_BIT_DECODE           0x0010
+#define CM_RESOURCE_PORT_POSITIVE_DECODE         0x0020
+#define CM_RESOURCE_PORT_PASSIVE_DECODE          0x0040
+#define CM_RESOURCE_PORT_WINDOW_DECODE           0x0080
+#define CM_RESOURCE_PORT_BAR                     0x0100
+
+/* Flags for CmResourceTypeDma */
+#define CM_RESOURCE_DMA_8                        0x0000
+#define CM_RESOURCE_DMA_16                       0x0001
+#define CM_RESOURCE_DMA_32                       0x0002
+#define CM_RESOURCE_DMA_8_AND_16                 0x0004
+#define CM_RESOURCE_DMA_BUS_MASTER               0x0008
+#define CM_RESOURCE_DMA_TYPE_A                   0x0010
+#define CM_RESOURCE_DMA_TYPE_B                   0x0020
+#define CM_RESOURCE_DMA_TYPE_F                   0x0040
+#define CM_RESOURCE_DMA_V3                       0x0080
+
+/* The WDK packs the resource descriptors to 4 bytes, on x64 too. */
+#pragma pack(push, 4)
+
+typedef struct _CM_PARTIAL_RESOURCE_DESCRIPTOR {
+	UCHAR  Type;                /* CmResourceType* */
+	UCHAR  ShareDisposition;    /* CM_SHARE_DISPOSITION */
+	USHORT Flags;
+	union {
+		struct {
+			PHYSICAL_ADDRESS Start;
+			ULONG Length;
+		} Generic;
+		struct {
+			PHYSICAL_ADDRESS Start;
+			ULONG Length;
+		} Port;
+		struct {
+			ULONG Level;
+			ULONG Vector;
+			KAFFINITY Affinity;
+		} Interrupt;
+		struct {
+			union {
+				struct {
+					USHORT Reserved;
+					USHORT MessageCount;
+					ULONG Vector;
+					KAFFINITY Affinity;
+				} Raw;
+				struct {
+					ULONG Level;
+					ULONG Vector;
+					KAFFINITY Affinity;
+				} Translated;
+			};
+		} MessageInterrupt;
+		struct {
+			PHYSICAL_ADDRESS Start;
+			ULONG Length;
+		} Memory;
+		struct {
+			ULONG Channel;
+			ULONG Port;
+			ULONG Reserved1;
+		} Dma;
+		struct {
+			ULONG Channel;
+			ULONG RequestLine;
+			UCHAR TransferWidth;
+			UCHAR Reserved1;
+			UCHAR Reserved2;
+			UCHAR Reserved3;
+		} DmaV3;
+		struct {
+			ULONG Data[3];
+		} DevicePrivate;
+		struct {
+			ULONG Start;
+			ULONG Length;
+			ULONG Reserved;
+		} BusNumber;
+		struct {
+			ULONG DataSize;
+			ULONG Reserved1;
+			ULONG Reserved2;
+		} DeviceSpecificData;
+		struct {
+			PHYSICAL_ADDRESS Start;
+			ULONG Length40;
+		} Memory40;
+		struct {
+			PHYSICAL_ADDRESS Start;
+			ULONG Length48;
+		} Memory48;
+		struct {
+			PHYSICAL_ADDRESS Start;
+			ULONG Length64;
+		} Memory64;
+		struct {
+			UCHAR Class;
+			UCHAR Type;
+			UCHAR Reserved1;
+			UCHAR Reserved2;
+			ULONG IdLowPart;
+			ULONG IdHighPart;
+		} Connection;
+	} u;
+} CM_PARTIAL_RESOURCE_DESCRIPTOR, *PCM_PARTIAL_RESOURCE_DESCRIPTOR;   /* 20 */
+
+typedef struct _CM_PARTIAL_RESOURCE_LIST {
+	USHORT Version;
+	USHORT Revision;
+	ULONG  Count;
+	CM_PARTIAL_RESOURCE_DESCRIPTOR PartialDescriptors[1];   /* Count of them */
+} CM_PARTIAL_RESOURCE_LIST, *PCM_PARTIAL_RESOURCE_LIST;
+
+typedef struct _CM_FULL_RESOURCE_DESCRIPTOR {
+	INTERFACE_TYPE           InterfaceType;
+	ULONG                    BusNumber;
+	CM_PARTIAL_RESOURCE_LIST PartialResourceList;
+} CM_FULL_RESOURCE_DESCRIPTOR, *PCM_FULL_RESOURCE_DESCRIPTOR;
+
+struct _CM_RESOURCE_LIST {
+	ULONG                       Count;
+	CM_FULL_RESOURCE_DESCRIPTOR List[1];   /* Count of them */
+};
+
+#pragma pack(pop)
+
+/* ======================================================================================
+ * 8. Routines (implemented by dmacoh's kernel)
+ * ==================================================================================== */
+
+/* --- Debugging ----------------------------------------------------------------------- */
+#ifndef DBG
+#define DBG 1
+#endif
+
+#define DPFLTR_ERROR_LEVEL    0
+#define DPFLTR_WARNING_LEVEL  1
+#define DPFLTR_TRACE_LEVEL    2
+#define DPFLTR_INFO_LEVEL     3
+#define DPFLTR_MASK           0x80000000U
+#define DPFLTR_IHVDRIVER_ID   77
+
+ULONG DbgPrint(PCSTR Format, ...);
+ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...);
+VOID RtlAssert(PVOID VoidFailedAssertion, PVOID VoidFileName, ULONG LineNumber,
+               PSTR MutableMessage);
+DECLSPEC_NORETURN VOID KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR BugCheckParameter1,
+                                    ULONG_PTR BugCheckParameter2, ULONG_PTR BugCheckParameter3,
+                                    ULONG_PTR BugCheckParameter4);
+DECLSPEC_NORETURN VOID KeBugCheck(ULONG BugCheckCode);
+
+#if DBG
+#define KdPrint(_x_)     DbgPrint _x_
+#define KdPrintEx(_x_)   DbgPrintEx _x_
+#define ASSERT(exp) \
+	((void)((exp) ? 0 : (RtlAssert((PVOID)#exp, (PVOID)__FILE__, __LINE__, NULL), 0)))
+#define ASSERTMSG(msg, exp) \
+	((void)((exp) ? 0 : (RtlAssert((PVOID)#exp, (PVOID)__FILE__, __LINE__, (PSTR)(msg)), 0)))
+#define PAGED_CODE()     ASSERT(KeGetCurrentIrql() <= APC_LEVEL)
+#else
+#define KdPrint(_x_)     ((void)0)
+#define KdPrintEx(_x_)   ((void)0)
+#define ASSERT(exp)      ((void)0)
+#define ASSERTMSG(msg, exp) ((void)0)
+#define PAGED_CODE()     ((void)0)
+#endif
+#define NT_ASSERT(exp)   ASSERT(exp)
+#define NT_VERIFY(exp)   ((exp) ? TRUE : (ASSERT(exp), FALSE))
+#define PAGED_CODE_LOCKED() ((void)0)
+
+/* --- IRQL and spin locks ------------------------------------------------------------- */
+KIRQL KeGetCurrentIrql(void);
+VOID KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql);
+VOID KeLowerIrql(KIRQL NewIrql);
+KIRQL KeRaiseIrqlToDpcLevel(void);
+VOID KeInitializeSpinLock(PKSPIN_LOCK SpinLock);
+VOID KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql);
+VOID KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql);
+VOID KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock);
+VOID KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock);
+VOID IoAcquireCancelSpinLock(PKIRQL Irql);
+VOID IoReleaseCancelSpinLock(KIRQL Irql);
+
+/* --- Time ---------------------------------------------------------------------------- */
+VOID KeStallExecutionProcessor(ULONG MicroSeconds);
+LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency);
+VOID KeQuerySystemTime(PLARGE_INTEGER CurrentTime);
+ULONGLONG KeQueryInterruptTime(void);
+
+/* --- Memory -------------------------------------------------------------------------- */
+PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
+PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
+VOID ExFreePool(PVOID P);
+VOID ExFreePoolWithTag(PVOID P, ULONG Tag);
+
+PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
+                   BOOLEAN ChargeQuota, PIRP Irp);
+VOID IoFreeMdl(PMDL Mdl);
+VOID IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULONG Length);
+VOID MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList);
+VOID MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
+                         LOCK_OPERATION Operation);
+VOID MmUnlockPages(PMDL MemoryDescriptorList);
+PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
+                                   MEMORY_CACHING_TYPE CacheType, PVOID RequestedAddress,
+                                   ULONG BugCheckOnFailure, ULONG Priority);
+VOID MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList);
+SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length);
+PHYSICAL_ADDRESS MmGetPhysicalAddress(PVOID BaseAddress);
+BOOLEAN MmIsAddressValid(PVOID VirtualAddress);
+PVOID MmAllocateContiguousMemory(SIZE_T NumberOfBytes,
+                                 PHYSICAL_ADDRESS HighestAcceptableAddress);
+PVOID MmAllocateContiguousMemorySpecifyCache(SIZE_T NumberOfBytes,
+                                             PHYSICAL_ADDRESS LowestAcceptableAddress,
+                                             PHYSICAL_ADDRESS HighestAcceptableAddress,
+                                             PHYSICAL_ADDRESS BoundaryAddressMultiple,
+                                             MEMORY_CACHING_TYPE CacheType);
+VOID MmFreeContiguousMemory(PVOID BaseAddress);
+PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
+                   MEMORY_CACHING_TYPE CacheType);
+VOID MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes);
+
+/* Flushes the MDL's range from the caches of all processors: ReadOperation TRUE before a
+ * transfer into memory (device -> memory), FALSE before one out of it; DmaOperation TRUE for
+ * DMA, FALSE for PIO.  This is a real routine here, never the empty macro x86/x64 WDKs
+ * define it as: dmacoh simulates non-coherent caches, where the flush matters. */
+VOID KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation);
+
+/* --- Devices, drivers and IRPs ------------------------------------------------------- */
+NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
+                        PUNICODE_STRING DeviceName, DEVICE_TYPE DeviceType,
+                        ULONG DeviceCharacteristics, BOOLEAN Exclusive,
+                        PDEVICE_OBJECT *DeviceObject);
+VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject);
+PDEVICE_OBJECT IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice,
+                                           PDEVICE_OBJECT TargetDevice);
+VOID IoDetachDevice(PDEVICE_OBJECT TargetDevice);
+NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName);
+NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName);
+NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
+                                   const GUID *InterfaceClassGuid,
+                                   PUNICODE_STRING ReferenceString,
+                                   PUNICODE_STRING SymbolicLinkName);
+NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEAN Enable);
+
+typedef enum _DEVICE_REGISTRY_PROPERTY {
+	DevicePropertyDeviceDescription = 0,
+	DevicePropertyHardwareID,
+	DevicePropertyCompatibleIDs,
+	DevicePropertyBootConfiguration,
+	DevicePropertyBootConfigurationTranslated,
+	DevicePropertyClassName,
+	DevicePropertyClassGuid,
+	DevicePropertyDriverKeyName,
+	DevicePropertyManufacturer,
+	DevicePropertyFriendlyName,
+	DevicePropertyLocationInformation,
+	DevicePropertyPhysicalDeviceObjectName,
+	DevicePropertyBusTypeGuid,
+	DevicePropertyLegacyBusType,
+	DevicePropertyBusNumber,
+	DevicePropertyEnumeratorName,
+	DevicePropertyAddress,
+	DevicePropertyUINumber,
+	DevicePropertyInstallState,
+	DevicePropertyRemovalPolicy,
+	DevicePropertyResourceRequirements,
+	DevicePropertyAllocatedResources,
+	DevicePropertyContainerID
+} DEVICE_REGISTRY_PROPERTY;
+
+NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPERTY DeviceProperty,
+                             ULONG BufferLength, PVOID PropertyBuffer, PULONG ResultLength);
+
+NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+#define IoCallDriver(a, b) IofCallDriver(a, b)
+VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
+#define IoCompleteRequest(a, b) IofCompleteRequest(a, b)
+PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
+VOID IoFreeIrp(PIRP Irp);
+BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+VOID IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
+                   PDRIVER_CANCEL CancelFunction);
+VOID IoStartNextPacket(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable);
+VOID IoStartNextPacketByKey(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable, ULONG Key);
+VOID PoStartNextPowerIrp(PIRP Irp);
+NTSTATUS PoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+POWER_STATE PoSetPowerState(PDEVICE_OBJECT DeviceObject, POWER_STATE_TYPE Type,
+                            POWER_STATE State);
+VOID ObfReferenceObject(PVOID Object);
+VOID ObfDereferenceObject(PVOID Object);
+#define ObReferenceObject(Object)    ObfReferenceObject(Object)
+#define ObDereferenceObject(Object)  ObfDereferenceObject(Object)
+
+VOID RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString);
+VOID RtlFreeUnicodeString(PUNICODE_STRING UnicodeString);
+
+/* --- Interrupts and DPCs ------------------------------------------------------------- */
+NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
+                            PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector,
+                            KIRQL Irql, KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                            BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                            BOOLEAN FloatingSave);
+VOID IoDisconnectInterrupt(PKINTERRUPT InterruptObject);
+BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
+                               PVOID SynchronizeContext);
+
+VOID KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);
+BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2);
+BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc);
+VOID KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance);
+
+/* Initializes DeviceObject->Dpc so that IoRequestDpc runs DpcRoutine(Dpc, DeviceObject, Irp,
+ * Context).  A routine (not the WDK's cast over KeInitializeDpc): an IO_DPC_ROUTINE is not a
+ * KDEFERRED_ROUTINE, so the kernel calls it through its own type. */
+VOID IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject, PIO_DPC_ROUTINE DpcRoutine);
+
+// clang-format on
+
+/* Queues DeviceObject->Dpc, typically from the ISR. */
+static inline VOID IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+	KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
+}
+
+// clang-format off
+
+/* --- Port and register access -------------------------------------------------------- */
+UCHAR  READ_PORT_UCHAR(PUCHAR Port);
+USHORT READ_PORT_USHORT(PUSHORT Port);
+ULONG  READ_PORT_ULONG(PULONG Port);
+VOID   WRITE_PORT_UCHAR(PUCHAR Port, UCHAR Value);
+VOID   WRITE_PORT_USHORT(PUSHORT Port, USHORT Value);
+VOID   WRITE_PORT_ULONG(PULONG Port, ULONG Value);
+VOID   READ_PORT_BUFFER_UCHAR(PUCHAR Port, PUCHAR Buffer, ULONG Count);
+VOID   READ_PORT_BUFFER_USHORT(PUSHORT Port, PUSHORT Buffer, ULONG Count);
+VOID   READ_PORT_BUFFER_ULONG(PULONG Port, PULONG Buffer, ULONG Count);
+VOID   WRITE_PORT_BUFFER_UCHAR(PUCHAR Port, PUCHAR Buffer, ULONG Count);
+VOID   WRITE_PORT_BUFFER_USHORT(PUSHORT Port, PUSHORT Buffer, ULONG Count);
+VOID   WRITE_PORT_BUFFER_ULONG(PULONG Port, PULONG Buffer, ULONG Count);
+
+UCHAR     READ_REGISTER_UCHAR(volatile UCHAR *Register);
+USHORT    READ_REGISTER_USHORT(volatile USHORT *Register);
+ULONG     READ_REGISTER_ULONG(volatile ULONG *Register);
+ULONG64   READ_REGISTER_ULONG64(volatile ULONG64 *Register);
+VOID      WRITE_REGISTER_UCHAR(volatile UCHAR *Register, UCHAR Value);
+VOID      WRITE_REGISTER_USHORT(volatile USHORT *Register, USHORT Value);
+VOID      WRITE_REGISTER_ULONG(volatile ULONG *Register, ULONG Value);
+VOID      WRITE_REGISTER_ULONG64(volatile ULONG64 *Register, ULONG64 Value);
+VOID      READ_REGISTER_BUFFER_UCHAR(volatile UCHAR *Register, PUCHAR Buffer, ULONG Count);
+VOID      READ_REGISTER_BUFFER_USHORT(volatile USHORT *Register, PUSHORT Buffer, ULONG Count);
+VOID      READ_REGISTER_BUFFER_ULONG(volatile ULONG *Register, PULONG Buffer, ULONG Count);
+VOID      READ_REGISTER_BUFFER_ULONG64(volatile ULONG64 *Register, PULONG64 Buffer, ULONG Count);
+VOID      WRITE_REGISTER_BUFFER_UCHAR(volatile UCHAR *Register, PUCHAR Buffer, ULONG Count);
+VOID      WRITE_REGISTER_BUFFER_USHORT(volatile USHORT *Register, PUSHORT Buffer, ULONG Count);
+VOID      WRITE_REGISTER_BUFFER_ULONG(volatile ULONG *Register, PULONG Buffer, ULONG Count);
+VOID      WRITE_REGISTER_BUFFER_ULONG64(volatile ULONG64 *Register, PULONG64 Buffer, ULONG Count);
+
+/* --- DMA ----------------------------------------------------------------------------- */
+
+/* NULL on failure (also when DeviceDescription->Version is not supported).  On success
+ * *NumberOfMapRegisters is the most map registers one transfer may use. */
+PDMA_ADAPTER IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
+                             PDEVICE_DESCRIPTION DeviceDescription,
+                             PULONG NumberOfMapRegisters);
+
+/* The legacy (pre-WDM) names of the same operations, on the same adapter object. */
+PADAPTER_OBJECT HalGetAdapter(PDEVICE_DESCRIPTION DeviceDescription, PULONG NumberOfMapRegisters);
+PHYSICAL_ADDRESS IoMapTransfer(PADAPTER_OBJECT AdapterObject, PMDL Mdl, PVOID MapRegisterBase,
+                               PVOID CurrentVa, PULONG Length, BOOLEAN WriteToDevice);
+BOOLEAN IoFlushAdapterBuffers(PADAPTER_OBJECT AdapterObject, PMDL Mdl, PVOID MapRegisterBase,
+                              PVOID CurrentVa, ULONG Length, BOOLEAN WriteToDevice);
+NTSTATUS IoAllocateAdapterChannel(PADAPTER_OBJECT AdapterObject, PDEVICE_OBJECT DeviceObject,
+                                  ULONG NumberOfMapRegisters, PDRIVER_CONTROL ExecutionRoutine,
+                                  PVOID Context);
+VOID IoFreeAdapterChannel(PADAPTER_OBJECT AdapterObject);
+VOID IoFreeMapRegisters(PADAPTER_OBJECT AdapterObject, PVOID MapRegisterBase,
+                        ULONG NumberOfMapRegisters);
+PVOID HalAllocateCommonBuffer(PADAPTER_OBJECT AdapterObject, ULONG Length,
+                              PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled);
+VOID HalFreeCommonBuffer(PADAPTER_OBJECT AdapterObject, ULONG Length,
+                         PHYSICAL_ADDRESS LogicalAddress, PVOID VirtualAddress,
+                         BOOLEAN CacheEnabled);
+ULONG HalReadDmaCounter(PADAPTER_OBJECT AdapterObject);
+BOOLEAN HalTranslateBusAddress(INTERFACE_TYPE InterfaceType, ULONG BusNumber,
+                               PHYSICAL_ADDRESS BusAddress, PULONG AddressSpace,
+                               PPHYSICAL_ADDRESS TranslatedAddress);
+ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber,
+                            ULONG BusInterruptLevel, ULONG BusInterruptVector, PKIRQL Irql,
+                            PKAFFINITY Affinity);
+
+/* --- Waiting, timers, threads, work items -------------------------------------------- */
+VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State);
+LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait);
+LONG KeResetEvent(PRKEVENT Event);
+VOID KeClearEvent(PRKEVENT Event);
+LONG KeReadStateEvent(PRKEVENT Event);
+NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                               BOOLEAN Alertable, PLARGE_INTEGER Timeout);
+NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                  KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                  BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                  PKWAIT_BLOCK WaitBlockArray);
+VOID KeInitializeTimer(PKTIMER Timer);
+VOID KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type);
+BOOLEAN KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc);
+BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc);
+BOOLEAN KeCancelTimer(PKTIMER Timer);
+BOOLEAN KeReadStateTimer(PKTIMER Timer);
+VOID KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit);
+LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
+                        BOOLEAN Wait);
+VOID KeInitializeMutex(PRKMUTEX Mutex, ULONG Level);
+LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait);
+NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                PLARGE_INTEGER Interval);
+NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
+                              POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle,
+                              PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine,
+                              PVOID StartContext);
+NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus);
+NTSTATUS ZwClose(HANDLE Handle);
+PIO_WORKITEM IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject);
+VOID IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine,
+                     WORK_QUEUE_TYPE QueueType, PVOID Context);
+VOID IoFreeWorkItem(PIO_WORKITEM IoWorkItem);
+
+// clang-format on
+
+/* --- Interlocked operations (sequentially consistent, like the x64 LOCK instructions) -- */
+static inline LONG InterlockedIncrement(LONG volatile *Addend)
+{
+	return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline LONG InterlockedDecrement(LONG volatile *Addend)
+{
+	return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Returns the previous value. */
+static inline LONG InterlockedExchange(LONG volatile *Target, LONG Value)
+{
+	return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST);
+}
+
+/* Returns the previous value. */
+static inline LONG InterlockedExchangeAdd(LONG volatile *Addend, LONG Value)
+{
+	return __atomic_fetch_add(Addend, Value, __ATOMIC_SEQ_CST);
+}
+
+/* Stores ExChange if *Destination == Comperand; returns the previous value either way. */
+static inline LONG InterlockedCompareExchange(LONG volatile *Destination, LONG ExChange,
+                                              LONG Comperand)
+{
+	LONG Expected = Comperand;
+	__atomic_compare_exchange_n(Destination, &Expected, ExChange, 0, __ATOMIC_SEQ_CST,
+	                            __ATOMIC_SEQ_CST);
+	return Expected;
+}
+
+/* Returns the previous value. */
+static inline LONG InterlockedOr(LONG volatile *Destination, LONG Value)
+{
+	return __atomic_fetch_or(Destination, Value, __ATOMIC_SEQ_CST);
+}
+
+/* Returns the previous value. */
+static inline LONG InterlockedAnd(LONG volatile *Destination, LONG Value)
+{
+	return __atomic_fetch_and(Destination, Value, __ATOMIC_SEQ_CST);
+}
+
+/* Returns the previous value. */
+static inline LONG InterlockedXor(LONG volatile *Destination, LONG Value)
+{
+	return __atomic_fetch_xor(Destination, Value, __ATOMIC_SEQ_CST);
+}
+
+static inline LONG64 InterlockedIncrement64(LONG64 volatile *Addend)
+{
+	return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline LONG64 InterlockedDecrement64(LONG64 volatile *Addend)
+{
+	return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline LONG64 InterlockedExchangeAdd64(LONG64 volatile *Addend, LONG64 Value)
+{
+	return __atomic_fetch_add(Addend, Value, __ATOMIC_SEQ_CST);
+}
+
+static inline PVOID InterlockedExchangePointer(PVOID volatile *Target, PVOID Value)
+{
+	return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST);
+}
+
+static inline PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination, PVOID ExChange,
+                                                      PVOID Comperand)
+{
+	PVOID Expected = Comperand;
+	__atomic_compare_exchange_n(Destination, &Expected, ExChange, 0, __ATOMIC_SEQ_CST,
+	                            __ATOMIC_SEQ_CST);
+	return Expected;
+}
+
+static inline VOID KeMemoryBarrier(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+#define KeMemoryBarrierWithoutFence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#define MemoryBarrier() KeMemoryBarrier()
+#define _ReadWriteBarrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
 /* ======================================================================================
  * dmacoh-specific: nothing a WDK driver uses
