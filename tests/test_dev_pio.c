@@ -199,5 +199,7 @@ DC_TEST(pio_faults_and_bad_commands)
 	CHECK_EQ(in(&r, DC_PIO_REG_ERROR, 1), DC_PIO_ERR_BAD_CMD);
 	CHECK_EQ(dc_pio_stats(r.dev.opaque)->errors, 4);
 	CHECK(!strcmp(dc_pio_error_name(DC_PIO_ERR_OVERRUN), "overrun"));
+	CHECK(!strcmp(dc_pio_reg_name(DC_PIO_REG_LENGTH + 3), "length"));
+	CHECK(!strcmp(dc_pio_reg_name(2), "data"));
 	down(&r);
 }

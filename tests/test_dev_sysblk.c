@@ -382,6 +382,8 @@ DC_TEST(sysblk_registers_and_bad_commands)
 	CHECK(rig_up(&r, "pc", 3, 0, 0));
 	uint32_t b = r.cfg.port_base;
 	CHECK_EQ(dc_bus_port_read(&r.m->bus, b + DC_SYSBLK_REG_ID, 2), DC_SYSBLK_ID);
+	CHECK(!strcmp(dc_sysblk_reg_name(DC_SYSBLK_REG_LBA + 2), "lba"));
+	CHECK(!strcmp(dc_sysblk_cmd_name(DC_SYSBLK_CMD_WRITE), "write"));
 	CHECK_EQ(inb(&r, b + DC_SYSBLK_REG_CHAN), 3);
 	CHECK_EQ(inb(&r, b + DC_SYSBLK_REG_IRQ), 5);
 	dc_bus_port_write(&r.m->bus, b + DC_SYSBLK_REG_LBA, 0x01020304, 4);

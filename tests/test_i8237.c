@@ -431,6 +431,81 @@ DC_TEST(i8237_address_wraps_inside_128k_page)
 	rm(m, d);
 }
 
+DC_TEST(i8237_decrement_mode_both_widths)
+{
+	struct dc_i8237 *d;
+	struct dc_machine *m = mk("pc", 8, 1, false, &d);
+	CHECK(m);
+	struct tdev t1, t5;
+	tdev_init(&t1, m, d, 1);
+	tdev_init(&t5, m, d, 5);
+	uint64_t pa;
+	uint8_t *buf = isa_buf(m, 1, &pa);
+	CHECK(buf);
+	/* 8-bit, device -> memory, going down from pa + 99: stream byte k lands at 99 - k. */
+	t1.src_len = 40;
+	dc_i8237_dreq(d, 1, true);
+	prog(m, 1, DC_I8237_MODE_DEMAND | DC_I8237_MODE_WRITE | DC_I8237_MODE_DECREMENT, pa + 99,
+	     40);
+	run_for(m, 1000000);
+	CHECK(dc_i8237_flush(d, 1));
+	for (unsigned k = 0; k < 40; k++)
+		CHECK_EQ(buf[99 - k], t1.src[k]);
+	CHECK_EQ(buf[59], 0xEE);
+	CHECK_EQ(buf[100], 0xEE);
+	CHECK_EQ(read_addr(m, 1), (uint16_t)((pa & 0xFFFF) + 59));
+	/* 16-bit, memory -> device, going down by words from pa + 2000: word k comes from
+	 * pa + 2000 - 2k, its bytes in their usual order. */
+	for (unsigned i = 0; i < 4096; i++)
+		buf[i] = (uint8_t)(i * 5 + 1);
+	t5.dst_len = 100;
+	dc_i8237_dreq(d, 5, true);
+	prog(m, 5, DC_I8237_MODE_DEMAND | DC_I8237_MODE_READ | DC_I8237_MODE_DECREMENT, pa + 2000,
+	     100);
+	run_for(m, 1000000);
+	CHECK(dc_i8237_flush(d, 5));
+	CHECK_EQ(t5.dst_pos, 100);
+	for (unsigned k = 0; k < 50; k++) {
+		CHECK_EQ(t5.dst[2 * k], buf[2000 - 2 * k]);
+		CHECK_EQ(t5.dst[2 * k + 1], buf[2001 - 2 * k]);
+	}
+	tdev_fini(&t1);
+	tdev_fini(&t5);
+	rm(m, d);
+}
+
+DC_TEST(i8237_eisa_high_page_reaches_above_16m)
+{
+	struct dc_platform p;
+	struct dc_machine *m = NULL;
+	struct dc_i8237 *d = NULL;
+	CHECK(dc_platform_builtin("pc", &p) == DC_OK);
+	p.sysdma_addr_bits = 32;
+	CHECK(dc_machine_create(&p, &m) == DC_OK);
+	CHECK(dc_i8237_create(m, NULL, &d) == DC_OK);
+	struct tdev t;
+	tdev_init(&t, m, d, 2);
+	uint8_t *buf = dc_alloc_uncached(m, 1, DC_ZONE_DMA32);
+	CHECK(buf);
+	memset(buf, 0xEE, 256);
+	uint64_t pa = dc_va_to_pa(m, buf);
+	CHECK(pa >= (16u << 20));
+	/* A page write clears the high page, so write it last. */
+	outb(m, dc_i8237_port_hpage(2), 0x5A);
+	outb(m, dc_i8237_port_page(2), 0x00);
+	CHECK_EQ(inb(m, dc_i8237_port_hpage(2)), 0);
+	t.src_len = 128;
+	dc_i8237_dreq(d, 2, true);
+	prog(m, 2, DC_I8237_MODE_DEMAND | DC_I8237_MODE_WRITE, pa, 128);
+	outb(m, dc_i8237_port_hpage(2), (uint32_t)(pa >> 24));
+	run_for(m, 1000000);
+	CHECK(dc_i8237_flush(d, 2));
+	CHECK(!memcmp(buf, t.src, 128));
+	CHECK_EQ(buf[128], 0xEE);
+	tdev_fini(&t);
+	rm(m, d);
+}
+
 DC_TEST(i8237_flipflop_sequences_bytes)
 {
 	struct dc_i8237 *d;
@@ -682,7 +757,7 @@ DC_TEST(i8237_same_seed_same_run)
 	CHECK(!strcmp(a, b));
 }
 
-/* Host cost: one auto-initialize channel moving 128 MiB through a 64 KiB ring vs memcpy. */
+/* Host cost: one auto-initialize channel moving 64 MiB through a 64 KiB ring vs memcpy. */
 DC_TEST(i8237_throughput_vs_memcpy)
 {
 	struct dc_i8237 *d;
@@ -693,31 +768,39 @@ DC_TEST(i8237_throughput_vs_memcpy)
 	uint64_t pa;
 	uint8_t *buf = isa_buf(m, 16, &pa);
 	CHECK(buf);
-	const uint64_t total = 128u << 20, pass = 64u << 10;
+	const uint64_t total = 64u << 20, pass = 64u << 10;
 	memcpy(buf, t.src, pass); /* both sides start with the pages touched */
 	dc_i8237_dreq(d, 5, true);
 	t.drop_dreq_when_done = false;
 	t.quiet = true;
 	t.src_len = TDEV_MAX;
 	prog(m, 5, DC_I8237_MODE_DEMAND | DC_I8237_MODE_WRITE | DC_I8237_MODE_AUTOINIT, pa, pass);
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	double best_dma = 1e9, best_mc = 1e9;
 	uint64_t moved = 0;
-	while (moved < total) {
-		t.src_pos = 0;
-		uint64_t before = dc_i8237_stats(d, 5)->dev_bytes;
-		run_for(m, (uint64_t)((double)TDEV_MAX / 4e6 * 1e9) - 1000);
-		moved += dc_i8237_stats(d, 5)->dev_bytes - before;
+	for (int round = 0; round < 3; round++) {
+		struct timespec a, b;
+		uint64_t got = 0;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		while (got < total) {
+			t.src_pos = 0;
+			uint64_t before = dc_i8237_stats(d, 5)->dev_bytes;
+			run_for(m, (uint64_t)((double)TDEV_MAX / 4e6 * 1e9) - 1000);
+			got += dc_i8237_stats(d, 5)->dev_bytes - before;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double dma = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+		best_dma = DC_MIN(best_dma, dma / (double)got);
+		moved += got;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (uint64_t k = 0; k < got; k += pass)
+			memcpy(buf, t.src + (k % (TDEV_MAX - pass)), pass);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double mc = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+		best_mc = DC_MIN(best_mc, mc / (double)got);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	double dma = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (uint64_t k = 0; k < moved; k += pass)
-		memcpy(buf, t.src + (k % TDEV_MAX) % (TDEV_MAX - pass), pass);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	double mc = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
-	dct_log("  sysdma %.0f MB/s, memcpy %.0f MB/s (ratio %.2f)\n", (double)moved / dma / 1e6,
-	        (double)moved / mc / 1e6, mc / dma);
+	dct_log("  sysdma %.0f MB/s, memcpy %.0f MB/s (ratio %.2f; best of 3 rounds of %" PRIu64
+	        " MiB)\n",
+	        1e-6 / best_dma, 1e-6 / best_mc, best_mc / best_dma, total >> 20);
 	CHECK(moved >= total);
 	tdev_fini(&t);
 	rm(m, d);

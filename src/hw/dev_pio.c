@@ -20,6 +20,19 @@ const char *dc_pio_error_name(enum dc_pio_error e)
 	return (unsigned)e < DC_PIO_ERR_COUNT ? error_names[e] : "?";
 }
 
+const char *dc_pio_reg_name(enum dc_pio_reg r)
+{
+	unsigned o = (unsigned)r;
+	if (o < DC_PIO_REG_CMD)
+		return "data";
+	if (o >= DC_PIO_REG_OFFSET && o < DC_PIO_REG_ID + 2) {
+		static const char *const wide[] = {"offset", "length", "remain", "id"};
+		return wide[(o - DC_PIO_REG_OFFSET) / 4];
+	}
+	static const char *const narrow[] = {"cmd/status", "error", "iack", "ctrl"};
+	return o < DC_PIO_REG_OFFSET ? narrow[o - DC_PIO_REG_CMD] : "?";
+}
+
 struct pio {
 	struct dc_machine *m;
 	int irq;

@@ -32,6 +32,8 @@ enum dc_pio_reg {
 	DC_PIO_REG_REMAIN = 0x10, /* R: 4 bytes, bytes the data port still has to move */
 	DC_PIO_REG_ID = 0x14,     /* R: 2 bytes, DC_PIO_ID */
 };
+/* Name of the register at a port offset (any byte of a multi-byte register), "?" if none. */
+const char *dc_pio_reg_name(enum dc_pio_reg r);
 
 #define DC_PIO_ST_BUSY 0x01u /* latency running: not ready yet */
 #define DC_PIO_ST_DRDY 0x02u /* the data port moves data now */

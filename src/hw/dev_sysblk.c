@@ -24,6 +24,21 @@ const char *dc_sysblk_error_name(enum dc_sysblk_error e)
 	return (unsigned)e < DC_SYSBLK_ERR_COUNT ? error_names[e] : "?";
 }
 
+const char *dc_sysblk_reg_name(enum dc_sysblk_reg r)
+{
+	static const char *const names[DC_SYSBLK_PORTS] = {
+	    [DC_SYSBLK_REG_CMD] = "cmd/status", [DC_SYSBLK_REG_ERROR] = "error",
+	    [DC_SYSBLK_REG_IACK] = "iack",      [DC_SYSBLK_REG_CTRL] = "ctrl",
+	    [DC_SYSBLK_REG_LBA] = "lba",        [DC_SYSBLK_REG_LBA + 1] = "lba",
+	    [DC_SYSBLK_REG_LBA + 2] = "lba",    [DC_SYSBLK_REG_LBA + 3] = "lba",
+	    [DC_SYSBLK_REG_COUNT] = "count",    [DC_SYSBLK_REG_COUNT + 1] = "count",
+	    [DC_SYSBLK_REG_DONE] = "done",      [DC_SYSBLK_REG_DONE + 1] = "done",
+	    [DC_SYSBLK_REG_CHAN] = "chan",      [DC_SYSBLK_REG_IRQ] = "irq",
+	    [DC_SYSBLK_REG_ID] = "id",          [DC_SYSBLK_REG_ID + 1] = "id",
+	};
+	return (unsigned)r < DC_SYSBLK_PORTS && names[r] ? names[r] : "?";
+}
+
 struct sysblk {
 	struct dc_machine *m;
 	struct dc_i8237 *dma;

@@ -41,6 +41,8 @@ enum dc_sysblk_reg {
 	DC_SYSBLK_REG_IRQ = 0xD,   /* R: interrupt line (0xFF: none) */
 	DC_SYSBLK_REG_ID = 0xE,    /* R: 2 bytes, DC_SYSBLK_ID */
 };
+/* Name of the register at a port offset (any byte of a multi-byte register), "?" if none. */
+const char *dc_sysblk_reg_name(enum dc_sysblk_reg r);
 
 #define DC_SYSBLK_ST_BUSY 0x01u /* a command runs */
 #define DC_SYSBLK_ST_DRQ 0x02u  /* DREQ asserted */

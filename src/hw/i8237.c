@@ -773,9 +773,18 @@ static void ctl_write(struct dc_i8237 *d, unsigned k, unsigned reg, uint8_t val)
 	}
 }
 
-/* Port windows: 1 = controller 1 (0x00-0x0F), 2 = controller 2 (0xC0-0xDF, A0 not decoded),
- * 3 = page registers, 4 = EISA high page registers. */
-enum win { WIN_CTL1, WIN_CTL2, WIN_PAGE, WIN_HPAGE };
+/* The four port windows the controller claims.  Controller 2 does not decode A0. */
+enum win { WIN_CTL1, WIN_CTL2, WIN_PAGE, WIN_HPAGE, WIN_COUNT };
+
+static const struct {
+	uint32_t base, len;
+	const char *name; /* the window's name on the bus */
+} wins[WIN_COUNT] = {
+    [WIN_CTL1] = {0x00, 0x10, "i8237-1"},
+    [WIN_CTL2] = {0xC0, 0x20, "i8237-2"},
+    [WIN_PAGE] = {0x80, 0x10, "dma-page"},
+    [WIN_HPAGE] = {0x480, 0x10, "dma-hpage"},
+};
 
 struct port_win {
 	struct dc_i8237 *d;
@@ -793,6 +802,8 @@ static uint8_t byte_read(struct dc_i8237 *d, enum win w, uint64_t off)
 		return off < 16 ? d->page[off] : 0xFF;
 	case WIN_HPAGE:
 		return off < 16 ? d->hpage[off] : 0xFF;
+	case WIN_COUNT:
+		break;
 	}
 	return 0xFF;
 }
@@ -819,6 +830,8 @@ static void byte_write(struct dc_i8237 *d, enum win w, uint64_t off, uint8_t val
 	case WIN_HPAGE:
 		if (off < 16)
 			d->hpage[off] = val;
+		break;
+	case WIN_COUNT:
 		break;
 	}
 }
@@ -857,7 +870,7 @@ static const struct dc_io_ops i8237_io_ops = {
 
 struct dc_i8237_full {
 	struct dc_i8237 d;
-	struct port_win win[4];
+	struct port_win win[WIN_COUNT];
 };
 
 /* ---- Lifetime ----------------------------------------------------------------------------- */
@@ -921,14 +934,7 @@ int dc_i8237_create(struct dc_machine *m, const struct dc_i8237_cfg *cfg, struct
 	if (rc < 0)
 		goto fail;
 	d->src = rc;
-	static const struct {
-		uint32_t base, len;
-		const char *name;
-	} wins[] = {{0x00, 0x10, "i8237-1"},
-	            {0xC0, 0x20, "i8237-2"},
-	            {0x80, 0x10, "dma-page"},
-	            {0x480, 0x10, "dma-hpage"}};
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < WIN_COUNT; i++) {
 		if (i == WIN_HPAGE && d->addr_bits <= 24)
 			break;
 		f->win[i] = (struct port_win){d, (enum win)i};
