@@ -506,6 +506,39 @@ DC_TEST(i8237_eisa_high_page_reaches_above_16m)
 	rm(m, d);
 }
 
+DC_TEST(i8237_hal_helpers_program_through_ports)
+{
+	struct dc_i8237 *d;
+	struct dc_machine *m = mk("pc", 16, 4, true, &d);
+	CHECK(m);
+	struct tdev t;
+	tdev_init(&t, m, d, 5);
+	uint64_t pa;
+	uint8_t *buf = isa_buf(m, 1, &pa);
+	CHECK(buf);
+	CHECK_EQ(dc_i8237_hal_program(d, 4, 0, pa, 64), DC_ERR_INVAL);
+	CHECK_EQ(dc_i8237_hal_program(d, 5, 0, pa + 1, 64), DC_ERR_INVAL);
+	CHECK_EQ(dc_i8237_hal_program(d, 5, 0, pa, 3), DC_ERR_INVAL);
+	CHECK_EQ(dc_i8237_hal_program(d, 1, 0, 0x1FFF0, 32), DC_ERR_RANGE);  /* crosses 128 KiB */
+	CHECK_EQ(dc_i8237_hal_program(d, 5, 0, 0x1FFF0, 32), DC_ERR_RANGE);  /* crosses 128 KiB */
+	CHECK_EQ(dc_i8237_hal_program(d, 5, 0, 0x3FFF0, 16), DC_OK);         /* ends at it */
+	CHECK_EQ(dc_i8237_hal_program(d, 1, 0, 0xFFFFF0, 32), DC_ERR_RANGE); /* past 16 MiB */
+	t.src_len = 1000;
+	dc_i8237_dreq(d, 5, true);
+	CHECK_EQ(dc_i8237_hal_program(d, 5, DC_I8237_MODE_DEMAND | DC_I8237_MODE_WRITE, pa, 1000),
+	         DC_OK);
+	CHECK_EQ(dc_i8237_hal_read_counter(d, 5), 1000);
+	run_for(m, 100000); /* 400 bytes at 4 MB/s */
+	CHECK_EQ(dc_i8237_hal_read_counter(d, 5), 600);
+	run_for(m, 1000000);
+	CHECK_EQ(dc_i8237_hal_read_counter(d, 5), 0);
+	CHECK(dc_i8237_hal_flush(d, 5));
+	CHECK(!memcmp(buf, t.src, 1000));
+	CHECK_EQ(inb(m, 0xDE) & 0x02, 0x02); /* masked */
+	tdev_fini(&t);
+	rm(m, d);
+}
+
 DC_TEST(i8237_flipflop_sequences_bytes)
 {
 	struct dc_i8237 *d;

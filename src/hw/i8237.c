@@ -457,7 +457,10 @@ static uint64_t step_to_device(struct dc_i8237 *d, struct chan *c, uint64_t n)
 			return f;
 		}
 	}
-	/* Slow path: one chunk (or what completes the current one) into the buffer. */
+	/* Slow path: one chunk (or what completes the current one) into the buffer.  A buffer
+	 * that waited to be full is not refilled before it has emptied. */
+	if (d->wait_full && c->emptying)
+		return 0;
 	uint32_t space = d->cap - c->len;
 	uint64_t k = DC_MIN(n, (uint64_t)DC_MIN(space, d->chunk - c->chunk_fill));
 	k -= k % w;
@@ -1060,6 +1063,67 @@ bool dc_i8237_flush(struct dc_i8237 *d, unsigned ch)
 	if (!ok)
 		c->st.failed_drains++;
 	settle(d);
+	return ok;
+}
+
+/* ---- HAL helpers: port I/O only ----------------------------------------------------------- */
+
+static void hal_out(struct dc_i8237 *d, uint32_t port, uint32_t v)
+{
+	dc_bus_port_write(&d->m->bus, port, v & 0xFF, 1);
+}
+
+int dc_i8237_hal_program(struct dc_i8237 *d, unsigned ch, uint8_t mode, uint64_t pa, uint32_t bytes)
+{
+	if (!ch_ok(ch))
+		return DC_ERR_INVAL;
+	unsigned w = dc_i8237_width(ch);
+	uint64_t page = w == 1 ? 0x10000 : 0x20000;
+	if (!bytes || bytes % w || bytes / w > 0x10000 || pa % w)
+		return DC_ERR_INVAL;
+	bool dec = mode & DC_I8237_MODE_DECREMENT;
+	uint64_t lo = dec ? pa + w - bytes : pa, hi = dec ? pa + w : pa + bytes;
+	if (dec && pa + w < bytes)
+		return DC_ERR_RANGE;
+	if ((d->addr_bits < 64 && hi > (UINT64_C(1) << d->addr_bits)) ||
+	    lo / page != (hi - 1) / page)
+		return DC_ERR_RANGE;
+	uint32_t a = (uint32_t)((pa / w) & 0xFFFF), n = bytes / w - 1;
+	hal_out(d, dc_i8237_port(ch, DC_I8237_REG_MASK), DC_I8237_MASK_SET | (ch & 3));
+	hal_out(d, dc_i8237_port(ch, DC_I8237_REG_CLEAR_FF), 0);
+	hal_out(d, dc_i8237_port(ch, DC_I8237_REG_MODE),
+	        (mode & ~DC_I8237_MODE_CH_MASK) | (ch & 3));
+	hal_out(d, dc_i8237_port_addr(ch), a);
+	hal_out(d, dc_i8237_port_addr(ch), a >> 8);
+	hal_out(d, dc_i8237_port_page(ch), (uint32_t)(pa >> 16));
+	if (d->addr_bits > 24)
+		hal_out(d, dc_i8237_port_hpage(ch), (uint32_t)(pa >> 24));
+	hal_out(d, dc_i8237_port_count(ch), n);
+	hal_out(d, dc_i8237_port_count(ch), n >> 8);
+	hal_out(d, dc_i8237_port(ch, DC_I8237_REG_MASK), ch & 3);
+	return DC_OK;
+}
+
+void dc_i8237_hal_mask(struct dc_i8237 *d, unsigned ch, bool masked)
+{
+	DC_ASSERT(ch_ok(ch));
+	hal_out(d, dc_i8237_port(ch, DC_I8237_REG_MASK),
+	        (masked ? DC_I8237_MASK_SET : 0) | (ch & 3));
+}
+
+uint32_t dc_i8237_hal_read_counter(struct dc_i8237 *d, unsigned ch)
+{
+	DC_ASSERT(ch_ok(ch));
+	hal_out(d, dc_i8237_port(ch, DC_I8237_REG_CLEAR_FF), 0);
+	uint32_t lo = dc_bus_port_read(&d->m->bus, dc_i8237_port_count(ch), 1) & 0xFF;
+	uint32_t hi = dc_bus_port_read(&d->m->bus, dc_i8237_port_count(ch), 1) & 0xFF;
+	return (((hi << 8 | lo) + 1) & 0xFFFF) * dc_i8237_width(ch);
+}
+
+bool dc_i8237_hal_flush(struct dc_i8237 *d, unsigned ch)
+{
+	bool ok = dc_i8237_flush(d, ch);
+	dc_i8237_hal_mask(d, ch, true);
 	return ok;
 }
 

@@ -188,6 +188,25 @@ enum dc_i8237_reg {
 const char *dc_i8237_reg_name(enum dc_i8237_reg r);
 uint16_t dc_i8237_port(unsigned ch, enum dc_i8237_reg r);
 
+/* --- What a HAL does, as port I/O through the machine's bus (never a shortcut) ------------ */
+
+/* MapTransfer for a system DMA adapter: mask, clear the flip-flop, mode (`mode` = transfer,
+ * auto-initialize, decrement and mode-select bits; the channel bits are added), address, page
+ * (and high page when addr_bits > 24), count = bytes/width - 1, unmask.  Refuses, touching no
+ * port: DC_ERR_INVAL (channel 4 or out of range, bytes 0 or not a multiple of the width, more
+ * than 64 Ki transfers, a 16-bit channel at an odd address), DC_ERR_RANGE (pa + bytes beyond
+ * addr_bits, or crossing a 64 KiB / 128 KiB DMA page: the HAL must split there). */
+int dc_i8237_hal_program(struct dc_i8237 *d, unsigned ch, uint8_t mode, uint64_t pa,
+                         uint32_t bytes);
+/* Sets (true) or clears the channel's mask bit. */
+void dc_i8237_hal_mask(struct dc_i8237 *d, unsigned ch, bool masked);
+/* ReadDmaCounter: bytes still to transfer (clear flip-flop, count low, count high);
+ * 0 after terminal count. */
+uint32_t dc_i8237_hal_read_counter(struct dc_i8237 *d, unsigned ch);
+/* FlushAdapterBuffers for a system DMA adapter: the drain, then the mask.  Returns the drain's
+ * verdict. */
+bool dc_i8237_hal_flush(struct dc_i8237 *d, unsigned ch);
+
 /* A snapshot of one channel, for tests, tools and reports. */
 struct dc_i8237_chan_state {
 	uint16_t base_addr, cur_addr, base_count, cur_count;
