@@ -20,9 +20,11 @@
 #include <string.h>
 #include <stdarg.h>
 
-/* WDK drivers carry MSVC pragmas (#pragma alloc_text(PAGE, ...), #pragma code_seg); GCC and
- * clang would warn about each under -Wall.  They mean nothing here. */
+/* WDK drivers carry MSVC pragmas (#pragma alloc_text(PAGE, ...), #pragma code_seg), which
+ * mean nothing here, and multi-character pool tags (ExAllocatePoolWithTag(..., 'gaTd')),
+ * whose value GCC and clang compute as MSVC does.  Both would warn about them. */
 #pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#pragma GCC diagnostic ignored "-Wmultichar"
 
 // clang-format off
 
@@ -2297,6 +2299,16 @@ VOID KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID Defer
 BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2);
 BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc);
 VOID KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance);
+
+/* Device queues (DEVICE_OBJECT.DeviceQueue is the one IoStartPacket uses). */
+VOID KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue);
+BOOLEAN KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry);
+BOOLEAN KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                 PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey);
+PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue);
+PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey);
+BOOLEAN KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                 PKDEVICE_QUEUE_ENTRY DeviceQueueEntry);
 
 /* Initializes DeviceObject->Dpc so that IoRequestDpc runs DpcRoutine(Dpc, DeviceObject, Irp,
  * Context).  A routine (not the WDK's cast over KeInitializeDpc): an IO_DPC_ROUTINE is not a
