@@ -731,6 +731,16 @@ DC_TEST(i8237_finds_itself_on_the_bus)
 	struct dc_i8237 *d2;
 	CHECK_EQ(dc_i8237_create(m, NULL, &d2), DC_ERR_BUSY);
 	rm(m, d);
+	/* A taken page-register window: nothing is claimed, not even the free windows. */
+	struct dc_platform p;
+	CHECK(dc_platform_builtin("pc", &p) == DC_OK);
+	CHECK(dc_machine_create(&p, &m) == DC_OK);
+	static const struct dc_io_ops none = {0};
+	CHECK(dc_bus_add_ports(&m->bus, 0x80, 1, &none, NULL, "post") == DC_OK);
+	CHECK_EQ(dc_i8237_create(m, NULL, &d2), DC_ERR_BUSY);
+	CHECK(!dc_i8237_from_bus(&m->bus));
+	CHECK_EQ(m->bus.n_port, 1);
+	dc_machine_destroy(m);
 }
 
 /* Same seed, same workload => same event order and same bytes. */

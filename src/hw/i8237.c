@@ -937,14 +937,22 @@ int dc_i8237_create(struct dc_machine *m, const struct dc_i8237_cfg *cfg, struct
 	if (rc < 0)
 		goto fail;
 	d->src = rc;
-	for (unsigned i = 0; i < WIN_COUNT; i++) {
-		if (i == WIN_HPAGE && d->addr_bits <= 24)
-			break;
+	/* The bus cannot give a range back, so check every window before claiming any: a
+	 * half-claimed controller would leave ports pointing at freed memory. */
+	unsigned nwin = d->addr_bits > 24 ? WIN_COUNT : WIN_HPAGE;
+	rc = m->bus.n_port + nwin > DC_BUS_MAX_RANGES ? DC_ERR_NOMEM : DC_OK;
+	for (unsigned i = 0; i < nwin && rc == DC_OK; i++)
+		for (unsigned j = 0; j < m->bus.n_port; j++)
+			if (m->bus.port[j].base < wins[i].base + wins[i].len &&
+			    wins[i].base < m->bus.port[j].base + m->bus.port[j].len)
+				rc = DC_ERR_BUSY;
+	if (rc < 0)
+		goto fail;
+	for (unsigned i = 0; i < nwin; i++) {
 		f->win[i] = (struct port_win){d, (enum win)i};
 		rc = dc_bus_add_ports(&m->bus, wins[i].base, wins[i].len, &i8237_io_ops, &f->win[i],
 		                      wins[i].name);
-		if (rc < 0)
-			goto fail; /* ports already claimed stay claimed: the machine is unusable */
+		DC_ASSERT(rc == DC_OK); /* checked above */
 	}
 	dc_i8237_reset(d);
 	*out = d;
