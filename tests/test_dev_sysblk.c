@@ -359,6 +359,39 @@ DC_TEST(sysblk_split_transfer_interrupts_at_tc)
 	rig_down(&r);
 }
 
+/* wdm-dma-spec 5.2: common-buffer system DMA.  One 8-sector READ through a 1 KiB
+ * auto-initialize ring in an uncached common buffer; at each terminal count the "driver"
+ * copies the ring out (ReadDmaCounter tells it where the controller is). */
+DC_TEST(sysblk_autoinit_common_buffer_ring)
+{
+	struct rig r;
+	CHECK(rig_up(&r, "noncoherent", 3, 0, 0));
+	uint8_t *ring = dc_alloc_uncached(r.m, 1, DC_ZONE_ISA);
+	CHECK(ring);
+	uint64_t pa = dc_va_to_pa(r.m, ring);
+	uint8_t out[8 * 512];
+	CHECK_EQ(dc_i8237_hal_program(
+	             r.d, 3, DC_I8237_MODE_DEMAND | DC_I8237_MODE_WRITE | DC_I8237_MODE_AUTOINIT,
+	             pa, 1024),
+	         DC_OK);
+	dev_cmd(&r, DC_SYSBLK_CMD_READ, 40, 8);
+	for (unsigned lap = 0; lap < 4; lap++) {
+		CHECK(wait_irq(&r, 1000000000));
+		uint8_t st = isr(&r);
+		CHECK(st & DC_SYSBLK_ST_TC);
+		CHECK_EQ(dc_i8237_hal_read_counter(r.d, 3), 1024); /* reloaded */
+		memcpy(out + lap * 1024, ring, 1024);
+		dct_log("  lap %u at %" PRIu64 " ns: status %02x\n", lap, r.m->clock.now, st);
+		if (lap == 3)
+			CHECK(st & DC_SYSBLK_ST_DONE);
+		else
+			CHECK(st & DC_SYSBLK_ST_BUSY);
+	}
+	CHECK(dc_i8237_hal_flush(r.d, 3));
+	CHECK(store_matches(&r, 40 * 512, out, sizeof(out)));
+	rig_down(&r);
+}
+
 DC_TEST(sysblk_fault_fails_command_and_drain)
 {
 	struct rig r;
