@@ -300,7 +300,15 @@ DC_TEST(wdm_dma_operations_layout)
 	CHECK_EQ(offsetof(DMA_OPERATIONS, CalculateScatterGatherList), 104);
 	CHECK_EQ(offsetof(DMA_OPERATIONS, BuildScatterGatherList), 112);
 	CHECK_EQ(offsetof(DMA_OPERATIONS, BuildMdlFromScatterGatherList), 120);
-	CHECK(sizeof(DMA_OPERATIONS) >= 128);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, GetDmaAdapterInfo), 128);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, AllocateAdapterChannelEx), 160);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, MapTransferEx), 184);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, FlushAdapterBuffersEx), 208);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, CancelMappedTransfer), 224);
+	CHECK_EQ(sizeof(DMA_OPERATIONS), 232);
+	CHECK_EQ(RTL_SIZEOF_THROUGH_FIELD(DMA_OPERATIONS, BuildMdlFromScatterGatherList), 128);
+	CHECK_EQ(DmaComplete, 0);
+	CHECK_EQ(DmaCancelled, 3);
 }
 
 DC_TEST(wdm_irp_layout)

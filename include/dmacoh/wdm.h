@@ -962,7 +962,147 @@ typedef NTSTATUS BUILD_MDL_FROM_SCATTER_GATHER_LIST(PDMA_ADAPTER DmaAdapter,
                                                     PMDL OriginalMdl, PMDL *TargetMdl);
 typedef BUILD_MDL_FROM_SCATTER_GATHER_LIST *PBUILD_MDL_FROM_SCATTER_GATHER_LIST;
 
-/* Versions 1 and 2 (Windows XP), in Microsoft's order; Size says which members exist. */
+/* --- DMA version 3 (Windows 8, DEVICE_DESCRIPTION_VERSION3) --------------------------- */
+typedef ULONG NODE_REQUIREMENT;
+#define MM_ANY_NODE_OK 0x80000000U
+
+typedef enum _DMA_COMPLETION_STATUS {
+	DmaComplete,
+	DmaAborted,
+	DmaError,
+	DmaCancelled
+} DMA_COMPLETION_STATUS;
+
+typedef VOID DMA_COMPLETION_ROUTINE(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                    PVOID CompletionContext, DMA_COMPLETION_STATUS Status);
+typedef DMA_COMPLETION_ROUTINE *PDMA_COMPLETION_ROUTINE;
+
+#define DMA_ADAPTER_INFO_VERSION1          1
+#define ADAPTER_INFO_SYNCHRONOUS_CALLBACK  0x0001
+#define ADAPTER_INFO_API_BYPASS            0x0002
+
+typedef struct _DMA_ADAPTER_INFO_V1 {
+	ULONG ReadDmaCounterAvailable;
+	ULONG ScatterGatherLimit;
+	ULONG DmaAddressWidth;
+	ULONG Flags;
+	ULONG MinimumTransferUnit;
+} DMA_ADAPTER_INFO_V1, *PDMA_ADAPTER_INFO_V1;
+
+typedef struct _DMA_ADAPTER_INFO {
+	ULONG Version;
+	union {
+		DMA_ADAPTER_INFO_V1 V1;
+	};
+} DMA_ADAPTER_INFO, *PDMA_ADAPTER_INFO;
+
+#define DMA_TRANSFER_INFO_VERSION1  1
+#define DMA_TRANSFER_INFO_VERSION2  2
+
+typedef struct _DMA_TRANSFER_INFO_V1 {
+	ULONG MapRegisterCount;
+	ULONG ScatterGatherElementCount;
+	ULONG ScatterGatherListSize;
+} DMA_TRANSFER_INFO_V1, *PDMA_TRANSFER_INFO_V1;
+
+typedef struct _DMA_TRANSFER_INFO_V2 {
+	ULONG MapRegisterCount;
+	ULONG ScatterGatherElementCount;
+	ULONG ScatterGatherListSize;
+	ULONG LogicalPageCount;
+} DMA_TRANSFER_INFO_V2, *PDMA_TRANSFER_INFO_V2;
+
+typedef struct _DMA_TRANSFER_INFO {
+	ULONG Version;
+	union {
+		DMA_TRANSFER_INFO_V1 V1;
+		DMA_TRANSFER_INFO_V2 V2;
+	};
+} DMA_TRANSFER_INFO, *PDMA_TRANSFER_INFO;
+
+/* The opaque per-transfer context a v3 driver allocates (InitializeDmaTransferContext). */
+#define DMA_TRANSFER_CONTEXT_VERSION1  1
+#define DMA_TRANSFER_CONTEXT_SIZE_V1   128
+
+/* AllocateAdapterChannelEx / GetScatterGatherListEx flags */
+#define DMA_SYNCHRONOUS_CALLBACK  0x01
+#define DMA_ZERO_BUFFERS          0x02
+
+typedef NTSTATUS GET_DMA_ADAPTER_INFO(PDMA_ADAPTER DmaAdapter, PDMA_ADAPTER_INFO AdapterInfo);
+typedef GET_DMA_ADAPTER_INFO *PGET_DMA_ADAPTER_INFO;
+
+typedef NTSTATUS GET_DMA_TRANSFER_INFO(PDMA_ADAPTER DmaAdapter, PMDL Mdl, ULONGLONG Offset,
+                                       ULONG Length, BOOLEAN WriteOnly,
+                                       PDMA_TRANSFER_INFO TransferInfo);
+typedef GET_DMA_TRANSFER_INFO *PGET_DMA_TRANSFER_INFO;
+
+typedef NTSTATUS INITIALIZE_DMA_TRANSFER_CONTEXT(PDMA_ADAPTER DmaAdapter,
+                                                 PVOID DmaTransferContext);
+typedef INITIALIZE_DMA_TRANSFER_CONTEXT *PINITIALIZE_DMA_TRANSFER_CONTEXT;
+
+typedef PVOID ALLOCATE_COMMON_BUFFER_EX(PDMA_ADAPTER DmaAdapter, PPHYSICAL_ADDRESS MaximumAddress,
+                                        ULONG Length, PPHYSICAL_ADDRESS LogicalAddress,
+                                        BOOLEAN CacheEnabled, NODE_REQUIREMENT PreferredNode);
+typedef ALLOCATE_COMMON_BUFFER_EX *PALLOCATE_COMMON_BUFFER_EX;
+
+typedef NTSTATUS ALLOCATE_ADAPTER_CHANNEL_EX(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                             PVOID DmaTransferContext,
+                                             ULONG NumberOfMapRegisters, ULONG Flags,
+                                             PDRIVER_CONTROL ExecutionRoutine,
+                                             PVOID ExecutionContext, PVOID *MapRegisterBase);
+typedef ALLOCATE_ADAPTER_CHANNEL_EX *PALLOCATE_ADAPTER_CHANNEL_EX;
+
+typedef NTSTATUS CONFIGURE_ADAPTER_CHANNEL(PDMA_ADAPTER DmaAdapter, ULONG FunctionNumber,
+                                           PVOID Context);
+typedef CONFIGURE_ADAPTER_CHANNEL *PCONFIGURE_ADAPTER_CHANNEL;
+
+typedef BOOLEAN CANCEL_ADAPTER_CHANNEL(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                       PVOID DmaTransferContext);
+typedef CANCEL_ADAPTER_CHANNEL *PCANCEL_ADAPTER_CHANNEL;
+
+typedef NTSTATUS MAP_TRANSFER_EX(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
+                                 ULONGLONG Offset, ULONG DeviceOffset, PULONG Length,
+                                 BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
+                                 ULONG ScatterGatherBufferLength,
+                                 PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+                                 PVOID CompletionContext);
+typedef MAP_TRANSFER_EX *PMAP_TRANSFER_EX;
+
+typedef NTSTATUS GET_SCATTER_GATHER_LIST_EX(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                            PVOID DmaTransferContext, PMDL Mdl,
+                                            ULONGLONG Offset, ULONG Length, ULONG Flags,
+                                            PDRIVER_LIST_CONTROL ExecutionRoutine,
+                                            PVOID Context, BOOLEAN WriteToDevice,
+                                            PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+                                            PVOID CompletionContext,
+                                            PSCATTER_GATHER_LIST *ScatterGatherList);
+typedef GET_SCATTER_GATHER_LIST_EX *PGET_SCATTER_GATHER_LIST_EX;
+
+typedef NTSTATUS BUILD_SCATTER_GATHER_LIST_EX(PDMA_ADAPTER DmaAdapter,
+                                              PDEVICE_OBJECT DeviceObject,
+                                              PVOID DmaTransferContext, PMDL Mdl,
+                                              ULONGLONG Offset, ULONG Length, ULONG Flags,
+                                              PDRIVER_LIST_CONTROL ExecutionRoutine,
+                                              PVOID Context, BOOLEAN WriteToDevice,
+                                              PVOID ScatterGatherBuffer,
+                                              ULONG ScatterGatherLength,
+                                              PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+                                              PVOID CompletionContext, PVOID ScatterGatherList);
+typedef BUILD_SCATTER_GATHER_LIST_EX *PBUILD_SCATTER_GATHER_LIST_EX;
+
+typedef NTSTATUS FLUSH_ADAPTER_BUFFERS_EX(PDMA_ADAPTER DmaAdapter, PMDL Mdl,
+                                          PVOID MapRegisterBase, ULONGLONG Offset, ULONG Length,
+                                          BOOLEAN WriteToDevice);
+typedef FLUSH_ADAPTER_BUFFERS_EX *PFLUSH_ADAPTER_BUFFERS_EX;
+
+typedef VOID FREE_ADAPTER_OBJECT(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION AllocationAction);
+typedef FREE_ADAPTER_OBJECT *PFREE_ADAPTER_OBJECT;
+
+typedef NTSTATUS CANCEL_MAPPED_TRANSFER(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext);
+typedef CANCEL_MAPPED_TRANSFER *PCANCEL_MAPPED_TRANSFER;
+
+/* Versions 1, 2 (Windows XP) and 3 (Windows 8), in Microsoft's order; Size says which
+ * members exist.  The Windows 10 additions (domains, FlushDmaBuffer, ...) are not here. */
 typedef struct _DMA_OPERATIONS {
 	ULONG                               Size;                          /* 0   */
 	PPUT_DMA_ADAPTER                    PutDmaAdapter;                 /* 8   */
@@ -981,7 +1121,21 @@ typedef struct _DMA_OPERATIONS {
 	PCALCULATE_SCATTER_GATHER_LIST_SIZE CalculateScatterGatherList;    /* 104 */
 	PBUILD_SCATTER_GATHER_LIST          BuildScatterGatherList;        /* 112 */
 	PBUILD_MDL_FROM_SCATTER_GATHER_LIST BuildMdlFromScatterGatherList; /* 120 */
-} DMA_OPERATIONS, *PDMA_OPERATIONS;
+	/* version 3 */
+	PGET_DMA_ADAPTER_INFO               GetDmaAdapterInfo;             /* 128 */
+	PGET_DMA_TRANSFER_INFO              GetDmaTransferInfo;            /* 136 */
+	PINITIALIZE_DMA_TRANSFER_CONTEXT    InitializeDmaTransferContext;  /* 144 */
+	PALLOCATE_COMMON_BUFFER_EX          AllocateCommonBufferEx;        /* 152 */
+	PALLOCATE_ADAPTER_CHANNEL_EX        AllocateAdapterChannelEx;      /* 160 */
+	PCONFIGURE_ADAPTER_CHANNEL          ConfigureAdapterChannel;       /* 168 */
+	PCANCEL_ADAPTER_CHANNEL             CancelAdapterChannel;          /* 176 */
+	PMAP_TRANSFER_EX                    MapTransferEx;                 /* 184 */
+	PGET_SCATTER_GATHER_LIST_EX         GetScatterGatherListEx;        /* 192 */
+	PBUILD_SCATTER_GATHER_LIST_EX       BuildScatterGatherListEx;      /* 200 */
+	PFLUSH_ADAPTER_BUFFERS_EX           FlushAdapterBuffersEx;         /* 208 */
+	PFREE_ADAPTER_OBJECT                FreeAdapterObject;             /* 216 */
+	PCANCEL_MAPPED_TRANSFER             CancelMappedTransfer;          /* 224 */
+} DMA_OPERATIONS, *PDMA_OPERATIONS;                                    /* 232 */
 
 /* ======================================================================================
  * 4. Kernel dispatcher objects, DPCs, device queues, callbacks
