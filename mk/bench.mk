@@ -1,0 +1,34 @@
+# make bench: builds the benchmarks and regenerates bench/RESULTS.md (bench/run.sh writes the
+# machine description, bench/bench.c the figures).  Uses valgrind for the cachegrind figures.
+BENCH_DIR := $(BUILD)/bench
+BENCH_BIN := $(BENCH_DIR)/dmacoh-bench
+# mk/crosscheck.mk's outputs, named here because it is read after this file.
+BENCH_XC_LIB := $(BUILD)/tests/crosscheck/xc_lib.o
+BENCH_XC_STREAM := $(BUILD)/tests/crosscheck/xc_stream
+
+# bench/drv_loop.c twice: as driver code exactly like tests/instrumented/, and its plain twin
+# with the same flags minus the instrumentation, so the hooks are the only difference.
+$(BENCH_DIR)/drv_loop-instr.o: bench/drv_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(INSTR_CFLAGS) -DDRV_SUFFIX=_instr -c $< -o $@.tmp.o
+	objcopy $(REDEFINE) $@.tmp.o $@
+	@rm -f $@.tmp.o
+
+$(BENCH_DIR)/drv_loop-plain.o: bench/drv_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fsanitize=thread,$(INSTR_CFLAGS)) -DDRV_SUFFIX=_plain -c $< -o $@
+
+# bench.o comes from the Makefile's generic rule.
+BENCH_OBJ := $(BENCH_DIR)/bench.o $(BENCH_DIR)/drv_loop-instr.o $(BENCH_DIR)/drv_loop-plain.o \
+	$(BENCH_XC_LIB)
+
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB) $(LIBS)
+
+bench: $(BENCH_BIN) $(BENCH_XC_STREAM)
+	@rm -rf $(BENCH_DIR)/work && mkdir -p $(BENCH_DIR)/work
+	bench/run.sh "$(CC)" $(BENCH_BIN) $(BENCH_XC_STREAM) tests/crosscheck/xc_stream.c \
+		$(BENCH_DIR)/work > $(BENCH_DIR)/RESULTS.md
+	cp $(BENCH_DIR)/RESULTS.md bench/RESULTS.md
+
+-include $(BENCH_DIR)/bench.d
