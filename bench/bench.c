@@ -592,7 +592,7 @@ static void section_instr(void)
 			       num_str(e, y, sizeof(y)));
 			if (where == 0) {
 				if (e.med > 5)
-					snprintf(by, sizeof(by), "%.1f ns over", e.med - 5);
+					snprintf(by, sizeof(by), "%.2f ns over", e.med - 5);
 				goal(e.med <= 5, "≤ 5 ns", y, by,
 				     "instrumented access inside the "
 				     "cached window, %s",
