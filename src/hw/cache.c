@@ -106,24 +106,27 @@ static void drop(struct dc_cache *c, uint32_t i, long k)
 	uint8_t *data = l->data[k];
 	bool dirty = l->dirty[k];
 	l->tag[k] = 0;
+	l->stamp[k] = 0;
 	l->dirty[k] = 0;
 	l->data[k] = NULL;
+	bool lower = false; /* a lower level still holds the line */
 	if (dirty) {
-		bool passed = false;
-		for (uint32_t j = i + 1; j < c->n_levels && !passed; j++) {
+		for (uint32_t j = i + 1; j < c->n_levels && !lower; j++) {
 			long kk = find(&c->lv[j], tag);
 			if (kk >= 0) {
 				c->lv[j].dirty[kk] = 1;
-				passed = true;
+				lower = true;
 			}
 		}
-		if (!passed) {
+		if (!lower) {
 			l->st.writebacks++;
 			if (c->ops && c->ops->writeback)
 				c->ops->writeback(c->opaque, line_pa(c, tag), data);
 		}
 	}
-	if (find_level(c, tag, i, NULL) < 0 && c->ops && c->ops->gone)
+	/* Only an observer needs to know whether another level holds the line; a lower level
+	 * found above already answers it. */
+	if (!lower && c->ops && c->ops->gone && find_level(c, tag, i, NULL) < 0)
 		c->ops->gone(c->opaque, line_pa(c, tag));
 }
 
@@ -132,19 +135,28 @@ static void drop(struct dc_cache *c, uint32_t i, long k)
 static long victim(struct dc_cache *c, struct dc_cache_level *l, uint64_t tag)
 {
 	size_t base = (size_t)((tag - 1) & l->set_mask) * l->ways;
-	for (uint32_t w = 0; w < l->ways; w++)
-		if (!l->tag[base + w])
-			return (long)(base + w);
-	if (l->repl == DC_REPL_RANDOM)
+	const uint64_t *s = l->stamp + base;
+	if (l->repl == DC_REPL_RANDOM) {
+		for (uint32_t w = 0; w < l->ways; w++)
+			if (!l->tag[base + w])
+				return (long)(base + w);
 		return (long)(base + dc_rng_below(&c->rng, l->ways));
-	size_t best = base;
-	for (uint32_t w = 1; w < l->ways; w++)
-		if (l->stamp[base + w] < l->stamp[best])
-			best = base + w;
-	return (long)best;
+	}
+	/* An invalid way has stamp 0 (drop and dc_cache_line_op keep it so) and a valid one a
+	 * stamp >= 1, so the first least stamp is the first invalid way if there is one.  The
+	 * minimum stays in a register and the choice is a select, not a branch: with a branch,
+	 * every other way mispredicts. */
+	uint32_t best = 0;
+	uint64_t min = s[0];
+	for (uint32_t w = 1; w < l->ways; w++) {
+		bool lt = s[w] < min;
+		min = lt ? s[w] : min;
+		best = lt ? w : best;
+	}
+	return (long)(base + best);
 }
 
-static void install(struct dc_cache *c, uint32_t i, uint64_t tag, uint8_t *data, bool dirty)
+static long install(struct dc_cache *c, uint32_t i, uint64_t tag, uint8_t *data, bool dirty)
 {
 	struct dc_cache_level *l = &c->lv[i];
 	long k = victim(c, l, tag);
@@ -156,6 +168,7 @@ static void install(struct dc_cache *c, uint32_t i, uint64_t tag, uint8_t *data,
 	l->data[k] = data;
 	l->dirty[k] = dirty;
 	l->stamp[k] = ++l->clock;
+	return k;
 }
 
 uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, enum dc_access a)
@@ -172,6 +185,7 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 			l1->dirty[k] = 1;
 		c->mru_tag = tag;
 		c->mru_dirty = l1->dirty[k];
+		c->mru_k = k;
 		return 0;
 	}
 	l1->st.misses[a]++;
@@ -195,7 +209,7 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 	/* Every level that missed allocates, deepest first, as cachegrind's LL then D1. */
 	for (uint32_t i = hit; i-- > 1;)
 		install(c, i, tag, line, false);
-	install(c, 0, tag, line, a == DC_ACC_WRITE);
+	c->mru_k = install(c, 0, tag, line, a == DC_ACC_WRITE);
 	c->mru_tag = tag;
 	c->mru_dirty = a == DC_ACC_WRITE;
 	return hit;
@@ -247,6 +261,7 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 		c->lv[i].dirty[idx[i]] = 0;
 		if (op != DC_CACHE_CLEAN) {
 			c->lv[i].tag[idx[i]] = 0;
+			c->lv[i].stamp[idx[i]] = 0;
 			c->lv[i].data[idx[i]] = NULL;
 		}
 	}

@@ -67,9 +67,11 @@ struct dc_cache {
 	const struct dc_cache_ops *ops;
 	void *opaque;
 	struct dc_rng rng;
-	/* Fast path: the last line looked up, known to be MRU in L1 (tag, and whether dirty). */
+	/* Fast path: the last line looked up, known to be MRU in L1 (tag, and whether dirty),
+	 * and its index in L1's arrays. */
 	uint64_t mru_tag;
 	bool mru_dirty;
+	long mru_k;
 };
 
 int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct dc_cache_ops *ops,
@@ -90,6 +92,20 @@ static inline uint32_t dc_cache_access(struct dc_cache *c, uint64_t pa, uint8_t 
 		return 0;
 	}
 	return dc_cache_access_slow(c, pa, data, a);
+}
+
+/* An L1 hit on the line at index k of L1's arrays, whose tag the caller has just checked:
+ * exactly what dc_cache_access does for an L1 hit, without looking the line up. */
+static inline void dc_cache_l1_hit_at(struct dc_cache *c, long k, enum dc_access a)
+{
+	struct dc_cache_level *l1 = &c->lv[0];
+	l1->st.hits[a]++;
+	l1->stamp[k] = ++l1->clock;
+	if (a == DC_ACC_WRITE)
+		l1->dirty[k] = 1;
+	c->mru_tag = l1->tag[k];
+	c->mru_dirty = l1->dirty[k];
+	c->mru_k = k;
 }
 
 /* Level that holds the line (lowest index), or -1.  *dirty: dirty in any level. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "machine.h"
 
@@ -14,9 +15,37 @@
 				(m)->obs[oi_]->member((m)->obs_opaque[oi_], __VA_ARGS__); \
 	} while (0)
 
+static inline uint64_t *present_of(const struct dc_machine *m, uint64_t pa)
+{
+	return m->present_bits + (pa >> DC_PAGE_SHIFT) * m->present_words;
+}
+
+static inline void present_set(struct dc_machine *m, uint64_t line_pa, bool on)
+{
+	uint32_t i = (uint32_t)((line_pa & DC_PAGE_MASK) >> m->cache.line_shift);
+	uint64_t bit = UINT64_C(1) << (i & 63), *w = &present_of(m, line_pa)[i >> 6];
+	*w = on ? *w | bit : *w & ~bit;
+}
+
+/* Index of the first present line of pa's frame in [i, last], or -1. */
+static inline long present_next(const struct dc_machine *m, uint64_t pa, uint32_t i, uint32_t last)
+{
+	const uint64_t *w = present_of(m, pa);
+	while (i <= last) {
+		uint64_t bits = w[i >> 6] >> (i & 63);
+		if (bits) {
+			i += (uint32_t)__builtin_ctzll(bits);
+			return i <= last ? (long)i : -1;
+		}
+		i = (i | 63) + 1;
+	}
+	return -1;
+}
+
 static void on_fill(void *opaque, uint64_t line_pa, uint8_t *data)
 {
 	struct dc_machine *m = opaque;
+	present_set(m, line_pa, true);
 	memcpy(data, dc_mem_pa_ptr(&m->mem, line_pa), m->cache.line_size);
 	m->mem.present[line_pa >> DC_PAGE_SHIFT]++;
 	OBS_EACH(m, cache_fill, line_pa, m->in_adversary);
@@ -35,6 +64,7 @@ static void on_gone(void *opaque, uint64_t line_pa)
 {
 	struct dc_machine *m = opaque;
 	uint16_t *p = &m->mem.present[line_pa >> DC_PAGE_SHIFT];
+	present_set(m, line_pa, false);
 	DC_ASSERT(*p > 0);
 	(*p)--;
 	OBS_EACH(m, cache_gone, line_pa);
@@ -80,6 +110,18 @@ int dc_machine_create(const struct dc_platform *p, struct dc_machine **out)
 		free(m);
 		return rc;
 	}
+	/* Sparse like memory itself: only frames that ever held a cached line cost a page. */
+	m->present_words = (DC_PAGE_SIZE / p->line_size + 63) / 64;
+	size_t bytes = (size_t)(p->phys_size >> DC_PAGE_SHIFT) * m->present_words * 8;
+	void *bits = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (bits == MAP_FAILED) {
+		dc_cache_fini(&m->cache);
+		dc_mem_fini(&m->mem);
+		free(m);
+		return DC_ERR_NOMEM;
+	}
+	m->present_bits = bits;
 	dc_clock_init(&m->clock);
 	dc_irq_init(&m->irq);
 	dc_bus_init(&m->bus);
@@ -97,6 +139,8 @@ void dc_machine_destroy(struct dc_machine *m)
 		dc_machine_set_current(NULL);
 	dc_clock_fini(&m->clock);
 	dc_cache_fini(&m->cache);
+	munmap(m->present_bits,
+	       (size_t)(m->plat.phys_size >> DC_PAGE_SHIFT) * m->present_words * 8);
 	dc_mem_fini(&m->mem);
 	free(m);
 }
@@ -208,6 +252,8 @@ static void ref_line(struct dc_machine *m, uint8_t *va, uint64_t pa, enum dc_acc
 		prefetch_after_fill(m, pa, va);
 	m->mru_vline = (uint64_t)(va - m->mem.cwin) >> m->cache.line_shift;
 	m->mru_ctag = m->cache.mru_tag;
+	if (m->mru_ctag)
+		m->l1_hint[m->mru_vline & (DC_LINE_HINTS - 1)] = (uint32_t)m->cache.mru_k;
 }
 
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
@@ -296,16 +342,26 @@ uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len, 
 	if (lines > dc_cache_total_lines(&m->cache)) {
 		affected = dc_cache_data_range_op(&m->cache, lo, hi, op);
 	} else {
+		/* Page by page, visiting only the lines the present bitmap names. */
+		uint32_t sh = m->cache.line_shift;
 		for (const uint8_t *q = lo; q < hi;) {
 			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
 			const uint8_t *page_end =
 			    (const uint8_t *)(((uintptr_t)q | DC_PAGE_MASK) + 1);
-			if (pa == DC_PA_INVALID || !m->mem.present[pa >> DC_PAGE_SHIFT]) {
-				q = page_end; /* nothing of this page is cached */
-				continue;
+			if (pa != DC_PA_INVALID && m->mem.present[pa >> DC_PAGE_SHIFT]) {
+				uint64_t page_pa = pa & ~DC_PAGE_MASK;
+				const uint8_t *end = page_end < hi ? page_end : hi;
+				uint32_t last =
+				    (uint32_t)(((uintptr_t)(end - 1) & DC_PAGE_MASK) >> sh);
+				long i = present_next(m, pa, (uint32_t)((pa & DC_PAGE_MASK) >> sh),
+				                      last);
+				while (i >= 0) {
+					affected += dc_cache_line_op(
+					    &m->cache, page_pa + ((uint64_t)i << sh), op);
+					i = present_next(m, pa, (uint32_t)i + 1, last);
+				}
 			}
-			affected += dc_cache_line_op(&m->cache, pa, op);
-			q += ls;
+			q = page_end;
 		}
 	}
 	m->st.maint_lines += affected;

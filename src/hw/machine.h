@@ -20,6 +20,7 @@
 #include "mem.h"
 
 #define DC_MAX_DMA_SOURCES 32
+#define DC_LINE_HINTS 1024 /* a power of two */
 
 struct dc_cpu_stats {
 	uint64_t reads, writes; /* instrumented references in the cached window */
@@ -48,6 +49,15 @@ struct dc_machine {
 	/* Fast path of the CPU hook: the cached-window line last referenced and the cache's MRU
 	 * tag at that moment; valid while the cache still says that tag is MRU in L1. */
 	uint64_t mru_vline, mru_ctag;
+	/* Second fast path: where in L1's arrays a recently referenced cached-window line was,
+	 * indexed by virtual line.  Only a hint: it is used when L1 holds, at that index, the
+	 * tag the page table gives now, so no remapping or eviction can make it wrong. */
+	uint32_t l1_hint[DC_LINE_HINTS];
+	/* Which lines of each frame are present (bit i: line i of the frame), present_words
+	 * words per frame, so range maintenance visits present lines only.  mem.present still
+	 * counts them, for the quick "anything of this page?" test. */
+	uint64_t *present_bits;
+	uint32_t present_words;
 };
 
 /* Builds a machine from a validated profile.  On error nothing is left allocated. */
@@ -100,6 +110,23 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 	        (a == DC_ACC_READ || m->cache.mru_dirty) && m->evict_countdown > 1 && !m->n_obs)) {
 		m->evict_countdown--;
 		m->cache.lv[0].st.hits[a]++;
+		if (a == DC_ACC_READ)
+			m->st.reads++;
+		else
+			m->st.writes++;
+		return;
+	}
+	uint64_t vl = off >> shift;
+	uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
+	uint64_t pa =
+	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
+	uint64_t tag = (pa >> shift) + 1;
+	if (DC_LIKELY(m->cache.lv[0].tag[k] == tag && ((off + size - 1) >> shift) == vl &&
+	              m->evict_countdown > 1 && !m->n_obs)) {
+		m->evict_countdown--;
+		dc_cache_l1_hit_at(&m->cache, k, a);
+		m->mru_vline = vl;
+		m->mru_ctag = tag;
 		if (a == DC_ACC_READ)
 			m->st.reads++;
 		else
