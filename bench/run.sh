@@ -2,13 +2,16 @@
 # Writes bench/RESULTS.md's text to stdout: the machine it was measured on, the figures of
 # dmacoh-bench, then a sampling profile of each section, so a missed goal comes with where the
 # time goes.  Called by `make bench`:
-#   bench/run.sh CC BENCH_BINARY XC_STREAM_BINARY XC_STREAM_SOURCE WORKDIR
+#   bench/run.sh CC BENCH_BINARY XC_STREAM_BINARY XC_STREAM_SOURCE WORKDIR [DMA_BENCH_BINARY]
+# With DMA_BENCH_BINARY (bench/dma.c), its section replaces dmacoh-bench's "DMA throughput"
+# placeholder, its goal rows join the goals table, and its missed cases are profiled too.
 set -e
 cc=$1
 bench=$2
 xc_bin=$3
 xc_src=$4
 work=$5
+dma_bench=${6:-}
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 cpus=$(nproc 2>/dev/null || echo '?')
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
@@ -41,9 +44,31 @@ from DESIGN §6; they are reported here, never enforced by a test.
 | commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)') |
 
 HEADER
-"$bench" "$xc_bin" "$xc_src" "$work"
+"$bench" "$xc_bin" "$xc_src" "$work" >"$work/bench.md"
+if [ -n "$dma_bench" ]; then
+	"$dma_bench" "$work" >"$work/dma.md"
+	# The DMA section in place of the placeholder (or before the goals if there is none), its
+	# rows at the end of the goals table, and the table's counts updated.
+	awk -v dma="$work/dma.md" -v goals="$work/dma-goals.md" '
+	function put(f, l) { while ((getline l < f) > 0) print l; close(f) }
+	BEGIN { while ((getline l < goals) > 0) { row[++ng] = l; if (l ~ /[|] [*][*]no[*][*] [|]/) nm++ } }
+	/^## DMA throughput/ { put(dma); done = 1; skip = 1; next }
+	skip && /^## / { skip = 0 }
+	skip { next }
+	/^## Goals: [0-9]+ measured, [0-9]+ met, [0-9]+ missed$/ {
+		if (!done) { put(dma); done = 1 }
+		printf "## Goals: %d measured, %d met, %d missed\n", $3 + ng, $5 + ng - nm, $7 + nm
+		goal = 1; next
+	}
+	goal && /^[|]---/ { table = 1; print; next }
+	table && /^$/ { for (i = 1; i <= ng; i++) print row[i]; table = goal = 0 }
+	{ print }
+	END { if (!done) put(dma) }' "$work/bench.md"
+else
+	cat "$work/bench.md"
+fi
 
-echo "## Profiles (model and instrumented-access sections)"
+echo "## Profiles (model, instrumented-access and DMA sections)"
 echo
 if perf record -q -e cpu-clock -o "$work/perf.probe" true >/dev/null 2>&1; then
 	echo "Each section run alone under \`perf record -e cpu-clock --no-inherit\` (valgrind's"
@@ -60,6 +85,21 @@ if perf record -q -e cpu-clock -o "$work/perf.probe" true >/dev/null 2>&1; then
 		echo '```'
 		echo
 	done
+	# The DMA cases that miss their goal (bench/dma.c lists the worst size of each).
+	if [ -n "$dma_bench" ] && [ -s "$work/dma-profile" ]; then
+		while read -r case; do
+			out="$work/perf.dma.$(echo "$case" | tr / _)"
+			perf record -q --no-inherit -e cpu-clock -F 2000 -o "$out" \
+				"$dma_bench" "$work" "$case" </dev/null >/dev/null 2>&1
+			echo "### dma: $case"
+			echo
+			echo '```'
+			perf report -i "$out" --no-children --stdio --sort symbol 2>/dev/null |
+				grep -E "^ +[0-9.]+%" | sed "s/ *- *- *$//" | head -n 12
+			echo '```'
+			echo
+		done <"$work/dma-profile"
+	fi
 else
 	echo "\`perf record -e cpu-clock\` does not work here; profile a section with"
 	echo "\`valgrind --tool=callgrind $bench $xc_bin $xc_src $work SECTION\`."
