@@ -448,6 +448,9 @@ static const struct bad {
     {"[cache.L1]\nways = 4294967296\n",
      "soc.ini:2: [cache.L1] ways: 4294967296 is out of range (1..256)"},
     {"[sysdma]\nchunk = 4\n", "soc.ini:2: [sysdma] chunk: 4 is out of range (8..64K)"},
+    {"[sysdma]\nchunk = 64K\ndepth = 512\n",
+     "soc.ini:3: [sysdma] depth: an internal buffer of 512 chunks of 65536 bytes is larger than "
+     "the controller's 16 MiB"},
     {"[sysdma]\nchunk = 24\n", "soc.ini:2: [sysdma] chunk: 24 is not a power of two"},
     {"[sysdma]\ndepth = 0\n", "soc.ini:2: [sysdma] depth: 0 is out of range (1..4096)"},
     {"[sysdma]\naddr_bits = 15\n", "soc.ini:2: [sysdma] addr_bits: 15 is out of range (16..64)"},

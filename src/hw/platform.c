@@ -26,6 +26,7 @@
 #include <ini.h>
 
 #include "dmacoh/platform.h"
+#include "i8237.h"
 
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
@@ -502,6 +503,18 @@ static int check(const struct dc_platform *p, const int *key_line, char *msg, si
 		         "%s: L%u of %s with %u ways of %u-byte lines: size / (line_size x ways) "
 		         "must be a power of two",
 		         label, l + 1, sz, g->ways, p->line_size);
+		return blame;
+	}
+	/* The 8237 model refuses a larger internal buffer; refuse it here, on the key's line,
+	 * rather than let a valid-looking profile fail when the controller is built. */
+	if ((uint64_t)p->sysdma_chunk * p->sysdma_depth > DC_I8237_BUF_MAX) {
+		int cand[2] = {key_index(S_SYSDMA, "depth"), key_index(S_SYSDMA, "chunk")};
+		int blame = key_line && !key_line[cand[0]] && key_line[cand[1]] ? cand[1] : cand[0];
+		key_label(label, sizeof(label), &keys[blame]);
+		snprintf(msg, len,
+		         "%s: an internal buffer of %u chunks of %u bytes is larger than the "
+		         "controller's %u MiB",
+		         label, p->sysdma_depth, p->sysdma_chunk, DC_I8237_BUF_MAX >> 20);
 		return blame;
 	}
 	return -2;
