@@ -42,10 +42,10 @@
 #include "hw/machine.h"
 #include "hw/mapreg.h"
 
-#define RUNS 7                 /* runs per case: median, min, max */
-#define SLICES 8               /* alternating slices per run */
-#define SLICE_BYTES (4u << 20) /* bytes per slice and side (at least one transfer) */
-#define GOAL 0.8               /* DESIGN §6: DMA ÷ memcpy, sanitizer off, transfers >= 4 KiB */
+#define RUNS 7                  /* runs per case: median, min, max */
+#define SLICES 8                /* alternating slices per run */
+#define SLICE_BYTES (16u << 20) /* bytes per slice and side (at least one transfer) */
+#define GOAL 0.8                /* DESIGN §6: DMA ÷ memcpy, sanitizer off, transfers >= 4 KiB */
 
 #define MAX_LEN (1u << 20)
 #define SYS_CH 5u                 /* 16-bit channel: 128 KiB DMA pages */
@@ -602,6 +602,103 @@ static void print_section(void)
 	       "sanitizer yet.\n\n");
 }
 
+/* Why the goal is missed: the figures come from this run, the explanations from profiles of
+ * this bench (see Profiles) and from patched copies of the core measured the same way.  Written
+ * when the DMA core (src/hw: the 8237, sysblk, bridge, bus master, bmblk, map registers, bus,
+ * clock, machine, CPU path, cache) was at NOTES_FOR; run.sh passes its current commit. */
+#define NOTES_FOR "93e35b0"
+
+static double over_ns(int pi, enum engine e, int rd, size_t si)
+{
+	const struct result *x = &results[pi][e][rd][si];
+	return x->dma_ns.med - x->mc_ns.med;
+}
+
+static void print_notes(void)
+{
+	const char *now = getenv("DC_BENCH_DMA_COMMIT");
+	printf("### Why, where the DMA goal is missed\n\n");
+	if (now && *now && strcmp(now, NOTES_FOR))
+		printf(
+		    "*These notes were written for the DMA core at %s; it has changed since (%s): "
+		    "check them against the tables and profiles.*\n\n",
+		    NOTES_FOR, now);
+	double mc4 = results[0][ENG_BM64][1][0].mc_ns.med, budget = mc4 / GOAL - mc4;
+	size_t big = N_SIZES - 1;
+	uint32_t pages = sizes[big] >> DC_PAGE_SHIFT;
+	printf(
+	    "- **4 KiB, every engine: a fixed cost per transfer against a copy that stays in the "
+	    "host's L1.**  `memcpy` moves 4 KiB in %.1f ns here, so 0.8× leaves %.1f ns per "
+	    "transfer for all that is not the copy.  Measured above `memcpy` on `pc`: 8237 %.0f "
+	    "ns, "
+	    "bus master %.0f / %.0f ns (read / write), bounce %.0f / %.0f ns.  A transfer "
+	    "programmed register by register — for the 8237, 10 port accesses to the controller, "
+	    "5 to the device, two DREQ changes and the drain, each event-driven; for bmblk 3 "
+	    "MMIO writes per SG element, 5 command registers, the ISR's read and write of "
+	    "INT_STATUS and two clock events — cannot fit in %.1f ns: at 4 KiB the goal is out of "
+	    "reach by construction.  The earlier estimate for the bus master (≈ 30 ns of fixed "
+	    "cost, "
+	    "0.34–0.43×) does not reproduce: timed from `KeFlushIoBuffers` to "
+	    "`FlushAdapterBuffers` with the SG table written through MMIO and the ISR's register "
+	    "read, the fixed cost is the %.0f ns above.\n",
+	    mc4, budget, over_ns(0, ENG_SYSDMA, 1, 0), over_ns(0, ENG_BM64, 1, 0),
+	    over_ns(0, ENG_BM64, 0, 0), over_ns(0, ENG_BOUNCE, 1, 0), over_ns(0, ENG_BOUNCE, 0, 0),
+	    budget, over_ns(0, ENG_BM64, 1, 0));
+	printf(
+	    "- **8237: every port access settles all eight channels.**  `port_write` (and "
+	    "`dc_i8237_dreq`, `dc_i8237_flush`: 13 times per piece) runs `sync_all` and `settle`, "
+	    "which calls "
+	    "`ch_update` → `ch_active`, `ch_rate`, `ch_schedule` (`dc_event_cancel`) for each of "
+	    "the eight channels, though a HAL access concerns one.  In the 4 KiB profile "
+	    "`ch_active`, `ch_update` and `settle` take about half the time and the data copy "
+	    "about 5 %%; the data path itself runs at `memcpy` speed (the unit test "
+	    "`i8237_throughput_vs_memcpy`, an auto-initialize ring never reprogrammed, logs "
+	    "0.92× here).  A 1 MiB transfer pays the fixed cost 8 times (8 pieces of 128 KiB, "
+	    "each programmed, interrupted and drained).  On a patched copy whose `settle` skips "
+	    "channels with no device that are not running: 774 → 454 ns per 4 KiB transfer, "
+	    "64 KiB 0.62× → 0.73×, 1 MiB 0.83× → 0.92×.  What is left is still per access (the "
+	    "channel loops in `settle` and `port_write`, the bus's port dispatch): settling only "
+	    "the addressed channel and the running ones is the fix.\n");
+	printf(
+	    "- **Bus master, 64 KiB and 1 MiB: page-sized copies into scattered frames, and the "
+	    "posted-write buffer.**  A read costs %.0f ns more than `memcpy` at 64 KiB (%.0f ns "
+	    "per page) and %.0f ns more at 1 MiB (%.0f ns per page), where `memmove` is over 80 %% "
+	    "of the profile.  The engine copies one SG element (a 4 KiB page) per bridge access "
+	    "into frames scattered over the memfd, where the baseline copies one contiguous run "
+	    "(a 4 KiB copy into a memfd frame measured 28.8 ns against 23.0 ns between two "
+	    "`malloc` buffers); the last 256 bytes of every page (`bridge_posted`) are copied "
+	    "twice, into the posted-write buffer and out at the next post or the drain (+6 %% "
+	    "bytes); and the driver writes three SG registers per page through "
+	    "`dc_bus_mmio_write`.  Fewer, larger SG elements (physically contiguous buffers) "
+	    "would pay less of each.  At 1 MiB the baseline itself moves between invocations of "
+	    "the bench (27–31 GB/s on this machine, with where the host places the pages of its "
+	    "two buffers), so that ratio varies by up to ±0.1 from one `make bench` to the next, "
+	    "more than within one.\n",
+	    over_ns(0, ENG_BM64, 1, 1), over_ns(0, ENG_BM64, 1, 1) / (sizes[1] >> DC_PAGE_SHIFT),
+	    over_ns(0, ENG_BM64, 1, big), over_ns(0, ENG_BM64, 1, big) / pages);
+	printf(
+	    "- **Bounce pages: two copies by design, the second through the cache model.**  A "
+	    "bounced transfer copies every byte twice (device ↔ bounce page, then the HAL's CPU "
+	    "copy bounce page ↔ buffer, as the ReactOS HAL does), so even a free model would "
+	    "reach only about 0.5× of one `memcpy`: 0.8× is not a goal a bounced transfer can "
+	    "meet.  The CPU copy goes through `dc_cpu_write` / `dc_cpu_read`, one `dc_cpu_ref` → "
+	    "`dc_cache_access_slow` per 64-byte line (about 60 %% of the 4 KiB profile): "
+	    "%.0f ns per 4 KiB page at 1 MiB, where the buffer (as large as the LL) misses and "
+	    "evicts dirty lines, %.0f ns at 4 KiB (L1 hits).  A range form of the model's access "
+	    "(one call per run of lines instead of per line) is where to start.\n",
+	    results[0][ENG_BOUNCE][1][big].dma_ns.med / pages,
+	    results[0][ENG_BOUNCE][1][0].dma_ns.med);
+	printf(
+	    "- **`noncoherent`.**  The 8237 and the 64-bit bus master cost what they cost on `pc`: "
+	    "no line of the buffer is cached, and `KeFlushIoBuffers` and the read-side invalidate "
+	    "skip pages with no line present.  Bounced transfers cost %.1f× (read) and %.1f× "
+	    "(write) their `pc` time at 1 MiB: the previous transfer's CPU copy left the buffer's "
+	    "lines in the cache, dirty after a read, and the next `KeFlushIoBuffers` writes them "
+	    "back and invalidates them.\n\n",
+	    results[1][ENG_BOUNCE][1][big].dma_ns.med / results[0][ENG_BOUNCE][1][big].dma_ns.med,
+	    results[1][ENG_BOUNCE][0][big].dma_ns.med / results[0][ENG_BOUNCE][0][big].dma_ns.med);
+}
+
 static void run_platform(int pi)
 {
 	struct rig r;
@@ -658,5 +755,6 @@ int main(int argc, char **argv)
 		run_platform(pi);
 	print_section();
 	write_goals(argv[1]);
+	print_notes();
 	return 0;
 }

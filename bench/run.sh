@@ -21,6 +21,11 @@ load=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null)
 DC_BENCH_CORE_COMMIT=$(git log -1 --format=%h -- src/hw/cache.c src/hw/cache.h src/hw/machine.c \
 	src/hw/machine.h src/hw/cpu.c src/hw/mem.c src/hw/mem.h 2>/dev/null || true)
 export DC_BENCH_CORE_COMMIT
+# The same for the DMA figures' notes (bench/dma.c): the engines, devices and what they use.
+DC_BENCH_DMA_COMMIT=$(git log -1 --format=%h -- src/hw/i8237.c src/hw/dev_sysblk.c \
+	src/hw/bridge.c src/hw/busmaster.c src/hw/dev_bmblk.c src/hw/mapreg.c src/hw/bus.c \
+	src/hw/clock.c src/hw/machine.c src/hw/cpu.c src/hw/cache.c src/hw/mem.c 2>/dev/null || true)
+export DC_BENCH_DMA_COMMIT
 
 cat <<HEADER
 # dmacoh benchmark results
@@ -87,6 +92,9 @@ if perf record -q -e cpu-clock -o "$work/perf.probe" true >/dev/null 2>&1; then
 	done
 	# The DMA cases that miss their goal (bench/dma.c lists the worst size of each).
 	if [ -n "$dma_bench" ] && [ -s "$work/dma-profile" ]; then
+		echo "DMA: each case that misses its goal (the worst size of each engine and"
+		echo "direction on \`pc\`), its transfers alone for 2 s, without the \`memcpy\` baseline."
+		echo
 		while read -r case; do
 			out="$work/perf.dma.$(echo "$case" | tr / _)"
 			perf record -q --no-inherit -e cpu-clock -F 2000 -o "$out" \
