@@ -90,10 +90,11 @@ if perf record -q -e cpu-clock -o "$work/perf.probe" true >/dev/null 2>&1; then
 		echo '```'
 		echo
 	done
-	# The DMA cases that miss their goal (bench/dma.c lists the worst size of each).
+	# The DMA cases that miss their goal (bench/dma.c lists them).
 	if [ -n "$dma_bench" ] && [ -s "$work/dma-profile" ]; then
-		echo "DMA: each case that misses its goal (the worst size of each engine and"
-		echo "direction on \`pc\`), its transfers alone for 2 s, without the \`memcpy\` baseline."
+		echo "DMA: the cases that miss their goal on \`pc\` (for each engine and direction, the"
+		echo "worst size and 1 MiB), each one's transfers alone for 1 s, without the \`memcpy\`"
+		echo "baseline."
 		echo
 		while read -r case; do
 			out="$work/perf.dma.$(echo "$case" | tr / _)"
