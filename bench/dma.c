@@ -659,10 +659,11 @@ static void print_notes(void)
 	    "about 5 %%; the data path itself runs at `memcpy` speed (the unit test "
 	    "`i8237_throughput_vs_memcpy`, an auto-initialize ring never reprogrammed, logs "
 	    "0.92× here).  A 1 MiB transfer pays the fixed cost 8 times (8 pieces of 128 KiB, "
-	    "each programmed, interrupted and drained).  On a patched copy whose `settle` skips "
-	    "channels with no device that are not running: 774 → 454 ns per 4 KiB transfer, "
-	    "64 KiB 0.62× → 0.73×, 1 MiB 0.83× → 0.92×.  What is left is still per access (the "
-	    "channel loops in `settle` and `port_write`, the bus's port dispatch): settling only "
+	    "each programmed, interrupted and drained).  A patched copy whose `settle` skips "
+	    "channels with no device that are not running, run alternately with this build: "
+	    "about 720 → 450 ns per 4 KiB transfer, 64 KiB 0.60–0.62× → 0.68–0.73×, and about "
+	    "2 µs saved of some 45 µs at 1 MiB.  What is left is still per access (the channel "
+	    "loops in `settle` and `port_write`, the bus's port dispatch): settling only "
 	    "the addressed channel and the running ones is the fix.\n");
 	printf(
 	    "- **Bus master, 64 KiB and 1 MiB: page-sized copies into scattered frames, and the "
@@ -675,10 +676,9 @@ static void print_notes(void)
 	    "twice, into the posted-write buffer and out at the next post or the drain (+6 %% "
 	    "bytes); and the driver writes three SG registers per page through "
 	    "`dc_bus_mmio_write`.  Fewer, larger SG elements (physically contiguous buffers) "
-	    "would pay less of each.  At 1 MiB the baseline itself moves between invocations of "
-	    "the bench (27–31 GB/s on this machine, with where the host places the pages of its "
-	    "two buffers), so that ratio varies by up to ±0.1 from one `make bench` to the next, "
-	    "more than within one.\n",
+	    "would pay less of each.  The earlier figure of about 0.75–0.9× at 64 KiB–1 MiB holds "
+	    "at 1 MiB in some runs (see the last note), not at 64 KiB (0.65–0.7× in every run "
+	    "here).\n",
 	    over_ns(0, ENG_BM64, 1, 1), over_ns(0, ENG_BM64, 1, 1) / (sizes[1] >> DC_PAGE_SHIFT),
 	    over_ns(0, ENG_BM64, 1, big), over_ns(0, ENG_BM64, 1, big) / pages);
 	printf(
@@ -689,7 +689,8 @@ static void print_notes(void)
 	    "meet.  The CPU copy goes through `dc_cpu_write` / `dc_cpu_read`, one `dc_cpu_ref` → "
 	    "`dc_cache_access_slow` per 64-byte line (about 60 %% of the 4 KiB profile): "
 	    "%.0f ns per 4 KiB page at 1 MiB, where the buffer (as large as the LL) misses and "
-	    "evicts dirty lines, %.0f ns at 4 KiB (L1 hits).  A range form of the model's access "
+	    "evicts dirty lines (`install` is over half of that profile), %.0f ns at 4 KiB (L1 "
+	    "hits).  A range form of the model's access "
 	    "(one call per run of lines instead of per line) is where to start.\n",
 	    results[0][ENG_BOUNCE][1][big].dma_ns.med / pages,
 	    results[0][ENG_BOUNCE][1][0].dma_ns.med);
@@ -699,7 +700,12 @@ static void print_notes(void)
 	    "skip pages with no line present.  Bounced transfers cost %.1f× (read) and %.1f× "
 	    "(write) their `pc` time at 1 MiB: the previous transfer's CPU copy left the buffer's "
 	    "lines in the cache, dirty after a read, and the next `KeFlushIoBuffers` writes them "
-	    "back and invalidates them.\n\n",
+	    "back and invalidates them.\n"
+	    "- **1 MiB from one run to the next.**  The `memcpy` baseline of 1 MiB moves between "
+	    "invocations of the bench (27–31 GB/s on this machine, with where the host places the "
+	    "pages of its two buffers in its 4 MiB L2) while the engines hold steadier, so the "
+	    "8237's and the bus master's 1 MiB ratios range over about 0.65–0.9× from one `make "
+	    "bench` to the next, more than within one run.\n\n",
 	    results[1][ENG_BOUNCE][1][big].dma_ns.med / results[0][ENG_BOUNCE][1][big].dma_ns.med,
 	    results[1][ENG_BOUNCE][0][big].dma_ns.med / results[0][ENG_BOUNCE][0][big].dma_ns.med);
 }
