@@ -1,89 +1,24 @@
 /* The dmacoh tool as a user meets it: exit codes, what goes to stdout and what to stderr, and
- * the round trip of 'platform show' through 'platform show FILE'.  Runs the binary named by
- * DMACOH_BIN (make test sets it); without it the tests say so and pass. */
-#include <errno.h>
-#include <fcntl.h>
+ * the round trip of 'platform show' through 'platform show FILE'.  Runs the tool dct_tool()
+ * finds ($DMACOH_BIN, else the one built beside the tests); without one the tests say so and
+ * pass. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dctest.h"
+#include "dctool.h"
 #include "dmacoh/platform.h"
 
-struct run {
-	int status; /* exit status, or -1 if the tool did not exit normally */
-	char out[8192], err[8192];
-};
-
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	lseek(fd, 0, SEEK_SET);
-	while (n + 1 < len) {
-		ssize_t k = read(fd, buf + n, len - 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = 0;
-	close(fd);
-}
-
-static int temp_fd(void)
-{
-	char path[] = "/tmp/dmacoh-cli-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
-/* Runs DMACOH_BIN with args (NULL-terminated); output goes to files, not pipes, so a chatty
- * child can never block on a full pipe. */
-static bool run_tool(struct run *r, const char *const *args)
-{
-	const char *bin = getenv("DMACOH_BIN");
-	char *argv[16];
-	size_t n = 0;
-	argv[n++] = (char *)bin;
-	for (size_t i = 0; args[i] && n < DC_ARRAY_SIZE(argv) - 1; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	int out = temp_fd(), err = temp_fd();
-	if (out < 0 || err < 0)
-		return false;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execv(bin, argv);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return false;
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
-	return true;
-}
-
-#define NEED_TOOL()                                               \
-	do {                                                      \
-		if (!getenv("DMACOH_BIN")) {                      \
-			printf("(skipped: DMACOH_BIN not set) "); \
-			return;                                   \
-		}                                                 \
+#define NEED_TOOL()                                            \
+	do {                                                   \
+		if (!dct_tool()) {                             \
+			printf("(skipped: no dmacoh built) "); \
+			return;                                \
+		}                                              \
 	} while (0)
 
-#define RUN(r, ...) CHECK(run_tool(r, (const char *const[]){__VA_ARGS__, NULL}))
+#define RUN(r, ...) CHECK(dct_run_tool(r, (const char *const[]){__VA_ARGS__, NULL}))
 
 static size_t count_lines(const char *s)
 {
@@ -102,7 +37,7 @@ static bool write_file(const char *path, const char *text)
 	return fclose(f) == 0 && ok;
 }
 
-static struct run r; /* large: not on the stack */
+static struct dct_run r; /* large: not on the stack */
 
 DC_TEST(cli_help_and_version)
 {
@@ -145,7 +80,7 @@ DC_TEST(cli_usage_errors)
 	    {{"platform", "check", "a", "b"}, "dmacoh platform check: too many arguments\n"},
 	};
 	for (size_t i = 0; i < DC_ARRAY_SIZE(cases); i++) {
-		CHECK(run_tool(&r, cases[i].args));
+		CHECK(dct_run_tool(&r, cases[i].args));
 		CHECK_MSG(r.status == 2, "case %zu: exit %d", i, r.status);
 		CHECK_MSG(!strcmp(r.err, cases[i].err), "case %zu: stderr '%s'", i, r.err);
 		CHECK_MSG(!r.out[0], "case %zu: stdout '%s'", i, r.out);
