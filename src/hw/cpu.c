@@ -231,14 +231,7 @@ static void *do_memset(void *dst, int c, size_t n, const void *pc)
 	struct dc_machine *m = cur;
 	if (!touches_windows(m, dst, n))
 		return memset(dst, c, n);
-	uint8_t *d = dst;
-	uint32_t ls = m->cache.line_size;
-	while (n) {
-		size_t k = DC_MIN(n, (size_t)(ls - ((uintptr_t)d & (ls - 1))));
-		dc_cpu_ref(m, d, k, DC_ACC_WRITE, pc);
-		memset(d, c, k);
-		d += k, n -= k;
-	}
+	dc_cpu_fill_pc(m, dst, c, n, pc);
 	return dst;
 }
 

@@ -312,16 +312,21 @@ void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len)
 	}
 }
 
-void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len)
+void dc_cpu_fill_pc(struct dc_machine *m, void *va, int byte, uint64_t len, const void *pc)
 {
 	uint8_t *d = va;
 	uint32_t ls = m->cache.line_size;
 	while (len) {
 		uint64_t n = DC_MIN(len, ls - ((uintptr_t)d & (ls - 1)));
-		dc_cpu_ref(m, d, n, DC_ACC_WRITE, NULL);
+		dc_cpu_ref(m, d, n, DC_ACC_WRITE, pc);
 		memset(d, byte, n);
 		d += n, len -= n;
 	}
+}
+
+void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len)
+{
+	dc_cpu_fill_pc(m, va, byte, len, NULL);
 }
 
 uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len, enum dc_cache_op op,

@@ -140,6 +140,8 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 void dc_cpu_read(struct dc_machine *m, const void *va, void *dst, uint64_t len);
 void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len);
 void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len);
+/* dc_cpu_fill on behalf of driver code at pc (the hooks' memset). */
+void dc_cpu_fill_pc(struct dc_machine *m, void *va, int byte, uint64_t len, const void *pc);
 
 /* Cache maintenance over a virtual range, as the kernel's KeFlushIoBuffers does: costs the
  * lines present, bounded by the cache size, never the range size.  On a coherent platform
