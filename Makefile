@@ -20,7 +20,9 @@ CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -Isrc -fno-s
 SANFLAGS := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 CFLAGS := $(CFLAGS_COMMON) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS)
-LIBS := -linih -ljson-c -ldw -lelf -lm
+LIBS := -linih -ljson-c -ldw -lelf -lm -ldl
+# Executables that load driver modules export the whole kernel surface to them.
+LINK_LIB = -rdynamic -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
 
 # Driver code is compiled as dmacoh-cc compiles it: TSan's instrumentation without its
 # runtime (dmacoh defines the hooks), never with ASan (the two do not mix).
@@ -63,14 +65,14 @@ $(LIB): $(LIB_OBJ)
 TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c))
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/dmacoh: $(TOOL_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LINK_LIB) $(LIBS)
 
 $(TEST_BIN): $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LINK_LIB) $(LIBS)
 
 test: $(TEST_BIN) $(TOOLS)
-	DMACOH_BIN=$(BUILD)/dmacoh $(TEST_BIN)
+	DMACOH_BIN=$(BUILD)/dmacoh DMACOH_DRIVER_DIR=$(BUILD)/drivers $(TEST_BIN)
 
 demo: $(TOOLS)
 	$(BUILD)/dmacoh demo

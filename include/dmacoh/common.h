@@ -18,6 +18,8 @@ enum dc_err {
 	DC_ERR_PARSE = -5,    /* malformed input file */
 	DC_ERR_BUSY = -6,     /* resource in use */
 	DC_ERR_NOTFOUND = -7, /* no such name */
+	DC_ERR_STATE = -8,    /* not possible in the current state (a driver refused, ...) */
+	DC_ERR_TIMEOUT = -9,  /* simulated time ran out */
 };
 const char *dc_err_name(int err);
 

@@ -9,6 +9,138 @@
 
 #include "dmacoh/common.h"
 
+/* --- Kernel events ---------------------------------------------------------------------------
+ * The kernel layer (src/kernel) tells observers every DMA-relevant call a driver made, after the
+ * call did its work, with the facts a checker needs to judge it: the arguments exactly as the
+ * driver passed them, what the kernel did, and the byte ranges involved.  The kernel itself never
+ * judges; it behaves as Windows does (NULL, FALSE, an NTSTATUS) and reports.  Which fields mean
+ * something depends on the type (listed per type); the others are 0/NULL. */
+enum dc_kev_type {
+	DC_KEV_NONE,
+	/* IoGetDmaAdapter / HalGetAdapter.  adapter (NULL: refused), device (the PDO), count =
+	 * number of map registers returned, flags DC_KEVF_MASTER/SG/AUTOINIT/DMA32/DMA64, len =
+	 * MaximumLength, status = DEVICE_DESCRIPTION.Version, value = DmaChannel. */
+	DC_KEV_ADAPTER_GET,
+	DC_KEV_ADAPTER_PUT, /* PutDmaAdapter: adapter */
+	/* AllocateCommonBuffer: adapter, va (NULL: failed), len, logical, flags DC_KEVF_CACHED,
+	 * pieces = the buffer's pages (system va, pa, logical). */
+	DC_KEV_COMMON_ALLOC,
+	/* FreeCommonBuffer, arguments as passed: adapter, va, len, logical, flags DC_KEVF_CACHED;
+	 * status = 1 if they matched an allocation exactly and it was freed, 0 if nothing was
+	 * freed. */
+	DC_KEV_COMMON_FREE,
+	/* AllocateAdapterChannel / IoAllocateAdapterChannel: adapter, device, count (registers
+	 * asked), status (NTSTATUS returned), flags DC_KEVF_QUEUED if AdapterControl must wait. */
+	DC_KEV_CHANNEL_ALLOC,
+	/* AdapterControl returned: adapter, device, irp (DeviceObject->CurrentIrp), mrb, count,
+	 * status = the IO_ALLOCATION_ACTION. */
+	DC_KEV_ADAPTER_CONTROL,
+	DC_KEV_CHANNEL_FREE, /* FreeAdapterChannel: adapter; count = registers it released */
+	/* FreeMapRegisters: adapter, mrb, count as passed; status = 1 if a run of exactly that size
+	 * was allocated there and is now freed, 0 otherwise (nothing was freed). */
+	DC_KEV_MAPREG_FREE,
+	/* MapTransfer / IoMapTransfer: adapter, mdl, mrb, va = CurrentVa as passed, len = *Length
+	 * on entry, len_out = bytes mapped (0: refused), logical = the returned address, dir, xfer
+	 * (a new transfer id, 0 when refused), status = a DC_KMAP_* code, pieces = the mapped bytes
+	 * (system va, pa, logical), value = the offset of CurrentVa in the MDL (or -1 if outside).
+	 */
+	DC_KEV_MAP,
+	/* FlushAdapterBuffers / IoFlushAdapterBuffers: adapter, mdl, mrb, va, len, dir as passed;
+	 * status = the BOOLEAN returned; xfer = the open transfer of that map register base it
+	 * drained (0: none was open). */
+	DC_KEV_FLUSH,
+	/* GetScatterGatherList / BuildScatterGatherList: the list was handed to the driver's
+	 * AdapterListControl: adapter, device, irp, mdl, va, len, dir, xfer, sgl = the list,
+	 * pieces = its bytes.  status: NTSTATUS of the call (an error: nothing was mapped). */
+	DC_KEV_SG_MAP,
+	/* PutScatterGatherList: adapter, sgl, dir as passed; xfer = the transfer it ended (0: the
+	 * list was not outstanding); status = the drain's verdict (1 ok, 0 transfer error). */
+	DC_KEV_SG_PUT,
+	/* KeFlushIoBuffers: mdl, flags DC_KEVF_READ / DC_KEVF_DMA as passed, pieces = the bytes of
+	 * the MDL (system va, pa). */
+	DC_KEV_KE_FLUSH,
+	/* An IRP reaches the driver's dispatch routine from the application: irp, device, value =
+	 * major function, mdl, len (transfer length), pieces = the buffer's bytes (system va, pa).
+	 */
+	DC_KEV_IRP_SEND,
+	/* IoCompleteRequest: irp, device, mdl, status = IoStatus.Status, len_out = Information, len
+	 * = the length the request asked for, value = major function. */
+	DC_KEV_IRP_COMPLETE,
+	/* A routine that has an IRQL requirement was called: routine, irql (current), irql_min,
+	 * irql_max.  Emitted only when the requirement is broken. */
+	DC_KEV_IRQL,
+	/* A device accessed memory by a logical address: device (PDO), adapter (NULL if the access
+	 * is not through an adapter's registers), logical, len, dir, value = the DMA source;
+	 * status = 1 if the address lay inside mapped registers or a common buffer of the device.
+	 */
+	DC_KEV_DEVICE_ACCESS,
+	/* MmGetSystemAddressForMdlSafe & co.: mdl, va = the system address returned (NULL:
+	 * failure), routine. */
+	DC_KEV_MDL_MAP,
+	/* A driver touched an address it must never dereference (the MDL's user virtual address,
+	 * unmapped register space, freed pool): va, pc = the instruction, routine = what the
+	 * address is. */
+	DC_KEV_BAD_ACCESS,
+	/* A device was removed / a driver unloaded: device or nothing; everything it still holds
+	 * (adapters, common buffers, channels, lists) is a leak. */
+	DC_KEV_REMOVE,
+	DC_KEV_UNLOAD,
+	/* The driver crashed (signal) or bug-checked: status = signal or bug check code, va =
+	 * fault address, pc = instruction, routine = description. */
+	DC_KEV_CRASH,
+	DC_KEV_COUNT
+};
+const char *dc_kev_name(enum dc_kev_type t);
+
+#define DC_KEVF_MASTER 0x01u
+#define DC_KEVF_SG 0x02u
+#define DC_KEVF_AUTOINIT 0x04u
+#define DC_KEVF_DMA32 0x08u
+#define DC_KEVF_DMA64 0x10u
+#define DC_KEVF_CACHED 0x20u
+#define DC_KEVF_READ 0x40u
+#define DC_KEVF_DMA 0x80u
+#define DC_KEVF_QUEUED 0x100u
+
+/* Why a MapTransfer mapped nothing or less than asked (DC_KEV_MAP status). */
+enum dc_kmap_status {
+	DC_KMAP_OK,
+	DC_KMAP_SHORT,         /* scatter/gather: *Length shortened to what the registers hold */
+	DC_KMAP_NO_ADAPTER,    /* NULL or released adapter */
+	DC_KMAP_NO_CHANNEL,    /* no AdapterControl has granted this map register base */
+	DC_KMAP_BAD_MDL,       /* NULL MDL, pages not locked */
+	DC_KMAP_OUTSIDE_MDL,   /* CurrentVa/Length not inside the MDL */
+	DC_KMAP_ZERO_LENGTH,   /* Length 0 */
+	DC_KMAP_TOO_MANY_REGS, /* the range spans more pages than the registers allocated */
+	DC_KMAP_BUSY,          /* the registers are still mapped (no flush since the last map) */
+	DC_KMAP_HW_REFUSED,    /* the controller cannot do it (a 64 KiB DMA page crossed, ...) */
+	DC_KMAP_COUNT
+};
+const char *dc_kmap_status_name(enum dc_kmap_status s);
+
+/* A run of bytes: system virtual address (cached or uncached window; NULL if none), physical
+ * address, logical (device) address, length. */
+struct dc_kev_piece {
+	const void *va;
+	uint64_t pa, logical;
+	uint64_t len;
+};
+
+struct dc_kev {
+	enum dc_kev_type type;
+	const void *pc;      /* the driver's call site (return address into the driver), or NULL */
+	const char *routine; /* the wdm.h routine called ("MapTransfer", "IoMapTransfer", ...) */
+	uint64_t time;       /* simulated ns */
+	const void *device, *adapter, *irp, *mdl, *mrb, *va, *sgl;
+	uint64_t len, len_out, logical, xfer;
+	int64_t status, value;
+	uint32_t count, flags;
+	enum dc_dir dir;
+	uint8_t irql, irql_min, irql_max;
+	const struct dc_kev_piece *pieces;
+	uint32_t n_pieces;
+};
+
 struct dc_observer {
 	/* An instrumented CPU access in the cached window (after the cache model ran) or, with
 	 * cached == false, in the uncached window.  pc: the driver's instruction, or NULL. */
@@ -22,6 +154,8 @@ struct dc_observer {
 	void (*cache_maint)(void *opaque, const void *va, uint64_t len, int op);
 	/* A device read (write == false) or wrote memory at [pa, pa + len). */
 	void (*dma)(void *opaque, int source, uint64_t pa, uint64_t len, bool write);
+	/* A kernel event (above). */
+	void (*kev)(void *opaque, const struct dc_kev *e);
 };
 
 #define DC_MAX_OBSERVERS 4

@@ -18,6 +18,8 @@ const char *dc_err_name(int err)
 	    [-DC_ERR_PARSE] = "parse error",
 	    [-DC_ERR_BUSY] = "busy",
 	    [-DC_ERR_NOTFOUND] = "not found",
+	    [-DC_ERR_STATE] = "not possible now",
+	    [-DC_ERR_TIMEOUT] = "timed out",
 	};
 	if (err > 0 || err <= -(int)DC_ARRAY_SIZE(names) || !names[-err])
 		return "unknown error";

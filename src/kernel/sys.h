@@ -1,0 +1,114 @@
+/* A running system: the machine built from a platform, the hardware a PC has around it (the
+ * 8237 pair, the host bridge), devices with their PDOs, loaded drivers, and the kernel that
+ * the drivers call through <dmacoh/wdm.h>.  This is what tests and `dmacoh run` drive: they
+ * play the roles of the PnP manager (AddDevice, IRP_MN_START_DEVICE with translated
+ * resources, stop/remove, unload) and of an application (buffers, IRPs, waiting).
+ *
+ * One system at a time per host thread is current: the wdm.h routines find their kernel
+ * there (drivers pass no context).  Everything runs on one host thread in simulated time:
+ * the driver's dispatch routines run when the application calls them; interrupts and DPCs run
+ * whenever simulated time advances (dc_sys_run*, KeStallExecutionProcessor, port and register
+ * accesses) at an IRQL that allows them, as on one processor.
+ *
+ * Deliberately not modelled: several processors, paging (all pool is nonpaged), user mode
+ * (an application's buffer is kernel memory in the cached window, described by an MDL). */
+#ifndef DC_KERNEL_SYS_H
+#define DC_KERNEL_SYS_H
+
+#include "dmacoh/common.h"
+#include "dmacoh/platform.h"
+#include "dmacoh/wdm.h"
+#include "hw/device.h"
+
+struct dc_machine;
+struct dc_sys;
+struct dc_sysdev;
+struct dc_driver;
+struct dmacoh_driver_info;
+
+/* Creates the machine and the PC hardware around it (8237 pair, host bridge) and makes the
+ * system current.  DC_ERR_* from the machine; on error nothing is left allocated. */
+int dc_sys_create(const struct dc_platform *p, struct dc_sys **out);
+/* Stops and removes every device, unloads every driver, frees everything. */
+void dc_sys_destroy(struct dc_sys *s);
+struct dc_sys *dc_sys_current(void);
+struct dc_machine *dc_sys_machine(struct dc_sys *s);
+
+/* --- Devices ------------------------------------------------------------------------------ */
+
+/* Options for a device; zero means the device's default. */
+struct dc_sysdev_opts {
+	uint64_t capacity;   /* store bytes (block devices) */
+	int dma_channel;     /* sysblk: 8237 channel (0 = default 3; 5-7 for 16 bits) */
+	uint32_t addr_bits;  /* bus masters: 32 or 64 */
+	uint32_t max_sg;     /* bus masters */
+	uint64_t latency_ns; /* command latency */
+};
+
+/* Names of the devices dc_sys_add_device knows, NULL-terminated. */
+const char *const *dc_sys_device_names(void);
+/* Creates device `name` (instance n of that kind gets the next free ports / window / IRQ) and
+ * its PDO.  DC_ERR_NOTFOUND (unknown name), errors of the device model. */
+int dc_sys_add_device(struct dc_sys *s, const char *name, const struct dc_sysdev_opts *o,
+                      struct dc_sysdev **out);
+struct dc_device *dc_sysdev_device(struct dc_sysdev *d);
+PDEVICE_OBJECT dc_sysdev_pdo(struct dc_sysdev *d);
+
+/* --- Drivers ------------------------------------------------------------------------------ */
+
+/* Loads a module built by dmacoh-cc (dlopen) and runs its DriverEntry at PASSIVE_LEVEL.
+ * Errors: DC_ERR_IO (cannot load; the loader's message in err), DC_ERR_NOTFOUND (no
+ * DriverEntry), DC_ERR_STATE (DriverEntry failed: its NTSTATUS in *status if not NULL). */
+int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
+                       char *err, size_t errlen);
+/* The same for a driver linked into the process. */
+int dc_sys_load_entry(struct dc_sys *s, const char *name, PDRIVER_INITIALIZE entry,
+                      struct dc_driver **out, NTSTATUS *status);
+/* The module's dmacoh_driver_info (NULL if it has none). */
+const struct dmacoh_driver_info *dc_driver_info(const struct dc_driver *drv);
+PDRIVER_OBJECT dc_driver_object(struct dc_driver *drv);
+
+/* PnP: AddDevice(driver, pdo), then IRP_MN_START_DEVICE down the stack with the device's raw
+ * and translated resources.  *fdo (optional): the top of the stack, where I/O goes.
+ * DC_ERR_STATE when AddDevice or START_DEVICE fails (the NTSTATUS in *status). */
+int dc_sys_start_device(struct dc_sys *s, struct dc_driver *drv, struct dc_sysdev *d,
+                        PDEVICE_OBJECT *top, NTSTATUS *status);
+/* PnP: IRP_MN_STOP_DEVICE then IRP_MN_REMOVE_DEVICE down the stack.  The driver must then
+ * have deleted its device objects. */
+int dc_sys_remove_device(struct dc_sys *s, struct dc_sysdev *d, NTSTATUS *status);
+/* Runs DriverUnload (after every device of the driver is removed) and unloads the module. */
+int dc_sys_unload(struct dc_sys *s, struct dc_driver *drv);
+
+/* --- The application's side -------------------------------------------------------------- */
+
+/* A buffer of len bytes in the cached window that starts `offset` bytes into its first page
+ * (offset < PAGE_SIZE), on physically non-contiguous pages from zone z (DC_ZONE_HIGH puts
+ * it above 4 GiB where memory allows, DC_ZONE_DMA32 below 4 GiB above 16 MiB, DC_ZONE_ISA
+ * below 16 MiB).  NULL when memory runs out.  Fill and check it with dc_cpu_write/read. */
+void *dc_sys_alloc_buffer(struct dc_sys *s, uint64_t len, uint32_t offset, enum dc_zone z);
+void dc_sys_free_buffer(struct dc_sys *s, void *buf);
+
+/* Builds an IRP for the top of a stack: read/write (direct I/O: an MDL over buf, probed and
+ * locked; buffered I/O if the device object asks for it) of len bytes at byte `offset` of the
+ * device, or a device control with input/output buffers.  NULL on exhaustion. */
+PIRP dc_sys_build_rw(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major, void *buf, ULONG len,
+                     uint64_t offset);
+PIRP dc_sys_build_ioctl(struct dc_sys *s, PDEVICE_OBJECT top, ULONG code, const void *in,
+                        ULONG in_len, void *out, ULONG out_len);
+/* Sends the IRP (IoCallDriver at PASSIVE_LEVEL); returns what the dispatch routine returned. */
+NTSTATUS dc_sys_send(struct dc_sys *s, PIRP irp);
+/* Has the IRP been completed (IoCompleteRequest reached the top)? */
+bool dc_sys_irp_done(PIRP irp);
+/* Runs simulated time until the IRP completes or `timeout_ns` of simulated time pass
+ * (DC_ERR_TIMEOUT; the IRP is then still owned by the driver) or nothing is left to happen
+ * (DC_ERR_STATE: the driver will never complete it). */
+int dc_sys_wait(struct dc_sys *s, PIRP irp, uint64_t timeout_ns);
+/* Frees a completed IRP: copies buffered output back to the caller's buffer, unlocks and
+ * frees its MDL.  Returns its IoStatus. */
+IO_STATUS_BLOCK dc_sys_finish(struct dc_sys *s, PIRP irp);
+
+/* Runs simulated time for ns (interrupts and DPCs included). */
+void dc_sys_run_for(struct dc_sys *s, uint64_t ns);
+uint64_t dc_sys_now(const struct dc_sys *s);
+
+#endif
