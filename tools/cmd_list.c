@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dmacoh/check.h"
 #include "dmacoh/platform.h"
 #include "cmds.h"
 
@@ -72,12 +73,23 @@ static int list_platforms(void)
 	return 0;
 }
 
+static int list_rules(void)
+{
+	for (int r = 0; r < DC_RULE_COUNT; r++) {
+		const struct dc_rule_info *ri = dc_rule_info((enum dc_rule)r);
+		printf("%s %-24s %-8s %s\n", ri->id, ri->name, dc_severity_name(ri->severity),
+		       ri->summary);
+	}
+	return 0;
+}
+
 static const struct kind {
 	const char *name;
 	int (*list)(void);
 	const char *summary;
 } kinds[] = {
     {"platforms", list_platforms, "built-in platform profiles"},
+    {"rules", list_rules, "the sanitizer's rules (dmacoh explain RULE)"},
 };
 
 static void usage(FILE *f)

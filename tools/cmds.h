@@ -7,5 +7,6 @@
 int dc_cmd_list(int argc, char **argv);     /* cmd_list.c */
 int dc_cmd_platform(int argc, char **argv); /* cmd_platform.c */
 int dc_cmd_demo(int argc, char **argv);     /* cmd_demo.c */
+int dc_cmd_explain(int argc, char **argv);  /* cmd_explain.c */
 
 #endif

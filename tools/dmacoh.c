@@ -18,10 +18,11 @@ static const struct command {
 	const char *args;
 	const char *summary;
 } commands[] = {
-    {"list", dc_cmd_list, "KIND", "list what dmacoh knows: platforms"},
+    {"list", dc_cmd_list, "KIND", "list what dmacoh knows: platforms, rules"},
     {"platform", dc_cmd_platform, "show NAME|FILE | check FILE",
      "print a resolved platform profile, or check a profile file"},
     {"demo", dc_cmd_demo, "[ARGS]", "watch a coherency bug happen, step by step"},
+    {"explain", dc_cmd_explain, "RULE", "what a sanitizer rule checks, why, and the fix"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,182 @@
+/* The coherency sanitizer (DESIGN §5): an observer of one machine that keeps the *contract
+ * shadow* — per physical line, and per byte where transfers begin and end, what the Windows DMA
+ * contract allows at this moment ("the CPU wrote since the last flush covering it", "the CPU
+ * touched it, it may be cached", "owned by in-flight transfer #n", "the device wrote since the
+ * CPU last synchronised") — and judges every CPU access, device access and kernel event
+ * (observer.h) against it.  A broken rule is a *finding*: judged on the contract alone, so the
+ * same event sequence gives the same findings on every platform, seed and adversary; only
+ * `manifested` (did data actually get corrupted on this machine) depends on the real caches.
+ *
+ * The checker only watches: it never changes the machine (it reads memory and the cache's tags
+ * through const paths).  It never prints or exits by itself: reports are written when asked
+ * (dc_check_report), and the crash handler, installed only on the tool's request, writes what
+ * was found and ends the process.
+ *
+ * Addresses in reports are deterministic: a cached-window address is shown as
+ * DC_CHECK_CACHED_BASE + its offset in the window, an uncached one as DC_CHECK_UNCACHED_BASE +
+ * its physical address (host pointers change from run to run; these do not).
+ *
+ * Not done: several machines per checker, several host threads, DMA v3 (MapTransferEx &
+ * co. have no kernel events yet), judging the contents of data (only who wrote what, when). */
+#ifndef DMACOH_CHECK_H
+#define DMACOH_CHECK_H
+
+#include <stdio.h>
+
+#include "dmacoh/common.h"
+
+struct dc_machine;
+struct dc_check;
+
+#define DC_CHECK_CACHED_BASE UINT64_C(0xffff800000000000)
+#define DC_CHECK_UNCACHED_BASE UINT64_C(0xffffc00000000000)
+
+enum dc_severity {
+	DC_SEV_WARNING,
+	DC_SEV_ERROR,
+};
+const char *dc_severity_name(enum dc_severity s);
+
+/* Stable rule IDs (DESIGN §5.2); X01 is a driver that crashed or bug-checked. */
+enum dc_rule {
+	DC_RULE_C01, /* stale-device-read */
+	DC_RULE_C02, /* dma-over-cached-line */
+	DC_RULE_C03, /* cpu-access-during-dma */
+	DC_RULE_C04, /* stale-cpu-read */
+	DC_RULE_C05, /* cacheline-sharing */
+	DC_RULE_C06, /* pio-read-not-flushed */
+	DC_RULE_C07, /* missing-adapter-flush */
+	DC_RULE_C08, /* flush-result-ignored */
+	DC_RULE_A01,
+	DC_RULE_A02,
+	DC_RULE_A03,
+	DC_RULE_A04,
+	DC_RULE_A05,
+	DC_RULE_A06,
+	DC_RULE_A07,
+	DC_RULE_A08,
+	DC_RULE_A09,
+	DC_RULE_A10,
+	DC_RULE_A11,
+	DC_RULE_X01,
+	DC_RULE_COUNT
+};
+
+struct dc_rule_info {
+	const char *id;   /* "C01" */
+	const char *name; /* "stale-device-read" */
+	enum dc_severity severity;
+	const char *guideline;  /* "G1, G2" (wdm-dma-spec §2) */
+	const char *dv;         /* Driver Verifier bug check 0xE6 codes, "" if none */
+	const char *summary;    /* when it fires, one line */
+	const char *message;    /* the fixed form of its message line */
+	const char *details;    /* why it matters */
+	const char *manifested; /* what `manifested: yes` means for this rule */
+	const char *fix;        /* what a correct driver does */
+};
+const struct dc_rule_info *dc_rule_info(enum dc_rule r);
+/* A rule by ID ("C01", any case) or name ("stale-device-read"); DC_ERR_NOTFOUND otherwise. */
+int dc_rule_find(const char *id_or_name);
+
+enum dc_report_format {
+	DC_FMT_TEXT,
+	DC_FMT_JSON,
+	DC_FMT_SARIF,
+};
+const char *dc_report_format_name(enum dc_report_format f);
+
+/* DMACOH_OPTIONS, as ASAN_OPTIONS: key=value pairs separated by ':' or spaces. */
+struct dc_check_opts {
+	bool halt_on_error;   /* the first error (not suppressed) sets dc_check_halted() */
+	uint32_t max_reports; /* distinct findings kept and written (0: no limit) */
+	enum dc_report_format format;
+	char log_path[1024];     /* write the report there ("": stderr) */
+	char suppressions[1024]; /* suppressions file ("": none) */
+	bool alignment_warnings; /* C05 warnings for from-device buffers that split a line */
+};
+/* Defaults: no halt, no limit, text to stderr, no suppressions, alignment warnings on. */
+void dc_check_opts_init(struct dc_check_opts *o);
+/* Applies text (DMACOH_OPTIONS syntax) over *o.  Keys: halt_on_error, max_reports, format
+ * (text|json|sarif), log_path, suppressions, alignment_warnings.  On error *o is unchanged,
+ * DC_ERR_PARSE is returned and err holds one line ("DMACOH_OPTIONS: ...: what is wrong"). */
+int dc_check_opts_parse(struct dc_check_opts *o, const char *text, char *err, size_t errlen);
+
+/* Attaches a checker to m (o NULL: defaults).  Errors: DC_ERR_NOMEM, DC_ERR_BUSY (the machine
+ * has no free observer slot), DC_ERR_IO / DC_ERR_PARSE (suppressions file; the message, in the
+ * form "file:line: what is wrong", goes to err when err is not NULL).  On error nothing is left
+ * attached or allocated. */
+int dc_check_create(struct dc_machine *m, const struct dc_check_opts *o, struct dc_check **out);
+int dc_check_create_err(struct dc_machine *m, const struct dc_check_opts *o, struct dc_check **out,
+                        char *err, size_t errlen);
+/* Detaches and frees (no report is written: call dc_check_report first). */
+void dc_check_destroy(struct dc_check *c);
+
+/* Parses a suppressions file's text: lines `rule:pattern` (rule: ID, name or *; pattern: a
+ * function or source file name, * matches any run of characters), '#' comments, blank lines.
+ * For tests and the tool; dc_check_create loads opts->suppressions itself. */
+int dc_check_suppressions_parse(struct dc_check *c, const char *text, const char *name, char *err,
+                                size_t errlen);
+
+/* --- Findings --------------------------------------------------------------------------- */
+
+/* A related call site: "mapped at", "last written by the CPU at", "completed at". */
+struct dc_site {
+	const char *label;
+	const void *pc; /* return address into the driver (or the faulting instruction) */
+	uint64_t time;  /* simulated ns */
+};
+
+#define DC_FINDING_SITES 3
+
+/* One finding: the first occurrence's details, and how often rule + pc occurred. */
+struct dc_finding {
+	enum dc_rule rule;
+	enum dc_severity severity;
+	unsigned device;  /* devices numbered by first appearance (1, 2, ...), 0: none */
+	uint64_t xfer;    /* transfer id (0: none) */
+	uint64_t va;      /* shown form (see above), 0: none */
+	uint64_t pa;      /* DC_PA_INVALID: none */
+	uint64_t logical; /* DC_PA_INVALID: none */
+	uint64_t len;     /* bytes of the range */
+	int dir;          /* enum dc_dir, -1: none */
+	uint64_t bytes;   /* bytes affected */
+	const void *pc;   /* the violating access or call */
+	bool exact_pc;    /* pc is the instruction itself (a crash), not a return address */
+	struct dc_site site[DC_FINDING_SITES];
+	unsigned n_sites;
+	uint64_t time;
+	bool manifested;
+	uint64_t count;
+	char what[240]; /* the message after "ID name: ", with {0}.. for "[site at loc]" */
+};
+
+/* Distinct findings kept (suppressed ones are not kept), in order of first occurrence. */
+size_t dc_check_count(const struct dc_check *c);
+const struct dc_finding *dc_check_finding(const struct dc_check *c, size_t i);
+/* Occurrences of a rule (counts included, suppressed excluded). */
+uint64_t dc_check_rule_hits(const struct dc_check *c, enum dc_rule r);
+uint64_t dc_check_suppressed(const struct dc_check *c);
+/* Errors (not warnings) found, counts included. */
+uint64_t dc_check_errors(const struct dc_check *c);
+/* halt_on_error asked the run to stop: the runner polls this. */
+bool dc_check_halted(const struct dc_check *c);
+
+/* The finding's message line "C07 missing-adapter-flush: ..." with its sites symbolized. */
+size_t dc_check_message(struct dc_check *c, const struct dc_finding *f, char *buf, size_t len);
+/* "file:line:function" of a pc (a return address unless exact), or "module+0xoff", or "?". */
+size_t dc_check_symbolize(struct dc_check *c, const void *pc, bool exact, char *buf, size_t len);
+
+/* Writes every finding and a summary in the given format.  DC_ERR_IO if writing failed. */
+int dc_check_write(struct dc_check *c, FILE *f, enum dc_report_format fmt);
+/* Writes the report as the options say (log_path or stderr, format). */
+int dc_check_report(struct dc_check *c);
+
+/* Records a crash of driver code (signal sig at pc, fault address addr) as an X01 finding. */
+void dc_check_crash(struct dc_check *c, int sig, const void *pc, const void *addr);
+/* Installs SIGSEGV/SIGBUS/SIGABRT/SIGFPE/SIGILL handlers on an alternate stack: a crash is
+ * recorded (dc_check_crash), the report written (dc_check_report), and the process ends with
+ * _exit(exit_status).  For tools only; one checker at a time.  DC_ERR_NOMEM / DC_ERR_IO. */
+int dc_check_install_crash_handler(struct dc_check *c, int exit_status);
+void dc_check_uninstall_crash_handler(void);
+
+#endif
