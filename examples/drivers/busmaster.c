@@ -1,0 +1,611 @@
+/*
+ * busmaster.c -- WDM function driver for the bmblk bus-master scatter/gather
+ * disk, written the way the packet-based bus-master flow of the DDK describes
+ * it (wdm-dma-spec 5.3):
+ *
+ *   dispatch    validate, IoMarkIrpPending, IoStartPacket
+ *   StartIo     KeFlushIoBuffers(mdl, read, TRUE) (G1), then
+ *               AllocateAdapterChannel(min(pages needed, NumberOfMapRegisters))
+ *   AdapterControl  saves MapRegisterBase, maps the first transfer operation --
+ * MapTransfer again and again (va += the length it returned) -- into the
+ * device's scatter/gather table, rings the doorbell, returns
+ * DeallocateObjectKeepRegisters ISR         reads and acknowledges INT_STATUS,
+ * queues the DPC DPC         FlushAdapterBuffers for the operation (same Mdl,
+ * MapRegisterBase, initial CurrentVa, Length and direction as its MapTransfers:
+ * G3/G4), then the split loop: map and start the next operation with the same
+ * registers; after the last one FreeMapRegisters with the count given to
+ * AllocateAdapterChannel (G7), IoStatus from the flush result and the device
+ * status (G6), IoStartNextPacket, IoCompleteRequest.
+ *
+ * One operation covers at most min(map registers allocated, device SG elements)
+ * pages, cut to whole 512-byte sectors.  The device drives 32 address bits
+ * unless its CAPS register says 64, so on a machine with memory above 4 GiB the
+ * HAL bounces those pages through its map registers: read data reaches the
+ * caller's buffer only in FlushAdapterBuffers.
+ *
+ * Buggy twins (-DDMACOH_BUG_<RULE>): C02 no KeFlushIoBuffers before a read; A02
+ * the completion path flushes the last operation a second time; A04
+ * FreeMapRegisters with the adapter's register count instead of the count this
+ * IRP allocated.
+ */
+#include <dmacoh/driver.h>
+#include <dmacoh/wdm.h>
+
+DMACOH_DRIVER("busmaster", "bmblk",
+              "packet-based bus-master DMA: MapTransfer builds the SG table, split loop");
+
+/* --- bmblk registers (docs/devices/bmblk.md): 32 bits, little-endian, memory
+ * space --- */
+#define BM_REG_ID 0x00
+#define BM_REG_CAPS 0x04 /* [7:0] SG elements, [15:8] address bits */
+#define BM_REG_CTRL 0x08
+#define BM_REG_STATUS 0x0C
+#define BM_REG_INT_STATUS 0x10 /* write 1 to clear */
+#define BM_REG_INT_MASK 0x14
+#define BM_REG_LBA_LO 0x18
+#define BM_REG_LBA_HI 0x1C
+#define BM_REG_SECTOR_COUNT 0x20
+#define BM_REG_SG_COUNT 0x24
+#define BM_REG_DOORBELL 0x28
+#define BM_REG_ERROR 0x2C
+#define BM_REG_CAPACITY_LO 0x30
+#define BM_REG_CAPACITY_HI 0x34
+#define BM_REG_BYTES_DONE 0x38
+#define BM_REG_SG_ADDR_LO(i) (0x100 + 16 * (i))
+#define BM_REG_SG_ADDR_HI(i) (0x104 + 16 * (i))
+#define BM_REG_SG_LEN(i) (0x108 + 16 * (i))
+
+#define BM_ID_VALUE 0x4B424D42 /* "BMBK" */
+#define BM_CTRL_RESET 0x1
+#define BM_INT_DONE 0x1
+#define BM_INT_ERROR 0x2
+#define BM_CMD_READ 1  /* disk -> memory */
+#define BM_CMD_WRITE 2 /* memory -> disk */
+#define BM_SECTOR 512
+#define BM_MAX_SG 64
+
+typedef struct _BM_EXTENSION {
+	PDEVICE_OBJECT Self;
+	PDEVICE_OBJECT LowerDevice;
+	PDEVICE_OBJECT Pdo;
+	BOOLEAN Started;
+
+	PUCHAR Registers;
+	SIZE_T RegistersLength;
+	PKINTERRUPT Interrupt;
+	PDMA_ADAPTER DmaAdapter;
+	ULONG NumberOfMapRegisters;    /* what IoGetDmaAdapter granted */
+	ULONG MaxSg;                   /* CAPS[7:0] */
+	ULONGLONG Capacity;            /* bytes */
+	volatile LONG InterruptStatus; /* INT_STATUS bits the ISR acknowledged, for the DPC */
+
+	/* The request in progress (StartIo serialises them). */
+	PIRP Irp;
+	PMDL Mdl;
+	BOOLEAN WriteToDevice;
+	ULONGLONG Lba; /* first sector of the request */
+	ULONG Length;  /* bytes requested */
+	ULONG Done;    /* bytes of finished operations */
+	PVOID MapRegisterBase;
+	ULONG MapRegistersAllocated; /* the count given to AllocateAdapterChannel */
+
+	/* The transfer operation in progress: what FlushAdapterBuffers must be given.
+	 */
+	PUCHAR OpVa;
+	ULONG OpLength;
+	BOOLEAN OpMapped;
+	NTSTATUS OpStatus; /* failure to program it: the DPC fails the IRP */
+} BM_EXTENSION, *PBM_EXTENSION;
+
+DRIVER_INITIALIZE DriverEntry;
+static DRIVER_ADD_DEVICE BmAddDevice;
+static DRIVER_UNLOAD BmUnload;
+static DRIVER_STARTIO BmStartIo;
+static DRIVER_CONTROL BmAdapterControl;
+static KSERVICE_ROUTINE BmIsr;
+static IO_DPC_ROUTINE BmDpc;
+static DRIVER_DISPATCH BmCreateClose;
+static DRIVER_DISPATCH BmReadWrite;
+static DRIVER_DISPATCH BmDeviceControl;
+static DRIVER_DISPATCH BmPnp;
+static DRIVER_DISPATCH BmPower;
+
+static ULONG BmRead(PBM_EXTENSION ext, ULONG reg)
+{
+	return READ_REGISTER_ULONG((volatile ULONG *)(ext->Registers + reg));
+}
+
+static VOID BmWrite(PBM_EXTENSION ext, ULONG reg, ULONG value)
+{
+	WRITE_REGISTER_ULONG((volatile ULONG *)(ext->Registers + reg), value);
+}
+
+static NTSTATUS BmCompleteIrp(PIRP Irp, NTSTATUS Status, ULONG_PTR Information)
+{
+	Irp->IoStatus.Status = Status;
+	Irp->IoStatus.Information = Information;
+	IoCompleteRequest(Irp, IO_NO_INCREMENT);
+	return Status;
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+	UNREFERENCED_PARAMETER(RegistryPath);
+
+	DriverObject->DriverExtension->AddDevice = BmAddDevice;
+	DriverObject->DriverUnload = BmUnload;
+	DriverObject->DriverStartIo = BmStartIo;
+	DriverObject->MajorFunction[IRP_MJ_CREATE] = BmCreateClose;
+	DriverObject->MajorFunction[IRP_MJ_CLOSE] = BmCreateClose;
+	DriverObject->MajorFunction[IRP_MJ_READ] = BmReadWrite;
+	DriverObject->MajorFunction[IRP_MJ_WRITE] = BmReadWrite;
+	DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = BmDeviceControl;
+	DriverObject->MajorFunction[IRP_MJ_PNP] = BmPnp;
+	DriverObject->MajorFunction[IRP_MJ_POWER] = BmPower;
+	return STATUS_SUCCESS;
+}
+
+static VOID BmUnload(PDRIVER_OBJECT DriverObject)
+{
+	/* Every device object was deleted at IRP_MN_REMOVE_DEVICE. */
+	UNREFERENCED_PARAMETER(DriverObject);
+}
+
+static NTSTATUS BmAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT PhysicalDeviceObject)
+{
+	PDEVICE_OBJECT fdo = NULL;
+	PBM_EXTENSION ext;
+	NTSTATUS status;
+
+	status = IoCreateDevice(DriverObject, sizeof(BM_EXTENSION), NULL, FILE_DEVICE_DISK,
+	                        FILE_DEVICE_SECURE_OPEN, FALSE, &fdo);
+	if (!NT_SUCCESS(status))
+		return status;
+	ext = (PBM_EXTENSION)fdo->DeviceExtension;
+	RtlZeroMemory(ext, sizeof(BM_EXTENSION));
+	ext->Self = fdo;
+	ext->Pdo = PhysicalDeviceObject;
+	ext->LowerDevice = IoAttachDeviceToDeviceStack(fdo, PhysicalDeviceObject);
+	if (ext->LowerDevice == NULL) {
+		IoDeleteDevice(fdo);
+		return STATUS_NO_SUCH_DEVICE;
+	}
+	IoInitializeDpcRequest(fdo, BmDpc);
+	fdo->Flags |= DO_DIRECT_IO;
+	fdo->Flags &= ~DO_DEVICE_INITIALIZING;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS BmCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+	UNREFERENCED_PARAMETER(DeviceObject);
+	return BmCompleteIrp(Irp, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS BmReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
+	PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
+	ULONG length = stack->Parameters.Read.Length;
+	LONGLONG offset = stack->Parameters.Read.ByteOffset.QuadPart;
+
+	if (!ext->Started)
+		return BmCompleteIrp(Irp, STATUS_DEVICE_NOT_READY, 0);
+	if (length == 0)
+		return BmCompleteIrp(Irp, STATUS_SUCCESS, 0);
+	if (offset < 0 || (offset % BM_SECTOR) != 0 || (length % BM_SECTOR) != 0 ||
+	    (ULONGLONG)offset > ext->Capacity || length > ext->Capacity - (ULONGLONG)offset ||
+	    Irp->MdlAddress == NULL || MmGetMdlByteCount(Irp->MdlAddress) < length)
+		return BmCompleteIrp(Irp, STATUS_INVALID_PARAMETER, 0);
+
+	IoMarkIrpPending(Irp);
+	IoStartPacket(DeviceObject, Irp, NULL, NULL);
+	return STATUS_PENDING;
+}
+
+static NTSTATUS BmDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
+	PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
+
+	switch (stack->Parameters.DeviceIoControl.IoControlCode) {
+	case IOCTL_DMACOH_QUERY_CAPACITY:
+		if (!ext->Started)
+			return BmCompleteIrp(Irp, STATUS_DEVICE_NOT_READY, 0);
+		if (stack->Parameters.DeviceIoControl.OutputBufferLength < sizeof(ULONGLONG))
+			return BmCompleteIrp(Irp, STATUS_BUFFER_TOO_SMALL, 0);
+		*(PULONGLONG)Irp->AssociatedIrp.SystemBuffer = ext->Capacity;
+		return BmCompleteIrp(Irp, STATUS_SUCCESS, sizeof(ULONGLONG));
+	default:
+		return BmCompleteIrp(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+	}
+}
+
+/* Maps the next transfer operation of the current request into the device's SG
+ * table and starts it.  On failure nothing is left mapped and the device is not
+ * started. */
+static NTSTATUS BmStartOperation(PBM_EXTENSION ext)
+{
+	PDMA_ADAPTER ad = ext->DmaAdapter;
+	PUCHAR va = (PUCHAR)MmGetMdlVirtualAddress(ext->Mdl) + ext->Done;
+	ULONG remaining = ext->Length - ext->Done;
+	ULONG pages =
+	    ext->MapRegistersAllocated < ext->MaxSg ? ext->MapRegistersAllocated : ext->MaxSg;
+	ULONG opLength = pages * PAGE_SIZE - BYTE_OFFSET(va);
+	ULONG mapped = 0, n = 0;
+	ULONGLONG lba;
+
+	if (opLength > remaining)
+		opLength = remaining;
+	opLength &= ~(ULONG)(BM_SECTOR - 1); /* the device moves whole sectors */
+	if (opLength == 0)
+		return STATUS_INSUFFICIENT_RESOURCES;
+
+	/* Scatter/gather: each MapTransfer maps what is physically contiguous from va
+	 * on and says how much in its Length argument -- a local, never the IRP's
+	 * Length (G10). */
+	while (mapped < opLength && n < ext->MaxSg) {
+		ULONG len = opLength - mapped;
+		PHYSICAL_ADDRESS logical = ad->DmaOperations->MapTransfer(
+		    ad, ext->Mdl, ext->MapRegisterBase, va + mapped, &len, ext->WriteToDevice);
+		if (len == 0)
+			break;
+		BmWrite(ext, BM_REG_SG_ADDR_LO(n), logical.LowPart);
+		BmWrite(ext, BM_REG_SG_ADDR_HI(n), (ULONG)logical.HighPart);
+		BmWrite(ext, BM_REG_SG_LEN(n), len);
+		mapped += len;
+		n++;
+	}
+	ext->OpVa = va;
+	ext->OpLength = mapped;
+	if (mapped != opLength) {
+		/* The HAL mapped less than the table holds: undo and fail the request. */
+		if (mapped != 0)
+			ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase,
+			                                       va, mapped, ext->WriteToDevice);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	ext->OpMapped = TRUE;
+
+	lba = ext->Lba + ext->Done / BM_SECTOR;
+	BmWrite(ext, BM_REG_LBA_LO, (ULONG)lba);
+	BmWrite(ext, BM_REG_LBA_HI, (ULONG)(lba >> 32));
+	BmWrite(ext, BM_REG_SECTOR_COUNT, opLength / BM_SECTOR);
+	BmWrite(ext, BM_REG_SG_COUNT, n);
+	BmWrite(ext, BM_REG_DOORBELL, ext->WriteToDevice ? BM_CMD_WRITE : BM_CMD_READ);
+	return STATUS_SUCCESS;
+}
+
+static VOID BmStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
+	PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
+	PDMA_ADAPTER ad = ext->DmaAdapter;
+	ULONG needed;
+	NTSTATUS status;
+
+	if (!ext->Started) {
+		/* Stopped while the request waited in the device queue. */
+		IoStartNextPacket(DeviceObject, FALSE);
+		BmCompleteIrp(Irp, STATUS_DEVICE_NOT_READY, 0);
+		return;
+	}
+	ext->Irp = Irp;
+	ext->Mdl = Irp->MdlAddress;
+	ext->WriteToDevice = (BOOLEAN)(stack->MajorFunction == IRP_MJ_WRITE);
+	ext->Lba = (ULONGLONG)stack->Parameters.Read.ByteOffset.QuadPart / BM_SECTOR;
+	ext->Length = stack->Parameters.Read.Length;
+	ext->Done = 0;
+	ext->OpMapped = FALSE;
+	ext->OpStatus = STATUS_SUCCESS;
+
+	needed = ADDRESS_AND_SIZE_TO_SPAN_PAGES(MmGetMdlVirtualAddress(ext->Mdl), ext->Length);
+	ext->MapRegistersAllocated =
+	    needed < ext->NumberOfMapRegisters ? needed : ext->NumberOfMapRegisters;
+
+	/* G1: write back (and for a read also invalidate) the buffer's cache lines
+	 * before the device touches memory. */
+#ifdef DMACOH_BUG_C02
+	/* BUG C02: flushes only before writes, as if a device->memory transfer had
+	 * nothing to fear from the cache.  Dirty lines of the caller's buffer stay in
+	 * the cache during the read; their eviction overwrites the data the device
+	 * wrote (dma-over-cached-line). */
+	if (ext->WriteToDevice)
+		KeFlushIoBuffers(ext->Mdl, FALSE, TRUE);
+#else
+	KeFlushIoBuffers(ext->Mdl, (BOOLEAN)!ext->WriteToDevice, TRUE);
+#endif
+
+	status = ad->DmaOperations->AllocateAdapterChannel(
+	    ad, DeviceObject, ext->MapRegistersAllocated, BmAdapterControl, ext);
+	if (!NT_SUCCESS(status)) {
+		ext->Irp = NULL;
+		IoStartNextPacket(DeviceObject, FALSE);
+		BmCompleteIrp(Irp, status, 0);
+	}
+}
+
+static IO_ALLOCATION_ACTION BmAdapterControl(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                             PVOID MapRegisterBase, PVOID Context)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)Context;
+
+	ext->MapRegisterBase = MapRegisterBase;
+	ext->OpStatus = BmStartOperation(ext);
+	if (!NT_SUCCESS(ext->OpStatus))
+		IoRequestDpc(DeviceObject, Irp, NULL); /* the DPC releases and fails the IRP */
+	/* A bus master keeps the registers, not the adapter (G8). */
+	return DeallocateObjectKeepRegisters;
+}
+
+static BOOLEAN BmIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)ServiceContext;
+	ULONG status;
+
+	UNREFERENCED_PARAMETER(Interrupt);
+	/* Reading a register also lands the device's posted writes (PCI ordering). */
+	status = BmRead(ext, BM_REG_INT_STATUS) & (BM_INT_DONE | BM_INT_ERROR);
+	if (status == 0)
+		return FALSE; /* not ours: the line is shared */
+	BmWrite(ext, BM_REG_INT_STATUS, status);
+	InterlockedOr(&ext->InterruptStatus, (LONG)status);
+	IoRequestDpc(ext->Self, ext->Self->CurrentIrp, NULL);
+	return TRUE;
+}
+
+/* Releases the map registers and completes the request (G7: after the last
+ * flush). */
+static VOID BmFinishRequest(PBM_EXTENSION ext, NTSTATUS status)
+{
+	PDMA_ADAPTER ad = ext->DmaAdapter;
+	PIRP irp = ext->Irp;
+	/* G6: on success the bytes moved, on failure nothing. */
+	ULONG_PTR information = NT_SUCCESS(status) ? ext->Length : 0;
+
+#ifdef DMACOH_BUG_A04
+	/* BUG A04: gives back the adapter's whole register count instead of the count
+	 * this IRP passed to AllocateAdapterChannel (they differ for requests smaller
+	 * than the adapter's maximum): a wrong release the HAL cannot match to the
+	 * allocation. */
+	ad->DmaOperations->FreeMapRegisters(ad, ext->MapRegisterBase, ext->NumberOfMapRegisters);
+#else
+	ad->DmaOperations->FreeMapRegisters(ad, ext->MapRegisterBase, ext->MapRegistersAllocated);
+#endif
+	ext->MapRegisterBase = NULL;
+	ext->Irp = NULL;
+	IoStartNextPacket(ext->Self, FALSE);
+	BmCompleteIrp(irp, status, information);
+}
+
+static VOID BmDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
+	PDMA_ADAPTER ad = ext->DmaAdapter;
+	ULONG intStatus = (ULONG)InterlockedExchange(&ext->InterruptStatus, 0);
+	NTSTATUS status = ext->OpStatus;
+
+	UNREFERENCED_PARAMETER(Dpc);
+	UNREFERENCED_PARAMETER(Irp);
+	UNREFERENCED_PARAMETER(Context);
+	if (ext->Irp == NULL ||
+	    (NT_SUCCESS(status) &&
+	     (!ext->OpMapped || (intStatus & (BM_INT_DONE | BM_INT_ERROR)) == 0)))
+		return; /* no operation in progress, or it is not finished */
+
+	if (ext->OpMapped) {
+		/* G3/G4: one flush per operation, with the arguments of its MapTransfers.
+		 */
+		BOOLEAN ok = ad->DmaOperations->FlushAdapterBuffers(
+		    ad, ext->Mdl, ext->MapRegisterBase, ext->OpVa, ext->OpLength,
+		    ext->WriteToDevice);
+		ext->OpMapped = FALSE;
+		if (!ok || (intStatus & BM_INT_ERROR) != 0)
+			status = STATUS_DEVICE_DATA_ERROR;
+		if (NT_SUCCESS(status)) {
+			ext->Done += ext->OpLength;
+			if (ext->Done < ext->Length) {
+				/* Split loop: the next operation, same registers, va advanced. */
+				status = BmStartOperation(ext);
+				if (NT_SUCCESS(status))
+					return;
+			}
+		}
+	}
+#ifdef DMACOH_BUG_A02
+	/* BUG A02: "to be safe" the completion path flushes the last operation once
+	 * more.  Its mapping was already drained and released by the flush above: a
+	 * double flush. */
+	if (NT_SUCCESS(status) &&
+	    !ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase, ext->OpVa,
+	                                            ext->OpLength, ext->WriteToDevice))
+		status = STATUS_DEVICE_DATA_ERROR;
+#endif
+	BmFinishRequest(ext, status);
+}
+
+/* --- PnP
+ * ----------------------------------------------------------------------------
+ */
+
+static NTSTATUS BmStartDevice(PBM_EXTENSION ext, PCM_RESOURCE_LIST translated)
+{
+	PCM_PARTIAL_RESOURCE_LIST list;
+	DEVICE_DESCRIPTION desc;
+	PHYSICAL_ADDRESS regsStart = {{0, 0}};
+	ULONG regsLength = 0, vector = 0, level = 0, caps, addressBits, i;
+	KAFFINITY affinity = 0;
+	KINTERRUPT_MODE mode = LevelSensitive;
+	BOOLEAN shared = FALSE, haveInterrupt = FALSE;
+	NTSTATUS status;
+
+	if (translated == NULL || translated->Count == 0)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	list = &translated->List[0].PartialResourceList;
+	for (i = 0; i < list->Count; i++) {
+		PCM_PARTIAL_RESOURCE_DESCRIPTOR d = &list->PartialDescriptors[i];
+		switch (d->Type) {
+		case CmResourceTypeMemory:
+			if (regsLength == 0) {
+				regsStart = d->u.Memory.Start;
+				regsLength = d->u.Memory.Length;
+			}
+			break;
+		case CmResourceTypeInterrupt:
+			level = d->u.Interrupt.Level;
+			vector = d->u.Interrupt.Vector;
+			affinity = d->u.Interrupt.Affinity;
+			mode =
+			    (d->Flags & CM_RESOURCE_INTERRUPT_LATCHED) ? Latched : LevelSensitive;
+			shared = (BOOLEAN)(d->ShareDisposition == CmResourceShareShared);
+			haveInterrupt = TRUE;
+			break;
+		default: /* no ports, no system DMA channel: a bus master */
+			break;
+		}
+	}
+	if (regsLength < BM_REG_SG_LEN(BM_MAX_SG - 1) + 4 || !haveInterrupt)
+		return STATUS_INSUFFICIENT_RESOURCES;
+
+	ext->Registers = (PUCHAR)MmMapIoSpace(regsStart, regsLength, MmNonCached);
+	if (ext->Registers == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	ext->RegistersLength = regsLength;
+	if (BmRead(ext, BM_REG_ID) != BM_ID_VALUE) {
+		status = STATUS_NO_SUCH_DEVICE;
+		goto fail_unmap;
+	}
+	BmWrite(ext, BM_REG_CTRL, BM_CTRL_RESET);
+	caps = BmRead(ext, BM_REG_CAPS);
+	ext->MaxSg = caps & 0xFF;
+	if (ext->MaxSg == 0 || ext->MaxSg > BM_MAX_SG)
+		ext->MaxSg = 1;
+	addressBits = (caps >> 8) & 0xFF;
+	ext->Capacity =
+	    ((ULONGLONG)BmRead(ext, BM_REG_CAPACITY_HI) << 32 | BmRead(ext, BM_REG_CAPACITY_LO)) *
+	    BM_SECTOR;
+
+	/* G14: a zeroed description; a 32-bit scatter/gather bus master unless CAPS
+	 * says 64. */
+	RtlZeroMemory(&desc, sizeof(desc));
+	desc.Version = DEVICE_DESCRIPTION_VERSION2;
+	desc.Master = TRUE;
+	desc.ScatterGather = TRUE;
+	desc.Dma32BitAddresses = TRUE;
+	desc.Dma64BitAddresses = (BOOLEAN)(addressBits >= 64);
+	desc.InterfaceType = PCIBus;
+	desc.MaximumLength = ext->MaxSg * PAGE_SIZE; /* one full SG table */
+	ext->DmaAdapter = IoGetDmaAdapter(ext->Pdo, &desc, &ext->NumberOfMapRegisters);
+	if (ext->DmaAdapter == NULL || ext->NumberOfMapRegisters == 0) {
+		status = STATUS_INSUFFICIENT_RESOURCES;
+		goto fail_adapter;
+	}
+
+	status = IoConnectInterrupt(&ext->Interrupt, BmIsr, ext, NULL, vector, (KIRQL)level,
+	                            (KIRQL)level, mode, shared, affinity, FALSE);
+	if (!NT_SUCCESS(status))
+		goto fail_adapter;
+	BmWrite(ext, BM_REG_INT_STATUS, BM_INT_DONE | BM_INT_ERROR);
+	BmWrite(ext, BM_REG_INT_MASK, BM_INT_DONE | BM_INT_ERROR);
+	ext->Started = TRUE;
+	return STATUS_SUCCESS;
+
+fail_adapter:
+	if (ext->DmaAdapter != NULL)
+		ext->DmaAdapter->DmaOperations->PutDmaAdapter(ext->DmaAdapter);
+	ext->DmaAdapter = NULL;
+fail_unmap:
+	MmUnmapIoSpace(ext->Registers, ext->RegistersLength);
+	ext->Registers = NULL;
+	return status;
+}
+
+/* Stop or remove: quiesce the device, give back every DMA resource, then the
+ * adapter (G14). */
+static VOID BmStopDevice(PBM_EXTENSION ext)
+{
+	PDMA_ADAPTER ad = ext->DmaAdapter;
+	KIRQL oldIrql;
+
+	if (!ext->Started)
+		return;
+	ext->Started = FALSE;
+	KeRaiseIrql(DISPATCH_LEVEL, &oldIrql);
+	BmWrite(ext, BM_REG_INT_MASK, 0);
+	BmWrite(ext, BM_REG_CTRL, BM_CTRL_RESET);
+	InterlockedExchange(&ext->InterruptStatus, 0);
+	if (ext->Irp != NULL) {
+		/* A request was still in flight: abort it and release what it holds. */
+		if (ext->OpMapped)
+			ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase,
+			                                       ext->OpVa, ext->OpLength,
+			                                       ext->WriteToDevice);
+		ext->OpMapped = FALSE;
+		BmFinishRequest(ext, STATUS_DEVICE_REMOVED);
+	}
+	KeLowerIrql(oldIrql);
+
+	IoDisconnectInterrupt(ext->Interrupt);
+	ext->Interrupt = NULL;
+	KeRemoveQueueDpc(&ext->Self->Dpc);
+	ad->DmaOperations->PutDmaAdapter(ad);
+	ext->DmaAdapter = NULL;
+	MmUnmapIoSpace(ext->Registers, ext->RegistersLength);
+	ext->Registers = NULL;
+}
+
+static NTSTATUS BmPnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
+	PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
+	PDEVICE_OBJECT lower = ext->LowerDevice;
+	NTSTATUS status;
+
+	switch (stack->MinorFunction) {
+	case IRP_MN_START_DEVICE:
+		/* The bus driver starts the device first; then we use its resources. */
+		if (!IoForwardIrpSynchronously(lower, Irp))
+			return BmCompleteIrp(Irp, STATUS_UNSUCCESSFUL, 0);
+		status = Irp->IoStatus.Status;
+		if (NT_SUCCESS(status))
+			status = BmStartDevice(
+			    ext, stack->Parameters.StartDevice.AllocatedResourcesTranslated);
+		return BmCompleteIrp(Irp, status, 0);
+
+	case IRP_MN_STOP_DEVICE:
+	case IRP_MN_SURPRISE_REMOVAL:
+		BmStopDevice(ext);
+		Irp->IoStatus.Status = STATUS_SUCCESS;
+		break;
+
+	case IRP_MN_QUERY_STOP_DEVICE:
+	case IRP_MN_QUERY_REMOVE_DEVICE:
+	case IRP_MN_CANCEL_STOP_DEVICE:
+	case IRP_MN_CANCEL_REMOVE_DEVICE:
+		Irp->IoStatus.Status = STATUS_SUCCESS;
+		break;
+
+	case IRP_MN_REMOVE_DEVICE:
+		BmStopDevice(ext);
+		Irp->IoStatus.Status = STATUS_SUCCESS;
+		IoSkipCurrentIrpStackLocation(Irp);
+		status = IoCallDriver(lower, Irp);
+		IoDetachDevice(lower);
+		IoDeleteDevice(DeviceObject);
+		return status;
+
+	default:
+		break;
+	}
+	IoSkipCurrentIrpStackLocation(Irp);
+	return IoCallDriver(lower, Irp);
+}
+
+static NTSTATUS BmPower(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
+
+	PoStartNextPowerIrp(Irp);
+	IoSkipCurrentIrpStackLocation(Irp);
+	return PoCallDriver(ext->LowerDevice, Irp);
+}
