@@ -78,6 +78,30 @@ int dc_mapreg_pieces(const struct dc_machine *m, void *va, uint64_t len,
 	return (int)n;
 }
 
+/* A contiguous run for a system DMA controller, which cannot cross a 64 KiB DMA page: when the
+ * run fits in one, it is placed inside one (as a HAL allocates its ISA map buffers with a
+ * 64 KiB boundary), and the pages skipped to get there go back to the free pool. */
+static uint8_t *alloc_contig_below(struct dc_machine *m, uint32_t addr_bits, uint64_t n,
+                                   uint64_t *pa)
+{
+	const uint64_t dma_page = 16; /* pages per 64 KiB */
+	uint8_t *va = alloc_below(m, addr_bits, n, pa);
+	if (!va || n > dma_page || (*pa >> 16) == ((*pa + n * DC_PAGE_SIZE - 1) >> 16))
+		return va;
+	/* Frames for contiguous runs are bump-allocated: the next run starts right after this
+	 * one.  Pad up to the next 64 KiB boundary if the run would not fit before it. */
+	uint64_t next = (*pa >> DC_PAGE_SHIFT) + n;
+	uint64_t pad =
+	    (next & (dma_page - 1)) + n > dma_page ? dma_page - (next & (dma_page - 1)) : 0;
+	dc_free_uncached(m, va, n);
+	uint64_t pad_pa;
+	uint8_t *padva = pad ? alloc_below(m, addr_bits, pad, &pad_pa) : NULL;
+	va = alloc_below(m, addr_bits, n, pa);
+	if (padva)
+		dc_free_uncached(m, padva, pad);
+	return va;
+}
+
 int dc_mapreg_create(struct dc_machine *m, uint32_t n, uint32_t addr_bits, bool contiguous,
                      struct dc_mapreg_file **out)
 {
@@ -97,7 +121,7 @@ int dc_mapreg_create(struct dc_machine *m, uint32_t n, uint32_t addr_bits, bool 
 	for (uint32_t i = 0; i < n; i++)
 		f->r[i].bounce_pa = DC_PA_INVALID;
 	if (contiguous) {
-		f->contig_va = alloc_below(m, addr_bits, n, &f->contig_pa);
+		f->contig_va = alloc_contig_below(m, addr_bits, n, &f->contig_pa);
 		if (!f->contig_va) {
 			free(f);
 			return DC_ERR_NOMEM;

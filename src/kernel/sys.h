@@ -19,6 +19,7 @@
 #include "dmacoh/platform.h"
 #include "dmacoh/wdm.h"
 #include "hw/device.h"
+#include "hw/mem.h"
 
 struct dc_machine;
 struct dc_sys;

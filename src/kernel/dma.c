@@ -1,0 +1,1435 @@
+/* The HAL's DMA side: adapter objects (IoGetDmaAdapter, HalGetAdapter), every DMA_OPERATIONS
+ * member of versions 1 and 2, the legacy Io and Hal routines, and KeFlushIoBuffers.
+ *
+ * A system DMA adapter owns an 8237 channel and a file of map registers whose bounce pages are
+ * one contiguous run inside a 64 KiB DMA page below 16 MiB (the 8237 reaches one contiguous
+ * range), so a piece whose pages are not contiguous, or lie above the controller's reach, is
+ * copied through them.  MapTransfer programs the channel through its ports as a real HAL does;
+ * FlushAdapterBuffers drains the controller's internal buffer, then copies bounced read data
+ * back.  A bus-master adapter has a map register file of its own (bounces only what the
+ * device cannot address); FlushAdapterBuffers drains the host bridge's posted writes for the
+ * device.  On a non-coherent platform, FlushAdapterBuffers of a device->memory transfer also
+ * invalidates the CPU caches over the bytes the device wrote directly (as v3's
+ * FlushAdapterBuffersEx is documented to do), so that a driver that follows G1-G7 always gets
+ * correct data.
+ *
+ * Bad arguments get what Windows gives (NULL, FALSE, an NTSTATUS, or nothing) and a kernel
+ * event that tells the checker what happened; nothing here trusts a pointer a driver passes
+ * until it is found in the kernel's own lists. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+
+#define RA() __builtin_return_address(0)
+
+struct dc_xfer {
+	struct dc_xfer *next;
+	uint64_t id;
+	PMDL mdl;
+	void *va; /* CurrentVa as passed */
+	ULONG len;
+	enum dc_dir dir;
+	uint32_t first, n; /* registers */
+	struct dc_kev_piece *pieces;
+	uint32_t n_pieces;
+};
+
+struct dc_mrb {
+	struct dc_mrb *next;
+	struct dc_adapter *ad;
+	uint32_t first, n;
+	uint32_t cursor; /* next register MapTransfer loads */
+	struct dc_xfer *xfers;
+};
+
+enum wait_kind { WAIT_CHANNEL, WAIT_SG };
+
+struct dc_wait {
+	struct dc_wait *next;
+	enum wait_kind kind;
+	PDEVICE_OBJECT dev;
+	ULONG nregs;
+	PDRIVER_CONTROL control;
+	PDRIVER_LIST_CONTROL list_control;
+	PVOID ctx;
+	/* Scatter/gather requests */
+	PMDL mdl;
+	PVOID va;
+	ULONG len;
+	BOOLEAN write;
+	PVOID sg_buf; /* BuildScatterGatherList: the caller's buffer */
+	ULONG sg_buf_len;
+	const char *routine;
+	const void *pc;
+};
+
+struct dc_cbuf {
+	struct dc_cbuf *next;
+	void *va;
+	ULONG len;
+	uint64_t logical;
+	uint64_t pages;
+	bool cached;
+};
+
+struct dc_sgrec {
+	struct dc_sgrec *next;
+	PSCATTER_GATHER_LIST sgl;
+	bool own_buffer; /* allocated by GetScatterGatherList (freed at Put) */
+	struct dc_mrb *mrb;
+};
+
+struct dc_adapter {
+	DMA_ADAPTER pub; /* first: a PDMA_ADAPTER is a pointer to this */
+	struct dc_adapter *next;
+	struct dc_sys *s;
+	struct dc_sysdev *dev;
+	bool master, sg, autoinit, demand, released;
+	int channel;
+	uint32_t addr_bits, nmr;
+	struct dc_mapreg_file *mr;
+	bool owned; /* the adapter object is allocated to a request (AdapterControl/KeepObject) */
+	struct dc_mrb *channel_mrb;
+	struct dc_mrb *mrbs;
+	struct dc_wait *waitq;
+	struct dc_cbuf *cbufs;
+	struct dc_sgrec *sgls;
+	bool granting;
+};
+
+static const DMA_OPERATIONS dma_ops;
+
+static void touch(struct dc_sys *s, const void *p, size_t len, bool write)
+{
+	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
+}
+
+/* The adapter behind a pointer a driver passed, or NULL if it is none of ours.  A released
+ * adapter is still found (its use is reported, not a crash). */
+static struct dc_adapter *adapter_of(struct dc_sys *s, const void *p)
+{
+	for (struct dc_adapter *a = s->adapters; a; a = a->next)
+		if (a == p)
+			return a;
+	return NULL;
+}
+
+static struct dc_mrb *mrb_of(struct dc_adapter *a, const void *p)
+{
+	for (struct dc_mrb *b = a->mrbs; b; b = b->next)
+		if (b == p)
+			return b;
+	return NULL;
+}
+
+static struct dc_kev kev(enum dc_kev_type t, const char *routine, const void *pc,
+                         struct dc_adapter *a, const void *adapter_arg)
+{
+	struct dc_kev e = {.type = t, .routine = routine, .pc = pc, .adapter = adapter_arg};
+	if (a)
+		e.device = a->dev ? a->dev->pdo : NULL;
+	return e;
+}
+
+/* An adapter argument that is NULL, not ours or released: report it, and tell the caller. */
+static struct dc_adapter *check_adapter(struct dc_sys *s, const void *p, enum dc_kev_type t,
+                                        const char *routine, const void *pc)
+{
+	struct dc_adapter *a = adapter_of(s, p);
+	if (a && !a->released)
+		return a;
+	struct dc_kev e = kev(t, routine, pc, a, p);
+	e.status = -1;
+	if (t == DC_KEV_MAP)
+		e.status = DC_KMAP_NO_ADAPTER;
+	dc_kev_emit(s, &e);
+	return NULL;
+}
+
+/* --- IoGetDmaAdapter ------------------------------------------------------------------------ */
+
+static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_DESCRIPTION dd,
+                                      ULONG *nmr_out)
+{
+	if (dd->Version > DEVICE_DESCRIPTION_VERSION2)
+		return NULL; /* v3 is not provided: NULL, as for any version the HAL lacks */
+	struct dc_adapter *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->s = s;
+	a->dev = d;
+	a->master = dd->Master;
+	a->autoinit = !dd->Master && dd->AutoInitialize;
+	a->demand = !dd->Master && dd->Version >= DEVICE_DESCRIPTION_VERSION2 && dd->DemandMode;
+	uint64_t need = dd->MaximumLength
+	                    ? (dd->MaximumLength + DC_PAGE_SIZE - 1) / DC_PAGE_SIZE + 1
+	                    : s->m->plat.map_registers;
+	if (a->master) {
+		a->sg = dd->ScatterGather;
+		a->channel = -1;
+		if (dd->Dma64BitAddresses)
+			a->addr_bits = 64;
+		else if (dd->Dma32BitAddresses || dd->InterfaceType == PCIBus)
+			a->addr_bits = 32;
+		else
+			a->addr_bits = 24;
+		a->nmr = (uint32_t)DC_MIN(need, (uint64_t)s->m->plat.map_registers);
+	} else {
+		unsigned ch = dd->DmaChannel;
+		bool wide = ch >= 4;
+		if (ch > 7 || ch == 4 || (dd->DmaWidth == Width16Bits) != wide ||
+		    (dd->DmaWidth != Width8Bits && dd->DmaWidth != Width16Bits))
+			goto fail;
+		for (struct dc_adapter *o = s->adapters; o; o = o->next)
+			if (!o->released && !o->master && o->channel == (int)ch)
+				goto fail; /* one adapter per channel */
+		a->channel = (int)ch;
+		a->sg = false;
+		a->addr_bits = s->m->plat.sysdma_addr_bits;
+		/* One operation of the 8237 moves at most 64 KiB (128 KiB on 16-bit channels),
+		 * inside one DMA page: 16 registers. */
+		a->nmr = (uint32_t)DC_MIN(need, (uint64_t)16);
+		a->nmr = DC_MIN(a->nmr, s->m->plat.map_registers);
+	}
+	if (a->nmr == 0)
+		a->nmr = 1;
+	uint32_t file = a->master ? DC_MIN(a->nmr * 4, 4096u) : a->nmr;
+	if (dc_mapreg_create(s->m, file, a->addr_bits, !a->master || !a->sg, &a->mr))
+		goto fail;
+	a->pub.Version = 1;
+	a->pub.Size = sizeof(DMA_ADAPTER);
+	a->pub.DmaOperations = (PDMA_OPERATIONS)&dma_ops;
+	a->next = s->adapters;
+	s->adapters = a;
+	*nmr_out = a->nmr;
+	return a;
+fail:
+	free(a);
+	return NULL;
+}
+
+static void emit_get(struct dc_sys *s, struct dc_adapter *a, PDEVICE_OBJECT pdo,
+                     PDEVICE_DESCRIPTION dd, const char *routine, const void *pc)
+{
+	struct dc_kev e = kev(DC_KEV_ADAPTER_GET, routine, pc, a, a);
+	e.device = pdo;
+	e.count = a ? a->nmr : 0;
+	if (dd) {
+		e.flags = (dd->Master ? DC_KEVF_MASTER : 0) | (dd->ScatterGather ? DC_KEVF_SG : 0) |
+		          (dd->AutoInitialize ? DC_KEVF_AUTOINIT : 0) |
+		          (dd->Dma32BitAddresses ? DC_KEVF_DMA32 : 0) |
+		          (dd->Dma64BitAddresses ? DC_KEVF_DMA64 : 0);
+		e.len = dd->MaximumLength;
+		e.status = dd->Version;
+		e.value = dd->DmaChannel;
+	}
+	dc_kev_emit(s, &e);
+}
+
+struct _DMA_ADAPTER *IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
+                                     struct _DEVICE_DESCRIPTION *DeviceDescription,
+                                     PULONG NumberOfMapRegisters)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoGetDmaAdapter", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	struct dc_sysdev *d = dc_io_pdo_sysdev(PhysicalDeviceObject);
+	struct dc_adapter *a = NULL;
+	if (d && DeviceDescription && NumberOfMapRegisters) {
+		touch(s, DeviceDescription, sizeof(*DeviceDescription), false);
+		ULONG n = 0;
+		a = adapter_new(s, d, DeviceDescription, &n);
+		if (a) {
+			touch(s, NumberOfMapRegisters, sizeof(ULONG), true);
+			*NumberOfMapRegisters = n;
+		}
+	}
+	emit_get(s, a, PhysicalDeviceObject, DeviceDescription, "IoGetDmaAdapter", RA());
+	return a ? &a->pub : NULL;
+}
+
+PADAPTER_OBJECT HalGetAdapter(PDEVICE_DESCRIPTION DeviceDescription, PULONG NumberOfMapRegisters)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "HalGetAdapter", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	struct dc_adapter *a = NULL;
+	struct dc_sysdev *d = NULL;
+	if (DeviceDescription && NumberOfMapRegisters) {
+		/* No PDO: the device is the one on that channel, or the first bus master without an
+		 * adapter. */
+		for (unsigned i = 0; i < s->n_devs && !d; i++) {
+			struct dc_sysdev *c = s->devs[i];
+			if (!DeviceDescription->Master)
+				d = c->dev.res.dma_channel == (int)DeviceDescription->DmaChannel
+				        ? c
+				        : NULL;
+			else if (c->bm) {
+				bool taken = false;
+				for (struct dc_adapter *o = s->adapters; o; o = o->next)
+					taken |= o->dev == c && !o->released;
+				d = taken ? NULL : c;
+			}
+		}
+		ULONG n = 0;
+		if (d && (a = adapter_new(s, d, DeviceDescription, &n)))
+			*NumberOfMapRegisters = n;
+	}
+	emit_get(s, a, d ? d->pdo : NULL, DeviceDescription, "HalGetAdapter", RA());
+	return a ? &a->pub : NULL;
+}
+
+/* --- Granting the adapter ------------------------------------------------------------------ */
+
+static struct dc_mrb *mrb_new(struct dc_adapter *a, uint32_t n)
+{
+	struct dc_mrb *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	if (n) {
+		int first = dc_mapreg_alloc(a->mr, n);
+		if (first < 0) {
+			free(b);
+			return NULL;
+		}
+		b->first = (uint32_t)first;
+	}
+	b->ad = a;
+	b->n = n;
+	b->next = a->mrbs;
+	a->mrbs = b;
+	return b;
+}
+
+static void xfer_free(struct dc_xfer *x)
+{
+	free(x->pieces);
+	free(x);
+}
+
+/* Frees a map register base; open transfers are abandoned (their bounced data is lost). */
+static void mrb_free(struct dc_adapter *a, struct dc_mrb *b)
+{
+	for (struct dc_xfer *x = b->xfers, *nx; x; x = nx) {
+		nx = x->next;
+		dc_mapreg_discard(a->mr, x->first, x->n);
+		xfer_free(x);
+	}
+	if (b->n)
+		dc_mapreg_free(a->mr, b->first, b->n);
+	for (struct dc_mrb **pp = &a->mrbs; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	if (a->channel_mrb == b)
+		a->channel_mrb = NULL;
+	free(b);
+}
+
+static void run_sg(struct dc_adapter *a, struct dc_wait *w, struct dc_mrb *b);
+
+/* Hands the adapter to queued requests while it is free and registers are available. */
+static void try_grant(struct dc_adapter *a)
+{
+	struct dc_sys *s = a->s;
+	if (a->granting)
+		return;
+	a->granting = true;
+	while (a->waitq && !a->owned && !a->released) {
+		struct dc_wait *w = a->waitq;
+		struct dc_mrb *b = mrb_new(a, w->nregs);
+		if (!b)
+			break; /* registers busy: wait for a free */
+		a->waitq = w->next;
+		KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
+		if (w->kind == WAIT_SG) {
+			run_sg(a, w, b);
+		} else {
+			a->owned = true;
+			PIRP irp = w->dev ? w->dev->CurrentIrp : NULL;
+			a->granting = false;
+			IO_ALLOCATION_ACTION act = w->control(w->dev, irp, b, w->ctx);
+			a->granting = true;
+			struct dc_kev e = kev(DC_KEV_ADAPTER_CONTROL, "AdapterControl", NULL, a, a);
+			e.device = w->dev;
+			e.irp = irp;
+			e.mrb = b;
+			e.count = w->nregs;
+			e.status = act;
+			dc_kev_emit(s, &e);
+			if (mrb_of(a, b)) {
+				if (act == DeallocateObject) {
+					mrb_free(a, b);
+					a->owned = false;
+				} else if (act == DeallocateObjectKeepRegisters) {
+					a->owned = false;
+				} else {
+					/* KeepObject, and any undefined value the HAL cannot act
+					 * on. */
+					a->channel_mrb = b;
+				}
+			}
+		}
+		dc_irql_lower(s, old);
+		free(w);
+	}
+	a->granting = false;
+}
+
+static NTSTATUS allocate_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter,
+                                 PDEVICE_OBJECT DeviceObject, ULONG NumberOfMapRegisters,
+                                 PDRIVER_CONTROL ExecutionRoutine, PVOID Context,
+                                 const char *routine, const void *pc)
+{
+	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_CHANNEL_ALLOC, routine, pc);
+	if (!a)
+		return STATUS_INVALID_PARAMETER;
+	struct dc_kev e = kev(DC_KEV_CHANNEL_ALLOC, routine, pc, a, a);
+	e.device = DeviceObject;
+	e.count = NumberOfMapRegisters;
+	if (NumberOfMapRegisters > a->nmr || !ExecutionRoutine) {
+		e.status = STATUS_INSUFFICIENT_RESOURCES;
+		dc_kev_emit(s, &e);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	struct dc_wait *w = calloc(1, sizeof(*w));
+	if (!w) {
+		e.status = STATUS_INSUFFICIENT_RESOURCES;
+		dc_kev_emit(s, &e);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	w->kind = WAIT_CHANNEL;
+	w->dev = DeviceObject;
+	w->nregs = NumberOfMapRegisters;
+	w->control = ExecutionRoutine;
+	w->ctx = Context;
+	struct dc_wait **pp = &a->waitq;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = w;
+	e.status = STATUS_SUCCESS;
+	e.flags = (a->owned || a->waitq != w) ? DC_KEVF_QUEUED : 0;
+	dc_kev_emit(s, &e);
+	try_grant(a);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS op_allocate_adapter_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                            ULONG NumberOfMapRegisters,
+                                            PDRIVER_CONTROL ExecutionRoutine, PVOID Context)
+{
+	return allocate_channel(dc_k(), DmaAdapter, DeviceObject, NumberOfMapRegisters,
+	                        ExecutionRoutine, Context, "AllocateAdapterChannel", RA());
+}
+
+static void free_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char *routine,
+                         const void *pc)
+{
+	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_CHANNEL_FREE, routine, pc);
+	if (!a)
+		return;
+	struct dc_kev e = kev(DC_KEV_CHANNEL_FREE, routine, pc, a, a);
+	if (a->channel_mrb) {
+		e.count = a->channel_mrb->n;
+		e.mrb = a->channel_mrb;
+		mrb_free(a, a->channel_mrb);
+	}
+	e.status = a->owned;
+	a->owned = false;
+	if (!a->master)
+		dc_i8237_hal_mask(a->s->dma, (unsigned)a->channel, true);
+	dc_kev_emit(s, &e);
+	try_grant(a);
+}
+
+static void op_free_adapter_channel(PDMA_ADAPTER DmaAdapter)
+{
+	free_channel(dc_k(), DmaAdapter, "FreeAdapterChannel", RA());
+}
+
+static void free_map_registers(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
+                               ULONG NumberOfMapRegisters, const char *routine, const void *pc)
+{
+	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_MAPREG_FREE, routine, pc);
+	if (!a)
+		return;
+	struct dc_kev e = kev(DC_KEV_MAPREG_FREE, routine, pc, a, a);
+	e.mrb = MapRegisterBase;
+	e.count = NumberOfMapRegisters;
+	struct dc_mrb *b = mrb_of(a, MapRegisterBase);
+	e.status = b && b->n == NumberOfMapRegisters;
+	/* The run is freed whatever count was passed: the checker reports a mismatch, and the
+	 * registers are not leaked to block every later request. */
+	if (b)
+		mrb_free(a, b);
+	dc_kev_emit(s, &e);
+	try_grant(a);
+}
+
+static void op_free_map_registers(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
+                                  ULONG NumberOfMapRegisters)
+{
+	free_map_registers(dc_k(), DmaAdapter, MapRegisterBase, NumberOfMapRegisters,
+	                   "FreeMapRegisters", RA());
+}
+
+/* --- MapTransfer / FlushAdapterBuffers -------------------------------------------------------- */
+
+static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl,
+                                     PVOID MapRegisterBase, PVOID CurrentVa, PULONG Length,
+                                     BOOLEAN WriteToDevice, const char *routine, const void *pc)
+{
+	PHYSICAL_ADDRESS ret = {.QuadPart = 0};
+	dc_irql_require(s, routine, PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_MAP, routine, pc);
+	if (!a)
+		return ret;
+	struct dc_kev e = kev(DC_KEV_MAP, routine, pc, a, a);
+	e.mdl = Mdl;
+	e.mrb = MapRegisterBase;
+	e.va = CurrentVa;
+	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
+	e.value = -1;
+	ULONG len = 0;
+	if (Length) {
+		touch(s, Length, sizeof(*Length), false);
+		len = *Length;
+	}
+	e.len = len;
+	struct dc_mrb *b = mrb_of(a, MapRegisterBase);
+	struct dc_mapreg_piece *pieces = NULL;
+	if (!b) {
+		e.status = DC_KMAP_NO_CHANNEL;
+		goto refuse;
+	}
+	if (!Mdl ||
+	    !(Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL))) {
+		e.status = DC_KMAP_BAD_MDL;
+		goto refuse;
+	}
+	if (len == 0) {
+		e.status = DC_KMAP_ZERO_LENGTH;
+		goto refuse;
+	}
+	uint8_t *mdl_va = MmGetMdlVirtualAddress(Mdl);
+	if ((uint8_t *)CurrentVa < mdl_va ||
+	    (uint64_t)((uint8_t *)CurrentVa - mdl_va) >= Mdl->ByteCount ||
+	    (uint64_t)((uint8_t *)CurrentVa - mdl_va) + len > Mdl->ByteCount) {
+		e.status = DC_KMAP_OUTSIDE_MDL;
+		goto refuse;
+	}
+	uint64_t off = (uint64_t)((uint8_t *)CurrentVa - mdl_va);
+	e.value = (int64_t)off;
+	uint32_t file = dc_mapreg_count(a->mr);
+	uint32_t max = file;
+	pieces = malloc((size_t)max * sizeof(*pieces));
+	if (!pieces) {
+		e.status = DC_KMAP_HW_REFUSED;
+		goto refuse;
+	}
+	int np = dc_mdl_pieces(s, Mdl, off, len, pieces, max);
+	uint32_t avail = b->n > b->cursor ? b->n - b->cursor : 0;
+	e.status = DC_KMAP_OK;
+	if (np == DC_ERR_RANGE)
+		np = (int)max;
+	if (np <= 0) {
+		e.status = DC_KMAP_BAD_MDL;
+		goto refuse;
+	}
+	/* More pieces than the registers this base holds: map what they hold and shorten
+	 * *Length (the HAL maps one register per page; the split loop continues from there). */
+	uint32_t use = (uint32_t)np;
+	if (use > avail) {
+		e.status = DC_KMAP_TOO_MANY_REGS;
+		use = avail;
+	}
+	/* Scatter/gather bus masters get one logically contiguous run per call. */
+	bool direct_sg = a->master && a->sg;
+	if (use == 0) {
+		goto refuse;
+	}
+	uint64_t *logical = malloc(use * sizeof(*logical));
+	if (!logical) {
+		e.status = DC_KMAP_HW_REFUSED;
+		goto refuse;
+	}
+	uint32_t first = b->first + b->cursor;
+	int err = dc_mapreg_map(a->mr, first, pieces, use, e.dir, logical);
+	if (err) {
+		free(logical);
+		e.status = err == DC_ERR_BUSY ? DC_KMAP_BUSY : DC_KMAP_HW_REFUSED;
+		goto refuse;
+	}
+	uint32_t keep = use;
+	if (direct_sg) {
+		keep = 1;
+		while (keep < use && logical[keep] == logical[keep - 1] + pieces[keep - 1].len)
+			keep++;
+		if (keep < use)
+			dc_mapreg_discard(a->mr, first + keep, use - keep);
+		if (keep < (uint32_t)np && e.status == DC_KMAP_OK)
+			e.status = DC_KMAP_SHORT;
+	}
+	uint64_t mapped = 0;
+	for (uint32_t i = 0; i < keep; i++)
+		mapped += pieces[i].len;
+	if (!a->master) {
+		uint8_t mode = (WriteToDevice ? DC_I8237_MODE_READ : DC_I8237_MODE_WRITE) |
+		               (a->autoinit ? DC_I8237_MODE_AUTOINIT : 0) |
+		               (a->demand ? DC_I8237_MODE_DEMAND : DC_I8237_MODE_SINGLE);
+		if (dc_i8237_hal_program(s->dma, (unsigned)a->channel, mode, logical[0],
+		                         (uint32_t)mapped)) {
+			dc_mapreg_discard(a->mr, first, keep);
+			free(logical);
+			e.status = DC_KMAP_HW_REFUSED;
+			goto refuse;
+		}
+	}
+	struct dc_xfer *x = calloc(1, sizeof(*x));
+	struct dc_kev_piece *kp = calloc(keep, sizeof(*kp));
+	if (!x || !kp) {
+		free(x);
+		free(kp);
+		dc_mapreg_discard(a->mr, first, keep);
+		free(logical);
+		e.status = DC_KMAP_HW_REFUSED;
+		goto refuse;
+	}
+	for (uint32_t i = 0; i < keep; i++)
+		kp[i] = (struct dc_kev_piece){.va = pieces[i].va,
+		                              .pa = pieces[i].pa,
+		                              .logical = logical[i],
+		                              .len = pieces[i].len};
+	x->id = ++s->xfer_seq;
+	x->mdl = Mdl;
+	x->va = CurrentVa;
+	x->len = (ULONG)mapped;
+	x->dir = e.dir;
+	x->first = first;
+	x->n = keep;
+	x->pieces = kp;
+	x->n_pieces = keep;
+	x->next = b->xfers;
+	b->xfers = x;
+	b->cursor += keep;
+	ret.QuadPart = (LONGLONG)logical[0];
+	free(logical);
+	if (Length && mapped != len) {
+		touch(s, Length, sizeof(*Length), true);
+		*Length = (ULONG)mapped;
+	}
+	e.len_out = mapped;
+	e.logical = (uint64_t)ret.QuadPart;
+	e.xfer = x->id;
+	e.pieces = kp;
+	e.n_pieces = keep;
+	dc_kev_emit(s, &e);
+	free(pieces);
+	return ret;
+refuse:
+	free(pieces);
+	dc_kev_emit(s, &e);
+	return ret;
+}
+
+static PHYSICAL_ADDRESS op_map_transfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
+                                        PVOID CurrentVa, PULONG Length, BOOLEAN WriteToDevice)
+{
+	return map_transfer(dc_k(), DmaAdapter, Mdl, MapRegisterBase, CurrentVa, Length,
+	                    WriteToDevice, "MapTransfer", RA());
+}
+
+/* Cache maintenance after a device wrote memory directly (non-coherent platforms): whole lines
+ * are invalidated; a partial line at either edge is cleaned and invalidated, so the CPU's bytes
+ * beside the buffer survive (and if the CPU wrote that line during the transfer, its stale
+ * copy of the buffer's bytes lands over the device's: the cacheline-sharing hazard). */
+static void invalidate_after_read(struct dc_sys *s, const struct dc_kev_piece *p, uint32_t n,
+                                  struct dc_mapreg_file *mr, uint32_t first)
+{
+	struct dc_machine *m = s->m;
+	if (m->plat.coherency == DC_COHERENT)
+		return;
+	uint64_t line = m->plat.line_size;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct dc_mapreg_entry *re = dc_mapreg_entry(mr, first + i);
+		if (re->bounced || !dc_mem_in_cached(&m->mem, p[i].va))
+			continue;
+		uintptr_t lo = (uintptr_t)p[i].va, hi = lo + p[i].len;
+		uintptr_t alo = (lo + line - 1) & ~(uintptr_t)(line - 1);
+		uintptr_t ahi = hi & ~(uintptr_t)(line - 1);
+		if (alo >= ahi) {
+			dc_cpu_cache_range(m, (void *)lo, hi - lo, DC_CACHE_CLEAN_INVAL, false);
+			continue;
+		}
+		if (lo < alo)
+			dc_cpu_cache_range(m, (void *)lo, alo - lo, DC_CACHE_CLEAN_INVAL, false);
+		dc_cpu_cache_range(m, (void *)alo, ahi - alo, DC_CACHE_INVAL, false);
+		if (ahi < hi)
+			dc_cpu_cache_range(m, (void *)ahi, hi - ahi, DC_CACHE_CLEAN_INVAL, false);
+	}
+}
+
+/* The device side of a drain: the 8237's internal buffer, or the bridge's posted writes. */
+static bool drain_device(struct dc_adapter *a)
+{
+	if (!a->master)
+		return dc_i8237_hal_flush(a->s->dma, (unsigned)a->channel);
+	if (a->dev && a->dev->bm)
+		return dc_busmaster_drain(a->dev->bm);
+	return true;
+}
+
+static bool drain_xfer(struct dc_adapter *a, struct dc_xfer *x, bool device_ok)
+{
+	if (x->dir == DC_DIR_FROM_DEVICE)
+		invalidate_after_read(a->s, x->pieces, x->n_pieces, a->mr, x->first);
+	dc_mapreg_drain(a->mr, x->first, x->n);
+	return device_ok;
+}
+
+static BOOLEAN flush_adapter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl,
+                             PVOID MapRegisterBase, PVOID CurrentVa, ULONG Length,
+                             BOOLEAN WriteToDevice, const char *routine, const void *pc)
+{
+	dc_irql_require(s, routine, PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_FLUSH, routine, pc);
+	if (!a)
+		return FALSE;
+	struct dc_kev e = kev(DC_KEV_FLUSH, routine, pc, a, a);
+	e.mdl = Mdl;
+	e.mrb = MapRegisterBase;
+	e.va = CurrentVa;
+	e.len = Length;
+	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
+	struct dc_mrb *b = mrb_of(a, MapRegisterBase);
+	BOOLEAN ok = TRUE;
+	if (b && b->xfers) {
+		/* The transfer these arguments name; if they name none (wrong CurrentVa), the HAL
+		 * drains what the registers hold, the most recent mapping first. */
+		struct dc_xfer **pp = &b->xfers, **hit = NULL;
+		for (; *pp; pp = &(*pp)->next)
+			if ((*pp)->mdl == Mdl && (*pp)->va == CurrentVa)
+				hit = pp;
+		if (!hit)
+			hit = &b->xfers;
+		struct dc_xfer *x = *hit;
+		*hit = x->next;
+		ok = drain_xfer(a, x, drain_device(a));
+		e.xfer = x->id;
+		e.pieces = x->pieces;
+		e.n_pieces = x->n_pieces;
+		e.status = ok;
+		dc_kev_emit(s, &e);
+		xfer_free(x);
+		if (!b->xfers)
+			b->cursor = 0;
+		return ok;
+	}
+	/* Nothing mapped: the controller is drained all the same. */
+	ok = drain_device(a);
+	e.status = ok;
+	dc_kev_emit(s, &e);
+	return ok;
+}
+
+static BOOLEAN op_flush_adapter_buffers(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
+                                        PVOID CurrentVa, ULONG Length, BOOLEAN WriteToDevice)
+{
+	return flush_adapter(dc_k(), DmaAdapter, Mdl, MapRegisterBase, CurrentVa, Length,
+	                     WriteToDevice, "FlushAdapterBuffers", RA());
+}
+
+static ULONG read_counter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char *routine,
+                          const void *pc)
+{
+	dc_irql_require(s, routine, PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_NONE, routine, pc);
+	if (!a || a->master)
+		return 0;
+	return dc_i8237_hal_read_counter(s->dma, (unsigned)a->channel);
+}
+
+static ULONG op_read_dma_counter(PDMA_ADAPTER DmaAdapter)
+{
+	return read_counter(dc_k(), DmaAdapter, "ReadDmaCounter", RA());
+}
+
+static ULONG op_get_dma_alignment(PDMA_ADAPTER DmaAdapter)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "GetDmaAlignment", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	(void)check_adapter(s, DmaAdapter, DC_KEV_NONE, "GetDmaAlignment", RA());
+	/* The PC HAL places no alignment requirement on DMA buffers. */
+	return 1;
+}
+
+/* --- Common buffers ----------------------------------------------------------------------------
+ */
+
+static enum dc_zone zone_for(uint32_t addr_bits)
+{
+	return addr_bits <= 24 ? DC_ZONE_ISA : addr_bits <= 32 ? DC_ZONE_DMA32 : DC_ZONE_ANY;
+}
+
+static void *alloc_run(struct dc_sys *s, uint64_t pages, enum dc_zone z, bool cached)
+{
+	return cached ? dc_alloc_cached(s->m, pages, z, true) : dc_alloc_uncached(s->m, pages, z);
+}
+
+static void free_run(struct dc_sys *s, void *va, uint64_t pages, bool cached)
+{
+	if (cached)
+		dc_free_cached(s->m, va, pages);
+	else
+		dc_free_uncached(s->m, va, pages);
+}
+
+static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Length,
+                             PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled,
+                             const char *routine, const void *pc)
+{
+	dc_irql_require(s, routine, PASSIVE_LEVEL, PASSIVE_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_COMMON_ALLOC, routine, pc);
+	if (!a)
+		return NULL;
+	struct dc_kev e = kev(DC_KEV_COMMON_ALLOC, routine, pc, a, a);
+	e.len = Length;
+	e.flags = CacheEnabled ? DC_KEVF_CACHED : 0;
+	uint64_t pages = Length ? (Length + DC_PAGE_SIZE - 1) / DC_PAGE_SIZE : 0;
+	struct dc_cbuf *c = pages ? calloc(1, sizeof(*c)) : NULL;
+	void *va = NULL;
+	if (c && LogicalAddress) {
+		enum dc_zone z = zone_for(a->addr_bits);
+		va = alloc_run(s, pages, z, CacheEnabled);
+		/* The 8237 cannot cross a 64 KiB DMA page: retry past the boundary. */
+		uint64_t pa = va ? dc_va_to_pa(s->m, va) : 0;
+		if (va && !a->master && pages <= 16 &&
+		    (pa >> 16) != ((pa + pages * DC_PAGE_SIZE - 1) >> 16)) {
+			void *again = alloc_run(s, pages, z, CacheEnabled);
+			free_run(s, va, pages, CacheEnabled);
+			va = again;
+			pa = va ? dc_va_to_pa(s->m, va) : 0;
+			if (va && (pa >> 16) != ((pa + pages * DC_PAGE_SIZE - 1) >> 16)) {
+				free_run(s, va, pages, CacheEnabled);
+				va = NULL;
+			}
+		}
+	}
+	if (!va) {
+		free(c);
+		dc_kev_emit(s, &e);
+		return NULL;
+	}
+	uint64_t pa = dc_va_to_pa(s->m, va);
+	c->va = va;
+	c->len = Length;
+	c->logical = pa;
+	c->pages = pages;
+	c->cached = CacheEnabled;
+	c->next = a->cbufs;
+	a->cbufs = c;
+	touch(s, LogicalAddress, sizeof(*LogicalAddress), true);
+	LogicalAddress->QuadPart = (LONGLONG)pa;
+	struct dc_kev_piece p = {.va = va, .pa = pa, .logical = pa, .len = Length};
+	e.va = va;
+	e.logical = pa;
+	e.pieces = &p;
+	e.n_pieces = 1;
+	dc_kev_emit(s, &e);
+	return va;
+}
+
+static PVOID op_allocate_common_buffer(PDMA_ADAPTER DmaAdapter, ULONG Length,
+                                       PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled)
+{
+	return allocate_common(dc_k(), DmaAdapter, Length, LogicalAddress, CacheEnabled,
+	                       "AllocateCommonBuffer", RA());
+}
+
+static void free_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Length,
+                        PHYSICAL_ADDRESS LogicalAddress, PVOID VirtualAddress, BOOLEAN CacheEnabled,
+                        const char *routine, const void *pc)
+{
+	dc_irql_require(s, routine, PASSIVE_LEVEL, PASSIVE_LEVEL, pc);
+	struct dc_adapter *a = adapter_of(s, DmaAdapter);
+	if (!a) {
+		(void)check_adapter(s, DmaAdapter, DC_KEV_COMMON_FREE, routine, pc);
+		return;
+	}
+	struct dc_kev e = kev(DC_KEV_COMMON_FREE, routine, pc, a, a);
+	e.len = Length;
+	e.logical = (uint64_t)LogicalAddress.QuadPart;
+	e.va = VirtualAddress;
+	e.flags = CacheEnabled ? DC_KEVF_CACHED : 0;
+	for (struct dc_cbuf **pp = &a->cbufs; *pp; pp = &(*pp)->next) {
+		struct dc_cbuf *c = *pp;
+		if (c->va != VirtualAddress)
+			continue;
+		e.status =
+		    c->len == Length && c->logical == e.logical && c->cached == !!CacheEnabled;
+		*pp = c->next;
+		/* Freed with the allocation's own size: a mismatched argument is reported, and the
+		 * memory neither leaks nor takes a neighbour with it. */
+		free_run(s, c->va, c->pages, c->cached);
+		free(c);
+		break;
+	}
+	dc_kev_emit(s, &e);
+}
+
+static void op_free_common_buffer(PDMA_ADAPTER DmaAdapter, ULONG Length,
+                                  PHYSICAL_ADDRESS LogicalAddress, PVOID VirtualAddress,
+                                  BOOLEAN CacheEnabled)
+{
+	free_common(dc_k(), DmaAdapter, Length, LogicalAddress, VirtualAddress, CacheEnabled,
+	            "FreeCommonBuffer", RA());
+}
+
+static void op_put_dma_adapter(PDMA_ADAPTER DmaAdapter)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "PutDmaAdapter", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
+	struct dc_adapter *a =
+	    check_adapter(s, DmaAdapter, DC_KEV_ADAPTER_PUT, "PutDmaAdapter", RA());
+	if (!a)
+		return;
+	struct dc_kev e = kev(DC_KEV_ADAPTER_PUT, "PutDmaAdapter", RA(), a, a);
+	e.status = 1;
+	dc_kev_emit(s, &e);
+	/* What the driver still holds stays allocated (leaked), as on Windows; requests still
+	 * queued never run. */
+	a->released = true;
+	for (struct dc_wait *w = a->waitq, *nw; w; w = nw) {
+		nw = w->next;
+		free(w);
+	}
+	a->waitq = NULL;
+}
+
+/* --- Scatter/gather lists ------------------------------------------------------------------------
+ */
+
+static ULONG sg_size(ULONG elems)
+{
+	return (ULONG)(sizeof(SCATTER_GATHER_LIST) + elems * sizeof(SCATTER_GATHER_ELEMENT));
+}
+
+/* Pieces of an MDL chain range (GetScatterGatherList handles chains): count only, or fill. */
+static int chain_pieces(struct dc_sys *s, PMDL mdl, PVOID va, ULONG len,
+                        struct dc_mapreg_piece *out, uint32_t max)
+{
+	uint8_t *mva = MmGetMdlVirtualAddress(mdl);
+	if ((uint8_t *)va < mva || (uint64_t)((uint8_t *)va - mva) >= mdl->ByteCount)
+		return DC_ERR_INVAL;
+	uint64_t off = (uint64_t)((uint8_t *)va - mva);
+	uint32_t n = 0;
+	while (len && mdl) {
+		uint64_t here = DC_MIN((uint64_t)len, mdl->ByteCount - off);
+		int k = dc_mdl_pieces(s, mdl, off, here, out ? out + n : NULL, out ? max - n : 0);
+		if (!out) {
+			/* Counting: pages spanned. */
+			uint64_t at = mdl->ByteOffset + off;
+			k = (int)(((at & DC_PAGE_MASK) + here + DC_PAGE_SIZE - 1) >> DC_PAGE_SHIFT);
+		}
+		if (k < 0)
+			return k;
+		n += (uint32_t)k;
+		len -= (ULONG)here;
+		mdl = mdl->Next;
+		off = 0;
+	}
+	return len ? DC_ERR_INVAL : (int)n;
+}
+
+static void run_sg(struct dc_adapter *a, struct dc_wait *w, struct dc_mrb *b)
+{
+	struct dc_sys *s = a->s;
+	struct dc_kev e = kev(DC_KEV_SG_MAP, w->routine, w->pc, a, a);
+	e.device = w->dev;
+	e.irp = w->dev ? w->dev->CurrentIrp : NULL;
+	e.mdl = w->mdl;
+	e.va = w->va;
+	e.len = w->len;
+	e.dir = w->write ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
+	struct dc_mapreg_piece *pieces = malloc(b->n * sizeof(*pieces));
+	uint64_t *logical = malloc(b->n * sizeof(*logical));
+	struct dc_kev_piece *kp = calloc(b->n, sizeof(*kp));
+	struct dc_sgrec *rec = calloc(1, sizeof(*rec));
+	int np = pieces ? chain_pieces(s, w->mdl, w->va, w->len, pieces, b->n) : DC_ERR_NOMEM;
+	PSCATTER_GATHER_LIST sgl = NULL;
+	if (np <= 0 || !logical || !kp || !rec ||
+	    dc_mapreg_map(a->mr, b->first, pieces, (uint32_t)np, e.dir, logical)) {
+		e.status = STATUS_INSUFFICIENT_RESOURCES;
+		goto fail;
+	}
+	/* Adjacent logical pieces merge into one element. */
+	ULONG elems = 0;
+	for (int i = 0; i < np; i++)
+		if (i == 0 || logical[i] != logical[i - 1] + pieces[i - 1].len)
+			elems++;
+	if (w->sg_buf) {
+		if (w->sg_buf_len < sg_size(elems)) {
+			dc_mapreg_discard(a->mr, b->first, (uint32_t)np);
+			e.status = STATUS_BUFFER_TOO_SMALL;
+			goto fail;
+		}
+		sgl = w->sg_buf;
+	} else {
+		sgl = calloc(1, sg_size(elems));
+		if (!sgl) {
+			dc_mapreg_discard(a->mr, b->first, (uint32_t)np);
+			e.status = STATUS_INSUFFICIENT_RESOURCES;
+			goto fail;
+		}
+		rec->own_buffer = true;
+	}
+	touch(s, sgl, sg_size(elems), true);
+	sgl->NumberOfElements = 0;
+	sgl->Reserved = 0;
+	for (int i = 0; i < np; i++) {
+		kp[i] = (struct dc_kev_piece){.va = pieces[i].va,
+		                              .pa = pieces[i].pa,
+		                              .logical = logical[i],
+		                              .len = pieces[i].len};
+		if (i && logical[i] == logical[i - 1] + pieces[i - 1].len) {
+			sgl->Elements[sgl->NumberOfElements - 1].Length += pieces[i].len;
+			continue;
+		}
+		SCATTER_GATHER_ELEMENT *el = &sgl->Elements[sgl->NumberOfElements++];
+		el->Address.QuadPart = (LONGLONG)logical[i];
+		el->Length = pieces[i].len;
+		el->Reserved = 0;
+	}
+	struct dc_xfer *x = calloc(1, sizeof(*x));
+	if (!x) {
+		dc_mapreg_discard(a->mr, b->first, (uint32_t)np);
+		if (rec->own_buffer)
+			free(sgl);
+		e.status = STATUS_INSUFFICIENT_RESOURCES;
+		goto fail;
+	}
+	x->id = ++s->xfer_seq;
+	x->mdl = w->mdl;
+	x->va = w->va;
+	x->len = w->len;
+	x->dir = e.dir;
+	x->first = b->first;
+	x->n = (uint32_t)np;
+	x->pieces = kp;
+	x->n_pieces = (uint32_t)np;
+	b->xfers = x;
+	rec->sgl = sgl;
+	rec->mrb = b;
+	rec->next = a->sgls;
+	a->sgls = rec;
+	e.status = STATUS_SUCCESS;
+	e.xfer = x->id;
+	e.sgl = sgl;
+	e.pieces = kp;
+	e.n_pieces = (uint32_t)np;
+	e.logical = (uint64_t)sgl->Elements[0].Address.QuadPart;
+	e.len_out = w->len;
+	dc_kev_emit(s, &e);
+	free(pieces);
+	free(logical);
+	/* The adapter is free again once the list is handed over; the registers stay with it. */
+	a->granting = false;
+	w->list_control(w->dev, (PIRP)e.irp, sgl, w->ctx);
+	a->granting = true;
+	return;
+fail:
+	dc_kev_emit(s, &e);
+	free(pieces);
+	free(logical);
+	free(kp);
+	free(rec);
+	mrb_free(a, b);
+}
+
+static NTSTATUS get_sg(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                       PMDL Mdl, PVOID CurrentVa, ULONG Length,
+                       PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context, BOOLEAN WriteToDevice,
+                       PVOID buf, ULONG buf_len, const char *routine, const void *pc)
+{
+	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_SG_MAP, routine, pc);
+	if (!a)
+		return STATUS_INVALID_PARAMETER;
+	struct dc_kev e = kev(DC_KEV_SG_MAP, routine, pc, a, a);
+	e.device = DeviceObject;
+	e.mdl = Mdl;
+	e.va = CurrentVa;
+	e.len = Length;
+	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
+	int n = Mdl && Length && ExecutionRoutine ? chain_pieces(s, Mdl, CurrentVa, Length, NULL, 0)
+	                                          : DC_ERR_INVAL;
+	if (n <= 0) {
+		e.status = STATUS_INVALID_PARAMETER;
+		dc_kev_emit(s, &e);
+		return STATUS_INVALID_PARAMETER;
+	}
+	if ((uint32_t)n > a->nmr) {
+		e.status = STATUS_INSUFFICIENT_RESOURCES;
+		dc_kev_emit(s, &e);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (buf && buf_len < sg_size((ULONG)n)) {
+		e.status = STATUS_BUFFER_TOO_SMALL;
+		dc_kev_emit(s, &e);
+		return STATUS_BUFFER_TOO_SMALL;
+	}
+	struct dc_wait *w = calloc(1, sizeof(*w));
+	if (!w) {
+		e.status = STATUS_INSUFFICIENT_RESOURCES;
+		dc_kev_emit(s, &e);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	w->kind = WAIT_SG;
+	w->dev = DeviceObject;
+	w->nregs = (ULONG)n;
+	w->list_control = ExecutionRoutine;
+	w->ctx = Context;
+	w->mdl = Mdl;
+	w->va = CurrentVa;
+	w->len = Length;
+	w->write = WriteToDevice;
+	w->sg_buf = buf;
+	w->sg_buf_len = buf_len;
+	w->routine = routine;
+	w->pc = pc;
+	struct dc_wait **pp = &a->waitq;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = w;
+	try_grant(a);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS op_get_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                           PMDL Mdl, PVOID CurrentVa, ULONG Length,
+                                           PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
+                                           BOOLEAN WriteToDevice)
+{
+	return get_sg(dc_k(), DmaAdapter, DeviceObject, Mdl, CurrentVa, Length, ExecutionRoutine,
+	              Context, WriteToDevice, NULL, 0, "GetScatterGatherList", RA());
+}
+
+static NTSTATUS op_build_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                             PMDL Mdl, PVOID CurrentVa, ULONG Length,
+                                             PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
+                                             BOOLEAN WriteToDevice, PVOID ScatterGatherBuffer,
+                                             ULONG ScatterGatherLength)
+{
+	struct dc_sys *s = dc_k();
+	if (!ScatterGatherBuffer)
+		return STATUS_INVALID_PARAMETER;
+	return get_sg(s, DmaAdapter, DeviceObject, Mdl, CurrentVa, Length, ExecutionRoutine,
+	              Context, WriteToDevice, ScatterGatherBuffer, ScatterGatherLength,
+	              "BuildScatterGatherList", RA());
+}
+
+static void op_put_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
+                                       BOOLEAN WriteToDevice)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "PutScatterGatherList", DISPATCH_LEVEL, DISPATCH_LEVEL, RA());
+	struct dc_adapter *a =
+	    check_adapter(s, DmaAdapter, DC_KEV_SG_PUT, "PutScatterGatherList", RA());
+	if (!a)
+		return;
+	struct dc_kev e = kev(DC_KEV_SG_PUT, "PutScatterGatherList", RA(), a, a);
+	e.sgl = ScatterGather;
+	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
+	struct dc_sgrec **pp = &a->sgls;
+	while (*pp && (*pp)->sgl != ScatterGather)
+		pp = &(*pp)->next;
+	if (!*pp) {
+		e.status = 0;
+		dc_kev_emit(s, &e);
+		return;
+	}
+	struct dc_sgrec *rec = *pp;
+	*pp = rec->next;
+	struct dc_mrb *b = rec->mrb;
+	struct dc_xfer *x = b->xfers;
+	bool ok = drain_device(a);
+	if (x) {
+		ok = drain_xfer(a, x, ok);
+		e.xfer = x->id;
+		e.mdl = x->mdl;
+		e.pieces = x->pieces;
+		e.n_pieces = x->n_pieces;
+	}
+	e.status = ok;
+	dc_kev_emit(s, &e);
+	if (x) {
+		b->xfers = NULL;
+		xfer_free(x);
+	}
+	mrb_free(a, b);
+	if (rec->own_buffer)
+		free(rec->sgl);
+	free(rec);
+	try_grant(a);
+}
+
+static NTSTATUS op_calculate_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID CurrentVa,
+                                                 ULONG Length, PULONG ScatterGatherListSize,
+                                                 PULONG NumberOfMapRegisters)
+{
+	struct dc_sys *s = dc_k();
+	struct dc_adapter *a =
+	    check_adapter(s, DmaAdapter, DC_KEV_NONE, "CalculateScatterGatherList", RA());
+	if (!a || !ScatterGatherListSize || Length == 0)
+		return STATUS_INVALID_PARAMETER;
+	int n;
+	if (!Mdl)
+		n = (int)ADDRESS_AND_SIZE_TO_SPAN_PAGES(CurrentVa, Length);
+	else
+		n = chain_pieces(s, Mdl, CurrentVa, Length, NULL, 0);
+	if (n <= 0)
+		return STATUS_INVALID_PARAMETER;
+	touch(s, ScatterGatherListSize, sizeof(ULONG), true);
+	*ScatterGatherListSize = sg_size((ULONG)n);
+	if (NumberOfMapRegisters) {
+		touch(s, NumberOfMapRegisters, sizeof(ULONG), true);
+		*NumberOfMapRegisters = (ULONG)n;
+	}
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS op_build_mdl_from_scatter_gather_list(PDMA_ADAPTER DmaAdapter,
+                                                      PSCATTER_GATHER_LIST ScatterGather,
+                                                      PMDL OriginalMdl, PMDL *TargetMdl)
+{
+	struct dc_sys *s = dc_k();
+	struct dc_adapter *a =
+	    check_adapter(s, DmaAdapter, DC_KEV_NONE, "BuildMdlFromScatterGatherList", RA());
+	if (!a || !ScatterGather || !OriginalMdl || !TargetMdl)
+		return STATUS_INVALID_PARAMETER;
+	struct dc_sgrec *rec = a->sgls;
+	while (rec && rec->sgl != ScatterGather)
+		rec = rec->next;
+	if (!rec)
+		return STATUS_INVALID_PARAMETER;
+	/* An MDL over the pages the device actually uses: the caller's, or the bounce pages. */
+	PMDL m = IoAllocateMdl(MmGetMdlVirtualAddress(OriginalMdl), OriginalMdl->ByteCount, FALSE,
+	                       FALSE, NULL);
+	if (!m)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	PPFN_NUMBER pfn = MmGetMdlPfnArray(m);
+	ULONG np = (ULONG)ADDRESS_AND_SIZE_TO_SPAN_PAGES(MmGetMdlVirtualAddress(m), m->ByteCount);
+	ULONG k = 0;
+	for (ULONG i = 0; i < ScatterGather->NumberOfElements && k < np; i++) {
+		uint64_t lo = (uint64_t)ScatterGather->Elements[i].Address.QuadPart & ~DC_PAGE_MASK;
+		uint64_t hi = (uint64_t)ScatterGather->Elements[i].Address.QuadPart +
+		              ScatterGather->Elements[i].Length;
+		for (uint64_t p = lo; p < hi && k < np; p += DC_PAGE_SIZE)
+			pfn[k++] = p >> DC_PAGE_SHIFT;
+	}
+	m->MdlFlags |= MDL_PAGES_LOCKED | MDL_PARTIAL;
+	touch(s, TargetMdl, sizeof(*TargetMdl), true);
+	*TargetMdl = m;
+	return STATUS_SUCCESS;
+}
+
+static const DMA_OPERATIONS dma_ops = {
+    .Size = offsetof(DMA_OPERATIONS, GetDmaAdapterInfo), /* version 2 */
+    .PutDmaAdapter = op_put_dma_adapter,
+    .AllocateCommonBuffer = op_allocate_common_buffer,
+    .FreeCommonBuffer = op_free_common_buffer,
+    .AllocateAdapterChannel = op_allocate_adapter_channel,
+    .FlushAdapterBuffers = op_flush_adapter_buffers,
+    .FreeAdapterChannel = op_free_adapter_channel,
+    .FreeMapRegisters = op_free_map_registers,
+    .MapTransfer = op_map_transfer,
+    .GetDmaAlignment = op_get_dma_alignment,
+    .ReadDmaCounter = op_read_dma_counter,
+    .GetScatterGatherList = op_get_scatter_gather_list,
+    .PutScatterGatherList = op_put_scatter_gather_list,
+    .CalculateScatterGatherList = op_calculate_scatter_gather_list,
+    .BuildScatterGatherList = op_build_scatter_gather_list,
+    .BuildMdlFromScatterGatherList = op_build_mdl_from_scatter_gather_list,
+};
+
+/* --- The legacy routines ---------------------------------------------------------------------- */
+
+PHYSICAL_ADDRESS IoMapTransfer(PADAPTER_OBJECT AdapterObject, PMDL Mdl, PVOID MapRegisterBase,
+                               PVOID CurrentVa, PULONG Length, BOOLEAN WriteToDevice)
+{
+	return map_transfer(dc_k(), AdapterObject, Mdl, MapRegisterBase, CurrentVa, Length,
+	                    WriteToDevice, "IoMapTransfer", RA());
+}
+
+BOOLEAN IoFlushAdapterBuffers(PADAPTER_OBJECT AdapterObject, PMDL Mdl, PVOID MapRegisterBase,
+                              PVOID CurrentVa, ULONG Length, BOOLEAN WriteToDevice)
+{
+	return flush_adapter(dc_k(), AdapterObject, Mdl, MapRegisterBase, CurrentVa, Length,
+	                     WriteToDevice, "IoFlushAdapterBuffers", RA());
+}
+
+NTSTATUS IoAllocateAdapterChannel(PADAPTER_OBJECT AdapterObject, PDEVICE_OBJECT DeviceObject,
+                                  ULONG NumberOfMapRegisters, PDRIVER_CONTROL ExecutionRoutine,
+                                  PVOID Context)
+{
+	return allocate_channel(dc_k(), AdapterObject, DeviceObject, NumberOfMapRegisters,
+	                        ExecutionRoutine, Context, "IoAllocateAdapterChannel", RA());
+}
+
+void IoFreeAdapterChannel(PADAPTER_OBJECT AdapterObject)
+{
+	free_channel(dc_k(), AdapterObject, "IoFreeAdapterChannel", RA());
+}
+
+void IoFreeMapRegisters(PADAPTER_OBJECT AdapterObject, PVOID MapRegisterBase,
+                        ULONG NumberOfMapRegisters)
+{
+	free_map_registers(dc_k(), AdapterObject, MapRegisterBase, NumberOfMapRegisters,
+	                   "IoFreeMapRegisters", RA());
+}
+
+PVOID HalAllocateCommonBuffer(PADAPTER_OBJECT AdapterObject, ULONG Length,
+                              PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled)
+{
+	return allocate_common(dc_k(), AdapterObject, Length, LogicalAddress, CacheEnabled,
+	                       "HalAllocateCommonBuffer", RA());
+}
+
+void HalFreeCommonBuffer(PADAPTER_OBJECT AdapterObject, ULONG Length,
+                         PHYSICAL_ADDRESS LogicalAddress, PVOID VirtualAddress,
+                         BOOLEAN CacheEnabled)
+{
+	free_common(dc_k(), AdapterObject, Length, LogicalAddress, VirtualAddress, CacheEnabled,
+	            "HalFreeCommonBuffer", RA());
+}
+
+ULONG HalReadDmaCounter(PADAPTER_OBJECT AdapterObject)
+{
+	return read_counter(dc_k(), AdapterObject, "HalReadDmaCounter", RA());
+}
+
+BOOLEAN HalTranslateBusAddress(INTERFACE_TYPE InterfaceType, ULONG BusNumber,
+                               PHYSICAL_ADDRESS BusAddress, PULONG AddressSpace,
+                               PPHYSICAL_ADDRESS TranslatedAddress)
+{
+	(void)InterfaceType, (void)BusNumber;
+	if (!AddressSpace || !TranslatedAddress)
+		return FALSE;
+	/* One bus, no translation: ports stay ports (AddressSpace 1), memory stays memory. */
+	*TranslatedAddress = BusAddress;
+	return TRUE;
+}
+
+ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber, ULONG BusInterruptLevel,
+                            ULONG BusInterruptVector, PKIRQL Irql, PKAFFINITY Affinity)
+{
+	(void)InterfaceType, (void)BusNumber, (void)BusInterruptVector;
+	if (BusInterruptLevel >= DC_IRQ_LINES || !Irql || !Affinity)
+		return 0;
+	*Irql = DC_DIRQL(BusInterruptLevel);
+	*Affinity = 1;
+	return DC_VECTOR_BASE + BusInterruptLevel;
+}
+
+/* --- KeFlushIoBuffers ----------------------------------------------------------------------------
+ */
+
+void KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "KeFlushIoBuffers", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
+	struct dc_kev e = {.type = DC_KEV_KE_FLUSH,
+	                   .routine = "KeFlushIoBuffers",
+	                   .pc = RA(),
+	                   .mdl = Mdl,
+	                   .flags = (ReadOperation ? DC_KEVF_READ : 0) |
+	                            (DmaOperation ? DC_KEVF_DMA : 0)};
+	if (!Mdl) {
+		e.status = -1;
+		dc_kev_emit(s, &e);
+		return;
+	}
+	uint32_t n = 0;
+	struct dc_kev_piece *p = NULL;
+	if (Mdl->ByteCount &&
+	    (Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL)))
+		p = dc_mdl_kev_pieces(s, Mdl, 0, Mdl->ByteCount, &n);
+	/* Coherent: nothing to do, O(1) (the x86 macro is empty).  Non-coherent: write back and
+	 * invalidate the MDL's lines, at a cost in proportion to the lines present. */
+	if (s->m->plat.coherency != DC_COHERENT)
+		for (uint32_t i = 0; i < n; i++)
+			dc_cpu_cache_range(s->m, p[i].va, p[i].len, DC_CACHE_CLEAN_INVAL, false);
+	e.pieces = p;
+	e.n_pieces = n;
+	dc_kev_emit(s, &e);
+	free(p);
+}
+
+/* --- Device accesses, teardown -----------------------------------------------------------------
+ */
+
+void dc_dma_bridge_check(void *opaque, int source, uint64_t logical, uint64_t len, enum dc_dir dir)
+{
+	struct dc_sys *s = opaque;
+	struct dc_machine *m = s->m;
+	bool watched = false;
+	for (unsigned i = 0; i < m->n_obs; i++)
+		watched |= m->obs[i]->kev != NULL;
+	if (!watched)
+		return;
+	struct dc_sysdev *d = NULL;
+	for (unsigned i = 0; i < s->n_devs && !d; i++)
+		if (s->devs[i]->bm && s->devs[i]->bm->source == source)
+			d = s->devs[i];
+	struct dc_kev e = {.type = DC_KEV_DEVICE_ACCESS,
+	                   .routine = "bus master",
+	                   .device = d ? d->pdo : NULL,
+	                   .logical = logical,
+	                   .len = len,
+	                   .dir = dir,
+	                   .value = source};
+	for (struct dc_adapter *a = s->adapters; a && !e.status; a = a->next) {
+		if (!d || a->dev != d)
+			continue;
+		if (dc_mapreg_lookup(a->mr, logical, len, NULL)) {
+			e.adapter = a;
+			e.status = 1;
+		}
+		for (struct dc_cbuf *c = a->cbufs; c && !e.status; c = c->next)
+			if (logical >= c->logical && logical + len <= c->logical + c->len) {
+				e.adapter = a;
+				e.status = 1;
+			}
+	}
+	dc_kev_emit(s, &e);
+}
+
+void dc_dma_destroy_all(struct dc_sys *s)
+{
+	for (struct dc_adapter *a = s->adapters, *na; a; a = na) {
+		na = a->next;
+		while (a->mrbs)
+			mrb_free(a, a->mrbs);
+		for (struct dc_cbuf *c = a->cbufs, *nc; c; c = nc) {
+			nc = c->next;
+			free_run(s, c->va, c->pages, c->cached);
+			free(c);
+		}
+		for (struct dc_sgrec *r = a->sgls, *nr; r; r = nr) {
+			nr = r->next;
+			if (r->own_buffer)
+				free(r->sgl);
+			free(r);
+		}
+		for (struct dc_wait *w = a->waitq, *nw; w; w = nw) {
+			nw = w->next;
+			free(w);
+		}
+		dc_mapreg_destroy(a->mr);
+		free(a);
+	}
+	s->adapters = NULL;
+}

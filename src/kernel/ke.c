@@ -1,0 +1,646 @@
+/* The kernel core drivers call: IRQL and spin locks, simulated time, DPCs, interrupt objects,
+ * dispatcher objects a driver waits on (events, semaphores, mutexes, timers), debug output.
+ *
+ * One processor: a spin lock is an IRQL raise (a second acquire of a held lock would spin
+ * forever on Windows; here it is reported as a bug check).  A wait at PASSIVE_LEVEL runs
+ * simulated time — devices, interrupts, DPCs, timers — until the object is signalled or the
+ * timeout passes; there are no other threads to switch to (system threads: issue 7). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+
+#define RA() __builtin_return_address(0)
+
+/* Touches driver-owned memory through the cache model when it lies in a window (a driver may
+ * embed a KDPC or KEVENT in pool), so the kernel's own accesses keep the model exact. */
+static void touch(struct dc_sys *s, const void *p, size_t len, bool write)
+{
+	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
+}
+
+/* --- IRQL and spin locks ------------------------------------------------------------------ */
+
+KIRQL KeGetCurrentIrql(void)
+{
+	return dc_k()->irql;
+}
+
+void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
+{
+	struct dc_sys *s = dc_k();
+	if (NewIrql < s->irql) {
+		/* IRQL_NOT_GREATER_OR_EQUAL on Windows. */
+		struct dc_kev e = {.type = DC_KEV_IRQL,
+		                   .routine = "KeRaiseIrql",
+		                   .pc = RA(),
+		                   .irql = s->irql,
+		                   .irql_min = NewIrql,
+		                   .irql_max = HIGH_LEVEL};
+		dc_kev_emit(s, &e);
+	}
+	KIRQL old = s->irql;
+	s->irql = NewIrql > HIGH_LEVEL ? HIGH_LEVEL : NewIrql;
+	if (OldIrql) {
+		touch(s, OldIrql, sizeof(*OldIrql), true);
+		*OldIrql = old;
+	}
+}
+
+void KeLowerIrql(KIRQL NewIrql)
+{
+	struct dc_sys *s = dc_k();
+	if (NewIrql > s->irql) {
+		struct dc_kev e = {.type = DC_KEV_IRQL,
+		                   .routine = "KeLowerIrql",
+		                   .pc = RA(),
+		                   .irql = s->irql,
+		                   .irql_min = 0,
+		                   .irql_max = NewIrql};
+		dc_kev_emit(s, &e);
+		return;
+	}
+	s->irql = NewIrql;
+	dc_sys_deliver(s);
+}
+
+KIRQL KeRaiseIrqlToDpcLevel(void)
+{
+	struct dc_sys *s = dc_k();
+	return dc_irql_raise(s, DISPATCH_LEVEL);
+}
+
+static void bugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc)
+{
+	s->bugchecks++;
+	struct dc_kev e = {.type = DC_KEV_CRASH, .routine = what, .pc = pc, .status = code};
+	dc_kev_emit(s, &e);
+}
+
+void KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, SpinLock, sizeof(*SpinLock), true);
+	*SpinLock = 0;
+}
+
+static void lock_acquire(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
+{
+	touch(s, l, sizeof(*l), true);
+	if (*l)
+		bugcheck(s, 0x0F /* SPIN_LOCK_ALREADY_OWNED */, "spin lock acquired twice", pc);
+	*l = 1;
+}
+
+static void lock_release(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
+{
+	touch(s, l, sizeof(*l), true);
+	if (!*l)
+		bugcheck(s, 0x10 /* SPIN_LOCK_NOT_OWNED */, "spin lock released while not held",
+		         pc);
+	*l = 0;
+}
+
+void KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "KeAcquireSpinLock", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
+	KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
+	lock_acquire(s, SpinLock, RA());
+	touch(s, OldIrql, sizeof(*OldIrql), true);
+	*OldIrql = old;
+}
+
+void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
+{
+	struct dc_sys *s = dc_k();
+	lock_release(s, SpinLock, RA());
+	dc_irql_lower(s, NewIrql);
+}
+
+void KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "KeAcquireSpinLockAtDpcLevel", DISPATCH_LEVEL, HIGH_LEVEL, RA());
+	lock_acquire(s, SpinLock, RA());
+}
+
+void KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
+{
+	struct dc_sys *s = dc_k();
+	lock_release(s, SpinLock, RA());
+}
+
+static KSPIN_LOCK cancel_lock;
+
+void IoAcquireCancelSpinLock(PKIRQL Irql)
+{
+	struct dc_sys *s = dc_k();
+	KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
+	lock_acquire(s, &cancel_lock, RA());
+	touch(s, Irql, sizeof(*Irql), true);
+	*Irql = old;
+}
+
+void IoReleaseCancelSpinLock(KIRQL Irql)
+{
+	struct dc_sys *s = dc_k();
+	lock_release(s, &cancel_lock, RA());
+	dc_irql_lower(s, Irql);
+}
+
+/* --- Time --------------------------------------------------------------------------------- */
+
+void KeStallExecutionProcessor(ULONG MicroSeconds)
+{
+	struct dc_sys *s = dc_k();
+	dc_sys_advance(s, (uint64_t)MicroSeconds * 1000);
+}
+
+LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency)
+{
+	struct dc_sys *s = dc_k();
+	if (PerformanceFrequency) {
+		touch(s, PerformanceFrequency, sizeof(*PerformanceFrequency), true);
+		PerformanceFrequency->QuadPart = 1000000000;
+	}
+	LARGE_INTEGER r;
+	r.QuadPart = (LONGLONG)s->m->clock.now;
+	return r;
+}
+
+/* 2026-01-01 in 100 ns units since 1601: simulated wall time starts there, always. */
+#define DC_EPOCH_100NS 134117856000000000LL
+
+void KeQuerySystemTime(PLARGE_INTEGER CurrentTime)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, CurrentTime, sizeof(*CurrentTime), true);
+	CurrentTime->QuadPart = DC_EPOCH_100NS + (LONGLONG)(s->m->clock.now / 100);
+}
+
+ULONGLONG KeQueryInterruptTime(void)
+{
+	return dc_k()->m->clock.now / 100;
+}
+
+/* --- DPCs --------------------------------------------------------------------------------- */
+
+#define DC_DPC_OBJECT 19 /* DpcObject in KOBJECTS */
+
+void KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Dpc, sizeof(*Dpc), true);
+	memset(Dpc, 0, sizeof(*Dpc));
+	Dpc->Type = DC_DPC_OBJECT;
+	Dpc->Importance = MediumImportance;
+	Dpc->DeferredRoutine = DeferredRoutine;
+	Dpc->DeferredContext = DeferredContext;
+}
+
+BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Dpc, sizeof(*Dpc), true);
+	if (Dpc->DpcData)
+		return FALSE;
+	if (Dpc->Type != DC_DPC_OBJECT || !Dpc->DeferredRoutine) {
+		bugcheck(s, 0x0A, "KeInsertQueueDpc on a DPC that was never initialized", RA());
+		return FALSE;
+	}
+	Dpc->SystemArgument1 = SystemArgument1;
+	Dpc->SystemArgument2 = SystemArgument2;
+	Dpc->DpcData = &s->dpcs;
+	if (Dpc->Importance == HighImportance)
+		InsertHeadList(&s->dpcs, &Dpc->DpcListEntry);
+	else
+		InsertTailList(&s->dpcs, &Dpc->DpcListEntry);
+	/* Queued at PASSIVE (rare), it runs at once, as the DPC interrupt would fire. */
+	if (s->irql < DISPATCH_LEVEL)
+		dc_sys_deliver(s);
+	return TRUE;
+}
+
+BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Dpc, sizeof(*Dpc), true);
+	if (!Dpc->DpcData)
+		return FALSE;
+	RemoveEntryList(&Dpc->DpcListEntry);
+	Dpc->DpcData = NULL;
+	return TRUE;
+}
+
+void KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Dpc, sizeof(*Dpc), true);
+	Dpc->Importance = (UCHAR)Importance;
+}
+
+/* --- Debug output and bug checks ---------------------------------------------------------- */
+
+/* Driver debug output goes nowhere by default (DbgPrint is a kernel debugger channel); set
+ * DMACOH_DBGPRINT=1 to see it on stderr. */
+static bool dbgprint_on(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("DMACOH_DBGPRINT");
+		on = e && *e == '1';
+	}
+	return on;
+}
+
+ULONG DbgPrint(PCSTR Format, ...)
+{
+	if (dbgprint_on()) {
+		va_list ap;
+		va_start(ap, Format);
+		vfprintf(stderr, Format, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...)
+{
+	(void)ComponentId;
+	(void)Level;
+	if (dbgprint_on()) {
+		va_list ap;
+		va_start(ap, Format);
+		vfprintf(stderr, Format, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+void RtlAssert(PVOID VoidFailedAssertion, PVOID VoidFileName, ULONG LineNumber, PSTR MutableMessage)
+{
+	(void)MutableMessage;
+	struct dc_sys *s = dc_k();
+	static _Thread_local char what[256];
+	snprintf(what, sizeof(what), "assertion failed: %s at %s:%u",
+	         (const char *)VoidFailedAssertion, (const char *)VoidFileName,
+	         (unsigned)LineNumber);
+	bugcheck(s, 0xDEADDEAD, what, RA());
+}
+
+void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3, ULONG_PTR P4)
+{
+	(void)P1, (void)P2, (void)P3, (void)P4;
+	bugcheck(dc_k(), BugCheckCode, "KeBugCheckEx called by the driver", RA());
+	/* Windows stops here; so does the run (the crash handler writes the report out). */
+	abort();
+}
+
+void KeBugCheck(ULONG BugCheckCode)
+{
+	bugcheck(dc_k(), BugCheckCode, "KeBugCheck called by the driver", RA());
+	abort();
+}
+
+/* --- Dispatcher objects ----------------------------------------------------------------------
+ * Header.Type: 0 notification event, 1 synchronization event, 5 semaphore, 2 mutant, 8/9
+ * timers, as the KOBJECTS numbering.  SignalState is the object's state. */
+enum {
+	OBJ_NEVENT = 0,
+	OBJ_SEVENT = 1,
+	OBJ_MUTANT = 2,
+	OBJ_SEMAPHORE = 5,
+	OBJ_NTIMER = 8,
+	OBJ_STIMER = 9
+};
+
+void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Event, sizeof(*Event), true);
+	memset(Event, 0, sizeof(*Event));
+	Event->Header.Type = Type == SynchronizationEvent ? OBJ_SEVENT : OBJ_NEVENT;
+	Event->Header.SignalState = State ? 1 : 0;
+}
+
+LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
+{
+	(void)Increment, (void)Wait;
+	struct dc_sys *s = dc_k();
+	touch(s, Event, sizeof(*Event), true);
+	LONG old = Event->Header.SignalState;
+	Event->Header.SignalState = 1;
+	return old;
+}
+
+LONG KeResetEvent(PRKEVENT Event)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Event, sizeof(*Event), true);
+	LONG old = Event->Header.SignalState;
+	Event->Header.SignalState = 0;
+	return old;
+}
+
+void KeClearEvent(PRKEVENT Event)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Event, sizeof(*Event), true);
+	Event->Header.SignalState = 0;
+}
+
+LONG KeReadStateEvent(PRKEVENT Event)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Event, sizeof(*Event), false);
+	return Event->Header.SignalState;
+}
+
+void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Semaphore, sizeof(*Semaphore), true);
+	memset(Semaphore, 0, sizeof(*Semaphore));
+	Semaphore->Header.Type = OBJ_SEMAPHORE;
+	Semaphore->Header.SignalState = Count;
+	Semaphore->Limit = Limit;
+}
+
+LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment, BOOLEAN Wait)
+{
+	(void)Increment, (void)Wait;
+	struct dc_sys *s = dc_k();
+	touch(s, Semaphore, sizeof(*Semaphore), true);
+	LONG old = Semaphore->Header.SignalState;
+	if (Adjustment <= 0 || old + Adjustment > Semaphore->Limit) {
+		bugcheck(s, 0x7F /* STATUS_SEMAPHORE_LIMIT_EXCEEDED */, "semaphore limit exceeded",
+		         RA());
+		return old;
+	}
+	Semaphore->Header.SignalState = old + Adjustment;
+	return old;
+}
+
+void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level)
+{
+	(void)Level;
+	struct dc_sys *s = dc_k();
+	touch(s, Mutex, sizeof(*Mutex), true);
+	memset(Mutex, 0, sizeof(*Mutex));
+	Mutex->Header.Type = OBJ_MUTANT;
+	Mutex->Header.SignalState = 1;
+}
+
+LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
+{
+	(void)Wait;
+	struct dc_sys *s = dc_k();
+	touch(s, Mutex, sizeof(*Mutex), true);
+	LONG old = Mutex->Header.SignalState;
+	if (old >= 1) {
+		bugcheck(s, 0xD /* MUTEX_LEVEL_NUMBER_VIOLATION */,
+		         "mutex released while not owned", RA());
+		return old;
+	}
+	Mutex->Header.SignalState = old + 1;
+	return old;
+}
+
+/* Timers: a clock event per armed timer, kept in host memory and found by the KTIMER's
+ * address.  When it fires the timer is signalled and its DPC queued. */
+struct dc_ktimer {
+	struct dc_ktimer *next;
+	PKTIMER t;
+	struct dc_event ev;
+	struct dc_sys *s;
+	LONG period_ms;
+};
+static _Thread_local struct dc_ktimer *timers;
+
+static struct dc_ktimer *timer_find(PKTIMER t)
+{
+	for (struct dc_ktimer *k = timers; k; k = k->next)
+		if (k->t == t)
+			return k;
+	return NULL;
+}
+
+static void timer_fire(void *opaque)
+{
+	struct dc_ktimer *k = opaque;
+	struct dc_sys *s = k->s;
+	PKTIMER t = k->t;
+	touch(s, t, sizeof(*t), true);
+	t->Header.SignalState = 1;
+	if (k->period_ms > 0)
+		dc_event_schedule(&s->m->clock, &k->ev,
+		                  s->m->clock.now + (uint64_t)k->period_ms * 1000000);
+	if (t->Dpc)
+		KeInsertQueueDpc(t->Dpc, (PVOID)(uintptr_t)s->m->clock.now, NULL);
+}
+
+void KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
+{
+	struct dc_sys *s = dc_k();
+	struct dc_ktimer *k = timer_find(Timer);
+	if (k)
+		dc_event_cancel(&s->m->clock, &k->ev);
+	touch(s, Timer, sizeof(*Timer), true);
+	memset(Timer, 0, sizeof(*Timer));
+	Timer->Header.Type = Type == SynchronizationTimer ? OBJ_STIMER : OBJ_NTIMER;
+}
+
+void KeInitializeTimer(PKTIMER Timer)
+{
+	KeInitializeTimerEx(Timer, NotificationTimer);
+}
+
+BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc)
+{
+	struct dc_sys *s = dc_k();
+	struct dc_ktimer *k = timer_find(Timer);
+	BOOLEAN was = FALSE;
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return FALSE;
+		k->t = Timer;
+		k->s = s;
+		dc_event_init(&k->ev, "KTIMER", timer_fire, k);
+		k->next = timers;
+		timers = k;
+	} else {
+		was = dc_event_pending(&k->ev);
+		dc_event_cancel(&s->m->clock, &k->ev);
+	}
+	touch(s, Timer, sizeof(*Timer), true);
+	Timer->Header.SignalState = 0;
+	Timer->Dpc = Dpc;
+	Timer->Period = Period;
+	k->period_ms = Period;
+	uint64_t now = s->m->clock.now;
+	uint64_t when;
+	if (DueTime.QuadPart < 0)
+		when = now + (uint64_t)(-DueTime.QuadPart) * 100;
+	else {
+		uint64_t abs_ns = (uint64_t)(DueTime.QuadPart - DC_EPOCH_100NS) * 100;
+		when = DueTime.QuadPart < DC_EPOCH_100NS || abs_ns < now ? now : abs_ns;
+	}
+	dc_event_schedule(&s->m->clock, &k->ev, when);
+	return was;
+}
+
+BOOLEAN KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc)
+{
+	return KeSetTimerEx(Timer, DueTime, 0, Dpc);
+}
+
+BOOLEAN KeCancelTimer(PKTIMER Timer)
+{
+	struct dc_sys *s = dc_k();
+	struct dc_ktimer *k = timer_find(Timer);
+	if (!k || !dc_event_pending(&k->ev))
+		return FALSE;
+	dc_event_cancel(&s->m->clock, &k->ev);
+	return TRUE;
+}
+
+BOOLEAN KeReadStateTimer(PKTIMER Timer)
+{
+	struct dc_sys *s = dc_k();
+	touch(s, Timer, sizeof(*Timer), false);
+	return Timer->Header.SignalState != 0;
+}
+
+/* Forgets the timers of a system that goes away. */
+void dc_ke_timers_fini(struct dc_sys *s)
+{
+	for (struct dc_ktimer **pp = &timers; *pp;) {
+		struct dc_ktimer *k = *pp;
+		if (k->s != s) {
+			pp = &k->next;
+			continue;
+		}
+		dc_event_cancel(&s->m->clock, &k->ev);
+		*pp = k->next;
+		free(k);
+	}
+}
+
+/* Is the object signalled?  Satisfies the wait if so (auto-reset, counts, ownership). */
+static bool try_acquire(struct dc_sys *s, DISPATCHER_HEADER *h)
+{
+	touch(s, h, sizeof(*h), true);
+	if (h->SignalState <= 0)
+		return false;
+	switch (h->Type) {
+	case OBJ_SEVENT:
+	case OBJ_STIMER:
+		h->SignalState = 0;
+		break;
+	case OBJ_SEMAPHORE:
+	case OBJ_MUTANT:
+		h->SignalState--;
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARGE_INTEGER Timeout,
+                         const char *routine, const void *pc)
+{
+	uint64_t deadline = UINT64_MAX;
+	if (Timeout) {
+		touch(s, Timeout, sizeof(*Timeout), false);
+		LONGLONG t = Timeout->QuadPart;
+		if (t < 0)
+			deadline = s->m->clock.now + (uint64_t)(-t) * 100;
+		else
+			deadline = t <= DC_EPOCH_100NS ? s->m->clock.now
+			                               : (uint64_t)(t - DC_EPOCH_100NS) * 100;
+	}
+	if (s->irql > APC_LEVEL && !(Timeout && Timeout->QuadPart == 0))
+		dc_irql_require(s, routine, PASSIVE_LEVEL, APC_LEVEL, pc);
+	for (;;) {
+		if (all) {
+			bool ready = true;
+			for (ULONG i = 0; i < n; i++) {
+				DISPATCHER_HEADER *h = objs[i];
+				touch(s, h, sizeof(*h), false);
+				ready = ready && h->SignalState > 0;
+			}
+			if (ready) {
+				for (ULONG i = 0; i < n; i++)
+					try_acquire(s, objs[i]);
+				return STATUS_SUCCESS;
+			}
+		} else {
+			for (ULONG i = 0; i < n; i++)
+				if (try_acquire(s, objs[i]))
+					return STATUS_WAIT_0 + (NTSTATUS)i;
+		}
+		struct dc_clock *c = &s->m->clock;
+		uint64_t next = dc_clock_next(c);
+		if (c->now >= deadline)
+			return STATUS_TIMEOUT;
+		if (next == UINT64_MAX || s->irql >= DISPATCH_LEVEL) {
+			/* Nothing can ever signal it: on Windows the thread waits forever. */
+			if (deadline != UINT64_MAX) {
+				c->now = deadline > c->now ? deadline : c->now;
+				return STATUS_TIMEOUT;
+			}
+			bugcheck(s, 0x000000E4 /* WORKER_INVALID-like: deadlock */,
+			         "wait can never be satisfied (deadlock)", pc);
+			return STATUS_TIMEOUT;
+		}
+		if (next > deadline) {
+			c->now = deadline;
+			continue;
+		}
+		dc_clock_step(c);
+		dc_sys_deliver(s);
+	}
+}
+
+NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                               BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+	(void)WaitReason, (void)WaitMode, (void)Alertable;
+	struct dc_sys *s = dc_k();
+	return wait_any(s, 1, &Object, false, Timeout, "KeWaitForSingleObject", RA());
+}
+
+NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                  KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                  BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                  PKWAIT_BLOCK WaitBlockArray)
+{
+	(void)WaitReason, (void)WaitMode, (void)Alertable, (void)WaitBlockArray;
+	struct dc_sys *s = dc_k();
+	if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS ||
+	    (Count > THREAD_WAIT_OBJECTS && !WaitBlockArray)) {
+		bugcheck(s, 0x0C /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, "too many wait objects",
+		         RA());
+		return STATUS_INVALID_PARAMETER;
+	}
+	return wait_any(s, Count, Object, WaitType == WaitAll, Timeout, "KeWaitForMultipleObjects",
+	                RA());
+}
+
+NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                PLARGE_INTEGER Interval)
+{
+	(void)WaitMode, (void)Alertable;
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "KeDelayExecutionThread", PASSIVE_LEVEL, APC_LEVEL, RA());
+	touch(s, Interval, sizeof(*Interval), false);
+	LONGLONG t = Interval->QuadPart;
+	uint64_t ns = t < 0 ? (uint64_t)(-t) * 100 : 0;
+	dc_sys_advance(s, ns);
+	return STATUS_SUCCESS;
+}

@@ -1,0 +1,149 @@
+/* Inside the kernel layer: the system object behind sys.h and what the kernel's files share.
+ * Kernel objects a driver holds pointers to (IRPs, MDLs, device and driver objects, adapters,
+ * interrupt objects) live in host memory, never in the cached window: the kernel is not
+ * instrumented code, and a byte of the cached window may only be touched through the cache
+ * model.  Memory a driver can hand to a device (pool, common buffers, I/O buffers) is in the
+ * windows. */
+#ifndef DC_KERNEL_KERNEL_H
+#define DC_KERNEL_KERNEL_H
+
+#include "dmacoh/observer.h"
+#include "hw/bridge.h"
+#include "hw/busmaster.h"
+#include "hw/i8237.h"
+#include "hw/machine.h"
+#include "hw/mapreg.h"
+#include "sys.h"
+
+#define DC_SYS_MAX_DEVS 16
+#define DC_SYS_MAX_DRIVERS 16
+#define DC_IOSPACE_SIZE (UINT64_C(1) << 32) /* host VA reserved for MmMapIoSpace */
+#define DC_IOMAP_MAX 64
+
+/* Interrupt line l appears to drivers as vector DC_VECTOR_BASE + l at a device IRQL between 3
+ * and 11 (x64: above DISPATCH_LEVEL, below CLOCK_LEVEL), a lower line at a higher IRQL as the
+ * PIC prioritises ISA IRQs. */
+#define DC_VECTOR_BASE 0x30u
+#define DC_DIRQL(line) ((KIRQL)((line) < 8 ? 11 - (line) : 3))
+
+struct dc_kint; /* KINTERRUPT */
+struct dc_adapter;
+
+struct dc_sysdev {
+	struct dc_sys *s;
+	const char *kind;
+	unsigned instance;
+	struct dc_device dev;
+	struct dc_busmaster *bm; /* bus masters: the engine FlushAdapterBuffers drains */
+	DEVICE_OBJECT *pdo;
+	bool started;
+};
+
+struct dc_driver {
+	struct dc_sys *s;
+	char name[64];
+	void *handle; /* dlopen handle, NULL for a linked-in driver */
+	const struct dmacoh_driver_info *info;
+	DRIVER_OBJECT *obj;
+	DRIVER_EXTENSION *ext;
+	bool unloaded;
+};
+
+/* One MmMapIoSpace mapping: host addresses [va, va + len) stand for bus addresses [pa, ...). */
+struct dc_iomap {
+	uint64_t off, pa, len;
+	bool used;
+};
+
+struct dc_pool; /* pool.c */
+
+struct dc_sys {
+	struct dc_machine *m;
+	struct dc_i8237 *dma;
+	struct dc_bridge *br;
+	KIRQL irql;
+	/* Devices and drivers. */
+	struct dc_sysdev *devs[DC_SYS_MAX_DEVS];
+	unsigned n_devs;
+	struct dc_driver *drvs[DC_SYS_MAX_DRIVERS];
+	unsigned n_drvs;
+	DRIVER_OBJECT *bus_driver; /* owns the PDOs */
+	/* Interrupts: connected objects per line, lines that rose and are not yet serviced. */
+	struct dc_kint *ints[DC_IRQ_LINES];
+	uint32_t irq_pending;
+	unsigned irq_storm[DC_IRQ_LINES];
+	/* DPCs queued (KDPC.DpcListEntry). */
+	LIST_ENTRY dpcs;
+	bool delivering;
+	/* Adapters alive (for leak reports and lookup). */
+	struct dc_adapter *adapters;
+	uint64_t xfer_seq;
+	/* Host VA reserved for MmMapIoSpace, and for the "user" addresses of MDLs built over
+	 * application buffers (an alias of the cached window that is never mapped: dereferencing
+	 * MmGetMdlVirtualAddress faults, as it would in the wrong process). */
+	uint8_t *iospace;
+	struct dc_iomap iomaps[DC_IOMAP_MAX];
+	uint8_t *uva;
+	struct dc_pool *pool;
+	uint64_t bugchecks;
+};
+
+extern _Thread_local struct dc_sys *dc_sys_cur;
+
+/* The current system; a wdm.h routine called with none is a use outside dmacoh (abort). */
+struct dc_sys *dc_k(void);
+
+/* Fills time and emits a kernel event to every observer. */
+void dc_kev_emit(struct dc_sys *s, struct dc_kev *e);
+/* Checks the IRQL a routine requires; emits DC_KEV_IRQL when it is not met. */
+void dc_irql_require(struct dc_sys *s, const char *routine, KIRQL lo, KIRQL hi, const void *pc);
+
+/* Time passes by ns while the CPU is busy in a driver (port access, stall): devices run,
+ * interrupts and DPCs are delivered as the IRQL allows. */
+void dc_sys_advance(struct dc_sys *s, uint64_t ns);
+/* Delivers pending interrupts and DPCs that the current IRQL allows. */
+void dc_sys_deliver(struct dc_sys *s);
+KIRQL dc_irql_raise(struct dc_sys *s, KIRQL to);
+void dc_irql_lower(struct dc_sys *s, KIRQL to);
+
+/* Memory: pool in the cached window (pool.c). */
+int dc_pool_create(struct dc_sys *s);
+void dc_pool_destroy(struct dc_sys *s);
+void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag);
+bool dc_pool_free(struct dc_sys *s, void *p);
+
+/* MDL helpers (mm.c). */
+/* The system virtual address of byte `off` of the MDL (cached or uncached window). */
+void *dc_mdl_sysva(struct dc_sys *s, PMDL mdl, uint64_t off);
+/* Splits [off, off + len) of the MDL into page pieces (system va, pa).  Returns the count or a
+ * negative dc_err (DC_ERR_RANGE: more than max, DC_ERR_INVAL: outside the MDL). */
+int dc_mdl_pieces(struct dc_sys *s, PMDL mdl, uint64_t off, uint64_t len,
+                  struct dc_mapreg_piece *out, uint32_t max);
+/* The "user" alias of a cached-window address. */
+void *dc_uva_of(struct dc_sys *s, const void *sysva);
+bool dc_is_uva(struct dc_sys *s, const void *p);
+/* Fills e->pieces for the whole MDL (pieces allocated with malloc; free with free). */
+struct dc_kev_piece *dc_mdl_kev_pieces(struct dc_sys *s, PMDL mdl, uint64_t off, uint64_t len,
+                                       uint32_t *n);
+
+/* I/O manager (io.c). */
+int dc_io_create_bus(struct dc_sys *s);
+void dc_io_destroy_bus(struct dc_sys *s);
+PDEVICE_OBJECT dc_io_create_pdo(struct dc_sys *s, struct dc_sysdev *d);
+void dc_io_delete_pdo(struct dc_sys *s, struct dc_sysdev *d);
+void dc_irq_sink(void *opaque, unsigned line);
+void dc_io_run_isrs(struct dc_sys *s, unsigned line);
+/* Builds the resource lists of a device for IRP_MN_START_DEVICE (malloc'ed). */
+int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *raw,
+                    PCM_RESOURCE_LIST *translated);
+struct dc_sysdev *dc_io_pdo_sysdev(PDEVICE_OBJECT pdo);
+
+/* Timers of a system (ke.c). */
+void dc_ke_timers_fini(struct dc_sys *s);
+
+/* DMA (dma.c). */
+void dc_dma_destroy_all(struct dc_sys *s);
+/* A device's bridge accesses (A09 facts). */
+void dc_dma_bridge_check(void *opaque, int source, uint64_t logical, uint64_t len, enum dc_dir dir);
+
+#endif
