@@ -1,41 +1,37 @@
 /*
- * busmaster.c -- WDM function driver for the bmblk bus-master scatter/gather
- * disk, written the way the packet-based bus-master flow of the DDK describes
- * it (wdm-dma-spec 5.3):
+ * busmaster.c -- WDM function driver for the bmblk bus-master scatter/gather disk, written
+ * the way the packet-based bus-master flow of the DDK describes it (wdm-dma-spec 5.3):
  *
  *   dispatch    validate, IoMarkIrpPending, IoStartPacket
  *   StartIo     KeFlushIoBuffers(mdl, read, TRUE) (G1), then
  *               AllocateAdapterChannel(min(pages needed, NumberOfMapRegisters))
- *   AdapterControl  saves MapRegisterBase, maps the first transfer operation --
- * MapTransfer again and again (va += the length it returned) -- into the
- * device's scatter/gather table, rings the doorbell, returns
- * DeallocateObjectKeepRegisters ISR         reads and acknowledges INT_STATUS,
- * queues the DPC DPC         FlushAdapterBuffers for the operation (same Mdl,
- * MapRegisterBase, initial CurrentVa, Length and direction as its MapTransfers:
- * G3/G4), then the split loop: map and start the next operation with the same
- * registers; after the last one FreeMapRegisters with the count given to
- * AllocateAdapterChannel (G7), IoStatus from the flush result and the device
- * status (G6), IoStartNextPacket, IoCompleteRequest.
+ *   AdapterControl  saves MapRegisterBase, maps the first transfer operation -- MapTransfer
+ *               again and again (va += the length it returned) -- into the device's
+ *               scatter/gather table, rings the doorbell, returns DeallocateObjectKeepRegisters
+ *   ISR         reads and acknowledges INT_STATUS, queues the DPC
+ *   DPC         ends the operation with one FlushAdapterBuffers per MapTransfer, each with that
+ *               MapTransfer's Mdl, MapRegisterBase, CurrentVa, Length and direction (G3/G4),
+ *               then the split loop: maps and starts the next operation with the same
+ *               registers; after the last one FreeMapRegisters with the count given to
+ *               AllocateAdapterChannel (G7), IoStatus from the flush results and the device
+ *               status (G6), IoStartNextPacket, IoCompleteRequest.
  *
- * One operation covers at most min(map registers allocated, device SG elements)
- * pages, cut to whole 512-byte sectors.  The device drives 32 address bits
- * unless its CAPS register says 64, so on a machine with memory above 4 GiB the
- * HAL bounces those pages through its map registers: read data reaches the
- * caller's buffer only in FlushAdapterBuffers.
+ * One operation covers at most min(map registers allocated, device SG elements) pages, cut to
+ * whole 512-byte sectors.  The device drives 32 address bits unless its CAPS register says 64,
+ * so on a machine with memory above 4 GiB the HAL bounces those pages through its map
+ * registers: read data reaches the caller's buffer only in FlushAdapterBuffers.
  *
- * Buggy twins (-DDMACOH_BUG_<RULE>): C02 no KeFlushIoBuffers before a read; A02
- * the completion path flushes the last operation a second time; A04
- * FreeMapRegisters with the adapter's register count instead of the count this
- * IRP allocated.
+ * Buggy twins (-DDMACOH_BUG_<RULE>): C02 no KeFlushIoBuffers before a read; A02 the completion
+ * path flushes the last operation a second time; A04 FreeMapRegisters with the adapter's
+ * register count instead of the count this IRP allocated.
  */
-#include <dmacoh/driver.h>
 #include <dmacoh/wdm.h>
+#include <dmacoh/driver.h>
 
 DMACOH_DRIVER("busmaster", "bmblk",
               "packet-based bus-master DMA: MapTransfer builds the SG table, split loop");
 
-/* --- bmblk registers (docs/devices/bmblk.md): 32 bits, little-endian, memory
- * space --- */
+/* --- bmblk registers (docs/devices/bmblk.md): 32 bits, little-endian, memory space --- */
 #define BM_REG_ID 0x00
 #define BM_REG_CAPS 0x04 /* [7:0] SG elements, [15:8] address bits */
 #define BM_REG_CTRL 0x08
@@ -89,9 +85,11 @@ typedef struct _BM_EXTENSION {
 	PVOID MapRegisterBase;
 	ULONG MapRegistersAllocated; /* the count given to AllocateAdapterChannel */
 
-	/* The transfer operation in progress: what FlushAdapterBuffers must be given.
-	 */
-	PUCHAR OpVa;
+	/* The transfer operation in progress: its MapTransfers, each to be given back to its own
+	 * FlushAdapterBuffers. */
+	PUCHAR PieceVa[BM_MAX_SG];
+	ULONG PieceLength[BM_MAX_SG];
+	ULONG PieceCount;
 	ULONG OpLength;
 	BOOLEAN OpMapped;
 	NTSTATUS OpStatus; /* failure to program it: the DPC fails the IRP */
@@ -221,9 +219,23 @@ static NTSTATUS BmDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	}
 }
 
-/* Maps the next transfer operation of the current request into the device's SG
- * table and starts it.  On failure nothing is left mapped and the device is not
- * started. */
+/* Ends the operation in progress: one flush per MapTransfer (G3/G4).  FALSE if any failed. */
+static BOOLEAN BmFlushOperation(PBM_EXTENSION ext)
+{
+	PDMA_ADAPTER ad = ext->DmaAdapter;
+	BOOLEAN ok = TRUE;
+	ULONG i;
+
+	for (i = 0; i < ext->PieceCount; i++)
+		if (!ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase,
+		                                            ext->PieceVa[i], ext->PieceLength[i],
+		                                            ext->WriteToDevice))
+			ok = FALSE;
+	return ok;
+}
+
+/* Maps the next transfer operation of the current request into the device's SG table and
+ * starts it.  On failure nothing is left mapped and the device is not started. */
 static NTSTATUS BmStartOperation(PBM_EXTENSION ext)
 {
 	PDMA_ADAPTER ad = ext->DmaAdapter;
@@ -241,9 +253,8 @@ static NTSTATUS BmStartOperation(PBM_EXTENSION ext)
 	if (opLength == 0)
 		return STATUS_INSUFFICIENT_RESOURCES;
 
-	/* Scatter/gather: each MapTransfer maps what is physically contiguous from va
-	 * on and says how much in its Length argument -- a local, never the IRP's
-	 * Length (G10). */
+	/* Scatter/gather: each MapTransfer maps what is logically contiguous from va on and says
+	 * how much in its Length argument -- a local, never the IRP's Length (G10). */
 	while (mapped < opLength && n < ext->MaxSg) {
 		ULONG len = opLength - mapped;
 		PHYSICAL_ADDRESS logical = ad->DmaOperations->MapTransfer(
@@ -253,16 +264,17 @@ static NTSTATUS BmStartOperation(PBM_EXTENSION ext)
 		BmWrite(ext, BM_REG_SG_ADDR_LO(n), logical.LowPart);
 		BmWrite(ext, BM_REG_SG_ADDR_HI(n), (ULONG)logical.HighPart);
 		BmWrite(ext, BM_REG_SG_LEN(n), len);
+		ext->PieceVa[n] = va + mapped;
+		ext->PieceLength[n] = len;
 		mapped += len;
 		n++;
 	}
-	ext->OpVa = va;
+	ext->PieceCount = n;
 	ext->OpLength = mapped;
 	if (mapped != opLength) {
 		/* The HAL mapped less than the table holds: undo and fail the request. */
-		if (mapped != 0)
-			ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase,
-			                                       va, mapped, ext->WriteToDevice);
+		BmFlushOperation(ext);
+		ext->PieceCount = 0;
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
 	ext->OpMapped = TRUE;
@@ -297,19 +309,19 @@ static VOID BmStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	ext->Length = stack->Parameters.Read.Length;
 	ext->Done = 0;
 	ext->OpMapped = FALSE;
+	ext->PieceCount = 0;
 	ext->OpStatus = STATUS_SUCCESS;
 
 	needed = ADDRESS_AND_SIZE_TO_SPAN_PAGES(MmGetMdlVirtualAddress(ext->Mdl), ext->Length);
 	ext->MapRegistersAllocated =
 	    needed < ext->NumberOfMapRegisters ? needed : ext->NumberOfMapRegisters;
 
-	/* G1: write back (and for a read also invalidate) the buffer's cache lines
-	 * before the device touches memory. */
+	/* G1: write back (and for a read also invalidate) the buffer's cache lines before the
+	 * device touches memory. */
 #ifdef DMACOH_BUG_C02
-	/* BUG C02: flushes only before writes, as if a device->memory transfer had
-	 * nothing to fear from the cache.  Dirty lines of the caller's buffer stay in
-	 * the cache during the read; their eviction overwrites the data the device
-	 * wrote (dma-over-cached-line). */
+	/* BUG C02: flushes only before writes, as if a device->memory transfer had nothing to
+	 * fear from the cache.  Dirty lines of the caller's buffer stay in the cache during the
+	 * read; their eviction overwrites the data the device wrote (dma-over-cached-line). */
 	if (ext->WriteToDevice)
 		KeFlushIoBuffers(ext->Mdl, FALSE, TRUE);
 #else
@@ -354,8 +366,7 @@ static BOOLEAN BmIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
 	return TRUE;
 }
 
-/* Releases the map registers and completes the request (G7: after the last
- * flush). */
+/* Releases the map registers and completes the request (G7: after the last flush). */
 static VOID BmFinishRequest(PBM_EXTENSION ext, NTSTATUS status)
 {
 	PDMA_ADAPTER ad = ext->DmaAdapter;
@@ -364,10 +375,9 @@ static VOID BmFinishRequest(PBM_EXTENSION ext, NTSTATUS status)
 	ULONG_PTR information = NT_SUCCESS(status) ? ext->Length : 0;
 
 #ifdef DMACOH_BUG_A04
-	/* BUG A04: gives back the adapter's whole register count instead of the count
-	 * this IRP passed to AllocateAdapterChannel (they differ for requests smaller
-	 * than the adapter's maximum): a wrong release the HAL cannot match to the
-	 * allocation. */
+	/* BUG A04: gives back the adapter's whole register count instead of the count this IRP
+	 * passed to AllocateAdapterChannel (they differ for requests smaller than the adapter's
+	 * maximum): a release the HAL cannot match to the allocation. */
 	ad->DmaOperations->FreeMapRegisters(ad, ext->MapRegisterBase, ext->NumberOfMapRegisters);
 #else
 	ad->DmaOperations->FreeMapRegisters(ad, ext->MapRegisterBase, ext->MapRegistersAllocated);
@@ -381,7 +391,6 @@ static VOID BmFinishRequest(PBM_EXTENSION ext, NTSTATUS status)
 static VOID BmDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
 {
 	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
-	PDMA_ADAPTER ad = ext->DmaAdapter;
 	ULONG intStatus = (ULONG)InterlockedExchange(&ext->InterruptStatus, 0);
 	NTSTATUS status = ext->OpStatus;
 
@@ -394,11 +403,7 @@ static VOID BmDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 		return; /* no operation in progress, or it is not finished */
 
 	if (ext->OpMapped) {
-		/* G3/G4: one flush per operation, with the arguments of its MapTransfers.
-		 */
-		BOOLEAN ok = ad->DmaOperations->FlushAdapterBuffers(
-		    ad, ext->Mdl, ext->MapRegisterBase, ext->OpVa, ext->OpLength,
-		    ext->WriteToDevice);
+		BOOLEAN ok = BmFlushOperation(ext);
 		ext->OpMapped = FALSE;
 		if (!ok || (intStatus & BM_INT_ERROR) != 0)
 			status = STATUS_DEVICE_DATA_ERROR;
@@ -413,20 +418,15 @@ static VOID BmDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 		}
 	}
 #ifdef DMACOH_BUG_A02
-	/* BUG A02: "to be safe" the completion path flushes the last operation once
-	 * more.  Its mapping was already drained and released by the flush above: a
-	 * double flush. */
-	if (NT_SUCCESS(status) &&
-	    !ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase, ext->OpVa,
-	                                            ext->OpLength, ext->WriteToDevice))
+	/* BUG A02: "to be safe" the completion path flushes the last operation once more.  Its
+	 * mappings were already drained and released by the flushes above: double flushes. */
+	if (NT_SUCCESS(status) && !BmFlushOperation(ext))
 		status = STATUS_DEVICE_DATA_ERROR;
 #endif
 	BmFinishRequest(ext, status);
 }
 
-/* --- PnP
- * ----------------------------------------------------------------------------
- */
+/* --- PnP ---------------------------------------------------------------------------- */
 
 static NTSTATUS BmStartDevice(PBM_EXTENSION ext, PCM_RESOURCE_LIST translated)
 {
@@ -485,8 +485,7 @@ static NTSTATUS BmStartDevice(PBM_EXTENSION ext, PCM_RESOURCE_LIST translated)
 	    ((ULONGLONG)BmRead(ext, BM_REG_CAPACITY_HI) << 32 | BmRead(ext, BM_REG_CAPACITY_LO)) *
 	    BM_SECTOR;
 
-	/* G14: a zeroed description; a 32-bit scatter/gather bus master unless CAPS
-	 * says 64. */
+	/* G14: a zeroed description; a 32-bit scatter/gather bus master unless CAPS says 64. */
 	RtlZeroMemory(&desc, sizeof(desc));
 	desc.Version = DEVICE_DESCRIPTION_VERSION2;
 	desc.Master = TRUE;
@@ -520,8 +519,7 @@ fail_unmap:
 	return status;
 }
 
-/* Stop or remove: quiesce the device, give back every DMA resource, then the
- * adapter (G14). */
+/* Stop or remove: quiesce the device, give back every DMA resource, then the adapter (G14). */
 static VOID BmStopDevice(PBM_EXTENSION ext)
 {
 	PDMA_ADAPTER ad = ext->DmaAdapter;
@@ -537,9 +535,7 @@ static VOID BmStopDevice(PBM_EXTENSION ext)
 	if (ext->Irp != NULL) {
 		/* A request was still in flight: abort it and release what it holds. */
 		if (ext->OpMapped)
-			ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase,
-			                                       ext->OpVa, ext->OpLength,
-			                                       ext->WriteToDevice);
+			BmFlushOperation(ext);
 		ext->OpMapped = FALSE;
 		BmFinishRequest(ext, STATUS_DEVICE_REMOVED);
 	}

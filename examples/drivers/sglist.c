@@ -1,41 +1,39 @@
 /*
- * sglist.c -- WDM function driver for the bmblk bus-master scatter/gather disk
- * using the system's scatter/gather support, the alternative of the
- * packet-based bus-master flow (wdm-dma-spec 5.3, G13):
+ * sglist.c -- WDM function driver for the bmblk bus-master scatter/gather disk using the
+ * system's scatter/gather support, the alternative of the packet-based bus-master flow
+ * (wdm-dma-spec 5.3, G13):
  *
  *   dispatch    validate, IoMarkIrpPending, IoStartPacket
- *   StartIo     KeFlushIoBuffers(mdl, read, TRUE) (G1), GetScatterGatherList
- * for the first piece of the request AdapterListControl  copies the
- * SCATTER_GATHER_LIST into the device's SG table and rings the doorbell ISR
- * reads and acknowledges INT_STATUS, queues the DPC DPC PutScatterGatherList
- * first -- it flushes the adapter buffers, frees the map registers and the
- * list, and only then is the data the driver's or the caller's (G13) -- then
- * either GetScatterGatherList for the next piece or IoStatus from the device
- * status, IoStartNextPacket, IoCompleteRequest.
+ *   StartIo     KeFlushIoBuffers(mdl, read, TRUE) (G1), GetScatterGatherList for the first
+ *               piece of the request
+ *   AdapterListControl  copies the SCATTER_GATHER_LIST into the device's SG table and rings
+ *               the doorbell
+ *   ISR         reads and acknowledges INT_STATUS, queues the DPC
+ *   DPC         PutScatterGatherList first -- it flushes the adapter buffers, frees the map
+ *               registers and the list, and only then is the data the driver's or the
+ *               caller's (G13) -- then either GetScatterGatherList for the next piece or
+ *               IoStatus from the device status, IoStartNextPacket, IoCompleteRequest.
  *
- * Splitting: one list must fit both the adapter's map registers and the
- * device's SG table, so a piece spans at most min(NumberOfMapRegisters, max_sg)
- * pages (cut to whole sectors); a longer request is moved piece by piece, each
- * with its own GetScatterGatherList / PutScatterGatherList.  A list with more
- * elements than the table holds cannot happen then; should the HAL ever return
- * one, the request fails with STATUS_INSUFFICIENT_RESOURCES (after
- * PutScatterGatherList).  PutScatterGatherList returns nothing: a failed
- * transfer is known from the device's ERROR interrupt bit.
+ * Splitting: one list must fit both the adapter's map registers and the device's SG table,
+ * so a piece spans at most min(NumberOfMapRegisters, max_sg) pages (cut to whole sectors); a
+ * longer request is moved piece by piece, each with its own GetScatterGatherList /
+ * PutScatterGatherList.  A list with more elements than the table holds cannot happen then;
+ * should the HAL ever return one, the request fails with STATUS_INSUFFICIENT_RESOURCES
+ * (after PutScatterGatherList).  PutScatterGatherList returns nothing: a failed transfer is
+ * known from the device's ERROR interrupt bit.
  *
- * Buggy twins (-DDMACOH_BUG_<RULE>): C03 the DPC peeks at the transferred bytes
- * (for a debug trace) before PutScatterGatherList; A05 the error path completes
- * the IRP without PutScatterGatherList, so the list is still outstanding when
- * PutDmaAdapter runs at remove.
+ * Buggy twins (-DDMACOH_BUG_<RULE>): C03 the DPC peeks at the transferred bytes (for a debug
+ * trace) before PutScatterGatherList; A05 the error path completes the IRP without
+ * PutScatterGatherList, so the list is still outstanding when PutDmaAdapter runs at remove
+ * (it needs a failing transfer, e.g. an injected transfer error).
  */
-#include <dmacoh/driver.h>
 #include <dmacoh/wdm.h>
+#include <dmacoh/driver.h>
 
 DMACOH_DRIVER("sglist", "bmblk",
-              "bus-master DMA with GetScatterGatherList/PutScatterGatherList, "
-              "split in pieces");
+              "bus-master DMA with GetScatterGatherList/PutScatterGatherList, split in pieces");
 
-/* --- bmblk registers (docs/devices/bmblk.md): 32 bits, little-endian, memory
- * space --- */
+/* --- bmblk registers (docs/devices/bmblk.md): 32 bits, little-endian, memory space --- */
 #define BM_REG_ID 0x00
 #define BM_REG_CAPS 0x04 /* [7:0] SG elements, [15:8] address bits */
 #define BM_REG_CTRL 0x08
@@ -89,9 +87,8 @@ typedef struct _SG_EXTENSION {
 
 	/* The piece in progress. */
 	ULONG PieceLength;
-	PSCATTER_GATHER_LIST
-	SgList;               /* from AdapterListControl until PutScatterGatherList */
-	NTSTATUS PieceStatus; /* failure to program it: the DPC fails the IRP */
+	PSCATTER_GATHER_LIST SgList; /* from AdapterListControl until PutScatterGatherList */
+	NTSTATUS PieceStatus;        /* failure to program it: the DPC fails the IRP */
 } SG_EXTENSION, *PSG_EXTENSION;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -218,9 +215,8 @@ static NTSTATUS SgDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	}
 }
 
-/* The largest piece from the current position: it must fit the map registers
- * and the SG table (one element per page at worst), in whole sectors.  0 if not
- * even one sector fits. */
+/* The largest piece from the current position: it must fit the map registers and the SG
+ * table (one element per page at worst), in whole sectors.  0 if not even one sector fits. */
 static ULONG SgPieceLength(PSG_EXTENSION ext)
 {
 	PUCHAR va = (PUCHAR)MmGetMdlVirtualAddress(ext->Mdl) + ext->Done;
@@ -287,8 +283,8 @@ static VOID SgListControl(PDEVICE_OBJECT DeviceObject, PIRP Irp, PSCATTER_GATHER
 
 	ext->SgList = ScatterGather;
 	if (ScatterGather->NumberOfElements == 0 || ScatterGather->NumberOfElements > ext->MaxSg) {
-		ext->PieceStatus = STATUS_INSUFFICIENT_RESOURCES;
 		/* The DPC puts the list and fails the IRP. */
+		ext->PieceStatus = STATUS_INSUFFICIENT_RESOURCES;
 		IoRequestDpc(DeviceObject, Irp, NULL);
 		return;
 	}
@@ -350,9 +346,8 @@ static VOID SgDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 		status = STATUS_DEVICE_DATA_ERROR;
 
 #ifdef DMACOH_BUG_A05
-	/* BUG A05: the error path bails out before PutScatterGatherList.  The list,
-	 * its map registers and its transfer stay outstanding; PutDmaAdapter at
-	 * remove leaks them. */
+	/* BUG A05: the error path bails out before PutScatterGatherList.  The list, its map
+	 * registers and its transfer stay outstanding; PutDmaAdapter at remove leaks them. */
 	if (!NT_SUCCESS(status)) {
 		ext->SgList = NULL;
 		SgFinishRequest(ext, status);
@@ -361,10 +356,9 @@ static VOID SgDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 #endif
 #ifdef DMACOH_BUG_C03
 	{
-		/* BUG C03: a debug trace of the piece's first bytes, read while the
-		 * transfer is still open (before PutScatterGatherList).  A read's data may
-		 * not be in the buffer yet (bounce pages, posted writes), and the line read
-		 * now is cached. */
+		/* BUG C03: a debug trace of the piece's first bytes, read while its transfer is
+		 * still open (before PutScatterGatherList).  A read's data may not be in the
+		 * buffer yet (bounce pages), and the line read now stays cached. */
 		PUCHAR p = (PUCHAR)MmGetSystemAddressForMdlSafe(ext->Mdl, NormalPagePriority);
 		if (p != NULL)
 			KdPrint(("sglist: piece at %lu: %02x %02x %02x %02x\n",
@@ -372,8 +366,8 @@ static VOID SgDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 			         p[ext->Done + 2], p[ext->Done + 3]));
 	}
 #endif
-	/* G13: flushes the adapter buffers, frees the map registers and the list --
-	 * before anyone looks at the data. */
+	/* G13: flushes the adapter buffers, frees the map registers and the list -- before
+	 * anyone looks at the data. */
 	ext->SgList = NULL;
 	ad->DmaOperations->PutScatterGatherList(ad, list, ext->WriteToDevice);
 
@@ -388,9 +382,7 @@ static VOID SgDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 	SgFinishRequest(ext, status);
 }
 
-/* --- PnP
- * ----------------------------------------------------------------------------
- */
+/* --- PnP ---------------------------------------------------------------------------- */
 
 static NTSTATUS SgStartDevice(PSG_EXTENSION ext, PCM_RESOURCE_LIST translated)
 {
@@ -449,8 +441,7 @@ static NTSTATUS SgStartDevice(PSG_EXTENSION ext, PCM_RESOURCE_LIST translated)
 	    ((ULONGLONG)SgRead(ext, BM_REG_CAPACITY_HI) << 32 | SgRead(ext, BM_REG_CAPACITY_LO)) *
 	    BM_SECTOR;
 
-	/* G14: a zeroed description; a 32-bit scatter/gather bus master unless CAPS
-	 * says 64. */
+	/* G14: a zeroed description; a 32-bit scatter/gather bus master unless CAPS says 64. */
 	RtlZeroMemory(&desc, sizeof(desc));
 	desc.Version = DEVICE_DESCRIPTION_VERSION2;
 	desc.Master = TRUE;
@@ -484,8 +475,7 @@ fail_unmap:
 	return status;
 }
 
-/* Stop or remove: quiesce the device, give back every DMA resource, then the
- * adapter (G14). */
+/* Stop or remove: quiesce the device, give back every DMA resource, then the adapter (G14). */
 static VOID SgStopDevice(PSG_EXTENSION ext)
 {
 	PDMA_ADAPTER ad = ext->DmaAdapter;
