@@ -41,7 +41,15 @@ int kf_open(struct kf *k, const char *plat, uint64_t seed, const char *device,
 		return err;
 	}
 	p.seed = seed;
-	if ((err = dc_sys_create(&p, &k->s))) {
+	return kf_open_plat(k, &p, device, o, driver);
+}
+
+int kf_open_plat(struct kf *k, const struct dc_platform *p, const char *device,
+                 const struct dc_sysdev_opts *o, const char *driver)
+{
+	memset(k, 0, sizeof(*k));
+	int err;
+	if ((err = dc_sys_create(p, &k->s))) {
 		snprintf(k->err, sizeof(k->err), "dc_sys_create: %s", dc_err_name(err));
 		return err;
 	}

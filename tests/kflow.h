@@ -24,6 +24,9 @@ struct kf {
  * module `driver` and starts it.  Returns 0, or a negative dc_err with k->err set. */
 int kf_open(struct kf *k, const char *plat, uint64_t seed, const char *device,
             const struct dc_sysdev_opts *o, const char *driver);
+/* The same on a platform the caller built (e.g. a built-in with fewer map registers). */
+int kf_open_plat(struct kf *k, const struct dc_platform *p, const char *device,
+                 const struct dc_sysdev_opts *o, const char *driver);
 /* Removes the device, unloads the driver, destroys the system. */
 void kf_close(struct kf *k);
 
