@@ -85,6 +85,7 @@ typedef struct _SYSDMA_EXTENSION {
 	PKINTERRUPT InterruptObject;
 	PDMA_ADAPTER Adapter;
 	ULONG MapRegisterCount; /* nMR: what IoGetDmaAdapter granted */
+	ULONG AlignmentMask;    /* a buffer must start at a multiple of this + 1 */
 	ULONGLONG Capacity;     /* bytes */
 
 	/* The request in progress (StartIo to completion) */
@@ -247,7 +248,8 @@ static NTSTATUS SysdmaReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	if (offset < 0 || offset % SYSBLK_SECTOR != 0 || length % SYSBLK_SECTOR != 0 ||
 	    length / SYSBLK_SECTOR > SYSBLK_MAX_SECTORS || (ULONGLONG)offset > ext->Capacity ||
 	    length > ext->Capacity - (ULONGLONG)offset || Irp->MdlAddress == NULL ||
-	    MmGetMdlByteCount(Irp->MdlAddress) < length)
+	    MmGetMdlByteCount(Irp->MdlAddress) < length ||
+	    ((ULONG_PTR)MmGetMdlVirtualAddress(Irp->MdlAddress) & ext->AlignmentMask) != 0)
 		return SysdmaCompleteNow(Irp, STATUS_INVALID_PARAMETER, 0);
 
 	IoMarkIrpPending(Irp);
@@ -685,6 +687,13 @@ static NTSTATUS SysdmaStartDevice(PDEVICE_OBJECT fdo, PCM_RESOURCE_LIST translat
 		status = STATUS_INSUFFICIENT_RESOURCES;
 		goto fail;
 	}
+	/* A 16-bit channel addresses words: the map registers keep a buffer's offset in its page,
+	 * so an odd buffer cannot be programmed at all. */
+	ext->AlignmentMask = ext->Adapter->DmaOperations->GetDmaAlignment(ext->Adapter);
+	ext->AlignmentMask = ext->AlignmentMask != 0 ? ext->AlignmentMask - 1 : 0;
+	if (width == Width16Bits)
+		ext->AlignmentMask |= 1;
+	fdo->AlignmentRequirement = ext->AlignmentMask;
 
 	/* The DPC first: the ISR may queue it as soon as it is connected. */
 	IoInitializeDpcRequest(fdo, SysdmaDpcForIsr);
