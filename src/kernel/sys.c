@@ -130,6 +130,8 @@ void dc_sys_destroy(struct dc_sys *s)
 	if (s->dma)
 		dc_i8237_destroy(s->dma);
 	dc_pool_destroy(s);
+	if (s->uva)
+		munmap(s->uva, s->m->mem.va_size);
 	if (s->m) {
 		if (dc_machine_current() == s->m)
 			dc_machine_set_current(NULL);
@@ -137,8 +139,6 @@ void dc_sys_destroy(struct dc_sys *s)
 	}
 	if (s->iospace)
 		munmap(s->iospace, DC_IOSPACE_SIZE);
-	if (s->uva)
-		munmap(s->uva, s->m ? s->m->mem.va_size : 0);
 	if (dc_sys_cur == s)
 		dc_sys_cur = NULL;
 	free(s);
