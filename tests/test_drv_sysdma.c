@@ -9,9 +9,155 @@
 #include "dctest.h"
 #include "dmacoh/driver.h"
 #include "hw/rng.h"
+#include "hw/machine.h"
 #include "kflow.h"
 
 #define SECTOR 512u
+
+/* --- What the driver did wrong, as far as the kernel's events show --------------------------
+ * A stand-in for the sanitizer's API rules, so that the correct driver is held to none: IRQL
+ * violations, bad accesses, crashes; a MapTransfer refused or made while the last one of that
+ * map register base is still unflushed; a flush whose arguments are not its MapTransfer's, or
+ * with nothing mapped; the channel freed or the adapter put with a transfer still mapped or a
+ * common buffer still allocated; Information non-zero with a failure, or above the length. */
+struct drv_audit {
+	const char *label;
+	unsigned problems, flush_failures;
+	char first[256];
+	struct {
+		const void *adapter, *mrb, *mdl, *va;
+		uint64_t len;
+		enum dc_dir dir;
+		bool used;
+	} open[8];
+	int commons;
+};
+
+static void drv_audit_problem(struct drv_audit *a, const struct dc_kev *e, const char *what)
+{
+	if (a->problems++ == 0)
+		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what, dc_kev_name(e->type),
+		         e->routine ? e->routine : "-");
+}
+
+static void drv_audit_kev(void *opaque, const struct dc_kev *e)
+{
+	struct drv_audit *a = opaque;
+	size_t n = sizeof(a->open) / sizeof(a->open[0]), i;
+	switch (e->type) {
+	case DC_KEV_IRQL:
+		drv_audit_problem(a, e, "wrong IRQL");
+		break;
+	case DC_KEV_BAD_ACCESS:
+	case DC_KEV_CRASH:
+		drv_audit_problem(a, e, "bad access or crash");
+		break;
+	case DC_KEV_MAP:
+		if (e->status != DC_KMAP_OK)
+			drv_audit_problem(a, e, "MapTransfer refused or shortened");
+		for (i = 0; i < n; i++)
+			if (a->open[i].used && a->open[i].mrb == e->mrb)
+				drv_audit_problem(a, e, "MapTransfer before the last one's flush");
+		for (i = 0; i < n && a->open[i].used; i++)
+			;
+		if (i < n && e->xfer)
+			a->open[i].adapter = e->adapter, a->open[i].mrb = e->mrb,
+			a->open[i].mdl = e->mdl, a->open[i].va = e->va, a->open[i].len = e->len_out,
+			a->open[i].dir = e->dir, a->open[i].used = true;
+		break;
+	case DC_KEV_FLUSH:
+		for (i = 0; i < n && !(a->open[i].used && a->open[i].mrb == e->mrb); i++)
+			;
+		if (i == n) {
+			drv_audit_problem(a, e, "flush with nothing mapped");
+			break;
+		}
+		if (a->open[i].mdl != e->mdl || a->open[i].va != e->va ||
+		    a->open[i].len != e->len || a->open[i].dir != e->dir)
+			drv_audit_problem(a, e, "flush arguments differ from the MapTransfer");
+		a->open[i].used = false;
+		a->flush_failures += e->status == 0;
+		break;
+	case DC_KEV_CHANNEL_FREE:
+	case DC_KEV_ADAPTER_PUT:
+		for (i = 0; i < n; i++)
+			if (a->open[i].used && a->open[i].adapter == e->adapter)
+				drv_audit_problem(a, e, "released with a transfer still mapped");
+		if (e->type == DC_KEV_ADAPTER_PUT && a->commons != 0)
+			drv_audit_problem(a, e, "adapter put with a common buffer allocated");
+		break;
+	case DC_KEV_COMMON_ALLOC:
+		a->commons += e->va != NULL;
+		break;
+	case DC_KEV_COMMON_FREE:
+		if (e->status)
+			a->commons--;
+		else
+			drv_audit_problem(a, e, "FreeCommonBuffer freed nothing");
+		break;
+	case DC_KEV_MAPREG_FREE:
+		if (!e->status)
+			drv_audit_problem(a, e, "FreeMapRegisters freed nothing");
+		break;
+	case DC_KEV_DEVICE_ACCESS:
+		if (!e->status)
+			drv_audit_problem(a, e, "device access outside what is mapped");
+		break;
+	case DC_KEV_IRP_COMPLETE:
+		if ((e->value == IRP_MJ_READ || e->value == IRP_MJ_WRITE) &&
+		    (e->status < 0 ? e->len_out != 0 : e->len_out > e->len))
+			drv_audit_problem(a, e, "Information wrong for the status");
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct dc_observer drv_audit_observer = {.kev = drv_audit_kev};
+
+/* kf_open with the audit watching from before AddDevice, on a platform of the caller's making
+ * (or the built-in `plat` with `seed` when p is NULL). */
+static int drv_open(struct kf *k, struct drv_audit *a, const struct dc_platform *p,
+                    const char *plat, uint64_t seed, const char *device,
+                    const struct dc_sysdev_opts *o, const char *driver)
+{
+	struct dc_platform bp;
+	char path[512];
+	NTSTATUS st = 0;
+	memset(k, 0, sizeof(*k));
+	memset(a, 0, sizeof(*a));
+	a->label = p ? "custom platform" : plat;
+	if (!p) {
+		if (dc_platform_builtin(plat, &bp)) {
+			snprintf(k->err, sizeof(k->err), "no platform %s", plat);
+			return DC_ERR_NOTFOUND;
+		}
+		bp.seed = seed;
+		p = &bp;
+	}
+	int err = dc_sys_create(p, &k->s);
+	if (!err)
+		err = dc_machine_add_observer(dc_sys_machine(k->s), &drv_audit_observer, a);
+	if (!err)
+		err = dc_sys_add_device(k->s, device, o, &k->dev);
+	if (!err)
+		err = dc_sys_load_module(k->s, kf_driver_path(driver, path, sizeof(path)), &k->drv,
+		                         &st, k->err, sizeof(k->err));
+	if (!err)
+		err = dc_sys_start_device(k->s, k->drv, k->dev, &k->top, &st);
+	if (err && k->s) {
+		size_t l = strlen(k->err);
+		snprintf(k->err + l, sizeof(k->err) - l, " (%s, 0x%08X)", dc_err_name(err),
+		         (unsigned)st);
+		dc_sys_destroy(k->s);
+		k->s = NULL;
+	}
+	return err;
+}
+
+#define DRV_AUDIT_CHECK(a)                                                            \
+	CHECK_MSG((a).problems == 0, "%s: %u API problems, the first: %s", (a).label, \
+	          (a).problems, (a).first)
 
 /* Sends an IRP already built and waits for it; its IoStatus. */
 static int drv_roundtrip(struct kf *k, PIRP irp, IO_STATUS_BLOCK *io)
@@ -68,7 +214,8 @@ static void drv_cases(const char *driver, const struct dc_sysdev_opts *o, uint32
 	for (const char *const *p = kf_platforms; *p; p++) {
 		for (uint64_t seed = 1; seed <= 3; seed++) {
 			struct kf k;
-			int err = kf_open(&k, *p, seed, "sysblk", o, driver);
+			struct drv_audit a;
+			int err = drv_open(&k, &a, NULL, *p, seed, "sysblk", o, driver);
 			CHECK_MSG(err == 0, "%s: %s", *p, k.err);
 			NTSTATUS st;
 			uint64_t cap = drv_capacity(&k, &st);
@@ -94,6 +241,7 @@ static void drv_cases(const char *driver, const struct dc_sysdev_opts *o, uint32
 				            seed * 100 + 10 + 2 * (uint64_t)i);
 			}
 			kf_close(&k);
+			DRV_AUDIT_CHECK(a);
 			if (!ok)
 				return;
 		}
@@ -111,7 +259,8 @@ DC_TEST(drv_sysdma_16bit_channel)
 	drv_cases("sysdma", &o, 2);
 	/* A 16-bit channel addresses words: an odd buffer is refused, not half programmed. */
 	struct kf k;
-	int err = kf_open(&k, "pc", 1, "sysblk", &o, "sysdma");
+	struct drv_audit a;
+	int err = drv_open(&k, &a, NULL, "pc", 1, "sysblk", &o, "sysdma");
 	CHECK_MSG(err == 0, "%s", k.err);
 	void *buf = dc_sys_alloc_buffer(k.s, 2 * SECTOR, 1, DC_ZONE_ISA);
 	CHECK(buf != NULL);
@@ -122,6 +271,7 @@ DC_TEST(drv_sysdma_16bit_channel)
 	CHECK_EQ(io.Information, 0);
 	dc_sys_free_buffer(k.s, buf);
 	kf_close(&k);
+	DRV_AUDIT_CHECK(a);
 }
 
 /* A request built by hand: its status and Information. */
@@ -142,7 +292,8 @@ static bool drv_request(struct kf *k, UCHAR major, ULONG len, uint64_t off, NTST
 DC_TEST(drv_sysdma_refuses_bad_requests)
 {
 	struct kf k;
-	int err = kf_open(&k, "noncoherent", 5, "sysblk", NULL, "sysdma");
+	struct drv_audit a;
+	int err = drv_open(&k, &a, NULL, "noncoherent", 5, "sysblk", NULL, "sysdma");
 	CHECK_MSG(err == 0, "%s", k.err);
 	NTSTATUS st;
 	uint64_t cap = drv_capacity(&k, &st);
@@ -180,13 +331,15 @@ DC_TEST(drv_sysdma_refuses_bad_requests)
 	                    &io) == 0);
 	CHECK_EQ(io.Status, STATUS_INVALID_DEVICE_REQUEST);
 	kf_close(&k);
+	DRV_AUDIT_CHECK(a);
 }
 
 DC_TEST(drv_sysdma_transfer_error_fails_the_request)
 {
 	for (const char *const *p = kf_platforms; *p; p++) {
 		struct kf k;
-		int err = kf_open(&k, *p, 9, "sysblk", NULL, "sysdma");
+		struct drv_audit a;
+		int err = drv_open(&k, &a, NULL, *p, 9, "sysblk", NULL, "sysdma");
 		CHECK_MSG(err == 0, "%s: %s", *p, k.err);
 		struct dc_device *dev = dc_sysdev_device(k.dev);
 		/* One piece, then a request split in several. */
@@ -205,30 +358,8 @@ DC_TEST(drv_sysdma_transfer_error_fails_the_request)
 			}
 		}
 		kf_close(&k);
+		DRV_AUDIT_CHECK(a);
 	}
-}
-
-/* kf_open on a platform of the test's own making. */
-static int drv_open_plat(struct kf *k, const struct dc_platform *p, const char *driver)
-{
-	char path[512];
-	NTSTATUS st = 0;
-	memset(k, 0, sizeof(*k));
-	int err = dc_sys_create(p, &k->s);
-	if (!err)
-		err = dc_sys_add_device(k->s, "sysblk", NULL, &k->dev);
-	if (!err)
-		err = dc_sys_load_module(k->s, kf_driver_path(driver, path, sizeof(path)), &k->drv,
-		                         &st, k->err, sizeof(k->err));
-	if (!err)
-		err = dc_sys_start_device(k->s, k->drv, k->dev, &k->top, &st);
-	if (err && k->s) {
-		snprintf(k->err + strlen(k->err), sizeof(k->err) - strlen(k->err), " (%s, 0x%08X)",
-		         dc_err_name(err), (unsigned)st);
-		dc_sys_destroy(k->s);
-		k->s = NULL;
-	}
-	return err;
 }
 
 /* A controller buffer of 24 bytes: every 512-byte sector leaves 8 bytes in it at terminal
@@ -243,12 +374,14 @@ DC_TEST(drv_sysdma_controller_tail)
 		p.sysdma_depth = 3;
 		p.sysdma_wait_full = true;
 		struct kf k;
-		int err = drv_open_plat(&k, &p, "sysdma");
+		struct drv_audit a;
+		int err = drv_open(&k, &a, &p, NULL, 0, "sysblk", NULL, "sysdma");
 		CHECK_MSG(err == 0, "%s: %s", plats[i], k.err);
 		bool ok = drv_rw(&k, plats[i], 0, SECTOR, 24, DC_ZONE_ISA, 1) &&
 		          drv_rw(&k, plats[i], 64 * SECTOR, 48 * 1024, 777, DC_ZONE_DMA32, 3) &&
 		          drv_rw(&k, plats[i], 3 * SECTOR, 100 * 1024, 4000, DC_ZONE_HIGH, 5);
 		kf_close(&k);
+		DRV_AUDIT_CHECK(a);
 		if (!ok)
 			return;
 	}
