@@ -1,0 +1,234 @@
+/* Inside the sanitizer: the checker object shared by its files.
+ *   shadow.c     the contract shadow: per physical page, byte and line bitmaps (sparse, two
+ *                levels), plus what the real caches did that matters for `manifested`
+ *   check.c      the observer: CPU and device accesses, cache and kernel events, the rules
+ *   findings.c   findings: deduplication, suppressions, halt_on_error, max_reports
+ *   report.c     text, JSON and SARIF reports
+ *   symbolize.c  pc -> file:line:function with elfutils libdw (cached)
+ *   options.c    DMACOH_OPTIONS and suppressions files
+ *   crash.c      the crash handler
+ * Nothing here is part of the public API (include/dmacoh/check.h). */
+#ifndef DC_CHECK_INT_H
+#define DC_CHECK_INT_H
+
+#include "dmacoh/check.h"
+#include "dmacoh/observer.h"
+
+struct dc_machine;
+
+/* --- The contract shadow of one 4 KiB physical page ------------------------------------- */
+
+#define DC_SH_WORDS (DC_PAGE_SIZE / 64) /* byte bitmaps: 64 words */
+#define DC_SH_LWORDS 8                  /* line bitmaps: up to 512 lines (8-byte lines) */
+
+/* Real-cache facts per line (ext->mf), kept only to decide `manifested`. */
+#define DC_MF_DEV_READ_STALE 0x01u /* the device read bytes older than the CPU's dirty copy */
+#define DC_MF_OVERWRITTEN 0x02u    /* a pre-DMA cached copy was written back over device data */
+#define DC_MF_CPU_READ_STALE 0x04u /* the CPU read bytes from a pre-DMA cached copy */
+
+/* What only pages with DMA history need. */
+struct dc_pext {
+	uint64_t d[DC_SH_WORDS];      /* bytes the device wrote since the CPU last synchronised */
+	uint64_t stale[DC_SH_LWORDS]; /* lines whose cached copy predates a device write (real) */
+	uint8_t *mf;                  /* per line: DC_MF_* */
+	uint32_t *cand;               /* per line: finding (index + 1) that a manifestation marks */
+};
+
+struct dc_pshadow {
+	uint64_t w[DC_SH_WORDS];  /* bytes the CPU wrote since the last flush covering them */
+	uint64_t t[DC_SH_LWORDS]; /* lines the CPU touched since the last flush (may be cached) */
+	uint64_t pw[DC_SH_WORDS]; /* bytes driver code wrote since KeFlushIoBuffers(read) (C06) */
+	uint32_t owned;           /* pieces of open transfers on this page */
+	bool watch;               /* the slow path must look: owned, device bytes, stale lines */
+	struct dc_pext *ext;
+	const void **wpc; /* per line: the last driver instruction that wrote it */
+	const void **tpc; /* per line: the last driver instruction that touched it */
+};
+
+/* --- Kernel-side state the rules need ----------------------------------------------------- */
+
+struct dc_xfer {
+	uint64_t id, group; /* group: first transfer of a scatter/gather MapTransfer chain */
+	enum dc_dir dir;
+	bool sg, common, c01, c02, c07, alignment;
+	const void *adapter, *mdl, *mrb, *sgl, *irp, *va;
+	int64_t va_off; /* CurrentVa's offset in the MDL (-1: outside) */
+	uint64_t len, len_out;
+	const void *map_pc;
+	uint64_t map_time;
+	unsigned device;
+	struct dc_kev_piece *pieces;
+	uint32_t n_pieces;
+	uint32_t *lbase; /* per piece: index of its first line in `pre` */
+	uint32_t nlines;
+	uint64_t
+	    *pre; /* lines dirty (to-device) / touched (from-device) at map, not flushed since */
+	uint64_t issued, landed; /* device write bytes issued / landed in memory */
+	int c03;                 /* C03 finding (index) whose race may still happen, -1 */
+	uint64_t c03_lo, c03_hi;
+};
+
+struct dc_adapter {
+	const void *ptr, *device;
+	unsigned dev_no;
+	bool master, sg, put, leak_reported;
+	const void *put_pc;
+	uint32_t nmr;
+	uint64_t allocs, controls; /* AllocateAdapterChannel calls granted, AdapterControls run */
+	uint64_t held_ctl;         /* the AdapterControl (number) holding the channel, 0: none */
+};
+
+struct dc_mrb {
+	const void *adapter, *mrb;
+	uint32_t count;
+	bool allocated, with_channel, freed;
+	uint64_t last_flushed; /* last transfer flushed on it */
+	const void *flush_pc, *free_pc;
+	uint64_t flush_time, free_time;
+};
+
+struct dc_common {
+	const void *adapter, *va;
+	uint64_t len, logical;
+	bool cached, freed;
+	const void *pc, *free_pc;
+	struct dc_kev_piece *pieces;
+	uint32_t n_pieces;
+};
+
+struct dc_irp {
+	const void *irp, *mdl;
+	int64_t major;
+	uint64_t len;
+	struct dc_kev_piece *pieces;
+	uint32_t n_pieces;
+};
+
+struct dc_failed_flush {
+	const void *mdl, *pc;
+	uint64_t time;
+};
+
+/* --- Findings and suppressions ------------------------------------------------------------ */
+
+struct dc_entry {
+	struct dc_finding f;
+	bool suppressed;
+};
+
+struct dc_supp {
+	int rule; /* -1: any */
+	char *pattern;
+	unsigned line;
+	uint64_t hits;
+};
+
+struct dc_sym; /* symbolize.c */
+
+#define DC_RECENT 64
+
+struct dc_check {
+	struct dc_machine *m;
+	struct dc_check_opts opts;
+	uint32_t ls, nl; /* line shift, lines per page */
+	uint64_t phys_pages;
+
+	/* Two-level page table of shadows: top[pfn >> 10][pfn & 1023]. */
+	struct dc_pshadow ***top;
+	uint64_t n_top;
+	uint64_t shadow_pages; /* allocated, for tests */
+	bool oom;              /* a shadow allocation failed: judgements may be missed */
+
+	struct dc_xfer **xf; /* open transfers */
+	size_t n_xf, cap_xf;
+	struct dc_adapter *ad;
+	size_t n_ad, cap_ad;
+	struct dc_mrb *mrbs;
+	size_t n_mrbs, cap_mrbs;
+	struct dc_common *cb;
+	size_t n_cb, cap_cb;
+	struct dc_irp *irps;
+	size_t n_irps, cap_irps;
+	struct dc_failed_flush *ff;
+	size_t n_ff, cap_ff;
+	const void **devs;
+	size_t n_devs, cap_devs;
+	bool src_da[64]; /* DMA source issued DC_KEV_DEVICE_ACCESS events: judge there */
+
+	/* Write-backs since the last event that was not a write-back (manifestation of C02). */
+	uint64_t recent[DC_RECENT];
+	unsigned n_recent;
+
+	/* Findings. */
+	struct dc_entry *ent;
+	size_t n_ent, cap_ent;
+	size_t *vis; /* indices of kept, unsuppressed findings, in order */
+	size_t n_vis, cap_vis;
+	uint32_t *hash; /* (rule, pc) -> entry index + 1, open addressing */
+	size_t hash_cap;
+	uint64_t hits[DC_RULE_COUNT];
+	uint64_t suppressed, dropped, errors;
+	bool halted;
+	struct dc_supp *supp;
+	size_t n_supp, cap_supp;
+
+	struct dc_sym *sym;
+};
+
+/* findings.c: records a finding (returns its entry index, or -1 when it was not kept).  A
+ * repeat of rule + pc adds to the count (and ORs manifested) of the first one. */
+int dc_finding_add(struct dc_check *c, const struct dc_finding *f);
+void dc_finding_manifest(struct dc_check *c, int idx);
+void dc_findings_free(struct dc_check *c);
+
+/* symbolize.c */
+struct dc_symbol {
+	const char *file; /* NULL if unknown */
+	int line;
+	const char *func;   /* NULL if unknown */
+	const char *module; /* basename of the module, NULL if none */
+	uint64_t off;       /* offset in the module */
+};
+/* Symbolizes pc (pc - 1 for a return address).  Never NULL; fields NULL when unknown. */
+const struct dc_symbol *dc_sym_lookup(struct dc_check *c, const void *pc, bool exact);
+void dc_sym_free(struct dc_check *c);
+
+/* shadow.c */
+struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa);  /* allocates */
+struct dc_pshadow *dc_shadow_find(struct dc_check *c, uint64_t pa); /* NULL if none */
+struct dc_pext *dc_shadow_ext(struct dc_check *c, struct dc_pshadow *ps);
+void dc_shadow_rewatch(struct dc_pshadow *ps);
+void dc_shadow_free(struct dc_check *c);
+
+/* Bit helpers over a page's byte bitmap (offsets in the page, len > 0, off + len <= 4096). */
+void dc_bits_set(uint64_t *bm, uint32_t off, uint32_t len);
+void dc_bits_clear(uint64_t *bm, uint32_t off, uint32_t len);
+uint32_t dc_bits_count(const uint64_t *bm, uint32_t off, uint32_t len);
+/* First set bit in [off, off + len), or -1. */
+int dc_bits_first(const uint64_t *bm, uint32_t off, uint32_t len);
+
+static inline bool dc_bit_test(const uint64_t *bm, uint32_t i)
+{
+	return bm[i >> 6] >> (i & 63) & 1;
+}
+
+static inline void dc_bit_set(uint64_t *bm, uint32_t i)
+{
+	bm[i >> 6] |= UINT64_C(1) << (i & 63);
+}
+
+static inline void dc_bit_clear(uint64_t *bm, uint32_t i)
+{
+	bm[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+
+/* options.c */
+int dc_supp_load(struct dc_check *c, const char *path, char *err, size_t errlen);
+void dc_supp_free(struct dc_check *c);
+/* Does a suppression match the finding (its pc or a site)?  Counts the hit. */
+bool dc_supp_match(struct dc_check *c, const struct dc_finding *f);
+
+/* The shown form of a host address (check.h), 0 outside the windows. */
+uint64_t dc_check_show_va(const struct dc_check *c, const void *va);
+
+#endif

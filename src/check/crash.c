@@ -1,0 +1,148 @@
+/* A driver that crashes is reported like a bug check: the signal handlers (on an alternate
+ * stack, so a stack overflow is caught too) record an X01 finding at the faulting instruction,
+ * with the driver frames of the shadow call stack (cpu.c) as call sites, write out everything
+ * found so far and end the process with the status the tool asked for.  Symbolizing and
+ * writing in a signal handler are not async-signal-safe; as ASan does, dmacoh accepts that,
+ * and guards against a second fault while reporting (it then exits at once). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "check_int.h"
+#include "hw/machine.h"
+
+unsigned dc_cpu_callstack(const void **frames, unsigned max); /* cpu.c */
+
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+static struct sigaction old_actions[DC_ARRAY_SIZE(crash_signals)];
+static struct dc_check *crash_check;
+static int crash_status;
+static void *alt_stack;
+static volatile sig_atomic_t in_handler;
+
+static const char *sig_name(int sig)
+{
+	switch (sig) {
+	case SIGSEGV:
+		return "SIGSEGV";
+	case SIGBUS:
+		return "SIGBUS";
+	case SIGABRT:
+		return "SIGABRT";
+	case SIGFPE:
+		return "SIGFPE";
+	case SIGILL:
+		return "SIGILL";
+	default:
+		return NULL;
+	}
+}
+
+void dc_check_crash(struct dc_check *c, int sig, const void *pc, const void *addr)
+{
+	struct dc_finding f;
+	memset(&f, 0, sizeof(f));
+	f.rule = DC_RULE_X01;
+	f.severity = DC_SEV_ERROR;
+	f.pc = pc;
+	f.exact_pc = true;
+	f.time = c->m ? c->m->clock.now : 0;
+	f.pa = DC_PA_INVALID;
+	f.logical = DC_PA_INVALID;
+	f.dir = -1;
+	f.count = 1;
+	f.manifested = true;
+	const void *frames[DC_FINDING_SITES];
+	unsigned n = dc_cpu_callstack(frames, DC_FINDING_SITES);
+	for (unsigned i = 0; i < n; i++)
+		f.site[f.n_sites++] = (struct dc_site){"called from", frames[i], UINT64_MAX};
+	char where[64];
+	uint64_t shown = c->m ? dc_check_show_va(c, addr) : 0;
+	if (shown)
+		snprintf(where, sizeof(where), "address 0x%llx", (unsigned long long)shown);
+	else if ((uintptr_t)addr < 65536)
+		snprintf(where, sizeof(where), "address 0x%llx%s",
+		         (unsigned long long)(uintptr_t)addr, addr ? "" : " (a NULL pointer)");
+	else
+		snprintf(where, sizeof(where), "a host address outside the simulated memory");
+	const char *name = sig_name(sig);
+	const char *tail = n ? " {0}" : "";
+	if (name && sig == SIGABRT)
+		snprintf(f.what, sizeof(f.what), "%s: the driver aborted%s", name, tail);
+	else if (name)
+		snprintf(f.what, sizeof(f.what), "%s on %s%s", name, where, tail);
+	else
+		snprintf(f.what, sizeof(f.what), "bug check 0x%x%s", (unsigned)sig, tail);
+	/* A crash is always shown: it is what ends the run. */
+	bool supp = c->n_supp > 0;
+	size_t keep = c->n_supp;
+	if (supp)
+		c->n_supp = 0;
+	uint32_t maxr = c->opts.max_reports;
+	c->opts.max_reports = 0;
+	dc_finding_add(c, &f);
+	c->opts.max_reports = maxr;
+	c->n_supp = keep;
+}
+
+static void handler(int sig, siginfo_t *si, void *uctx)
+{
+	if (in_handler)
+		_exit(crash_status);
+	in_handler = 1;
+	const void *pc = NULL;
+	const ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+	pc = (const void *)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	pc = (const void *)uc->uc_mcontext.pc;
+#else
+	(void)uc;
+#endif
+	if (crash_check) {
+		dc_check_crash(crash_check, sig, pc, si ? si->si_addr : NULL);
+		dc_check_report(crash_check);
+	}
+	_exit(crash_status);
+}
+
+int dc_check_install_crash_handler(struct dc_check *c, int exit_status)
+{
+	if (!alt_stack) {
+		size_t sz = DC_MAX((size_t)SIGSTKSZ, (size_t)65536);
+		alt_stack = malloc(sz);
+		if (!alt_stack)
+			return DC_ERR_NOMEM;
+		stack_t ss = {.ss_sp = alt_stack, .ss_size = sz, .ss_flags = 0};
+		if (sigaltstack(&ss, NULL) != 0) {
+			free(alt_stack);
+			alt_stack = NULL;
+			return DC_ERR_IO;
+		}
+	}
+	/* Let the symbolizer read the process before anything can go wrong. */
+	dc_sym_lookup(c, (const void *)(uintptr_t)dc_check_install_crash_handler, true);
+	crash_check = c;
+	crash_status = exit_status;
+	for (size_t i = 0; i < DC_ARRAY_SIZE(crash_signals); i++) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = handler;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(crash_signals[i], &sa, &old_actions[i]) != 0)
+			return DC_ERR_IO;
+	}
+	return DC_OK;
+}
+
+void dc_check_uninstall_crash_handler(void)
+{
+	if (!crash_check)
+		return;
+	for (size_t i = 0; i < DC_ARRAY_SIZE(crash_signals); i++)
+		sigaction(crash_signals[i], &old_actions[i], NULL);
+	crash_check = NULL;
+}
