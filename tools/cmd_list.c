@@ -4,8 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+
 #include "dmacoh/check.h"
+#include "dmacoh/driver.h"
 #include "dmacoh/platform.h"
+#include "kernel/sys.h"
 #include "cmds.h"
 
 /* A line that says what sets the profile apart, made from the profile itself so it cannot
@@ -83,12 +90,82 @@ static int list_rules(void)
 	return 0;
 }
 
+/* Each device model as `dmacoh run` builds it, described by the model itself. */
+static int list_devices(void)
+{
+	struct dc_platform p;
+	struct dc_sys *s;
+	if (dc_platform_builtin("pc", &p) || dc_sys_create(&p, &s)) {
+		fprintf(stderr, "dmacoh list: cannot build a machine\n");
+		return 2;
+	}
+	for (const char *const *n = dc_sys_device_names(); *n; n++) {
+		struct dc_sysdev *d;
+		if (dc_sys_add_device(s, *n, NULL, &d) == DC_OK)
+			printf("%-10s %s\n", *n, dc_sysdev_device(d)->ops->desc);
+	}
+	dc_sys_destroy(s);
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The driver modules beside dmacoh (or in DMACOH_DRIVER_DIR), with what each says about
+ * itself (a module without dmacoh_driver_info is listed with its file name only). */
+static int list_drivers(void)
+{
+	char dir[PATH_MAX];
+	dc_tool_driver_dir(dir, sizeof(dir));
+	DIR *dp = opendir(dir);
+	if (!dp) {
+		fprintf(stderr,
+		        "dmacoh list: %s: no driver directory (build with 'make drivers')\n", dir);
+		return 2;
+	}
+	char *names[512];
+	size_t n = 0;
+	for (struct dirent *de; (de = readdir(dp)) && n < DC_ARRAY_SIZE(names);) {
+		size_t l = strlen(de->d_name);
+		if (l > 3 && !strcmp(de->d_name + l - 3, ".so"))
+			names[n++] = strdup(de->d_name);
+	}
+	closedir(dp);
+	qsort(names, n, sizeof(names[0]), by_name);
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		char path[PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		names[i][strlen(names[i]) - 3] = 0;
+		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		const struct dmacoh_driver_info *info = h ? dlsym(h, "dmacoh_driver_info") : NULL;
+		if (info && info->version == DMACOH_DRIVER_INFO_VERSION) {
+			if (info->bug)
+				printf("%-22s %-8s twin of %s that breaks %s\n", names[i],
+				       info->device, info->name, info->bug);
+			else
+				printf("%-22s %-8s %s\n", names[i], info->device, info->style);
+		} else {
+			printf("%s\n", names[i]);
+		}
+		if (h)
+			dlclose(h);
+		free(names[i]);
+	}
+	return 0;
+}
+
 static const struct kind {
 	const char *name;
 	int (*list)(void);
 	const char *summary;
 } kinds[] = {
     {"platforms", list_platforms, "built-in platform profiles"},
+    {"devices", list_devices, "device models a driver can run on"},
+    {"drivers", list_drivers, "driver modules (example drivers and their buggy twins)"},
     {"rules", list_rules, "the sanitizer's rules (dmacoh explain RULE)"},
 };
 

@@ -8,5 +8,10 @@ int dc_cmd_list(int argc, char **argv);     /* cmd_list.c */
 int dc_cmd_platform(int argc, char **argv); /* cmd_platform.c */
 int dc_cmd_demo(int argc, char **argv);     /* cmd_demo.c */
 int dc_cmd_explain(int argc, char **argv);  /* cmd_explain.c */
+int dc_cmd_run(int argc, char **argv);      /* cmd_run.c */
+
+#include <stddef.h>
+/* Where driver modules are: DMACOH_DRIVER_DIR, or drivers/ beside the dmacoh binary. */
+const char *dc_tool_driver_dir(char *buf, size_t len); /* cmd_run.c */
 
 #endif

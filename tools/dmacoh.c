@@ -18,7 +18,9 @@ static const struct command {
 	const char *args;
 	const char *summary;
 } commands[] = {
-    {"list", dc_cmd_list, "KIND", "list what dmacoh knows: platforms, rules"},
+    {"run", dc_cmd_run, "--driver NAME|FILE [OPTIONS]",
+     "run a driver on its device under a workload; report what it breaks"},
+    {"list", dc_cmd_list, "KIND", "list what dmacoh knows: platforms, devices, drivers, rules"},
     {"platform", dc_cmd_platform, "show NAME|FILE | check FILE",
      "print a resolved platform profile, or check a profile file"},
     {"demo", dc_cmd_demo, "[ARGS]", "watch a coherency bug happen, step by step"},

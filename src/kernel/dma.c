@@ -531,6 +531,18 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 		goto refuse;
 	}
 	int np = dc_mdl_pieces(s, Mdl, off, len, pieces, max);
+	if (!(a->master && a->sg)) {
+		/* Without scatter/gather every MapTransfer loads the base's registers from the
+		 * first: an earlier mapping that was never flushed is overwritten (its bounced
+		 * read data lost, its residue left in the controller). */
+		for (struct dc_xfer *x = b->xfers, *nx; x; x = nx) {
+			nx = x->next;
+			dc_mapreg_discard(a->mr, x->first, x->n);
+			xfer_free(x);
+		}
+		b->xfers = NULL;
+		b->cursor = 0;
+	}
 	uint32_t avail = b->n > b->cursor ? b->n - b->cursor : 0;
 	e.status = DC_KMAP_OK;
 	if (np == DC_ERR_RANGE)

@@ -1,0 +1,60 @@
+/* Workloads: the application side of `dmacoh run` — a seeded mix of IRPs (read, write, device
+ * control) of chosen sizes and buffer alignments, some outstanding at once, with every byte
+ * verified end to end against the device's backing store (block devices) or against the frames
+ * sent (frame devices, which loop frames back).
+ *
+ * A workload string is comma-separated key=value pairs, e.g.
+ *     count=1000,read=50,write=45,ioctl=5,size=512-65536,align=any,outstanding=4,seed=7
+ * Keys: count (IRPs), read / write / ioctl (relative weights), size (N or MIN-MAX bytes; block
+ * devices round to their sector), align (any | line | page | an offset 0-4095 of the buffer in
+ * its first page), zone (any | isa | dma32 | high: where application buffers live), outstanding
+ * (IRPs in flight at once, 1-64), seed.  Outstanding requests use disjoint parts of the store,
+ * so the expected contents never depend on the order the driver serves them in. */
+#ifndef DC_KERNEL_WORKLOAD_H
+#define DC_KERNEL_WORKLOAD_H
+
+#include "sys.h"
+
+#define DC_ALIGN_ANY (-1)
+#define DC_ALIGN_LINE (-2)
+
+struct dc_workload {
+	uint64_t count;
+	unsigned w_read, w_write, w_ioctl;
+	uint32_t size_min, size_max; /* 0: the device's default */
+	int align;                   /* DC_ALIGN_*, or an offset in the page */
+	enum dc_zone zone;
+	unsigned outstanding;
+	uint64_t seed;
+};
+
+void dc_workload_default(struct dc_workload *w);
+/* Applies a workload string over *w.  DC_ERR_PARSE with one line in err ("workload: ..."). */
+int dc_workload_parse(const char *text, struct dc_workload *w, char *err, size_t errlen);
+
+struct dc_run_stats {
+	uint64_t irps, reads, writes, ioctls, bytes;
+	uint64_t failed;     /* completed with an error status the workload did not expect */
+	uint64_t hung;       /* never completed (the run stops there) */
+	uint64_t mismatched; /* completed with success but wrong data */
+	uint64_t bad_bytes;  /* wrong bytes in all */
+	/* The first mismatch: which IRP (1-based), its kind, the store offset and buffer offset of
+	 * its first wrong byte, and the byte expected and seen. */
+	uint64_t first_irp;
+	const char *first_kind;
+	uint64_t first_store_off, first_buf_off;
+	uint8_t first_want, first_got;
+	uint64_t sim_ns;
+};
+
+/* Called every so often with IRPs done so far; returning true stops the run early. */
+typedef bool (*dc_run_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+/* Runs w against the started device d (top of its stack: top).  Returns DC_OK (the stats say
+ * what happened), or DC_ERR_NOMEM / DC_ERR_INVAL (a workload the device cannot take, e.g. a size
+ * above the store; err says why). */
+int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
+                    const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
+                    void *opaque, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,322 @@
+/* dmacoh run: load a driver module, give it its device on a platform, drive a workload through
+ * it with every byte verified, and report what the sanitizer found.
+ * Exit: 0 clean, 1 findings or wrong data (or failed/hung IRPs), 2 usage or input error. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dmacoh/check.h"
+#include "dmacoh/driver.h"
+#include "dmacoh/platform.h"
+#include "hw/machine.h"
+#include "kernel/sys.h"
+#include "kernel/workload.h"
+#include "cmds.h"
+
+const char *dc_tool_driver_dir(char *buf, size_t len)
+{
+	const char *env = getenv("DMACOH_DRIVER_DIR");
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return buf;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = 0;
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(buf, len, "%s/drivers", self);
+	return buf;
+}
+
+static bool readable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+static void run_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: dmacoh run --driver NAME|FILE [--device NAME] [--platform NAME|FILE]\n"
+	    "                  [--workload SPEC] [--seed N] [--format text|json|sarif]\n"
+	    "                  [--trace FILE] [--quiet] [--deterministic]\n\n"
+	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
+	    "its device under a workload, verifies every byte end to end, and reports every\n"
+	    "coherency rule the driver breaks.\n\n"
+	    "  --device NAME      the device model (default: the one the driver names)\n"
+	    "  --platform P       built-in platform or profile file (default: noncoherent)\n"
+	    "  --workload SPEC    key=value,... count, read, write, ioctl, size=MIN-MAX,\n"
+	    "                     align=any|line|page|N, zone=any|isa|dma32|high, outstanding,\n"
+	    "                     seed (default: count=100,read=50,write=45,ioctl=5)\n"
+	    "  --seed N           seeds both the platform's adversary and the workload\n"
+	    "  --format F         report format (default text; also DMACOH_OPTIONS=format=...)\n"
+	    "  --trace FILE       write a Chrome/Perfetto trace of the run\n"
+	    "  --quiet            no progress bar\n"
+	    "  --deterministic    leave wall time out of the summary (for byte-identical "
+	    "output)\n\n"
+	    "Exit status: 0 clean, 1 findings or wrong data, 2 usage or input error.\n"
+	    "DMACOH_OPTIONS: halt_on_error, max_reports, suppressions=FILE, log_path=FILE, "
+	    "format.\n");
+}
+
+struct progress {
+	bool on;
+	struct dc_check *chk;
+	int last;
+};
+
+static bool on_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	struct progress *p = opaque;
+	if (p->on && total) {
+		int pct = (int)(done * 100 / total);
+		if (pct != p->last) {
+			p->last = pct;
+			char bar[41];
+			int fill = pct * 40 / 100;
+			for (int i = 0; i < 40; i++)
+				bar[i] = i < fill ? '#' : '.';
+			bar[40] = 0;
+			fprintf(stderr, "\r[%s] %3d%% %llu/%llu IRPs", bar, pct,
+			        (unsigned long long)done, (unsigned long long)total);
+			if (done == total)
+				fputc('\n', stderr);
+			fflush(stderr);
+		}
+	}
+	return p->chk && dc_check_halted(p->chk);
+}
+
+static int fail2(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "dmacoh run: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return 2;
+}
+
+int dc_cmd_run(int argc, char **argv)
+{
+	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
+	const char *format = NULL, *trace_path = NULL, *seed_s = NULL;
+	bool quiet = false, deterministic = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = !strcmp(a, "--driver")     ? &driver
+		                    : !strcmp(a, "--device")   ? &device
+		                    : !strcmp(a, "--platform") ? &platform
+		                    : !strcmp(a, "--workload") ? &workload
+		                    : !strcmp(a, "--format")   ? &format
+		                    : !strcmp(a, "--trace")    ? &trace_path
+		                    : !strcmp(a, "--seed")     ? &seed_s
+		                                               : NULL;
+		if (slot) {
+			if (i + 1 >= argc)
+				return fail2("%s needs a value (try 'dmacoh run --help')%s", a, "");
+			*slot = argv[++i];
+		} else if (!strcmp(a, "--quiet")) {
+			quiet = true;
+		} else if (!strcmp(a, "--deterministic")) {
+			deterministic = true;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			run_usage(stdout);
+			return 0;
+		} else {
+			return fail2("unknown argument '%s' (try 'dmacoh run --help')%s", a, "");
+		}
+	}
+	if (!driver)
+		return fail2("missing --driver NAME|FILE (see 'dmacoh list drivers')%s%s", "", "");
+
+	/* Inputs first, all of them, before anything runs. */
+	struct dc_platform plat;
+	char err[1024];
+	if (dc_platform_builtin(platform, &plat) != DC_OK) {
+		if (!strchr(platform, '/') && !strchr(platform, '.'))
+			return fail2("unknown platform '%s' (see 'dmacoh list platforms')%s",
+			             platform, "");
+		if (dc_platform_load(platform, &plat, err, sizeof(err)) != DC_OK)
+			return fail2("%s%s", err, "");
+	}
+	struct dc_workload wl;
+	dc_workload_default(&wl);
+	if (workload && dc_workload_parse(workload, &wl, err, sizeof(err)) != DC_OK)
+		return fail2("%s%s", err, "");
+	if (seed_s) {
+		char *end;
+		unsigned long long v = strtoull(seed_s, &end, 10);
+		if (!*seed_s || *end || *seed_s == '-')
+			return fail2("--seed %s: not a number%s", seed_s, "");
+		plat.seed = v;
+		wl.seed = v;
+	}
+	struct dc_check_opts co;
+	dc_check_opts_init(&co);
+	/* The PC HAL's GetDmaAlignment is 1: buffers that split a line are the application's
+	 * choice, not a driver bug.  DMACOH_OPTIONS=alignment_warnings=1 asks for them. */
+	co.alignment_warnings = false;
+	const char *env = getenv("DMACOH_OPTIONS");
+	if (env && dc_check_opts_parse(&co, env, err, sizeof(err)) != DC_OK)
+		return fail2("%s%s", err, "");
+	if (format &&
+	    dc_check_opts_parse(&co, (snprintf(err, sizeof(err), "format=%s", format), err), err,
+	                        sizeof(err)) != DC_OK)
+		return fail2("--format %s: expected text, json or sarif%s", format, "");
+	char path[PATH_MAX], dir[PATH_MAX];
+	if (strchr(driver, '/') || strstr(driver, ".so"))
+		snprintf(path, sizeof(path), "%s", driver);
+	else
+		snprintf(path, sizeof(path), "%s/%s.so", dc_tool_driver_dir(dir, sizeof(dir)),
+		         driver);
+	if (!readable(path)) {
+		if (strchr(driver, '/') || strstr(driver, ".so"))
+			return fail2("%s: no such driver module%s", path, "");
+		return fail2("unknown driver '%s' (see 'dmacoh list drivers')%s", driver, "");
+	}
+
+	struct timespec w0;
+	clock_gettime(CLOCK_MONOTONIC, &w0);
+	struct dc_sys *s;
+	int e = dc_sys_create(&plat, &s);
+	if (e)
+		return fail2("cannot build the machine: %s%s", dc_err_name(e), "");
+	struct dc_check *chk = NULL;
+	if ((e = dc_check_create_err(dc_sys_machine(s), &co, &chk, err, sizeof(err)))) {
+		dc_sys_destroy(s);
+		return fail2("%s%s", *err ? err : dc_err_name(e), "");
+	}
+	struct dc_driver *drv = NULL;
+	NTSTATUS st = 0;
+	if ((e = dc_sys_load_module(s, path, &drv, &st, err, sizeof(err)))) {
+		dc_check_destroy(chk);
+		dc_sys_destroy(s);
+		return fail2("%s%s", err, "");
+	}
+	/* The module's strings go away with it at unload: keep copies. */
+	const struct dmacoh_driver_info *info = dc_driver_info(drv);
+	char drv_name[64] = "", drv_dev[64] = "";
+	if (info && info->name)
+		snprintf(drv_name, sizeof(drv_name), "%s%s%s", info->name, info->bug ? "-bug-" : "",
+		         info->bug ? info->bug : "");
+	if (info && info->device)
+		snprintf(drv_dev, sizeof(drv_dev), "%s", info->device);
+	if (!device && *drv_dev)
+		device = drv_dev;
+	if (!device) {
+		dc_check_destroy(chk);
+		dc_sys_destroy(s);
+		return fail2("%s names no device: give --device NAME (see 'dmacoh list devices')%s",
+		             path, "");
+	}
+	struct dc_sysdev *d = NULL;
+	if ((e = dc_sys_add_device(s, device, NULL, &d))) {
+		dc_check_destroy(chk);
+		dc_sys_destroy(s);
+		if (e == DC_ERR_NOTFOUND)
+			return fail2("unknown device '%s' (see 'dmacoh list devices')%s", device,
+			             "");
+		return fail2("device %s: %s", device, dc_err_name(e));
+	}
+	dc_check_install_crash_handler(chk, 1);
+	if (trace_path) {
+		dc_check_uninstall_crash_handler();
+		dc_check_destroy(chk);
+		dc_sys_destroy(s);
+		return fail2("--trace %s: tracing is not built in yet%s", trace_path, "");
+	}
+	PDEVICE_OBJECT top = NULL;
+	struct dc_run_stats rs;
+	memset(&rs, 0, sizeof(rs));
+	int rc = 0;
+	bool started = dc_sys_start_device(s, drv, d, &top, &st) == DC_OK;
+	const char *what = NULL;
+	char whatbuf[256];
+	if (!started) {
+		snprintf(whatbuf, sizeof(whatbuf), "the driver failed IRP_MN_START_DEVICE: 0x%08X",
+		         (unsigned)st);
+		what = whatbuf;
+	} else {
+		struct progress pr = {
+		    .on = !quiet && isatty(2) && wl.count >= 1000, .chk = chk, .last = -1};
+		e = dc_run_workload(s, d, top, &wl, &rs, on_progress, &pr, err, sizeof(err));
+		if (e == DC_ERR_INVAL) {
+			dc_check_uninstall_crash_handler();
+			dc_check_destroy(chk);
+			dc_sys_destroy(s);
+			return fail2("%s%s", err, "");
+		}
+		if (e)
+			what = err;
+		dc_sys_remove_device(s, d, NULL);
+	}
+	dc_sys_unload(s, drv);
+	uint64_t sim_ns = dc_sys_now(s);
+	dc_check_uninstall_crash_handler();
+
+	/* The report: text to stderr (or log_path) like a sanitizer; JSON and SARIF to stdout
+	 * (or log_path) for tools, with the human summary on stderr. */
+	bool machine_fmt = co.format != DC_FMT_TEXT;
+	if (machine_fmt && !co.log_path[0])
+		dc_check_write(chk, stdout, co.format);
+	else
+		dc_check_report(chk);
+	FILE *out = machine_fmt && !co.log_path[0] ? stderr : stdout;
+	const char *shown = *drv_name ? drv_name : path;
+	fprintf(out, "dmacoh run: %s on %s, platform %s, seed %llu\n", shown, device, plat.name,
+	        (unsigned long long)plat.seed);
+	fprintf(out,
+	        "  IRPs       %llu (%llu read, %llu write, %llu ioctl), %llu failed, %llu hung\n",
+	        (unsigned long long)rs.irps, (unsigned long long)rs.reads,
+	        (unsigned long long)rs.writes, (unsigned long long)rs.ioctls,
+	        (unsigned long long)rs.failed, (unsigned long long)rs.hung);
+	fprintf(out, "  bytes      %llu\n", (unsigned long long)rs.bytes);
+	if (what)
+		fprintf(out, "  run        stopped: %s\n", what);
+	if (!rs.mismatched)
+		fprintf(out, "  data       %s\n",
+		        rs.irps ? "every byte verified" : "nothing moved");
+	else if (rs.first_kind)
+		fprintf(out,
+		        "  data       WRONG in %llu IRPs (%llu bytes); first: IRP %llu (%s), store "
+		        "offset 0x%llx (byte %llu of the buffer): expected 0x%02x, got 0x%02x\n",
+		        (unsigned long long)rs.mismatched, (unsigned long long)rs.bad_bytes,
+		        (unsigned long long)rs.first_irp, rs.first_kind,
+		        (unsigned long long)rs.first_store_off,
+		        (unsigned long long)rs.first_buf_off, rs.first_want, rs.first_got);
+	else
+		fprintf(out, "  data       WRONG in %llu IRPs (lengths or capacities)\n",
+		        (unsigned long long)rs.mismatched);
+	fprintf(out, "  findings   ");
+	bool any = false;
+	for (int r = 0; r < DC_RULE_COUNT; r++) {
+		uint64_t h = dc_check_rule_hits(chk, (enum dc_rule)r);
+		if (!h)
+			continue;
+		fprintf(out, "%s%s x%llu", any ? ", " : "", dc_rule_info((enum dc_rule)r)->id,
+		        (unsigned long long)h);
+		any = true;
+	}
+	fprintf(out, "%s\n", any ? "" : "none");
+	fprintf(out, "  sim time   %llu.%06llu ms\n", (unsigned long long)(sim_ns / 1000000),
+	        (unsigned long long)(sim_ns % 1000000));
+	if (!deterministic) {
+		struct timespec w1;
+		clock_gettime(CLOCK_MONOTONIC, &w1);
+		double wall =
+		    (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
+		fprintf(out, "  wall time  %.3f s\n", wall);
+	}
+	rc = (dc_check_errors(chk) || rs.mismatched || rs.failed || rs.hung || what) ? 1 : 0;
+	dc_check_destroy(chk);
+	dc_sys_destroy(s);
+	return rc;
+}
