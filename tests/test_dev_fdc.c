@@ -436,6 +436,20 @@ DC_TEST(fdc_read_data_phases_result_bytes_and_data)
 	CHECK(res[5] >= 1 && res[5] <= 18);
 	CHECK_EQ(res[6], 2);
 	CHECK_EQ(dc_fdc_stats(r.f)->sectors_read, 23);
+	/* CONFIGURE with EIS: READ DATA seeks to C itself (implied seek), no SENSE INTERRUPT. */
+	const uint8_t cfg[] = {DC_FDC_OP_CONFIGURE, 0, 0x60, 0};
+	CHECK(cmd(&r, cfg, 4));
+	uint64_t t0 = r.m->clock.now;
+	CHECK(read_into(&r, 0, 25, 0, 3, 18, 512, res, got));
+	CHECK(r.m->clock.now - t0 >= 18 * 3 * MS);
+	const uint8_t want3[7] = {0, 0, 0, 25, 0, 4, 2};
+	CHECK(!memcmp(res, want3, 7));
+	CHECK(!memcmp(got, image(&r) + lba_off(25, 0, 3), 512));
+	struct dc_fdc_state s;
+	dc_fdc_state(r.f, &s);
+	CHECK_EQ(s.pcn[0], 25);
+	CHECK_EQ(s.head[0], 25);
+	CHECK(!dc_irq_asserted(&r.m->irq, IRQ));
 	rig_down(&r);
 }
 
