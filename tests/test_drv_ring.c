@@ -3,7 +3,9 @@
  * of every size class (one RX buffer, several, the largest) come back byte for byte, several
  * seeds; frames wait in the ring until read; a too-small read keeps the frame; bad requests,
  * the capacity IOCTL, failed TX and RX transfers; the cached driver's G2 flushes and the
- * uncached one's none; and each buggy twin doing its one mistake. */
+ * uncached one's none; the kernel's events audited for API misuse throughout; and each buggy
+ * twin doing its one mistake. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,17 +15,186 @@
 #include "hw/rng.h"
 #include "kflow.h"
 
+/* --- What the driver did wrong, as far as the kernel's events show --------------------------
+ * A stand-in for the sanitizer's API rules until it lands, so that a correct driver is held to
+ * none (and a twin of an API rule is seen to break one): IRQL violations, bad accesses,
+ * crashes; a MapTransfer refused; a flush that names no open MapTransfer or differs from it;
+ * map registers freed with a mismatched count or a transfer still mapped; a list put back
+ * twice; the adapter put with registers, lists, transfers or common buffers outstanding; a
+ * device access outside what is mapped; Information non-zero with a failure, or above the
+ * length. */
+#define AUDIT_OPEN 80
+
+struct audit {
+	unsigned problems;
+	char first[256];
+	struct {
+		const void *mrb, *mdl, *va;
+		uint64_t len;
+		enum dc_dir dir;
+		bool used;
+	} open[AUDIT_OPEN];
+	int commons, lists, mrbs;
+};
+
+static void audit_problem(struct audit *a, const struct dc_kev *e, const char *what)
+{
+	if (a->problems++ == 0)
+		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what, dc_kev_name(e->type),
+		         e->routine ? e->routine : "-");
+}
+
+static int audit_open_count(const struct audit *a, const void *mrb)
+{
+	int n = 0;
+	for (size_t i = 0; i < AUDIT_OPEN; i++)
+		n += a->open[i].used && (!mrb || a->open[i].mrb == mrb);
+	return n;
+}
+
+static void audit_kev(struct audit *a, const struct dc_kev *e)
+{
+	size_t i;
+	switch (e->type) {
+	case DC_KEV_IRQL:
+		audit_problem(a, e, "wrong IRQL");
+		break;
+	case DC_KEV_BAD_ACCESS:
+	case DC_KEV_CRASH:
+		audit_problem(a, e, "bad access or crash");
+		break;
+	case DC_KEV_MAP:
+		if (e->status != DC_KMAP_OK && e->status != DC_KMAP_SHORT) {
+			audit_problem(a, e, "MapTransfer refused");
+			break;
+		}
+		for (i = 0; i < AUDIT_OPEN && a->open[i].used; i++)
+			;
+		if (i == AUDIT_OPEN) {
+			audit_problem(a, e, "too many MapTransfers open");
+			break;
+		}
+		a->open[i].mrb = e->mrb;
+		a->open[i].mdl = e->mdl;
+		a->open[i].va = e->va;
+		a->open[i].len = e->len_out;
+		a->open[i].dir = e->dir;
+		a->open[i].used = true;
+		break;
+	case DC_KEV_FLUSH:
+		for (i = 0; i < AUDIT_OPEN; i++)
+			if (a->open[i].used && a->open[i].mrb == e->mrb &&
+			    a->open[i].mdl == e->mdl && a->open[i].va == e->va)
+				break;
+		if (i == AUDIT_OPEN) {
+			audit_problem(a, e, "flush naming no open MapTransfer");
+			break;
+		}
+		if (a->open[i].len != e->len || a->open[i].dir != e->dir)
+			audit_problem(a, e, "flush arguments differ from the MapTransfer");
+		a->open[i].used = false;
+		break;
+	case DC_KEV_ADAPTER_CONTROL:
+		a->mrbs++;
+		break;
+	case DC_KEV_MAPREG_FREE:
+		if (!e->status)
+			audit_problem(a, e, "FreeMapRegisters count differs from the allocation");
+		if (audit_open_count(a, e->mrb))
+			audit_problem(a, e, "map registers freed with a transfer mapped");
+		a->mrbs--;
+		break;
+	case DC_KEV_SG_MAP:
+		a->lists += e->status == STATUS_SUCCESS;
+		break;
+	case DC_KEV_SG_PUT:
+		if (!e->xfer)
+			audit_problem(a, e, "PutScatterGatherList of no outstanding list");
+		else
+			a->lists--;
+		break;
+	case DC_KEV_COMMON_ALLOC:
+		a->commons += e->va != NULL;
+		break;
+	case DC_KEV_COMMON_FREE:
+		if (e->status)
+			a->commons--;
+		else
+			audit_problem(a, e, "FreeCommonBuffer freed nothing");
+		break;
+	case DC_KEV_ADAPTER_PUT:
+		if (a->commons || a->lists || a->mrbs || audit_open_count(a, NULL))
+			audit_problem(a, e, "adapter put with DMA resources outstanding");
+		break;
+	case DC_KEV_DEVICE_ACCESS:
+		if (!e->status)
+			audit_problem(a, e, "device access outside what is mapped");
+		break;
+	case DC_KEV_IRP_COMPLETE:
+		if ((e->value == IRP_MJ_READ || e->value == IRP_MJ_WRITE) &&
+		    (e->status < 0 ? e->len_out != 0 : e->len_out > e->len))
+			audit_problem(a, e, "Information wrong for the status");
+		break;
+	default:
+		break;
+	}
+}
+
+/* kf_open with `obs` watching from before AddDevice, on the built-in platform `plat` with
+ * `seed`, or on `p` if not NULL. */
+static int audit_kf_open(struct kf *k, const struct dc_observer *obs, void *opaque,
+                         const struct dc_platform *p, const char *plat, uint64_t seed,
+                         const char *device, const struct dc_sysdev_opts *o, const char *driver)
+{
+	struct dc_platform bp;
+	char path[512];
+	NTSTATUS st = 0;
+	memset(k, 0, sizeof(*k));
+	if (!p) {
+		if (dc_platform_builtin(plat, &bp)) {
+			snprintf(k->err, sizeof(k->err), "no platform %s", plat);
+			return DC_ERR_NOTFOUND;
+		}
+		bp.seed = seed;
+		p = &bp;
+	}
+	int err = dc_sys_create(p, &k->s);
+	if (!err)
+		err = dc_machine_add_observer(dc_sys_machine(k->s), obs, opaque);
+	if (!err)
+		err = dc_sys_add_device(k->s, device, o, &k->dev);
+	if (!err)
+		err = dc_sys_load_module(k->s, kf_driver_path(driver, path, sizeof(path)), &k->drv,
+		                         &st, k->err, sizeof(k->err));
+	if (!err)
+		err = dc_sys_start_device(k->s, k->drv, k->dev, &k->top, &st);
+	if (err && k->s) {
+		size_t l = strlen(k->err);
+		snprintf(k->err + l, sizeof(k->err) - l, " (%s, 0x%08X)", dc_err_name(err),
+		         (unsigned)st);
+		dc_sys_destroy(k->s);
+		k->s = NULL;
+	}
+	return err;
+}
+
+#define AUDIT_CHECK(a, label)                                                                     \
+	CHECK_MSG((a).problems == 0, "%s: %u API problems, the first: %s", (label), (a).problems, \
+	          (a).first)
+
 #define RING_MAX_FRAME 9216
 
 static const char *const ring_drivers[] = {"ring", "ring-uncached"};
 
 struct ring_count {
+	struct audit audit;
 	unsigned ke_dma, ke_pio, commons, commons_cached;
 };
 
 static void ring_kev(void *opaque, const struct dc_kev *e)
 {
 	struct ring_count *c = opaque;
+	audit_kev(&c->audit, e);
 	if (e->type == DC_KEV_KE_FLUSH) {
 		if (e->flags & DC_KEVF_DMA)
 			c->ke_dma++;
@@ -36,6 +207,13 @@ static void ring_kev(void *opaque, const struct dc_kev *e)
 }
 
 static const struct dc_observer ring_observer = {.kev = ring_kev};
+
+static int ring_open(struct kf *k, struct ring_count *c, const char *plat, uint64_t seed,
+                     const char *driver)
+{
+	memset(c, 0, sizeof(*c));
+	return audit_kf_open(k, &ring_observer, c, NULL, plat, seed, "ring", NULL, driver);
+}
 
 /* An application buffer holding a seeded frame (or poison, for reads). */
 struct ring_buf {
@@ -133,153 +311,132 @@ static long ring_echo(struct kf *k, ULONG len, uint32_t boff, uint64_t seed, boo
 
 static const ULONG ring_sizes[] = {1, 60, 1514, 2048, 2049, 4097, 6000, RING_MAX_FRAME, 64};
 
+/* Twice round the sizes: 18 frames, more than the rings hold, so both wrap. */
+static void ring_loopback(const char *driver, const char *plat, uint64_t seed)
+{
+	struct kf k;
+	struct ring_count c;
+	CHECK_MSG(ring_open(&k, &c, plat, seed, driver) == 0, "%s %s: %s", driver, plat, k.err);
+	for (size_t i = 0; i < 2 * DC_ARRAY_SIZE(ring_sizes); i++) {
+		ULONG n = ring_sizes[i % DC_ARRAY_SIZE(ring_sizes)];
+		NTSTATUS ws, rs;
+		ULONG_PTR info;
+		long bad = ring_echo(&k, n, (uint32_t)(seed * 97 + i * 37), seed * 100 + i, i & 1,
+		                     &ws, &rs, &info);
+		CHECK_MSG(ws == STATUS_SUCCESS && rs == STATUS_SUCCESS && info == n && bad == 0,
+		          "%s on %s seed %llu frame %zu (%u bytes): write 0x%08X, read 0x%08X with "
+		          "%lu bytes, %ld wrong",
+		          driver, plat, (unsigned long long)seed, i, (unsigned)n, (unsigned)ws,
+		          (unsigned)rs, (unsigned long)info, bad);
+	}
+	kf_close(&k);
+	AUDIT_CHECK(c.audit, driver);
+	bool cached = !strcmp(driver, "ring");
+	CHECK_MSG(c.commons == 1 && c.commons_cached == cached, "%s: %u common buffers, %u cached",
+	          driver, c.commons, c.commons_cached);
+	/* P1 after each read the CPU filled; G2 flushes only on the cached buffer. */
+	CHECK_EQ(c.ke_pio, 2 * DC_ARRAY_SIZE(ring_sizes));
+	if (cached)
+		CHECK_MSG(c.ke_dma > 0, "%s: no G2 flush", plat);
+	else
+		CHECK_MSG(c.ke_dma == 0, "%s: %u flushes of an uncached buffer", plat, c.ke_dma);
+}
+
 DC_TEST(drv_ring_loopback_every_platform_size_and_seed)
 {
 	for (size_t d = 0; d < DC_ARRAY_SIZE(ring_drivers); d++)
 		for (const char *const *p = kf_platforms; *p; p++)
 			for (uint64_t seed = 1; seed <= 3; seed++) {
-				struct kf k;
-				CHECK_MSG(kf_open(&k, *p, seed, "ring", NULL, ring_drivers[d]) == 0,
-				          "%s %s: %s", ring_drivers[d], *p, k.err);
-				struct ring_count c = {0};
-				dc_machine_add_observer(dc_sys_machine(k.s), &ring_observer, &c);
-				/* Twice round: 18 frames, more than the rings hold, so both wrap.
-				 */
-				for (size_t i = 0; i < 2 * DC_ARRAY_SIZE(ring_sizes); i++) {
-					ULONG n = ring_sizes[i % DC_ARRAY_SIZE(ring_sizes)];
-					NTSTATUS ws, rs;
-					ULONG_PTR info;
-					long bad =
-					    ring_echo(&k, n, (uint32_t)(seed * 97 + i * 37),
-					              seed * 100 + i, i & 1, &ws, &rs, &info);
-					CHECK_MSG(ws == STATUS_SUCCESS && rs == STATUS_SUCCESS &&
-					              info == n && bad == 0,
-					          "%s on %s seed %llu frame %zu (%u bytes): write "
-					          "0x%08X, read "
-					          "0x%08X with %lu bytes, %ld wrong",
-					          ring_drivers[d], *p, (unsigned long long)seed, i,
-					          (unsigned)n, (unsigned)ws, (unsigned)rs,
-					          (unsigned long)info, bad);
-				}
-				dc_machine_remove_observer(dc_sys_machine(k.s), &ring_observer, &c);
-				kf_close(&k);
-				/* P1 after each read the CPU filled; G2 flushes only on the cached
-				 * buffer. */
-				CHECK_EQ(c.ke_pio, 2 * DC_ARRAY_SIZE(ring_sizes));
-				if (d == 0)
-					CHECK_MSG(c.ke_dma > 0, "%s: no G2 flush", *p);
-				else
-					CHECK_MSG(c.ke_dma == 0,
-					          "%s: %u flushes of an uncached buffer", *p,
-					          c.ke_dma);
+				ring_loopback(ring_drivers[d], *p, seed);
+				if (dct_failed())
+					return;
 			}
-}
-
-/* The common buffer is what the driver asked for: cached for ring, uncached for
- * ring-uncached. */
-DC_TEST(drv_ring_common_buffer_cache_type)
-{
-	for (size_t d = 0; d < DC_ARRAY_SIZE(ring_drivers); d++) {
-		struct dc_platform plat;
-		struct dc_sys *s;
-		struct dc_sysdev *dev;
-		struct dc_driver *drv;
-		PDEVICE_OBJECT top;
-		char path[512], err[256] = "";
-		NTSTATUS st;
-		struct ring_count c = {0};
-		CHECK(dc_platform_builtin("noncoherent", &plat) == 0);
-		CHECK(dc_sys_create(&plat, &s) == 0);
-		dc_machine_add_observer(dc_sys_machine(s), &ring_observer, &c);
-		CHECK(dc_sys_add_device(s, "ring", NULL, &dev) == 0);
-		CHECK_MSG(dc_sys_load_module(s, kf_driver_path(ring_drivers[d], path, sizeof(path)),
-		                             &drv, &st, err, sizeof(err)) == 0,
-		          "%s", err);
-		CHECK(dc_sys_start_device(s, drv, dev, &top, &st) == 0);
-		CHECK(dc_sys_remove_device(s, dev, &st) == 0);
-		CHECK(dc_sys_unload(s, drv) == 0);
-		dc_machine_remove_observer(dc_sys_machine(s), &ring_observer, &c);
-		dc_sys_destroy(s);
-		CHECK_EQ(c.commons, 1);
-		CHECK_EQ(c.commons_cached, d == 0);
-	}
 }
 
 /* Frames sent with nobody reading wait in the RX ring (and then in the device's queue) and
  * come out in order when read. */
-DC_TEST(drv_ring_frames_wait_until_read)
+static void ring_frames_wait(const char *driver, const char *plat)
 {
 	enum { N = 24 };
+	static struct ring_buf tx[N], rx[N];
+	struct kf k;
+	struct ring_count c;
+	CHECK_MSG(ring_open(&k, &c, plat, 5, driver) == 0, "%s", k.err);
+	for (int i = 0; i < N; i++) {
+		ULONG n = 100 + (ULONG)i * 211;
+		CHECK(ring_buf_init(&k, &tx[i], n, (uint32_t)i * 131, 40 + (uint64_t)i, true));
+		ring_send(&k, &tx[i], IRP_MJ_WRITE, n);
+		IO_STATUS_BLOCK io = ring_wait(&k, &tx[i]);
+		CHECK_MSG(io.Status == STATUS_SUCCESS && io.Information == n,
+		          "%s %s write %d: 0x%08X", driver, plat, i, (unsigned)io.Status);
+	}
+	for (int i = 0; i < N; i++) {
+		CHECK(ring_buf_init(&k, &rx[i], RING_MAX_FRAME, (uint32_t)i * 17, 0, false));
+		ring_send(&k, &rx[i], IRP_MJ_READ, RING_MAX_FRAME);
+	}
+	for (int i = 0; i < N; i++) {
+		IO_STATUS_BLOCK io = ring_wait(&k, &rx[i]);
+		long bad = NT_SUCCESS(io.Status) ? ring_diff(&k, &rx[i], &tx[i], tx[i].len) : -1;
+		CHECK_MSG(io.Status == STATUS_SUCCESS && io.Information == tx[i].len && bad == 0,
+		          "%s %s read %d: 0x%08X, %lu of %u bytes, %ld wrong", driver, plat, i,
+		          (unsigned)io.Status, (unsigned long)io.Information, (unsigned)tx[i].len,
+		          bad);
+	}
+	for (int i = 0; i < N; i++) {
+		ring_buf_free(&k, &tx[i]);
+		ring_buf_free(&k, &rx[i]);
+	}
+	kf_close(&k);
+	AUDIT_CHECK(c.audit, driver);
+}
+
+DC_TEST(drv_ring_frames_wait_until_read)
+{
 	for (size_t d = 0; d < DC_ARRAY_SIZE(ring_drivers); d++)
 		for (const char *const *p = kf_platforms; *p; p++) {
-			struct kf k;
-			CHECK_MSG(kf_open(&k, *p, 5, "ring", NULL, ring_drivers[d]) == 0, "%s",
-			          k.err);
-			static struct ring_buf tx[N], rx[N];
-			for (int i = 0; i < N; i++) {
-				ULONG n = 100 + (ULONG)i * 211;
-				CHECK(ring_buf_init(&k, &tx[i], n, (uint32_t)i * 131,
-				                    40 + (uint64_t)i, true));
-				ring_send(&k, &tx[i], IRP_MJ_WRITE, n);
-				IO_STATUS_BLOCK io = ring_wait(&k, &tx[i]);
-				CHECK_MSG(io.Status == STATUS_SUCCESS && io.Information == n,
-				          "%s %s write %d: 0x%08X", ring_drivers[d], *p, i,
-				          (unsigned)io.Status);
-			}
-			for (int i = 0; i < N; i++) {
-				CHECK(ring_buf_init(&k, &rx[i], RING_MAX_FRAME, (uint32_t)i * 17, 0,
-				                    false));
-				ring_send(&k, &rx[i], IRP_MJ_READ, RING_MAX_FRAME);
-			}
-			for (int i = 0; i < N; i++) {
-				IO_STATUS_BLOCK io = ring_wait(&k, &rx[i]);
-				long bad = NT_SUCCESS(io.Status)
-				               ? ring_diff(&k, &rx[i], &tx[i], tx[i].len)
-				               : -1;
-				CHECK_MSG(io.Status == STATUS_SUCCESS &&
-				              io.Information == tx[i].len && bad == 0,
-				          "%s %s read %d: 0x%08X, %lu of %u bytes, %ld wrong",
-				          ring_drivers[d], *p, i, (unsigned)io.Status,
-				          (unsigned long)io.Information, (unsigned)tx[i].len, bad);
-			}
-			for (int i = 0; i < N; i++) {
-				ring_buf_free(&k, &tx[i]);
-				ring_buf_free(&k, &rx[i]);
-			}
-			kf_close(&k);
+			ring_frames_wait(ring_drivers[d], *p);
+			if (dct_failed())
+				return;
 		}
 }
 
 /* A read too small for the next frame fails with STATUS_BUFFER_TOO_SMALL and leaves the frame
  * for the next read. */
+static void ring_small_read(const char *driver, const char *plat)
+{
+	struct kf k;
+	struct ring_count c;
+	struct ring_buf tx, small, rx;
+	CHECK_MSG(ring_open(&k, &c, plat, 6, driver) == 0, "%s", k.err);
+	CHECK(ring_buf_init(&k, &tx, 3000, 10, 77, true));
+	CHECK(ring_buf_init(&k, &small, 100, 20, 0, false));
+	CHECK(ring_buf_init(&k, &rx, 3000, 30, 0, false));
+	ring_send(&k, &tx, IRP_MJ_WRITE, tx.len);
+	CHECK_EQ(ring_wait(&k, &tx).Status, STATUS_SUCCESS);
+	ring_send(&k, &small, IRP_MJ_READ, small.len);
+	IO_STATUS_BLOCK io = ring_wait(&k, &small);
+	CHECK_MSG(io.Status == STATUS_BUFFER_TOO_SMALL && io.Information == 0, "%s %s: 0x%08X %lu",
+	          driver, plat, (unsigned)io.Status, (unsigned long)io.Information);
+	ring_send(&k, &rx, IRP_MJ_READ, rx.len);
+	io = ring_wait(&k, &rx);
+	CHECK_MSG(io.Status == STATUS_SUCCESS && io.Information == 3000 &&
+	              ring_diff(&k, &rx, &tx, 3000) == 0,
+	          "%s %s: 0x%08X %lu", driver, plat, (unsigned)io.Status,
+	          (unsigned long)io.Information);
+	ring_buf_free(&k, &tx);
+	ring_buf_free(&k, &small);
+	ring_buf_free(&k, &rx);
+	kf_close(&k);
+	AUDIT_CHECK(c.audit, driver);
+}
+
 DC_TEST(drv_ring_small_read_keeps_the_frame)
 {
 	for (size_t d = 0; d < DC_ARRAY_SIZE(ring_drivers); d++)
 		for (const char *const *p = kf_platforms; *p; p++) {
-			struct kf k;
-			CHECK_MSG(kf_open(&k, *p, 6, "ring", NULL, ring_drivers[d]) == 0, "%s",
-			          k.err);
-			struct ring_buf tx, small, rx;
-			CHECK(ring_buf_init(&k, &tx, 3000, 10, 77, true));
-			CHECK(ring_buf_init(&k, &small, 100, 20, 0, false));
-			CHECK(ring_buf_init(&k, &rx, 3000, 30, 0, false));
-			ring_send(&k, &tx, IRP_MJ_WRITE, tx.len);
-			CHECK_EQ(ring_wait(&k, &tx).Status, STATUS_SUCCESS);
-			ring_send(&k, &small, IRP_MJ_READ, small.len);
-			IO_STATUS_BLOCK io = ring_wait(&k, &small);
-			CHECK_MSG(io.Status == STATUS_BUFFER_TOO_SMALL && io.Information == 0,
-			          "%s %s: 0x%08X %lu", ring_drivers[d], *p, (unsigned)io.Status,
-			          (unsigned long)io.Information);
-			ring_send(&k, &rx, IRP_MJ_READ, rx.len);
-			io = ring_wait(&k, &rx);
-			CHECK_MSG(io.Status == STATUS_SUCCESS && io.Information == 3000 &&
-			              ring_diff(&k, &rx, &tx, 3000) == 0,
-			          "%s %s: 0x%08X %lu", ring_drivers[d], *p, (unsigned)io.Status,
-			          (unsigned long)io.Information);
-			ring_buf_free(&k, &tx);
-			ring_buf_free(&k, &small);
-			ring_buf_free(&k, &rx);
-			kf_close(&k);
+			ring_small_read(ring_drivers[d], *p);
+			if (dct_failed())
+				return;
 		}
 }
 
@@ -296,104 +453,108 @@ static NTSTATUS ring_ioctl(struct kf *k, ULONG code, ULONGLONG *out, ULONG_PTR *
 	return io.Status;
 }
 
+static void ring_bad_requests(const char *driver, const char *plat)
+{
+	enum { N = 20 };
+	static struct ring_buf ftx[N], frx[N];
+	struct kf k;
+	struct ring_count c;
+	struct ring_buf b, tx;
+	IO_STATUS_BLOCK io;
+	CHECK_MSG(ring_open(&k, &c, plat, 8, driver) == 0, "%s", k.err);
+	struct dc_device *dev = dc_sysdev_device(k.dev);
+
+	CHECK(ring_buf_init(&k, &b, RING_MAX_FRAME + 1, 0, 1, true));
+	ring_send(&k, &b, IRP_MJ_WRITE, 0);
+	io = ring_wait(&k, &b);
+	CHECK(io.Status == STATUS_SUCCESS && io.Information == 0);
+	ring_send(&k, &b, IRP_MJ_READ, 0);
+	io = ring_wait(&k, &b);
+	CHECK(io.Status == STATUS_SUCCESS && io.Information == 0);
+	ring_send(&k, &b, IRP_MJ_WRITE, RING_MAX_FRAME + 1);
+	io = ring_wait(&k, &b);
+	CHECK(io.Status == STATUS_INVALID_PARAMETER && io.Information == 0);
+	ring_buf_free(&k, &b);
+
+	ULONGLONG cap = 0;
+	ULONG_PTR info = 0;
+	CHECK_EQ(ring_ioctl(&k, IOCTL_DMACOH_QUERY_CAPACITY, &cap, &info), STATUS_SUCCESS);
+	CHECK_EQ(info, sizeof(ULONGLONG));
+	CHECK_EQ(cap, RING_MAX_FRAME);
+	CHECK_EQ(ring_ioctl(&k, 0x00222008u, &cap, &info), STATUS_INVALID_DEVICE_REQUEST);
+
+	/* A failed TX transfer fails its write; the frame never reaches the wire. */
+	dev->ops->inject_fault(dev->opaque, DC_FAULT_TRANSFER_ERROR);
+	CHECK(ring_buf_init(&k, &tx, 1500, 3, 9, true));
+	ring_send(&k, &tx, IRP_MJ_WRITE, tx.len);
+	io = ring_wait(&k, &tx);
+	CHECK_MSG(io.Status == STATUS_DEVICE_DATA_ERROR && io.Information == 0,
+	          "%s %s: failed write 0x%08X %lu", driver, plat, (unsigned)io.Status,
+	          (unsigned long)io.Information);
+	ring_buf_free(&k, &tx);
+	NTSTATUS ws, rs;
+	long bad = ring_echo(&k, 700, 5, 10, false, &ws, &rs, &info);
+	CHECK_MSG(bad == 0 && info == 700, "%s %s: next frame %ld wrong, read 0x%08X", driver, plat,
+	          bad, (unsigned)rs);
+
+	/* A failed RX transfer: 20 frames, more than the RX ring holds, so some wait for a buffer
+	 * when the fault is armed; then 20 reads -- exactly one fails, the others get their
+	 * frames in order. */
+	for (int i = 0; i < N; i++) {
+		CHECK(ring_buf_init(&k, &ftx[i], 500 + (ULONG)i, (uint32_t)i * 9, 300 + (uint64_t)i,
+		                    true));
+		ring_send(&k, &ftx[i], IRP_MJ_WRITE, ftx[i].len);
+		CHECK_EQ(ring_wait(&k, &ftx[i]).Status, STATUS_SUCCESS);
+	}
+	dev->ops->inject_fault(dev->opaque, DC_FAULT_TRANSFER_ERROR);
+	for (int i = 0; i < N; i++) {
+		CHECK(ring_buf_init(&k, &frx[i], RING_MAX_FRAME, (uint32_t)i, 0, false));
+		ring_send(&k, &frx[i], IRP_MJ_READ, RING_MAX_FRAME);
+	}
+	int failed = 0;
+	for (int i = 0; i < N; i++) {
+		io = ring_wait(&k, &frx[i]);
+		if (io.Status == STATUS_DEVICE_DATA_ERROR && io.Information == 0) {
+			failed++;
+			continue;
+		}
+		CHECK_MSG(io.Status == STATUS_SUCCESS && io.Information == ftx[i].len &&
+		              ring_diff(&k, &frx[i], &ftx[i], ftx[i].len) == 0,
+		          "%s %s read %d: 0x%08X %lu", driver, plat, i, (unsigned)io.Status,
+		          (unsigned long)io.Information);
+	}
+	CHECK_MSG(failed == 1, "%s %s: %d reads failed", driver, plat, failed);
+	for (int i = 0; i < N; i++) {
+		ring_buf_free(&k, &ftx[i]);
+		ring_buf_free(&k, &frx[i]);
+	}
+	kf_close(&k);
+	AUDIT_CHECK(c.audit, driver);
+}
+
 DC_TEST(drv_ring_bad_requests_ioctl_and_failed_transfers)
 {
 	for (size_t d = 0; d < DC_ARRAY_SIZE(ring_drivers); d++)
 		for (const char *const *p = kf_platforms; *p; p++) {
-			struct kf k;
-			CHECK_MSG(kf_open(&k, *p, 8, "ring", NULL, ring_drivers[d]) == 0, "%s",
-			          k.err);
-			struct dc_device *dev = dc_sysdev_device(k.dev);
-			struct ring_buf b;
-			CHECK(ring_buf_init(&k, &b, RING_MAX_FRAME + 1, 0, 1, true));
-			ring_send(&k, &b, IRP_MJ_WRITE, 0);
-			IO_STATUS_BLOCK io = ring_wait(&k, &b);
-			CHECK(io.Status == STATUS_SUCCESS && io.Information == 0);
-			ring_send(&k, &b, IRP_MJ_READ, 0);
-			io = ring_wait(&k, &b);
-			CHECK(io.Status == STATUS_SUCCESS && io.Information == 0);
-			ring_send(&k, &b, IRP_MJ_WRITE, RING_MAX_FRAME + 1);
-			io = ring_wait(&k, &b);
-			CHECK(io.Status == STATUS_INVALID_PARAMETER && io.Information == 0);
-			ring_buf_free(&k, &b);
-
-			ULONGLONG cap = 0;
-			ULONG_PTR info = 0;
-			CHECK_EQ(ring_ioctl(&k, IOCTL_DMACOH_QUERY_CAPACITY, &cap, &info),
-			         STATUS_SUCCESS);
-			CHECK_EQ(info, sizeof(ULONGLONG));
-			CHECK_EQ(cap, RING_MAX_FRAME);
-			CHECK_EQ(ring_ioctl(&k, 0x00222008u, &cap, &info),
-			         STATUS_INVALID_DEVICE_REQUEST);
-
-			/* A failed TX transfer fails its write; the frame never reaches the wire.
-			 */
-			NTSTATUS ws, rs;
-			dev->ops->inject_fault(dev->opaque, DC_FAULT_TRANSFER_ERROR);
-			struct ring_buf tx;
-			CHECK(ring_buf_init(&k, &tx, 1500, 3, 9, true));
-			ring_send(&k, &tx, IRP_MJ_WRITE, tx.len);
-			io = ring_wait(&k, &tx);
-			CHECK_MSG(io.Status == STATUS_DEVICE_DATA_ERROR && io.Information == 0,
-			          "%s %s: failed write 0x%08X %lu", ring_drivers[d], *p,
-			          (unsigned)io.Status, (unsigned long)io.Information);
-			ring_buf_free(&k, &tx);
-			long bad = ring_echo(&k, 700, 5, 10, false, &ws, &rs, &info);
-			CHECK_MSG(bad == 0 && info == 700,
-			          "%s %s: next frame %ld wrong, read 0x%08X", ring_drivers[d], *p,
-			          bad, (unsigned)rs);
-
-			/* A failed RX transfer: 20 frames, more than the RX ring holds, so some
-			 * wait for a buffer when the fault is armed; then 20 reads -- exactly one
-			 * fails, the others get their frames in order. */
-			enum { N = 20 };
-			static struct ring_buf ftx[N], frx[N];
-			for (int i = 0; i < N; i++) {
-				CHECK(ring_buf_init(&k, &ftx[i], 500 + (ULONG)i, (uint32_t)i * 9,
-				                    300 + (uint64_t)i, true));
-				ring_send(&k, &ftx[i], IRP_MJ_WRITE, ftx[i].len);
-				CHECK_EQ(ring_wait(&k, &ftx[i]).Status, STATUS_SUCCESS);
-			}
-			dev->ops->inject_fault(dev->opaque, DC_FAULT_TRANSFER_ERROR);
-			for (int i = 0; i < N; i++) {
-				CHECK(ring_buf_init(&k, &frx[i], RING_MAX_FRAME, (uint32_t)i, 0,
-				                    false));
-				ring_send(&k, &frx[i], IRP_MJ_READ, RING_MAX_FRAME);
-			}
-			int failed = 0;
-			for (int i = 0; i < N; i++) {
-				io = ring_wait(&k, &frx[i]);
-				if (io.Status == STATUS_DEVICE_DATA_ERROR && io.Information == 0) {
-					failed++;
-					continue;
-				}
-				CHECK_MSG(io.Status == STATUS_SUCCESS &&
-				              io.Information == ftx[i].len &&
-				              ring_diff(&k, &frx[i], &ftx[i], ftx[i].len) == 0,
-				          "%s %s read %d: 0x%08X %lu", ring_drivers[d], *p, i,
-				          (unsigned)io.Status, (unsigned long)io.Information);
-			}
-			CHECK_MSG(failed == 1, "%s %s: %d reads failed", ring_drivers[d], *p,
-			          failed);
-			for (int i = 0; i < N; i++) {
-				ring_buf_free(&k, &ftx[i]);
-				ring_buf_free(&k, &frx[i]);
-			}
-			kf_close(&k);
+			ring_bad_requests(ring_drivers[d], *p);
+			if (dct_failed())
+				return;
 		}
 }
 
-/* Each twin makes its one mistake: C01 and C05 corrupt frames on the non-coherent platform
- * (not on the coherent pc), C04 skips the flush before reading RX descriptors. */
+/* Each twin makes its one mistake and breaks no API rule: C01 and C05 corrupt frames on the
+ * non-coherent platform (not on the coherent pc), C04 skips the flush before reading RX
+ * descriptors. */
 DC_TEST(drv_ring_twins_make_their_mistake)
 {
+	static const char *const corrupting[] = {"ring-bug-C01", "ring-bug-C05"};
+	static const char *const pair[] = {"ring", "ring-bug-C04"};
 	for (const char *const *p = kf_platforms; *p; p++) {
 		bool coherent = !strcmp(*p, "pc");
-		static const char *const corrupting[] = {"ring-bug-C01", "ring-bug-C05"};
+		struct kf k;
+		struct ring_count c;
 		for (size_t t = 0; t < DC_ARRAY_SIZE(corrupting); t++) {
-			struct kf k;
-			CHECK_MSG(kf_open(&k, *p, 4, "ring", NULL, corrupting[t]) == 0, "%s",
-			          k.err);
+			CHECK_MSG(ring_open(&k, &c, *p, 4, corrupting[t]) == 0, "%s", k.err);
 			long wrong = 0;
 			for (int i = 0; i < 4; i++) {
 				NTSTATUS ws, rs;
@@ -406,6 +567,7 @@ DC_TEST(drv_ring_twins_make_their_mistake)
 				wrong += bad;
 			}
 			kf_close(&k);
+			AUDIT_CHECK(c.audit, corrupting[t]);
 			if (coherent)
 				CHECK_MSG(wrong == 0, "%s on %s: %ld bytes wrong", corrupting[t],
 				          *p, wrong);
@@ -415,17 +577,13 @@ DC_TEST(drv_ring_twins_make_their_mistake)
 
 		/* C04: the same workload with one KeFlushIoBuffers fewer per RX pass. */
 		unsigned flushes[2];
-		static const char *const pair[] = {"ring", "ring-bug-C04"};
 		for (int t = 0; t < 2; t++) {
-			struct kf k;
-			CHECK_MSG(kf_open(&k, *p, 4, "ring", NULL, pair[t]) == 0, "%s", k.err);
-			struct ring_count c = {0};
-			dc_machine_add_observer(dc_sys_machine(k.s), &ring_observer, &c);
+			CHECK_MSG(ring_open(&k, &c, *p, 4, pair[t]) == 0, "%s", k.err);
 			NTSTATUS ws, rs;
 			ULONG_PTR info;
 			long bad = ring_echo(&k, 1000, 0, 60, false, &ws, &rs, &info);
-			dc_machine_remove_observer(dc_sys_machine(k.s), &ring_observer, &c);
 			kf_close(&k);
+			AUDIT_CHECK(c.audit, pair[t]);
 			if (coherent)
 				CHECK_MSG(bad == 0, "%s on pc: %ld wrong", pair[t], bad);
 			flushes[t] = c.ke_dma;
