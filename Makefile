@@ -62,7 +62,7 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c))
+TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c tools/demo_*.c))
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/dmacoh: $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LINK_LIB) $(LIBS)
@@ -74,7 +74,7 @@ $(TEST_BIN): $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB)
 test: $(TEST_BIN) $(TOOLS)
 	DMACOH_BIN=$(BUILD)/dmacoh DMACOH_DRIVER_DIR=$(BUILD)/drivers $(TEST_BIN)
 
-demo: $(TOOLS)
+demo: $(TOOLS) drivers
 	$(BUILD)/dmacoh demo
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -279,6 +279,11 @@ int dc_cmd_run(int argc, char **argv)
 	        (unsigned long long)rs.writes, (unsigned long long)rs.ioctls,
 	        (unsigned long long)rs.failed, (unsigned long long)rs.hung);
 	fprintf(out, "  bytes      %llu\n", (unsigned long long)rs.bytes);
+	if (rs.faults)
+		fprintf(
+		    out,
+		    "  faults     %llu injected, %llu reported as success or with Information\n",
+		    (unsigned long long)rs.faults, (unsigned long long)rs.false_ok);
 	if (what)
 		fprintf(out, "  run        stopped: %s\n", what);
 	if (!rs.mismatched)
@@ -315,7 +320,9 @@ int dc_cmd_run(int argc, char **argv)
 		    (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
 		fprintf(out, "  wall time  %.3f s\n", wall);
 	}
-	rc = (dc_check_errors(chk) || rs.mismatched || rs.failed || rs.hung || what) ? 1 : 0;
+	rc = (dc_check_errors(chk) || rs.mismatched || rs.failed || rs.hung || rs.false_ok || what)
+	         ? 1
+	         : 0;
 	dc_check_destroy(chk);
 	dc_sys_destroy(s);
 	return rc;

@@ -13,5 +13,7 @@ int dc_cmd_run(int argc, char **argv);      /* cmd_run.c */
 #include <stddef.h>
 /* Where driver modules are: DMACOH_DRIVER_DIR, or drivers/ beside the dmacoh binary. */
 const char *dc_tool_driver_dir(char *buf, size_t len); /* cmd_run.c */
+/* The demo's table of every driver module on every platform; 1 if one is not as expected. */
+int dc_demo_drivers_table(void); /* demo_table.c */
 
 #endif

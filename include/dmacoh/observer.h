@@ -37,7 +37,8 @@ enum dc_kev_type {
 	DC_KEV_ADAPTER_CONTROL,
 	DC_KEV_CHANNEL_FREE, /* FreeAdapterChannel: adapter; count = registers it released */
 	/* FreeMapRegisters: adapter, mrb, count as passed; status = 1 if a run of exactly that size
-	 * was allocated there and is now freed, 0 otherwise (nothing was freed). */
+	 * was allocated there, 0 if the count differs (the run at mrb is freed either way, so a
+	 * wrong count is not also a leak) or mrb is no base of that adapter (nothing freed). */
 	DC_KEV_MAPREG_FREE,
 	/* MapTransfer / IoMapTransfer: adapter, mdl, mrb, va = CurrentVa as passed, len = *Length
 	 * on entry, len_out = bytes mapped (0: refused), logical = the returned address, dir, xfer
@@ -88,6 +89,12 @@ enum dc_kev_type {
 	/* The driver crashed (signal) or bug-checked: status = signal or bug check code, va =
 	 * fault address, pc = instruction, routine = description. */
 	DC_KEV_CRASH,
+	/* Interrupt service routines of line `value` run (the chain of ISRs connected to it):
+	 * status = 1 before the first ISR is called, 0 after the last returned; irql = the device
+	 * IRQL they run at; at exit, count = 1 if an ISR claimed the interrupt. */
+	DC_KEV_ISR,
+	/* A DPC's DeferredRoutine runs: status = 1 before the call, 0 after it returned. */
+	DC_KEV_DPC,
 	DC_KEV_COUNT
 };
 const char *dc_kev_name(enum dc_kev_type t);

@@ -256,6 +256,17 @@ static void ref_line(struct dc_machine *m, uint8_t *va, uint64_t pa, enum dc_acc
 		m->l1_hint[m->mru_vline & (DC_LINE_HINTS - 1)] = (uint32_t)m->cache.mru_k;
 }
 
+void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
+                         void (*fn)(void *opaque, const void *va, uint64_t len, bool write,
+                                    const void *pc),
+                         void *opaque)
+{
+	m->trap_base = (uintptr_t)base;
+	m->trap_size = fn ? size : 0;
+	m->trap_fn = fn;
+	m->trap_opaque = opaque;
+}
+
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc)
 {
@@ -282,6 +293,8 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 		m->st.uncached++;
 		OBS_EACH(m, cpu_access, p, dc_mem_va_to_pa(&m->mem, p), (uint32_t)len,
 		         a == DC_ACC_WRITE, false, pc);
+	} else if ((uintptr_t)p - m->trap_base < m->trap_size) {
+		m->trap_fn(m->trap_opaque, p, len, a == DC_ACC_WRITE, pc);
 	}
 }
 

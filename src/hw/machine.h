@@ -58,6 +58,12 @@ struct dc_machine {
 	 * counts them, for the quick "anything of this page?" test. */
 	uint64_t *present_bits;
 	uint32_t present_words;
+	/* A host range instrumented code must never touch (the kernel's user-address alias of
+	 * MDL buffers): references there are reported to trap_fn, then proceed. */
+	uintptr_t trap_base;
+	uint64_t trap_size;
+	void (*trap_fn)(void *opaque, const void *va, uint64_t len, bool write, const void *pc);
+	void *trap_opaque;
 };
 
 /* Builds a machine from a validated profile.  On error nothing is left allocated. */
@@ -70,6 +76,11 @@ struct dc_machine *dc_machine_current(void);
 
 int dc_machine_add_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
 void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
+/* Sets the trap range (size 0: none). */
+void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
+                         void (*fn)(void *opaque, const void *va, uint64_t len, bool write,
+                                    const void *pc),
+                         void *opaque);
 /* Registers a DMA engine's name for reports; returns its source id. */
 int dc_machine_dma_source(struct dc_machine *m, const char *name);
 
@@ -99,7 +110,8 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 {
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
 	if (off >= m->mem.va_size) {
-		if (DC_UNLIKELY((uintptr_t)va - (uintptr_t)m->mem.phys < m->mem.phys_size))
+		if (DC_UNLIKELY((uintptr_t)va - (uintptr_t)m->mem.phys < m->mem.phys_size ||
+		                (uintptr_t)va - m->trap_base < m->trap_size))
 			dc_cpu_ref(m, va, size, a, pc);
 		return;
 	}

@@ -545,8 +545,11 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 	}
 	uint32_t avail = b->n > b->cursor ? b->n - b->cursor : 0;
 	e.status = DC_KMAP_OK;
-	if (np == DC_ERR_RANGE)
+	if (np == DC_ERR_RANGE) {
+		/* Longer than the whole register file: it certainly overruns this base. */
+		e.status = DC_KMAP_TOO_MANY_REGS;
 		np = (int)max;
+	}
 	if (np <= 0) {
 		e.status = DC_KMAP_BAD_MDL;
 		goto refuse;
@@ -554,9 +557,9 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 	/* More pieces than the registers this base holds: map what they hold and shorten
 	 * *Length (the HAL maps one register per page; the split loop continues from there). */
 	uint32_t use = (uint32_t)np;
-	if (use > avail) {
+	if (use > avail || e.status == DC_KMAP_TOO_MANY_REGS) {
 		e.status = DC_KMAP_TOO_MANY_REGS;
-		use = avail;
+		use = DC_MIN(use, avail);
 	}
 	/* Scatter/gather bus masters get one logically contiguous run per call. */
 	bool direct_sg = a->master && a->sg;

@@ -630,10 +630,15 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 	bool claimed = false;
 	bool was = s->delivering;
 	s->delivering = false;
+	struct dc_kev e = {.type = DC_KEV_ISR, .value = line, .status = 1, .irql = s->irql};
+	dc_kev_emit(s, &e);
 	for (; ki && !claimed; ki = ki->k.next) {
 		struct dc_kint *k = ki;
 		claimed = k->k.isr(&k->k, k->k.ctx);
 	}
+	e = (struct dc_kev){
+	    .type = DC_KEV_ISR, .value = line, .status = 0, .irql = s->irql, .count = claimed};
+	dc_kev_emit(s, &e);
 	s->delivering = was;
 	s->irql = old;
 	/* A level-triggered line still asserted interrupts again; a storm from an ISR that never

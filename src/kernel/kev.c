@@ -27,6 +27,8 @@ const char *dc_kev_name(enum dc_kev_type t)
 	    [DC_KEV_REMOVE] = "remove",
 	    [DC_KEV_UNLOAD] = "unload",
 	    [DC_KEV_CRASH] = "crash",
+	    [DC_KEV_ISR] = "isr",
+	    [DC_KEV_DPC] = "dpc",
 	};
 	return (unsigned)t < DC_ARRAY_SIZE(names) && names[t] ? names[t] : "?";
 }

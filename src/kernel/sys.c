@@ -62,6 +62,18 @@ void dc_irql_require(struct dc_sys *s, const char *routine, KIRQL lo, KIRQL hi, 
 
 /* --- Creation ----------------------------------------------------------------------------- */
 
+static void uva_trap(void *opaque, const void *va, uint64_t len, bool write, const void *pc)
+{
+	(void)len, (void)write;
+	struct dc_sys *s = opaque;
+	struct dc_kev e = {.type = DC_KEV_BAD_ACCESS,
+	                   .routine = "the MDL's user address (MmGetMdlVirtualAddress), which is "
+	                              "valid only in the requesting process",
+	                   .pc = pc,
+	                   .va = va};
+	dc_kev_emit(s, &e);
+}
+
 int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 {
 	*out = NULL;
@@ -74,7 +86,9 @@ int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 	InitializeListHead(&s->dpcs);
 	s->iospace = mmap(NULL, DC_IOSPACE_SIZE, PROT_NONE,
 	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	s->uva = mmap(NULL, s->m->mem.va_size, PROT_NONE,
+	/* The user alias is mapped but holds nothing of the buffers: a driver that dereferences
+	 * it reads and writes "another process's" memory, and the hooks report it. */
+	s->uva = mmap(NULL, s->m->mem.va_size, PROT_READ | PROT_WRITE,
 	              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (s->iospace == MAP_FAILED || s->uva == MAP_FAILED) {
 		if (s->iospace == MAP_FAILED)
@@ -89,6 +103,7 @@ int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 	    (err = dc_pool_create(s)) || (err = dc_io_create_bus(s)))
 		goto fail;
 	dc_bridge_set_check(s->br, dc_dma_bridge_check, s);
+	dc_machine_set_trap(s->m, s->uva, s->m->mem.va_size, uva_trap, s);
 	dc_irq_set_sink(&s->m->irq, dc_irq_sink, s);
 	dc_machine_set_current(s->m);
 	dc_sys_cur = s;
@@ -314,8 +329,12 @@ void dc_sys_deliver(struct dc_sys *s)
 			dpc->DpcData = NULL;
 			KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
 			s->delivering = false;
+			struct dc_kev e = {.type = DC_KEV_DPC, .status = 1, .irql = s->irql};
+			dc_kev_emit(s, &e);
 			dpc->DeferredRoutine(dpc, dpc->DeferredContext, dpc->SystemArgument1,
 			                     dpc->SystemArgument2);
+			e = (struct dc_kev){.type = DC_KEV_DPC, .status = 0, .irql = s->irql};
+			dc_kev_emit(s, &e);
 			s->delivering = true;
 			s->irql = old;
 			continue;

@@ -57,11 +57,14 @@ int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_
 		const char *k = tok, *v = eq + 1;
 		uint64_t n = 0;
 		if (!strcmp(k, "count") || !strcmp(k, "read") || !strcmp(k, "write") ||
-		    !strcmp(k, "ioctl") || !strcmp(k, "outstanding") || !strcmp(k, "seed")) {
+		    !strcmp(k, "ioctl") || !strcmp(k, "outstanding") || !strcmp(k, "seed") ||
+		    !strcmp(k, "fault")) {
 			if (!parse_u64(v, &n))
 				return perr(err, errlen, "workload: %s=%s: not a number", k, v);
 			if (!strcmp(k, "count"))
 				w.count = n;
+			else if (!strcmp(k, "fault"))
+				w.fault = n;
 			else if (!strcmp(k, "seed"))
 				w.seed = n;
 			else if (!strcmp(k, "outstanding")) {
@@ -136,6 +139,8 @@ int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_
 			    k, "");
 		}
 	}
+	if (w.fault && w.outstanding > 1)
+		return perr(err, errlen, "workload: fault=N needs outstanding=1%s%s", "", "");
 	if (w.w_read + w.w_write + w.w_ioctl == 0)
 		return perr(err, errlen, "workload: read, write and ioctl weights are all 0%s%s",
 		            "", "");
@@ -148,6 +153,7 @@ struct req {
 	PIRP irp;
 	UCHAR major;
 	bool ioctl;
+	bool faulted;
 	uint8_t *buf;
 	uint8_t *data; /* what a write sent / a read must see */
 	uint64_t off;
@@ -244,7 +250,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	}
 	uint64_t t0 = m->clock.now;
 	unsigned total_w = w->w_read + w->w_write + w->w_ioctl;
-	uint64_t issued = 0;
+	uint64_t issued = 0, data_irps = 0;
 	int rc = DC_OK;
 	while (issued < w->count && !st->hung) {
 		unsigned nb = 0;
@@ -290,6 +296,13 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			q->irp = dc_sys_build_rw(s, top, q->major, q->buf, len, q->off);
 			if (!q->irp)
 				goto nomem;
+			data_irps++;
+			if (!frame && w->fault && len && data_irps % w->fault == 0 &&
+			    ops->inject_fault) {
+				ops->inject_fault(d->dev.opaque, DC_FAULT_TRANSFER_ERROR);
+				q->faulted = true;
+				st->faults++;
+			}
 			nb++;
 			if (frame) {
 				/* The read that receives this frame, queued before the write is
@@ -345,6 +358,15 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				st->reads++;
 			else
 				st->writes++;
+			if (q->faulted) {
+				/* G6: a failed transfer fails the IRP, with Information 0. */
+				if (NT_SUCCESS(io.Status) || io.Information)
+					st->false_ok++;
+				if (q->major == IRP_MJ_WRITE)
+					ops->store_read(d->dev.opaque, q->off, model + q->off,
+					                q->len);
+				continue;
+			}
 			if (!NT_SUCCESS(io.Status)) {
 				st->failed++;
 				if (!frame &&

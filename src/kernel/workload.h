@@ -8,7 +8,9 @@
  * Keys: count (IRPs), read / write / ioctl (relative weights), size (N or MIN-MAX bytes; block
  * devices round to their sector), align (any | line | page | an offset 0-4095 of the buffer in
  * its first page), zone (any | isa | dma32 | high: where application buffers live), outstanding
- * (IRPs in flight at once, 1-64), seed.  Outstanding requests use disjoint parts of the store,
+ * (IRPs in flight at once, 1-64), seed, fault (every Nth read or write of a block device meets
+ * an injected transfer error: it must fail, with Information 0; 0 = never, needs
+ * outstanding=1).  Outstanding requests use disjoint parts of the store,
  * so the expected contents never depend on the order the driver serves them in. */
 #ifndef DC_KERNEL_WORKLOAD_H
 #define DC_KERNEL_WORKLOAD_H
@@ -26,6 +28,7 @@ struct dc_workload {
 	enum dc_zone zone;
 	unsigned outstanding;
 	uint64_t seed;
+	uint64_t fault;
 };
 
 void dc_workload_default(struct dc_workload *w);
@@ -35,6 +38,8 @@ int dc_workload_parse(const char *text, struct dc_workload *w, char *err, size_t
 struct dc_run_stats {
 	uint64_t irps, reads, writes, ioctls, bytes;
 	uint64_t failed;     /* completed with an error status the workload did not expect */
+	uint64_t faults;     /* transfer errors injected (their IRPs are expected to fail) */
+	uint64_t false_ok;   /* an injected error reported as success, or Information != 0 */
 	uint64_t hung;       /* never completed (the run stops there) */
 	uint64_t mismatched; /* completed with success but wrong data */
 	uint64_t bad_bytes;  /* wrong bytes in all */
