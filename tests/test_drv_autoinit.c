@@ -3,7 +3,8 @@
  * a page, from one sector to requests many times the size of the driver's ring (the channel
  * laps it while the driver copies), in every memory zone, verified byte for byte against the
  * disk; a 16-bit channel; the capacity the driver sized; the requests it must refuse; a
- * transfer error (failure with Information 0, and the next request works). */
+ * transfer error (failure with Information 0, and the next request works); each buggy twin
+ * making its mistake.  The kernel's events are audited throughout (drv_audit). */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,11 +17,14 @@
 #define SECTOR 512u
 
 /* --- What the driver did wrong, as far as the kernel's events show --------------------------
+ * (here also: the CPU read ring bytes the device wrote since its last KeFlushIoBuffers, G2)
  * A stand-in for the sanitizer's API rules, so that the correct driver is held to none: IRQL
- * violations, bad accesses, crashes; a MapTransfer refused or made while the last one of that
- * map register base is still unflushed; a flush whose arguments are not its MapTransfer's, or
- * with nothing mapped; the channel freed or the adapter put with a transfer still mapped or a
- * common buffer still allocated; Information non-zero with a failure, or above the length. */
+ * violations, bad accesses, crashes; a MapTransfer refused, spanning more pages than the
+ * AdapterControl granted, or made while the last one of that map register base is still
+ * unflushed; a flush whose arguments are not its MapTransfer's, or with nothing mapped; the
+ * channel freed or the adapter put with a transfer still mapped or a common buffer still
+ * allocated; Information non-zero with a failure, or above the length; a read whose buffer the
+ * driver's code wrote, completed without KeFlushIoBuffers(mdl, TRUE, FALSE) after (P1). */
 struct drv_audit {
 	const char *label;
 	unsigned problems, flush_failures;
@@ -31,14 +35,64 @@ struct drv_audit {
 		enum dc_dir dir;
 		bool used;
 	} open[8];
+	struct {
+		const void *adapter;
+		uint32_t count;
+	} regs[8]; /* registers asked by the adapter's last AllocateAdapterChannel */
+	struct {
+		const void *irp, *mdl;
+		uintptr_t lo, hi;
+		bool used, written;
+	} reads[4];
 	int commons;
+	unsigned next_regs;
+	/* The ring (the one common buffer): what the device wrote since the CPU last flushed it,
+	 * by 16-byte granule (G2: the CPU reads none of it before KeFlushIoBuffers). */
+	uint64_t ring_pa, ring_len;
+	bool ring_dirty[4096];
 };
 
+/* e: the event that showed it (NULL: a CPU access). */
 static void drv_audit_problem(struct drv_audit *a, const struct dc_kev *e, const char *what)
 {
 	if (a->problems++ == 0)
-		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what, dc_kev_name(e->type),
-		         e->routine ? e->routine : "-");
+		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what,
+		         e ? dc_kev_name(e->type) : "cpu access",
+		         e && e->routine ? e->routine : "-");
+}
+
+static void drv_audit_cpu(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
+                          bool cached, const void *pc)
+{
+	struct drv_audit *a = opaque;
+	(void)len, (void)cached;
+	/* Only the driver's own accesses: the application's and the kernel's come without a pc. */
+	if (!pc)
+		return;
+	if (!write && pa >= a->ring_pa && pa < a->ring_pa + a->ring_len &&
+	    a->ring_dirty[(pa - a->ring_pa) / 16])
+		drv_audit_problem(a, NULL,
+		                  "CPU read ring bytes the device wrote since the last flush");
+	for (size_t i = 0; write && i < sizeof(a->reads) / sizeof(a->reads[0]); i++)
+		if (a->reads[i].used && (uintptr_t)va >= a->reads[i].lo &&
+		    (uintptr_t)va < a->reads[i].hi)
+			a->reads[i].written = true;
+}
+
+/* Marks (a device wrote) or clears (the CPU flushed) the ring's granules in [pa, pa + len). */
+static void drv_ring_mark(struct drv_audit *a, uint64_t pa, uint64_t len, bool dirty)
+{
+	uint64_t lo = pa > a->ring_pa ? pa : a->ring_pa;
+	uint64_t hi = pa + len < a->ring_pa + a->ring_len ? pa + len : a->ring_pa + a->ring_len;
+	for (uint64_t g = lo; g < hi; g = (g & ~UINT64_C(15)) + 16)
+		a->ring_dirty[(g - a->ring_pa) / 16] = dirty;
+}
+
+static void drv_audit_dma(void *opaque, int source, uint64_t pa, uint64_t len, bool write)
+{
+	(void)source;
+	if (write)
+		drv_ring_mark(opaque, pa, len, true);
 }
 
 static void drv_audit_kev(void *opaque, const struct dc_kev *e)
@@ -53,9 +107,22 @@ static void drv_audit_kev(void *opaque, const struct dc_kev *e)
 	case DC_KEV_CRASH:
 		drv_audit_problem(a, e, "bad access or crash");
 		break;
+	case DC_KEV_CHANNEL_ALLOC:
+		for (i = 0; i < 8 && a->regs[i].adapter != e->adapter; i++)
+			;
+		if (i == 8)
+			i = a->next_regs++ % 8;
+		a->regs[i].adapter = e->adapter;
+		a->regs[i].count = e->count;
+		break;
 	case DC_KEV_MAP:
 		if (e->status != DC_KMAP_OK)
 			drv_audit_problem(a, e, "MapTransfer refused or shortened");
+		for (i = 0; i < 8; i++)
+			if (a->regs[i].adapter == e->adapter &&
+			    ADDRESS_AND_SIZE_TO_SPAN_PAGES(e->va, e->len) > a->regs[i].count)
+				drv_audit_problem(a, e,
+				                  "MapTransfer spans more pages than granted");
 		for (i = 0; i < n; i++)
 			if (a->open[i].used && a->open[i].mrb == e->mrb)
 				drv_audit_problem(a, e, "MapTransfer before the last one's flush");
@@ -89,6 +156,10 @@ static void drv_audit_kev(void *opaque, const struct dc_kev *e)
 		break;
 	case DC_KEV_COMMON_ALLOC:
 		a->commons += e->va != NULL;
+		if (e->va && e->n_pieces && e->len <= 16 * sizeof(a->ring_dirty)) {
+			a->ring_pa = e->pieces[0].pa;
+			a->ring_len = e->len;
+		}
 		break;
 	case DC_KEV_COMMON_FREE:
 		if (e->status)
@@ -104,17 +175,46 @@ static void drv_audit_kev(void *opaque, const struct dc_kev *e)
 		if (!e->status)
 			drv_audit_problem(a, e, "device access outside what is mapped");
 		break;
+	case DC_KEV_IRP_SEND:
+		for (i = 0; i < 4 && a->reads[i].used; i++)
+			;
+		if (i < 4 && e->value == IRP_MJ_READ && e->mdl && e->n_pieces) {
+			a->reads[i].irp = e->irp;
+			a->reads[i].mdl = e->mdl;
+			a->reads[i].lo = (uintptr_t)e->pieces[0].va;
+			a->reads[i].hi = a->reads[i].lo + e->len;
+			a->reads[i].used = true;
+			a->reads[i].written = false;
+		}
+		break;
+	case DC_KEV_KE_FLUSH:
+		for (i = 0; i < e->n_pieces && (e->flags & DC_KEVF_READ); i++)
+			drv_ring_mark(a, e->pieces[i].pa, e->pieces[i].len, false);
+		for (i = 0; i < 4; i++)
+			if (a->reads[i].used && a->reads[i].mdl == e->mdl &&
+			    (e->flags & DC_KEVF_READ) && !(e->flags & DC_KEVF_DMA))
+				a->reads[i].written = false;
+		break;
 	case DC_KEV_IRP_COMPLETE:
 		if ((e->value == IRP_MJ_READ || e->value == IRP_MJ_WRITE) &&
 		    (e->status < 0 ? e->len_out != 0 : e->len_out > e->len))
 			drv_audit_problem(a, e, "Information wrong for the status");
+		for (i = 0; i < 4; i++) {
+			if (!a->reads[i].used || a->reads[i].irp != e->irp)
+				continue;
+			if (a->reads[i].written)
+				drv_audit_problem(a, e,
+				                  "read buffer written by the CPU, not flushed");
+			a->reads[i].used = false;
+		}
 		break;
 	default:
 		break;
 	}
 }
 
-static const struct dc_observer drv_audit_observer = {.kev = drv_audit_kev};
+static const struct dc_observer drv_audit_observer = {
+    .cpu_access = drv_audit_cpu, .dma = drv_audit_dma, .kev = drv_audit_kev};
 
 /* kf_open with the audit watching from before AddDevice, on a platform of the caller's making
  * (or the built-in `plat` with `seed` when p is NULL). */
@@ -370,4 +470,54 @@ DC_TEST(drv_autoinit_controller_tail)
 		if (!ok)
 			return;
 	}
+}
+
+/* Runs one request through a buggy twin (optionally with a transfer error injected first) and
+ * returns kf_io's verdict; *a holds what the audit saw. */
+static long drv_twin(const char *twin, const char *plat, const char *device, UCHAR major, ULONG len,
+                     enum dc_zone z, bool fault, struct drv_audit *a, NTSTATUS *st, ULONG_PTR *info)
+{
+	struct kf k;
+	long first = -1;
+	*st = 0;
+	*info = 0;
+	if (drv_open(&k, a, NULL, plat, 1, device, NULL, twin)) {
+		snprintf(a->first, sizeof(a->first), "%.60s did not start: %.150s", twin, k.err);
+		a->problems = ~0u;
+		return -2;
+	}
+	if (fault) {
+		struct dc_device *dev = dc_sysdev_device(k.dev);
+		dev->ops->inject_fault(dev->opaque, DC_FAULT_TRANSFER_ERROR);
+	}
+	long bad = kf_io(&k, major, 8 * 512, len, 0, z, 11, st, info, &first);
+	kf_close(&k);
+	return bad;
+}
+
+static bool drv_saw(const struct drv_audit *a, const char *what)
+{
+	return a->problems != ~0u && strstr(a->first, what) != NULL;
+}
+
+/* The buggy twins make their one mistake where a test sees it without the sanitizer (the
+ * sanitizer's tests judge their findings). */
+DC_TEST(drv_autoinit_twins_make_their_mistake)
+{
+	struct drv_audit a;
+	NTSTATUS st;
+	ULONG_PTR info;
+	long bad;
+
+	/* C04: the CPU reads ring bytes the device wrote since the last KeFlushIoBuffers. */
+	bad = drv_twin("autoinit-bug-C04", "noncoherent", "sysblk", IRP_MJ_READ, 65536,
+	               DC_ZONE_DMA32, false, &a, &st, &info);
+	CHECK_MSG(bad >= 0, "C04: the request did not complete: %s", a.first);
+	CHECK_MSG(drv_saw(&a, "ring bytes the device wrote"), "C04: %ld bad, %s", bad, a.first);
+	/* A05: the common buffer is still allocated when the adapter is put at remove. */
+	bad = drv_twin("autoinit-bug-A05", "pc", "sysblk", IRP_MJ_READ, 4096, DC_ZONE_DMA32, false,
+	               &a, &st, &info);
+	CHECK_MSG(bad == 0 && drv_saw(&a, "adapter put with a common buffer"), "A05: %ld bad, %s",
+	          bad, a.first);
+	CHECK_EQ(a.problems, 1);
 }

@@ -2,7 +2,8 @@
  * platform: writes and reads through buffers that start anywhere in a page, from one sector to
  * requests split over several map-register-sized pieces, in every memory zone, verified byte
  * for byte against the disk; a 16-bit channel; the capacity the driver sized; the requests it
- * must refuse; a transfer error (failure with Information 0, and the next request works). */
+ * must refuse; a transfer error (failure with Information 0, and the next request works); each
+ * buggy twin making its mistake.  The kernel's events are audited throughout (drv_audit). */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,10 +17,12 @@
 
 /* --- What the driver did wrong, as far as the kernel's events show --------------------------
  * A stand-in for the sanitizer's API rules, so that the correct driver is held to none: IRQL
- * violations, bad accesses, crashes; a MapTransfer refused or made while the last one of that
- * map register base is still unflushed; a flush whose arguments are not its MapTransfer's, or
- * with nothing mapped; the channel freed or the adapter put with a transfer still mapped or a
- * common buffer still allocated; Information non-zero with a failure, or above the length. */
+ * violations, bad accesses, crashes; a MapTransfer refused, spanning more pages than the
+ * AdapterControl granted, or made while the last one of that map register base is still
+ * unflushed; a flush whose arguments are not its MapTransfer's, or with nothing mapped; the
+ * channel freed or the adapter put with a transfer still mapped or a common buffer still
+ * allocated; Information non-zero with a failure, or above the length; a read whose buffer the
+ * driver's code wrote, completed without KeFlushIoBuffers(mdl, TRUE, FALSE) after (P1). */
 struct drv_audit {
 	const char *label;
 	unsigned problems, flush_failures;
@@ -30,14 +33,40 @@ struct drv_audit {
 		enum dc_dir dir;
 		bool used;
 	} open[8];
+	struct {
+		const void *adapter;
+		uint32_t count;
+	} regs[8]; /* registers asked by the adapter's last AllocateAdapterChannel */
+	struct {
+		const void *irp, *mdl;
+		uintptr_t lo, hi;
+		bool used, written;
+	} reads[4];
 	int commons;
+	unsigned next_regs;
 };
 
+/* e: the event that showed it (NULL: a CPU access). */
 static void drv_audit_problem(struct drv_audit *a, const struct dc_kev *e, const char *what)
 {
 	if (a->problems++ == 0)
-		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what, dc_kev_name(e->type),
-		         e->routine ? e->routine : "-");
+		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what,
+		         e ? dc_kev_name(e->type) : "cpu access",
+		         e && e->routine ? e->routine : "-");
+}
+
+static void drv_audit_cpu(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
+                          bool cached, const void *pc)
+{
+	struct drv_audit *a = opaque;
+	(void)pa, (void)len, (void)cached;
+	/* Only the driver's own accesses: the application's and the kernel's come without a pc. */
+	if (!write || !pc)
+		return;
+	for (size_t i = 0; i < sizeof(a->reads) / sizeof(a->reads[0]); i++)
+		if (a->reads[i].used && (uintptr_t)va >= a->reads[i].lo &&
+		    (uintptr_t)va < a->reads[i].hi)
+			a->reads[i].written = true;
 }
 
 static void drv_audit_kev(void *opaque, const struct dc_kev *e)
@@ -52,9 +81,22 @@ static void drv_audit_kev(void *opaque, const struct dc_kev *e)
 	case DC_KEV_CRASH:
 		drv_audit_problem(a, e, "bad access or crash");
 		break;
+	case DC_KEV_CHANNEL_ALLOC:
+		for (i = 0; i < 8 && a->regs[i].adapter != e->adapter; i++)
+			;
+		if (i == 8)
+			i = a->next_regs++ % 8;
+		a->regs[i].adapter = e->adapter;
+		a->regs[i].count = e->count;
+		break;
 	case DC_KEV_MAP:
 		if (e->status != DC_KMAP_OK)
 			drv_audit_problem(a, e, "MapTransfer refused or shortened");
+		for (i = 0; i < 8; i++)
+			if (a->regs[i].adapter == e->adapter &&
+			    ADDRESS_AND_SIZE_TO_SPAN_PAGES(e->va, e->len) > a->regs[i].count)
+				drv_audit_problem(a, e,
+				                  "MapTransfer spans more pages than granted");
 		for (i = 0; i < n; i++)
 			if (a->open[i].used && a->open[i].mrb == e->mrb)
 				drv_audit_problem(a, e, "MapTransfer before the last one's flush");
@@ -103,17 +145,44 @@ static void drv_audit_kev(void *opaque, const struct dc_kev *e)
 		if (!e->status)
 			drv_audit_problem(a, e, "device access outside what is mapped");
 		break;
+	case DC_KEV_IRP_SEND:
+		for (i = 0; i < 4 && a->reads[i].used; i++)
+			;
+		if (i < 4 && e->value == IRP_MJ_READ && e->mdl && e->n_pieces) {
+			a->reads[i].irp = e->irp;
+			a->reads[i].mdl = e->mdl;
+			a->reads[i].lo = (uintptr_t)e->pieces[0].va;
+			a->reads[i].hi = a->reads[i].lo + e->len;
+			a->reads[i].used = true;
+			a->reads[i].written = false;
+		}
+		break;
+	case DC_KEV_KE_FLUSH:
+		for (i = 0; i < 4; i++)
+			if (a->reads[i].used && a->reads[i].mdl == e->mdl &&
+			    (e->flags & DC_KEVF_READ) && !(e->flags & DC_KEVF_DMA))
+				a->reads[i].written = false;
+		break;
 	case DC_KEV_IRP_COMPLETE:
 		if ((e->value == IRP_MJ_READ || e->value == IRP_MJ_WRITE) &&
 		    (e->status < 0 ? e->len_out != 0 : e->len_out > e->len))
 			drv_audit_problem(a, e, "Information wrong for the status");
+		for (i = 0; i < 4; i++) {
+			if (!a->reads[i].used || a->reads[i].irp != e->irp)
+				continue;
+			if (a->reads[i].written)
+				drv_audit_problem(a, e,
+				                  "read buffer written by the CPU, not flushed");
+			a->reads[i].used = false;
+		}
 		break;
 	default:
 		break;
 	}
 }
 
-static const struct dc_observer drv_audit_observer = {.kev = drv_audit_kev};
+static const struct dc_observer drv_audit_observer = {.cpu_access = drv_audit_cpu,
+                                                      .kev = drv_audit_kev};
 
 /* kf_open with the audit watching from before AddDevice, on a platform of the caller's making
  * (or the built-in `plat` with `seed` when p is NULL). */
@@ -385,4 +454,73 @@ DC_TEST(drv_sysdma_controller_tail)
 		if (!ok)
 			return;
 	}
+}
+
+/* Runs one request through a buggy twin (optionally with a transfer error injected first) and
+ * returns kf_io's verdict; *a holds what the audit saw. */
+static long drv_twin(const char *twin, const char *plat, const char *device, UCHAR major, ULONG len,
+                     enum dc_zone z, bool fault, struct drv_audit *a, NTSTATUS *st, ULONG_PTR *info)
+{
+	struct kf k;
+	long first = -1;
+	*st = 0;
+	*info = 0;
+	if (drv_open(&k, a, NULL, plat, 1, device, NULL, twin)) {
+		snprintf(a->first, sizeof(a->first), "%.60s did not start: %.150s", twin, k.err);
+		a->problems = ~0u;
+		return -2;
+	}
+	if (fault) {
+		struct dc_device *dev = dc_sysdev_device(k.dev);
+		dev->ops->inject_fault(dev->opaque, DC_FAULT_TRANSFER_ERROR);
+	}
+	long bad = kf_io(&k, major, 8 * 512, len, 0, z, 11, st, info, &first);
+	kf_close(&k);
+	return bad;
+}
+
+static bool drv_saw(const struct drv_audit *a, const char *what)
+{
+	return a->problems != ~0u && strstr(a->first, what) != NULL;
+}
+
+/* The buggy twins make their one mistake where a test sees it without the sanitizer: in the
+ * data, the status or the kernel's events (the sanitizer's tests judge their findings).
+ * Buffers start on a cache line, so that nothing else is to be said about them. */
+DC_TEST(drv_sysdma_twins_make_their_mistake)
+{
+	struct drv_audit a;
+	NTSTATUS st;
+	ULONG_PTR info;
+	long bad;
+
+	/* C01: a one-sector write from below 16 MiB (the 8237 reaches it: not bounced) on a
+	 * non-coherent machine: the device reads what memory held before the application wrote. */
+	bad = drv_twin("sysdma-bug-C01", "noncoherent", "sysblk", IRP_MJ_WRITE, SECTOR, DC_ZONE_ISA,
+	               false, &a, &st, &info);
+	CHECK_MSG(bad > 0 && a.problems == 0, "C01: %ld bad, %s", bad, a.first);
+	/* C07: a read bounced through the map registers: unflushed, the data never leaves them. */
+	bad = drv_twin("sysdma-bug-C07", "pc", "sysblk", IRP_MJ_READ, 4096, DC_ZONE_DMA32, false,
+	               &a, &st, &info);
+	CHECK_MSG(bad > 0 && drv_saw(&a, "released with a transfer still mapped"),
+	          "C07: %ld bad, %s", bad, a.first);
+	/* C08: the transfer fails half-way and the request succeeds anyway. */
+	bad = drv_twin("sysdma-bug-C08", "pc", "sysblk", IRP_MJ_READ, 8 * SECTOR, DC_ZONE_DMA32,
+	               true, &a, &st, &info);
+	CHECK_MSG(bad > 0 && st == STATUS_SUCCESS && a.flush_failures == 1 && a.problems == 0,
+	          "C08: %ld bad, status 0x%08X, %u failed flushes, %s", bad, (unsigned)st,
+	          a.flush_failures, a.first);
+	/* A01 and A03 need a request split in pieces. */
+	bad = drv_twin("sysdma-bug-A01", "pc", "sysblk", IRP_MJ_READ, 65536, DC_ZONE_DMA32, false,
+	               &a, &st, &info);
+	CHECK_MSG(drv_saw(&a, "flush arguments differ"), "A01: %ld bad, %s", bad, a.first);
+	bad = drv_twin("sysdma-bug-A03", "pc", "sysblk", IRP_MJ_READ, 65536, DC_ZONE_DMA32, false,
+	               &a, &st, &info);
+	CHECK_MSG(drv_saw(&a, "spans more pages than granted"), "A03: %ld bad, %s", bad, a.first);
+	/* A10: a failed request that claims every byte. */
+	bad = drv_twin("sysdma-bug-A10", "pc", "sysblk", IRP_MJ_READ, 4096, DC_ZONE_DMA32, true, &a,
+	               &st, &info);
+	CHECK_MSG(!NT_SUCCESS(st) && info == 4096 && drv_saw(&a, "Information wrong"),
+	          "A10: status 0x%08X info %llu, %s", (unsigned)st, (unsigned long long)info,
+	          a.first);
 }
