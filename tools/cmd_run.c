@@ -16,6 +16,7 @@
 #include "dmacoh/platform.h"
 #include "hw/machine.h"
 #include "kernel/sys.h"
+#include "kernel/trace.h"
 #include "kernel/workload.h"
 #include "cmds.h"
 
@@ -227,11 +228,12 @@ int dc_cmd_run(int argc, char **argv)
 		return fail2("device %s: %s", device, dc_err_name(e));
 	}
 	dc_check_install_crash_handler(chk, 1);
-	if (trace_path) {
+	struct dc_trace *tr = NULL;
+	if (trace_path && dc_trace_open(s, trace_path, &tr, err, sizeof(err))) {
 		dc_check_uninstall_crash_handler();
 		dc_check_destroy(chk);
 		dc_sys_destroy(s);
-		return fail2("--trace %s: tracing is not built in yet%s", trace_path, "");
+		return fail2("--trace %s%s", err, "");
 	}
 	PDEVICE_OBJECT top = NULL;
 	struct dc_run_stats rs;
@@ -250,6 +252,8 @@ int dc_cmd_run(int argc, char **argv)
 		e = dc_run_workload(s, d, top, &wl, &rs, on_progress, &pr, err, sizeof(err));
 		if (e == DC_ERR_INVAL) {
 			dc_check_uninstall_crash_handler();
+			if (tr)
+				dc_trace_close(tr);
 			dc_check_destroy(chk);
 			dc_sys_destroy(s);
 			return fail2("%s%s", err, "");
@@ -269,6 +273,16 @@ int dc_cmd_run(int argc, char **argv)
 		dc_check_write(chk, stdout, co.format);
 	else
 		dc_check_report(chk);
+	if (tr) {
+		for (size_t i = 0; i < dc_check_count(chk); i++) {
+			const struct dc_finding *f = dc_check_finding(chk, i);
+			char msg[512];
+			dc_check_message(chk, f, msg, sizeof(msg));
+			dc_trace_instant(tr, dc_rule_info(f->rule)->id, f->time, msg);
+		}
+		if (dc_trace_close(tr))
+			fprintf(stderr, "dmacoh run: could not write the trace %s\n", trace_path);
+	}
 	FILE *out = machine_fmt && !co.log_path[0] ? stderr : stdout;
 	const char *shown = *drv_name ? drv_name : path;
 	fprintf(out, "dmacoh run: %s on %s, platform %s, seed %llu\n", shown, device, plat.name,
