@@ -25,7 +25,9 @@ void tc_fini(struct tc_env *v);
 /* Emits a kernel event to the machine's observers, stamped with the current sim time. */
 void tc_emit(struct tc_env *v, struct dc_kev e);
 
-/* The scenario with the mistake that breaks `bug` (a DC_RULE_*), or none (bug < 0). */
+/* The scenario with the mistake that breaks `bug` (a DC_RULE_*), or none (bug < 0); or
+ * TC_UNALIGNED: a read buffer that starts inside a cache line, nothing else (a C05 warning). */
+#define TC_UNALIGNED (DC_RULE_COUNT + 1)
 void tc_scenario(struct tc_env *v, int bug);
 
 /* One line per finding, "RULE severity at-location xfer bytes count", without manifested:

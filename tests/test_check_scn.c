@@ -303,8 +303,9 @@ void tc_scenario(struct tc_env *v, int bug)
 	uint8_t *wbuf = dc_alloc_cached(m, 2, DC_ZONE_DMA32, false);
 	uint8_t *rbuf = dc_alloc_cached(m, 3, DC_ZONE_DMA32, false);
 	packet_irp(v, bug, DC_DIR_TO_DEVICE, wbuf, 2 * DC_PAGE_SIZE, 1);
-	packet_irp(v, bug, DC_DIR_FROM_DEVICE, rbuf + (bug == DC_RULE_C05 ? 16 : 0),
-	           2 * DC_PAGE_SIZE, 2);
+	packet_irp(v, bug, DC_DIR_FROM_DEVICE,
+	           rbuf + (bug == DC_RULE_C05 || bug == TC_UNALIGNED ? 16 : 0), 2 * DC_PAGE_SIZE,
+	           2);
 
 	/* The ring: the driver writes a descriptor and flushes it (G2), the device reads it and
 	 * writes its status word; the driver polls the status before and after. */

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include "hw/machine.h"
 
 unsigned dc_cpu_callstack(const void **frames, unsigned max); /* cpu.c */
+
+#define ALT_STACK (4u << 20)
 
 static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
 static struct sigaction old_actions[DC_ARRAY_SIZE(crash_signals)];
@@ -111,13 +114,19 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 int dc_check_install_crash_handler(struct dc_check *c, int exit_status)
 {
 	if (!alt_stack) {
-		size_t sz = DC_MAX((size_t)SIGSTKSZ, (size_t)65536);
-		alt_stack = malloc(sz);
-		if (!alt_stack)
+		/* Symbolizing (libdw) and writing the report need a real stack: a large one, in
+		 * its own mapping with a guard page below it, so an overflow faults instead of
+		 * overwriting the findings. */
+		alt_stack = mmap(NULL, ALT_STACK + DC_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (alt_stack == MAP_FAILED) {
+			alt_stack = NULL;
 			return DC_ERR_NOMEM;
-		stack_t ss = {.ss_sp = alt_stack, .ss_size = sz, .ss_flags = 0};
+		}
+		mprotect(alt_stack, DC_PAGE_SIZE, PROT_NONE);
+		stack_t ss = {.ss_sp = (char *)alt_stack + DC_PAGE_SIZE, .ss_size = ALT_STACK};
 		if (sigaltstack(&ss, NULL) != 0) {
-			free(alt_stack);
+			munmap(alt_stack, ALT_STACK + DC_PAGE_SIZE);
 			alt_stack = NULL;
 			return DC_ERR_IO;
 		}

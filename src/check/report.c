@@ -389,8 +389,8 @@ static json_object *sarif_report(struct dc_check *c)
 			jadd(res, "relatedLocations", rel);
 		else
 			json_object_put(rel);
+		jadd(res, "occurrenceCount", json_object_new_uint64(f->count));
 		json_object *props = json_object_new_object();
-		jadd(props, "count", json_object_new_uint64(f->count));
 		jadd(props, "manifested", json_object_new_boolean(f->manifested));
 		jadd(props, "time_ns", json_object_new_uint64(f->time));
 		if (f->device)
