@@ -29,6 +29,7 @@ struct drv_audit {
 	const char *label;
 	unsigned problems, flush_failures;
 	char first[256];
+	char kinds[512]; /* every kind of problem seen, "; "-separated */
 	struct {
 		const void *adapter, *mrb, *mdl, *va;
 		uint64_t len;
@@ -55,10 +56,13 @@ struct drv_audit {
 /* e: the event that showed it (NULL: a CPU access). */
 static void drv_audit_problem(struct drv_audit *a, const struct dc_kev *e, const char *what)
 {
+	size_t l = strlen(a->kinds);
 	if (a->problems++ == 0)
 		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what,
 		         e ? dc_kev_name(e->type) : "cpu access",
 		         e && e->routine ? e->routine : "-");
+	if (!strstr(a->kinds, what))
+		snprintf(a->kinds + l, sizeof(a->kinds) - l, "%s; ", what);
 }
 
 static void drv_audit_cpu(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
@@ -495,9 +499,10 @@ static long drv_twin(const char *twin, const char *plat, const char *device, UCH
 	return bad;
 }
 
+/* Did the audit see this kind of problem (among others)? */
 static bool drv_saw(const struct drv_audit *a, const char *what)
 {
-	return a->problems != ~0u && strstr(a->first, what) != NULL;
+	return a->problems != ~0u && strstr(a->kinds, what) != NULL;
 }
 
 /* The buggy twins make their one mistake where a test sees it without the sanitizer (the
@@ -512,12 +517,12 @@ DC_TEST(drv_autoinit_twins_make_their_mistake)
 	/* C04: the CPU reads ring bytes the device wrote since the last KeFlushIoBuffers. */
 	bad = drv_twin("autoinit-bug-C04", "noncoherent", "sysblk", IRP_MJ_READ, 65536,
 	               DC_ZONE_DMA32, false, &a, &st, &info);
-	CHECK_MSG(bad >= 0, "C04: the request did not complete: %s", a.first);
-	CHECK_MSG(drv_saw(&a, "ring bytes the device wrote"), "C04: %ld bad, %s", bad, a.first);
+	CHECK_MSG(bad >= 0, "C04: the request did not complete: %s", a.kinds);
+	CHECK_MSG(drv_saw(&a, "ring bytes the device wrote"), "C04: %ld bad, %s", bad, a.kinds);
 	/* A05: the common buffer is still allocated when the adapter is put at remove. */
 	bad = drv_twin("autoinit-bug-A05", "pc", "sysblk", IRP_MJ_READ, 4096, DC_ZONE_DMA32, false,
 	               &a, &st, &info);
 	CHECK_MSG(bad == 0 && drv_saw(&a, "adapter put with a common buffer"), "A05: %ld bad, %s",
-	          bad, a.first);
+	          bad, a.kinds);
 	CHECK_EQ(a.problems, 1);
 }

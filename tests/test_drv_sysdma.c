@@ -27,6 +27,7 @@ struct drv_audit {
 	const char *label;
 	unsigned problems, flush_failures;
 	char first[256];
+	char kinds[512]; /* every kind of problem seen, "; "-separated */
 	struct {
 		const void *adapter, *mrb, *mdl, *va;
 		uint64_t len;
@@ -49,10 +50,13 @@ struct drv_audit {
 /* e: the event that showed it (NULL: a CPU access). */
 static void drv_audit_problem(struct drv_audit *a, const struct dc_kev *e, const char *what)
 {
+	size_t l = strlen(a->kinds);
 	if (a->problems++ == 0)
 		snprintf(a->first, sizeof(a->first), "%s (%s, %s)", what,
 		         e ? dc_kev_name(e->type) : "cpu access",
 		         e && e->routine ? e->routine : "-");
+	if (!strstr(a->kinds, what))
+		snprintf(a->kinds + l, sizeof(a->kinds) - l, "%s; ", what);
 }
 
 static void drv_audit_cpu(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
@@ -479,9 +483,10 @@ static long drv_twin(const char *twin, const char *plat, const char *device, UCH
 	return bad;
 }
 
+/* Did the audit see this kind of problem (among others)? */
 static bool drv_saw(const struct drv_audit *a, const char *what)
 {
-	return a->problems != ~0u && strstr(a->first, what) != NULL;
+	return a->problems != ~0u && strstr(a->kinds, what) != NULL;
 }
 
 /* The buggy twins make their one mistake where a test sees it without the sanitizer: in the
@@ -498,29 +503,29 @@ DC_TEST(drv_sysdma_twins_make_their_mistake)
 	 * non-coherent machine: the device reads what memory held before the application wrote. */
 	bad = drv_twin("sysdma-bug-C01", "noncoherent", "sysblk", IRP_MJ_WRITE, SECTOR, DC_ZONE_ISA,
 	               false, &a, &st, &info);
-	CHECK_MSG(bad > 0 && a.problems == 0, "C01: %ld bad, %s", bad, a.first);
+	CHECK_MSG(bad > 0 && a.problems == 0, "C01: %ld bad, %s", bad, a.kinds);
 	/* C07: a read bounced through the map registers: unflushed, the data never leaves them. */
 	bad = drv_twin("sysdma-bug-C07", "pc", "sysblk", IRP_MJ_READ, 4096, DC_ZONE_DMA32, false,
 	               &a, &st, &info);
 	CHECK_MSG(bad > 0 && drv_saw(&a, "released with a transfer still mapped"),
-	          "C07: %ld bad, %s", bad, a.first);
+	          "C07: %ld bad, %s", bad, a.kinds);
 	/* C08: the transfer fails half-way and the request succeeds anyway. */
 	bad = drv_twin("sysdma-bug-C08", "pc", "sysblk", IRP_MJ_READ, 8 * SECTOR, DC_ZONE_DMA32,
 	               true, &a, &st, &info);
 	CHECK_MSG(bad > 0 && st == STATUS_SUCCESS && a.flush_failures == 1 && a.problems == 0,
 	          "C08: %ld bad, status 0x%08X, %u failed flushes, %s", bad, (unsigned)st,
-	          a.flush_failures, a.first);
+	          a.flush_failures, a.kinds);
 	/* A01 and A03 need a request split in pieces. */
 	bad = drv_twin("sysdma-bug-A01", "pc", "sysblk", IRP_MJ_READ, 65536, DC_ZONE_DMA32, false,
 	               &a, &st, &info);
-	CHECK_MSG(drv_saw(&a, "flush arguments differ"), "A01: %ld bad, %s", bad, a.first);
+	CHECK_MSG(drv_saw(&a, "flush arguments differ"), "A01: %ld bad, %s", bad, a.kinds);
 	bad = drv_twin("sysdma-bug-A03", "pc", "sysblk", IRP_MJ_READ, 65536, DC_ZONE_DMA32, false,
 	               &a, &st, &info);
-	CHECK_MSG(drv_saw(&a, "spans more pages than granted"), "A03: %ld bad, %s", bad, a.first);
+	CHECK_MSG(drv_saw(&a, "spans more pages than granted"), "A03: %ld bad, %s", bad, a.kinds);
 	/* A10: a failed request that claims every byte. */
 	bad = drv_twin("sysdma-bug-A10", "pc", "sysblk", IRP_MJ_READ, 4096, DC_ZONE_DMA32, true, &a,
 	               &st, &info);
 	CHECK_MSG(!NT_SUCCESS(st) && info == 4096 && drv_saw(&a, "Information wrong"),
 	          "A10: status 0x%08X info %llu, %s", (unsigned)st, (unsigned long long)info,
-	          a.first);
+	          a.kinds);
 }
