@@ -22,10 +22,15 @@
  * (after PutScatterGatherList).  PutScatterGatherList returns nothing: a failed transfer is
  * known from the device's ERROR interrupt bit.
  *
+ * Before reporting the device started, the driver reads sector 0 once through the same path
+ * (GetScatterGatherList, AdapterListControl, ISR, DPC, PutScatterGatherList) into a buffer of
+ * its own, and waits for it: a self-test of the device, its interrupt and the adapter, as
+ * storage drivers issue an identify command at start.  Only the completion status matters.
+ *
  * Buggy twins (-DDMACOH_BUG_<RULE>): C03 the DPC peeks at the transferred bytes (for a debug
- * trace) before PutScatterGatherList; A05 the error path completes the IRP without
- * PutScatterGatherList, so the list is still outstanding when PutDmaAdapter runs at remove
- * (it needs a failing transfer, e.g. an injected transfer error).
+ * trace) before PutScatterGatherList; A05 the self-test's completion path forgets
+ * PutScatterGatherList, so its list (and map register) is still outstanding when PutDmaAdapter
+ * runs at stop or remove.
  */
 #include <dmacoh/wdm.h>
 #include <dmacoh/driver.h>
@@ -62,6 +67,8 @@ DMACOH_DRIVER("sglist", "bmblk",
 #define BM_SECTOR 512
 #define BM_MAX_SG 64
 
+#define SG_TAG 'lgSb'
+
 typedef struct _SG_EXTENSION {
 	PDEVICE_OBJECT Self;
 	PDEVICE_OBJECT LowerDevice;
@@ -89,6 +96,13 @@ typedef struct _SG_EXTENSION {
 	ULONG PieceLength;
 	PSCATTER_GATHER_LIST SgList; /* from AdapterListControl until PutScatterGatherList */
 	NTSTATUS PieceStatus;        /* failure to program it: the DPC fails the IRP */
+
+	/* The start-time self-test: a request of the driver's own, without an IRP. */
+	BOOLEAN Probing;
+	NTSTATUS ProbeStatus;
+	KEVENT ProbeDone;
+	PUCHAR ProbeBuffer; /* one page of its own: no line shared with anything */
+	PMDL ProbeMdl;
 } SG_EXTENSION, *PSG_EXTENSION;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -323,6 +337,13 @@ static VOID SgFinishRequest(PSG_EXTENSION ext, NTSTATUS status)
 	/* On success the bytes moved, on failure nothing. */
 	ULONG_PTR information = NT_SUCCESS(status) ? ext->Length : 0;
 
+	if (ext->Probing) {
+		/* The self-test: wake the START routine waiting for it. */
+		ext->ProbeStatus = status;
+		ext->Probing = FALSE;
+		KeSetEvent(&ext->ProbeDone, IO_NO_INCREMENT, FALSE);
+		return;
+	}
 	ext->Irp = NULL;
 	IoStartNextPacket(ext->Self, FALSE);
 	SgCompleteIrp(irp, status, information);
@@ -339,16 +360,18 @@ static VOID SgDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 	UNREFERENCED_PARAMETER(Dpc);
 	UNREFERENCED_PARAMETER(Irp);
 	UNREFERENCED_PARAMETER(Context);
-	if (ext->Irp == NULL || list == NULL ||
+	if ((ext->Irp == NULL && !ext->Probing) || list == NULL ||
 	    (NT_SUCCESS(status) && (intStatus & (BM_INT_DONE | BM_INT_ERROR)) == 0))
 		return; /* no piece in progress, or it is not finished */
 	if (NT_SUCCESS(status) && (intStatus & BM_INT_ERROR) != 0)
 		status = STATUS_DEVICE_DATA_ERROR;
 
 #ifdef DMACOH_BUG_A05
-	/* BUG A05: the error path bails out before PutScatterGatherList.  The list, its map
-	 * registers and its transfer stay outstanding; PutDmaAdapter at remove leaks them. */
-	if (!NT_SUCCESS(status)) {
+	/* BUG A05: the self-test only wants the status, and its completion path wakes the START
+	 * routine without PutScatterGatherList.  The list, its map register and its transfer
+	 * stay outstanding for good: PutDmaAdapter at stop or remove leaks them (and the
+	 * register is missing from every later request that needs them all). */
+	if (ext->Probing) {
 		ext->SgList = NULL;
 		SgFinishRequest(ext, status);
 		return;
@@ -383,6 +406,64 @@ static VOID SgDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 }
 
 /* --- PnP ---------------------------------------------------------------------------- */
+
+/* The start-time self-test: sector 0 into the driver's own buffer, through the same DMA path
+ * as every request, waited for at PASSIVE_LEVEL.  Returns the request's status. */
+static NTSTATUS SgSelfTest(PSG_EXTENSION ext)
+{
+	LARGE_INTEGER timeout;
+	NTSTATUS status;
+	KIRQL irql;
+
+	ext->ProbeBuffer = (PUCHAR)ExAllocatePoolWithTag(NonPagedPool, PAGE_SIZE, SG_TAG);
+	if (ext->ProbeBuffer == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	ext->ProbeMdl = IoAllocateMdl(ext->ProbeBuffer, BM_SECTOR, FALSE, FALSE, NULL);
+	if (ext->ProbeMdl == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	MmBuildMdlForNonPagedPool(ext->ProbeMdl);
+
+	KeInitializeEvent(&ext->ProbeDone, NotificationEvent, FALSE);
+	ext->Mdl = ext->ProbeMdl;
+	ext->WriteToDevice = FALSE;
+	ext->Lba = 0;
+	ext->Length = BM_SECTOR;
+	ext->Done = 0;
+	ext->Probing = TRUE;
+	KeFlushIoBuffers(ext->Mdl, TRUE, TRUE); /* G1 */
+	KeRaiseIrql(DISPATCH_LEVEL, &irql);
+	status = SgStartPiece(ext);
+	KeLowerIrql(irql);
+	if (!NT_SUCCESS(status)) {
+		ext->Probing = FALSE;
+		return status;
+	}
+	timeout.QuadPart = -10 * 1000 * 1000; /* 1 s, relative */
+	if (KeWaitForSingleObject(&ext->ProbeDone, Executive, KernelMode, FALSE, &timeout) ==
+	    STATUS_TIMEOUT) {
+		/* No interrupt: stop the device and take the list back. */
+		KeRaiseIrql(DISPATCH_LEVEL, &irql);
+		SgWrite(ext, BM_REG_CTRL, BM_CTRL_RESET);
+		if (ext->SgList != NULL)
+			ext->DmaAdapter->DmaOperations->PutScatterGatherList(ext->DmaAdapter,
+			                                                     ext->SgList, FALSE);
+		ext->SgList = NULL;
+		ext->Probing = FALSE;
+		KeLowerIrql(irql);
+		return STATUS_IO_TIMEOUT;
+	}
+	return ext->ProbeStatus;
+}
+
+static VOID SgFreeSelfTest(PSG_EXTENSION ext)
+{
+	if (ext->ProbeMdl != NULL)
+		IoFreeMdl(ext->ProbeMdl);
+	if (ext->ProbeBuffer != NULL)
+		ExFreePoolWithTag(ext->ProbeBuffer, SG_TAG);
+	ext->ProbeMdl = NULL;
+	ext->ProbeBuffer = NULL;
+}
 
 static NTSTATUS SgStartDevice(PSG_EXTENSION ext, PCM_RESOURCE_LIST translated)
 {
@@ -462,13 +543,22 @@ static NTSTATUS SgStartDevice(PSG_EXTENSION ext, PCM_RESOURCE_LIST translated)
 		goto fail_adapter;
 	SgWrite(ext, BM_REG_INT_STATUS, BM_INT_DONE | BM_INT_ERROR);
 	SgWrite(ext, BM_REG_INT_MASK, BM_INT_DONE | BM_INT_ERROR);
+	status = SgSelfTest(ext);
+	if (!NT_SUCCESS(status))
+		goto fail_interrupt;
 	ext->Started = TRUE;
 	return STATUS_SUCCESS;
 
+fail_interrupt:
+	SgWrite(ext, BM_REG_INT_MASK, 0);
+	IoDisconnectInterrupt(ext->Interrupt);
+	ext->Interrupt = NULL;
+	KeRemoveQueueDpc(&ext->Self->Dpc);
 fail_adapter:
 	if (ext->DmaAdapter != NULL)
 		ext->DmaAdapter->DmaOperations->PutDmaAdapter(ext->DmaAdapter);
 	ext->DmaAdapter = NULL;
+	SgFreeSelfTest(ext);
 fail_unmap:
 	MmUnmapIoSpace(ext->Registers, ext->RegistersLength);
 	ext->Registers = NULL;
@@ -503,6 +593,7 @@ static VOID SgStopDevice(PSG_EXTENSION ext)
 	KeRemoveQueueDpc(&ext->Self->Dpc);
 	ad->DmaOperations->PutDmaAdapter(ad);
 	ext->DmaAdapter = NULL;
+	SgFreeSelfTest(ext);
 	MmUnmapIoSpace(ext->Registers, ext->RegistersLength);
 	ext->Registers = NULL;
 }
