@@ -776,9 +776,10 @@ static ULONG op_get_dma_alignment(PDMA_ADAPTER DmaAdapter)
 {
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "GetDmaAlignment", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
-	(void)check_adapter(s, DmaAdapter, DC_KEV_NONE, "GetDmaAlignment", RA());
-	/* The PC HAL places no alignment requirement on DMA buffers. */
-	return 1;
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_NONE, "GetDmaAlignment", RA());
+	/* The PC HAL places no alignment requirement on DMA buffers, except that a 16-bit
+	 * channel moves words from even addresses. */
+	return a && !a->master && a->channel >= 4 ? 2 : 1;
 }
 
 /* --- Common buffers ----------------------------------------------------------------------------
