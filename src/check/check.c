@@ -563,77 +563,45 @@ static void judge_xfer(struct dc_check *c, struct dc_xfer *x, uint32_t i, uint64
 	}
 }
 
-/* The device read or wrote [pa, pa + len) of a common buffer. */
-static void judge_common(struct dc_check *c, const struct dc_common *b, uint32_t k, uint64_t pa,
-                         uint64_t len, bool dev_write, uint64_t time)
+/* One rule's share of a device access to a common buffer. */
+struct cb_hit {
+	uint64_t bytes, first; /* bytes affected, pa of the first affected line */
+	const void *pc;        /* the CPU write not flushed */
+};
+
+static void cb_hit_add(struct cb_hit *h, uint64_t bytes, uint64_t pa, const void *pc)
 {
-	if (!b->cached)
-		return;
-	const struct dc_kev_piece *p = &b->pieces[k];
-	uint64_t bytes = 0;
-	const void *pc = NULL;
-	bool first = true;
-	EACH_PAGE(pa, len, q, n)
-	{
-		struct dc_pshadow *ps = dc_shadow_get(c, q);
-		if (!ps)
-			continue;
-		uint32_t off = (uint32_t)(q & DC_PAGE_MASK);
-		if (!dev_write) {
-			uint32_t k2 = dc_bits_count(ps->w, off, (uint32_t)n);
-			if (k2 && first) {
-				int fb = dc_bits_first(ps->w, off, (uint32_t)n);
-				pc = ps->wpc[(uint32_t)fb >> c->ls];
-				first = false;
-			}
-			bytes += k2;
-			continue;
-		}
-		/* A device write: lines holding CPU writes not yet flushed. */
-		for (uint32_t l = line_of(c, q); l <= line_of(c, q + n - 1); l++) {
-			uint32_t lo = DC_MAX(off, l << c->ls);
-			uint32_t hi = DC_MIN(off + (uint32_t)n, (l + 1) << c->ls);
-			if (dc_bits_first(ps->w, l << c->ls, (uint32_t)line_size(c)) >= 0) {
-				bytes += hi - lo;
-				if (first) {
-					pc = ps->wpc[l];
-					first = false;
-				}
-			}
-		}
-		struct dc_pext *x = dc_shadow_ext(c, ps);
-		if (x) {
-			dc_bits_set(x->d, off, (uint32_t)n);
-			ps->watch = true;
-		}
+	if (!h->bytes) {
+		h->first = pa;
+		h->pc = pc;
 	}
-	if (!bytes)
-		return;
-	enum dc_rule r = dev_write ? DC_RULE_C02 : DC_RULE_C01;
-	struct dc_finding f = fnd(r, pc, time);
+	h->bytes += bytes;
+}
+
+static void cb_report(struct dc_check *c, const struct dc_common *b, uint32_t k, uint64_t pa,
+                      uint64_t len, enum dc_rule r, const struct cb_hit *h, uint64_t time)
+{
+	static const char *const forms[] = {
+	    [DC_RULE_C01] = "device read %llu bytes of a cache-enabled common buffer the CPU wrote "
+	                    "since the last flush covering them",
+	    [DC_RULE_C02] = "device wrote %llu bytes of a cache-enabled common buffer over bytes "
+	                    "the CPU wrote since the last flush",
+	    [DC_RULE_C05] = "device wrote %llu bytes of a cache-enabled common buffer into lines "
+	                    "whose other bytes the CPU wrote since the last flush",
+	};
+	const struct dc_kev_piece *p = &b->pieces[k];
+	struct dc_finding f = fnd(r, h->pc, time);
 	struct dc_adapter *a = adapter_find(c, b->adapter);
+	bool dev_write = r != DC_RULE_C01;
 	f.device = a ? a->dev_no : 0;
 	f.dir = dev_write ? DC_DIR_FROM_DEVICE : DC_DIR_TO_DEVICE;
 	set_range(c, &f, (const uint8_t *)p->va + (pa - p->pa), pa, p->logical + (pa - p->pa), len);
-	f.bytes = bytes;
-	if (pc) {
-		site(&f, "last written by the CPU at", pc, NO_TIME);
-		what(&f,
-		     dev_write
-		         ? "device wrote %llu bytes of a cache-enabled common buffer over lines "
-		           "the CPU wrote since the last flush {0}"
-		         : "device read %llu bytes of a cache-enabled common buffer the CPU "
-		           "wrote since the last flush covering them {0}",
-		     (unsigned long long)bytes);
-	} else {
-		what(&f,
-		     dev_write
-		         ? "device wrote %llu bytes of a cache-enabled common buffer over lines "
-		           "the CPU wrote since the last flush"
-		         : "device read %llu bytes of a cache-enabled common buffer the CPU "
-		           "wrote since the last flush covering them",
-		     (unsigned long long)bytes);
-	}
+	f.bytes = h->bytes;
+	char form[200];
+	snprintf(form, sizeof(form), "%s%s", forms[r], h->pc ? " {0}" : "");
+	if (h->pc)
+		site(&f, "last written by the CPU at", h->pc, NO_TIME);
+	snprintf(f.what, sizeof(f.what), form, (unsigned long long)h->bytes);
 	uint8_t facts = dev_write ? DC_MF_OVERWRITTEN | DC_MF_CPU_READ_STALE : DC_MF_DEV_READ_STALE;
 	f.manifested = candidate(c, pa, len, -1, facts);
 	int idx = dc_finding_add(c, &f);
@@ -641,25 +609,75 @@ static void judge_common(struct dc_check *c, const struct dc_common *b, uint32_t
 		candidate(c, pa, len, idx, 0);
 }
 
-/* A device access by physical address (fallback for sources without DEVICE_ACCESS events). */
-static void judge_by_pa(struct dc_check *c, uint64_t pa, uint64_t len, bool dev_write)
+/* The device read or wrote [pa, pa + len) of a common buffer.  A read of bytes the CPU wrote
+ * and did not flush is C01; a write over such bytes is C02; a write next to them, in the same
+ * line, is C05 (the line is shared: its write-back overwrites the device's bytes).  A clean
+ * line the CPU only read is judged when it reads again (C04): polling is legitimate. */
+static void judge_common(struct dc_check *c, const struct dc_common *b, uint32_t k, uint64_t pa,
+                         uint64_t len, bool dev_write, uint64_t time)
+{
+	if (!b->cached)
+		return;
+	struct cb_hit h01 = {0, 0, NULL}, h02 = {0, 0, NULL}, h05 = {0, 0, NULL};
+	EACH_PAGE(pa, len, q, n)
+	{
+		struct dc_pshadow *ps = dc_shadow_get(c, q);
+		if (!ps)
+			continue;
+		uint32_t off = (uint32_t)(q & DC_PAGE_MASK);
+		for (uint32_t l = line_of(c, q); l <= line_of(c, q + n - 1); l++) {
+			uint32_t lo = DC_MAX(off, l << c->ls);
+			uint32_t hi = DC_MIN(off + (uint32_t)n, (l + 1) << c->ls);
+			uint64_t lpa = (q & ~DC_PAGE_MASK) | lo;
+			uint32_t mine = dc_bits_count(ps->w, lo, hi - lo);
+			if (!dev_write) {
+				if (mine)
+					cb_hit_add(&h01, mine, lpa, ps->wpc[l]);
+			} else if (mine) {
+				cb_hit_add(&h02, hi - lo, lpa, ps->wpc[l]);
+			} else if (dc_bits_first(ps->w, l << c->ls, (uint32_t)line_size(c)) >= 0) {
+				cb_hit_add(&h05, hi - lo, lpa, ps->wpc[l]);
+			}
+		}
+		struct dc_pext *x = dev_write ? dc_shadow_ext(c, ps) : NULL;
+		if (x) {
+			dc_bits_set(x->d, off, (uint32_t)n);
+			ps->watch = true;
+		}
+	}
+	if (h01.bytes)
+		cb_report(c, b, k, pa, len, DC_RULE_C01, &h01, time);
+	if (h02.bytes)
+		cb_report(c, b, k, pa, len, DC_RULE_C02, &h02, time);
+	if (h05.bytes)
+		cb_report(c, b, k, pa, len, DC_RULE_C05, &h05, time);
+}
+
+/* A device access as the machine reports it, for DMA sources that issue no DEVICE_ACCESS
+ * events (the 8237): without an IOMMU the address on the bus is the logical address, so it is
+ * matched against what transfers and common buffers were mapped at (a bounce page included). */
+static void judge_by_bus_address(struct dc_check *c, uint64_t addr, uint64_t len, bool dev_write)
 {
 	for (size_t i = 0; i < c->n_xf; i++) {
 		struct dc_xfer *x = c->xf[i];
 		for (uint32_t k = 0; k < x->n_pieces; k++) {
 			const struct dc_kev_piece *p = &x->pieces[k];
-			uint64_t a = DC_MAX(pa, p->pa), b = DC_MIN(pa + len, p->pa + p->len);
-			if (a < b && p->logical == p->pa)
-				judge_xfer(c, x, k, a, b - a, dev_write, now(c));
+			uint64_t a = DC_MAX(addr, p->logical),
+			         b = DC_MIN(addr + len, p->logical + p->len);
+			if (a < b)
+				judge_xfer(c, x, k, p->pa + (a - p->logical), b - a, dev_write,
+				           now(c));
 		}
 	}
 	for (size_t i = 0; i < c->n_cb; i++) {
 		const struct dc_common *cb = &c->cb[i];
 		for (uint32_t k = 0; !cb->freed && k < cb->n_pieces; k++) {
 			const struct dc_kev_piece *p = &cb->pieces[k];
-			uint64_t a = DC_MAX(pa, p->pa), b = DC_MIN(pa + len, p->pa + p->len);
+			uint64_t a = DC_MAX(addr, p->logical),
+			         b = DC_MIN(addr + len, p->logical + p->len);
 			if (a < b)
-				judge_common(c, cb, k, a, b - a, dev_write, now(c));
+				judge_common(c, cb, k, p->pa + (a - p->logical), b - a, dev_write,
+				             now(c));
 		}
 	}
 }
@@ -833,7 +851,7 @@ static void on_dma(void *opaque, int source, uint64_t pa, uint64_t len, bool wri
 	if (!len)
 		return;
 	if (source < 0 || source >= (int)DC_ARRAY_SIZE(c->src_da) || !c->src_da[source])
-		judge_by_pa(c, pa, len, write);
+		judge_by_bus_address(c, pa, len, write);
 	const struct dc_mem *mem = &c->m->mem;
 	uint64_t ls = line_size(c);
 	if (write) {
@@ -988,11 +1006,48 @@ static void alignment_warning(struct dc_check *c, struct dc_xfer *x)
 	dc_finding_add(c, &f);
 }
 
+/* What a MapTransfer's status says about the call (it may still have mapped a part). */
+static void map_status(struct dc_check *c, const struct dc_kev *e, const struct dc_adapter *a)
+{
+	struct dc_finding f = fnd(DC_RULE_A07, e->pc, e->time);
+	f.device = a ? a->dev_no : 0;
+	f.dir = (int)e->dir;
+	f.len = e->len;
+	switch ((enum dc_kmap_status)e->status) {
+	case DC_KMAP_TOO_MANY_REGS: {
+		f.rule = DC_RULE_A03;
+		struct dc_mrb *r = mrb_find(c, e->adapter, e->mrb);
+		what(&f, "%s of %llu bytes spans more pages than the %u map registers allocated",
+		     routine(e, "MapTransfer"), (unsigned long long)e->len, r ? r->count : 0);
+		break;
+	}
+	case DC_KMAP_BAD_MDL:
+		what(&f, "%s: %s", routine(e, "MapTransfer"),
+		     e->mdl ? "the MDL's pages are not locked" : "NULL MDL");
+		break;
+	case DC_KMAP_OUTSIDE_MDL:
+		what(&f, "%s: CurrentVa/Length (%llu bytes) not inside the MDL",
+		     routine(e, "MapTransfer"), (unsigned long long)e->len);
+		break;
+	case DC_KMAP_ZERO_LENGTH:
+		what(&f, "%s of zero bytes", routine(e, "MapTransfer"));
+		break;
+	case DC_KMAP_NO_CHANNEL:
+		f.rule = DC_RULE_A06;
+		what(&f, "%s on a map register base no AdapterControl granted",
+		     routine(e, "MapTransfer"));
+		break;
+	default:
+		return; /* fine, no adapter (A06 said so), busy (C07), hardware limits */
+	}
+	f.severity = dc_rule_info(f.rule)->severity;
+	dc_finding_add(c, &f);
+}
+
 static void ev_map(struct dc_check *c, const struct dc_kev *e)
 {
 	use_adapter(c, e, "MapTransfer");
-	bool mapped =
-	    e->xfer && e->len_out && (e->status == DC_KMAP_OK || e->status == DC_KMAP_SHORT);
+	bool mapped = e->xfer && e->len_out;
 	/* An open transfer on the same registers: a scatter/gather chain continues, anything
 	 * else is a MapTransfer without the flush of the previous one. */
 	struct dc_adapter *a = adapter_find(c, e->adapter);
@@ -1012,46 +1067,9 @@ static void ev_map(struct dc_check *c, const struct dc_kev *e)
 		else
 			close_open(c, e, e->adapter, e->mrb, false, 3);
 	}
-	if (e->xfer == 0 || !e->len_out) {
-		struct dc_finding f = fnd(DC_RULE_A07, e->pc, e->time);
-		f.device = a ? a->dev_no : 0;
-		f.dir = (int)e->dir;
-		f.len = e->len;
-		switch ((enum dc_kmap_status)e->status) {
-		case DC_KMAP_TOO_MANY_REGS:
-			f.rule = DC_RULE_A03;
-			{
-				struct dc_mrb *r = mrb_find(c, e->adapter, e->mrb);
-				what(&f,
-				     "%s of %llu bytes spans more pages than the %u map registers "
-				     "allocated",
-				     routine(e, "MapTransfer"), (unsigned long long)e->len,
-				     r ? r->count : 0);
-			}
-			break;
-		case DC_KMAP_BAD_MDL:
-			what(&f, "%s: %s", routine(e, "MapTransfer"),
-			     e->mdl ? "the MDL's pages are not locked" : "NULL MDL");
-			break;
-		case DC_KMAP_OUTSIDE_MDL:
-			what(&f, "%s: CurrentVa/Length (%llu bytes) not inside the MDL",
-			     routine(e, "MapTransfer"), (unsigned long long)e->len);
-			break;
-		case DC_KMAP_ZERO_LENGTH:
-			what(&f, "%s of zero bytes", routine(e, "MapTransfer"));
-			break;
-		case DC_KMAP_NO_CHANNEL:
-			f.rule = DC_RULE_A06;
-			what(&f, "%s on a map register base no AdapterControl granted",
-			     routine(e, "MapTransfer"));
-			break;
-		default:
-			return; /* no adapter (A06 said so), busy (C07), hardware limits */
-		}
-		f.severity = dc_rule_info(f.rule)->severity;
-		dc_finding_add(c, &f);
+	map_status(c, e, a);
+	if (!mapped)
 		return;
-	}
 	struct dc_xfer *x = xfer_open(c, e, false);
 	if (!x)
 		return;
@@ -1059,6 +1077,16 @@ static void ev_map(struct dc_check *c, const struct dc_kev *e)
 		x->group = group;
 	else
 		alignment_warning(c, x);
+}
+
+/* FlushAdapterBuffers or PutScatterGatherList ended x: the HAL invalidated what the device
+ * wrote (DESIGN §3.4), so the CPU is synchronised with those lines. */
+static void xfer_end(struct dc_check *c, struct dc_xfer *x)
+{
+	if (x->dir == DC_DIR_FROM_DEVICE)
+		for (uint32_t k = 0; k < x->n_pieces; k++)
+			sync_range(c, x->pieces[k].pa, x->pieces[k].len, false);
+	xfer_close(c, x);
 }
 
 static void ev_flush(struct dc_check *c, const struct dc_kev *e)
@@ -1104,6 +1132,12 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 				head = y;
 		}
 	}
+	/* A flush per MapTransfer of the chain, or one for the whole chain: either names its
+	 * MapTransfer's CurrentVa and Length.  Anything else is judged against the transfer the
+	 * kernel drained. */
+	bool chain = !(e->va == x->va && e->len == x->len_out) && e->va == head->va;
+	const struct dc_xfer *ref = chain ? head : x;
+	uint64_t ref_len = chain ? total : x->len_out;
 	char got[160] = "", want[160] = "";
 	size_t gn = 0, wn = 0;
 #define DIFF(name, gfmt, gval, wfmt, wval)                                                 \
@@ -1114,40 +1148,44 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 		                       "%s" name "=" wfmt, wn ? ", " : "", wval);          \
 		gn = DC_MIN(gn, sizeof(got) - 1), wn = DC_MIN(wn, sizeof(want) - 1);       \
 	} while (0)
-	if (e->adapter != head->adapter)
+	if (e->adapter != ref->adapter)
 		DIFF("DmaAdapter", "%s", "another", "%s", "the MapTransfer's");
-	if (e->mdl != head->mdl)
+	if (e->mdl != ref->mdl)
 		DIFF("Mdl", "%s", "another", "%s", "the MapTransfer's");
-	if (e->va != head->va) {
-		long long go = (long long)((intptr_t)e->va - (intptr_t)head->va) + head->va_off;
-		DIFF("CurrentVa", "MDL+%lld", go, "MDL+%lld", (long long)head->va_off);
+	if (e->va != ref->va) {
+		long long go = (long long)((intptr_t)e->va - (intptr_t)ref->va) + ref->va_off;
+		DIFF("CurrentVa", "MDL+%lld", go, "MDL+%lld", (long long)ref->va_off);
 	}
-	if (e->len != total)
+	if (e->len != ref_len)
 		DIFF("Length", "%llu", (unsigned long long)e->len, "%llu",
-		     (unsigned long long)total);
-	if (e->dir != head->dir)
+		     (unsigned long long)ref_len);
+	if (e->dir != ref->dir)
 		DIFF("WriteToDevice", "%s", e->dir == DC_DIR_TO_DEVICE ? "TRUE" : "FALSE", "%s",
-		     head->dir == DC_DIR_TO_DEVICE ? "TRUE" : "FALSE");
+		     ref->dir == DC_DIR_TO_DEVICE ? "TRUE" : "FALSE");
 #undef DIFF
 	if (gn) {
 		struct dc_finding f = fnd(DC_RULE_A01, e->pc, e->time);
-		fill_xfer(c, &f, head);
-		site(&f, "mapped at", head->map_pc, head->map_time);
+		fill_xfer(c, &f, ref);
+		site(&f, "mapped at", ref->map_pc, ref->map_time);
 		what(&f, "FlushAdapterBuffers(%s) differs from its MapTransfer(%s) {0}", got, want);
 		dc_finding_add(c, &f);
 	}
 	if (r) {
-		r->last_flushed = head->id;
+		r->last_flushed = ref->id;
 		r->flush_pc = e->pc;
 		r->flush_time = e->time;
 	}
+	if (!chain) {
+		xfer_end(c, x);
+		return;
+	}
+	/* x is freed in the loop: keep what identifies its chain. */
+	const uint64_t group = x->group;
+	const void *adapter = x->adapter;
 	for (size_t i = 0; i < c->n_xf;) {
 		struct dc_xfer *y = c->xf[i];
-		if (y->group == x->group && y->adapter == x->adapter && !y->sg) {
-			if (y->dir == DC_DIR_FROM_DEVICE)
-				for (uint32_t k = 0; k < y->n_pieces; k++)
-					sync_range(c, y->pieces[k].pa, y->pieces[k].len, false);
-			xfer_close(c, y);
+		if (y->group == group && y->adapter == adapter && !y->sg) {
+			xfer_end(c, y);
 			continue;
 		}
 		i++;
@@ -1192,10 +1230,7 @@ static void ev_sg_put(struct dc_check *c, const struct dc_kev *e)
 	}
 	if (e->status == 0 && x->mdl && GROW(c->ff, c->n_ff, c->cap_ff))
 		c->ff[c->n_ff++] = (struct dc_failed_flush){x->mdl, e->pc, e->time};
-	if (x->dir == DC_DIR_FROM_DEVICE)
-		for (uint32_t k = 0; k < x->n_pieces; k++)
-			sync_range(c, x->pieces[k].pa, x->pieces[k].len, false);
-	xfer_close(c, x);
+	xfer_end(c, x);
 }
 
 static void ev_ke_flush(struct dc_check *c, const struct dc_kev *e)
@@ -1657,7 +1692,8 @@ static void ev_mapreg_free(struct dc_check *c, const struct dc_kev *e)
 		what(&f, "FreeMapRegisters %s", bad);
 		dc_finding_add(c, &f);
 	}
-	if (r && e->status == 1) {
+	/* Registers freed wrongly stay allocated; the mistake is this finding, not a leak later. */
+	if (r && (e->status == 1 || bad)) {
 		r->freed = true;
 		r->free_pc = e->pc;
 		r->free_time = e->time;

@@ -71,13 +71,16 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
     [DC_RULE_C05] =
         {"C05", "cacheline-sharing", DC_SEV_ERROR, "G1", "0x1F/4, 0x1F/5",
          "a device-to-memory buffer shares a cache line with bytes the CPU writes while the "
-         "transfer is in flight (error); the buffer starts or ends inside a line (warning)",
+         "transfer is in flight, or with CPU-written bytes of a cache-enabled common buffer "
+         "(error); the buffer starts or ends inside a line (warning)",
          "C05 cacheline-sharing: CPU wrote N bytes in a cache line shared with from-device "
          "transfer #n [mapped at X]",
          "Cache maintenance works on whole lines.  A CPU write next to a device-to-memory "
          "buffer dirties the line that also holds the device's bytes: its write-back "
          "overwrites them, and the invalidation after the transfer throws the CPU's write "
-         "away.  A buffer whose start or length is not a multiple of the line size "
+         "away.  In a cache-enabled common buffer: the device writes next to bytes the CPU "
+         "wrote and did not flush (driver bookkeeping beside a receive buffer, say).  A buffer "
+         "whose start or length is not a multiple of the line size "
          "(GetDmaAlignment) invites exactly this (a warning, alignment_warnings=0 turns it "
          "off).",
          "the shared line was written back over the device's bytes, or the CPU read them from "
