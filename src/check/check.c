@@ -776,9 +776,16 @@ static void on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t le
 	c->n_recent = 0;
 	if (!cached || !len)
 		return;
-	struct dc_pshadow *ps = dc_shadow_get(c, pa);
-	if (DC_UNLIKELY(!ps))
-		return;
+	struct dc_pshadow *ps;
+	if (DC_LIKELY(pa >> DC_PAGE_SHIFT == c->last_pfn)) {
+		ps = c->last_ps;
+	} else {
+		ps = dc_shadow_get(c, pa);
+		if (DC_UNLIKELY(!ps))
+			return;
+		c->last_pfn = pa >> DC_PAGE_SHIFT;
+		c->last_ps = ps;
+	}
 	uint32_t off = (uint32_t)(pa & DC_PAGE_MASK), l = off >> c->ls;
 	ps->t[l >> 6] |= UINT64_C(1) << (l & 63);
 	if (write) {
@@ -1892,6 +1899,7 @@ int dc_check_create_err(struct dc_machine *m, const struct dc_check_opts *o, str
 	c->ls = m->cache.line_shift;
 	c->nl = c->ls >= DC_PAGE_SHIFT ? 1 : DC_PAGE_SIZE >> c->ls;
 	c->phys_pages = m->mem.phys_size >> DC_PAGE_SHIFT;
+	c->last_pfn = UINT64_MAX;
 	c->n_top = (c->phys_pages + 1023) / 1024;
 	c->top = calloc(c->n_top ? c->n_top : 1, sizeof(*c->top));
 	if (!c->top) {

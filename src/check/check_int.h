@@ -135,6 +135,8 @@ struct dc_check {
 
 	/* Two-level page table of shadows: top[pfn >> 10][pfn & 1023]. */
 	struct dc_pshadow ***top;
+	uint64_t last_pfn; /* the hot path's one-entry cache of the table (UINT64_MAX: empty) */
+	struct dc_pshadow *last_ps;
 	uint64_t n_top;
 	uint64_t shadow_pages; /* allocated, for tests */
 	bool oom;              /* a shadow allocation failed: judgements may be missed */
