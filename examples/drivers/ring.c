@@ -191,6 +191,15 @@ static VOID RingWriteReg(PRING_EXTENSION ext, ULONG reg, ULONG value)
 	WRITE_REGISTER_ULONG((volatile ULONG *)(ext->Registers + reg), value);
 }
 
+/* The device's write-backs go through the host bridge as posted writes; a read of one of its
+ * registers lands them (PCI ordering).  The ISR's read of INT_STATUS does, but a descriptor
+ * written back after that read -- its event bit already set and then acknowledged -- would
+ * stay posted, unseen, with no interrupt to come: so read before looking at descriptors. */
+static VOID RingLandPostedWrites(PRING_EXTENSION ext)
+{
+	(void)RingReadReg(ext, RING_REG_STATUS);
+}
+
 #if RING_CACHED
 /* G2 on a part of the cached common buffer. */
 #define RING_FLUSH(Mdl, ReadOperation) KeFlushIoBuffers((Mdl), (ReadOperation), TRUE)
@@ -329,8 +338,8 @@ static VOID RingTxComplete(PRING_EXTENSION ext, PLIST_ENTRY Done)
 
 	if (ext->TxIrp == NULL)
 		return;
-	/* G2: the descriptor's write-back is in memory (the ISR's register read landed it);
-	 * drop any stale copy before reading it. */
+	RingLandPostedWrites(ext);
+	/* G2: drop any stale copy of the descriptor before reading its write-back. */
 	RING_FLUSH(ext->TxRingMdl, TRUE);
 	d = &ext->TxRing[ext->TxPending];
 	flags = d->Flags;
@@ -404,11 +413,12 @@ static VOID RingServiceRx(PRING_EXTENSION ext, PLIST_ENTRY Done)
 {
 	if (IsListEmpty(&ext->ReadQueue))
 		return; /* frames wait in the ring until someone reads */
+	RingLandPostedWrites(ext);
 
 #ifdef DMACOH_BUG_C04
-		/* BUG C04: reads the descriptors the device wrote back without first dropping the
-		 * cache's copy of them: a stale line shows a finished descriptor as still owned by
-		 * the device (or an old length and status). */
+	/* BUG C04: reads the descriptors the device wrote back without first dropping the
+	 * cache's copy of them: a stale line shows a finished descriptor as still owned by
+	 * the device (or an old length and status). */
 #else
 	/* G2: before reading what the device wrote. */
 	RING_FLUSH(ext->RxRingMdl, TRUE);
@@ -506,12 +516,11 @@ static VOID RingDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Cont
 	InitializeListHead(&done);
 	KeAcquireSpinLockAtDpcLevel(&ext->Lock);
 	if (ext->Started) {
+		/* One event bit may stand for several events; both directions are looked at. */
 		if (status & RING_INT_RX_DROP)
 			ext->RxDropped++;
-		if (status & (RING_INT_TX_DONE | RING_INT_ERROR))
-			RingTxComplete(ext, &done);
-		if (status & (RING_INT_RX_READY | RING_INT_ERROR))
-			RingServiceRx(ext, &done);
+		RingTxComplete(ext, &done);
+		RingServiceRx(ext, &done);
 	}
 	KeReleaseSpinLockFromDpcLevel(&ext->Lock);
 	RingCompleteList(&done);
