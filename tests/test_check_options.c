@@ -235,3 +235,31 @@ DC_TEST(check_options_max_reports_and_log_path)
 	tc_fini(&v);
 	CHECK_EQ(r, DC_ERR_IO);
 }
+
+/* Random text never crashes the parsers (run under ASan in CI); errors are one line. */
+DC_TEST(check_options_random_text)
+{
+	static const char alphabet[] = "=:' \"\t\n,#*_-./abcdefhilmnoprstxyz019CA";
+	uint64_t x = 88172645463325252u;
+	for (int round = 0; round < 3000; round++) {
+		char text[96];
+		size_t n = (size_t)(round % 95);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			text[i] = alphabet[x % (sizeof(alphabet) - 1)];
+		}
+		text[n] = 0;
+		struct dc_check_opts o;
+		char err[256];
+		dc_check_opts_init(&o);
+		if (dc_check_opts_parse(&o, text, err, sizeof(err)) != DC_OK)
+			CHECK_MSG(err[0] && !strchr(err, '\n'), "'%s': '%s'", text, err);
+		struct tc_env v;
+		if (round % 50)
+			continue; /* a machine per suppressions text is slower: a sample */
+		CHECK(tc_init(&v, "pc", 1, NULL));
+		int r = dc_check_suppressions_parse(v.c, text, "r.supp", err, sizeof(err));
+		tc_fini(&v);
+		CHECK_MSG(r == DC_OK || (err[0] && !strchr(err, '\n')), "'%s': '%s'", text, err);
+	}
+}

@@ -1862,7 +1862,8 @@ static void on_kev(void *opaque, const struct dc_kev *e)
 		leaks(c, e, NULL, NULL, "driver unloaded");
 		break;
 	case DC_KEV_CRASH:
-		dc_check_crash(c, (int)e->status, e->pc, e->va);
+		dc_crash_record(c, (int)e->status, e->pc, e->va,
+		                e->routine ? e->routine : "the kernel stopped the driver");
 		break;
 	default:
 		break;

@@ -224,6 +224,11 @@ static inline void dc_bit_clear(uint64_t *bm, uint32_t i)
 	bm[i >> 6] &= ~(UINT64_C(1) << (i & 63));
 }
 
+/* crash.c: an X01 finding for signal `sig`, or for bug check `sig` when bugcheck (its
+ * description) is not NULL. */
+void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *addr,
+                     const char *bugcheck);
+
 /* options.c */
 int dc_supp_load(struct dc_check *c, const char *path, char *err, size_t errlen);
 void dc_supp_free(struct dc_check *c);

@@ -45,6 +45,12 @@ static const char *sig_name(int sig)
 
 void dc_check_crash(struct dc_check *c, int sig, const void *pc, const void *addr)
 {
+	dc_crash_record(c, sig, pc, addr, NULL);
+}
+
+void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *addr,
+                     const char *bugcheck)
+{
 	struct dc_finding f;
 	memset(&f, 0, sizeof(f));
 	f.rule = DC_RULE_X01;
@@ -70,9 +76,12 @@ void dc_check_crash(struct dc_check *c, int sig, const void *pc, const void *add
 		         (unsigned long long)(uintptr_t)addr, addr ? "" : " (a NULL pointer)");
 	else
 		snprintf(where, sizeof(where), "a host address outside the simulated memory");
-	const char *name = sig_name(sig);
+	const char *name = bugcheck ? NULL : sig_name(sig);
 	const char *tail = n ? " {0}" : "";
-	if (name && sig == SIGABRT)
+	if (bugcheck)
+		snprintf(f.what, sizeof(f.what), "bug check 0x%x (%s)%s", (unsigned)sig, bugcheck,
+		         tail);
+	else if (name && sig == SIGABRT)
 		snprintf(f.what, sizeof(f.what), "%s: the driver aborted%s", name, tail);
 	else if (name)
 		snprintf(f.what, sizeof(f.what), "%s on %s%s", name, where, tail);
