@@ -60,6 +60,9 @@ static const struct shape block_shapes[] = {
     {"sub-page", 512, 512, 3000, DC_ZONE_ANY},
     {"page-crossing sector", 0, 1024, 3584, DC_ZONE_ANY},
     {"aligned 16 pages", 8192, 16 * 4096, 0, DC_ZONE_ANY},
+    /* Below 16 MiB the 8237 reaches single pages directly and bounces the rest: bounced and
+     * direct pieces of one request share the cache lines at their edges. */
+    {"bounced then direct below 16 MiB", 4096, 32768 + 1024, 2051, DC_ZONE_ISA},
 };
 
 struct flow {

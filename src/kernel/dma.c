@@ -699,9 +699,19 @@ static bool drain_device(struct dc_adapter *a)
 
 static bool drain_xfer(struct dc_adapter *a, struct dc_xfer *x, bool device_ok)
 {
+	struct dc_machine *m = a->s->m;
 	if (x->dir == DC_DIR_FROM_DEVICE)
 		invalidate_after_read(a->s, x->pieces, x->n_pieces, a->mr, x->first);
 	dc_mapreg_drain(a->mr, x->first, x->n);
+	/* The copy back from the bounce pages went through the cache: on a non-coherent platform
+	 * write it back at once, or a dirty edge line shared with the next piece (which the device
+	 * may write directly) would later land over that piece's data. */
+	if (x->dir == DC_DIR_FROM_DEVICE && m->plat.coherency != DC_COHERENT)
+		for (uint32_t i = 0; i < x->n_pieces; i++)
+			if (x->pieces[i].logical != x->pieces[i].pa &&
+			    dc_mem_in_cached(&m->mem, x->pieces[i].va))
+				dc_cpu_cache_range(m, x->pieces[i].va, x->pieces[i].len,
+				                   DC_CACHE_CLEAN, false);
 	return device_ok;
 }
 
@@ -732,7 +742,22 @@ static BOOLEAN flush_adapter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl
 			hit = &b->xfers;
 		struct dc_xfer *x = *hit;
 		*hit = x->next;
-		ok = drain_xfer(a, x, drain_device(a));
+		bool dev_ok = drain_device(a);
+		ok = drain_xfer(a, x, dev_ok);
+		/* A scatter/gather operation built by several MapTransfers is flushed once, with
+		 * its first CurrentVa and its total Length: the rest of it drains too. */
+		if (a->master && a->sg && x->va == CurrentVa)
+			for (struct dc_xfer **qq = &b->xfers; *qq;) {
+				struct dc_xfer *y = *qq;
+				if (y->mdl == Mdl && (uint8_t *)y->va > (uint8_t *)CurrentVa &&
+				    (uint8_t *)y->va + y->len <= (uint8_t *)CurrentVa + Length) {
+					*qq = y->next;
+					drain_xfer(a, y, dev_ok);
+					xfer_free(y);
+					continue;
+				}
+				qq = &y->next;
+			}
 		e.xfer = x->id;
 		e.pieces = x->pieces;
 		e.n_pieces = x->n_pieces;
