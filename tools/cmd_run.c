@@ -168,9 +168,10 @@ int dc_cmd_run(int argc, char **argv)
 	const char *env = getenv("DMACOH_OPTIONS");
 	if (env && dc_check_opts_parse(&co, env, err, sizeof(err)) != DC_OK)
 		return fail2("%s%s", err, "");
-	if (format &&
-	    dc_check_opts_parse(&co, (snprintf(err, sizeof(err), "format=%s", format), err), err,
-	                        sizeof(err)) != DC_OK)
+	char fmtopt[64];
+	snprintf(fmtopt, sizeof(fmtopt), "format=%s", format ? format : "");
+	if (format && (strchr(format, ':') || strchr(format, ' ') ||
+	               dc_check_opts_parse(&co, fmtopt, err, sizeof(err)) != DC_OK))
 		return fail2("--format %s: expected text, json or sarif%s", format, "");
 	char path[PATH_MAX], dir[PATH_MAX];
 	if (strchr(driver, '/') || strstr(driver, ".so"))

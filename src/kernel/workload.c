@@ -135,7 +135,7 @@ int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_
 			return perr(
 			    err, errlen,
 			    "workload: unknown key '%s' (count, read, write, ioctl, size, align, "
-			    "zone, outstanding, seed)%s",
+			    "zone, outstanding, seed, fault)%s",
 			    k, "");
 		}
 	}

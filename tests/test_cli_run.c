@@ -1,0 +1,119 @@
+/* dmacoh run as a user meets it: a buggy twin's report and summary (golden), exit codes,
+ * machine-readable output, and one clear line for every input error. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dctest.h"
+#include "dctool.h"
+
+static bool golden_equal(const char *path, const char *got, size_t n)
+{
+	static char gold[16384];
+	FILE *g = fopen(path, "r");
+	if (!g)
+		return false;
+	size_t gn = fread(gold, 1, sizeof(gold), g);
+	fclose(g);
+	return gn == n && !memcmp(gold, got, n);
+}
+
+DC_TEST(cli_run_twin_report_and_summary)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", "sysdma-bug-C07",
+	                                             "--platform", "noncoherent", "--workload",
+	                                             "count=6,size=4096-16384", "--deterministic",
+	                                             NULL}));
+	CHECK_EQ(r.status, 1);
+	if (!golden_equal("tests/golden/run-sysdma-bug-C07.txt", r.out, r.out_len))
+		dct_log("got:\n%s\n", r.out);
+	CHECK_MSG(golden_equal("tests/golden/run-sysdma-bug-C07.txt", r.out, r.out_len),
+	          "summary differs from tests/golden/run-sysdma-bug-C07.txt");
+	/* The report: the rule, the driver's source lines (the function name depends on what
+	 * the compiler inlined), the verdict. */
+	static const char *const want[] = {
+	    "==dmacoh== ERROR: C07 missing-adapter-flush: MapTransfer of 12800 bytes",
+	    "[mapped at examples/drivers/sysdma.c:302:",
+	    "[freed at examples/drivers/sysdma.c:426:SysdmaDpcForIsr]",
+	    "manifested: yes",
+	    "guideline G3, G4, G5; Driver Verifier 0xE6 code 0x0D",
+	    "SUMMARY: dmacoh: 1 finding (1 error, 0 warnings), 6 occurrences, 1 manifested"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK_MSG(strstr(r.err, want[i]), "report lacks '%s':\n%s", want[i], r.err);
+}
+
+DC_TEST(cli_run_correct_driver_is_clean_exit_0)
+{
+	static const char *const drivers[] = {"sysdma", "busmaster", "ring", "pio"};
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		static struct dct_run r;
+		CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", drivers[i],
+		                                             "--workload", "count=30,fault=7",
+		                                             "--deterministic", NULL}));
+		CHECK_MSG(r.status == 0, "%s: exit %d\n%s%s", drivers[i], r.status, r.out, r.err);
+		CHECK_MSG(strstr(r.out, "every byte verified") && strstr(r.out, "findings   none"),
+		          "%s:\n%s", drivers[i], r.out);
+	}
+}
+
+DC_TEST(cli_run_json_report_parses)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", "busmaster-bug-C02",
+	                                             "--format", "json", "--workload", "count=8",
+	                                             "--deterministic", NULL}));
+	CHECK_EQ(r.status, 1);
+	json_object *j = json_tokener_parse(r.out);
+	CHECK_MSG(j, "not JSON:\n%s", r.out);
+	json_object *f, *first, *rule;
+	CHECK(json_object_object_get_ex(j, "findings", &f) && json_object_array_length(f) == 1);
+	first = json_object_array_get_idx(f, 0);
+	CHECK(json_object_object_get_ex(first, "rule", &rule));
+	CHECK(!strcmp(json_object_get_string(rule), "C02"));
+	CHECK(json_object_object_get_ex(j, "summary", &f));
+	json_object_put(j);
+	CHECK(strstr(r.err, "dmacoh run: busmaster-bug-C02 on bmblk"));
+}
+
+DC_TEST(cli_run_input_errors_one_line_exit_2)
+{
+	static const struct {
+		const char *args[10];
+		const char *err;
+	} cases[] = {
+	    {{"run", NULL}, "dmacoh run: missing --driver NAME|FILE (see 'dmacoh list drivers')\n"},
+	    {{"run", "--driver", "nosuch", NULL},
+	     "dmacoh run: unknown driver 'nosuch' (see 'dmacoh list drivers')\n"},
+	    {{"run", "--driver", "/nonexistent/x.so", NULL},
+	     "dmacoh run: /nonexistent/x.so: no such driver module\n"},
+	    {{"run", "--driver", "sysdma", "--workload", "count=ten", NULL},
+	     "dmacoh run: workload: count=ten: not a number\n"},
+	    {{"run", "--driver", "sysdma", "--workload", "colour=red", NULL},
+	     "dmacoh run: workload: unknown key 'colour' (count, read, write, ioctl, size, align, "
+	     "zone, outstanding, seed, fault)\n"},
+	    {{"run", "--driver", "sysdma", "--workload", "size=9-3", NULL},
+	     "dmacoh run: workload: size=9-3: need MIN <= MAX <= 64 MiB\n"},
+	    {{"run", "--driver", "sysdma", "--platform", "vax", NULL},
+	     "dmacoh run: unknown platform 'vax' (see 'dmacoh list platforms')\n"},
+	    {{"run", "--driver", "sysdma", "--platform", "/nonexistent.ini", NULL}, NULL},
+	    {{"run", "--driver", "sysdma", "--device", "toaster", NULL},
+	     "dmacoh run: unknown device 'toaster' (see 'dmacoh list devices')\n"},
+	    {{"run", "--driver", "sysdma", "--workload", "size=2000000", NULL}, NULL},
+	    {{"run", "--driver", "sysdma", "--bogus", NULL},
+	     "dmacoh run: unknown argument '--bogus' (try 'dmacoh run --help')\n"},
+	    {{"run", "--driver", "sysdma", "--format", "xml", NULL},
+	     "dmacoh run: --format xml: expected text, json or sarif\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static struct dct_run r;
+		CHECK(dct_run_tool(&r, cases[i].args));
+		CHECK_MSG(r.status == 2, "case %zu: exit %d", i, r.status);
+		CHECK_MSG(r.out_len == 0, "case %zu: stdout '%s'", i, r.out);
+		char *nl = strchr(r.err, '\n');
+		CHECK_MSG(nl && nl[1] == 0 && !strncmp(r.err, "dmacoh run: ", 12),
+		          "case %zu: not one line: '%s'", i, r.err);
+		if (cases[i].err)
+			CHECK_MSG(!strcmp(r.err, cases[i].err), "case %zu: stderr '%s'", i, r.err);
+	}
+}
