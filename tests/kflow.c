@@ -33,25 +33,37 @@ const char *kf_driver_path(const char *name, char *buf, size_t len)
 int kf_open(struct kf *k, const char *plat, uint64_t seed, const char *device,
             const struct dc_sysdev_opts *o, const char *driver)
 {
-	memset(k, 0, sizeof(*k));
-	struct dc_platform p;
-	int err = dc_platform_builtin(plat, &p);
-	if (err) {
-		snprintf(k->err, sizeof(k->err), "no platform %s", plat);
-		return err;
-	}
-	p.seed = seed;
-	return kf_open_plat(k, &p, device, o, driver);
+	return kf_open_observed(k, NULL, plat, seed, NULL, NULL, device, o, driver);
 }
 
 int kf_open_plat(struct kf *k, const struct dc_platform *p, const char *device,
                  const struct dc_sysdev_opts *o, const char *driver)
 {
+	return kf_open_observed(k, p, NULL, 0, NULL, NULL, device, o, driver);
+}
+
+int kf_open_observed(struct kf *k, const struct dc_platform *p, const char *plat, uint64_t seed,
+                     const struct dc_observer *obs, void *opaque, const char *device,
+                     const struct dc_sysdev_opts *o, const char *driver)
+{
 	memset(k, 0, sizeof(*k));
+	struct dc_platform bp;
 	int err;
+	if (!p) {
+		if ((err = dc_platform_builtin(plat, &bp))) {
+			snprintf(k->err, sizeof(k->err), "no platform %s", plat);
+			return err;
+		}
+		bp.seed = seed;
+		p = &bp;
+	}
 	if ((err = dc_sys_create(p, &k->s))) {
 		snprintf(k->err, sizeof(k->err), "dc_sys_create: %s", dc_err_name(err));
 		return err;
+	}
+	if (obs && (err = dc_machine_add_observer(dc_sys_machine(k->s), obs, opaque))) {
+		snprintf(k->err, sizeof(k->err), "observer: %s", dc_err_name(err));
+		goto fail;
 	}
 	if ((err = dc_sys_add_device(k->s, device, o, &k->dev))) {
 		snprintf(k->err, sizeof(k->err), "add %s: %s", device, dc_err_name(err));

@@ -4,6 +4,7 @@
 #ifndef DC_TESTS_KFLOW_H
 #define DC_TESTS_KFLOW_H
 
+#include "dmacoh/observer.h"
 #include "kernel/sys.h"
 
 /* The built-in platforms, NULL-terminated. */
@@ -27,6 +28,11 @@ int kf_open(struct kf *k, const char *plat, uint64_t seed, const char *device,
 /* The same on a platform the caller built (e.g. a built-in with fewer map registers). */
 int kf_open_plat(struct kf *k, const struct dc_platform *p, const char *device,
                  const struct dc_sysdev_opts *o, const char *driver);
+/* The general form: platform p, or the built-in `plat` with `seed` when p is NULL; obs (if not
+ * NULL) watches from before AddDevice. */
+int kf_open_observed(struct kf *k, const struct dc_platform *p, const char *plat, uint64_t seed,
+                     const struct dc_observer *obs, void *opaque, const char *device,
+                     const struct dc_sysdev_opts *o, const char *driver);
 /* Removes the device, unloads the driver, destroys the system. */
 void kf_close(struct kf *k);
 
