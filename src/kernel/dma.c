@@ -100,11 +100,6 @@ struct dc_adapter {
 
 static const DMA_OPERATIONS dma_ops;
 
-static void touch(struct dc_sys *s, const void *p, size_t len, bool write)
-{
-	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
-}
-
 /* The adapter behind a pointer a driver passed, or NULL if it is none of ours.  A released
  * adapter is still found (its use is reported, not a crash). */
 static struct dc_adapter *adapter_of(struct dc_sys *s, const void *p)
@@ -236,11 +231,11 @@ struct _DMA_ADAPTER *IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
 	struct dc_sysdev *d = dc_io_pdo_sysdev(PhysicalDeviceObject);
 	struct dc_adapter *a = NULL;
 	if (d && DeviceDescription && NumberOfMapRegisters) {
-		touch(s, DeviceDescription, sizeof(*DeviceDescription), false);
+		dc_ktouch(s, DeviceDescription, sizeof(*DeviceDescription), false);
 		ULONG n = 0;
 		a = adapter_new(s, d, DeviceDescription, &n);
 		if (a) {
-			touch(s, NumberOfMapRegisters, sizeof(ULONG), true);
+			dc_ktouch(s, NumberOfMapRegisters, sizeof(ULONG), true);
 			*NumberOfMapRegisters = n;
 		}
 	}
@@ -495,7 +490,7 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 	e.value = -1;
 	ULONG len = 0;
 	if (Length) {
-		touch(s, Length, sizeof(*Length), false);
+		dc_ktouch(s, Length, sizeof(*Length), false);
 		len = *Length;
 	}
 	e.len = len;
@@ -633,7 +628,7 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 	ret.QuadPart = (LONGLONG)logical[0];
 	free(logical);
 	if (Length && mapped != len) {
-		touch(s, Length, sizeof(*Length), true);
+		dc_ktouch(s, Length, sizeof(*Length), true);
 		*Length = (ULONG)mapped;
 	}
 	e.len_out = mapped;
@@ -872,7 +867,7 @@ static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Le
 	c->cached = CacheEnabled;
 	c->next = a->cbufs;
 	a->cbufs = c;
-	touch(s, LogicalAddress, sizeof(*LogicalAddress), true);
+	dc_ktouch(s, LogicalAddress, sizeof(*LogicalAddress), true);
 	LogicalAddress->QuadPart = (LONGLONG)pa;
 	struct dc_kev_piece p = {.va = va, .pa = pa, .logical = pa, .len = Length};
 	e.va = va;
@@ -1027,7 +1022,7 @@ static void run_sg(struct dc_adapter *a, struct dc_wait *w, struct dc_mrb *b)
 		}
 		rec->own_buffer = true;
 	}
-	touch(s, sgl, sg_size(elems), true);
+	dc_ktouch(s, sgl, sg_size(elems), true);
 	sgl->NumberOfElements = 0;
 	sgl->Reserved = 0;
 	for (int i = 0; i < np; i++) {
@@ -1233,10 +1228,10 @@ static NTSTATUS op_calculate_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PMDL M
 		n = chain_pieces(s, Mdl, CurrentVa, Length, NULL, 0);
 	if (n <= 0)
 		return STATUS_INVALID_PARAMETER;
-	touch(s, ScatterGatherListSize, sizeof(ULONG), true);
+	dc_ktouch(s, ScatterGatherListSize, sizeof(ULONG), true);
 	*ScatterGatherListSize = sg_size((ULONG)n);
 	if (NumberOfMapRegisters) {
-		touch(s, NumberOfMapRegisters, sizeof(ULONG), true);
+		dc_ktouch(s, NumberOfMapRegisters, sizeof(ULONG), true);
 		*NumberOfMapRegisters = (ULONG)n;
 	}
 	return STATUS_SUCCESS;
@@ -1272,7 +1267,7 @@ static NTSTATUS op_build_mdl_from_scatter_gather_list(PDMA_ADAPTER DmaAdapter,
 			pfn[k++] = p >> DC_PAGE_SHIFT;
 	}
 	m->MdlFlags |= MDL_PAGES_LOCKED | MDL_PARTIAL;
-	touch(s, TargetMdl, sizeof(*TargetMdl), true);
+	dc_ktouch(s, TargetMdl, sizeof(*TargetMdl), true);
 	*TargetMdl = m;
 	return STATUS_SUCCESS;
 }

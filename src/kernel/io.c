@@ -21,18 +21,6 @@
 /* IRP.DmacohReserved: [0] the application's request record. */
 #define RES_REQ 0
 
-static void touch(struct dc_sys *s, const void *p, size_t len, bool write)
-{
-	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
-}
-
-static void bugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc)
-{
-	s->bugchecks++;
-	struct dc_kev e = {.type = DC_KEV_CRASH, .routine = what, .pc = pc, .status = code};
-	dc_kev_emit(s, &e);
-}
-
 /* --- Device objects ----------------------------------------------------------------------- */
 
 NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
@@ -66,7 +54,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	KeInitializeEvent(&d->DeviceLock, SynchronizationEvent, TRUE);
 	d->NextDevice = DriverObject->DeviceObject;
 	DriverObject->DeviceObject = d;
-	touch(s, DeviceObject, sizeof(*DeviceObject), true);
+	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
 	*DeviceObject = d;
 	return STATUS_SUCCESS;
 }
@@ -85,8 +73,8 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 		}
 	}
 	if (DeviceObject->AttachedDevice)
-		bugcheck(s, 0x00000044, "IoDeleteDevice while another device is attached on top",
-		         RA());
+		dc_kbugcheck(s, 0x00000044,
+		             "IoDeleteDevice while another device is attached on top", RA());
 	free(DeviceObject);
 }
 
@@ -178,8 +166,8 @@ SIZE_T RtlCompareMemory(const void *Source1, const void *Source2, SIZE_T Length)
 	const uint8_t *a = Source1, *b = Source2;
 	SIZE_T i = 0;
 	for (; i < Length; i++) {
-		touch(s, a + i, 1, false);
-		touch(s, b + i, 1, false);
+		dc_ktouch(s, a + i, 1, false);
+		dc_ktouch(s, b + i, 1, false);
 		if (a[i] != b[i])
 			break;
 	}
@@ -214,13 +202,13 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
 	struct dc_sys *s = dc_k();
 	if (!DeviceObject || !Irp) {
-		bugcheck(s, 0x0000001E, "IoCallDriver with a NULL device or IRP", RA());
+		dc_kbugcheck(s, 0x0000001E, "IoCallDriver with a NULL device or IRP", RA());
 		return STATUS_INVALID_PARAMETER;
 	}
 	Irp->CurrentLocation--;
 	if (Irp->CurrentLocation <= 0) {
-		bugcheck(s, 0x00000035 /* NO_MORE_IRP_STACK_LOCATIONS */,
-		         "IoCallDriver: no more IRP stack locations", RA());
+		dc_kbugcheck(s, 0x00000035 /* NO_MORE_IRP_STACK_LOCATIONS */,
+		             "IoCallDriver: no more IRP stack locations", RA());
 		Irp->CurrentLocation++;
 		return STATUS_INVALID_PARAMETER;
 	}
@@ -278,12 +266,12 @@ void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 	PIO_STACK_LOCATION sp0 = Irp->Tail.Overlay.CurrentStackLocation;
 	struct dc_req *r = Irp->DmacohReserved[RES_REQ];
 	if (Irp->IoStatus.Status == STATUS_PENDING) {
-		bugcheck(s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS-like */,
-		         "IoCompleteRequest with STATUS_PENDING", RA());
+		dc_kbugcheck(s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS-like */,
+		             "IoCompleteRequest with STATUS_PENDING", RA());
 	}
 	if (r && r->done) {
-		bugcheck(s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS */, "IRP completed twice",
-		         RA());
+		dc_kbugcheck(s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS */,
+		             "IRP completed twice", RA());
 		return;
 	}
 	/* The completing driver's call is the event the checker needs (G5, G6, A10). */
@@ -355,7 +343,7 @@ BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 void KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, DeviceQueue, sizeof(*DeviceQueue), true);
+	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	DeviceQueue->Type = 20; /* DeviceQueueObject */
 	DeviceQueue->Size = sizeof(*DeviceQueue);
 	InitializeListHead(&DeviceQueue->DeviceListHead);
@@ -366,8 +354,8 @@ void KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 BOOLEAN KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, DeviceQueue, sizeof(*DeviceQueue), true);
-	touch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
+	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
+	dc_ktouch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
 	if (!DeviceQueue->Busy) {
 		DeviceQueue->Busy = TRUE;
 		DeviceQueueEntry->Inserted = FALSE;
@@ -382,8 +370,8 @@ BOOLEAN KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTR
                                  ULONG SortKey)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, DeviceQueue, sizeof(*DeviceQueue), true);
-	touch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
+	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
+	dc_ktouch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
 	DeviceQueueEntry->SortKey = SortKey;
 	if (!DeviceQueue->Busy) {
 		DeviceQueue->Busy = TRUE;
@@ -407,7 +395,7 @@ BOOLEAN KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTR
 PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, DeviceQueue, sizeof(*DeviceQueue), true);
+	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	if (IsListEmpty(&DeviceQueue->DeviceListHead)) {
 		DeviceQueue->Busy = FALSE;
 		return NULL;
@@ -421,7 +409,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, DeviceQueue, sizeof(*DeviceQueue), true);
+	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	if (IsListEmpty(&DeviceQueue->DeviceListHead)) {
 		DeviceQueue->Busy = FALSE;
 		return NULL;
@@ -441,8 +429,8 @@ PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG 
 BOOLEAN KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, DeviceQueue, sizeof(*DeviceQueue), true);
-	touch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
+	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
+	dc_ktouch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
 	if (!DeviceQueueEntry->Inserted)
 		return FALSE;
 	RemoveEntryList(&DeviceQueueEntry->DeviceListEntry);
@@ -461,7 +449,7 @@ void IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key, PDRIVER_CA
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "IoStartPacket", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	if (!DeviceObject || !Irp || !DeviceObject->DriverObject->DriverStartIo) {
-		bugcheck(s, 0x0000001E, "IoStartPacket without a StartIo routine", RA());
+		dc_kbugcheck(s, 0x0000001E, "IoStartPacket without a StartIo routine", RA());
 		return;
 	}
 	KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
@@ -577,7 +565,7 @@ NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE Serv
 	ki->k.connected = true;
 	ki->k.next = s->ints[line];
 	s->ints[line] = ki;
-	touch(s, InterruptObject, sizeof(*InterruptObject), true);
+	dc_ktouch(s, InterruptObject, sizeof(*InterruptObject), true);
 	*InterruptObject = &ki->k;
 	/* A line already asserted interrupts as soon as the IRQL allows. */
 	if (dc_irq_asserted(&s->m->irq, line))
@@ -601,8 +589,8 @@ void IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
 			}
 		}
 	}
-	bugcheck(s, 0x0000001E, "IoDisconnectInterrupt of an interrupt that is not connected",
-	         RA());
+	dc_kbugcheck(s, 0x0000001E, "IoDisconnectInterrupt of an interrupt that is not connected",
+	             RA());
 }
 
 BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
@@ -610,7 +598,7 @@ BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE Sync
 {
 	struct dc_sys *s = dc_k();
 	if (!Interrupt || !SynchronizeRoutine) {
-		bugcheck(s, 0x0000001E, "KeSynchronizeExecution with a NULL argument", RA());
+		dc_kbugcheck(s, 0x0000001E, "KeSynchronizeExecution with a NULL argument", RA());
 		return FALSE;
 	}
 	dc_irql_require(s, "KeSynchronizeExecution", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
@@ -646,8 +634,9 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 	 * does with a bug check. */
 	if (dc_irq_asserted(&s->m->irq, line)) {
 		if (++s->irq_storm[line] > 1000) {
-			bugcheck(s, 0x0000009C /* INTERRUPT_STORM */,
-			         "interrupt storm: the ISR does not acknowledge its device", NULL);
+			dc_kbugcheck(s, 0x0000009C /* INTERRUPT_STORM */,
+			             "interrupt storm: the ISR does not acknowledge its device",
+			             NULL);
 			s->irq_storm[line] = 0;
 			return;
 		}
@@ -778,7 +767,7 @@ NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPER
 		if (BufferLength < sizeof(INTERFACE_TYPE))
 			return STATUS_BUFFER_TOO_SMALL;
 		INTERFACE_TYPE t = d->bm ? PCIBus : Isa;
-		touch(s, PropertyBuffer, sizeof(t), true);
+		dc_ktouch(s, PropertyBuffer, sizeof(t), true);
 		memcpy(PropertyBuffer, &t, sizeof(t));
 		return STATUS_SUCCESS;
 	}
@@ -789,7 +778,7 @@ NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPER
 		if (BufferLength < n * sizeof(WCHAR))
 			return STATUS_BUFFER_TOO_SMALL;
 		WCHAR *w = PropertyBuffer;
-		touch(s, w, n * sizeof(WCHAR), true);
+		dc_ktouch(s, w, n * sizeof(WCHAR), true);
 		for (size_t i = 0; i < n; i++)
 			w[i] = (WCHAR)(unsigned char)desc[i];
 		return STATUS_SUCCESS;

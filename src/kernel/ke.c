@@ -14,13 +14,6 @@
 
 #define RA() __builtin_return_address(0)
 
-/* Touches driver-owned memory through the cache model when it lies in a window (a driver may
- * embed a KDPC or KEVENT in pool), so the kernel's own accesses keep the model exact. */
-static void touch(struct dc_sys *s, const void *p, size_t len, bool write)
-{
-	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
-}
-
 /* --- IRQL and spin locks ------------------------------------------------------------------ */
 
 KIRQL KeGetCurrentIrql(void)
@@ -44,7 +37,7 @@ void KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
 	KIRQL old = s->irql;
 	s->irql = NewIrql > HIGH_LEVEL ? HIGH_LEVEL : NewIrql;
 	if (OldIrql) {
-		touch(s, OldIrql, sizeof(*OldIrql), true);
+		dc_ktouch(s, OldIrql, sizeof(*OldIrql), true);
 		*OldIrql = old;
 	}
 }
@@ -72,34 +65,27 @@ KIRQL KeRaiseIrqlToDpcLevel(void)
 	return dc_irql_raise(s, DISPATCH_LEVEL);
 }
 
-static void bugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc)
-{
-	s->bugchecks++;
-	struct dc_kev e = {.type = DC_KEV_CRASH, .routine = what, .pc = pc, .status = code};
-	dc_kev_emit(s, &e);
-}
-
 void KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, SpinLock, sizeof(*SpinLock), true);
+	dc_ktouch(s, SpinLock, sizeof(*SpinLock), true);
 	*SpinLock = 0;
 }
 
 static void lock_acquire(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
 {
-	touch(s, l, sizeof(*l), true);
+	dc_ktouch(s, l, sizeof(*l), true);
 	if (*l)
-		bugcheck(s, 0x0F /* SPIN_LOCK_ALREADY_OWNED */, "spin lock acquired twice", pc);
+		dc_kbugcheck(s, 0x0F /* SPIN_LOCK_ALREADY_OWNED */, "spin lock acquired twice", pc);
 	*l = 1;
 }
 
 static void lock_release(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
 {
-	touch(s, l, sizeof(*l), true);
+	dc_ktouch(s, l, sizeof(*l), true);
 	if (!*l)
-		bugcheck(s, 0x10 /* SPIN_LOCK_NOT_OWNED */, "spin lock released while not held",
-		         pc);
+		dc_kbugcheck(s, 0x10 /* SPIN_LOCK_NOT_OWNED */, "spin lock released while not held",
+		             pc);
 	*l = 0;
 }
 
@@ -109,7 +95,7 @@ void KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)
 	dc_irql_require(s, "KeAcquireSpinLock", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
 	lock_acquire(s, SpinLock, RA());
-	touch(s, OldIrql, sizeof(*OldIrql), true);
+	dc_ktouch(s, OldIrql, sizeof(*OldIrql), true);
 	*OldIrql = old;
 }
 
@@ -140,7 +126,7 @@ void IoAcquireCancelSpinLock(PKIRQL Irql)
 	struct dc_sys *s = dc_k();
 	KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
 	lock_acquire(s, &cancel_lock, RA());
-	touch(s, Irql, sizeof(*Irql), true);
+	dc_ktouch(s, Irql, sizeof(*Irql), true);
 	*Irql = old;
 }
 
@@ -163,7 +149,7 @@ LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency)
 {
 	struct dc_sys *s = dc_k();
 	if (PerformanceFrequency) {
-		touch(s, PerformanceFrequency, sizeof(*PerformanceFrequency), true);
+		dc_ktouch(s, PerformanceFrequency, sizeof(*PerformanceFrequency), true);
 		PerformanceFrequency->QuadPart = 1000000000;
 	}
 	LARGE_INTEGER r;
@@ -177,7 +163,7 @@ LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency)
 void KeQuerySystemTime(PLARGE_INTEGER CurrentTime)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, CurrentTime, sizeof(*CurrentTime), true);
+	dc_ktouch(s, CurrentTime, sizeof(*CurrentTime), true);
 	CurrentTime->QuadPart = DC_EPOCH_100NS + (LONGLONG)(s->m->clock.now / 100);
 }
 
@@ -193,7 +179,7 @@ ULONGLONG KeQueryInterruptTime(void)
 void KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Dpc, sizeof(*Dpc), true);
+	dc_ktouch(s, Dpc, sizeof(*Dpc), true);
 	memset(Dpc, 0, sizeof(*Dpc));
 	Dpc->Type = DC_DPC_OBJECT;
 	Dpc->Importance = MediumImportance;
@@ -204,11 +190,11 @@ void KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID Defer
 BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Dpc, sizeof(*Dpc), true);
+	dc_ktouch(s, Dpc, sizeof(*Dpc), true);
 	if (Dpc->DpcData)
 		return FALSE;
 	if (Dpc->Type != DC_DPC_OBJECT || !Dpc->DeferredRoutine) {
-		bugcheck(s, 0x0A, "KeInsertQueueDpc on a DPC that was never initialized", RA());
+		dc_kbugcheck(s, 0x0A, "KeInsertQueueDpc on a DPC that was never initialized", RA());
 		return FALSE;
 	}
 	Dpc->SystemArgument1 = SystemArgument1;
@@ -227,7 +213,7 @@ BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument
 BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Dpc, sizeof(*Dpc), true);
+	dc_ktouch(s, Dpc, sizeof(*Dpc), true);
 	if (!Dpc->DpcData)
 		return FALSE;
 	RemoveEntryList(&Dpc->DpcListEntry);
@@ -238,7 +224,7 @@ BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc)
 void KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Dpc, sizeof(*Dpc), true);
+	dc_ktouch(s, Dpc, sizeof(*Dpc), true);
 	Dpc->Importance = (UCHAR)Importance;
 }
 
@@ -288,20 +274,20 @@ void RtlAssert(PVOID VoidFailedAssertion, PVOID VoidFileName, ULONG LineNumber, 
 	snprintf(what, sizeof(what), "assertion failed: %s at %s:%u",
 	         (const char *)VoidFailedAssertion, (const char *)VoidFileName,
 	         (unsigned)LineNumber);
-	bugcheck(s, 0xDEADDEAD, what, RA());
+	dc_kbugcheck(s, 0xDEADDEAD, what, RA());
 }
 
 void KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3, ULONG_PTR P4)
 {
 	(void)P1, (void)P2, (void)P3, (void)P4;
-	bugcheck(dc_k(), BugCheckCode, "KeBugCheckEx called by the driver", RA());
+	dc_kbugcheck(dc_k(), BugCheckCode, "KeBugCheckEx called by the driver", RA());
 	/* Windows stops here; so does the run (the crash handler writes the report out). */
 	abort();
 }
 
 void KeBugCheck(ULONG BugCheckCode)
 {
-	bugcheck(dc_k(), BugCheckCode, "KeBugCheck called by the driver", RA());
+	dc_kbugcheck(dc_k(), BugCheckCode, "KeBugCheck called by the driver", RA());
 	abort();
 }
 
@@ -320,7 +306,7 @@ enum {
 void KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Event, sizeof(*Event), true);
+	dc_ktouch(s, Event, sizeof(*Event), true);
 	memset(Event, 0, sizeof(*Event));
 	Event->Header.Type = Type == SynchronizationEvent ? OBJ_SEVENT : OBJ_NEVENT;
 	Event->Header.SignalState = State ? 1 : 0;
@@ -330,7 +316,7 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 {
 	(void)Increment, (void)Wait;
 	struct dc_sys *s = dc_k();
-	touch(s, Event, sizeof(*Event), true);
+	dc_ktouch(s, Event, sizeof(*Event), true);
 	LONG old = Event->Header.SignalState;
 	Event->Header.SignalState = 1;
 	return old;
@@ -339,7 +325,7 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 LONG KeResetEvent(PRKEVENT Event)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Event, sizeof(*Event), true);
+	dc_ktouch(s, Event, sizeof(*Event), true);
 	LONG old = Event->Header.SignalState;
 	Event->Header.SignalState = 0;
 	return old;
@@ -348,21 +334,21 @@ LONG KeResetEvent(PRKEVENT Event)
 void KeClearEvent(PRKEVENT Event)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Event, sizeof(*Event), true);
+	dc_ktouch(s, Event, sizeof(*Event), true);
 	Event->Header.SignalState = 0;
 }
 
 LONG KeReadStateEvent(PRKEVENT Event)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Event, sizeof(*Event), false);
+	dc_ktouch(s, Event, sizeof(*Event), false);
 	return Event->Header.SignalState;
 }
 
 void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Semaphore, sizeof(*Semaphore), true);
+	dc_ktouch(s, Semaphore, sizeof(*Semaphore), true);
 	memset(Semaphore, 0, sizeof(*Semaphore));
 	Semaphore->Header.Type = OBJ_SEMAPHORE;
 	Semaphore->Header.SignalState = Count;
@@ -373,11 +359,11 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
 {
 	(void)Increment, (void)Wait;
 	struct dc_sys *s = dc_k();
-	touch(s, Semaphore, sizeof(*Semaphore), true);
+	dc_ktouch(s, Semaphore, sizeof(*Semaphore), true);
 	LONG old = Semaphore->Header.SignalState;
 	if (Adjustment <= 0 || old + Adjustment > Semaphore->Limit) {
-		bugcheck(s, 0x7F /* STATUS_SEMAPHORE_LIMIT_EXCEEDED */, "semaphore limit exceeded",
-		         RA());
+		dc_kbugcheck(s, 0x7F /* STATUS_SEMAPHORE_LIMIT_EXCEEDED */,
+		             "semaphore limit exceeded", RA());
 		return old;
 	}
 	Semaphore->Header.SignalState = old + Adjustment;
@@ -388,7 +374,7 @@ void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level)
 {
 	(void)Level;
 	struct dc_sys *s = dc_k();
-	touch(s, Mutex, sizeof(*Mutex), true);
+	dc_ktouch(s, Mutex, sizeof(*Mutex), true);
 	memset(Mutex, 0, sizeof(*Mutex));
 	Mutex->Header.Type = OBJ_MUTANT;
 	Mutex->Header.SignalState = 1;
@@ -398,11 +384,11 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 {
 	(void)Wait;
 	struct dc_sys *s = dc_k();
-	touch(s, Mutex, sizeof(*Mutex), true);
+	dc_ktouch(s, Mutex, sizeof(*Mutex), true);
 	LONG old = Mutex->Header.SignalState;
 	if (old >= 1) {
-		bugcheck(s, 0xD /* MUTEX_LEVEL_NUMBER_VIOLATION */,
-		         "mutex released while not owned", RA());
+		dc_kbugcheck(s, 0xD /* MUTEX_LEVEL_NUMBER_VIOLATION */,
+		             "mutex released while not owned", RA());
 		return old;
 	}
 	Mutex->Header.SignalState = old + 1;
@@ -433,7 +419,7 @@ static void timer_fire(void *opaque)
 	struct dc_ktimer *k = opaque;
 	struct dc_sys *s = k->s;
 	PKTIMER t = k->t;
-	touch(s, t, sizeof(*t), true);
+	dc_ktouch(s, t, sizeof(*t), true);
 	t->Header.SignalState = 1;
 	if (k->period_ms > 0)
 		dc_event_schedule(&s->m->clock, &k->ev,
@@ -448,7 +434,7 @@ void KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
 	struct dc_ktimer *k = timer_find(Timer);
 	if (k)
 		dc_event_cancel(&s->m->clock, &k->ev);
-	touch(s, Timer, sizeof(*Timer), true);
+	dc_ktouch(s, Timer, sizeof(*Timer), true);
 	memset(Timer, 0, sizeof(*Timer));
 	Timer->Header.Type = Type == SynchronizationTimer ? OBJ_STIMER : OBJ_NTIMER;
 }
@@ -476,7 +462,7 @@ BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dp
 		was = dc_event_pending(&k->ev);
 		dc_event_cancel(&s->m->clock, &k->ev);
 	}
-	touch(s, Timer, sizeof(*Timer), true);
+	dc_ktouch(s, Timer, sizeof(*Timer), true);
 	Timer->Header.SignalState = 0;
 	Timer->Dpc = Dpc;
 	Timer->Period = Period;
@@ -511,7 +497,7 @@ BOOLEAN KeCancelTimer(PKTIMER Timer)
 BOOLEAN KeReadStateTimer(PKTIMER Timer)
 {
 	struct dc_sys *s = dc_k();
-	touch(s, Timer, sizeof(*Timer), false);
+	dc_ktouch(s, Timer, sizeof(*Timer), false);
 	return Timer->Header.SignalState != 0;
 }
 
@@ -533,7 +519,7 @@ void dc_ke_timers_fini(struct dc_sys *s)
 /* Is the object signalled?  Satisfies the wait if so (auto-reset, counts, ownership). */
 static bool try_acquire(struct dc_sys *s, DISPATCHER_HEADER *h)
 {
-	touch(s, h, sizeof(*h), true);
+	dc_ktouch(s, h, sizeof(*h), true);
 	if (h->SignalState <= 0)
 		return false;
 	switch (h->Type) {
@@ -556,7 +542,7 @@ static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARG
 {
 	uint64_t deadline = UINT64_MAX;
 	if (Timeout) {
-		touch(s, Timeout, sizeof(*Timeout), false);
+		dc_ktouch(s, Timeout, sizeof(*Timeout), false);
 		LONGLONG t = Timeout->QuadPart;
 		if (t < 0)
 			deadline = s->m->clock.now + (uint64_t)(-t) * 100;
@@ -571,7 +557,7 @@ static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARG
 			bool ready = true;
 			for (ULONG i = 0; i < n; i++) {
 				DISPATCHER_HEADER *h = objs[i];
-				touch(s, h, sizeof(*h), false);
+				dc_ktouch(s, h, sizeof(*h), false);
 				ready = ready && h->SignalState > 0;
 			}
 			if (ready) {
@@ -594,8 +580,8 @@ static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARG
 				c->now = deadline > c->now ? deadline : c->now;
 				return STATUS_TIMEOUT;
 			}
-			bugcheck(s, 0x000000E4 /* WORKER_INVALID-like: deadlock */,
-			         "wait can never be satisfied (deadlock)", pc);
+			dc_kbugcheck(s, 0x000000E4 /* WORKER_INVALID-like: deadlock */,
+			             "wait can never be satisfied (deadlock)", pc);
 			return STATUS_TIMEOUT;
 		}
 		if (next > deadline) {
@@ -624,8 +610,8 @@ NTSTATUS KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitTyp
 	struct dc_sys *s = dc_k();
 	if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS ||
 	    (Count > THREAD_WAIT_OBJECTS && !WaitBlockArray)) {
-		bugcheck(s, 0x0C /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, "too many wait objects",
-		         RA());
+		dc_kbugcheck(s, 0x0C /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, "too many wait objects",
+		             RA());
 		return STATUS_INVALID_PARAMETER;
 	}
 	return wait_any(s, Count, Object, WaitType == WaitAll, Timeout, "KeWaitForMultipleObjects",
@@ -638,7 +624,7 @@ NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
 	(void)WaitMode, (void)Alertable;
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "KeDelayExecutionThread", PASSIVE_LEVEL, APC_LEVEL, RA());
-	touch(s, Interval, sizeof(*Interval), false);
+	dc_ktouch(s, Interval, sizeof(*Interval), false);
 	LONGLONG t = Interval->QuadPart;
 	uint64_t ns = t < 0 ? (uint64_t)(-t) * 100 : 0;
 	dc_sys_advance(s, ns);

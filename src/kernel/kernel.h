@@ -95,6 +95,16 @@ struct dc_sys *dc_k(void);
 
 /* Fills time and emits a kernel event to every observer. */
 void dc_kev_emit(struct dc_sys *s, struct dc_kev *e);
+/* The kernel touching driver-owned memory (a KDPC or KEVENT a driver embedded in pool, an
+ * argument it passed): through the cache model when it lies in a window, so the kernel's own
+ * accesses keep the model exact.  Costs nothing for host memory. */
+static inline void dc_ktouch(struct dc_sys *s, const void *p, size_t len, bool write)
+{
+	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
+}
+/* What Windows would bug-check for (code, what happened, the driver's call site): reported as a
+ * DC_KEV_CRASH event; the caller then does what keeps dmacoh running. */
+void dc_kbugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc);
 /* Checks the IRQL a routine requires; emits DC_KEV_IRQL when it is not met. */
 void dc_irql_require(struct dc_sys *s, const char *routine, KIRQL lo, KIRQL hi, const void *pc);
 

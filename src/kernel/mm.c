@@ -13,18 +13,6 @@
 
 #define RA() __builtin_return_address(0)
 
-static void touch(struct dc_sys *s, const void *p, size_t len, bool write)
-{
-	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
-}
-
-static void bugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc)
-{
-	s->bugchecks++;
-	struct dc_kev e = {.type = DC_KEV_CRASH, .routine = what, .pc = pc, .status = code};
-	dc_kev_emit(s, &e);
-}
-
 /* --- Pool ----------------------------------------------------------------------------------- */
 
 #define POOL_CLASSES 8 /* 16 .. 2048 */
@@ -248,8 +236,8 @@ void ExFreePoolWithTag(PVOID P, ULONG Tag)
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExFreePool", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	if (!dc_pool_free(s, P))
-		bugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */, "ExFreePool of memory not from pool",
-		         RA());
+		dc_kbugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */,
+		             "ExFreePool of memory not from pool", RA());
 }
 
 void ExFreePool(PVOID P)
@@ -257,8 +245,8 @@ void ExFreePool(PVOID P)
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExFreePool", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	if (!dc_pool_free(s, P))
-		bugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */, "ExFreePool of memory not from pool",
-		         RA());
+		dc_kbugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */,
+		             "ExFreePool of memory not from pool", RA());
 }
 
 /* --- Contiguous memory ----------------------------------------------------------------------- */
@@ -333,7 +321,7 @@ void MmFreeContiguousMemory(PVOID BaseAddress)
 		free(c);
 		return;
 	}
-	bugcheck(s, 0x000000C2, "MmFreeContiguousMemory of memory it did not allocate", RA());
+	dc_kbugcheck(s, 0x000000C2, "MmFreeContiguousMemory of memory it did not allocate", RA());
 }
 
 /* --- Addresses ------------------------------------------------------------------------------- */
@@ -416,8 +404,8 @@ void IoFreeMdl(PMDL Mdl)
 	if (!Mdl)
 		return;
 	if ((Mdl->MdlFlags & MDL_PAGES_LOCKED) && !(Mdl->MdlFlags & MDL_PARTIAL))
-		bugcheck(s, 0x00000076 /* PROCESS_HAS_LOCKED_PAGES */,
-		         "IoFreeMdl of an MDL whose pages are still locked", RA());
+		dc_kbugcheck(s, 0x00000076 /* PROCESS_HAS_LOCKED_PAGES */,
+		             "IoFreeMdl of an MDL whose pages are still locked", RA());
 	free(Mdl);
 }
 
@@ -434,9 +422,9 @@ static void fill_pfns(struct dc_sys *s, PMDL mdl, const void *pc)
 	for (ULONG i = 0; i < n; i++) {
 		pfn[i] = pfn_of(s, (uint8_t *)mdl->StartVa + (uint64_t)i * DC_PAGE_SIZE);
 		if (!pfn[i]) {
-			bugcheck(s, 0x00000050 /* PAGE_FAULT_IN_NONPAGED_AREA */,
-			         "MDL over memory that is not simulated memory (stack, globals?)",
-			         pc);
+			dc_kbugcheck(
+			    s, 0x00000050 /* PAGE_FAULT_IN_NONPAGED_AREA */,
+			    "MDL over memory that is not simulated memory (stack, globals?)", pc);
 			break;
 		}
 	}
@@ -465,8 +453,8 @@ void MmUnlockPages(PMDL MemoryDescriptorList)
 {
 	struct dc_sys *s = dc_k();
 	if (!(MemoryDescriptorList->MdlFlags & MDL_PAGES_LOCKED)) {
-		bugcheck(s, 0x0000004E /* PFN_LIST_CORRUPT */, "MmUnlockPages of unlocked pages",
-		         RA());
+		dc_kbugcheck(s, 0x0000004E /* PFN_LIST_CORRUPT */,
+		             "MmUnlockPages of unlocked pages", RA());
 		return;
 	}
 	MemoryDescriptorList->MdlFlags &=
@@ -583,7 +571,7 @@ void IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULO
 	if (Length == 0)
 		Length = SourceMdl->ByteCount - (ULONG)off;
 	if ((uint8_t *)VirtualAddress < src_va || off + Length > SourceMdl->ByteCount) {
-		bugcheck(s, 0x0000001E, "IoBuildPartialMdl range outside the source MDL", RA());
+		dc_kbugcheck(s, 0x0000001E, "IoBuildPartialMdl range outside the source MDL", RA());
 		return;
 	}
 	TargetMdl->StartVa = PAGE_ALIGN(VirtualAddress);
@@ -652,7 +640,8 @@ void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
 			s->iomaps[i].used = false;
 			return;
 		}
-	bugcheck(s, 0x0000001E, "MmUnmapIoSpace of an address MmMapIoSpace did not return", RA());
+	dc_kbugcheck(s, 0x0000001E, "MmUnmapIoSpace of an address MmMapIoSpace did not return",
+	             RA());
 }
 
 /* The bus address behind a mapped register address, or DC_PA_INVALID. */
@@ -688,7 +677,7 @@ static uint64_t reg_read(struct dc_sys *s, const volatile void *p, unsigned size
 		v = UINT64_MAX;
 	} else {
 		/* Memory (READ_REGISTER_* on a common buffer is legal): through the cache model. */
-		touch(s, (const void *)p, size, false);
+		dc_ktouch(s, (const void *)p, size, false);
 		memcpy(&v, (const void *)p, size);
 	}
 	dc_sys_advance(s, MMIO_READ_NS);
@@ -712,7 +701,7 @@ static void reg_write(struct dc_sys *s, volatile void *p, uint64_t v, unsigned s
 		                   .va = (const void *)p};
 		dc_kev_emit(s, &e);
 	} else {
-		touch(s, (const void *)p, size, true);
+		dc_ktouch(s, (const void *)p, size, true);
 		memcpy((void *)p, &v, size);
 	}
 	dc_sys_advance(s, MMIO_WRITE_NS);
@@ -840,7 +829,7 @@ void IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "IoQueueWorkItem", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	if (!IoWorkItem || IoWorkItem->queued) {
-		bugcheck(s, 0x000000E4 /* WORKER_INVALID */, "work item queued twice", RA());
+		dc_kbugcheck(s, 0x000000E4 /* WORKER_INVALID */, "work item queued twice", RA());
 		return;
 	}
 	IoWorkItem->routine = WorkerRoutine;
@@ -855,8 +844,8 @@ void IoFreeWorkItem(PIO_WORKITEM IoWorkItem)
 	if (!IoWorkItem)
 		return;
 	if (IoWorkItem->queued) {
-		bugcheck(s, 0x000000E4 /* WORKER_INVALID */, "IoFreeWorkItem of a queued work item",
-		         RA());
+		dc_kbugcheck(s, 0x000000E4 /* WORKER_INVALID */,
+		             "IoFreeWorkItem of a queued work item", RA());
 		dc_event_cancel(&s->m->clock, &IoWorkItem->ev);
 	}
 	free(IoWorkItem);

@@ -47,6 +47,13 @@ void dc_kev_emit(struct dc_sys *s, struct dc_kev *e)
 			m->obs[i]->kev(m->obs_opaque[i], e);
 }
 
+void dc_kbugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc)
+{
+	s->bugchecks++;
+	struct dc_kev e = {.type = DC_KEV_CRASH, .routine = what, .pc = pc, .status = code};
+	dc_kev_emit(s, &e);
+}
+
 void dc_irql_require(struct dc_sys *s, const char *routine, KIRQL lo, KIRQL hi, const void *pc)
 {
 	if (s->irql >= lo && s->irql <= hi)
