@@ -108,38 +108,22 @@ static int list_devices(void)
 	return 0;
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The driver modules beside dmacoh (or in DMACOH_DRIVER_DIR), with what each says about
  * itself (a module without dmacoh_driver_info is listed with its file name only). */
 static int list_drivers(void)
 {
 	char dir[PATH_MAX];
 	dc_tool_driver_dir(dir, sizeof(dir));
-	DIR *dp = opendir(dir);
-	if (!dp) {
+	char *names[512];
+	int n = dc_tool_driver_modules(dir, names, DC_ARRAY_SIZE(names));
+	if (n < 0) {
 		fprintf(stderr,
 		        "dmacoh list: %s: no driver directory (build with 'make drivers')\n", dir);
 		return 2;
 	}
-	char *names[512];
-	size_t n = 0;
-	for (struct dirent *de; (de = readdir(dp)) && n < DC_ARRAY_SIZE(names);) {
-		size_t l = strlen(de->d_name);
-		if (l > 3 && !strcmp(de->d_name + l - 3, ".so"))
-			names[n++] = strdup(de->d_name);
-	}
-	closedir(dp);
-	qsort(names, n, sizeof(names[0]), by_name);
-	for (size_t i = 0; i < n; i++) {
-		if (!names[i])
-			continue;
+	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX + 256];
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		names[i][strlen(names[i]) - 3] = 0;
+		snprintf(path, sizeof(path), "%s/%s.so", dir, names[i]);
 		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		const struct dmacoh_driver_info *info = h ? dlsym(h, "dmacoh_driver_info") : NULL;
 		if (info && info->version == DMACOH_DRIVER_INFO_VERSION) {

@@ -37,6 +37,30 @@ const char *dc_tool_driver_dir(char *buf, size_t len)
 	return buf;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dc_tool_driver_modules(const char *dir, char **names, size_t max)
+{
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return -1;
+	size_t n = 0;
+	for (struct dirent *de; (de = readdir(dp)) && n < max;) {
+		size_t l = strlen(de->d_name);
+		if (l > 3 && !strcmp(de->d_name + l - 3, ".so") && (names[n] = strdup(de->d_name)))
+			n++;
+	}
+	closedir(dp);
+	/* Sorted by file name, ".so" included: a twin "x-bug-C01.so" comes before "x.so". */
+	qsort(names, n, sizeof(names[0]), by_name);
+	for (size_t i = 0; i < n; i++)
+		names[i][strlen(names[i]) - 3] = 0;
+	return (int)n;
+}
+
 static bool readable(const char *path)
 {
 	struct stat st;

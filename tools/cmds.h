@@ -13,6 +13,9 @@ int dc_cmd_run(int argc, char **argv);      /* cmd_run.c */
 #include <stddef.h>
 /* Where driver modules are: DMACOH_DRIVER_DIR, or drivers/ beside the dmacoh binary. */
 const char *dc_tool_driver_dir(char *buf, size_t len); /* cmd_run.c */
+/* The driver modules in dir: up to max file names without ".so", sorted, each strdup'ed (the
+ * caller frees them).  Returns the count, -1 if dir cannot be read. */
+int dc_tool_driver_modules(const char *dir, char **names, size_t max); /* cmd_run.c */
 /* The demo's table of every driver module on every platform; 1 if one is not as expected. */
 int dc_demo_drivers_table(void); /* demo_table.c */
 
