@@ -1031,6 +1031,9 @@ int dc_sb16_create(struct dc_machine *m, const struct dc_sb16_cfg *cfg, struct d
 	            .irq = s->irq,
 	            .dma_channel = (int)c.dma8,
 	            .dma_width = 8,
+	            .has_dma2 = true,
+	            .dma_channel2 = (int)c.dma16,
+	            .dma_width2 = 16,
 	            .addr_bits = m->plat.sysdma_addr_bits,
 	        },
 	};

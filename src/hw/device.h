@@ -17,6 +17,9 @@ struct dc_device_res {
 	int irq;                      /* interrupt line, -1: none */
 	int dma_channel;              /* 8237 channel, -1: none */
 	uint32_t dma_width;           /* 8 or 16 (system DMA) */
+	bool has_dma2;                /* a second 8237 channel (a sound card's 16-bit one) */
+	int dma_channel2;
+	uint32_t dma_width2;
 	bool bus_master, scatter_gather;
 	uint32_t addr_bits; /* bits of memory address the device can drive */
 	uint32_t max_sg;    /* scatter/gather elements per transfer (bus masters) */

@@ -255,7 +255,10 @@ PADAPTER_OBJECT HalGetAdapter(PDEVICE_DESCRIPTION DeviceDescription, PULONG Numb
 		for (unsigned i = 0; i < s->n_devs && !d; i++) {
 			struct dc_sysdev *c = s->devs[i];
 			if (!DeviceDescription->Master)
-				d = c->dev.res.dma_channel == (int)DeviceDescription->DmaChannel
+				d = c->dev.res.dma_channel == (int)DeviceDescription->DmaChannel ||
+				            (c->dev.res.has_dma2 &&
+				             c->dev.res.dma_channel2 ==
+				                 (int)DeviceDescription->DmaChannel)
 				        ? c
 				        : NULL;
 			else if (c->bm) {

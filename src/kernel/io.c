@@ -794,7 +794,7 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
 	(void)s;
 	const struct dc_device_res *r = &d->dev.res;
 	unsigned n = (r->port_len ? 1 : 0) + (r->mmio_len ? 1 : 0) + (r->irq >= 0 ? 1 : 0) +
-	             (r->dma_channel >= 0 ? 1 : 0);
+	             (r->dma_channel >= 0 ? 1 : 0) + (r->has_dma2 ? 1 : 0);
 	size_t sz =
 	    sizeof(CM_RESOURCE_LIST) + (n ? n - 1 : 0) * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR);
 	PCM_RESOURCE_LIST lists[2];
@@ -848,6 +848,14 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
 			p->ShareDisposition = CmResourceShareDeviceExclusive;
 			p->Flags = r->dma_width == 16 ? CM_RESOURCE_DMA_16 : CM_RESOURCE_DMA_8;
 			p->u.Dma.Channel = (ULONG)r->dma_channel;
+			p->u.Dma.Port = 0;
+			p++;
+		}
+		if (r->has_dma2) {
+			p->Type = CmResourceTypeDma;
+			p->ShareDisposition = CmResourceShareDeviceExclusive;
+			p->Flags = r->dma_width2 == 16 ? CM_RESOURCE_DMA_16 : CM_RESOURCE_DMA_8;
+			p->u.Dma.Channel = (ULONG)r->dma_channel2;
 			p->u.Dma.Port = 0;
 			p++;
 		}

@@ -7,8 +7,10 @@
 
 #include "dmacoh/driver.h"
 #include "hw/dev_bmblk.h"
+#include "hw/dev_fdc.h"
 #include "hw/dev_pio.h"
 #include "hw/dev_ring.h"
+#include "hw/dev_sb16.h"
 #include "hw/dev_sysblk.h"
 #include "kernel.h"
 
@@ -168,7 +170,7 @@ void dc_sys_destroy(struct dc_sys *s)
 
 /* --- Devices ------------------------------------------------------------------------------ */
 
-static const char *const device_names[] = {"sysblk", "bmblk", "ring", "pio", NULL};
+static const char *const device_names[] = {"sysblk", "bmblk", "ring", "pio", "fdc", "sb16", NULL};
 
 const char *const *dc_sys_device_names(void)
 {
@@ -261,6 +263,49 @@ int dc_sys_add_device(struct dc_sys *s, const char *name, const struct dc_sysdev
 		err = dc_ring_create(s->m, s->br, &c, &d->dev);
 		if (!err)
 			d->bm = dc_ring_busmaster(d->dev.opaque);
+	} else if (strcmp(name, "fdc") == 0) {
+		/* The primary controller at 0x3F0 (IRQ 6, channel 2), a second one at 0x370, as on
+		 * a PC; drive 0 holds a formatted 1.44 MB disk (capacity 737280: a 720 KB one). */
+		struct dc_fdc_cfg c;
+		dc_fdc_cfg_default(&c);
+		c.dma = s->dma;
+		if (d->instance > 1)
+			err = DC_ERR_BUSY;
+		else {
+			c.port_base = d->instance ? 0x370 : 0x3F0;
+			if (o->dma_channel)
+				c.dma_channel = (unsigned)o->dma_channel;
+			c.irq = free_irq(s, d->instance ? -1 : c.irq);
+			d->kind = "fdc";
+			enum dc_fdc_media media =
+			    o->capacity == dc_fdc_media_size(DC_FDC_MEDIA_720K) ? DC_FDC_MEDIA_720K
+			    : !o->capacity || o->capacity == dc_fdc_media_size(DC_FDC_MEDIA_1440K)
+			        ? DC_FDC_MEDIA_1440K
+			        : DC_FDC_MEDIA_NONE;
+			err = media == DC_FDC_MEDIA_NONE ? DC_ERR_INVAL
+			                                 : dc_fdc_create(s->m, &c, &d->dev);
+			if (!err && (err = dc_fdc_insert(d->dev.opaque, 0, media, NULL)))
+				d->dev.ops->destroy(d->dev.opaque);
+		}
+	} else if (strcmp(name, "sb16") == 0) {
+		/* 0x220, IRQ 5, channels 1 and 5; a second card at 0x240 on channels 3 and 6. */
+		struct dc_sb16_cfg c;
+		dc_sb16_cfg_default(&c);
+		c.dma = s->dma;
+		if (d->instance > 1)
+			err = DC_ERR_BUSY;
+		else {
+			c.port_base = 0x220u + 0x20u * d->instance;
+			if (d->instance) {
+				c.dma8 = 3;
+				c.dma16 = 6;
+			}
+			if (o->dma_channel)
+				c.dma8 = (unsigned)o->dma_channel;
+			c.irq = free_irq(s, c.irq);
+			d->kind = "sb16";
+			err = dc_sb16_create(s->m, &c, &d->dev);
+		}
 	}
 	if (err) {
 		free(d);

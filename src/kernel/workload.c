@@ -211,7 +211,9 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	struct dc_machine *m = s->m;
 	const struct dc_device_ops *ops = d->dev.ops;
 	bool frame = !strcmp(d->kind, "ring");
-	uint32_t gran = !strcmp(d->kind, "sysblk") || !strcmp(d->kind, "bmblk") ? 512 : 1;
+	uint32_t gran =
+	    !strcmp(d->kind, "sysblk") || !strcmp(d->kind, "bmblk") || !strcmp(d->kind, "fdc") ? 512
+	                                                                                       : 1;
 	uint64_t store = frame ? 0 : ops->store_size(d->dev.opaque);
 	uint32_t lo = w->size_min, hi = w->size_max;
 	if (!lo && !hi) {
