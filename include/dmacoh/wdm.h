@@ -1900,6 +1900,47 @@ static inline PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelR
 
 // clang-format off
 
+/* Cancel-safe IRP queues (IoCsq*): the driver keeps the queue and its lock; the I/O manager's
+ * routines set and clear the cancel routine so that a cancelled IRP leaves the queue exactly
+ * once.  Layout as in wdm.h (x64). */
+typedef struct _IO_CSQ IO_CSQ, *PIO_CSQ;
+typedef struct _IO_CSQ_IRP_CONTEXT {
+	ULONG   Type;                          /* 0  IO_TYPE_CSQ_IRP_CONTEXT */
+	PIRP    Irp;                           /* 8  */
+	PIO_CSQ Csq;                           /* 16 */
+} IO_CSQ_IRP_CONTEXT, *PIO_CSQ_IRP_CONTEXT;
+typedef VOID IO_CSQ_INSERT_IRP(PIO_CSQ Csq, PIRP Irp);
+typedef IO_CSQ_INSERT_IRP *PIO_CSQ_INSERT_IRP;
+typedef NTSTATUS IO_CSQ_INSERT_IRP_EX(PIO_CSQ Csq, PIRP Irp, PVOID InsertContext);
+typedef IO_CSQ_INSERT_IRP_EX *PIO_CSQ_INSERT_IRP_EX;
+typedef VOID IO_CSQ_REMOVE_IRP(PIO_CSQ Csq, PIRP Irp);
+typedef IO_CSQ_REMOVE_IRP *PIO_CSQ_REMOVE_IRP;
+typedef PIRP IO_CSQ_PEEK_NEXT_IRP(PIO_CSQ Csq, PIRP Irp, PVOID PeekContext);
+typedef IO_CSQ_PEEK_NEXT_IRP *PIO_CSQ_PEEK_NEXT_IRP;
+typedef VOID IO_CSQ_ACQUIRE_LOCK(PIO_CSQ Csq, PKIRQL Irql);
+typedef IO_CSQ_ACQUIRE_LOCK *PIO_CSQ_ACQUIRE_LOCK;
+typedef VOID IO_CSQ_RELEASE_LOCK(PIO_CSQ Csq, KIRQL Irql);
+typedef IO_CSQ_RELEASE_LOCK *PIO_CSQ_RELEASE_LOCK;
+typedef VOID IO_CSQ_COMPLETE_CANCELED_IRP(PIO_CSQ Csq, PIRP Irp);
+typedef IO_CSQ_COMPLETE_CANCELED_IRP *PIO_CSQ_COMPLETE_CANCELED_IRP;
+struct _IO_CSQ {
+	ULONG                         Type;                   /* 0  IO_TYPE_CSQ or IO_TYPE_CSQ_EX */
+	PIO_CSQ_INSERT_IRP            CsqInsertIrp;           /* 8  (PIO_CSQ_INSERT_IRP_EX for _EX) */
+	PIO_CSQ_REMOVE_IRP            CsqRemoveIrp;           /* 16 */
+	PIO_CSQ_PEEK_NEXT_IRP         CsqPeekNextIrp;         /* 24 */
+	PIO_CSQ_ACQUIRE_LOCK          CsqAcquireLock;         /* 32 */
+	PIO_CSQ_RELEASE_LOCK          CsqReleaseLock;         /* 40 */
+	PIO_CSQ_COMPLETE_CANCELED_IRP CsqCompleteCanceledIrp; /* 48 */
+	PVOID                         ReservePointer;         /* 56 */
+};
+#define IO_TYPE_CSQ_IRP_CONTEXT 1
+#define IO_TYPE_CSQ             2
+#define IO_TYPE_CSQ_EX          3
+
+// clang-format on
+
+// clang-format off
+
 /* ======================================================================================
  * 6. Device and driver objects
  * ==================================================================================== */
@@ -2574,6 +2615,35 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
                               PVOID StartContext);
 NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus);
 NTSTATUS ZwClose(HANDLE Handle);
+typedef struct _OBJECT_TYPE *POBJECT_TYPE; /* opaque */
+typedef struct _OBJECT_HANDLE_INFORMATION {
+	ULONG       HandleAttributes;
+	ACCESS_MASK GrantedAccess;
+} OBJECT_HANDLE_INFORMATION, *POBJECT_HANDLE_INFORMATION;
+extern POBJECT_TYPE *PsThreadType;
+NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                   POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                   PVOID *Object, POBJECT_HANDLE_INFORMATION HandleInformation);
+PKTHREAD KeGetCurrentThread(void);
+PETHREAD PsGetCurrentThread(void);
+HANDLE PsGetCurrentThreadId(void);
+KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority);
+KPRIORITY KeQueryPriorityThread(PKTHREAD Thread);
+NTSTATUS IoCsqInitialize(PIO_CSQ Csq, PIO_CSQ_INSERT_IRP CsqInsertIrp,
+                         PIO_CSQ_REMOVE_IRP CsqRemoveIrp, PIO_CSQ_PEEK_NEXT_IRP CsqPeekNextIrp,
+                         PIO_CSQ_ACQUIRE_LOCK CsqAcquireLock, PIO_CSQ_RELEASE_LOCK CsqReleaseLock,
+                         PIO_CSQ_COMPLETE_CANCELED_IRP CsqCompleteCanceledIrp);
+NTSTATUS IoCsqInitializeEx(PIO_CSQ Csq, PIO_CSQ_INSERT_IRP_EX CsqInsertIrp,
+                           PIO_CSQ_REMOVE_IRP CsqRemoveIrp, PIO_CSQ_PEEK_NEXT_IRP CsqPeekNextIrp,
+                           PIO_CSQ_ACQUIRE_LOCK CsqAcquireLock,
+                           PIO_CSQ_RELEASE_LOCK CsqReleaseLock,
+                           PIO_CSQ_COMPLETE_CANCELED_IRP CsqCompleteCanceledIrp);
+VOID IoCsqInsertIrp(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context);
+NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context,
+                          PVOID InsertContext);
+PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext);
+PIRP IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context);
+BOOLEAN IoCancelIrp(PIRP Irp);
 PIO_WORKITEM IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject);
 VOID IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine,
                      WORK_QUEUE_TYPE QueueType, PVOID Context);

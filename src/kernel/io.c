@@ -130,16 +130,6 @@ NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEAN Ena
 	return SymbolicLinkName ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
 }
 
-void ObfReferenceObject(PVOID Object)
-{
-	(void)Object;
-}
-
-void ObfDereferenceObject(PVOID Object)
-{
-	(void)Object;
-}
-
 void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString)
 {
 	size_t n = 0;
@@ -1063,6 +1053,10 @@ int dc_sys_unload(struct dc_sys *s, struct dc_driver *drv)
 	struct dc_kev e = {.type = DC_KEV_UNLOAD, .routine = "DriverUnload"};
 	dc_kev_emit(s, &e);
 	drv->unloaded = true;
+	/* Its system threads that are still alive never run again (their code goes away). */
+	Dl_info di;
+	if (drv->obj->DriverInit && dladdr(dc_fn_addr((void (*)(void))drv->obj->DriverInit), &di))
+		dc_threads_unload(s, di.dli_fbase, drv->name);
 	/* Device objects the driver did not delete stay (a leak Windows reports too). */
 	dc_ke_timers_fini(s);
 	if (drv->handle) {
@@ -1204,6 +1198,18 @@ bool dc_sys_irp_done(PIRP irp)
 	return r && r->done;
 }
 
+BOOLEAN dc_sys_cancel(struct dc_sys *s, PIRP irp)
+{
+	dc_sys_cur = s;
+	s->irql = PASSIVE_LEVEL;
+	return IoCancelIrp(irp);
+}
+
+static bool req_done(void *opaque)
+{
+	return ((struct dc_req *)opaque)->done;
+}
+
 int dc_sys_wait(struct dc_sys *s, PIRP irp, uint64_t timeout_ns)
 {
 	dc_sys_cur = s;
@@ -1212,18 +1218,12 @@ int dc_sys_wait(struct dc_sys *s, PIRP irp, uint64_t timeout_ns)
 	uint64_t deadline = c->now + timeout_ns < c->now ? UINT64_MAX : c->now + timeout_ns;
 	s->irql = PASSIVE_LEVEL;
 	dc_sys_deliver(s);
-	while (r && !r->done) {
-		uint64_t next = dc_clock_next(c);
-		if (next == UINT64_MAX)
-			return DC_ERR_STATE;
-		if (next > deadline) {
-			c->now = deadline;
-			return DC_ERR_TIMEOUT;
-		}
-		dc_clock_step(c);
-		dc_sys_deliver(s);
-	}
-	return DC_OK;
+	if (!r || r->done)
+		return DC_OK;
+	/* The application's thread waits; system threads, devices and DPCs run meanwhile. */
+	struct dc_kwait w = {.deadline = deadline, .pred = req_done, .pred_arg = r};
+	NTSTATUS st = dc_sched_wait(s, &w);
+	return st == STATUS_SUCCESS ? DC_OK : st == STATUS_TIMEOUT ? DC_ERR_TIMEOUT : DC_ERR_STATE;
 }
 
 IO_STATUS_BLOCK dc_sys_finish(struct dc_sys *s, PIRP irp)

@@ -537,40 +537,67 @@ static bool try_acquire(struct dc_sys *s, DISPATCHER_HEADER *h)
 	return true;
 }
 
+bool dc_ke_try_wait(struct dc_sys *s, ULONG n, PVOID *objs, bool all, NTSTATUS *st)
+{
+	if (all) {
+		for (ULONG i = 0; i < n; i++) {
+			DISPATCHER_HEADER *h = objs[i];
+			dc_ktouch(s, h, sizeof(*h), false);
+			if (h->SignalState <= 0)
+				return false;
+		}
+		for (ULONG i = 0; i < n; i++)
+			try_acquire(s, objs[i]);
+		*st = STATUS_SUCCESS;
+		return true;
+	}
+	for (ULONG i = 0; i < n; i++)
+		if (try_acquire(s, objs[i])) {
+			*st = STATUS_WAIT_0 + (NTSTATUS)i;
+			return true;
+		}
+	return false;
+}
+
+static uint64_t deadline_of(struct dc_sys *s, PLARGE_INTEGER Timeout)
+{
+	if (!Timeout)
+		return UINT64_MAX;
+	dc_ktouch(s, Timeout, sizeof(*Timeout), false);
+	LONGLONG t = Timeout->QuadPart;
+	if (t < 0)
+		return s->m->clock.now + (uint64_t)(-t) * 100;
+	return t <= DC_EPOCH_100NS ? s->m->clock.now : (uint64_t)(t - DC_EPOCH_100NS) * 100;
+}
+
 static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARGE_INTEGER Timeout,
                          const char *routine, const void *pc)
 {
-	uint64_t deadline = UINT64_MAX;
-	if (Timeout) {
-		dc_ktouch(s, Timeout, sizeof(*Timeout), false);
-		LONGLONG t = Timeout->QuadPart;
-		if (t < 0)
-			deadline = s->m->clock.now + (uint64_t)(-t) * 100;
-		else
-			deadline = t <= DC_EPOCH_100NS ? s->m->clock.now
-			                               : (uint64_t)(t - DC_EPOCH_100NS) * 100;
-	}
+	uint64_t deadline = deadline_of(s, Timeout);
 	if (s->irql > APC_LEVEL && !(Timeout && Timeout->QuadPart == 0))
 		dc_irql_require(s, routine, PASSIVE_LEVEL, APC_LEVEL, pc);
-	for (;;) {
-		if (all) {
-			bool ready = true;
-			for (ULONG i = 0; i < n; i++) {
-				DISPATCHER_HEADER *h = objs[i];
-				dc_ktouch(s, h, sizeof(*h), false);
-				ready = ready && h->SignalState > 0;
-			}
-			if (ready) {
-				for (ULONG i = 0; i < n; i++)
-					try_acquire(s, objs[i]);
-				return STATUS_SUCCESS;
-			}
-		} else {
-			for (ULONG i = 0; i < n; i++)
-				if (try_acquire(s, objs[i]))
-					return STATUS_WAIT_0 + (NTSTATUS)i;
+	NTSTATUS st;
+	if (dc_ke_try_wait(s, n, objs, all, &st))
+		return st;
+	struct dc_clock *c = &s->m->clock;
+	if (c->now >= deadline)
+		return STATUS_TIMEOUT;
+	if (s->irql <= APC_LEVEL) {
+		/* Other threads run while this one waits (thread.c). */
+		struct dc_kwait w = {.n = n, .objs = objs, .all = all, .deadline = deadline};
+		st = dc_sched_wait(s, &w);
+		if (st == DC_STATUS_DEADLOCK) {
+			dc_kbugcheck(s, 0x000000E4 /* WORKER_INVALID-like: deadlock */,
+			             "wait can never be satisfied (deadlock)", pc);
+			return STATUS_TIMEOUT;
 		}
-		struct dc_clock *c = &s->m->clock;
+		return st;
+	}
+	/* Above APC_LEVEL (a rule already broken and reported): no thread switch; time runs
+	 * on this processor until the wait is satisfied. */
+	for (;;) {
+		if (dc_ke_try_wait(s, n, objs, all, &st))
+			return st;
 		uint64_t next = dc_clock_next(c);
 		if (c->now >= deadline)
 			return STATUS_TIMEOUT;
@@ -626,7 +653,15 @@ NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
 	dc_irql_require(s, "KeDelayExecutionThread", PASSIVE_LEVEL, APC_LEVEL, RA());
 	dc_ktouch(s, Interval, sizeof(*Interval), false);
 	LONGLONG t = Interval->QuadPart;
-	uint64_t ns = t < 0 ? (uint64_t)(-t) * 100 : 0;
-	dc_sys_advance(s, ns);
+	uint64_t now = s->m->clock.now;
+	uint64_t until = t < 0 ? now + (uint64_t)(-t) * 100
+	                       : (t <= DC_EPOCH_100NS ? now : (uint64_t)(t - DC_EPOCH_100NS) * 100);
+	if (s->irql > APC_LEVEL) {
+		dc_sys_advance(s, until > now ? until - now : 0);
+		return STATUS_SUCCESS;
+	}
+	/* Other threads run meanwhile; a zero interval yields to those that can run. */
+	struct dc_kwait w = {.deadline = until};
+	dc_sched_wait(s, &w);
 	return STATUS_SUCCESS;
 }

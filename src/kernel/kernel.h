@@ -86,6 +86,9 @@ struct dc_sys {
 	uint8_t *uva;
 	struct dc_pool *pool;
 	uint64_t bugchecks;
+	/* Threads (thread.c): the application's first, then system threads in creation order. */
+	struct dc_kthread *threads, *cur_thread, *prev_thread;
+	unsigned thread_seq;
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;
@@ -148,6 +151,40 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
                     PCM_RESOURCE_LIST *translated);
 struct dc_sysdev *dc_io_pdo_sysdev(PDEVICE_OBJECT pdo);
 
+/* Threads (thread.c).  What a thread waits for: dispatcher objects (any or all), a deadline
+ * (UINT64_MAX: none), or, for the application's thread, a condition. */
+struct dc_kthread;
+struct dc_kwait {
+	ULONG n;
+	PVOID *objs;
+	bool all;
+	uint64_t deadline;
+	bool (*pred)(void *opaque);
+	void *pred_arg;
+};
+/* What a wait of the application's thread returns when nothing can ever satisfy it. */
+#define DC_STATUS_DEADLOCK ((NTSTATUS)0xE0DC0001L)
+int dc_threads_init(struct dc_sys *s);
+/* A function's address as data (dladdr, reports), without ISO C's forbidden cast. */
+static inline void *dc_fn_addr(void (*fn)(void))
+{
+	union {
+		void (*fn)(void);
+		void *p;
+	} u = {.fn = fn};
+	return u.p;
+}
+void dc_threads_fini(struct dc_sys *s);
+/* Blocks the current thread until its wait is satisfied (objects acquired), its deadline
+ * passes (STATUS_TIMEOUT) or, for the application's thread, nothing can ever happen
+ * (DC_STATUS_DEADLOCK); runs other threads and simulated time meanwhile.  Returns
+ * STATUS_WAIT_0 + i (any), STATUS_SUCCESS (all, or the condition). */
+NTSTATUS dc_sched_wait(struct dc_sys *s, const struct dc_kwait *w);
+/* Threads of the module at module_base never run again (it is being unloaded); each one
+ * still alive is reported as Windows' bug check 0xCE. */
+void dc_threads_unload(struct dc_sys *s, void *module_base, const char *name);
+/* Is the wait on n objects satisfied now?  If so acquires them and sets *st (ke.c). */
+bool dc_ke_try_wait(struct dc_sys *s, ULONG n, PVOID *objs, bool all, NTSTATUS *st);
 /* Timers of a system (ke.c). */
 void dc_ke_timers_fini(struct dc_sys *s);
 

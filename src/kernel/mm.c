@@ -850,24 +850,3 @@ void IoFreeWorkItem(PIO_WORKITEM IoWorkItem)
 	}
 	free(IoWorkItem);
 }
-
-/* System threads need a scheduler that switches stacks at waits (issue 7). */
-NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
-                              POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle,
-                              PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine, PVOID StartContext)
-{
-	(void)ThreadHandle, (void)DesiredAccess, (void)ObjectAttributes, (void)ProcessHandle,
-	    (void)ClientId, (void)StartRoutine, (void)StartContext;
-	return STATUS_NOT_SUPPORTED;
-}
-
-NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
-{
-	(void)ExitStatus;
-	return STATUS_INVALID_PARAMETER;
-}
-
-NTSTATUS ZwClose(HANDLE Handle)
-{
-	return Handle ? STATUS_SUCCESS : STATUS_INVALID_HANDLE;
-}

@@ -109,7 +109,7 @@ int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 	}
 	if ((err = dc_i8237_create(s->m, NULL, &s->dma)) ||
 	    (err = dc_bridge_create(s->m, s->m->plat.bridge_posted, &s->br)) ||
-	    (err = dc_pool_create(s)) || (err = dc_io_create_bus(s)))
+	    (err = dc_pool_create(s)) || (err = dc_io_create_bus(s)) || (err = dc_threads_init(s)))
 		goto fail;
 	dc_bridge_set_check(s->br, dc_dma_bridge_check, s);
 	dc_machine_set_trap(s->m, s->uva, s->m->mem.va_size, uva_trap, s);
@@ -149,6 +149,7 @@ void dc_sys_destroy(struct dc_sys *s)
 		free(d);
 	}
 	dc_io_destroy_bus(s);
+	dc_threads_fini(s);
 	if (s->br)
 		dc_bridge_destroy(s->br);
 	if (s->dma)
@@ -419,7 +420,10 @@ void dc_sys_run_for(struct dc_sys *s, uint64_t ns)
 {
 	dc_sys_cur = s;
 	dc_sys_deliver(s);
-	dc_sys_advance(s, ns);
+	/* The application sleeps: system threads run meanwhile. */
+	uint64_t now = s->m->clock.now;
+	struct dc_kwait w = {.deadline = now + ns < now ? UINT64_MAX - 1 : now + ns};
+	dc_sched_wait(s, &w);
 }
 
 /* --- The application's side ----------------------------------------------------------------- */

@@ -39,8 +39,9 @@ struct dc_machine *dc_sys_machine(struct dc_sys *s);
 
 /* Options for a device; zero means the device's default. */
 struct dc_sysdev_opts {
-	uint64_t capacity;   /* store bytes (block devices; fdc: 1474560 or 737280) */
-	int dma_channel;     /* sysblk: 8237 channel (0 = default 3; 5-7 for 16 bits); fdc, sb16 (8-bit) */
+	uint64_t capacity; /* store bytes (block devices; fdc: 1474560 or 737280) */
+	int dma_channel; /* sysblk: 8237 channel (0 = default 3; 5-7 for 16 bits); fdc, sb16 (8-bit)
+	                  */
 	uint32_t addr_bits;  /* bus masters: 32 or 64 */
 	uint32_t max_sg;     /* bus masters */
 	uint64_t latency_ns; /* command latency */
@@ -98,6 +99,9 @@ PIRP dc_sys_build_ioctl(struct dc_sys *s, PDEVICE_OBJECT top, ULONG code, const 
                         ULONG in_len, void *out, ULONG out_len);
 /* Sends the IRP (IoCallDriver at PASSIVE_LEVEL); returns what the dispatch routine returned. */
 NTSTATUS dc_sys_send(struct dc_sys *s, PIRP irp);
+/* Cancels the IRP as the I/O manager does when the application cancels its request
+ * (IoCancelIrp at PASSIVE_LEVEL): TRUE if a cancel routine was called. */
+BOOLEAN dc_sys_cancel(struct dc_sys *s, PIRP irp);
 /* Has the IRP been completed (IoCompleteRequest reached the top)? */
 bool dc_sys_irp_done(PIRP irp);
 /* Runs simulated time until the IRP completes or `timeout_ns` of simulated time pass

@@ -1,0 +1,482 @@
+/* System threads: PsCreateSystemThread as cooperative, deterministic threads on one processor.
+ *
+ * Every context that can wait is a thread: the application (the host thread that calls
+ * dc_sys_*; driver dispatch routines, DriverEntry and PnP run on it) is thread 0, and each
+ * PsCreateSystemThread adds one with its own stack (ucontext).  The scheduler switches only
+ * when the running thread waits (KeWaitFor*, KeDelayExecutionThread, the application waiting
+ * for an IRP or for time) or ends: it then runs the first thread, in creation order after the
+ * one that waits, whose wait is satisfied (objects signalled, deadline passed, the
+ * application's condition true) or that is new.  When none is, simulated time advances to the
+ * next event or deadline; interrupts and DPCs run on whatever thread is current, as on
+ * Windows.  No preemption, no host threads: a run is a function of its inputs.
+ *
+ * A thread's IRQL is its own (saved at a switch).  Waits at DISPATCH_LEVEL or above never
+ * switch (ke.c keeps its in-place loop for them: the driver broke a rule already). */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "kernel.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DC_FIBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DC_FIBER_ASAN 1
+#endif
+#endif
+#ifdef DC_FIBER_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+
+/* The fiber annotations below tell ASan about every switch, and a new stack is unpoisoned
+ * when it is made, so libc's swapcontext is called directly: ASan's interceptor would only
+ * add a warning on stderr, which would differ between sanitized and plain builds. */
+static int switch_context(ucontext_t *from, const ucontext_t *to)
+{
+	static int (*real)(ucontext_t *, const ucontext_t *);
+	if (!real) {
+		void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+		union {
+			void *p;
+			int (*fn)(ucontext_t *, const ucontext_t *);
+		} u = {.p = libc ? dlsym(libc, "swapcontext") : NULL};
+		real = u.fn ? u.fn : swapcontext;
+	}
+	return real(from, to);
+}
+#else
+#define switch_context swapcontext
+#endif
+
+#define RA() __builtin_extract_return_addr(__builtin_return_address(0))
+
+/* Stacks are generous (instrumented driver code and ASan use more than the 12-24 KiB a
+ * Windows kernel stack has); reserved without backing, with a guard page below. */
+#define DC_THREAD_STACK (1u << 20)
+#define DC_THREAD_GUARD 4096u
+#define DC_HANDLE_BASE 0x1000u
+
+enum dc_tstate { T_RUNNING, T_READY, T_WAITING, T_DONE, T_ORPHANED };
+
+struct dc_kthread {
+	/* The thread object drivers wait on (a ThreadObject; signalled when the thread ends).
+	 * First, so a PKTHREAD / PETHREAD / PVOID to the object is a DISPATCHER_HEADER *. */
+	DISPATCHER_HEADER hdr;
+	struct dc_sys *s;
+	unsigned id;
+	enum dc_tstate state;
+	KIRQL irql;
+	ucontext_t ctx;
+	uint8_t *map; /* guard + stack; NULL for the application's thread */
+	size_t map_len;
+	const void *stack_lo; /* for ASan's fiber switches */
+	size_t stack_len;
+	PKSTART_ROUTINE fn;
+	PVOID arg;
+	void *module_base; /* the module the start routine is in (dladdr) */
+	unsigned refs;     /* the handle and object references */
+	bool handle_open;
+	struct dc_kwait w;
+	NTSTATUS result;
+	struct dc_kthread *next;
+};
+
+static char thread_type_object;
+static POBJECT_TYPE thread_type = (POBJECT_TYPE)&thread_type_object;
+POBJECT_TYPE *PsThreadType = &thread_type;
+
+static struct dc_kthread *last_thread(struct dc_sys *s)
+{
+	struct dc_kthread *t = s->threads;
+	while (t->next)
+		t = t->next;
+	return t;
+}
+
+int dc_threads_init(struct dc_sys *s)
+{
+	struct dc_kthread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return DC_ERR_NOMEM;
+	t->s = s;
+	t->state = T_RUNNING;
+	t->hdr.Type = 6; /* ThreadObject */
+	t->refs = 1;     /* never freed before the system */
+	s->threads = s->cur_thread = t;
+	return DC_OK;
+}
+
+static void thread_free(struct dc_kthread *t)
+{
+	if (t->map)
+		munmap(t->map, t->map_len);
+	free(t);
+}
+
+void dc_threads_fini(struct dc_sys *s)
+{
+	struct dc_kthread *t = s->threads;
+	while (t) {
+		struct dc_kthread *n = t->next;
+		thread_free(t);
+		t = n;
+	}
+	s->threads = s->cur_thread = NULL;
+}
+
+/* Frees threads that ended and that nobody references (never the current one). */
+static void reap(struct dc_sys *s)
+{
+	for (struct dc_kthread **pp = &s->threads->next; *pp;) {
+		struct dc_kthread *t = *pp;
+		if ((t->state == T_DONE || t->state == T_ORPHANED) && t->refs == 0 &&
+		    t != s->cur_thread) {
+			*pp = t->next;
+			thread_free(t);
+		} else
+			pp = &t->next;
+	}
+}
+
+/* --- Switching ----------------------------------------------------------------------------- */
+
+static void switch_to(struct dc_sys *s, struct dc_kthread *from, struct dc_kthread *to)
+{
+	from->irql = s->irql;
+	s->cur_thread = to;
+	s->irql = to->irql;
+	if (to->state == T_READY)
+		to->state = T_RUNNING;
+#ifdef DC_FIBER_ASAN
+	void *fake = NULL;
+	bool gone = from->state == T_DONE;
+	__sanitizer_start_switch_fiber(gone ? NULL : &fake, to->stack_lo, to->stack_len);
+#endif
+	switch_context(&from->ctx, &to->ctx);
+#ifdef DC_FIBER_ASAN
+	const void *lo;
+	size_t len;
+	__sanitizer_finish_switch_fiber(fake, &lo, &len);
+	/* The application's stack is learnt the first time another thread switches back. */
+	if (s->prev_thread && !s->prev_thread->map) {
+		s->prev_thread->stack_lo = lo;
+		s->prev_thread->stack_len = len;
+	}
+#endif
+	/* Back in `from`: whoever switched here set s->cur_thread and the IRQL. */
+	reap(s);
+}
+
+/* Is t able to run?  Satisfies its wait if it can be (acquiring the objects). */
+static bool runnable(struct dc_sys *s, struct dc_kthread *t)
+{
+	if (t->state == T_READY)
+		return true;
+	if (t->state != T_WAITING)
+		return false;
+	struct dc_kwait *w = &t->w;
+	if (w->pred ? w->pred(w->pred_arg)
+	            : w->n && dc_ke_try_wait(s, w->n, w->objs, w->all, &t->result)) {
+		if (w->pred)
+			t->result = STATUS_SUCCESS;
+	} else if (s->m->clock.now >= w->deadline)
+		t->result = STATUS_TIMEOUT;
+	else
+		return false;
+	t->state = T_READY;
+	return true;
+}
+
+/* The first runnable thread after `cur` in creation order, `cur` itself last. */
+static struct dc_kthread *pick(struct dc_sys *s, struct dc_kthread *cur)
+{
+	for (struct dc_kthread *t = cur->next; t; t = t->next)
+		if (runnable(s, t))
+			return t;
+	for (struct dc_kthread *t = s->threads; t != cur; t = t->next)
+		if (runnable(s, t))
+			return t;
+	return runnable(s, cur) ? cur : NULL;
+}
+
+/* Runs threads and time until some thread can run; switches to it.  Returns when `cur` runs
+ * again (never for a thread that ended). */
+static void schedule(struct dc_sys *s, struct dc_kthread *cur)
+{
+	struct dc_clock *c = &s->m->clock;
+	for (;;) {
+		struct dc_kthread *t = pick(s, cur);
+		if (t) {
+			if (t == cur) {
+				cur->state = T_RUNNING;
+				return;
+			}
+			s->prev_thread = cur;
+			switch_to(s, cur, t);
+			return;
+		}
+		uint64_t dl = UINT64_MAX;
+		for (struct dc_kthread *u = s->threads; u; u = u->next)
+			if (u->state == T_WAITING && u->w.deadline < dl)
+				dl = u->w.deadline;
+		uint64_t next = dc_clock_next(c);
+		if (next == UINT64_MAX && dl == UINT64_MAX) {
+			/* Nothing will ever happen.  The application's thread is told (its wait
+			 * returns DC_STATUS_DEADLOCK); the others wait forever, as on Windows. */
+			struct dc_kthread *app = s->threads;
+			app->result = DC_STATUS_DEADLOCK;
+			app->state = T_READY;
+			continue;
+		}
+		if (dl < next)
+			c->now = dl > c->now ? dl : c->now;
+		else {
+			dc_clock_step(c);
+			dc_sys_deliver(s);
+		}
+	}
+}
+
+NTSTATUS dc_sched_wait(struct dc_sys *s, const struct dc_kwait *w)
+{
+	struct dc_kthread *cur = s->cur_thread;
+	cur->w = *w;
+	cur->state = T_WAITING;
+	schedule(s, cur);
+	return cur->result;
+}
+
+/* --- The routines ---------------------------------------------------------------------------- */
+
+static void thread_end(struct dc_sys *s, struct dc_kthread *t)
+{
+	t->hdr.SignalState = 1;
+	t->state = T_DONE;
+	s->prev_thread = t;
+	schedule(s, t);
+	dc_assert_fail("an ended thread ran again", __FILE__, __LINE__, __func__);
+}
+
+static void trampoline(void)
+{
+	struct dc_sys *s = dc_sys_cur;
+	struct dc_kthread *t = s->cur_thread;
+#ifdef DC_FIBER_ASAN
+	const void *lo;
+	size_t len;
+	__sanitizer_finish_switch_fiber(NULL, &lo, &len);
+	if (s->prev_thread && !s->prev_thread->map) {
+		s->prev_thread->stack_lo = lo;
+		s->prev_thread->stack_len = len;
+	}
+#endif
+	reap(s);
+	t->fn(t->arg);
+	thread_end(s, t);
+}
+
+static struct dc_kthread *by_handle(struct dc_sys *s, HANDLE h)
+{
+	uintptr_t v = (uintptr_t)h;
+	if (v < DC_HANDLE_BASE || (v - DC_HANDLE_BASE) % 4)
+		return NULL;
+	unsigned id = (unsigned)((v - DC_HANDLE_BASE) / 4);
+	for (struct dc_kthread *t = s->threads->next; t; t = t->next)
+		if (t->id == id && t->handle_open)
+			return t;
+	return NULL;
+}
+
+static struct dc_kthread *by_object(struct dc_sys *s, const void *o)
+{
+	for (struct dc_kthread *t = s->threads->next; t; t = t->next)
+		if ((const void *)t == o)
+			return t;
+	return NULL;
+}
+
+NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
+                              POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle,
+                              PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine, PVOID StartContext)
+{
+	(void)DesiredAccess, (void)ObjectAttributes, (void)ProcessHandle;
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "PsCreateSystemThread", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	if (!ThreadHandle || !StartRoutine)
+		return STATUS_INVALID_PARAMETER;
+	struct dc_kthread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	t->map_len = DC_THREAD_STACK + DC_THREAD_GUARD;
+	t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE,
+	              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t->map == MAP_FAILED || getcontext(&t->ctx) != 0) {
+		if (t->map != MAP_FAILED)
+			munmap(t->map, t->map_len);
+		free(t);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	mprotect(t->map, DC_THREAD_GUARD, PROT_NONE);
+#ifdef DC_FIBER_ASAN
+	/* A stack mapped where an ended thread's was may carry that one's poison. */
+	__asan_unpoison_memory_region(t->map + DC_THREAD_GUARD, DC_THREAD_STACK);
+#endif
+	t->stack_lo = t->map + DC_THREAD_GUARD;
+	t->stack_len = DC_THREAD_STACK;
+	t->ctx.uc_stack.ss_sp = t->map + DC_THREAD_GUARD;
+	t->ctx.uc_stack.ss_size = DC_THREAD_STACK;
+	t->ctx.uc_link = NULL;
+	makecontext(&t->ctx, trampoline, 0);
+	t->s = s;
+	t->hdr.Type = 6; /* ThreadObject */
+	t->hdr.Size = (UCHAR)(sizeof(DISPATCHER_HEADER) / sizeof(LONG));
+	t->state = T_READY;
+	t->irql = PASSIVE_LEVEL;
+	t->fn = StartRoutine;
+	t->arg = StartContext;
+	t->refs = 1;
+	t->handle_open = true;
+	t->id = ++s->thread_seq;
+	Dl_info di;
+	if (dladdr(dc_fn_addr((void (*)(void))StartRoutine), &di))
+		t->module_base = di.dli_fbase;
+	last_thread(s)->next = t;
+	*ThreadHandle = (HANDLE)(uintptr_t)(DC_HANDLE_BASE + 4u * t->id);
+	if (ClientId) {
+		ClientId->UniqueProcess = (HANDLE)(uintptr_t)4; /* the System process */
+		ClientId->UniqueThread = *ThreadHandle;
+	}
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
+{
+	(void)ExitStatus;
+	struct dc_sys *s = dc_k();
+	struct dc_kthread *t = s->cur_thread;
+	if (t == s->threads) /* not a system thread */
+		return STATUS_INVALID_PARAMETER;
+	if (s->irql != PASSIVE_LEVEL)
+		dc_irql_require(s, "PsTerminateSystemThread", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	s->irql = PASSIVE_LEVEL;
+	thread_end(s, t);
+	return STATUS_SUCCESS; /* not reached */
+}
+
+NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                   POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                   PVOID *Object, POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+	(void)DesiredAccess, (void)AccessMode;
+	struct dc_sys *s = dc_k();
+	if (!Object)
+		return STATUS_INVALID_PARAMETER;
+	*Object = NULL;
+	if (ObjectType && ObjectType != *PsThreadType)
+		return STATUS_OBJECT_TYPE_MISMATCH;
+	struct dc_kthread *t = by_handle(s, Handle);
+	if (!t)
+		return STATUS_INVALID_HANDLE;
+	t->refs++;
+	*Object = t;
+	if (HandleInformation) {
+		HandleInformation->HandleAttributes = 0;
+		HandleInformation->GrantedAccess = THREAD_ALL_ACCESS;
+	}
+	return STATUS_SUCCESS;
+}
+
+/* Object references: counted for thread objects; other objects (device objects, file
+ * objects) live as long as their owner says. */
+void ObfReferenceObject(PVOID Object)
+{
+	struct dc_sys *s = dc_sys_cur;
+	struct dc_kthread *t = s && s->threads ? by_object(s, Object) : NULL;
+	if (t)
+		t->refs++;
+}
+
+void ObfDereferenceObject(PVOID Object)
+{
+	struct dc_sys *s = dc_sys_cur;
+	struct dc_kthread *t = s && s->threads ? by_object(s, Object) : NULL;
+	if (!t)
+		return;
+	if (t->refs == 0) {
+		dc_kbugcheck(s, 0x18 /* REFERENCE_BY_POINTER */,
+		             "ObDereferenceObject of a thread object with no references left",
+		             RA());
+		return;
+	}
+	t->refs--;
+	reap(s);
+}
+
+NTSTATUS ZwClose(HANDLE Handle)
+{
+	struct dc_sys *s = dc_sys_cur;
+	if (!Handle)
+		return STATUS_INVALID_HANDLE;
+	if (!s || !s->threads)
+		return STATUS_SUCCESS;
+	struct dc_kthread *t = by_handle(s, Handle);
+	if (!t) {
+		/* A thread handle closed already; other kinds of handle are not modelled. */
+		uintptr_t v = (uintptr_t)Handle;
+		bool ours = v >= DC_HANDLE_BASE && (v - DC_HANDLE_BASE) % 4 == 0 &&
+		            (v - DC_HANDLE_BASE) / 4 <= s->thread_seq;
+		return ours ? STATUS_INVALID_HANDLE : STATUS_SUCCESS;
+	}
+	t->handle_open = false;
+	t->refs--;
+	reap(s);
+	return STATUS_SUCCESS;
+}
+
+PKTHREAD KeGetCurrentThread(void)
+{
+	struct dc_sys *s = dc_k();
+	return (PKTHREAD)s->cur_thread;
+}
+
+PETHREAD PsGetCurrentThread(void)
+{
+	return (PETHREAD)KeGetCurrentThread();
+}
+
+HANDLE PsGetCurrentThreadId(void)
+{
+	struct dc_sys *s = dc_k();
+	return (HANDLE)(uintptr_t)(DC_HANDLE_BASE + 4u * s->cur_thread->id);
+}
+
+KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
+{
+	(void)Priority;
+	struct dc_sys *s = dc_k();
+	/* One processor, switching only at waits: priorities change nothing. */
+	return Thread && by_object(s, Thread) ? 8 : 0;
+}
+
+KPRIORITY KeQueryPriorityThread(PKTHREAD Thread)
+{
+	(void)Thread;
+	return 8;
+}
+
+void dc_threads_unload(struct dc_sys *s, void *module_base, const char *name)
+{
+	for (struct dc_kthread *t = s->threads->next; t; t = t->next) {
+		if (t->module_base != module_base || t->state == T_DONE || t->state == T_ORPHANED)
+			continue;
+		/* Its code is about to be unmapped: it never runs again. */
+		t->state = T_ORPHANED;
+		(void)name;
+		dc_kbugcheck(s, 0xCE /* DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS */,
+		             "driver unloaded while one of its system threads is still running",
+		             dc_fn_addr((void (*)(void))t->fn));
+	}
+}
