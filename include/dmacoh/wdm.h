@@ -2306,6 +2306,29 @@ struct _CM_RESOURCE_LIST {
 	CM_FULL_RESOURCE_DESCRIPTOR List[1];   /* Count of them */
 };
 
+/* Device-specific data of a floppy drive in the hardware tree (after a
+ * CmResourceTypeDeviceSpecific descriptor in its configuration data). */
+typedef struct _CM_FLOPPY_DEVICE_DATA {
+	USHORT Version;
+	USHORT Revision;
+	CHAR   Size[8];                /* "3.5" */
+	ULONG  MaxDensity;             /* KB: 1440 */
+	ULONG  MountDensity;
+	UCHAR  StepRateHeadUnloadTime; /* Version >= 2 from here */
+	UCHAR  HeadLoadTime;
+	UCHAR  MotorOffTime;
+	UCHAR  SectorLengthCode;
+	UCHAR  SectorPerTrack;
+	UCHAR  ReadWriteGapLength;
+	UCHAR  DataTransferLength;
+	UCHAR  FormatGapLength;
+	UCHAR  FormatFillCharacter;
+	UCHAR  HeadSettleTime;
+	UCHAR  MotorSettleTime;
+	UCHAR  MaximumTrackValue;
+	UCHAR  DataTransferRate;
+} CM_FLOPPY_DEVICE_DATA, *PCM_FLOPPY_DEVICE_DATA;
+
 #pragma pack(pop)
 
 /* ======================================================================================
@@ -2456,6 +2479,49 @@ typedef enum _DEVICE_REGISTRY_PROPERTY {
 
 NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPERTY DeviceProperty,
                              ULONG BufferLength, PVOID PropertyBuffer, PULONG ResultLength);
+
+/* The legacy hardware tree (\Registry\Machine\Hardware\Description), as NT 4 drivers for ISA
+ * devices searched it: IoQueryDeviceDescription calls back once per bus, controller or
+ * peripheral that matches, with each one's identifier, configuration data (a
+ * CM_FULL_RESOURCE_DESCRIPTOR) and component information. */
+typedef enum _CONFIGURATION_TYPE {
+	ArcSystem, CentralProcessor, FloatingPointProcessor, PrimaryIcache, PrimaryDcache,
+	SecondaryIcache, SecondaryDcache, SecondaryCache, EisaAdapter, TcAdapter, ScsiAdapter,
+	DtiAdapter, MultiFunctionAdapter, DiskController, TapeController, CdromController,
+	WormController, SerialController, NetworkController, DisplayController, ParallelController,
+	PointerController, KeyboardController, AudioController, OtherController, DiskPeripheral,
+	FloppyDiskPeripheral, TapePeripheral, ModemPeripheral, MonitorPeripheral,
+	PrinterPeripheral, PointerPeripheral, KeyboardPeripheral, TerminalPeripheral,
+	OtherPeripheral, LinePeripheral, NetworkPeripheral, SystemMemory, DockingInformation,
+	RealModeIrqRoutingTable, RealModePCIEnumeration, MaximumType
+} CONFIGURATION_TYPE, *PCONFIGURATION_TYPE;
+typedef struct _KEY_VALUE_FULL_INFORMATION {
+	ULONG TitleIndex;
+	ULONG Type;       /* REG_SZ, REG_BINARY, REG_FULL_RESOURCE_DESCRIPTOR */
+	ULONG DataOffset; /* from the start of this structure */
+	ULONG DataLength;
+	ULONG NameLength; /* bytes */
+	WCHAR Name[1];
+} KEY_VALUE_FULL_INFORMATION, *PKEY_VALUE_FULL_INFORMATION;
+#define REG_SZ                        1
+#define REG_BINARY                    3
+#define REG_FULL_RESOURCE_DESCRIPTOR  9
+typedef enum _IO_QUERY_DEVICE_DATA_FORMAT {
+	IoQueryDeviceIdentifier = 0,
+	IoQueryDeviceConfigurationData,
+	IoQueryDeviceComponentInformation,
+	IoQueryDeviceMaxData
+} IO_QUERY_DEVICE_DATA_FORMAT, *PIO_QUERY_DEVICE_DATA_FORMAT;
+typedef NTSTATUS IO_QUERY_DEVICE_ROUTINE(PVOID Context, PUNICODE_STRING PathName,
+	INTERFACE_TYPE BusType, ULONG BusNumber, PKEY_VALUE_FULL_INFORMATION *BusInformation,
+	CONFIGURATION_TYPE ControllerType, ULONG ControllerNumber,
+	PKEY_VALUE_FULL_INFORMATION *ControllerInformation, CONFIGURATION_TYPE PeripheralType,
+	ULONG PeripheralNumber, PKEY_VALUE_FULL_INFORMATION *PeripheralInformation);
+typedef IO_QUERY_DEVICE_ROUTINE *PIO_QUERY_DEVICE_ROUTINE;
+NTSTATUS IoQueryDeviceDescription(PINTERFACE_TYPE BusType, PULONG BusNumber,
+	PCONFIGURATION_TYPE ControllerType, PULONG ControllerNumber,
+	PCONFIGURATION_TYPE PeripheralType, PULONG PeripheralNumber,
+	PIO_QUERY_DEVICE_ROUTINE CalloutRoutine, PVOID Context);
 
 NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 #define IoCallDriver(a, b) IofCallDriver(a, b)

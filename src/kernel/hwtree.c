@@ -1,0 +1,223 @@
+/* The legacy hardware tree that IoQueryDeviceDescription searches: what NTDETECT reported on a
+ * PC — one ISA bus (a MultifunctionAdapter), its controllers and their peripherals.  Built from
+ * the system's devices on each call:
+ *   fdc  -> DiskController n, with FloppyDiskPeripheral 0 (a 3.5" 1.44 MB drive);
+ *   sb16 -> AudioController n;
+ *   sysblk, pio -> OtherController n.
+ * Bus masters are PCI devices, found through PnP only (as on Windows).  A controller's
+ * configuration data is its raw resources as a CM_FULL_RESOURCE_DESCRIPTOR; a floppy drive's is
+ * a device-specific descriptor followed by CM_FLOPPY_DEVICE_DATA (version 2). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+
+#define RA() __builtin_extract_return_addr(__builtin_return_address(0))
+
+/* A KEY_VALUE_FULL_INFORMATION with its name and data (host memory, freed after the call). */
+static PKEY_VALUE_FULL_INFORMATION kv_new(const char *name, ULONG type, const void *data, ULONG len)
+{
+	size_t nlen = strlen(name) * sizeof(WCHAR);
+	size_t off = offsetof(KEY_VALUE_FULL_INFORMATION, Name) + nlen;
+	off = (off + 7) & ~(size_t)7;
+	PKEY_VALUE_FULL_INFORMATION kv = calloc(1, off + len);
+	if (!kv)
+		return NULL;
+	kv->Type = type;
+	kv->NameLength = (ULONG)nlen;
+	for (size_t i = 0; name[i]; i++)
+		kv->Name[i] = (WCHAR)(unsigned char)name[i];
+	kv->DataOffset = (ULONG)off;
+	kv->DataLength = len;
+	memcpy((uint8_t *)kv + off, data, len);
+	return kv;
+}
+
+static bool kv_set(PKEY_VALUE_FULL_INFORMATION info[3], const char *ident, ULONG cfg_type,
+                   const void *cfg, ULONG cfg_len)
+{
+	WCHAR id[64];
+	size_t n = strlen(ident);
+	for (size_t i = 0; i <= n && i < DC_ARRAY_SIZE(id); i++)
+		id[i] = (WCHAR)(unsigned char)ident[i];
+	/* Component information: flags, version, key, affinity (all zero but the affinity). */
+	ULONG comp[4] = {0, 0, 0, 1};
+	info[IoQueryDeviceIdentifier] =
+	    kv_new("Identifier", REG_SZ, id, (ULONG)((n + 1) * sizeof(WCHAR)));
+	info[IoQueryDeviceConfigurationData] = kv_new("Configuration Data", cfg_type, cfg, cfg_len);
+	info[IoQueryDeviceComponentInformation] =
+	    kv_new("Component Information", REG_BINARY, comp, sizeof(comp));
+	return info[0] && info[1] && info[2];
+}
+
+static void kv_free(PKEY_VALUE_FULL_INFORMATION info[3])
+{
+	for (int i = 0; i < 3; i++) {
+		free(info[i]);
+		info[i] = NULL;
+	}
+}
+
+static CONFIGURATION_TYPE controller_type(const struct dc_sysdev *d)
+{
+	if (d->bm)
+		return MaximumType; /* PCI: not in this tree */
+	if (!strcmp(d->kind, "fdc"))
+		return DiskController;
+	if (!strcmp(d->kind, "sb16"))
+		return AudioController;
+	return OtherController;
+}
+
+static void path(UNICODE_STRING *u, WCHAR *buf, size_t cap, CONFIGURATION_TYPE ct, ULONG cn,
+                 bool periph, ULONG pn)
+{
+	char a[200];
+	int n =
+	    snprintf(a, sizeof(a),
+	             "\\Registry\\Machine\\Hardware\\Description\\System\\MultifunctionAdapter\\0");
+	if (ct != MaximumType)
+		n += snprintf(a + n, sizeof(a) - (size_t)n, "\\%s\\%u",
+		              ct == DiskController    ? "DiskController"
+		              : ct == AudioController ? "AudioController"
+		                                      : "OtherController",
+		              (unsigned)cn);
+	if (periph)
+		snprintf(a + n, sizeof(a) - (size_t)n, "\\FloppyDiskPeripheral\\%u", (unsigned)pn);
+	size_t len = strlen(a);
+	if (len >= cap)
+		len = cap - 1;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (WCHAR)(unsigned char)a[i];
+	buf[len] = 0;
+	u->Buffer = buf;
+	u->Length = (USHORT)(len * sizeof(WCHAR));
+	u->MaximumLength = (USHORT)((len + 1) * sizeof(WCHAR));
+}
+
+/* The floppy drive's configuration data: a device-specific descriptor, then the drive data. */
+struct floppy_cfg {
+	CM_FULL_RESOURCE_DESCRIPTOR full;
+	CM_FLOPPY_DEVICE_DATA data;
+};
+
+static void floppy_cfg(struct floppy_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->full.InterfaceType = Isa;
+	c->full.PartialResourceList.Version = 1;
+	c->full.PartialResourceList.Revision = 1;
+	c->full.PartialResourceList.Count = 1;
+	PCM_PARTIAL_RESOURCE_DESCRIPTOR p = c->full.PartialResourceList.PartialDescriptors;
+	p->Type = CmResourceTypeDeviceSpecific;
+	p->u.DeviceSpecificData.DataSize = sizeof(c->data);
+	CM_FLOPPY_DEVICE_DATA *f = &c->data;
+	f->Version = 2;
+	f->Revision = 0;
+	memcpy(f->Size, "3.5", 4);
+	f->MaxDensity = 1440;
+	f->MountDensity = 0;
+	f->StepRateHeadUnloadTime = 0xAF; /* SRT 6 ms, HUT 240 ms at 500 kbps (BIOS defaults) */
+	f->HeadLoadTime = 0x02;
+	f->MotorOffTime = 0x25;
+	f->SectorLengthCode = 2; /* 512 bytes */
+	f->SectorPerTrack = 18;
+	f->ReadWriteGapLength = 0x1B;
+	f->DataTransferLength = 0xFF;
+	f->FormatGapLength = 0x6C;
+	f->FormatFillCharacter = 0xF6;
+	f->HeadSettleTime = 0x0F;
+	f->MotorSettleTime = 8; /* 1/8 s units */
+	f->MaximumTrackValue = 79;
+	f->DataTransferRate = 0; /* 500 kbps (CCR code) */
+}
+
+NTSTATUS IoQueryDeviceDescription(PINTERFACE_TYPE BusType, PULONG BusNumber,
+                                  PCONFIGURATION_TYPE ControllerType, PULONG ControllerNumber,
+                                  PCONFIGURATION_TYPE PeripheralType, PULONG PeripheralNumber,
+                                  PIO_QUERY_DEVICE_ROUTINE CalloutRoutine, PVOID Context)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoQueryDeviceDescription", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	if (!BusType || !CalloutRoutine)
+		return STATUS_INVALID_PARAMETER;
+	dc_ktouch(s, BusType, sizeof(*BusType), false);
+	if (*BusType != Isa || (BusNumber && *BusNumber != 0))
+		return STATUS_OBJECT_NAME_NOT_FOUND;
+	PKEY_VALUE_FULL_INFORMATION bus[3] = {0}, ctl[3] = {0}, per[3] = {0};
+	WCHAR pbuf[200];
+	UNICODE_STRING pn;
+	NTSTATUS st = STATUS_OBJECT_NAME_NOT_FOUND;
+	CM_FULL_RESOURCE_DESCRIPTOR busdesc = {
+	    .InterfaceType = Isa, .PartialResourceList = {.Version = 1, .Revision = 1}};
+	if (!kv_set(bus, "ISA", REG_FULL_RESOURCE_DESCRIPTOR, &busdesc,
+	            (ULONG)offsetof(CM_FULL_RESOURCE_DESCRIPTOR,
+	                            PartialResourceList.PartialDescriptors))) {
+		kv_free(bus);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (!ControllerType) {
+		path(&pn, pbuf, DC_ARRAY_SIZE(pbuf), MaximumType, 0, false, 0);
+		st = CalloutRoutine(Context, &pn, Isa, 0, bus, MaximumType, 0, NULL, MaximumType, 0,
+		                    NULL);
+		kv_free(bus);
+		return st;
+	}
+	CONFIGURATION_TYPE want = *ControllerType;
+	ULONG number[MaximumType + 1] = {0};
+	for (unsigned i = 0; i < s->n_devs; i++) {
+		struct dc_sysdev *d = s->devs[i];
+		CONFIGURATION_TYPE ct = controller_type(d);
+		if (ct == MaximumType)
+			continue;
+		ULONG cn = number[ct]++;
+		if (ct != want || (ControllerNumber && *ControllerNumber != cn))
+			continue;
+		PCM_RESOURCE_LIST raw, tr;
+		if (dc_io_resources(s, d, &raw, &tr)) {
+			st = STATUS_INSUFFICIENT_RESOURCES;
+			break;
+		}
+		const CM_FULL_RESOURCE_DESCRIPTOR *f = &raw->List[0];
+		ULONG flen =
+		    (ULONG)(offsetof(CM_FULL_RESOURCE_DESCRIPTOR,
+		                     PartialResourceList.PartialDescriptors) +
+		            f->PartialResourceList.Count * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR));
+		bool ok = kv_set(ctl,
+		                 !strcmp(d->kind, "fdc")    ? "82077AA"
+		                 : !strcmp(d->kind, "sb16") ? "SB16"
+		                                            : d->kind,
+		                 REG_FULL_RESOURCE_DESCRIPTOR, f, flen);
+		free(raw);
+		free(tr);
+		if (!ok) {
+			kv_free(ctl);
+			st = STATUS_INSUFFICIENT_RESOURCES;
+			break;
+		}
+		if (!PeripheralType) {
+			path(&pn, pbuf, DC_ARRAY_SIZE(pbuf), ct, cn, false, 0);
+			st = CalloutRoutine(Context, &pn, Isa, 0, bus, ct, cn, ctl, MaximumType, 0,
+			                    NULL);
+		} else if (*PeripheralType == FloppyDiskPeripheral && ct == DiskController &&
+		           (!PeripheralNumber || *PeripheralNumber == 0)) {
+			struct floppy_cfg fc;
+			floppy_cfg(&fc);
+			if (!kv_set(per, "GENERIC FLOPPY", REG_FULL_RESOURCE_DESCRIPTOR, &fc,
+			            (ULONG)sizeof(fc)))
+				st = STATUS_INSUFFICIENT_RESOURCES;
+			else {
+				path(&pn, pbuf, DC_ARRAY_SIZE(pbuf), ct, cn, true, 0);
+				st = CalloutRoutine(Context, &pn, Isa, 0, bus, ct, cn, ctl,
+				                    FloppyDiskPeripheral, 0, per);
+			}
+			kv_free(per);
+		}
+		kv_free(ctl);
+		if (!NT_SUCCESS(st) && st != STATUS_OBJECT_NAME_NOT_FOUND)
+			break;
+	}
+	kv_free(bus);
+	return st;
+}
