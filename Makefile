@@ -62,7 +62,7 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c tools/demo_*.c))
+TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c tools/demo_*.c tools/session.c))
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/dmacoh: $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LINK_LIB) $(LIBS)

@@ -211,83 +211,34 @@ int dc_cmd_run(int argc, char **argv)
 
 	struct timespec w0;
 	clock_gettime(CLOCK_MONOTONIC, &w0);
-	struct dc_sys *s;
-	int e = dc_sys_create(&plat, &s);
-	if (e)
-		return fail2("cannot build the machine: %s%s", dc_err_name(e), "");
-	struct dc_check *chk = NULL;
-	if ((e = dc_check_create_err(dc_sys_machine(s), &co, &chk, err, sizeof(err)))) {
-		dc_sys_destroy(s);
-		return fail2("%s%s", *err ? err : dc_err_name(e), "");
-	}
-	struct dc_driver *drv = NULL;
-	NTSTATUS st = 0;
-	if ((e = dc_sys_load_module(s, path, &drv, &st, err, sizeof(err)))) {
-		dc_check_destroy(chk);
-		dc_sys_destroy(s);
+	struct dc_tool_session t;
+	if (dc_tool_session_open(&t, &plat, &co, path, device, err, sizeof(err)))
 		return fail2("%s%s", err, "");
-	}
-	/* The module's strings go away with it at unload: keep copies. */
-	const struct dmacoh_driver_info *info = dc_driver_info(drv);
-	char drv_name[64] = "", drv_dev[64] = "";
-	if (info && info->name)
-		snprintf(drv_name, sizeof(drv_name), "%s%s%s", info->name, info->bug ? "-bug-" : "",
-		         info->bug ? info->bug : "");
-	if (info && info->device)
-		snprintf(drv_dev, sizeof(drv_dev), "%s", info->device);
-	if (!device && *drv_dev)
-		device = drv_dev;
-	if (!device) {
-		dc_check_destroy(chk);
-		dc_sys_destroy(s);
-		return fail2("%s names no device: give --device NAME (see 'dmacoh list devices')%s",
-		             path, "");
-	}
-	struct dc_sysdev *d = NULL;
-	if ((e = dc_sys_add_device(s, device, NULL, &d))) {
-		dc_check_destroy(chk);
-		dc_sys_destroy(s);
-		if (e == DC_ERR_NOTFOUND)
-			return fail2("unknown device '%s' (see 'dmacoh list devices')%s", device,
-			             "");
-		return fail2("device %s: %s", device, dc_err_name(e));
-	}
+	struct dc_sys *s = t.s;
+	struct dc_check *chk = t.chk;
+	device = t.device;
 	dc_check_install_crash_handler(chk, 1);
 	struct dc_trace *tr = NULL;
 	if (trace_path && dc_trace_open(s, trace_path, &tr, err, sizeof(err))) {
 		dc_check_uninstall_crash_handler();
-		dc_check_destroy(chk);
-		dc_sys_destroy(s);
+		dc_tool_session_close(&t);
 		return fail2("--trace %s%s", err, "");
 	}
-	PDEVICE_OBJECT top = NULL;
 	struct dc_run_stats rs;
-	memset(&rs, 0, sizeof(rs));
 	int rc = 0;
-	bool started = dc_sys_start_device(s, drv, d, &top, &st) == DC_OK;
 	const char *what = NULL;
-	char whatbuf[256];
-	if (!started) {
-		snprintf(whatbuf, sizeof(whatbuf), "the driver failed IRP_MN_START_DEVICE: 0x%08X",
-		         (unsigned)st);
-		what = whatbuf;
-	} else {
-		struct progress pr = {
-		    .on = !quiet && isatty(2) && wl.count >= 1000, .chk = chk, .last = -1};
-		e = dc_run_workload(s, d, top, &wl, &rs, on_progress, &pr, err, sizeof(err));
-		if (e == DC_ERR_INVAL) {
-			dc_check_uninstall_crash_handler();
-			if (tr)
-				dc_trace_close(tr);
-			dc_check_destroy(chk);
-			dc_sys_destroy(s);
-			return fail2("%s%s", err, "");
-		}
-		if (e)
-			what = err;
-		dc_sys_remove_device(s, d, NULL);
+	struct progress pr = {
+	    .on = !quiet && isatty(2) && wl.count >= 1000, .chk = chk, .last = -1};
+	int e = dc_tool_session_run(&t, &wl, &rs, on_progress, &pr, err, sizeof(err));
+	if (e == DC_ERR_INVAL) {
+		dc_check_uninstall_crash_handler();
+		if (tr)
+			dc_trace_close(tr);
+		dc_tool_session_close(&t);
+		return fail2("%s%s", err, "");
 	}
-	dc_sys_unload(s, drv);
+	if (e)
+		what = err;
 	uint64_t sim_ns = dc_sys_now(s);
 	dc_check_uninstall_crash_handler();
 
@@ -309,7 +260,7 @@ int dc_cmd_run(int argc, char **argv)
 			fprintf(stderr, "dmacoh run: could not write the trace %s\n", trace_path);
 	}
 	FILE *out = machine_fmt && !co.log_path[0] ? stderr : stdout;
-	const char *shown = *drv_name ? drv_name : path;
+	const char *shown = *t.name ? t.name : path;
 	fprintf(out, "dmacoh run: %s on %s, platform %s, seed %llu\n", shown, device, plat.name,
 	        (unsigned long long)plat.seed);
 	fprintf(out,
@@ -362,7 +313,6 @@ int dc_cmd_run(int argc, char **argv)
 	rc = (dc_check_errors(chk) || rs.mismatched || rs.failed || rs.hung || rs.false_ok || what)
 	         ? 1
 	         : 0;
-	dc_check_destroy(chk);
-	dc_sys_destroy(s);
+	dc_tool_session_close(&t);
 	return rc;
 }

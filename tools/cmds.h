@@ -16,6 +16,35 @@ const char *dc_tool_driver_dir(char *buf, size_t len); /* cmd_run.c */
 /* The driver modules in dir: up to max file names without ".so", sorted, each strdup'ed (the
  * caller frees them).  Returns the count, -1 if dir cannot be read. */
 int dc_tool_driver_modules(const char *dir, char **names, size_t max); /* cmd_run.c */
+
+/* One driver on one machine with the sanitizer (session.c): what `dmacoh run` and each cell of
+ * the demo table do. */
+#include "dmacoh/check.h"
+#include "kernel/sys.h"
+#include "kernel/workload.h"
+struct dc_tool_session {
+	struct dc_sys *s;
+	struct dc_check *chk;
+	struct dc_driver *drv;
+	struct dc_sysdev *d;
+	char name[64];   /* the module's name ("sysdma-bug-C07"), "" without driver info */
+	char device[64]; /* the device model used */
+};
+/* Builds the machine (current) and a checker with co, loads the module at path and adds
+ * `device` (NULL: the one the module names).  On error everything is freed and err holds one
+ * line; DC_ERR_* is returned. */
+int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *plat,
+                         const struct dc_check_opts *co, const char *path, const char *device,
+                         char *err, size_t errlen);
+/* Starts the device through PnP, runs w, removes the device and unloads the driver.  DC_OK, or
+ * the error with one line in err: DC_ERR_STATE (START_DEVICE failed), DC_ERR_INVAL (a workload
+ * the device cannot take), others from dc_run_workload (the run stopped; stats so far). */
+int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w,
+                        struct dc_run_stats *rs, dc_run_progress_fn progress, void *opaque,
+                        char *err, size_t errlen);
+/* Frees the checker and the system. */
+void dc_tool_session_close(struct dc_tool_session *t);
+
 /* The demo's table of every driver module on every platform; 1 if one is not as expected. */
 int dc_demo_drivers_table(void); /* demo_table.c */
 

@@ -26,47 +26,31 @@ static void run_cell(const char *path, const char *plat, struct cell *c)
 {
 	memset(c, 0, sizeof(*c));
 	struct dc_platform p;
-	struct dc_sys *s;
-	if (dc_platform_builtin(plat, &p) || dc_sys_create(&p, &s))
+	if (dc_platform_builtin(plat, &p))
 		return;
 	struct dc_check_opts co;
 	dc_check_opts_init(&co);
 	co.alignment_warnings = false;
-	struct dc_check *chk;
-	struct dc_driver *drv;
-	NTSTATUS st;
+	struct dc_tool_session t;
 	char err[512];
-	if (dc_check_create(dc_sys_machine(s), &co, &chk)) {
-		dc_sys_destroy(s);
+	if (dc_tool_session_open(&t, &p, &co, path, NULL, err, sizeof(err)))
 		return;
-	}
-	if (dc_sys_load_module(s, path, &drv, &st, err, sizeof(err)) == DC_OK) {
-		const struct dmacoh_driver_info *info = dc_driver_info(drv);
-		struct dc_sysdev *d;
-		PDEVICE_OBJECT top;
-		if (info && !dc_sys_add_device(s, info->device, NULL, &d) &&
-		    !dc_sys_start_device(s, drv, d, &top, &st)) {
-			struct dc_workload w;
-			dc_workload_default(&w);
-			w.count = 40;
-			w.fault = 7; /* every 7th transfer fails: the error paths run too */
-			struct dc_run_stats rs;
-			if (!dc_run_workload(s, d, top, &w, &rs, NULL, NULL, err, sizeof(err))) {
-				c->ok = 1;
-				c->mismatched = rs.mismatched;
-				c->failed = rs.failed;
-				c->hung = rs.hung;
-				c->false_ok = rs.false_ok;
-			}
-			dc_sys_remove_device(s, d, NULL);
-		}
-		dc_sys_unload(s, drv);
+	struct dc_workload w;
+	dc_workload_default(&w);
+	w.count = 40;
+	w.fault = 7; /* every 7th transfer fails: the error paths run too */
+	struct dc_run_stats rs;
+	if (!dc_tool_session_run(&t, &w, &rs, NULL, NULL, err, sizeof(err))) {
+		c->ok = 1;
+		c->mismatched = rs.mismatched;
+		c->failed = rs.failed;
+		c->hung = rs.hung;
+		c->false_ok = rs.false_ok;
 	}
 	for (int r = 0; r < DC_RULE_COUNT && r < 64; r++)
-		if (dc_check_rule_hits(chk, (enum dc_rule)r))
+		if (dc_check_rule_hits(t.chk, (enum dc_rule)r))
 			c->rules[r / 32] |= 1u << (r % 32);
-	dc_check_destroy(chk);
-	dc_sys_destroy(s);
+	dc_tool_session_close(&t);
 }
 
 /* Runs a cell in a child; a crash or a hang of the child reads as "crashed". */

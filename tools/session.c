@@ -1,0 +1,87 @@
+/* One driver on one machine with the sanitizer watching: the sequence `dmacoh run` and every
+ * cell of the demo table share (build the machine and the checker, load the module, add the
+ * device it names, start it through PnP, run a workload, remove, unload). */
+#include <stdio.h>
+#include <string.h>
+
+#include "dmacoh/driver.h"
+#include "cmds.h"
+
+int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *plat,
+                         const struct dc_check_opts *co, const char *path, const char *device,
+                         char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	int e = dc_sys_create(plat, &t->s);
+	if (e) {
+		snprintf(err, errlen, "cannot build the machine: %s", dc_err_name(e));
+		return e;
+	}
+	char msg[512] = "";
+	if ((e = dc_check_create_err(dc_sys_machine(t->s), co, &t->chk, msg, sizeof(msg)))) {
+		snprintf(err, errlen, "%s", *msg ? msg : dc_err_name(e));
+		dc_tool_session_close(t);
+		return e;
+	}
+	NTSTATUS st = 0;
+	if ((e = dc_sys_load_module(t->s, path, &t->drv, &st, err, errlen))) {
+		dc_tool_session_close(t);
+		return e;
+	}
+	/* The module's strings go away with it at unload: keep copies. */
+	const struct dmacoh_driver_info *info = dc_driver_info(t->drv);
+	if (info && info->name)
+		snprintf(t->name, sizeof(t->name), "%s%s%s", info->name, info->bug ? "-bug-" : "",
+		         info->bug ? info->bug : "");
+	if (info && info->device)
+		snprintf(t->device, sizeof(t->device), "%s", info->device);
+	if (device)
+		snprintf(t->device, sizeof(t->device), "%s", device);
+	if (!*t->device) {
+		snprintf(err, errlen,
+		         "%s names no device: give --device NAME (see 'dmacoh list devices')",
+		         path);
+		dc_tool_session_close(t);
+		return DC_ERR_INVAL;
+	}
+	if ((e = dc_sys_add_device(t->s, t->device, NULL, &t->d))) {
+		if (e == DC_ERR_NOTFOUND)
+			snprintf(err, errlen, "unknown device '%s' (see 'dmacoh list devices')",
+			         t->device);
+		else
+			snprintf(err, errlen, "device %s: %s", t->device, dc_err_name(e));
+		dc_tool_session_close(t);
+		return e;
+	}
+	return DC_OK;
+}
+
+int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w,
+                        struct dc_run_stats *rs, dc_run_progress_fn progress, void *opaque,
+                        char *err, size_t errlen)
+{
+	memset(rs, 0, sizeof(*rs));
+	PDEVICE_OBJECT top = NULL;
+	NTSTATUS st = 0;
+	int e;
+	if (dc_sys_start_device(t->s, t->drv, t->d, &top, &st) != DC_OK) {
+		snprintf(err, errlen, "the driver failed IRP_MN_START_DEVICE: 0x%08X",
+		         (unsigned)st);
+		e = DC_ERR_STATE;
+	} else {
+		e = dc_run_workload(t->s, t->d, top, w, rs, progress, opaque, err, errlen);
+		dc_sys_remove_device(t->s, t->d, NULL);
+	}
+	dc_sys_unload(t->s, t->drv);
+	return e;
+}
+
+void dc_tool_session_close(struct dc_tool_session *t)
+{
+	if (t->chk)
+		dc_check_destroy(t->chk);
+	if (t->s)
+		dc_sys_destroy(t->s);
+	t->chk = NULL;
+	t->s = NULL;
+}
