@@ -81,7 +81,6 @@ DMACOH_DRIVER("floppy", "fdc",
 #define FDC_ST0_IC_MASK 0xC0
 #define FDC_ST0_IC_INVALID 0x80 /* SENSE INTERRUPT STATUS with nothing pending */
 #define FDC_ST0_SE 0x20
-#define FDC_ST0_EC 0x10
 #define FDC_ST0_NR 0x08
 #define FDC_ST1_EN 0x80
 #define FDC_ST1_DE 0x20
@@ -89,7 +88,6 @@ DMACOH_DRIVER("floppy", "fdc",
 #define FDC_ST1_ND 0x04
 #define FDC_ST1_NW 0x02
 #define FDC_ST1_MA 0x01
-#define FDC_ST2_DD 0x20
 #define FDC_RESULT_BYTES 7 /* READ/WRITE DATA, READ ID: ST0 ST1 ST2 C H R N */
 
 /* SPECIFY: step rate 3 ms (SRT 0xD at 500 kbps), head unload 240 ms (HUT 0xF), head load
@@ -541,8 +539,8 @@ static NTSTATUS FloppyResultStatus(PFLOPPY_EXTENSION ext)
 {
 	UCHAR st0, st1;
 
-	if (ext->ResultLength < 3) {
-		ext->ControllerReady = FALSE;
+	if (ext->ResultLength < FDC_RESULT_BYTES) {
+		ext->ControllerReady = FALSE; /* out of step with the controller: reset it */
 		return STATUS_DEVICE_PROTOCOL_ERROR;
 	}
 	st0 = ext->Result[0];
