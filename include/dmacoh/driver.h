@@ -45,4 +45,41 @@ struct dmacoh_driver_info {
 /* CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS) */
 #define IOCTL_DMACOH_QUERY_CAPACITY 0x00222004u
 
+/* Stream devices (sb16): a wave device, half duplex, one PCM format for both directions.
+ * IOCTL_DMACOH_STREAM_SET_FORMAT (buffered; input: DMACOH_STREAM_FORMAT) sets the format of
+ * the data after it.  It is served in order with the reads and writes: it completes once what
+ * was sent before it has been played or recorded.  Bad values: STATUS_INVALID_PARAMETER.
+ * IRP_MJ_WRITE (direct I/O) plays the buffer's PCM bytes.  Writes are queued and played in the
+ * order sent, back to back; a write completes (Information = its length) once all its bytes
+ * are in the device's DMA buffer, so the device plays them after the completion.
+ * IRP_MJ_READ (direct I/O) records the next Length bytes of the capture source: reads, in the
+ * order sent, get consecutive bytes of it from position 0 (Information = Length).
+ * Reads and writes are served in the order sent, one direction at a time.  Their lengths are
+ * multiples of the frame (BitsPerSample / 8 x Channels) of the format in force when they are
+ * served, others (and any before the first format) fail with STATUS_INVALID_PARAMETER or
+ * STATUS_INVALID_DEVICE_STATE; ByteOffset is ignored.  What the device plays (its sink) is
+ * the bytes of all writes back to back, with no silence between them even when reads come
+ * between writes, then at most half the DMA buffer of silence (0x80 for unsigned 8-bit
+ * samples, 0x0000 for signed ones, 0x8000 for unsigned 16-bit).
+ * IOCTL_DMACOH_STREAM_POSITION (buffered; output: DMACOH_STREAM_POSITION) answers at once with
+ * the bytes played and captured through the DMA channels since the device started (a
+ * transfer in progress counts the bytes the controller has moved: ReadDmaCounter).
+ * IOCTL_DMACOH_QUERY_CAPACITY answers the largest read or write the driver takes. */
+/* CTL_CODE(FILE_DEVICE_UNKNOWN, 0x810, METHOD_BUFFERED, FILE_ANY_ACCESS) */
+#define IOCTL_DMACOH_STREAM_SET_FORMAT 0x00222040u
+/* CTL_CODE(FILE_DEVICE_UNKNOWN, 0x811, METHOD_BUFFERED, FILE_ANY_ACCESS) */
+#define IOCTL_DMACOH_STREAM_POSITION 0x00222044u
+
+typedef struct _DMACOH_STREAM_FORMAT {
+	unsigned int SamplesPerSec;   /* 5000-44100 */
+	unsigned short BitsPerSample; /* 8 or 16 */
+	unsigned short Channels;      /* 1 or 2 */
+	unsigned int Signed; /* non-zero: signed samples (WAV: 8-bit unsigned, 16 signed) */
+} DMACOH_STREAM_FORMAT;
+
+typedef struct _DMACOH_STREAM_POSITION {
+	unsigned long long BytesPlayed;
+	unsigned long long BytesCaptured;
+} DMACOH_STREAM_POSITION;
+
 #endif

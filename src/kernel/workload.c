@@ -6,6 +6,7 @@
 
 #include "dmacoh/driver.h"
 #include "hw/dev_ring.h"
+#include "hw/dev_sb16.h"
 #include "hw/rng.h"
 #include "kernel.h"
 
@@ -202,12 +203,293 @@ static uint32_t pick_boff(struct dc_rng *r, int align, uint32_t line)
 	return (uint32_t)dc_rng_below(r, DC_PAGE_SIZE);
 }
 
+/* ---- Stream devices (sb16) ----------------------------------------------------------------
+ * One format for the run (from the seed: 8-bit unsigned or 16-bit signed, mono or stereo, at
+ * 44.1 kHz), then writes and reads in the seeded mix.  Every write's bytes must appear in the
+ * device's sink back to back, in the order sent, followed by nothing but silence; the reads,
+ * in the order sent, must get the capture source from position 0.  The source is seeded bytes
+ * kept STREAM_AHEAD beyond what the reads have asked for (a driver records ahead of its reads
+ * at the end of a block).  An injected transfer error stops the device after a block: the
+ * driver must recover without losing a byte, so those requests must succeed too. */
+
+#define STREAM_AHEAD (UINT64_C(256) << 10)
+#define STREAM_DRAIN_NS UINT64_C(60000000000)
+
+struct stream_req {
+	PIRP irp;
+	UCHAR major;
+	bool ioctl;
+	uint8_t *buf;
+	ULONG len;
+	uint64_t at; /* where its bytes go in the sink (write) or come from in the source (read) */
+	ULONGLONG cap;
+};
+
+struct stream_write {
+	uint64_t irp, at, len;
+};
+
+static bool grow(uint8_t **p, uint64_t *cap, uint64_t need)
+{
+	if (need <= *cap)
+		return true;
+	uint64_t n = DC_MAX(need, *cap * 2);
+	uint8_t *q = realloc(*p, n);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
+                      const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
+                      void *opaque, char *err, size_t errlen)
+{
+	struct dc_machine *m = s->m;
+	const struct dc_device_ops *ops = d->dev.ops;
+	void *dev = d->dev.opaque;
+	struct dc_rng r, rs;
+	dc_rng_seed(&r, w->seed);
+	dc_rng_seed(&rs, w->seed ^ UINT64_C(0x5eed5011ce));
+	static const struct {
+		unsigned short bits, channels;
+	} fmts[] = {{8, 1}, {8, 2}, {16, 1}, {16, 2}};
+	unsigned fi = (unsigned)dc_rng_below(&r, 4);
+	DMACOH_STREAM_FORMAT f = {44100, fmts[fi].bits, fmts[fi].channels, fmts[fi].bits == 16};
+	uint32_t frame = (uint32_t)f.BitsPerSample / 8 * f.Channels;
+	uint32_t lo = w->size_min, hi = w->size_max;
+	if (!lo && !hi) {
+		lo = frame;
+		hi = 65536;
+	}
+	lo -= lo % frame;
+	hi -= hi % frame;
+	if (!hi) {
+		snprintf(err, errlen,
+		         "workload: size %u-%u holds no %u-byte frame (sb16 streams whole frames)",
+		         w->size_min, w->size_max, frame);
+		return DC_ERR_INVAL;
+	}
+	if (!lo)
+		lo = frame;
+	uint64_t t0 = m->clock.now;
+	uint8_t *sinkm = NULL, *src = NULL; /* the writes back to back; the capture source */
+	uint64_t sink_cap = 0, sink_len = 0, src_cap = 0, src_len = 0, read_at = 0;
+	struct stream_write *wr = NULL;
+	uint64_t n_wr = 0, wr_cap = 0;
+	struct stream_req *rq = calloc(w->outstanding, sizeof(*rq));
+	int rc = DC_OK;
+	if (!rq)
+		return DC_ERR_NOMEM;
+
+	/* The format first. */
+	IO_STATUS_BLOCK io;
+	PIRP irp =
+	    dc_sys_build_ioctl(s, top, IOCTL_DMACOH_STREAM_SET_FORMAT, &f, sizeof(f), NULL, 0);
+	if (!irp)
+		goto nomem;
+	dc_sys_send(s, irp);
+	if (dc_sys_wait(s, irp, UINT64_C(10000000000))) {
+		st->hung++;
+		goto out;
+	}
+	io = dc_sys_finish(s, irp);
+	if (!NT_SUCCESS(io.Status)) {
+		st->failed++;
+		goto out;
+	}
+
+	unsigned total_w = w->w_read + w->w_write + w->w_ioctl;
+	uint64_t issued = 0, data_irps = 0;
+	while (issued < w->count && !st->hung) {
+		unsigned nb = 0;
+		uint64_t batch = DC_MIN((uint64_t)w->outstanding, w->count - issued);
+		for (uint64_t b = 0; b < batch; b++, nb++) {
+			struct stream_req *q = &rq[nb];
+			memset(q, 0, sizeof(*q));
+			unsigned pick = (unsigned)dc_rng_below(&r, total_w);
+			if (pick >= w->w_read + w->w_write) {
+				q->ioctl = true;
+				q->irp = dc_sys_build_ioctl(s, top, IOCTL_DMACOH_QUERY_CAPACITY,
+				                            NULL, 0, &q->cap, sizeof(q->cap));
+				if (!q->irp)
+					goto nomem;
+				continue;
+			}
+			q->major = pick < w->w_read ? IRP_MJ_READ : IRP_MJ_WRITE;
+			q->len = lo + (uint32_t)dc_rng_below(&r, (uint64_t)(hi - lo) / frame + 1) *
+			                  frame;
+			q->buf = dc_sys_alloc_buffer(
+			    s, q->len, pick_boff(&r, w->align, m->plat.line_size), w->zone);
+			if (!q->buf)
+				goto nomem;
+			if (q->major == IRP_MJ_WRITE) {
+				if (!grow(&sinkm, &sink_cap, sink_len + q->len))
+					goto nomem;
+				gen(&r, sinkm + sink_len, q->len);
+				dc_cpu_write(m, q->buf, sinkm + sink_len, q->len);
+				q->at = sink_len;
+				sink_len += q->len;
+			} else {
+				/* The source stays STREAM_AHEAD beyond what the reads asked for. */
+				q->at = read_at;
+				read_at += q->len;
+				uint64_t need = read_at + STREAM_AHEAD;
+				if (need > src_len) {
+					if (!grow(&src, &src_cap, need))
+						goto nomem;
+					gen(&rs, src + src_len, need - src_len);
+					if (ops->store_write(dev, src_len, src + src_len,
+					                     need - src_len))
+						goto nomem;
+					src_len = need;
+				}
+				dc_cpu_fill(m, q->buf, 0xA5, q->len);
+			}
+			q->irp = dc_sys_build_rw(s, top, q->major, q->buf, q->len, 0);
+			if (!q->irp)
+				goto nomem;
+			if (w->fault && ++data_irps % w->fault == 0 && ops->inject_fault) {
+				ops->inject_fault(dev, DC_FAULT_TRANSFER_ERROR);
+				st->faults++;
+			}
+		}
+		for (unsigned i = 0; i < nb; i++)
+			dc_sys_send(s, rq[i].irp);
+		for (unsigned i = 0; i < nb; i++) {
+			struct stream_req *q = &rq[i];
+			uint64_t irpno = ++st->irps;
+			if (dc_sys_wait(s, q->irp, UINT64_C(10000000000))) {
+				st->hung++;
+				q->buf = NULL;
+				for (unsigned j = i + 1; j < nb; j++)
+					if (!dc_sys_irp_done(rq[j].irp))
+						rq[j].buf = NULL;
+				break;
+			}
+			io = dc_sys_finish(s, q->irp);
+			q->irp = NULL;
+			if (q->ioctl) {
+				st->ioctls++;
+				if (!NT_SUCCESS(io.Status))
+					st->failed++;
+				else if (q->cap < hi)
+					st->mismatched++;
+				continue;
+			}
+			if (q->major == IRP_MJ_READ)
+				st->reads++;
+			else
+				st->writes++;
+			if (!NT_SUCCESS(io.Status)) {
+				st->failed++;
+				continue;
+			}
+			st->bytes += io.Information;
+			if (io.Information != q->len) {
+				st->mismatched++;
+				continue;
+			}
+			if (q->major == IRP_MJ_WRITE) {
+				/* Checked against the sink once everything has played. */
+				if (n_wr == wr_cap) {
+					uint64_t nc = wr_cap ? 2 * wr_cap : 64;
+					struct stream_write *p = realloc(wr, nc * sizeof(*wr));
+					if (!p)
+						goto nomem;
+					wr = p;
+					wr_cap = nc;
+				}
+				wr[n_wr++] = (struct stream_write){irpno, q->at, q->len};
+				continue;
+			}
+			uint8_t *got = malloc(q->len);
+			if (!got)
+				goto nomem;
+			dc_cpu_read(m, q->buf, got, q->len);
+			mismatch(st, "read", irpno, q->at, src + q->at, got, q->len);
+			free(got);
+		}
+		for (unsigned i = 0; i < nb; i++) {
+			if (rq[i].buf)
+				dc_sys_free_buffer(s, rq[i].buf);
+			rq[i].buf = NULL;
+		}
+		issued += batch;
+		if (fn && fn(opaque, issued, w->count))
+			break;
+	}
+	if (st->hung)
+		goto out;
+
+	/* The last writes are in the driver's DMA buffer: let the device play them. */
+	for (uint64_t waited = 0;; waited += 10000000) {
+		struct dc_sb16_state ss;
+		dc_sb16_state(dev, &ss);
+		if (ss.s[DC_SB16_STREAM_8].run == DC_SB16_IDLE &&
+		    ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE)
+			break;
+		if (waited >= STREAM_DRAIN_NS) {
+			st->hung++;
+			goto out;
+		}
+		dc_sys_run_for(s, 10000000);
+	}
+	uint64_t played;
+	const uint8_t *sink = dc_sb16_sink(dev, &played, NULL);
+	/* Every successful write where it belongs (a write that failed leaves its bytes out,
+	 * and the bytes after it move up). */
+	uint64_t shift = 0, next = 0;
+	for (uint64_t i = 0; i < n_wr; i++) {
+		shift += wr[i].at - next;
+		next = wr[i].at + wr[i].len;
+		uint64_t at = wr[i].at - shift;
+		if (at + wr[i].len > played) {
+			st->mismatched++; /* not (all) played */
+			continue;
+		}
+		mismatch(st, "write", wr[i].irp, at, sinkm + wr[i].at, sink + at, wr[i].len);
+	}
+	/* Then only silence. */
+	uint64_t end = next - shift;
+	for (uint64_t i = end; i < played; i++) {
+		uint8_t want = f.BitsPerSample == 8 ? 0x80 : 0x00;
+		if (sink[i] != want) {
+			uint8_t *tail = malloc(played - end);
+			if (!tail)
+				goto nomem;
+			for (uint64_t j = end; j < played; j++)
+				tail[j - end] = f.BitsPerSample == 8 ? 0x80 : 0x00;
+			mismatch(st, "silence", st->irps, end, tail, sink + end, played - end);
+			free(tail);
+			break;
+		}
+	}
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of simulated memory building a request");
+	rc = DC_ERR_NOMEM;
+out:
+	for (unsigned i = 0; i < w->outstanding; i++)
+		if (rq[i].buf && !rq[i].irp)
+			dc_sys_free_buffer(s, rq[i].buf);
+	st->sim_ns = m->clock.now - t0;
+	free(rq);
+	free(wr);
+	free(sinkm);
+	free(src);
+	return rc;
+}
+
 int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
                     const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
                     void *opaque, char *err, size_t errlen)
 {
 	memset(st, 0, sizeof(*st));
 	dc_sys_cur = s;
+	if (!strcmp(d->kind, "sb16"))
+		return run_stream(s, d, top, w, st, fn, opaque, err, errlen);
 	struct dc_machine *m = s->m;
 	const struct dc_device_ops *ops = d->dev.ops;
 	bool frame = !strcmp(d->kind, "ring");
