@@ -1557,6 +1557,9 @@ static void ev_common_free(struct dc_check *c, const struct dc_kev *e)
 		site(&f, "allocated at", live->pc, NO_TIME);
 		what(&f, "FreeCommonBuffer(%s) differs from AllocateCommonBuffer(%s) {0}", got,
 		     want);
+		/* The kernel frees the allocation all the same (docs/kernel.md): one finding,
+		 * not a leak reported again at PutDmaAdapter or removal. */
+		live->freed = true, live->free_pc = e->pc;
 	} else if (dead) {
 		f.rule = DC_RULE_A04;
 		site(&f, "freed at", dead->free_pc, NO_TIME);
