@@ -617,6 +617,88 @@ DC_TEST(sb16_single_cycle_pause_continue_and_a_stalled_channel)
 	rig_down(&r);
 }
 
+/* How a wave driver ends a stream on a half boundary without playing a byte of silence or
+ * losing a sample: during an auto-initialize transfer, a single-cycle command replaces it and
+ * plays exactly its length from where the channel is (the channel runs on, auto-initialize,
+ * never masked); exit auto-initialize during capture stops at the end of the block, and the
+ * next capture command goes on from the source's next byte. */
+DC_TEST(sb16_a_stream_ends_exactly_and_capture_loses_nothing)
+{
+	static const char *const plats[] = {"pc", "noncoherent"};
+	for (int pi = 0; pi < 2; pi++) {
+		struct rig r;
+		CHECK(rig_up(&r, plats[pi]));
+		uint8_t ring[2048];
+		for (unsigned i = 0; i < sizeof(ring); i++)
+			ring[i] = (uint8_t)(i * 7 + 3);
+		dc_cpu_write(r.m, r.buf, ring, sizeof(ring));
+		dc_cpu_cache_range(r.m, r.buf, sizeof(ring), DC_CACHE_CLEAN, false);
+		CHECK_EQ(dc_i8237_hal_program(r.d, 1,
+		                              DC_I8237_MODE_SINGLE | DC_I8237_MODE_AUTOINIT |
+		                                  DC_I8237_MODE_READ,
+		                              r.pa, 2048),
+		         DC_OK);
+		CHECK(set_rate(&r, DC_SB16_CMD_RATE_OUT, 22050));
+		CHECK(dsp_start(&r, 0xC6, 0, 1024));
+		CHECK(wait_irq(&r, 1000 * MS));
+		CHECK_EQ(isr(&r), DC_SB16_IST_8);
+		/* The second half holds 300 bytes of data: play them and stop. */
+		CHECK(dsp_start(&r, 0xC2, 0, 300));
+		CHECK(wait_irq(&r, 1000 * MS));
+		CHECK_EQ(isr(&r), DC_SB16_IST_8);
+		CHECK(!wait_irq(&r, 200 * MS));
+		struct dc_sb16_state st;
+		dc_sb16_state(r.sb, &st);
+		CHECK_EQ(st.s[DC_SB16_STREAM_8].run, DC_SB16_IDLE);
+		uint64_t len;
+		const uint8_t *sink = dc_sb16_sink(r.sb, &len, NULL);
+		CHECK_EQ(len, 1324);
+		CHECK(!memcmp(sink, ring, 1324));
+		CHECK(dc_i8237_hal_flush(r.d, 1));
+		/* Capture 16-bit: exit auto-initialize in the first block's interrupt, the
+		 * second block still comes, then nothing; a new command records on from byte
+		 * 2048 of the source. */
+		uint8_t src[4096], got[3072];
+		for (unsigned i = 0; i < sizeof(src); i++)
+			src[i] = (uint8_t)(i * 13 + 5);
+		CHECK_EQ(dc_sb16_set_source(r.sb, src, sizeof(src)), DC_OK);
+		dc_cpu_cache_range(r.m, r.buf, 2048, DC_CACHE_CLEAN_INVAL, false);
+		CHECK_EQ(dc_i8237_hal_program(r.d, 5,
+		                              DC_I8237_MODE_SINGLE | DC_I8237_MODE_AUTOINIT |
+		                                  DC_I8237_MODE_WRITE,
+		                              r.pa, 2048),
+		         DC_OK);
+		CHECK(set_rate(&r, DC_SB16_CMD_RATE_IN, 44100));
+		CHECK(dsp_start(&r, 0xBE, DC_SB16_MODE_SIGNED, 512));
+		CHECK(wait_irq(&r, 1000 * MS));
+		CHECK_EQ(isr(&r), DC_SB16_IST_16);
+		CHECK(dsp_write(&r, DC_SB16_CMD_EXIT_AUTO_16));
+		CHECK(wait_irq(&r, 1000 * MS));
+		CHECK_EQ(isr(&r), DC_SB16_IST_16);
+		CHECK(!wait_irq(&r, 200 * MS));
+		CHECK(dc_i8237_hal_flush(r.d, 5));
+		dc_cpu_cache_range(r.m, r.buf, 2048, DC_CACHE_INVAL, false);
+		dc_cpu_read(r.m, r.buf, got, 2048);
+		CHECK_EQ(dc_sb16_stats(r.sb)->captured, 2048);
+		CHECK_EQ(dc_sb16_stats(r.sb)->lost, 0);
+		CHECK_EQ(dc_i8237_hal_program(r.d, 5,
+		                              DC_I8237_MODE_SINGLE | DC_I8237_MODE_AUTOINIT |
+		                                  DC_I8237_MODE_WRITE,
+		                              r.pa, 2048),
+		         DC_OK);
+		CHECK(dsp_start(&r, 0xBE, DC_SB16_MODE_SIGNED, 512));
+		CHECK(dsp_write(&r, DC_SB16_CMD_EXIT_AUTO_16));
+		CHECK(wait_irq(&r, 1000 * MS));
+		CHECK_EQ(isr(&r), DC_SB16_IST_16);
+		CHECK(!wait_irq(&r, 200 * MS));
+		CHECK(dc_i8237_hal_flush(r.d, 5));
+		dc_cpu_cache_range(r.m, r.buf, 1024, DC_CACHE_INVAL, false);
+		dc_cpu_read(r.m, r.buf, got + 2048, 1024);
+		CHECK_MSG(!memcmp(got, src, sizeof(got)), "%s", plats[pi]);
+		rig_down(&r);
+	}
+}
+
 /* Same seed => same interrupt times, same bytes. */
 static uint64_t seeded(uint64_t seed)
 {
