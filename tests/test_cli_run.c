@@ -35,7 +35,7 @@ DC_TEST(cli_run_twin_report_and_summary)
 	static const char *const want[] = {
 	    "==dmacoh== ERROR: C07 missing-adapter-flush: MapTransfer of 12800 bytes",
 	    "[mapped at examples/drivers/sysdma.c:302:",
-	    "[freed at examples/drivers/sysdma.c:426:SysdmaDpcForIsr]",
+	    "[freed at examples/drivers/sysdma.c:426:SysdmaFinish]",
 	    "manifested: yes",
 	    "guideline G3, G4, G5; Driver Verifier 0xE6 code 0x0D",
 	    "SUMMARY: dmacoh: 1 finding (1 error, 0 warnings), 6 occurrences, 1 manifested"};

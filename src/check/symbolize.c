@@ -4,6 +4,7 @@
  * report asks for the same few call sites over and over.  A return address is looked up at
  * pc - 1 (the call instruction), as every sanitizer does.  Paths under the current directory
  * are shown relative to it, so reports do not depend on where the tree is checked out. */
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
@@ -99,6 +100,52 @@ static void cu_walk(const struct dc_sym *s, Dwfl_Module *mod, uintptr_t addr, st
 	}
 }
 
+/* The unit holding addr: through .debug_aranges when there are some, else by walking the
+ * units (clang emits no aranges).  Fills *die; false if none. */
+static bool find_cu(Dwfl_Module *mod, uintptr_t addr, Dwarf_Die *die, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+	if (cu) {
+		*die = *cu;
+		return true;
+	}
+	Dwarf *dw = dwfl_module_getdwarf(mod, bias);
+	if (!dw)
+		return false;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_next_unit(dw, off, &next, &hsize, NULL, NULL, NULL, NULL, NULL, NULL) == 0) {
+		if (dwarf_offdie(dw, off + hsize, die) && dwarf_haspc(die, addr - *bias) > 0)
+			return true;
+		off = next;
+	}
+	return false;
+}
+
+/* The function the address's code was written in: the innermost inlined subroutine or
+ * subprogram scope (dwfl_module_addrname gives the symbol, i.e. the function it was inlined
+ * into).  NULL when the unit cannot be found (the symbol name stands). */
+static char *scope_name(Dwfl_Module *mod, uintptr_t addr)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die cu;
+	if (!find_cu(mod, addr, &cu, &bias))
+		return NULL;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(&cu, addr - bias, &scopes);
+	char *name = NULL;
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+			const char *nm = dwarf_diename(&scopes[i]);
+			name = nm ? strdup(nm) : NULL;
+			break;
+		}
+	}
+	free(scopes);
+	return name;
+}
+
 static void resolve(struct dc_sym *s, uintptr_t addr, struct dc_symbol *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -116,7 +163,8 @@ static void resolve(struct dc_sym *s, uintptr_t addr, struct dc_symbol *out)
 		out->module = strdup(slash ? slash + 1 : name);
 		out->off = addr - start;
 	}
-	const char *fn = dwfl_module_addrname(mod, addr);
+	out->func = scope_name(mod, addr);
+	const char *fn = out->func ? NULL : dwfl_module_addrname(mod, addr);
 	if (fn)
 		out->func = strdup(fn);
 	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
