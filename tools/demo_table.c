@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,37 @@
 
 struct cell {
 	int ok;            /* the run completed */
+	int timed_out;     /* the cell ran past DEMO_CELL_LIMIT_S of host time */
 	uint32_t rules[2]; /* bit per rule hit (DC_RULE_COUNT <= 64) */
 	uint64_t mismatched, failed, hung, false_ok;
 };
+
+/* A cell that runs longer than this (host seconds) is a driver that loops without end. */
+#define DEMO_CELL_LIMIT_S 60
+
+/* The child's checker and pipe, for the timeout handler. */
+static struct dc_check *cell_chk;
+static int cell_fd = -1;
+
+static void cell_rules(struct dc_check *chk, struct cell *c)
+{
+	for (int r = 0; r < DC_RULE_COUNT && r < 64; r++)
+		if (dc_check_rule_hits(chk, (enum dc_rule)r))
+			c->rules[r / 32] |= 1u << (r % 32);
+}
+
+/* SIGALRM in the child: what was found so far, marked as timed out. */
+static void cell_timeout(int sig)
+{
+	(void)sig;
+	struct cell c;
+	memset(&c, 0, sizeof(c));
+	c.timed_out = 1;
+	if (cell_chk)
+		cell_rules(cell_chk, &c);
+	ssize_t n = write(cell_fd, &c, sizeof(c));
+	_exit(n == (ssize_t)sizeof(c) ? 4 : 3);
+}
 
 static void run_cell(const char *path, const char *plat, struct cell *c)
 {
@@ -35,6 +64,7 @@ static void run_cell(const char *path, const char *plat, struct cell *c)
 	char err[512];
 	if (dc_tool_session_open(&t, &p, &co, path, NULL, err, sizeof(err)))
 		return;
+	cell_chk = t.chk;
 	struct dc_workload w;
 	dc_workload_default(&w);
 	w.count = 40;
@@ -47,13 +77,13 @@ static void run_cell(const char *path, const char *plat, struct cell *c)
 		c->hung = rs.hung;
 		c->false_ok = rs.false_ok;
 	}
-	for (int r = 0; r < DC_RULE_COUNT && r < 64; r++)
-		if (dc_check_rule_hits(t.chk, (enum dc_rule)r))
-			c->rules[r / 32] |= 1u << (r % 32);
+	cell_rules(t.chk, c);
+	cell_chk = NULL;
 	dc_tool_session_close(&t);
 }
 
-/* Runs a cell in a child; a crash or a hang of the child reads as "crashed". */
+/* Runs a cell in a child; a crash of the child reads as "crashed", a run past the time limit
+ * as "timeout" with what was found until then. */
 static void cell_in_child(const char *path, const char *plat, struct cell *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -68,8 +98,12 @@ static void cell_in_child(const char *path, const char *plat, struct cell *c)
 		/* The checker's own report is not wanted here: the table says it all. */
 		if (!freopen("/dev/null", "w", stderr))
 			_exit(3);
+		cell_fd = fd[1];
+		signal(SIGALRM, cell_timeout);
+		alarm(DEMO_CELL_LIMIT_S);
 		struct cell r;
 		run_cell(path, plat, &r);
+		alarm(0);
 		ssize_t n = write(fd[1], &r, sizeof(r));
 		_exit(n == (ssize_t)sizeof(r) ? 0 : 3);
 	}
@@ -132,8 +166,8 @@ int dc_demo_drivers_table(void)
 			rules_str(&c, rs, sizeof(rs));
 			bool corrupt = c.mismatched || c.failed || c.hung || c.false_ok;
 			if (!c.ok)
-				snprintf(cellbuf, sizeof(cellbuf), "%s%sCRASHED", rs,
-				         *rs ? " " : "");
+				snprintf(cellbuf, sizeof(cellbuf), "%s%s%s", rs, *rs ? " " : "",
+				         c.timed_out ? "TIMEOUT" : "CRASHED");
 			else
 				snprintf(cellbuf, sizeof(cellbuf), "%s%s%s", *rs ? rs : "clean",
 				         corrupt ? " CORRUPT" : "", "");
