@@ -190,15 +190,23 @@ static NTSTATUS wv_io(struct wv *w, UCHAR major, uint8_t *data, ULONG len, uint3
 	return NT_SUCCESS(st) && info != len ? STATUS_UNSUCCESSFUL : st;
 }
 
-/* Runs until both DSP engines are idle: the last writes have been played. */
-static bool wv_drain(struct wv *w)
+/* Runs until the sink holds `bytes` and both DSP engines are idle (a DSP stopped by a transfer
+ * error is idle until the driver starts it again), or they have been idle for 3 s. */
+static bool wv_drain(struct wv *w, uint64_t bytes)
 {
+	unsigned quiet = 0;
 	for (int i = 0; i < 3000; i++) {
 		struct dc_sb16_state ss;
+		uint64_t have;
 		dc_sb16_state(w->sb, &ss);
+		dc_sb16_sink(w->sb, &have, NULL);
 		if (ss.s[DC_SB16_STREAM_8].run == DC_SB16_IDLE &&
-		    ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE)
-			return true;
+		    ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE) {
+			if (have >= bytes || ++quiet > 300)
+				return true;
+		} else {
+			quiet = 0;
+		}
 		dc_sys_run_for(w->s, 10 * MS);
 	}
 	return false;
@@ -359,7 +367,7 @@ DC_TEST(drv_wave_wav_played_and_recorded)
 				          (unsigned)st);
 				at += len;
 			}
-			CHECK_MSG(wv_drain(&w), "%s: the DSP never stopped", *p);
+			CHECK_MSG(wv_drain(&w, n), "%s: the DSP never stopped", *p);
 			long bad = wv_sink_wrong(&w, pcm, n);
 			CHECK_MSG(bad < 0, "%s %u-bit: sink wrong at byte %ld", *p, bits, bad);
 			/* What the device played, as a WAV file: the same samples in the same
@@ -452,7 +460,7 @@ DC_TEST(drv_wave_position_follows_the_dma_counter)
 			CHECK_MSG(exact >= 6, "%s: only %u quiet moments", *p, exact);
 			CHECK(last > 0 && last < N);
 			CHECK_EQ(wv_finish(&w, &q, NULL, NULL), STATUS_SUCCESS);
-			CHECK(wv_drain(&w));
+			CHECK(wv_drain(&w, N));
 			DMACOH_STREAM_POSITION pos;
 			CHECK_EQ(wv_position(&w, &pos), STATUS_SUCCESS);
 			CHECK_EQ(pos.BytesPlayed, N);
@@ -477,7 +485,7 @@ DC_TEST(drv_wave_position_follows_the_dma_counter)
 			CHECK_MSG(exact >= 4, "%s: only %u quiet moments", *p, exact);
 			CHECK_EQ(wv_finish(&w, &q, got, NULL), STATUS_SUCCESS);
 			CHECK(!memcmp(got, data, 48 * 1024));
-			CHECK(wv_drain(&w));
+			CHECK(wv_drain(&w, N));
 			CHECK_EQ(wv_position(&w, &pos), STATUS_SUCCESS);
 			CHECK_EQ(pos.BytesCaptured, dc_sb16_stats(w.sb)->captured);
 			CHECK_EQ(pos.BytesPlayed, N);
@@ -502,7 +510,7 @@ DC_TEST(drv_wave_autoinit_ring_wraps_on_both_channels)
 			/* One write of twelve rings and a bit: one MapTransfer, the channel
 			 * reloading itself at every lap. */
 			CHECK_EQ(wv_io(&w, IRP_MJ_WRITE, data, N, 3), STATUS_SUCCESS);
-			CHECK(wv_drain(&w));
+			CHECK(wv_drain(&w, N));
 			CHECK_MSG(wv_sink_wrong(&w, data, N) < 0, "%s: sink", *p);
 			uint64_t laps = dc_i8237_stats(w.dma, ch)->tcs - tcs0;
 			CHECK_MSG(laps >= N / RING, "%s: %llu laps", *p, (unsigned long long)laps);
@@ -576,7 +584,7 @@ DC_TEST(drv_wave_refuses_bad_requests)
 	CHECK_EQ(wv_io(&w, IRP_MJ_WRITE, a, sizeof(a), 0), STATUS_SUCCESS);
 	CHECK_EQ(wv_format(&w, 8000, 8, 1), STATUS_SUCCESS);
 	CHECK_EQ(wv_io(&w, IRP_MJ_WRITE, b, sizeof(b), 0), STATUS_SUCCESS);
-	CHECK(wv_drain(&w));
+	CHECK(wv_drain(&w, sizeof(both)));
 	CHECK_MSG(wv_sink_wrong(&w, both, sizeof(both)) < 0, "sink after a format change");
 	uint32_t rules;
 	wv_close(&w, &rules);
@@ -609,7 +617,7 @@ DC_TEST(drv_wave_transfer_error_restarts_the_stream)
 		dev->ops->inject_fault(dev->opaque, DC_FAULT_TRANSFER_ERROR);
 		CHECK_EQ(wv_io(&w, IRP_MJ_READ, got + N, N, 0), STATUS_SUCCESS);
 		CHECK_EQ(wv_io(&w, IRP_MJ_WRITE, w2, N, 0), STATUS_SUCCESS);
-		CHECK(wv_drain(&w));
+		CHECK(wv_drain(&w, 2 * N));
 		CHECK_MSG(dc_i8237_stats(w.dma, 5)->failed_drains - failed0 == 2,
 		          "%s: the flush saw %llu errors", *p,
 		          (unsigned long long)(dc_i8237_stats(w.dma, 5)->failed_drains - failed0));
@@ -745,7 +753,7 @@ static bool wv_script(struct wv *w, uint64_t seed, bool verify, char *why, size_
 			recorded += ops[i].len;
 		}
 	}
-	if (!wv_drain(w)) {
+	if (!wv_drain(w, played)) {
 		snprintf(why, whylen, "the DSP never stopped");
 		return false;
 	}

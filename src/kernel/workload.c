@@ -214,6 +214,8 @@ static uint32_t pick_boff(struct dc_rng *r, int align, uint32_t line)
 
 #define STREAM_AHEAD (UINT64_C(256) << 10)
 #define STREAM_DRAIN_NS UINT64_C(60000000000)
+#define STREAM_QUIET_NS UINT64_C(3000000000)
+#define STREAM_STEP_NS UINT64_C(10000000)
 
 struct stream_req {
 	PIRP irp;
@@ -423,18 +425,30 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	if (st->hung)
 		goto out;
 
-	/* The last writes are in the driver's DMA buffer: let the device play them. */
-	for (uint64_t waited = 0;; waited += 10000000) {
+	/* The last writes are in the driver's DMA buffer: let the device play them.  A device
+	 * that stopped short (a transfer error) gets STREAM_QUIET_NS for its driver to notice
+	 * and start it again. */
+	uint64_t want_len = 0, quiet = 0;
+	for (uint64_t i = 0; i < n_wr; i++)
+		want_len += wr[i].len;
+	for (uint64_t waited = 0;; waited += STREAM_STEP_NS) {
 		struct dc_sb16_state ss;
+		uint64_t have;
 		dc_sb16_state(dev, &ss);
+		dc_sb16_sink(dev, &have, NULL);
 		if (ss.s[DC_SB16_STREAM_8].run == DC_SB16_IDLE &&
-		    ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE)
-			break;
+		    ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE) {
+			quiet += STREAM_STEP_NS;
+			if (have >= want_len || quiet > STREAM_QUIET_NS)
+				break;
+		} else {
+			quiet = 0;
+		}
 		if (waited >= STREAM_DRAIN_NS) {
 			st->hung++;
 			goto out;
 		}
-		dc_sys_run_for(s, 10000000);
+		dc_sys_run_for(s, STREAM_STEP_NS);
 	}
 	uint64_t played;
 	const uint8_t *sink = dc_sb16_sink(dev, &played, NULL);
