@@ -1,14 +1,15 @@
-/* `make bench`, DMA throughput (DESIGN §6, first row, sanitizer off): host bytes per second
- * of whole transfers through each DMA engine of the machine, as a ratio to a host `memcpy` of
- * the same bytes between two buffers of the same size, timed in the same process, in
- * alternating slices.  bench/run.sh splices the Markdown this prints into bench/RESULTS.md in
+/* `make bench`, DMA throughput (DESIGN §6, first row, sanitizer off and on): host bytes per
+ * second of whole transfers through each DMA engine of the machine, as a ratio to a host
+ * `memcpy` of the same bytes between two buffers of the same size, timed in the same process,
+ * in alternating slices.  bench/run.sh splices the Markdown this prints into bench/RESULTS.md in
  * place of bench.c's "DMA throughput" section, and the goal rows it writes to
  * WORKDIR/dma-goals.md into the goals table.
  *
  *   dmacoh-bench-dma WORKDIR [CASE]
  *
- * CASE (e.g. pc/bm64/read/4K, as listed in WORKDIR/dma-profile) runs that case alone, longer,
- * printing nothing: for a profiler.
+ * CASE (e.g. pc/bm64/read/4K, or pc/bm64/read/4K/san with the sanitizer on, as listed in
+ * WORKDIR/dma-profile) runs that case alone for about 1 s, for a profiler, and prints its
+ * median ns per transfer (to compare two builds).
  *
  * Engines (one machine per platform, all devices created once, outside the timed region):
  *  - sysdma: a sysblk disk on 16-bit channel 5 of the 8237, through its internal buffer.  Per
@@ -25,7 +26,18 @@
  *    every page goes through a map register and its bounce page (dc_mapreg_map copies for a
  *    write, dc_mapreg_drain copies back for a read, both by the CPU through the cache model).
  * On a non-coherent platform a read also invalidates the buffer after the drain, as
- * FlushAdapterBuffers does there. */
+ * FlushAdapterBuffers does there.
+ *
+ * Sanitizer on: a second machine per platform, built the same way, with a checker attached
+ * (dc_check_create, as `dmacoh run` does).  Here the bench plays the kernel layer as well as the
+ * HAL: it tells the machine's observers the kernel events src/kernel would emit for the same
+ * calls (tests/test_check.h does the same) — IoGetDmaAdapter and the channel once per machine;
+ * per transfer KeFlushIoBuffers with the buffer's pages; per 8237 piece MapTransfer and
+ * FlushAdapterBuffers; per bus-master command GetScatterGatherList and PutScatterGatherList
+ * with the list's pages and logical addresses; and, through the bridge's check hook, one
+ * device-access event per bus-master access (dc_dma_bridge_check's).  So the checker keeps its
+ * whole contract shadow, opens, judges and closes every transfer.  A correct sequence must
+ * give no finding: any finding stops the bench. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dmacoh/check.h"
 #include "hw/bridge.h"
 #include "hw/busmaster.h"
 #include "hw/dev_bmblk.h"
@@ -46,6 +59,7 @@
 #define SLICES 8                /* alternating slices per run */
 #define SLICE_BYTES (16u << 20) /* bytes per slice and side (at least one transfer) */
 #define GOAL 0.8                /* DESIGN §6: DMA ÷ memcpy, sanitizer off, transfers >= 4 KiB */
+#define GOAL_SAN 0.5            /* DESIGN §6: the same, sanitizer on */
 
 #define MAX_LEN (1u << 20)
 #define SYS_CH 5u                 /* 16-bit channel: 128 KiB DMA pages */
@@ -136,7 +150,17 @@ struct rig {
 	unsigned bm_irq[2];
 	struct dc_mapreg_file *mr; /* 32-bit: bounce pages */
 	uint8_t *bm_buf[2];        /* scattered pages above 4 GiB */
+	/* Sanitizer on: the checker, and what the kernel would track to emit its events. */
+	struct dc_check *chk;
+	uint64_t xfer_seq;
+	int bm_source[2];
+	struct dc_kev_piece sg[2][BM_MAX_SG]; /* the outstanding list of each bus master */
+	uint32_t n_sg[2];
 };
+
+/* Identities of the kernel objects the events name (the checker compares pointers only). */
+static char k_adapter[ENG_COUNT], k_pdo[ENG_COUNT], k_mdl[ENG_COUNT], k_sgl[2], k_mrb;
+#define KEEP_OBJECT 1 /* IO_ALLOCATION_ACTION */
 
 static void outb(struct rig *r, uint32_t port, uint32_t v)
 {
@@ -148,7 +172,108 @@ static uint8_t inb(struct rig *r, uint32_t port)
 	return (uint8_t)dc_bus_port_read(&r->m->bus, port, 1);
 }
 
-static void rig_up(struct rig *r, const char *plat)
+/* --- The kernel's side, sanitizer on --------------------------------------------------- */
+
+/* Tells the observers a kernel event, stamped with the simulated time (dc_kev_emit's). */
+static void emit(struct rig *r, struct dc_kev e)
+{
+	struct dc_machine *m = r->m;
+	e.time = m->clock.now;
+	for (unsigned i = 0; i < m->n_obs; i++)
+		if (m->obs[i]->kev)
+			m->obs[i]->kev(m->obs_opaque[i], &e);
+}
+
+/* KeFlushIoBuffers(Mdl, read, TRUE) of [buf, buf + len): the MDL's pieces (one per page, merged
+ * where physically contiguous, as dc_mdl_kev_pieces gives them). */
+static void kev_ke_flush(struct rig *r, enum engine e, uint8_t *buf, uint32_t len, bool read)
+{
+	struct dc_mapreg_piece pc[MAX_LEN >> DC_PAGE_SHIFT];
+	struct dc_kev_piece kp[MAX_LEN >> DC_PAGE_SHIFT];
+	int n = dc_mapreg_pieces(r->m, buf, len, pc, (uint32_t)DC_ARRAY_SIZE(pc));
+	for (int i = 0; i < n; i++)
+		kp[i] = (struct dc_kev_piece){pc[i].va, pc[i].pa, 0, pc[i].len};
+	emit(r, (struct dc_kev){.type = DC_KEV_KE_FLUSH,
+	                        .routine = "KeFlushIoBuffers",
+	                        .mdl = &k_mdl[e],
+	                        .flags = (read ? DC_KEVF_READ : 0) | DC_KEVF_DMA,
+	                        .pieces = kp,
+	                        .n_pieces = n > 0 ? (uint32_t)n : 0});
+}
+
+/* The bridge's check hook, as the kernel's dc_dma_bridge_check: a device-access event per
+ * bus-master access, status 1 when the address lies in the device's outstanding list. */
+static void bridge_check(void *opaque, int source, uint64_t logical, uint64_t len, enum dc_dir dir)
+{
+	struct rig *r = opaque;
+	int k = source == r->bm_source[1];
+	struct dc_kev e = {.type = DC_KEV_DEVICE_ACCESS,
+	                   .routine = "bus master",
+	                   .device = &k_pdo[ENG_BM64 + k],
+	                   .logical = logical,
+	                   .len = len,
+	                   .dir = dir,
+	                   .value = source};
+	for (uint32_t i = 0; i < r->n_sg[k] && !e.status; i++)
+		if (logical >= r->sg[k][i].logical &&
+		    logical + len <= r->sg[k][i].logical + r->sg[k][i].len) {
+			e.adapter = &k_adapter[ENG_BM64 + k];
+			e.status = 1;
+		}
+	emit(r, e);
+}
+
+/* Attaches the checker and gets the three adapters; the 8237's channel is allocated once and
+ * kept (AdapterControl returns KeepObject), as a driver that owns its channel does. */
+static void rig_check(struct rig *r)
+{
+	struct dc_check_opts o;
+	dc_check_opts_init(&o);
+	o.alignment_warnings = false; /* as `dmacoh run` */
+	if (dc_check_create(r->m, &o, &r->chk) < 0)
+		die("dc_check_create failed");
+	static const uint32_t flags[ENG_COUNT] = {0, DC_KEVF_MASTER | DC_KEVF_SG | DC_KEVF_DMA64,
+	                                          DC_KEVF_MASTER | DC_KEVF_SG | DC_KEVF_DMA32};
+	for (int e = 0; e < ENG_COUNT; e++)
+		emit(r, (struct dc_kev){.type = DC_KEV_ADAPTER_GET,
+		                        .routine = "IoGetDmaAdapter",
+		                        .adapter = &k_adapter[e],
+		                        .device = &k_pdo[e],
+		                        .count =
+		                            e == ENG_SYSDMA ? SYS_PAGE >> DC_PAGE_SHIFT : BM_MAX_SG,
+		                        .flags = flags[e],
+		                        .len = e == ENG_SYSDMA ? SYS_PAGE : MAX_LEN,
+		                        .status = 2,
+		                        .value = e == ENG_SYSDMA ? SYS_CH : 0});
+	uint32_t regs = SYS_PAGE >> DC_PAGE_SHIFT;
+	emit(r, (struct dc_kev){.type = DC_KEV_CHANNEL_ALLOC,
+	                        .routine = "AllocateAdapterChannel",
+	                        .adapter = &k_adapter[ENG_SYSDMA],
+	                        .device = &k_pdo[ENG_SYSDMA],
+	                        .count = regs});
+	emit(r, (struct dc_kev){.type = DC_KEV_ADAPTER_CONTROL,
+	                        .adapter = &k_adapter[ENG_SYSDMA],
+	                        .device = &k_pdo[ENG_SYSDMA],
+	                        .mrb = &k_mrb,
+	                        .count = regs,
+	                        .status = KEEP_OBJECT});
+	for (int k = 0; k < 2; k++)
+		r->bm_source[k] = dc_bmblk_busmaster(r->bm[k].opaque)->source;
+	dc_bridge_set_check(r->br, bridge_check, r);
+}
+
+/* Stops the bench at the first finding: the bench's event sequence is a correct driver's. */
+static void check_clean(struct rig *r, const char *what)
+{
+	if (!r->chk || !dc_check_count(r->chk))
+		return;
+	char msg[600];
+	dc_check_message(r->chk, dc_check_finding(r->chk, 0), msg, sizeof(msg));
+	die("%s: the sanitizer found %zu problems; the first: %s", what, dc_check_count(r->chk),
+	    msg);
+}
+
+static void rig_up(struct rig *r, const char *plat, bool san)
 {
 	struct dc_platform p;
 	*r = (struct rig){.plat = plat};
@@ -198,10 +323,16 @@ static void rig_up(struct rig *r, const char *plat)
 	}
 	if (dc_mapreg_create(r->m, BM_MAX_SG, 32, false, &r->mr) < 0)
 		die("dc_mapreg_create failed");
+	if (san)
+		rig_check(r);
 }
 
 static void rig_down(struct rig *r)
 {
+	if (r->chk) {
+		dc_bridge_set_check(r->br, NULL, NULL);
+		dc_check_destroy(r->chk);
+	}
 	dc_mapreg_destroy(r->mr);
 	for (int k = 0; k < 2; k++)
 		r->bm[k].ops->destroy(r->bm[k].opaque);
@@ -228,11 +359,37 @@ static bool xfer_sysdma(struct rig *r, bool read, uint32_t len)
 {
 	struct dc_machine *m = r->m;
 	dc_cpu_cache_range(m, r->sys_buf, len, read ? DC_CACHE_CLEAN_INVAL : DC_CACHE_CLEAN, false);
+	if (r->chk)
+		kev_ke_flush(r, ENG_SYSDMA, r->sys_buf, len, read);
 	uint8_t mode = DC_I8237_MODE_SINGLE | (read ? DC_I8237_MODE_WRITE : DC_I8237_MODE_READ);
+	enum dc_dir dir = read ? DC_DIR_FROM_DEVICE : DC_DIR_TO_DEVICE;
 	bool ok = true;
 	uint8_t st = 0;
 	for (uint32_t off = 0; off < len; off += SYS_PAGE) {
 		uint32_t piece = DC_MIN(SYS_PAGE, len - off);
+		uint64_t id = 0;
+		if (r->chk) {
+			/* MapTransfer: the piece is one physical run; logical = physical. */
+			struct dc_kev_piece kp = {r->sys_buf + off, r->sys_pa + off,
+			                          r->sys_pa + off, piece};
+			id = ++r->xfer_seq;
+			emit(r, (struct dc_kev){.type = DC_KEV_MAP,
+			                        .routine = "MapTransfer",
+			                        .adapter = &k_adapter[ENG_SYSDMA],
+			                        .device = &k_pdo[ENG_SYSDMA],
+			                        .mdl = &k_mdl[ENG_SYSDMA],
+			                        .mrb = &k_mrb,
+			                        .va = r->sys_buf + off,
+			                        .len = len - off,
+			                        .len_out = piece,
+			                        .logical = r->sys_pa + off,
+			                        .dir = dir,
+			                        .xfer = id,
+			                        .status = DC_KMAP_OK,
+			                        .pieces = &kp,
+			                        .n_pieces = 1,
+			                        .value = off});
+		}
 		ok &= dc_i8237_hal_program(r->dma, SYS_CH, mode, r->sys_pa + off, piece) == DC_OK;
 		if (off == 0) {
 			dc_bus_port_write(&m->bus, r->sys_port + DC_SYSBLK_REG_LBA, 0, 4);
@@ -244,10 +401,23 @@ static bool xfer_sysdma(struct rig *r, bool read, uint32_t len)
 		ok &= wait_irq(r, SYS_IRQ);
 		st = inb(r, r->sys_port + DC_SYSBLK_REG_CMD);
 		outb(r, r->sys_port + DC_SYSBLK_REG_IACK, st & DC_SYSBLK_ST_CAUSES);
-		ok &= dc_i8237_hal_flush(r->dma, SYS_CH);
+		bool flushed = dc_i8237_hal_flush(r->dma, SYS_CH);
+		ok &= flushed;
+		if (read && !r->coherent)
+			dc_cpu_cache_range(m, r->sys_buf + off, piece, DC_CACHE_INVAL, false);
+		if (r->chk)
+			emit(r, (struct dc_kev){.type = DC_KEV_FLUSH,
+			                        .routine = "FlushAdapterBuffers",
+			                        .adapter = &k_adapter[ENG_SYSDMA],
+			                        .device = &k_pdo[ENG_SYSDMA],
+			                        .mdl = &k_mdl[ENG_SYSDMA],
+			                        .mrb = &k_mrb,
+			                        .va = r->sys_buf + off,
+			                        .len = piece,
+			                        .dir = dir,
+			                        .status = flushed,
+			                        .xfer = id});
 	}
-	if (read && !r->coherent)
-		dc_cpu_cache_range(m, r->sys_buf, len, DC_CACHE_INVAL, false);
 	return ok && (st & DC_SYSBLK_ST_DONE) && !(st & DC_SYSBLK_ST_ERR);
 }
 
@@ -270,6 +440,8 @@ static bool xfer_bm(struct rig *r, int k, bool read, uint32_t len)
 	const uint32_t per_cmd = BM_MAX_SG << DC_PAGE_SHIFT;
 	bool ok = true;
 	dc_cpu_cache_range(m, buf, len, read ? DC_CACHE_CLEAN_INVAL : DC_CACHE_CLEAN, false);
+	if (r->chk)
+		kev_ke_flush(r, ENG_BM64 + k, buf, len, read);
 	for (uint32_t off = 0; off < len; off += per_cmd) {
 		uint32_t l = DC_MIN(per_cmd, len - off);
 		struct dc_mapreg_piece pc[BM_MAX_SG];
@@ -284,6 +456,29 @@ static bool xfer_bm(struct rig *r, int k, bool read, uint32_t len)
 		} else {
 			for (uint32_t i = 0; i < n; i++)
 				lg[i] = pc[i].pa;
+		}
+		uint64_t id = 0;
+		if (r->chk) {
+			/* GetScatterGatherList handed the list to the driver. */
+			for (uint32_t i = 0; i < n; i++)
+				r->sg[k][i] =
+				    (struct dc_kev_piece){pc[i].va, pc[i].pa, lg[i], pc[i].len};
+			r->n_sg[k] = n;
+			id = ++r->xfer_seq;
+			emit(r, (struct dc_kev){.type = DC_KEV_SG_MAP,
+			                        .routine = "GetScatterGatherList",
+			                        .adapter = &k_adapter[ENG_BM64 + k],
+			                        .device = &k_pdo[ENG_BM64 + k],
+			                        .mdl = &k_mdl[ENG_BM64 + k],
+			                        .va = buf + off,
+			                        .len = l,
+			                        .len_out = l,
+			                        .logical = lg[0],
+			                        .dir = dir,
+			                        .xfer = id,
+			                        .sgl = &k_sgl[k],
+			                        .pieces = r->sg[k],
+			                        .n_pieces = n});
 		}
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t sg = DC_BMBLK_REG_SG_BASE + 16 * i;
@@ -300,12 +495,27 @@ static bool xfer_bm(struct rig *r, int k, bool read, uint32_t len)
 		uint32_t is = bm_rd(r, k, DC_BMBLK_REG_INT_STATUS); /* lands posted writes */
 		bm_wr(r, k, DC_BMBLK_REG_INT_STATUS, is);
 		ok &= is == DC_BMBLK_INT_DONE;
-		/* FlushAdapterBuffers. */
-		ok &= dc_busmaster_drain(dc_bmblk_busmaster(r->bm[k].opaque));
+		/* FlushAdapterBuffers (PutScatterGatherList's drain). */
+		bool drained = dc_busmaster_drain(dc_bmblk_busmaster(r->bm[k].opaque));
+		ok &= drained;
 		if (read && !r->coherent)
 			dc_cpu_cache_range(m, buf + off, l, DC_CACHE_INVAL, false);
 		if (k)
 			dc_mapreg_drain(r->mr, 0, n);
+		if (r->chk) {
+			emit(r, (struct dc_kev){.type = DC_KEV_SG_PUT,
+			                        .routine = "PutScatterGatherList",
+			                        .adapter = &k_adapter[ENG_BM64 + k],
+			                        .device = &k_pdo[ENG_BM64 + k],
+			                        .mdl = &k_mdl[ENG_BM64 + k],
+			                        .sgl = &k_sgl[k],
+			                        .dir = dir,
+			                        .xfer = id,
+			                        .status = drained,
+			                        .pieces = r->sg[k],
+			                        .n_pieces = n});
+			r->n_sg[k] = 0;
+		}
 	}
 	return ok;
 }
@@ -398,50 +608,85 @@ static uint64_t slice_dma(struct rig *r, enum engine e, bool read, uint32_t len,
 
 struct result {
 	struct summary ratio, dma_gbs, mc_gbs, dma_ns, mc_ns;
+	/* Sanitizer on: DMA ÷ memcpy, GB/s, ns per transfer, and its speed ÷ the sanitizer-off
+	 * machine's in the same slices. */
+	struct summary san_ratio, san_gbs, san_ns, san_vs_off;
 };
 
 static struct result results[2][ENG_COUNT][2][N_SIZES]; /* [platform][engine][read][size] */
 
-static void run_case(struct rig *r, enum engine e, bool read, uint32_t len, int runs,
-                     struct result *out)
+/* One case on the sanitizer-off machine r and, if rs is not NULL, on the sanitizer-on machine
+ * rs, against memcpy: each run times SLICES slices of each side, the sides in turn, the order
+ * rotating from slice to slice so that neither side always follows the same one. */
+static void run_case(struct rig *r, struct rig *rs, enum engine e, bool read, uint32_t len,
+                     int runs, struct result *out)
 {
 	uint32_t k = DC_MAX(1u, SLICE_BYTES / len);
 	static uint8_t a[MAX_LEN], b[MAX_LEN];
 	uint32_t salt = (uint32_t)e * 7u + (read ? 3u : 5u) + len / 4096u;
-	prepare(r, e, read, len, a, salt);
+	struct rig *rig[2] = {r, rs};
+	int nrig = rs ? 2 : 1;
 	bool ok = true;
-	/* Warm both sides up (host pages touched, bounce pages allocated, events allocated). */
-	slice_dma(r, e, read, len, k, &ok);
+	for (int q = 0; q < nrig; q++) {
+		prepare(rig[q], e, read, len, a, salt);
+		/* Warm up (host pages touched, bounce pages allocated, events and shadow
+		 * allocated). */
+		slice_dma(rig[q], e, read, len, k, &ok);
+	}
 	slice_memcpy(len, k);
 	double ratio[RUNS * 8], dgbs[RUNS * 8], mgbs[RUNS * 8], dns[RUNS * 8], mns[RUNS * 8];
+	double sratio[RUNS * 8], sgbs[RUNS * 8], sns[RUNS * 8], svs[RUNS * 8];
 	for (int run = 0; run < runs; run++) {
-		uint64_t td = 0, tm = 0;
-		for (int s = 0; s < SLICES; s++) {
-			if (s % 2) {
-				tm += slice_memcpy(len, k);
-				td += slice_dma(r, e, read, len, k, &ok);
-			} else {
-				td += slice_dma(r, e, read, len, k, &ok);
-				tm += slice_memcpy(len, k);
+		uint64_t t[3] = {0, 0, 0}; /* off, on, memcpy */
+		int sides = nrig + 1;
+		for (int s = 0; s < SLICES; s++)
+			for (int i = 0; i < sides; i++) {
+				/* Over 6 slices every order of 3 sides (both of 2) comes once. */
+				int side = (s % 2 ? sides - 1 - i + s / 2 : i + s / 2) % sides;
+				if (side == nrig)
+					t[2] += slice_memcpy(len, k);
+				else
+					t[side] += slice_dma(rig[side], e, read, len, k, &ok);
 			}
-		}
 		double bytes = (double)len * k * SLICES, n = (double)k * SLICES;
-		ratio[run] = (double)tm / (double)td;
-		dgbs[run] = bytes / (double)td;
-		mgbs[run] = bytes / (double)tm;
-		dns[run] = (double)td / n;
-		mns[run] = (double)tm / n;
+		ratio[run] = (double)t[2] / (double)t[0];
+		dgbs[run] = bytes / (double)t[0];
+		mgbs[run] = bytes / (double)t[2];
+		dns[run] = (double)t[0] / n;
+		mns[run] = (double)t[2] / n;
+		if (rs) {
+			sratio[run] = (double)t[2] / (double)t[1];
+			sgbs[run] = bytes / (double)t[1];
+			sns[run] = (double)t[1] / n;
+			svs[run] = (double)t[0] / (double)t[1];
+		}
 	}
-	if (!ok)
-		die("%s/%s/%s/%u: a transfer failed", r->plat, eng_id[e], read ? "read" : "write",
-		    len);
-	if (!landed(r, e, read, len, a, b, salt))
-		die("%s/%s/%s/%u: the bytes did not land", r->plat, eng_id[e],
-		    read ? "read" : "write", len);
-	if (out)
-		*out = (struct result){summarize(ratio, runs), summarize(dgbs, runs),
-		                       summarize(mgbs, runs), summarize(dns, runs),
-		                       summarize(mns, runs)};
+	for (int q = 0; q < nrig; q++) {
+		const char *san = q ? ", sanitizer on" : "";
+		if (!ok)
+			die("%s/%s/%s/%u: a transfer failed", rig[q]->plat, eng_id[e],
+			    read ? "read" : "write", len);
+		if (!landed(rig[q], e, read, len, a, b, salt))
+			die("%s/%s/%s/%u%s: the bytes did not land", rig[q]->plat, eng_id[e],
+			    read ? "read" : "write", len, san);
+		char what[96];
+		snprintf(what, sizeof(what), "%s/%s/%s/%u", rig[q]->plat, eng_id[e],
+		         read ? "read" : "write", len);
+		check_clean(rig[q], what);
+	}
+	if (out) {
+		*out = (struct result){.ratio = summarize(ratio, runs),
+		                       .dma_gbs = summarize(dgbs, runs),
+		                       .mc_gbs = summarize(mgbs, runs),
+		                       .dma_ns = summarize(dns, runs),
+		                       .mc_ns = summarize(mns, runs)};
+		if (rs) {
+			out->san_ratio = summarize(sratio, runs);
+			out->san_gbs = summarize(sgbs, runs);
+			out->san_ns = summarize(sns, runs);
+			out->san_vs_off = summarize(svs, runs);
+		}
+	}
 }
 
 /* --- Output ------------------------------------------------------------------------------- */
@@ -511,8 +756,91 @@ static void print_table(int pi)
 	printf("\n");
 }
 
-/* Goal rows for the goals table (pc, per engine and direction: the worst size), and the cases
- * run.sh profiles (of each missed row, the worst size and 1 MiB). */
+/* Sanitizer on: the same cases on the machine with a checker, timed in the same slices. */
+static void print_san_table(int pi)
+{
+	printf("| engine | direction | size | DMA GB/s, sanitizer on | ns per transfer, on / off / "
+	       "memcpy | on ÷ off | on ÷ memcpy (goal ≥ %.1f×) |\n"
+	       "|---|---|---|---|---|---|---|\n",
+	       GOAL_SAN);
+	for (int e = 0; e < ENG_COUNT; e++)
+		for (int rd = 1; rd >= 0; rd--)
+			for (size_t si = 0; si < N_SIZES; si++) {
+				const struct result *x = &results[pi][e][rd][si];
+				char sz[16], a[64], c[64], d[64];
+				size_str(sizes[si], sz, sizeof(sz));
+				bool miss = x->san_ratio.med < GOAL_SAN;
+				printf("| %s | %s | %s | %s | %.*f / %.*f / %.*f | %s | %s%s%s |\n",
+				       eng_desc[e], rd ? "read" : "write", sz,
+				       num_str(x->san_gbs, a, sizeof(a)), prec_of(x->san_ns.med),
+				       x->san_ns.med, prec_of(x->dma_ns.med), x->dma_ns.med,
+				       prec_of(x->mc_ns.med), x->mc_ns.med,
+				       ratio_str(x->san_vs_off, d, sizeof(d)), miss ? "**" : "",
+				       ratio_str(x->san_ratio, c, sizeof(c)), miss ? "**" : "");
+			}
+	printf("\n");
+}
+
+static const struct summary *ratio_of(int pi, int e, int rd, size_t si, bool san)
+{
+	const struct result *x = &results[pi][e][rd][si];
+	return san ? &x->san_ratio : &x->ratio;
+}
+
+/* Goal rows for the goals table (per engine and direction: the worst size), and the cases
+ * run.sh profiles (sanitizer off, on pc: of each missed row the worst size and 1 MiB;
+ * sanitizer on: the worst size).  Returns the rows missed. */
+static int goal_rows(FILE *f, FILE *pf, int pi, bool san)
+{
+	double want = san ? GOAL_SAN : GOAL;
+	int missed = 0;
+	for (int e = 0; e < ENG_COUNT; e++)
+		for (int rd = 1; rd >= 0; rd--) {
+			size_t worst = 0;
+			for (size_t si = 1; si < N_SIZES; si++)
+				if (ratio_of(pi, e, rd, si, san)->med <
+				    ratio_of(pi, e, rd, worst, san)->med)
+					worst = si;
+			const struct summary *x = ratio_of(pi, e, rd, worst, san);
+			char sz[16], got[96], r[64], by[96] = "", below[64] = "";
+			size_str(sizes[worst], sz, sizeof(sz));
+			snprintf(got, sizeof(got), "worst %s at %s", ratio_str(*x, r, sizeof(r)),
+			         sz);
+			bool met = x->med >= want;
+			const char *dir = rd ? "read" : "write";
+			if (!met) {
+				size_t n = 0;
+				for (size_t si = 0; si < N_SIZES; si++)
+					if (ratio_of(pi, e, rd, si, san)->med < want) {
+						char s2[16];
+						size_str(sizes[si], s2, sizeof(s2));
+						n += (size_t)snprintf(below + n, sizeof(below) - n,
+						                      "%s%s", n ? ", " : "", s2);
+					}
+				snprintf(by, sizeof(by), "needs %.2f× faster (below at %s)",
+				         want / x->med, below);
+				if (pi == 0) {
+					fprintf(pf, "pc/%s/%s/%uK%s\n", eng_id[e], dir,
+					        sizes[worst] >> 10, san ? "/san" : "");
+					/* And the largest size, where the fixed cost is amortised.
+					 */
+					if (!san && worst != N_SIZES - 1 &&
+					    ratio_of(pi, e, rd, N_SIZES - 1, san)->med < want)
+						fprintf(pf, "pc/%s/%s/%uK\n", eng_id[e], dir,
+						        sizes[N_SIZES - 1] >> 10);
+				}
+				missed++;
+			}
+			fprintf(
+			    f,
+			    "| DMA ÷ memcpy on %s, sanitizer %s, %s, %s, 4 KiB … 1 MiB | ≥ %.1f× | "
+			    "%s | %s | %s |\n",
+			    plats[pi], san ? "on" : "off", eng_desc[e], dir, want, got,
+			    met ? "yes" : "**no**", by);
+		}
+	return missed;
+}
+
 static int write_goals(const char *workdir)
 {
 	char path[600], ppath[600];
@@ -521,46 +849,9 @@ static int write_goals(const char *workdir)
 	FILE *f = fopen(path, "w"), *pf = fopen(ppath, "w");
 	if (!f || !pf)
 		die("cannot write %s", path);
-	int missed = 0;
-	for (int e = 0; e < ENG_COUNT; e++)
-		for (int rd = 1; rd >= 0; rd--) {
-			size_t worst = 0;
-			for (size_t si = 1; si < N_SIZES; si++)
-				if (results[0][e][rd][si].ratio.med <
-				    results[0][e][rd][worst].ratio.med)
-					worst = si;
-			const struct result *x = &results[0][e][rd][worst];
-			char sz[16], got[96], r[64], by[96] = "", below[64] = "";
-			size_str(sizes[worst], sz, sizeof(sz));
-			snprintf(got, sizeof(got), "worst %s at %s",
-			         ratio_str(x->ratio, r, sizeof(r)), sz);
-			bool met = x->ratio.med >= GOAL;
-			if (!met) {
-				size_t n = 0;
-				for (size_t si = 0; si < N_SIZES; si++)
-					if (results[0][e][rd][si].ratio.med < GOAL) {
-						char s2[16];
-						size_str(sizes[si], s2, sizeof(s2));
-						n += (size_t)snprintf(below + n, sizeof(below) - n,
-						                      "%s%s", n ? ", " : "", s2);
-					}
-				snprintf(by, sizeof(by), "needs %.2f× faster (below at %s)",
-				         GOAL / x->ratio.med, below);
-				fprintf(pf, "pc/%s/%s/%uK\n", eng_id[e], rd ? "read" : "write",
-				        sizes[worst] >> 10);
-				/* And the largest size, where the fixed cost is amortised. */
-				if (worst != N_SIZES - 1 &&
-				    results[0][e][rd][N_SIZES - 1].ratio.med < GOAL)
-					fprintf(pf, "pc/%s/%s/%uK\n", eng_id[e],
-					        rd ? "read" : "write", sizes[N_SIZES - 1] >> 10);
-				missed++;
-			}
-			fprintf(f,
-			        "| DMA ÷ memcpy on pc, %s, %s, 4 KiB … 1 MiB | ≥ %.1f× | %s | %s | "
-			        "%s |\n",
-			        eng_desc[e], rd ? "read" : "write", GOAL, got,
-			        met ? "yes" : "**no**", by);
-		}
+	int missed = goal_rows(f, pf, 0, false);
+	missed += goal_rows(f, pf, 0, true);
+	missed += goal_rows(f, pf, 1, true);
 	fclose(f);
 	fclose(pf);
 	return missed;
@@ -568,7 +859,7 @@ static int write_goals(const char *workdir)
 
 static void print_section(void)
 {
-	printf("## DMA throughput (DESIGN §6, sanitizer off)\n\n");
+	printf("## DMA throughput (DESIGN §6, sanitizer off and on)\n\n");
 	printf(
 	    "Host bytes per second of whole transfers through each engine, against a host "
 	    "`memcpy` of the same number of bytes between two host buffers of the same size "
@@ -582,12 +873,13 @@ static void print_section(void)
 	    "`FlushAdapterBuffers` (`dc_i8237_hal_flush`; `dc_busmaster_drain`, then on "
 	    "`noncoherent` the invalidate of a read's buffer, then `dc_mapreg_drain`) and the "
 	    "bounce copies (`dc_mapreg_map` / `dc_mapreg_drain`).  Each run times %d slices of "
-	    "about %u MiB per side, DMA and `memcpy` alternately (the order flips every slice); "
-	    "figures are the median (min–max) of %d runs, the ratio taken per run.  No line of the "
-	    "buffer is cached when a case starts.  After each case's timed loop the bytes are "
-	    "checked where they should have landed (the device's store for a write, the buffer "
-	    "read through the CPU for a read): a broken engine stops the bench instead of giving "
-	    "a fast number.\n\n",
+	    "about %u MiB per side — DMA on the machine without the sanitizer, DMA on the machine "
+	    "with it, and `memcpy` — the three in turn, in an order that changes every slice (each "
+	    "of the six orders comes up); figures are the median (min–max) of %d runs, the ratio "
+	    "taken per run.  No line of the buffer is cached when a case starts.  After each "
+	    "case's timed loop the bytes are checked where they should have landed (the device's "
+	    "store for a write, the buffer read through the CPU for a read), on both machines: a "
+	    "broken engine stops the bench instead of giving a fast number.\n\n",
 	    SLICES, SLICE_BYTES >> 20, RUNS);
 	printf(
 	    "Splits (what a HAL and driver do): ISA DMA reaches only 16 MiB and a 16-bit "
@@ -603,8 +895,25 @@ static void print_section(void)
 	printf("### `noncoherent` (DMA does not snoop; KeFlushIoBuffers and the read-side "
 	       "invalidate do real work; adversary as in the profile)\n\n");
 	print_table(1);
-	printf("The sanitizer-on row of DESIGN §6 (goal ≥ 0.5×) is not measured: there is no "
-	       "sanitizer yet.\n\n");
+	printf("### Sanitizer on\n\n");
+	printf(
+	    "A second machine per platform, built the same way, with a checker attached "
+	    "(`dc_check_create`, as `dmacoh run` does), timed in the same slices as the tables "
+	    "above.  The bench plays the kernel layer too: it tells the checker the events "
+	    "`src/kernel` emits for the same calls — `IoGetDmaAdapter` and the 8237's channel "
+	    "once; "
+	    "per transfer `KeFlushIoBuffers` with the buffer's pages; per 8237 piece `MapTransfer` "
+	    "and `FlushAdapterBuffers`; per bus-master command `GetScatterGatherList` and "
+	    "`PutScatterGatherList` with the list's pages and logical addresses; and, from the "
+	    "bridge's check hook, a device-access event per bus-master access (the 8237's accesses "
+	    "are judged by bus address, as in `dmacoh run`).  The checker so keeps its whole "
+	    "contract shadow and opens, judges and closes every transfer; the bench stops if it "
+	    "reports anything (a correct driver's sequence).  *on ÷ off* is the speed of the "
+	    "sanitizer-on machine against the sanitizer-off one; the goal is *on ÷ memcpy*.\n\n");
+	for (int pi = 0; pi < 2; pi++) {
+		printf("#### `%s`, sanitizer on\n\n", plats[pi]);
+		print_san_table(pi);
+	}
 }
 
 /* Why the goal is missed: the figures come from this run, the explanations from profiles of
@@ -712,24 +1021,27 @@ static void print_notes(void)
 
 static void run_platform(int pi)
 {
-	struct rig r;
-	rig_up(&r, plats[pi]);
+	struct rig r, rs;
+	rig_up(&r, plats[pi], false);
+	rig_up(&rs, plats[pi], true);
 	for (int e = 0; e < ENG_COUNT; e++)
 		for (int rd = 1; rd >= 0; rd--)
 			for (size_t si = 0; si < N_SIZES; si++) {
 				fprintf(stderr, "bench: dma: %s, %s, %s, %u KiB\n", plats[pi],
 				        eng_id[e], rd ? "read" : "write", sizes[si] >> 10);
-				run_case(&r, (enum engine)e, rd, sizes[si], RUNS,
+				run_case(&r, &rs, (enum engine)e, rd, sizes[si], RUNS,
 				         &results[pi][e][rd][si]);
 			}
+	rig_down(&rs);
 	rig_down(&r);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc != 2 && argc != 3) {
-		fprintf(stderr,
-		        "usage: dmacoh-bench-dma WORKDIR [PLATFORM/ENGINE/read|write/SIZEK]\n");
+		fprintf(
+		    stderr,
+		    "usage: dmacoh-bench-dma WORKDIR [PLATFORM/ENGINE/read|write/SIZEK[/san]]\n");
 		return 2;
 	}
 	mc_src = malloc(MAX_LEN);
@@ -739,26 +1051,34 @@ int main(int argc, char **argv)
 	pattern(mc_src, MAX_LEN, 1);
 	memset(mc_dst, 0, MAX_LEN);
 	if (argc == 3) {
-		char plat[32], eng[16], dir[8];
+		char plat[32], eng[16], dir[8], san[8] = "";
 		unsigned kib;
-		if (sscanf(argv[2], "%31[^/]/%15[^/]/%7[^/]/%uK", plat, eng, dir, &kib) != 4)
+		int got =
+		    sscanf(argv[2], "%31[^/]/%15[^/]/%7[^/]/%uK/%7s", plat, eng, dir, &kib, san);
+		if (got < 4 || (got == 5 && strcmp(san, "san")))
 			die("bad case %s", argv[2]);
 		int e = 0;
 		while (e < ENG_COUNT && strcmp(eng, eng_id[e]))
 			e++;
 		if (e == ENG_COUNT || kib == 0 || kib > MAX_LEN >> 10 || (kib & 3))
 			die("bad case %s", argv[2]);
-		/* Transfers only (no baseline) for about 1 s, then the same check. */
+		/* Transfers only (no baseline) for about 1 s, then the same check; prints the
+		 * median ns per transfer of its slices (for before/after comparisons). */
 		struct rig r;
-		rig_up(&r, plat);
+		rig_up(&r, plat, got == 5);
 		bool rd = !strcmp(dir, "read"), ok = true;
 		uint32_t len = kib << 10, k = DC_MAX(1u, SLICE_BYTES / len), salt = 99;
 		static uint8_t a[MAX_LEN], b[MAX_LEN];
+		static double per[64];
+		int ns = 0;
 		prepare(&r, (enum engine)e, rd, len, a, salt);
 		for (uint64_t t0 = now_ns(); now_ns() - t0 < 1000000000u;)
-			slice_dma(&r, (enum engine)e, rd, len, k, &ok);
+			per[ns++ % 64] = (double)slice_dma(&r, (enum engine)e, rd, len, k, &ok) / k;
+		printf("%s: %.1f ns per transfer (median of %d slices)\n", argv[2],
+		       summarize(per, DC_MIN(ns, 64)).med, DC_MIN(ns, 64));
 		if (!ok || !landed(&r, (enum engine)e, rd, len, a, b, salt))
 			die("%s: failed", argv[2]);
+		check_clean(&r, argv[2]);
 		rig_down(&r);
 		return 0;
 	}
