@@ -66,6 +66,11 @@ struct dc_i8237 {
 	struct chan ch[DC_I8237_CHANNELS];
 	unsigned engine; /* >0 while device callbacks may run */
 	bool dirty;      /* a DREQ changed or a TC happened inside the engine: settle everything */
+	/* Channels that may be running, stalled, have an event pending, a terminal count to
+	 * report or an error (bit i: channel i): a superset, kept by ch_busy() wherever a channel
+	 * may become one of those and trimmed by the settles.  A channel outside it is idle and
+	 * settled: nothing but a change addressed to it can make it need an update. */
+	unsigned busy;
 	uint8_t scratch[SCRATCH];
 };
 
@@ -203,10 +208,22 @@ static bool ch_requested(const struct chan *c)
 
 /* ---- The buffer --------------------------------------------------------------------------- */
 
+static inline void ch_busy(struct chan *c)
+{
+	c->d->busy |= 1u << c->no;
+}
+
+static bool ch_idle(const struct chan *c)
+{
+	return !c->running && !c->stalled && !c->tc_pending && !c->error &&
+	       !dc_event_pending(&c->ev);
+}
+
 static void note_error(struct chan *c)
 {
 	c->error = true;
 	c->st.errors++;
+	ch_busy(c);
 }
 
 /* Writes n bytes of the stream p to memory, the first element at pa, going down if dec. */
@@ -488,6 +505,7 @@ static void ch_tc(struct dc_i8237 *d, struct chan *c)
 	}
 	c->tc_pending = true;
 	d->dirty = true;
+	ch_busy(c);
 }
 
 /* Advances address and count by t transfers; terminal count when the count rolls over. */
@@ -569,6 +587,7 @@ static void ch_sync(struct dc_i8237 *d, struct chan *c)
 	if (moved < due) {
 		c->running = false;
 		c->stalled = ch_active(d, c);
+		ch_busy(c);
 	}
 }
 
@@ -606,6 +625,8 @@ static void ch_update(struct dc_i8237 *d, struct chan *c)
 		c->running = false;
 	}
 	ch_schedule(d, c);
+	if (c->running)
+		ch_busy(c);
 }
 
 static void sync_all(struct dc_i8237 *d)
@@ -629,6 +650,35 @@ static void settle(struct dc_i8237 *d)
 				c->cl->tc(c->cl_opaque);
 		}
 	}
+	for (unsigned i = 0; i < DC_I8237_CHANNELS; i++)
+		if (ch_idle(&d->ch[i]))
+			d->busy &= ~(1u << i);
+}
+
+/* settle() for a change outside the engine that concerns the channels in `mask` only: those
+ * and the busy ones are updated, as settle() would, and the others, idle and settled, are left
+ * alone (ch_update would leave them as they are).  A change inside the engine (a DREQ, a
+ * terminal count: d->dirty) still settles everything. */
+static void settle_some(struct dc_i8237 *d, unsigned mask)
+{
+	if (d->dirty) {
+		settle(d);
+		return;
+	}
+	mask |= d->busy;
+	for (unsigned m = mask; m; m &= m - 1)
+		ch_update(d, &d->ch[__builtin_ctz(m)]);
+	for (unsigned m = mask; m; m &= m - 1) {
+		struct chan *c = &d->ch[__builtin_ctz(m)];
+		if (c->tc_pending) {
+			c->tc_pending = false;
+			if (c->cl && c->cl->tc)
+				c->cl->tc(c->cl_opaque);
+		}
+	}
+	for (unsigned m = mask; m; m &= m - 1)
+		if (ch_idle(&d->ch[__builtin_ctz(m)]))
+			d->busy &= ~(1u << __builtin_ctz(m));
 }
 
 static void ch_event(void *opaque)
@@ -839,7 +889,34 @@ static void byte_write(struct dc_i8237 *d, enum win w, uint64_t off, uint8_t val
 	}
 }
 
-/* An 8-bit device on a wider access: the bus splits it into byte cycles. */
+/* The channels whose activity a byte written to a controller register can change: the one
+ * it addresses, or all four of a controller (command, master clear, clear-mask, all-mask).
+ * Anything touching controller 2's channel 4 (the cascade) or its command also changes what
+ * controller 1's channels may do.  Page registers change no channel's activity. */
+static unsigned write_mask(enum win w, uint64_t off, uint8_t val)
+{
+	unsigned k, reg, mask;
+	if (w == WIN_CTL1 && off < 16)
+		k = 0, reg = (unsigned)off;
+	else if (w == WIN_CTL2 && off < 32)
+		k = 1, reg = (unsigned)(off >> 1);
+	else
+		return 0;
+	if (reg < 8)
+		mask = 1u << (k * 4 + reg / 2);
+	else if (reg == 0x9 || reg == 0xA || reg == 0xB)
+		mask = 1u << (k * 4 + (val & 3u));
+	else if (reg == 0xC)
+		mask = 0;
+	else
+		mask = 0xFu << (k * 4);
+	if (mask & (1u << DC_I8237_CASCADE_CH))
+		mask |= 0xFu;
+	return mask;
+}
+
+/* An 8-bit device on a wider access: the bus splits it into byte cycles.  A read changes no
+ * channel's activity (the status read clears only the TC bits). */
 static uint32_t port_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct port_win *pw = opaque;
@@ -849,21 +926,28 @@ static uint32_t port_read(void *opaque, uint64_t off, unsigned size)
 	uint32_t v = 0;
 	for (unsigned i = 0; i < size; i++)
 		v |= (uint32_t)byte_read(d, pw->w, off + i) << (8 * i);
-	settle(d);
+	settle_some(d, 0);
 	return v;
 }
 
+/* A write retries every stalled channel; it settles the channels it addressed and the busy
+ * ones, which include the stalled ones (settle_some). */
 static void port_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 {
 	struct port_win *pw = opaque;
 	struct dc_i8237 *d = pw->d;
 	DC_ASSERT(!d->engine);
 	sync_all(d);
-	for (unsigned i = 0; i < size; i++)
-		byte_write(d, pw->w, off + i, (uint8_t)(val >> (8 * i)));
-	for (unsigned i = 0; i < DC_I8237_CHANNELS; i++)
-		d->ch[i].stalled = false;
-	settle(d);
+	unsigned mask = 0;
+	for (unsigned i = 0; i < size; i++) {
+		uint8_t b = (uint8_t)(val >> (8 * i));
+		mask |= write_mask(pw->w, off + i, b);
+		byte_write(d, pw->w, off + i, b);
+	}
+	/* Only a busy channel can be stalled. */
+	for (unsigned m = d->busy; m; m &= m - 1)
+		d->ch[__builtin_ctz(m)].stalled = false;
+	settle_some(d, mask);
 }
 
 static const struct dc_io_ops i8237_io_ops = {
@@ -895,6 +979,7 @@ void dc_i8237_reset(struct dc_i8237 *d)
 	struct chan *c4 = &d->ch[DC_I8237_CASCADE_CH];
 	c4->mode = DC_I8237_MODE_CASCADE;
 	c4->mask = false;
+	d->busy = (1u << DC_I8237_CHANNELS) - 1; /* the next settle sorts them out */
 }
 
 int dc_i8237_create(struct dc_machine *m, const struct dc_i8237_cfg *cfg, struct dc_i8237 **out)
@@ -1032,7 +1117,7 @@ void dc_i8237_dreq(struct dc_i8237 *d, unsigned ch, bool level)
 	sync_all(d);
 	c->dreq = level;
 	c->stalled = false;
-	settle(d);
+	settle_some(d, 1u << ch);
 }
 
 void dc_i8237_error(struct dc_i8237 *d, unsigned ch)
@@ -1070,7 +1155,7 @@ bool dc_i8237_flush(struct dc_i8237 *d, unsigned ch)
 	c->error = false;
 	if (!ok)
 		c->st.failed_drains++;
-	settle(d);
+	settle_some(d, 1u << ch);
 	return ok;
 }
 
