@@ -44,6 +44,12 @@ uint64_t drv_stride_plain(const volatile uint64_t *p, size_t n, size_t stride);
 
 static const char *xc_bin, *xc_src, *workdir;
 
+/* Medians the notes quote: the model against the ceiling and cachegrind (net) per stream, and
+ * the extra ns per instrumented access per loop case and place (section 2's "where"). */
+static double note_model_tag[2], note_model_cg[2];
+static double note_instr[8][4];
+static double note_flush[2][2]; /* noncoherent, 64 KiB / 1 MiB: 10 % ÷ 100 % */
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -390,6 +396,8 @@ static void section_model(void)
 		}
 		free(trace);
 		res[si].vs_tag = summarize(vs_tag, DC_BENCH_RUNS);
+		note_model_tag[si] = res[si].vs_tag.med;
+		note_model_cg[si] = summarize(vs_net, DC_BENCH_RUNS).med;
 		res[si].vs_cg_net = summarize(vs_net, DC_BENCH_RUNS);
 		res[si].vs_cg_raw = summarize(vs_raw, DC_BENCH_RUNS);
 		for (int k = 0; k < 5; k++)
@@ -603,6 +611,7 @@ static void section_instr(void)
 			}
 			char x[64], y[64], by[96] = "";
 			struct summary e = summarize(extra, DC_BENCH_RUNS);
+			note_instr[ci][where] = e.med;
 			printf("| %s | %s | %s | %s |\n", c->name, where_name[where],
 			       ratio_str(summarize(ratio, DC_BENCH_RUNS), x, sizeof(x)),
 			       num_str(e, y, sizeof(y)));
@@ -764,6 +773,7 @@ static void flush_goals(struct flush_cell pc[][3], struct flush_cell nc[][3])
 	 * the lines present should cost about a tenth of all of them. */
 	for (size_t si = 1; si <= 2; si++) {
 		double r = nc[si][1].ns.med / nc[si][2].ns.med;
+		note_flush[si - 1][0] = r;
 		char sz[32];
 		size_str(flush_sizes[si], sz, sizeof(sz));
 		snprintf(got, sizeof(got), "10 %% costs %.2f× of 100 %%", r);
@@ -831,9 +841,10 @@ static void print_goals(void)
 }
 
 /* Why the goals above are missed, from profiles of this bench (see Profiles below) and from
- * patched copies of the core measured the same way.  Written when the core (cache, machine,
- * CPU path, memory) was at DC_BENCH_NOTES_FOR; run.sh passes the core's current commit. */
-#define DC_BENCH_NOTES_FOR "1b11a7f"
+ * patched copies of the core measured the same way; the figures quoted are this run's.
+ * Written when the core (cache, machine, CPU path, memory) was at DC_BENCH_NOTES_FOR; run.sh
+ * passes the core's current commit. */
+#define DC_BENCH_NOTES_FOR "3880f41"
 
 static void print_notes(void)
 {
@@ -844,51 +855,61 @@ static void print_notes(void)
 		       "check them against the profiles below.*\n\n",
 		       DC_BENCH_NOTES_FOR, now);
 	printf(
-	    "- **Cache model ÷ ceiling and ÷ cachegrind.**  In the profile of the model section, "
-	    "`install` (with `victim` and `drop` inlined) dominates.  `victim()` looks for the "
-	    "least "
-	    "recent way with a branch per way that reloads `stamp[best]`: on a random stream it "
-	    "mispredicts about every other way, and the loop is one serial dependency chain over "
-	    "16 ways.  `drop()` calls `find_level()` for every evicted line to learn whether it "
-	    "left "
-	    "the hierarchy, even with no `gone` callback (tag-only use) and even when a dirty L1 "
-	    "victim was just found in LL, so an L1 miss scans LL's 16 ways up to three times.  On "
-	    "hits, `find()` scans ways in index order and exits at an unpredictable way, where the "
-	    "ceiling keeps each set in recency order and finds a recently used line at way 0.  A "
-	    "branch-free LRU choice (invalid ways keep stamp 0) plus skipping the redundant "
-	    "`find_level()` measured, with this bench on a patched copy, 0.45× / 0.49× the ceiling "
-	    "(copy / random; 0.29× / 0.22× unpatched in the same conditions) and 0.70× / 0.91× "
-	    "cachegrind net (0.48× / 0.36×).  Reaching 0.75× would take a leaner set layout: today "
-	    "a set's tags, stamps, data pointers and dirty bytes are four arrays, so one lookup "
-	    "touches four or more host cache lines where the ceiling touches one or two.\n"
-	    "- **Instrumented access, L1-resident, lines alternate / one access per line.**  Only "
-	    "a "
-	    "repeated reference to the *last* line takes `dc_cpu_hook`'s inline path; any other "
-	    "one "
-	    "goes `dc_cpu_ref` → `ref_line` → `dc_cache_access_slow` → `find()`, about 8 ns, much "
-	    "of it the way scan's mispredicted exit.  A copy loop (two buffers) or a walk touching "
-	    "each line once pays that on every access.  Remembering, per virtual line, the line's "
-	    "index in L1's arrays (used only when L1 holds, at that index, the tag the page table "
-	    "gives now, so it can never be wrong) measured 3.3 / 3.2 ns on a patched copy.\n"
-	    "- **Instrumented access, memory-resident.**  Every 8th access misses both levels: the "
-	    "line is copied from the memfd into the cached window and a dirty victim is copied "
-	    "back, "
-	    "so the host moves each byte about four times where the plain loop moves it once, on "
-	    "top of the miss path above.  That copy is what makes the cached window hold real "
-	    "bytes; 5 ns is not expected here.\n"
-	    "- **Range maintenance, `noncoherent`, ∝ lines present.**  In a range the cache can "
-	    "hold, `dc_cpu_cache_range` skips pages with no line present (`mem.present` counts "
-	    "them "
-	    "per frame) but visits *every* line of a page that has one, calling "
-	    "`dc_cache_line_op`, "
-	    "which searches every level: 10 %% of the lines spread over the range cost nearly as "
-	    "much "
-	    "as 100 %%.  A per-frame bitmap of present lines, kept by the machine's fill and gone "
-	    "callbacks, lets it visit present lines only: 0.11× / 0.10× of the 100 %% cost at "
-	    "64 KiB / 1 MiB on a patched copy.  Above the cache size it walks all cache entries "
-	    "(bounded, as the 0 %% column shows).  The 100 %% column still grows from 16 MiB to "
-	    "1 GiB at an equal line count: there every flushed line sits on its own host page, and "
-	    "the write-back copies miss the host's TLB and caches.\n\n");
+	    "- **Cache model ÷ ceiling and ÷ cachegrind.**  The two fixes an earlier version of "
+	    "these notes measured on a patched copy are in (93e35b0): `victim()` chooses the LRU "
+	    "way with selects, not a branch per way (invalid ways keep stamp 0), and `drop()` asks "
+	    "the other levels whether an evicted line left the hierarchy only for a `gone` "
+	    "callback and not when a lower level was just found holding it.  The patched copy "
+	    "measured 0.45× / 0.49× of the ceiling (copy / random); this run: %.2f× / %.2f× "
+	    "(cachegrind net %.2f× / %.2f×).  In the model profile `install` (with `victim` and "
+	    "`drop` inlined) still dominates, and its time is the host's cache misses on the "
+	    "level's arrays, not instructions: a set's tags, stamps, data pointers and dirty bytes "
+	    "are four arrays, so a miss touches four or more host lines where the ceiling's "
+	    "recency-ordered tags touch one or two.  Four independent minima in `victim()` (a "
+	    "shorter dependency chain) measured no faster (49 → 49–52 ns per reference on a "
+	    "random stream, 34 → 35–38 sequential, in a loop over `dc_cache_access`), nor did "
+	    "skipping the lower levels in `drop()`'s gone check for a dirty victim (no change "
+	    "beyond noise in the scale section's runs): neither is in.  Reaching 0.75× needs the "
+	    "leaner set layout (one record per way, or tags in recency order), a rewrite.\n",
+	    note_model_tag[0], note_model_tag[1], note_model_cg[0], note_model_cg[1]);
+	printf(
+	    "- **Instrumented access without the sanitizer.**  The per-virtual-line L1 index hint "
+	    "(93e35b0) lets `dc_cpu_hook` hit without a lookup when lines alternate or each line "
+	    "is touched once: %.2f / %.2f ns per access here (copy 8 KiB, one read per line), "
+	    "under the goal.  Memory-resident (copy 4 MiB): %.1f ns.  Every 8th access misses both "
+	    "levels: the line is copied from the memfd into the cached window and a dirty victim "
+	    "copied back, so the host moves each byte about four times where the plain loop moves "
+	    "it once, on top of the miss path; that copy is what makes the cached window hold real "
+	    "bytes, and 5 ns is not expected there.\n",
+	    note_instr[2][0], note_instr[3][0], note_instr[5][0]);
+	double fast = note_instr[0][3] - note_instr[0][0], lo = 1e9, hi = 0;
+	for (int ci = 0; ci < 5; ci++) /* the L1- and LL-resident loops */
+		lo = DC_MIN(lo, note_instr[ci][3]), hi = DC_MAX(hi, note_instr[ci][3]);
+	printf(
+	    "- **Instrumented access with the sanitizer (issue 5: ≤ 5 ns per checked access).**  "
+	    "%.1f–%.1f ns for L1- and LL-resident loops, %.1f ns memory-resident.  Two costs: "
+	    "the checker's observer (`on_cpu_access`, `dc_shadow_get`: the shadow's bits for the "
+	    "access, about a quarter of the *instr-san* profile), and — the larger — that any "
+	    "observer turns off both inline paths of `dc_cpu_hook` (the MRU line and the L1 hint "
+	    "need `!m->n_obs`), so every access, even a repeated one to the last line, takes "
+	    "`dc_cpu_ref` → `dc_cache_access_slow` (`dc_cpu_ref`, `dc_cache_access_slow` and "
+	    "`install` are over half of that profile): sequential read of 16 KiB costs %.1f ns "
+	    "more with the sanitizer than without, most of it the lost fast path.  Letting the "
+	    "inline paths run with observers attached, calling the observer's `cpu_access` from "
+	    "there, and giving the checker a cheaper per-access test (a line already touched and "
+	    "written since the last synchronisation needs no shadow update) is where to start; "
+	    "`dc_cpu_hook` is `src/hw/machine.h`/`cpu.c` and the observer `src/check/check.c`, "
+	    "not changed here.\n",
+	    lo, hi, note_instr[5][3], fast);
+	printf(
+	    "- **Range maintenance, `noncoherent`, ∝ lines present.**  The per-frame bitmap of "
+	    "present lines (93e35b0) lets `dc_cpu_cache_range` visit present lines only: 10 %% of "
+	    "the lines cost %.2f× / %.2f× of 100 %% at 64 KiB / 1 MiB.  Above the cache size it "
+	    "walks all cache entries (bounded, as the 0 %% column shows).  The 100 %% column "
+	    "still grows from 16 MiB to 1 GiB at an equal line count: there every flushed line "
+	    "sits on its own host page, and the write-back copies miss the host's TLB and "
+	    "caches.\n\n",
+	    note_flush[0][0], note_flush[1][0]);
 }
 
 int main(int argc, char **argv)
