@@ -54,7 +54,7 @@ from DESIGN §6; they are reported here, never enforced by a test.
 | kernel | $(uname -sr) |
 | compiler | $($cc --version 2>/dev/null | head -n 1) |
 | valgrind | $(valgrind --version 2>/dev/null || echo 'not installed') |
-| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)') |
+| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':(exclude)bench/RESULTS.md' 2>/dev/null || echo ' (with uncommitted changes)') |
 
 HEADER
 "$bench" "$xc_bin" "$xc_src" "$work" >"$work/bench.md"
