@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "stats.h"
 #include "dmacoh/check.h"
 #include "hw/cache.h"
 #include "hw/machine.h"
@@ -80,41 +81,6 @@ static __attribute__((noreturn)) void die(const char *fmt, ...)
 }
 
 /* --- Statistics ---------------------------------------------------------------------- */
-
-struct summary {
-	double med, min, max;
-};
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static struct summary summarize(const double *v, int n)
-{
-	double s[64];
-	memcpy(s, v, (size_t)n * sizeof(*s));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return (struct summary){n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1]};
-}
-
-/* "0.82× (0.80–0.85)" */
-static const char *ratio_str(struct summary s, char *buf, size_t len)
-{
-	int prec = s.med >= 100 ? 0 : s.med >= 10 ? 1 : 2;
-	snprintf(buf, len, "%.*f× (%.*f–%.*f)", prec, s.med, prec, s.min, prec, s.max);
-	return buf;
-}
-
-/* "12.3 (11.9–13.0)" */
-static const char *num_str(struct summary s, char *buf, size_t len)
-{
-	double a = fabs(s.med);
-	int prec = a >= 100 ? 0 : a >= 10 ? 1 : 2;
-	snprintf(buf, len, "%.*f (%.*f–%.*f)", prec, s.med, prec, s.min, prec, s.max);
-	return buf;
-}
 
 /* --- Goals ---------------------------------------------------------------------------- */
 

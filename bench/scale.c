@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stats.h"
 #include "dmacoh/check.h"
 #include "hw/machine.h"
 #include "kernel/sys.h"
@@ -184,44 +185,6 @@ static struct run spawn(const char *platform, unsigned count, bool san)
 		    platform, count, san ? "on" : "off",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1, r.findings, r.bad);
 	return r;
-}
-
-struct summary {
-	double med, min, max;
-};
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static struct summary summarize(const double *v, int n)
-{
-	double s[64];
-	memcpy(s, v, (size_t)n * sizeof(*s));
-	qsort(s, (size_t)n, sizeof(*s), cmp_double);
-	return (struct summary){n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[0], s[n - 1]};
-}
-
-static int prec_of(double v)
-{
-	v = fabs(v);
-	return v >= 100 ? 0 : v >= 10 ? 1 : 2;
-}
-
-static const char *num_str(struct summary s, char *buf, size_t len)
-{
-	int p = prec_of(s.med);
-	snprintf(buf, len, "%.*f (%.*f–%.*f)", p, s.med, p, s.min, p, s.max);
-	return buf;
-}
-
-static const char *ratio_str(struct summary s, char *buf, size_t len)
-{
-	int p = prec_of(s.med);
-	snprintf(buf, len, "%.*f× (%.*f–%.*f)", p, s.med, p, s.min, p, s.max);
-	return buf;
 }
 
 static double irps_per_s(const struct run *r)
