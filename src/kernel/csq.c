@@ -46,6 +46,15 @@ static PIO_CSQ csq_of(PIRP irp, PIO_CSQ_IRP_CONTEXT *ctx)
 	return p;
 }
 
+/* Takes the IRP out of the driver's queue (lock held) and unlinks it from its context. */
+static void csq_take(PIO_CSQ csq, PIRP irp, PIO_CSQ_IRP_CONTEXT ctx)
+{
+	csq->CsqRemoveIrp(csq, irp);
+	if (ctx)
+		ctx->Irp = NULL;
+	irp->Tail.Overlay.DriverContext[3] = NULL;
+}
+
 static void csq_cancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
 	(void)DeviceObject;
@@ -56,10 +65,7 @@ static void csq_cancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 		return;
 	KIRQL irql;
 	csq->CsqAcquireLock(csq, &irql);
-	csq->CsqRemoveIrp(csq, Irp);
-	if (ctx)
-		ctx->Irp = NULL;
-	Irp->Tail.Overlay.DriverContext[3] = NULL;
+	csq_take(csq, Irp, ctx);
 	csq->CsqReleaseLock(csq, irql);
 	csq->CsqCompleteCanceledIrp(csq, Irp);
 }
@@ -132,10 +138,7 @@ NTSTATUS IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context, PV
 	IoSetCancelRoutine(Irp, csq_cancel);
 	if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL)) {
 		/* Cancelled before the routine was set, and nobody ran it: take it back out. */
-		Csq->CsqRemoveIrp(Csq, Irp);
-		if (Context)
-			Context->Irp = NULL;
-		Irp->Tail.Overlay.DriverContext[3] = NULL;
+		csq_take(Csq, Irp, Context);
 		Csq->CsqReleaseLock(Csq, irql);
 		Csq->CsqCompleteCanceledIrp(Csq, Irp);
 		return STATUS_PENDING;
@@ -161,12 +164,9 @@ PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
 	while (irp) {
 		/* A NULL routine: a cancel is under way and owns the IRP; look further. */
 		if (IoSetCancelRoutine(irp, NULL)) {
-			Csq->CsqRemoveIrp(Csq, irp);
 			PIO_CSQ_IRP_CONTEXT ctx;
 			csq_of(irp, &ctx);
-			if (ctx)
-				ctx->Irp = NULL;
-			irp->Tail.Overlay.DriverContext[3] = NULL;
+			csq_take(Csq, irp, ctx);
 			break;
 		}
 		irp = Csq->CsqPeekNextIrp(Csq, irp, PeekContext);
@@ -184,11 +184,9 @@ PIRP IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context)
 	KIRQL irql;
 	Csq->CsqAcquireLock(Csq, &irql);
 	PIRP irp = Context->Irp;
-	if (irp && IoSetCancelRoutine(irp, NULL)) {
-		Csq->CsqRemoveIrp(Csq, irp);
-		Context->Irp = NULL;
-		irp->Tail.Overlay.DriverContext[3] = NULL;
-	} else
+	if (irp && IoSetCancelRoutine(irp, NULL))
+		csq_take(Csq, irp, Context);
+	else
 		irp = NULL; /* gone already, or a cancel owns it */
 	Csq->CsqReleaseLock(Csq, irql);
 	return irp;

@@ -651,11 +651,8 @@ NTSTATUS KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
 	(void)WaitMode, (void)Alertable;
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "KeDelayExecutionThread", PASSIVE_LEVEL, APC_LEVEL, RA());
-	dc_ktouch(s, Interval, sizeof(*Interval), false);
-	LONGLONG t = Interval->QuadPart;
 	uint64_t now = s->m->clock.now;
-	uint64_t until = t < 0 ? now + (uint64_t)(-t) * 100
-	                       : (t <= DC_EPOCH_100NS ? now : (uint64_t)(t - DC_EPOCH_100NS) * 100);
+	uint64_t until = deadline_of(s, Interval);
 	if (s->irql > APC_LEVEL) {
 		dc_sys_advance(s, until > now ? until - now : 0);
 		return STATUS_SUCCESS;

@@ -143,31 +143,41 @@ static void reap(struct dc_sys *s)
 
 /* --- Switching ----------------------------------------------------------------------------- */
 
-static void switch_to(struct dc_sys *s, struct dc_kthread *from, struct dc_kthread *to)
+/* On arriving in a thread (a switch returned, or a new thread's first instruction): ends
+ * ASan's fiber switch, learning the application's stack bounds the first time another
+ * thread switches back to it, and frees the threads that ended. */
+static void arrived(struct dc_sys *s, void *fake)
 {
-	from->irql = s->irql;
-	s->cur_thread = to;
-	s->irql = to->irql;
-	if (to->state == T_READY)
-		to->state = T_RUNNING;
-#ifdef DC_FIBER_ASAN
-	void *fake = NULL;
-	bool gone = from->state == T_DONE;
-	__sanitizer_start_switch_fiber(gone ? NULL : &fake, to->stack_lo, to->stack_len);
-#endif
-	switch_context(&from->ctx, &to->ctx);
 #ifdef DC_FIBER_ASAN
 	const void *lo;
 	size_t len;
 	__sanitizer_finish_switch_fiber(fake, &lo, &len);
-	/* The application's stack is learnt the first time another thread switches back. */
 	if (s->prev_thread && !s->prev_thread->map) {
 		s->prev_thread->stack_lo = lo;
 		s->prev_thread->stack_len = len;
 	}
+#else
+	(void)fake;
 #endif
-	/* Back in `from`: whoever switched here set s->cur_thread and the IRQL. */
 	reap(s);
+}
+
+static void switch_to(struct dc_sys *s, struct dc_kthread *from, struct dc_kthread *to)
+{
+	from->irql = s->irql;
+	s->prev_thread = from;
+	s->cur_thread = to;
+	s->irql = to->irql;
+	if (to->state == T_READY)
+		to->state = T_RUNNING;
+	void *fake = NULL;
+#ifdef DC_FIBER_ASAN
+	__sanitizer_start_switch_fiber(from->state == T_DONE ? NULL : &fake, to->stack_lo,
+	                               to->stack_len);
+#endif
+	switch_context(&from->ctx, &to->ctx);
+	/* Back in `from`: whoever switched here set s->cur_thread and the IRQL. */
+	arrived(s, fake);
 }
 
 /* Is t able to run?  Satisfies its wait if it can be (acquiring the objects). */
@@ -178,14 +188,15 @@ static bool runnable(struct dc_sys *s, struct dc_kthread *t)
 	if (t->state != T_WAITING)
 		return false;
 	struct dc_kwait *w = &t->w;
-	if (w->pred ? w->pred(w->pred_arg)
-	            : w->n && dc_ke_try_wait(s, w->n, w->objs, w->all, &t->result)) {
-		if (w->pred)
-			t->result = STATUS_SUCCESS;
-	} else if (s->m->clock.now >= w->deadline)
+	bool done = w->pred ? w->pred(w->pred_arg)
+	                    : w->n && dc_ke_try_wait(s, w->n, w->objs, w->all, &t->result);
+	if (done && w->pred)
+		t->result = STATUS_SUCCESS;
+	if (!done) {
+		if (s->m->clock.now < w->deadline)
+			return false;
 		t->result = STATUS_TIMEOUT;
-	else
-		return false;
+	}
 	t->state = T_READY;
 	return true;
 }
@@ -214,7 +225,6 @@ static void schedule(struct dc_sys *s, struct dc_kthread *cur)
 				cur->state = T_RUNNING;
 				return;
 			}
-			s->prev_thread = cur;
 			switch_to(s, cur, t);
 			return;
 		}
@@ -255,7 +265,6 @@ static void thread_end(struct dc_sys *s, struct dc_kthread *t)
 {
 	t->hdr.SignalState = 1;
 	t->state = T_DONE;
-	s->prev_thread = t;
 	schedule(s, t);
 	dc_assert_fail("an ended thread ran again", __FILE__, __LINE__, __func__);
 }
@@ -264,16 +273,7 @@ static void trampoline(void)
 {
 	struct dc_sys *s = dc_sys_cur;
 	struct dc_kthread *t = s->cur_thread;
-#ifdef DC_FIBER_ASAN
-	const void *lo;
-	size_t len;
-	__sanitizer_finish_switch_fiber(NULL, &lo, &len);
-	if (s->prev_thread && !s->prev_thread->map) {
-		s->prev_thread->stack_lo = lo;
-		s->prev_thread->stack_len = len;
-	}
-#endif
-	reap(s);
+	arrived(s, NULL);
 	t->fn(t->arg);
 	thread_end(s, t);
 }
