@@ -66,6 +66,8 @@ int dc_cmd_explain(int argc, char **argv)
 		snprintf(dv, sizeof(dv), "bug check 0xE6, codes %s", ri->dv);
 		field("verifier:", dv);
 	}
+	if (ri->bugcheck)
+		field("bug check:", ri->bugcheck);
 	field("fires when:", ri->summary);
 	field("message:", ri->message);
 	field("details:", ri->details);

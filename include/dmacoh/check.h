@@ -37,7 +37,9 @@ enum dc_severity {
 };
 const char *dc_severity_name(enum dc_severity s);
 
-/* Stable rule IDs (DESIGN §5.2); X01 is a driver that crashed or bug-checked. */
+/* Stable rule IDs (DESIGN §5.2).  C: coherency, A: DMA API misuse, M: simulated kernel memory
+ * (Special Pool's class), X: the driver crashed, hung or tried to end the process, R: what the
+ * workload saw (wrong data, hung or failed IRPs) — results, so that JSON and SARIF carry them. */
 enum dc_rule {
 	DC_RULE_C01, /* stale-device-read */
 	DC_RULE_C02, /* dma-over-cached-line */
@@ -58,7 +60,17 @@ enum dc_rule {
 	DC_RULE_A09,
 	DC_RULE_A10,
 	DC_RULE_A11,
-	DC_RULE_X01,
+	DC_RULE_A12, /* map-refused */
+	DC_RULE_A13, /* transfer-coverage */
+	DC_RULE_M01, /* pool-out-of-bounds */
+	DC_RULE_M02, /* use-after-free */
+	DC_RULE_M03, /* unmapped-kernel-address */
+	DC_RULE_X01, /* driver-crash */
+	DC_RULE_X02, /* driver-hang */
+	DC_RULE_X03, /* driver-exit */
+	DC_RULE_R01, /* wrong-data: a result of the workload, not of a rule */
+	DC_RULE_R02, /* irp-hung */
+	DC_RULE_R03, /* irp-failed */
 	DC_RULE_COUNT
 };
 
@@ -73,6 +85,7 @@ struct dc_rule_info {
 	const char *details;    /* why it matters */
 	const char *manifested; /* what `manifested: yes` means for this rule */
 	const char *fix;        /* what a correct driver does */
+	const char *bugcheck;   /* the Windows bug check when not 0xE6 ("0xD6 ..."), NULL: none */
 };
 const struct dc_rule_info *dc_rule_info(enum dc_rule r);
 /* A rule by ID ("C01", any case) or name ("stale-device-read"); DC_ERR_NOTFOUND otherwise. */

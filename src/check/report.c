@@ -131,9 +131,11 @@ static void write_text_one(struct dc_check *c, FILE *out, const struct dc_findin
 	fprintf(out, "    time %llu ns, %llu occurrence%s, manifested: %s\n",
 	        (unsigned long long)f->time, (unsigned long long)f->count, f->count == 1 ? "" : "s",
 	        f->manifested ? "yes" : "no");
-	if (ri->guideline[0] || ri->dv[0])
-		fprintf(out, "    guideline %s%s%s%s\n", ri->guideline[0] ? ri->guideline : "-",
-		        ri->dv[0] ? "; Driver Verifier 0xE6 code " : "", ri->dv, "");
+	if (ri->guideline[0] || ri->dv[0] || ri->bugcheck)
+		fprintf(out, "    guideline %s%s%s%s%s\n", ri->guideline[0] ? ri->guideline : "-",
+		        ri->dv[0] ? "; Driver Verifier 0xE6 code " : "", ri->dv,
+		        ri->bugcheck ? "; Windows bug check " : "",
+		        ri->bugcheck ? ri->bugcheck : "");
 	fprintf(out, "    fix: %s\n\n", ri->fix);
 }
 
@@ -232,6 +234,8 @@ static json_object *json_finding(struct dc_check *c, const struct dc_finding *f)
 	jadd(o, "guideline", json_object_new_string(ri->guideline));
 	if (ri->dv[0])
 		jadd(o, "verifier", json_object_new_string(ri->dv));
+	if (ri->bugcheck)
+		jadd(o, "bugcheck", json_object_new_string(ri->bugcheck));
 	jadd(o, "fix", json_object_new_string(ri->fix));
 	return o;
 }
@@ -353,6 +357,8 @@ static json_object *sarif_report(struct dc_check *c)
 		json_object *props = json_object_new_object();
 		jadd(props, "guideline", json_object_new_string(ri->guideline));
 		jadd(props, "verifier", json_object_new_string(ri->dv));
+		if (ri->bugcheck)
+			jadd(props, "bugcheck", json_object_new_string(ri->bugcheck));
 		jadd(props, "manifested", json_object_new_string(ri->manifested));
 		jadd(o, "properties", props);
 		json_object_array_add(rules, o);

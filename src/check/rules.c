@@ -239,6 +239,75 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "never judged (an API rule)",
          "Pass FreeCommonBuffer the Length, LogicalAddress, VirtualAddress and CacheEnabled "
          "of the allocation."},
+    [DC_RULE_A12] =
+        {"A12", "map-refused", DC_SEV_ERROR, "G9, G10", "",
+         "MapTransfer (IoMapTransfer) refused to map a piece: the MDL's pages are not locked, "
+         "no map registers are held, or the range is one the HAL cannot map; it mapped "
+         "nothing and set *Length to 0",
+         "A12 map-refused: MapTransfer of N bytes mapped nothing: REASON",
+         "A MapTransfer that maps nothing starts no transfer: a driver that does not look at "
+         "*Length waits for an interrupt that never comes, and its request hangs.  dmacoh "
+         "reports the refusal itself, with its reason, instead of the hang and the leaks that "
+         "follow from it.",
+         "never judged (an API rule)",
+         "Call MapTransfer only while holding the map registers AdapterControl granted, on a "
+         "locked MDL (MmProbeAndLockPages or MmBuildMdlForNonPagedPool), with CurrentVa and "
+         "Length inside the MDL, and use the Length it returns for the piece.",
+         NULL},
+    [DC_RULE_A13] =
+        {"A13", "transfer-coverage", DC_SEV_ERROR, "G4, G9", "0x1D",
+         "the pieces mapped and flushed for one IRP do not cover its buffer exactly once: "
+         "bytes were transferred twice or skipped",
+         "A13 transfer-coverage: IRP completed with N bytes of its buffer transferred "
+         "twice|never [mapped at X] [completed at Y]",
+         "A split loop must advance CurrentVa by the Length each MapTransfer returned, and "
+         "the last piece must end at the end of the request.  A loop that maps the same "
+         "bytes again moves some data twice and other data never: the device's store and the "
+         "caller's buffer disagree, intermittently and only for requests larger than one "
+         "piece.",
+         "the IRP completed with success and bytes of the request were never moved",
+         "Keep CurrentVa = MmGetMdlVirtualAddress(Mdl) + bytes done; after each MapTransfer "
+         "add the Length it returned, and complete the IRP only when the whole Length of the "
+         "request was moved (or fail it with Information = 0).",
+         NULL},
+    [DC_RULE_M01] =
+        {"M01", "pool-out-of-bounds", DC_SEV_ERROR, "", "",
+         "the CPU accessed bytes outside a pool allocation or common buffer (the redzone "
+         "around it)",
+         "M01 pool-out-of-bounds: CPU wrote|read N bytes B bytes before|after a A-byte "
+         "pool allocation|common buffer [allocated at X]",
+         "Every pool allocation and common buffer is surrounded by redzones, as Driver "
+         "Verifier's Special Pool places an allocation against a no-access page.  A write "
+         "there corrupts a neighbour's data on Windows, silently, and a read returns "
+         "whatever the neighbour holds.",
+         "always (the bytes belong to somebody else)",
+         "Keep every access inside the allocation: check the length of a copy against the "
+         "size allocated, and index a buffer with a bound that is its size.",
+         "0xD6 DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION (Special Pool); 0xC1 on a write "
+         "into the padding"},
+    [DC_RULE_M02] =
+        {"M02", "use-after-free", DC_SEV_ERROR, "G14", "",
+         "the CPU accessed pool or a common buffer after it was freed",
+         "M02 use-after-free: CPU wrote|read N bytes of a A-byte pool allocation|common "
+         "buffer freed at X [allocated at Y]",
+         "Freed memory goes back to the pool and is handed to the next allocation: a late "
+         "write corrupts whoever owns it now, a late read returns their data.",
+         "always (the bytes are no longer the driver's)",
+         "Clear the pointer when the memory is freed, and free only after the last use (in "
+         "particular after the device and every DPC are done with a buffer).",
+         "0xCC PAGE_FAULT_IN_FREED_SPECIAL_POOL (Special Pool)"},
+    [DC_RULE_M03] =
+        {"M03", "unmapped-kernel-address", DC_SEV_ERROR, "G11", "",
+         "the CPU accessed a page of the simulated kernel address space that maps nothing",
+         "M03 unmapped-kernel-address: CPU wrote|read N bytes at ADDRESS, which no "
+         "allocation, MDL mapping or common buffer covers",
+         "On Windows an access to an unmapped kernel address bug-checks (a page fault in a "
+         "nonpaged area).  Typical: a stale pointer, an address computed from "
+         "MmGetMdlVirtualAddress, or an index far past a buffer.",
+         "always",
+         "Access only memory the driver allocated, mapped (MmGetSystemAddressForMdlSafe) or "
+         "was given, within its bounds.",
+         "0x50 PAGE_FAULT_IN_NONPAGED_AREA"},
     [DC_RULE_X01] =
         {"X01", "driver-crash", DC_SEV_ERROR, "", "",
          "the driver crashed (SIGSEGV, SIGBUS, an abort) or bug-checked",
@@ -248,6 +317,65 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "always",
          "Read the source line and the findings before it: a crash after a DMA finding is "
          "often its consequence."},
+    [DC_RULE_X02] =
+        {"X02", "driver-hang", DC_SEV_ERROR, "", "",
+         "the driver ran past the host-time or the simulated-time watchdog without returning "
+         "or waiting",
+         "X02 driver-hang: the driver ran for T without returning [at X]",
+         "A routine that never returns (a loop polling a register the device never sets, a "
+         "spin on a lock nobody releases) hangs the processor on Windows.  dmacoh's "
+         "supervisor stops the run and names the driver line that was executing.",
+         "always",
+         "Bound every polling loop (KeStallExecutionProcessor with a count, or a timer and a "
+         "DPC) and fail the request when the device does not answer.",
+         "0x101 CLOCK_WATCHDOG_TIMEOUT / 0x133 DPC_WATCHDOG_VIOLATION"},
+    [DC_RULE_X03] =
+        {"X03", "driver-exit", DC_SEV_ERROR, "", "",
+         "the driver called exit, _exit, quick_exit or abort",
+         "X03 driver-exit: the driver called FUNCTION(STATUS) [at X]",
+         "A kernel-mode driver has no process to end; on Windows the closest is "
+         "KeBugCheckEx.  dmacoh does not let a driver end the run with its own exit status: "
+         "the call is reported and the run stops as at a bug check.",
+         "always",
+         "Fail the request or the routine with an NTSTATUS; call KeBugCheckEx only for a "
+         "state that must not continue.",
+         NULL},
+    [DC_RULE_R01] =
+        {"R01", "wrong-data", DC_SEV_ERROR, "", "",
+         "the workload read back bytes that differ from the device's store, or the device's "
+         "store differs from what was written",
+         "R01 wrong-data: IRP n (KIND): N bytes wrong; first at store offset O: expected E, "
+         "got G",
+         "The end-to-end check of the workload: every byte written must reach the device's "
+         "store and every byte read must equal it.  Wrong data with no coherency finding is a "
+         "bug of the driver's logic (or of dmacoh: report it).",
+         "always",
+         "Read the findings before it; without any, compare the driver's offsets and lengths "
+         "with the request's.",
+         NULL},
+    [DC_RULE_R02] =
+        {"R02", "irp-hung", DC_SEV_ERROR, "", "",
+         "an IRP the workload sent was never completed within the time the device needs for "
+         "it",
+         "R02 irp-hung: IRP n (KIND, offset O, length L) not completed after T",
+         "A request that never completes hangs the application that sent it, and on Windows "
+         "blocks removal of the device.",
+         "always",
+         "Complete every IRP the driver accepts (or marks pending) exactly once, on success "
+         "and on every error path.",
+         NULL},
+    [DC_RULE_R03] =
+        {"R03", "irp-failed", DC_SEV_ERROR, "", "",
+         "an IRP that the workload expected to succeed (no fault was injected into it) "
+         "completed with a failure status",
+         "R03 irp-failed: IRP n (KIND, offset O, length L) completed with STATUS",
+         "The device was healthy and the request valid, yet the driver failed it: usually a "
+         "resource the driver asked for wrongly (too many map registers, a length the "
+         "adapter cannot take) or a state the driver lost track of.",
+         "always",
+         "Check the status the driver returns against the request; dmacoh run --dbgprint "
+         "shows the driver's messages before it.",
+         NULL},
 };
 
 const struct dc_rule_info *dc_rule_info(enum dc_rule r)
