@@ -195,9 +195,19 @@ DC_TEST(kapi_bad_arguments_return_what_windows_returns)
 	MmBuildMdlForNonPagedPool(mdl);
 	la = ops->MapTransfer(a, mdl, junk, buf, &len, FALSE);
 	CHECK_EQ(la.QuadPart, 0);
+	CHECK_EQ(len, 0); /* a refused map says so where the driver looks */
 	len = 4096;
 	la = ops->MapTransfer(a, mdl, c.mrb, (uint8_t *)buf + 100, &len, FALSE);
 	CHECK_EQ(la.QuadPart, 0);
+	CHECK_EQ(len, 0);
+	/* An MDL whose pages were never locked (nor built for nonpaged pool). */
+	PMDL unlocked = IoAllocateMdl(buf, 4096, FALSE, FALSE, NULL);
+	CHECK(unlocked);
+	len = 4096;
+	la = ops->MapTransfer(a, unlocked, c.mrb, buf, &len, FALSE);
+	CHECK_EQ(la.QuadPart, 0);
+	CHECK_EQ(len, 0);
+	IoFreeMdl(unlocked);
 	len = 0;
 	la = ops->MapTransfer(a, mdl, c.mrb, buf, &len, FALSE);
 	CHECK_EQ(la.QuadPart, 0);
@@ -207,8 +217,8 @@ DC_TEST(kapi_bad_arguments_return_what_windows_returns)
 			maps++;
 			refused += log.ev[i].len_out == 0;
 		}
-	CHECK_EQ(maps, 4);
-	CHECK_EQ(refused, 4);
+	CHECK_EQ(maps, 5);
+	CHECK_EQ(refused, 5);
 	/* A good one, then its flush; a double flush still returns TRUE (nothing held). */
 	len = 4096;
 	la = ops->MapTransfer(a, mdl, c.mrb, buf, &len, TRUE);

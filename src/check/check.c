@@ -1013,13 +1013,45 @@ static void alignment_warning(struct dc_check *c, struct dc_xfer *x)
 	dc_finding_add(c, &f);
 }
 
-/* What a MapTransfer's status says about the call (it may still have mapped a part). */
-static void map_status(struct dc_check *c, const struct dc_kev *e, const struct dc_adapter *a)
+/* A MapTransfer that mapped nothing because it could not (A12): why, or NULL if it was not
+ * refused for a reason of that kind. */
+static const char *refusal(const struct dc_kev *e)
+{
+	switch ((enum dc_kmap_status)e->status) {
+	case DC_KMAP_NO_CHANNEL:
+		return "no map registers are held on this MapRegisterBase (no AdapterControl "
+		       "granted it, or they were freed)";
+	case DC_KMAP_BAD_MDL:
+		return e->mdl ? "the MDL's pages are not locked (no MmProbeAndLockPages or "
+		                "MmBuildMdlForNonPagedPool)"
+		              : "the MDL is NULL";
+	case DC_KMAP_HW_REFUSED:
+		return "the HAL cannot map this range for the device";
+	default:
+		return NULL;
+	}
+}
+
+/* What a MapTransfer's status says about the call (it may still have mapped a part).  A refused
+ * map (A12) marks the adapter: the findings that only follow from it are not reported (see
+ * A12's details in rules.c). */
+static void map_status(struct dc_check *c, const struct dc_kev *e, struct dc_adapter *a)
 {
 	struct dc_finding f = fnd(DC_RULE_A07, e->pc, e->time);
 	f.device = a ? a->dev_no : 0;
 	f.dir = (int)e->dir;
 	f.len = e->len;
+	const char *why = refusal(e);
+	if (why) {
+		f.rule = DC_RULE_A12;
+		what(&f, "%s of %llu bytes mapped nothing: %s", routine(e, "MapTransfer"),
+		     (unsigned long long)e->len, why);
+		if (a)
+			a->map_refused = true;
+		f.severity = dc_rule_info(f.rule)->severity;
+		dc_finding_add(c, &f);
+		return;
+	}
 	switch ((enum dc_kmap_status)e->status) {
 	case DC_KMAP_TOO_MANY_REGS: {
 		f.rule = DC_RULE_A03;
@@ -1028,10 +1060,6 @@ static void map_status(struct dc_check *c, const struct dc_kev *e, const struct 
 		     routine(e, "MapTransfer"), (unsigned long long)e->len, r ? r->count : 0);
 		break;
 	}
-	case DC_KMAP_BAD_MDL:
-		what(&f, "%s: %s", routine(e, "MapTransfer"),
-		     e->mdl ? "the MDL's pages are not locked" : "NULL MDL");
-		break;
 	case DC_KMAP_OUTSIDE_MDL:
 		what(&f, "%s: CurrentVa/Length (%llu bytes) not inside the MDL",
 		     routine(e, "MapTransfer"), (unsigned long long)e->len);
@@ -1039,13 +1067,8 @@ static void map_status(struct dc_check *c, const struct dc_kev *e, const struct 
 	case DC_KMAP_ZERO_LENGTH:
 		what(&f, "%s of zero bytes", routine(e, "MapTransfer"));
 		break;
-	case DC_KMAP_NO_CHANNEL:
-		f.rule = DC_RULE_A06;
-		what(&f, "%s on a map register base no AdapterControl granted",
-		     routine(e, "MapTransfer"));
-		break;
 	default:
-		return; /* fine, no adapter (A06 said so), busy (C07), hardware limits */
+		return; /* fine, no adapter (A06 said so), busy (C07) */
 	}
 	f.severity = dc_rule_info(f.rule)->severity;
 	dc_finding_add(c, &f);
@@ -1106,8 +1129,10 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 	if (!x) {
 		if (e->xfer)
 			return; /* already ended here (a C07 closed it) */
-		struct dc_finding f = fnd(DC_RULE_A02, e->pc, e->time);
 		struct dc_adapter *a = adapter_find(c, e->adapter);
+		if (a && a->map_refused)
+			return; /* the flush of a piece MapTransfer refused: A12 said so */
+		struct dc_finding f = fnd(DC_RULE_A02, e->pc, e->time);
 		f.device = a ? a->dev_no : 0;
 		f.dir = (int)e->dir;
 		f.len = e->len;
@@ -1420,6 +1445,9 @@ static void leaks(struct dc_check *c, const struct dc_kev *e, struct dc_adapter 
 			continue;
 		if (!only && a->put)
 			continue;
+		if (a->map_refused)
+			continue; /* the request that MapTransfer refused never ended: A12 said so
+			           */
 		unsigned cbs = 0, chans = a->held_ctl != 0, runs = 0, lists = 0;
 		for (size_t k = 0; k < c->n_cb; k++)
 			cbs += c->cb[k].adapter == a->ptr && !c->cb[k].freed;
@@ -1664,6 +1692,7 @@ static void ev_channel_free(struct dc_check *c, const struct dc_kev *e)
 		return;
 	}
 	a->held_ctl = 0;
+	a->map_refused = false;
 	for (size_t i = 0; i < c->n_mrbs; i++) {
 		struct dc_mrb *r = &c->mrbs[i];
 		if (r->adapter == e->adapter && r->with_channel && !r->freed) {
@@ -1677,6 +1706,8 @@ static void ev_channel_free(struct dc_check *c, const struct dc_kev *e)
 static void ev_mapreg_free(struct dc_check *c, const struct dc_kev *e)
 {
 	struct dc_adapter *a = use_adapter(c, e, "FreeMapRegisters");
+	if (a)
+		a->map_refused = false;
 	close_open(c, e, e->adapter, e->mrb, false, 2);
 	struct dc_mrb *r = mrb_find(c, e->adapter, e->mrb);
 	const char *bad = NULL;

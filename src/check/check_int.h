@@ -76,6 +76,7 @@ struct dc_adapter {
 	uint32_t nmr;
 	uint64_t allocs, controls; /* AllocateAdapterChannel calls granted, AdapterControls run */
 	uint64_t held_ctl;         /* the AdapterControl (number) holding the channel, 0: none */
+	bool map_refused;          /* an A12 since the channel or registers were last released */
 };
 
 struct dc_mrb {
