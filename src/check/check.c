@@ -311,10 +311,19 @@ static struct dc_xfer *xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 				uint32_t li = (uint32_t)(l & ((DC_PAGE_SIZE >> c->ls) - 1));
 				uint64_t lo = DC_MAX(q, l << c->ls),
 				         hi = DC_MIN(q + n, (l + 1) << c->ls);
+				/* To the device: bytes of the piece the CPU wrote and did not
+				 * flush. From it: a line the CPU may hold *dirty* (written anywhere
+				 * in the line since the last flush).  A clean line the CPU only
+				 * read cannot be written back over the device's bytes, and
+				 * FlushAdapterBuffers invalidates it before the CPU reads the data
+				 * (a read before that is C03/C04), as judge_common knows for common
+				 * buffers. */
 				bool pre = x->dir == DC_DIR_TO_DEVICE
 				               ? dc_bits_first(ps->w, (uint32_t)(lo & DC_PAGE_MASK),
 				                               (uint32_t)(hi - lo)) >= 0
-				               : dc_bit_test(ps->t, li);
+				               : dc_bit_test(ps->t, li) &&
+				                     dc_bits_first(ps->w, li << c->ls,
+				                                   (uint32_t)line_size(c)) >= 0;
 				if (pre)
 					dc_bit_set(x->pre, xline(c, x, i, lo));
 			}
