@@ -173,3 +173,19 @@ DC_TEST(trust_sector_lists_read_after_put_no_false_c02)
 	size_t n = sector_lists(true, &c02);
 	CHECK_MSG(c02 == 1, "a dirty line under the next piece must stay C02 (%zu findings)", n);
 }
+
+/* A split loop that never advances CurrentVa (MapTransfer and FlushAdapterBuffers agree, so no
+ * other rule sees it) maps the buffer's first bytes again and again: A13, the bytes never
+ * transferred, at the MapTransfer. */
+DC_TEST(trust_a13_unadvanced_split_loop_caught)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(&r,
+	                   (const char *const[]){"run", "--driver", "sysdma-bug-A13", "--workload",
+	                                         "count=20", "--deterministic", NULL}));
+	CHECK_EQ(r.status, 1);
+	CHECK_MSG(strstr(r.err, "ERROR: A13 transfer-coverage: IRP completed with Information") &&
+	              strstr(r.err, "transferred never [mapped at examples/drivers/sysdma.c:"),
+	          "%s", r.err);
+	CHECK_MSG(strstr(r.out, "findings   A13 x"), "%s", r.out);
+}

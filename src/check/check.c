@@ -252,6 +252,36 @@ static void xfer_close(struct dc_check *c, struct dc_xfer *x)
 }
 
 /* A new open transfer from a MAP or SG_MAP event; NULL on exhaustion. */
+/* A13: which bytes of an outstanding IRP's buffer the transfer x maps, found by physical
+ * address (a bounced piece names the caller's page; a partial MDL the same pages). */
+static void cover_irp(struct dc_check *c, const struct dc_xfer *x)
+{
+	for (uint32_t k = 0; k < x->n_pieces; k++) {
+		const struct dc_kev_piece *p = &x->pieces[k];
+		for (size_t i = 0; i < c->n_irps; i++) {
+			struct dc_irp *r = &c->irps[i];
+			uint64_t off = 0;
+			for (uint32_t j = 0; j < r->n_pieces; off += r->pieces[j].len, j++) {
+				const struct dc_kev_piece *q = &r->pieces[j];
+				if (p->pa < q->pa || p->pa >= q->pa + q->len)
+					continue;
+				uint64_t o = off + (p->pa - q->pa);
+				struct dc_span *last =
+				    r->n_spans ? &r->spans[r->n_spans - 1] : NULL;
+				if (last && k && last->pc == x->map_pc &&
+				    last->off + last->len == o) {
+					last->len += p->len;
+				} else if (GROW(r->spans, r->n_spans, r->cap_spans)) {
+					r->spans[r->n_spans++] =
+					    (struct dc_span){o, p->len, x->map_pc, x->map_time};
+				}
+				goto next_piece;
+			}
+		}
+	next_piece:;
+	}
+}
+
 static struct dc_xfer *xfer_open(struct dc_check *c, const struct dc_kev *e, bool sg)
 {
 	struct dc_xfer *x = calloc(1, sizeof(*x));
@@ -330,6 +360,7 @@ static struct dc_xfer *xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 		}
 	}
 	c->xf[c->n_xf++] = x;
+	cover_irp(c, x);
 	return x;
 }
 
@@ -1295,8 +1326,9 @@ static void ev_irp_send(struct dc_check *c, const struct dc_kev *e)
 		r = &c->irps[c->n_irps++];
 	} else {
 		free(r->pieces);
+		free(r->spans);
 	}
-	*r = (struct dc_irp){e->irp, e->mdl, e->value, e->len, copy_pieces(e), 0};
+	*r = (struct dc_irp){e->irp, e->mdl, e->value, e->len, copy_pieces(e), 0, NULL, 0, 0};
 	r->n_pieces = r->pieces ? e->n_pieces : 0;
 	for (size_t i = 0; i < c->n_ff;)
 		if (e->mdl && c->ff[i].mdl == e->mdl)
@@ -1314,6 +1346,78 @@ static void ev_irp_send(struct dc_check *c, const struct dc_kev *e)
 				dc_bits_clear(ps->pw, (uint32_t)(q & DC_PAGE_MASK), (uint32_t)n);
 		}
 	}
+}
+
+static int span_cmp(const void *pa, const void *pb)
+{
+	const struct dc_span *a = pa, *b = pb;
+	if (a->off != b->off)
+		return a->off < b->off ? -1 : 1;
+	return a->time < b->time ? -1 : a->time > b->time;
+}
+
+/* A13 at a successful completion: the transfers that mapped the IRP's own pages must cover
+ * [0, Information) exactly once.  Skipped: bytes no transfer mapped.  Twice: a transfer that
+ * starts inside bytes an earlier one mapped (a split loop that advanced by the wrong amount).
+ * A transfer that starts exactly where an earlier one did is a retry (a floppy re-reads a
+ * piece after a controller error) and counts once: a loop that never advances is caught by
+ * the bytes it then skips.  IRPs whose pages no transfer mapped (PIO, common buffers) are not
+ * judged. */
+static void coverage(struct dc_check *c, struct dc_irp *r, const struct dc_kev *e, unsigned dev)
+{
+	uint64_t info = DC_MIN(e->len_out, r->len);
+	if (!r->n_spans || !info)
+		return;
+	qsort(r->spans, r->n_spans, sizeof(r->spans[0]), span_cmp);
+	uint64_t covered = 0, skipped = 0, twice = 0, start = UINT64_MAX;
+	const struct dc_span *culprit = NULL;
+	for (size_t i = 0; i < r->n_spans && covered < info; i++) {
+		const struct dc_span *sp = &r->spans[i];
+		if (sp->off > covered) {
+			skipped += DC_MIN(sp->off, info) - covered;
+			if (!culprit && i)
+				culprit = &r->spans[i - 1];
+		} else if (sp->off < covered && sp->off != start) {
+			twice += DC_MIN(DC_MIN(covered, sp->off + sp->len), info) - sp->off;
+			if (!culprit)
+				culprit = sp;
+		}
+		start = sp->off;
+		covered = DC_MAX(covered, sp->off + sp->len);
+	}
+	if (covered < info) {
+		skipped += info - covered;
+		if (!culprit)
+			culprit = &r->spans[r->n_spans - 1];
+	}
+	if (!skipped && !twice)
+		return;
+	if (!culprit)
+		culprit = &r->spans[0];
+	struct dc_finding f = fnd(DC_RULE_A13, culprit->pc, e->time);
+	f.device = dev;
+	f.dir = r->major == IRP_MJ_READ_ ? DC_DIR_FROM_DEVICE : DC_DIR_TO_DEVICE;
+	f.bytes = skipped ? skipped : twice;
+	if (r->n_pieces) {
+		f.va = dc_check_show_va(c, r->pieces[0].va);
+		f.pa = r->pieces[0].pa;
+	}
+	site(&f, "mapped at", culprit->pc, culprit->time);
+	site(&f, "completed at", e->pc, e->time);
+	if (skipped && twice)
+		what(&f,
+		     "IRP completed with Information %llu: %llu bytes of its buffer transferred "
+		     "never and %llu twice {0} {1}",
+		     (unsigned long long)info, (unsigned long long)skipped,
+		     (unsigned long long)twice);
+	else
+		what(&f,
+		     "IRP completed with Information %llu: %llu bytes of its buffer transferred %s "
+		     "{0} {1}",
+		     (unsigned long long)info, (unsigned long long)f.bytes,
+		     skipped ? "never" : "twice");
+	f.manifested = true;
+	dc_finding_add(c, &f);
 }
 
 static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
@@ -1413,8 +1517,11 @@ static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
 			     (unsigned long long)e->len);
 		dc_finding_add(c, &f);
 	}
+	if (r && nt_success(e->status))
+		coverage(c, r, e, dev);
 	if (r) {
 		free(r->pieces);
+		free(r->spans);
 		*r = c->irps[--c->n_irps];
 	}
 }
@@ -1986,8 +2093,10 @@ void dc_check_destroy(struct dc_check *c)
 	for (size_t i = 0; i < c->n_cb; i++)
 		free(c->cb[i].pieces);
 	free(c->cb);
-	for (size_t i = 0; i < c->n_irps; i++)
+	for (size_t i = 0; i < c->n_irps; i++) {
 		free(c->irps[i].pieces);
+		free(c->irps[i].spans);
+	}
 	free(c->irps);
 	free(c->ad);
 	free(c->mrbs);
