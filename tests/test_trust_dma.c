@@ -189,3 +189,20 @@ DC_TEST(trust_a13_unadvanced_split_loop_caught)
 	          "%s", r.err);
 	CHECK_MSG(strstr(r.out, "findings   A13 x"), "%s", r.out);
 }
+
+/* KeFlushIoBuffers on bytes that are not an MDL: A07 at the driver's call. */
+DC_TEST(trust_garbage_mdl_flush_is_a07)
+{
+	struct tc_env v;
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	tc_emit(&v, (struct dc_kev){.type = DC_KEV_KE_FLUSH,
+	                            .pc = tc_pc_start_io,
+	                            .routine = "KeFlushIoBuffers",
+	                            .mdl = &mdl_o,
+	                            .flags = DC_KEVF_READ | DC_KEVF_DMA,
+	                            .status = DC_KFLUSH_BAD_MDL});
+	bool a07 = dc_check_rule_hits(v.c, DC_RULE_A07) == 1;
+	size_t n = dc_check_count(v.c);
+	tc_fini(&v);
+	CHECK(a07 && n == 1);
+}

@@ -1107,6 +1107,15 @@ static void map_status(struct dc_check *c, const struct dc_kev *e, struct dc_ada
 	case DC_KMAP_ZERO_LENGTH:
 		what(&f, "%s of zero bytes", routine(e, "MapTransfer"));
 		break;
+	case DC_KMAP_GARBAGE_MDL:
+		what(&f,
+		     "%s on bytes that are not an MDL (never allocated by IoAllocateMdl nor built "
+		     "by MmBuildMdlForNonPagedPool, MmProbeAndLockPages or IoBuildPartialMdl, or "
+		     "freed): mapped nothing",
+		     routine(e, "MapTransfer"));
+		if (a)
+			a->map_refused = true; /* its flush and the hung request follow from it */
+		break;
 	default:
 		return; /* fine, no adapter (A06 said so), busy (C07) */
 	}
@@ -1307,9 +1316,16 @@ static void ev_sg_put(struct dc_check *c, const struct dc_kev *e)
 
 static void ev_ke_flush(struct dc_check *c, const struct dc_kev *e)
 {
-	if (!e->mdl) {
+	if (!e->mdl || e->status == DC_KFLUSH_BAD_MDL) {
 		struct dc_finding f = fnd(DC_RULE_A07, e->pc, e->time);
-		what(&f, "KeFlushIoBuffers with a NULL MDL");
+		if (e->mdl)
+			what(
+			    &f,
+			    "KeFlushIoBuffers on bytes that are not an MDL (never allocated by "
+			    "IoAllocateMdl nor built by MmBuildMdlForNonPagedPool, "
+			    "MmProbeAndLockPages or IoBuildPartialMdl, or freed): nothing flushed");
+		else
+			what(&f, "KeFlushIoBuffers with a NULL MDL");
 		dc_finding_add(c, &f);
 		return;
 	}

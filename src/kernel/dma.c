@@ -512,6 +512,10 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 		e.status = DC_KMAP_NO_CHANNEL;
 		goto refuse;
 	}
+	if (Mdl && dc_mdl_bad(s, Mdl)) {
+		e.status = DC_KMAP_GARBAGE_MDL;
+		goto refuse;
+	}
 	if (!Mdl ||
 	    !(Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL))) {
 		e.status = DC_KMAP_BAD_MDL;
@@ -1421,6 +1425,12 @@ void KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation)
 	                            (DmaOperation ? DC_KEVF_DMA : 0)};
 	if (!Mdl) {
 		e.status = -1;
+		dc_kev_emit(s, &e);
+		return;
+	}
+	if (dc_mdl_bad(s, Mdl)) {
+		/* Bytes that are not an MDL: nothing is read through them (A07). */
+		e.status = DC_KFLUSH_BAD_MDL;
 		dc_kev_emit(s, &e);
 		return;
 	}
