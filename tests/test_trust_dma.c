@@ -292,3 +292,23 @@ DC_TEST(trust_a13_twice_skipped_and_retry)
 	coverage_case(skip, 2, &a13, sig, sizeof(sig));
 	CHECK_MSG(a13 == 1 && strstr(sig, "bytes 512"), "%s", sig);
 }
+
+/* A bounded sweep: every correct example driver on every built-in platform with ISA-zone
+ * buffers anywhere in a page and four requests in flight (the workloads that hung or failed
+ * them before the HAL double-buffered DMA-page crossings): clean, no failed or hung IRP. */
+DC_TEST(trust_correct_drivers_clean_on_isa_zone_every_platform)
+{
+	static const char *const drivers[] = {"autoinit",      "busmaster", "floppy", "pio", "ring",
+	                                      "ring-uncached", "sglist",    "sysdma", "wave"};
+	static const char *const platforms[] = {"pc", "noncoherent", "noncoherent-prefetch"};
+	for (size_t i = 0; i < DC_ARRAY_SIZE(drivers); i++)
+		for (size_t k = 0; k < DC_ARRAY_SIZE(platforms); k++) {
+			const char *w =
+			    !strcmp(drivers[i], "pio")
+			        ? "count=40,zone=isa,align=any,outstanding=4,size=1-8192"
+			        : "count=40,zone=isa,align=any,outstanding=4";
+			clean_run((const char *const[]){"run", "--driver", drivers[i], "--platform",
+			                                platforms[k], "--workload", w, "--seed",
+			                                "2", "--deterministic", NULL});
+		}
+}
