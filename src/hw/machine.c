@@ -291,7 +291,8 @@ static void prefetch_after_fill(struct dc_machine *m, uint64_t pa, uint8_t *va)
 }
 
 /* One reference inside a single line of the cached window. */
-static void ref_line(struct dc_machine *m, uint8_t *va, uint64_t pa, enum dc_access a)
+__attribute__((always_inline)) static inline void ref_line(struct dc_machine *m, uint8_t *va,
+                                                           uint64_t pa, enum dc_access a)
 {
 	adversary_before_ref(m);
 	uint32_t lvl = dc_cache_access(&m->cache, pa, va, a);
@@ -314,15 +315,14 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
 	m->trap_opaque = opaque;
 }
 
-/* Offset in [off, off + n) of the first byte the shadow does not give out, or n.  O(1) per
- * granule: a reference is at most a line. */
-static inline uint64_t shadow_bad(const struct dc_machine *m, uint64_t off, uint64_t n)
+/* Offset in [off, off + n) of the first byte the shadow does not give out, or n. */
+static uint64_t shadow_bad(const struct dc_machine *m, uint64_t off, uint64_t n)
 {
 	const uint8_t *sh = m->msh + (off >> DC_SH_GRANULE_SHIFT);
 	uint64_t last = (off + n - 1) >> DC_SH_GRANULE_SHIFT, g0 = off >> DC_SH_GRANULE_SHIFT;
 	for (uint64_t g = g0; g <= last; g++, sh++) {
 		uint8_t v = *sh;
-		if (DC_LIKELY(!v))
+		if (!v)
 			continue;
 		uint64_t lo = g << DC_SH_GRANULE_SHIFT;
 		uint64_t from = DC_MAX(lo, off), to = DC_MIN(lo + DC_SH_GRANULE, off + n);
@@ -336,11 +336,46 @@ static inline uint64_t shadow_bad(const struct dc_machine *m, uint64_t off, uint
 	return n;
 }
 
-static void mem_fault(struct dc_machine *m, uint8_t *q, uint64_t n, uint64_t bad, int kind,
-                      enum dc_access a, const void *pc)
+/* Is every byte of [off, off + n) (n at most a line) given out?  The hot path: a driver
+ * reference is at most 16 bytes, so two shadow bytes (its first and last granule) decide;
+ * zero means the whole granule. */
+static inline bool shadow_clean(const struct dc_machine *m, uint64_t off, uint64_t n)
 {
-	if (pc)
+	if (DC_LIKELY(n <= DC_SH_GRANULE))
+		return !(m->msh[off >> DC_SH_GRANULE_SHIFT] |
+		         m->msh[(off + n - 1) >> DC_SH_GRANULE_SHIFT]);
+	return shadow_bad(m, off, n) == n;
+}
+
+/* One line's reference that touches a page with no frame or bytes the shadow does not give
+ * out (or a partial granule): reported to observers when driver code made it (M01-M03),
+ * then carried out harmlessly. */
+__attribute__((noinline)) static void ref_line_checked(struct dc_machine *m, uint8_t *q,
+                                                       uint64_t pa, uint64_t n, enum dc_access a,
+                                                       const void *pc)
+{
+	uint64_t off = (uint64_t)(q - m->mem.cwin);
+	uint64_t bad = shadow_bad(m, off, n);
+	if (pa == DC_PA_INVALID) {
+		/* A guard page is a redzone; anything else maps nothing.  The host page is then
+		 * enabled so that the access itself does not fault. */
+		uint8_t v = m->msh[(off + (bad < n ? bad : 0)) >> DC_SH_GRANULE_SHIFT];
+		int kind = v == DC_SH_REDZONE ? DC_MEMF_REDZONE
+		           : v == DC_SH_FREED ? DC_MEMF_FREED
+		                              : DC_MEMF_UNMAPPED;
+		if (pc)
+			OBS_EACH(m, mem_fault, q, (uint32_t)n, a == DC_ACC_WRITE,
+			         q + (bad < n ? bad : 0), kind, pc);
+		dc_mem_enable_host_page(&m->mem, q);
+		return;
+	}
+	if (bad < n && pc) {
+		int kind = m->msh[(off + bad) >> DC_SH_GRANULE_SHIFT] == DC_SH_FREED
+		               ? DC_MEMF_FREED
+		               : DC_MEMF_REDZONE;
 		OBS_EACH(m, mem_fault, q, (uint32_t)n, a == DC_ACC_WRITE, q + bad, kind, pc);
+	}
+	ref_line(m, q, pa, a);
 }
 
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
@@ -349,9 +384,11 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 	if (!len)
 		return;
 	uint8_t *p = (uint8_t *)va;
-	if (dc_mem_in_cached(&m->mem, p)) {
+	uint64_t woff = (uint64_t)((uintptr_t)p - (uintptr_t)m->mem.cwin);
+	if (woff < m->mem.va_size) {
 		uint32_t ls = m->cache.line_size;
-		uint8_t *end = p + DC_MIN(len, m->mem.va_size - (uint64_t)(p - m->mem.cwin));
+		/* A range never runs past the window (the shadow ends there). */
+		uint8_t *end = p + DC_MIN(len, m->mem.va_size - woff);
 		if (a == DC_ACC_READ)
 			m->st.reads++;
 		else
@@ -360,29 +397,11 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			uint8_t *next = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1);
 			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
 			uint64_t n = (uint64_t)((next < end ? next : end) - q);
-			uint64_t off = (uint64_t)(q - m->mem.cwin);
-			uint64_t bad = shadow_bad(m, off, n);
-			if (DC_UNLIKELY(pa == DC_PA_INVALID)) {
-				/* Reported (a guard page: a redzone), then made harmless: the host
-				 * page is enabled so that the access itself does not fault. */
-				uint8_t v =
-				    m->msh[(off + (bad < n ? bad : 0)) >> DC_SH_GRANULE_SHIFT];
-				mem_fault(m, q, n, bad < n ? bad : 0,
-				          v == DC_SH_REDZONE ? DC_MEMF_REDZONE
-				          : v == DC_SH_FREED ? DC_MEMF_FREED
-				                             : DC_MEMF_UNMAPPED,
-				          a, pc);
-				dc_mem_enable_host_page(&m->mem, q);
-			} else {
-				if (DC_UNLIKELY(bad < n))
-					mem_fault(m, q, n, bad,
-					          m->msh[(off + bad) >> DC_SH_GRANULE_SHIFT] ==
-					                  DC_SH_FREED
-					              ? DC_MEMF_FREED
-					              : DC_MEMF_REDZONE,
-					          a, pc);
+			if (DC_LIKELY(pa != DC_PA_INVALID &&
+			              shadow_clean(m, (uint64_t)(q - m->mem.cwin), n)))
 				ref_line(m, q, pa, a);
-			}
+			else
+				ref_line_checked(m, q, pa, n, a, pc);
 			OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, a == DC_ACC_WRITE, true, pc);
 			q = next;
 		}
@@ -394,11 +413,12 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 		 * enabled so that the access itself is harmless. */
 		if (DC_UNLIKELY(!dc_mem_frame_allocated(&m->mem, pa >> DC_PAGE_SHIFT) ||
 		                !dc_mem_frame_allocated(&m->mem, (pa + n - 1) >> DC_PAGE_SHIFT))) {
-			mem_fault(m, p, n,
-			          dc_mem_frame_allocated(&m->mem, pa >> DC_PAGE_SHIFT)
-			              ? (((pa + n - 1) & ~DC_PAGE_MASK) - pa)
-			              : 0,
-			          DC_MEMF_UNMAPPED, a, pc);
+			uint64_t bad = dc_mem_frame_allocated(&m->mem, pa >> DC_PAGE_SHIFT)
+			                   ? ((pa + n - 1) & ~DC_PAGE_MASK) - pa
+			                   : 0;
+			if (pc)
+				OBS_EACH(m, mem_fault, p, (uint32_t)n, a == DC_ACC_WRITE, p + bad,
+				         DC_MEMF_UNMAPPED, pc);
 			dc_mem_enable_phys(&m->mem, pa, n);
 		}
 		OBS_EACH(m, cpu_access, p, pa, (uint32_t)len, a == DC_ACC_WRITE, false, pc);

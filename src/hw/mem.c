@@ -317,9 +317,16 @@ static bool map_at(struct dc_mem *m, uint64_t first, uint64_t n, enum dc_zone z,
 		m->pt[first + i] = (uint32_t)pfn;
 		m->rmap[pfn] = (uint32_t)(first + i);
 	}
-	if (m->guard)
-		(void)mprotect(m->cwin + (first << DC_PAGE_SHIFT), n << DC_PAGE_SHIFT,
-		               PROT_READ | PROT_WRITE);
+	/* The host refusing (no room for another mapping) is running out of memory. */
+	if (m->guard && mprotect(m->cwin + (first << DC_PAGE_SHIFT), n << DC_PAGE_SHIFT,
+	                         PROT_READ | PROT_WRITE)) {
+		for (uint64_t j = 0; j < n; j++) {
+			dc_mem_frame_free(m, m->pt[first + j]);
+			m->rmap[m->pt[first + j]] = 0;
+			m->pt[first + j] = 0;
+		}
+		return false;
+	}
 	m->pages_mapped += n;
 	return true;
 }
