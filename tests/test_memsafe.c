@@ -253,10 +253,12 @@ DC_TEST(memsafe_hostile_drivers_reported_at_their_line)
 	     "M02 use-after-free: CPU wrote 1 byte at offset 16 of a 64-byte pool allocation "
 	     "freed [freed at tests/hostile/mem_pool_uaf.c:"},
 	    {"mem_unmapped", "M03", "M03 unmapped-kernel-address: CPU wrote 1 byte at an address"},
+	    {"mem_wild", "M03", "M03 unmapped-kernel-address: CPU wrote 8 bytes at an address"},
 	};
 	for (size_t i = 0; i < DC_ARRAY_SIZE(cases); i++) {
 		static struct dct_run r;
 		char src[256], at[300];
+		unsetenv("MEM_WILD_SEED");
 		snprintf(src, sizeof(src), "tests/hostile/%s.c", cases[i].name);
 		int line = expect_line(src, cases[i].rule);
 		CHECK_MSG(line > 0, "%s has no EXPECT line", src);
