@@ -181,9 +181,14 @@ static const struct ms_alloc *freed_holding(const struct dc_memsafe *s, const ui
 	for (size_t k = 0; s && k < s->ring_n; k++) {
 		const struct ms_alloc *a =
 		    &s->ring[(s->ring_next + FREED_RING - 1 - k) % FREED_RING];
-		/* The whole pages (or class slot) were poisoned: count the tail as the block's. */
-		uint64_t span = a->common ? (a->len + DC_PAGE_MASK) & ~(uint64_t)DC_PAGE_MASK
-		                          : DC_MAX(a->len, 1);
+		/* The whole pages or class slot were poisoned (mm.c): count the tail as the
+		 * block's. */
+		uint64_t span = 16;
+		if (a->common || a->len > 2048)
+			span = (a->len + DC_PAGE_MASK) & ~(uint64_t)DC_PAGE_MASK;
+		else
+			while (span < a->len)
+				span <<= 1;
 		if (b >= a->va && (uint64_t)(b - a->va) < span)
 			return a;
 	}
