@@ -353,8 +353,8 @@ DC_TEST(platform_load_errors)
 	close(fd);
 	int r = dc_platform_load(tmpl, &p, err, sizeof(err));
 	char want[256];
-	snprintf(want, sizeof(want), "%s:4: [memory] phys_size: 3 is out of range (32M..16T)",
-	         tmpl);
+	snprintf(want, sizeof(want),
+	         "%s:4: [memory] phys_size: 3 is out of range (32M..17179869180K)", tmpl);
 	unlink(tmpl);
 	CHECK_EQ(r, DC_ERR_PARSE);
 	CHECK_MSG(!strcmp(err, want), "%s", err);
@@ -435,10 +435,18 @@ static const struct bad {
      "soc.ini:2: [platform] seed: 18446744073709551616 is out of range "
      "(0..18446744073709551615)"},
     {"[memory]\nphys_size = 17179869184G\n",
-     "soc.ini:2: [memory] phys_size: 17179869184G is out of range (32M..16T)"},
+     "soc.ini:2: [memory] phys_size: 17179869184G is out of range (32M..17179869180K)"},
     {"[memory]\nphys_size = 16M\n",
-     "soc.ini:2: [memory] phys_size: 16M is out of range (32M..16T)"},
-    {"[memory]\nva_size = 17T\n", "soc.ini:2: [memory] va_size: 17T is out of range (32M..16T)"},
+     "soc.ini:2: [memory] phys_size: 16M is out of range (32M..17179869180K)"},
+    {"[memory]\nva_size = 17T\n",
+     "soc.ini:2: [memory] va_size: 17T is out of range (32M..17179869180K)"},
+    /* 16T passed here and then failed to build (the machine numbers pages in 32 bits) */
+    {"[memory]\nphys_size = 16T\n",
+     "soc.ini:2: [memory] phys_size: 16T is out of range (32M..17179869180K)"},
+    {"[memory]\nva_size = 16T\n",
+     "soc.ini:2: [memory] va_size: 16T is out of range (32M..17179869180K)"},
+    {"[platform]\nseed = +5\n",
+     "soc.ini:2: [platform] seed: expected a non-negative integer, got '+5'"},
     {"[memory]\nphys_size = 33554433\n",
      "soc.ini:2: [memory] phys_size: 33554433 is not a multiple of 4K (the page size)"},
     {"[cache]\nline_size = 48\n", "soc.ini:2: [cache] line_size: 48 is not a power of two"},
