@@ -48,12 +48,11 @@ DC_TEST(cli_run_correct_driver_is_clean_exit_0)
 	static const char *const drivers[] = {"sysdma", "busmaster", "ring", "pio"};
 	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
 		static struct dct_run r;
-		CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", drivers[i],
-		                                             "--workload",
-		                                             strcmp(drivers[i], "ring")
-		                                                 ? "count=30,fault=7"
-		                                                 : "count=30",
-		                                             "--deterministic", NULL}));
+		CHECK(dct_run_tool(&r,
+		                   (const char *const[]){
+		                       "run", "--driver", drivers[i], "--workload",
+		                       strcmp(drivers[i], "ring") ? "count=30,fault=7" : "count=30",
+		                       "--deterministic", NULL}));
 		CHECK_MSG(r.status == 0, "%s: exit %d\n%s%s", drivers[i], r.status, r.out, r.err);
 		CHECK_MSG(strstr(r.out, "every byte verified") && strstr(r.out, "findings   none"),
 		          "%s:\n%s", drivers[i], r.out);

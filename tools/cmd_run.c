@@ -80,7 +80,7 @@ static void run_usage(FILE *f)
 	    "  --device NAME      the device model (default: the one the driver names)\n"
 	    "  --platform P       built-in platform or profile file (default: noncoherent)\n"
 	    "  --workload SPEC    key=value,... (default: count=100,read=50,write=45,ioctl=5);\n"
-	    "                     numbers are plain decimal, a workload moving no data is refused:\n"
+	    "                     plain decimal numbers; a workload moving no data is refused\n"
 	    "      count=N          IRPs, 1 to 10^12\n"
 	    "      read=W write=W ioctl=W  relative weights, 0 to 1000000 (read+write > 0)\n"
 	    "      size=N|MIN-MAX   bytes per request, 1 to 64M (K, M allowed); rounded to the\n"
