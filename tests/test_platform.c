@@ -215,16 +215,24 @@ DC_TEST(platform_parse_defaults)
 {
 	struct dc_platform p, pc;
 	char err[256] = "";
-	/* Empty text: the PC, named after the file. */
-	CHECK_EQ(dc_platform_parse("", 0, "boards/tiny.ini", &p, err, sizeof(err)), DC_OK);
+	/* Empty text (or only comments) describes nothing: refused, as a run on it would test
+	 * the default machine. */
+	CHECK_EQ(dc_platform_parse("", 0, "boards/tiny.ini", &p, err, sizeof(err)), DC_ERR_PARSE);
+	CHECK_MSG(!strncmp(err, "boards/tiny.ini: empty profile: no section and no key", 53), "%s",
+	          err);
+	CHECK_EQ(dc_platform_parse("; x\n\n", 5, "a.ini", &p, err, sizeof(err)), DC_ERR_PARSE);
+	/* A lone [platform]: the PC, named after the file. */
+	CHECK_EQ(dc_platform_parse("[platform]\n", 11, "boards/tiny.ini", &p, err, sizeof(err)),
+	         DC_OK);
 	CHECK_EQ(dc_platform_builtin("pc", &pc), DC_OK);
 	CHECK(!strcmp(p.name, "tiny"));
 	strcpy(pc.name, "tiny");
 	CHECK(same_profile(&p, &pc));
 	/* A file name that is no valid profile name leaves the base's. */
-	CHECK_EQ(dc_platform_parse("", 0, "my board.ini", &p, err, sizeof(err)), DC_OK);
+	CHECK_EQ(dc_platform_parse("[platform]\n", 11, "my board.ini", &p, err, sizeof(err)),
+	         DC_OK);
 	CHECK(!strcmp(p.name, "pc"));
-	CHECK_EQ(dc_platform_parse("", 0, NULL, &p, err, sizeof(err)), DC_OK);
+	CHECK_EQ(dc_platform_parse("[platform]\n", 11, NULL, &p, err, sizeof(err)), DC_OK);
 	CHECK(!strcmp(p.name, "pc"));
 	/* A lone [cache.L1] drops the base's L2. */
 	CHECK_EQ(parse_str("[cache.L1]\nsize = 64K\n", &p, err, sizeof(err)), DC_OK);
@@ -530,6 +538,7 @@ DC_TEST(platform_parse_long_line)
 	memset(blank, '\n', big);
 	int r = dc_platform_parse(blank, big, "soc.ini", &p, err, sizeof(err));
 	bool msg_ok = !strcmp(err, "soc.ini: too large for a profile (more than 1048576 bytes)");
+	memcpy(blank, "[platform]", 10);
 	int r_ok = dc_platform_parse(blank, big - 1, "soc.ini", &p, err, sizeof(err));
 	free(blank);
 	CHECK_EQ(r, DC_ERR_PARSE);

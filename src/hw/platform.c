@@ -1057,6 +1057,15 @@ int dc_platform_parse(const char *text, size_t len, const char *name, struct dc_
 		ps->err_line = 0;
 		perr(ps, r, "syntax error");
 	}
+	/* A profile with no section and no key describes nothing: a run on it would test the
+	 * default machine while its author believes it tests theirs. */
+	bool any_section = false;
+	for (int i = 0; i < S_COUNT; i++)
+		any_section |= ps->sect_line[i] != 0;
+	if (!ps->err_line && !ps->n_set && !any_section)
+		perr(ps, 0,
+		     "empty profile: no section and no key (a profile names what differs from its "
+		     "base, e.g. [platform] base = noncoherent)");
 	if (!ps->err_line)
 		resolve_levels(ps);
 	if (!ps->err_line) {
