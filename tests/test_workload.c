@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dctest.h"
+#include "dmacoh/check.h"
 #include "hw/dev_ring.h"
 #include "hw/device.h"
 #include "hw/parse.h"
@@ -266,4 +267,26 @@ DC_TEST(workload_ring_wire_log_bounded)
 	CHECK_EQ(dev->ops->store_read(dev->opaque, size - 9004, b, 4), DC_OK);
 	CHECK_EQ(b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24, 9000);
 	kf_close(&k);
+}
+
+DC_TEST(options_strict_numbers_one_line_errors)
+{
+	/* DMACOH_OPTIONS takes the same strict numbers, and a quoted newline in a value gave a
+	 * two-line error. */
+	static const char *const bad[] = {"max_reports=+5", "max_reports=' 5'",
+	                                  "max_reports=-1", "max_reports=4294967296",
+	                                  "format='a\nb'",  "halt_on_error='1\n'"};
+	for (size_t i = 0; i < DC_ARRAY_SIZE(bad); i++) {
+		struct dc_check_opts o;
+		dc_check_opts_init(&o);
+		char err[256] = "";
+		CHECK_MSG(dc_check_opts_parse(&o, bad[i], err, sizeof(err)) == DC_ERR_PARSE,
+		          "'%s' accepted", bad[i]);
+		CHECK_MSG(err[0] && !strchr(err, '\n'), "'%s': '%s'", bad[i], err);
+	}
+	struct dc_check_opts o;
+	dc_check_opts_init(&o);
+	char err[256] = "";
+	CHECK_EQ(dc_check_opts_parse(&o, "max_reports=4294967295", err, sizeof(err)), DC_OK);
+	CHECK_EQ(o.max_reports, 4294967295u);
 }
