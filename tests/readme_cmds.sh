@@ -10,6 +10,8 @@
 # Usage: readme_cmds.sh REPO BUILD_DIR.  Prints one line per command; the last line is
 # "readme: N commands, all as documented" or the first failure; exit status 0 or 1.
 set -u
+# As a newcomer runs them: no test-harness environment.
+unset DMACOH_DRIVER_DIR DMACOH_BIN DMACOH_OPTIONS
 repo=$1
 build=$2
 tmp=$(mktemp -d) || exit 1
