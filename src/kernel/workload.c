@@ -195,6 +195,13 @@ int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_
 	return DC_OK;
 }
 
+/* The kind a result names: "read", "write" or "ioctl" (a ring receive is a read, the
+ * silence after a stream's writes a write). */
+static const char *major_kind(UCHAR major, bool ioctl)
+{
+	return ioctl ? "ioctl" : major == IRP_MJ_READ ? "read" : "write";
+}
+
 /* What a report of one IRP needs from the run. */
 struct ctx {
 	const struct dc_workload *w;
@@ -220,15 +227,15 @@ static void result(struct ctx *c, enum dc_irp_outcome o, uint64_t irp, const cha
 
 /* A request that completed with success but did not move what it should have (a length or a
  * capacity): wrong data with no byte to name. */
-static void short_result(struct ctx *c, uint64_t irp, const char *kind, UCHAR major, uint64_t off,
-                         uint64_t len, uint64_t bad, uint64_t at)
+static void short_result(struct ctx *c, uint64_t irp, UCHAR major, uint64_t off, uint64_t len,
+                         uint64_t bad, uint64_t at)
 {
 	c->st->mismatched++;
 	if (!c->w->on_result)
 		return;
 	struct dc_irp_result r = {.outcome = DC_IRP_WRONG_DATA,
 	                          .irp = irp,
-	                          .kind = kind,
+	                          .kind = major_kind(major, major == IRP_MJ_DEVICE_CONTROL),
 	                          .major = major,
 	                          .offset = off,
 	                          .length = len,
@@ -237,11 +244,6 @@ static void short_result(struct ctx *c, uint64_t irp, const char *kind, UCHAR ma
 	                          .buf_off = at,
 	                          .time = c->m->clock.now};
 	c->w->on_result(c->w->result_opaque, &r);
-}
-
-static const char *major_kind(UCHAR major, bool ioctl)
-{
-	return ioctl ? "ioctl" : major == IRP_MJ_READ ? "read" : "write";
 }
 
 /* Simulated time an IRP may take before it counts as hung: generous for what the device
@@ -306,7 +308,7 @@ static void mismatch(struct ctx *c, const char *kind, UCHAR major, uint64_t irp,
 	if (c->w->on_result) {
 		struct dc_irp_result r = {.outcome = DC_IRP_WRONG_DATA,
 		                          .irp = irp,
-		                          .kind = kind,
+		                          .kind = major_kind(major, major == IRP_MJ_DEVICE_CONTROL),
 		                          .major = major,
 		                          .offset = off,
 		                          .length = n,
@@ -595,7 +597,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 					result(&c, DC_IRP_FAILED, irpno, kind, major, 0,
 					       sizeof(q->cap), io.Status);
 				} else if (q->cap < hi)
-					short_result(&c, irpno, kind, major, 0, sizeof(q->cap),
+					short_result(&c, irpno, major, 0, sizeof(q->cap),
 					             sizeof(q->cap), 0);
 				continue;
 			}
@@ -612,8 +614,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			st->bytes += io.Information;
 			if (io.Information != q->len) {
 				uint64_t got = DC_MIN((uint64_t)io.Information, q->len);
-				short_result(&c, irpno, kind, major, q->at, q->len, q->len - got,
-				             got);
+				short_result(&c, irpno, major, q->at, q->len, q->len - got, got);
 				continue;
 			}
 			if (q->major == IRP_MJ_WRITE) {
@@ -699,7 +700,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	/* Writes the device never played. */
 	for (uint64_t i = S.pw_head; i < S.n_pw; i++) {
 		uint64_t from = DC_MAX(S.pw[i].start, S.want.pos);
-		short_result(&c, S.pw[i].irp, "write", IRP_MJ_WRITE, from, S.pw[i].end - from,
+		short_result(&c, S.pw[i].irp, IRP_MJ_WRITE, from, S.pw[i].end - from,
 		             S.pw[i].end - from, 0);
 	}
 	/* Then only silence. */
@@ -938,7 +939,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 					result(&c, DC_IRP_FAILED, irpno, kind, major, 0,
 					       sizeof(q->cap), io.Status);
 				} else if (!frame && q->cap != store)
-					short_result(&c, irpno, kind, major, 0, sizeof(q->cap),
+					short_result(&c, irpno, major, 0, sizeof(q->cap),
 					             sizeof(q->cap), 0);
 				continue;
 			}
@@ -974,7 +975,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				ULONG want = (ULONG)q->off;
 				dc_cpu_read(m, q->buf, got, want);
 				if (io.Information != want)
-					short_result(&c, irpno, kind, major, 0, want,
+					short_result(&c, irpno, major, 0, want,
 					             want - DC_MIN(want, (ULONG)io.Information),
 					             DC_MIN(want, (ULONG)io.Information));
 				else
