@@ -739,6 +739,8 @@ void dc_sb16_sink_consume(void *sb, uint64_t n)
 {
 	struct sb *s = sb;
 	n = DC_MIN(n, s->sink_len);
+	if (!n)
+		return;
 	memmove(s->sink, s->sink + n, s->sink_len - n);
 	s->sink_len -= n;
 }
