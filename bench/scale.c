@@ -8,10 +8,14 @@
  *   dmacoh-bench-scale WORKDIR DRIVER.so [IRPS [SMALL]]
  *       the whole section (IRPS: the large run's count, default 1 000 000; SMALL: the
  *       repeated runs' count, default 100 000)
- *   dmacoh-bench-scale --child DRIVER.so PLATFORM COUNT on|off
+ *   dmacoh-bench-scale --child DRIVER.so PLATFORM COUNT on|off [DEVICE WORKLOAD]
  *       one run, what `dmacoh run` does (tools/cmd_run.c): the system, the checker (on), the
- *       module, the device, the workload with every byte verified, removal and unload; prints
- *       "key value" lines.  Exit 0 if the run was clean.
+ *       module, the device (bmblk), the workload (count=COUNT, then WORKLOAD or the mixed
+ *       sizes below) with every byte verified, removal and unload; prints "key value" lines.
+ *       Exit 0 if the run was clean.
+ *   dmacoh-bench-scale --devices WORKDIR DRIVER_DIR COUNT...
+ *       only the "every device" table: peak RSS of each device's example driver at each
+ *       COUNT of IRPs (flat in the number of IRPs: verification streams).
  *
  * Every run is a fresh process, so its peak RSS (wait4's ru_maxrss) is its own. */
 #include <errno.h>
@@ -62,15 +66,19 @@ static __attribute__((noreturn)) void die(const char *fmt, ...)
 
 /* --- One run (the child) ------------------------------------------------------------------ */
 
-static int child(const char *driver, const char *platform, unsigned count, bool san)
+static int child(const char *driver, const char *platform, unsigned count, bool san,
+                 const char *device, const char *workload)
 {
 	struct dc_platform plat;
 	char err[1024];
 	if (dc_platform_builtin(platform, &plat) != DC_OK &&
 	    dc_platform_load(platform, &plat, err, sizeof(err)) != DC_OK)
 		die("%s", err);
-	char text[256];
-	snprintf(text, sizeof(text), WORKLOAD_FMT, count);
+	char text[512];
+	if (workload)
+		snprintf(text, sizeof(text), "count=%u,%s", count, workload);
+	else
+		snprintf(text, sizeof(text), WORKLOAD_FMT, count);
 	struct dc_workload wl;
 	dc_workload_default(&wl);
 	if (dc_workload_parse(text, &wl, err, sizeof(err)) != DC_OK)
@@ -93,8 +101,8 @@ static int child(const char *driver, const char *platform, unsigned count, bool 
 	if (dc_sys_load_module(s, driver, &drv, &st, err, sizeof(err)))
 		die("%s", err);
 	struct dc_sysdev *d;
-	if (dc_sys_add_device(s, "bmblk", NULL, &d))
-		die("cannot add bmblk");
+	if (dc_sys_add_device(s, device, NULL, &d))
+		die("cannot add %s", device);
 	PDEVICE_OBJECT top;
 	if (dc_sys_start_device(s, drv, d, &top, &st))
 		die("the driver failed IRP_MN_START_DEVICE: 0x%08X", (unsigned)st);
@@ -114,7 +122,7 @@ static int child(const char *driver, const char *platform, unsigned count, bool 
 	       rs.irps, rs.bytes, rs.sim_ns, t2 - t1, t1 - t0, touched, findings,
 	       rs.mismatched + rs.failed + rs.hung + rs.false_ok);
 	bool clean = !findings && !rs.mismatched && !rs.failed && !rs.hung && !rs.false_ok &&
-	             rs.irps == count;
+	             rs.irps >= count; /* ring: a write and its receive per data IRP */
 	if (chk)
 		dc_check_destroy(chk);
 	dc_sys_destroy(s);
@@ -155,7 +163,8 @@ static void parse_run(const char *path, struct run *r)
 }
 
 /* One child run; dies unless it was clean. */
-static struct run spawn(const char *platform, unsigned count, bool san)
+static struct run spawn_dev(const char *drv, const char *platform, unsigned count, bool san,
+                            const char *device, const char *workload)
 {
 	char out[600], cnt[16];
 	snprintf(out, sizeof(out), "%s/scale-run.txt", workdir);
@@ -169,8 +178,12 @@ static struct run spawn(const char *platform, unsigned count, bool san)
 	if (pid == 0) {
 		if (!freopen(out, "w", stdout))
 			_exit(127);
-		execl(self, self, "--child", driver, platform, cnt, san ? "on" : "off",
-		      (char *)NULL);
+		if (device)
+			execl(self, self, "--child", drv, platform, cnt, san ? "on" : "off", device,
+			      workload, (char *)NULL);
+		else
+			execl(self, self, "--child", drv, platform, cnt, san ? "on" : "off",
+			      (char *)NULL);
 		_exit(127);
 	}
 	int status;
@@ -185,6 +198,66 @@ static struct run spawn(const char *platform, unsigned count, bool san)
 		    platform, count, san ? "on" : "off",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1, r.findings, r.bad);
 	return r;
+}
+
+static struct run spawn(const char *platform, unsigned count, bool san)
+{
+	return spawn_dev(driver, platform, count, san, NULL, NULL);
+}
+
+/* Every device, its example driver, a workload of small mixed requests (so a million IRPs
+ * take minutes, not hours). */
+static const struct {
+	const char *driver, *device, *workload;
+} devs[] = {
+    {"sysdma", "sysblk", "size=512-4096,outstanding=1,seed=1"},
+    {"sglist", "bmblk", "size=512-4096,outstanding=4,seed=1"},
+    {"ring", "ring", "size=64-1514,outstanding=4,seed=1"},
+    {"pio", "pio", "size=1-4096,seed=1"},
+    {"floppy", "fdc", "size=512-4096,seed=1"},
+    {"wave", "sb16", "size=1-4096,outstanding=2,seed=1"},
+};
+
+static double mib(uint64_t b);
+
+/* Peak RSS of every device at each count: flat in the number of IRPs. */
+static void devices_table(const char *drvdir, const unsigned *counts, size_t n)
+{
+	printf("### Peak RSS against the number of IRPs, every device\n\n");
+	printf("Each device's example driver, sanitizer on, platform `%s`; one fresh process per "
+	       "cell (`dmacoh-bench-scale --child`), every byte verified.  The workload keeps "
+	       "what it must still check (one copy of a block store, the frames or sound in "
+	       "flight), not what went through, so each row's peaks should stay flat as the "
+	       "IRPs grow.  Cells: peak RSS in MiB (host seconds of the workload).\n\n",
+	       PLATFORM);
+	printf("| driver on device | workload |");
+	for (size_t j = 0; j < n; j++)
+		printf(" %u IRPs |", counts[j]);
+	printf(" largest ÷ smallest |\n|---|---|");
+	for (size_t j = 0; j <= n; j++)
+		printf("---|");
+	printf("\n");
+	const char *only = getenv("DC_BENCH_SCALE_DEVICES"); /* e.g. "ring,pio": these only */
+	for (size_t i = 0; i < DC_ARRAY_SIZE(devs); i++) {
+		if (only && !strstr(only, devs[i].device))
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s.so", drvdir, devs[i].driver);
+		printf("| %s on %s | `%s` |", devs[i].driver, devs[i].device, devs[i].workload);
+		double first = 0, last = 0;
+		for (size_t j = 0; j < n; j++) {
+			struct run r = spawn_dev(path, PLATFORM, counts[j], true, devs[i].device,
+			                         devs[i].workload);
+			last = mib(r.maxrss);
+			if (!j)
+				first = last;
+			printf(" %.1f (%.0f s) |", last, (double)r.wall_ns / 1e9);
+			fflush(stdout);
+		}
+		printf(" %.2f× |\n", last / first);
+		fflush(stdout);
+	}
+	printf("\n");
 }
 
 static double irps_per_s(const struct run *r)
@@ -341,6 +414,33 @@ static void section(unsigned big)
 	       "what moves IRPs/s.\n\n",
 	       num_str(summarize(floor_rss, RUNS), a, sizeof(a)));
 
+	/* 4. Every device: peak RSS flat in the number of IRPs (DC_BENCH_SCALE_DEVICE_IRPS:
+	 * the counts, comma-separated; default 10 000, 100 000 and the large run's). */
+	{
+		char drvdir[PATH_MAX];
+		snprintf(drvdir, sizeof(drvdir), "%s", driver);
+		char *slash = strrchr(drvdir, '/');
+		if (slash)
+			*slash = 0;
+		else
+			snprintf(drvdir, sizeof(drvdir), ".");
+		const char *env = getenv("DC_BENCH_SCALE_DEVICE_IRPS");
+		unsigned counts[8] = {10000, 100000, big};
+		size_t n = 3;
+		if (env) {
+			n = 0;
+			for (const char *p = env; *p && n < 8; p += *p == ',') {
+				char *end;
+				counts[n++] = (unsigned)strtoul(p, &end, 10);
+				if (end == p)
+					die("DC_BENCH_SCALE_DEVICE_IRPS: expected counts like "
+					    "1000,10000");
+				p = end;
+			}
+		}
+		devices_table(drvdir, counts, n);
+	}
+
 	double us_on = (double)big_on.wall_ns / (double)big_on.irps / 1e3,
 	       us_off = (double)big_off.wall_ns / (double)big_off.irps / 1e3;
 	printf("### Where the time goes\n\n");
@@ -385,13 +485,34 @@ static void section(unsigned big)
 	fclose(goals);
 }
 
+static void find_self(void)
+{
+	static char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		die("cannot find my own executable");
+	exe[n] = 0;
+	self = exe;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc == 6 && !strcmp(argv[1], "--child")) {
+	if ((argc == 6 || argc == 8) && !strcmp(argv[1], "--child")) {
 		bool on = !strcmp(argv[5], "on");
 		if (!on && strcmp(argv[5], "off"))
 			die("sanitizer: on or off");
-		return child(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10), on);
+		return child(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 10), on,
+		             argc == 8 ? argv[6] : "bmblk", argc == 8 ? argv[7] : NULL);
+	}
+	if (argc >= 5 && !strcmp(argv[1], "--devices")) {
+		find_self();
+		workdir = argv[2];
+		unsigned counts[8];
+		size_t n = 0;
+		for (int i = 4; i < argc && n < 8; i++)
+			counts[n++] = (unsigned)strtoul(argv[i], NULL, 10);
+		devices_table(argv[3], counts, n);
+		return 0;
 	}
 	if (argc < 3 || argc > 5) {
 		fprintf(stderr,
@@ -399,12 +520,7 @@ int main(int argc, char **argv)
 		        "       dmacoh-bench-scale --child DRIVER.so PLATFORM COUNT on|off\n");
 		return 2;
 	}
-	static char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		die("cannot find my own executable");
-	exe[n] = 0;
-	self = exe;
+	find_self();
 	workdir = argv[1];
 	driver = argv[2];
 	unsigned big = argc >= 4 ? (unsigned)strtoul(argv[3], NULL, 10) : BIG_DEFAULT;

@@ -10,7 +10,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fno-omit-frame-poi
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 
-FUZZ_SRC_profile := src/hw/platform.c src/hw/common.c
+FUZZ_SRC_profile := src/hw/platform.c src/hw/parse.c src/hw/common.c
 FUZZ_LIBS_profile := -linih -lm
 FUZZ_ARGS_profile := -dict=$(CURDIR)/fuzz/profile.dict -max_len=4096
 

@@ -215,16 +215,24 @@ DC_TEST(platform_parse_defaults)
 {
 	struct dc_platform p, pc;
 	char err[256] = "";
-	/* Empty text: the PC, named after the file. */
-	CHECK_EQ(dc_platform_parse("", 0, "boards/tiny.ini", &p, err, sizeof(err)), DC_OK);
+	/* Empty text (or only comments) describes nothing: refused, as a run on it would test
+	 * the default machine. */
+	CHECK_EQ(dc_platform_parse("", 0, "boards/tiny.ini", &p, err, sizeof(err)), DC_ERR_PARSE);
+	CHECK_MSG(!strncmp(err, "boards/tiny.ini: empty profile: no section and no key", 53), "%s",
+	          err);
+	CHECK_EQ(dc_platform_parse("; x\n\n", 5, "a.ini", &p, err, sizeof(err)), DC_ERR_PARSE);
+	/* A lone [platform]: the PC, named after the file. */
+	CHECK_EQ(dc_platform_parse("[platform]\n", 11, "boards/tiny.ini", &p, err, sizeof(err)),
+	         DC_OK);
 	CHECK_EQ(dc_platform_builtin("pc", &pc), DC_OK);
 	CHECK(!strcmp(p.name, "tiny"));
 	strcpy(pc.name, "tiny");
 	CHECK(same_profile(&p, &pc));
 	/* A file name that is no valid profile name leaves the base's. */
-	CHECK_EQ(dc_platform_parse("", 0, "my board.ini", &p, err, sizeof(err)), DC_OK);
+	CHECK_EQ(dc_platform_parse("[platform]\n", 11, "my board.ini", &p, err, sizeof(err)),
+	         DC_OK);
 	CHECK(!strcmp(p.name, "pc"));
-	CHECK_EQ(dc_platform_parse("", 0, NULL, &p, err, sizeof(err)), DC_OK);
+	CHECK_EQ(dc_platform_parse("[platform]\n", 11, NULL, &p, err, sizeof(err)), DC_OK);
 	CHECK(!strcmp(p.name, "pc"));
 	/* A lone [cache.L1] drops the base's L2. */
 	CHECK_EQ(parse_str("[cache.L1]\nsize = 64K\n", &p, err, sizeof(err)), DC_OK);
@@ -353,8 +361,8 @@ DC_TEST(platform_load_errors)
 	close(fd);
 	int r = dc_platform_load(tmpl, &p, err, sizeof(err));
 	char want[256];
-	snprintf(want, sizeof(want), "%s:4: [memory] phys_size: 3 is out of range (32M..16T)",
-	         tmpl);
+	snprintf(want, sizeof(want),
+	         "%s:4: [memory] phys_size: 3 is out of range (32M..17179869180K)", tmpl);
 	unlink(tmpl);
 	CHECK_EQ(r, DC_ERR_PARSE);
 	CHECK_MSG(!strcmp(err, want), "%s", err);
@@ -435,10 +443,18 @@ static const struct bad {
      "soc.ini:2: [platform] seed: 18446744073709551616 is out of range "
      "(0..18446744073709551615)"},
     {"[memory]\nphys_size = 17179869184G\n",
-     "soc.ini:2: [memory] phys_size: 17179869184G is out of range (32M..16T)"},
+     "soc.ini:2: [memory] phys_size: 17179869184G is out of range (32M..17179869180K)"},
     {"[memory]\nphys_size = 16M\n",
-     "soc.ini:2: [memory] phys_size: 16M is out of range (32M..16T)"},
-    {"[memory]\nva_size = 17T\n", "soc.ini:2: [memory] va_size: 17T is out of range (32M..16T)"},
+     "soc.ini:2: [memory] phys_size: 16M is out of range (32M..17179869180K)"},
+    {"[memory]\nva_size = 17T\n",
+     "soc.ini:2: [memory] va_size: 17T is out of range (32M..17179869180K)"},
+    /* 16T passed here and then failed to build (the machine numbers pages in 32 bits) */
+    {"[memory]\nphys_size = 16T\n",
+     "soc.ini:2: [memory] phys_size: 16T is out of range (32M..17179869180K)"},
+    {"[memory]\nva_size = 16T\n",
+     "soc.ini:2: [memory] va_size: 16T is out of range (32M..17179869180K)"},
+    {"[platform]\nseed = +5\n",
+     "soc.ini:2: [platform] seed: expected a non-negative integer, got '+5'"},
     {"[memory]\nphys_size = 33554433\n",
      "soc.ini:2: [memory] phys_size: 33554433 is not a multiple of 4K (the page size)"},
     {"[cache]\nline_size = 48\n", "soc.ini:2: [cache] line_size: 48 is not a power of two"},
@@ -522,6 +538,7 @@ DC_TEST(platform_parse_long_line)
 	memset(blank, '\n', big);
 	int r = dc_platform_parse(blank, big, "soc.ini", &p, err, sizeof(err));
 	bool msg_ok = !strcmp(err, "soc.ini: too large for a profile (more than 1048576 bytes)");
+	memcpy(blank, "[platform]", 10);
 	int r_ok = dc_platform_parse(blank, big - 1, "soc.ini", &p, err, sizeof(err));
 	free(blank);
 	CHECK_EQ(r, DC_ERR_PARSE);

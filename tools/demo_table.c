@@ -68,7 +68,9 @@ static void run_cell(const char *path, const char *plat, struct cell *c)
 	struct dc_workload w;
 	dc_workload_default(&w);
 	w.count = 40;
-	w.fault = 7; /* every 7th transfer fails: the error paths run too */
+	/* Every 7th transfer fails, so the error paths run too (not on ring, which refuses
+	 * injected errors: its frames loop back). */
+	w.fault = strcmp(t.device, "ring") ? 7 : 0;
 	struct dc_run_stats rs;
 	if (!dc_tool_session_run(&t, &w, &rs, NULL, NULL, err, sizeof(err))) {
 		c->ok = 1;
@@ -141,8 +143,8 @@ int dc_demo_drivers_table(void)
 		return 1;
 	}
 	const char *const *plats = dc_platform_builtin_names();
-	printf("Every example driver on every platform (40 IRPs each, every 7th transfer failing,\n"
-	       "every byte verified).\n");
+	printf("Every example driver on every platform (40 IRPs each, every 7th transfer failing\n"
+	       "except on ring, every byte verified).\n");
 	printf("A correct driver must be clean; a twin <driver>-bug-<RULE> must be caught by\n"
 	       "exactly its rule everywhere. CORRUPT: the bug also damaged data on that "
 	       "platform.\n\n");

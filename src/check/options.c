@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check_int.h"
+#include "hw/parse.h"
 
 void dc_check_opts_init(struct dc_check_opts *o)
 {
@@ -17,10 +18,13 @@ void dc_check_opts_init(struct dc_check_opts *o)
 	o->alignment_warnings = true;
 }
 
+/* The values are quoted (hw/parse.h): a newline in one keeps the message on one line. */
 static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
+	char qa[160], qb[160];
 	if (err && errlen)
-		snprintf(err, errlen, fmt, a, b);
+		snprintf(err, errlen, fmt, dc_parse_quote(qa, sizeof(qa), a),
+		         dc_parse_quote(qb, sizeof(qb), b));
 	return DC_ERR_PARSE;
 }
 
@@ -55,10 +59,8 @@ static int set_opt(struct dc_check_opts *o, const char *key, const char *val, ch
 		return DC_OK;
 	}
 	if (!strcmp(key, "max_reports")) {
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(val, &end, 10);
-		if (!*val || *end || val[0] == '-' || errno || n > UINT32_MAX)
+		uint64_t n;
+		if (dc_parse_u64(val, 0, UINT32_MAX, &n) != DC_OK)
 			return fail(
 			    err, errlen,
 			    "DMACOH_OPTIONS: %s: expected a number of findings (0: no limit), "

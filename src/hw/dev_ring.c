@@ -59,8 +59,8 @@ struct ring {
 	uint32_t rx_len[DC_RING_MAX_FRAGS]; /* bytes written into each descriptor in flight */
 	bool rx_truncated;
 	/* Backing store: the wire log and the RX script */
-	uint8_t *wire;
-	uint64_t wire_len, wire_cap;
+	uint8_t *wire;                          /* the log's bytes [wire_base, wire_len) */
+	uint64_t wire_base, wire_len, wire_cap; /* log offsets, and bytes allocated */
 	uint8_t *script;
 	uint64_t script_len, script_pos;
 	struct dc_ring_stats st;
@@ -164,9 +164,18 @@ static void arm_fault(struct ring *d, struct dc_busmaster *bm, uint64_t total)
 
 /* --- Wire log and RX queue -------------------------------------------------------------- */
 
+/* The log keeps the last DC_RING_WIRE_KEEP bytes at least (at most twice that): a device that
+ * sends for ever must not hold every frame it ever sent. */
 static void wire_append(struct ring *d, const uint8_t *frame, uint32_t len)
 {
-	uint64_t need = d->wire_len + 4 + len;
+	uint64_t held = d->wire_len - d->wire_base;
+	if (held + 4 + len > 2 * DC_RING_WIRE_KEEP) {
+		uint64_t drop = held - DC_MIN(held, DC_RING_WIRE_KEEP);
+		memmove(d->wire, d->wire + drop, held - drop);
+		d->wire_base += drop;
+		held -= drop;
+	}
+	uint64_t need = held + 4 + len;
 	if (need > d->wire_cap) {
 		uint64_t cap = DC_MAX(need, d->wire_cap ? d->wire_cap * 2 : 4096);
 		uint8_t *w = realloc(d->wire, cap);
@@ -175,9 +184,9 @@ static void wire_append(struct ring *d, const uint8_t *frame, uint32_t len)
 		d->wire = w;
 		d->wire_cap = cap;
 	}
-	put32(d->wire + d->wire_len, len);
-	memcpy(d->wire + d->wire_len + 4, frame, len);
-	d->wire_len = need;
+	put32(d->wire + held, len);
+	memcpy(d->wire + held + 4, frame, len);
+	d->wire_len += 4 + len;
 }
 
 static int rxq_push(struct ring *d, const void *frame, uint32_t len)
@@ -573,9 +582,9 @@ static int ring_store_read(void *opaque, uint64_t off, void *buf, uint64_t len)
 		memcpy(buf, d->script + off, len);
 		return DC_OK;
 	}
-	if (off > d->wire_len || len > d->wire_len - off)
+	if (off < d->wire_base || off > d->wire_len || len > d->wire_len - off)
 		return DC_ERR_RANGE;
-	memcpy(buf, d->wire + off, len);
+	memcpy(buf, d->wire + (off - d->wire_base), len);
 	return DC_OK;
 }
 

@@ -35,7 +35,10 @@ struct dc_busmaster;
 #define DC_RING_RX_QUEUE 64u    /* frames waiting for RX descriptors before drops */
 #define DC_RING_DESC_SIZE 16u
 /* Backing store: [0, store_size) is the wire log, read-only; the RX script is written at
- * DC_RING_SCRIPT_BASE + offset.  Both are sequences of records {u32 le length; bytes}. */
+ * DC_RING_SCRIPT_BASE + offset.  Both are sequences of records {u32 le length; bytes}.  The log
+ * holds the last DC_RING_WIRE_KEEP bytes at least: reading below that is DC_ERR_RANGE (the
+ * offsets stay those of the whole log; store_size is all bytes ever sent). */
+#define DC_RING_WIRE_KEEP (UINT64_C(1) << 20)
 #define DC_RING_SCRIPT_BASE (UINT64_C(1) << 40)
 
 enum dc_ring_reg {

@@ -94,8 +94,8 @@ struct sb {
 	uint64_t sink_len, sink_cap;
 	struct dc_sb16_format sink_fmt;
 	bool played_any;
-	uint8_t *src;
-	uint64_t src_len, src_pos;
+	uint8_t *src;                        /* source bytes [src_base, src_len) */
+	uint64_t src_base, src_len, src_pos; /* stream positions */
 	struct dc_event irq_ev;
 	struct dc_sb16_stats stats;
 };
@@ -222,7 +222,7 @@ static void tick_event(void *opaque)
 		uint8_t *dst = t->stage + t->s_len;
 		uint64_t from_src =
 		    s->src_pos < s->src_len ? DC_MIN(fit, s->src_len - s->src_pos) : 0;
-		memcpy(dst, s->src + s->src_pos, from_src);
+		memcpy(dst, s->src + (s->src_pos - s->src_base), from_src);
 		uint8_t silence = t->fmt.bits == 8 && !t->fmt.is_signed ? 0x80 : 0;
 		memset(dst + from_src, silence, fit - from_src);
 		s->src_pos += DC_MIN(n, s->src_len - DC_MIN(s->src_pos, s->src_len));
@@ -731,7 +731,18 @@ int dc_sb16_set_source(void *sb, const void *bytes, uint64_t len)
 	s->src = p;
 	s->src_len = len;
 	s->src_pos = 0;
+	s->src_base = 0;
 	return DC_OK;
+}
+
+void dc_sb16_sink_consume(void *sb, uint64_t n)
+{
+	struct sb *s = sb;
+	n = DC_MIN(n, s->sink_len);
+	if (!n)
+		return;
+	memmove(s->sink, s->sink + n, s->sink_len - n);
+	s->sink_len -= n;
 }
 
 static void le16(uint8_t *p, uint32_t v)
@@ -919,22 +930,32 @@ static int sb_store_read(void *opaque, uint64_t off, void *buf, uint64_t len)
 	return DC_OK;
 }
 
-/* Writes the capture source (growing it, zero-filled). */
+/* Writes the capture source (growing it, zero-filled).  Bytes the ADC has consumed are dropped
+ * once they are a megabyte, so a source fed as capture goes on holds only what is ahead of
+ * the ADC; writing below what was dropped is DC_ERR_RANGE. */
+#define SRC_KEEP (UINT64_C(1) << 20)
 static int sb_store_write(void *opaque, uint64_t off, const void *buf, uint64_t len)
 {
 	struct sb *s = opaque;
 	if (off > UINT64_MAX - len)
 		return DC_ERR_RANGE;
+	uint64_t drop = s->src_pos - s->src_base;
+	if (drop >= SRC_KEEP && off >= s->src_pos) {
+		memmove(s->src, s->src + drop, s->src_len - s->src_pos);
+		s->src_base = s->src_pos;
+	}
+	if (off < s->src_base)
+		return DC_ERR_RANGE;
 	if (off + len > s->src_len) {
-		uint8_t *p = realloc(s->src, off + len);
+		uint8_t *p = realloc(s->src, off + len - s->src_base);
 		if (!p)
 			return DC_ERR_NOMEM;
-		memset(p + s->src_len, 0, off + len - s->src_len);
+		memset(p + (s->src_len - s->src_base), 0, off + len - s->src_len);
 		s->src = p;
 		s->src_len = off + len;
 	}
 	if (len)
-		memcpy(s->src + off, buf, len);
+		memcpy(s->src + (off - s->src_base), buf, len);
 	return DC_OK;
 }
 

@@ -125,6 +125,9 @@ struct dc_sb16_format {
  * format is the last playback command's. */
 const uint8_t *dc_sb16_sink(void *sb, uint64_t *len, struct dc_sb16_format *fmt);
 void dc_sb16_sink_clear(void *sb);
+/* Drops the first n bytes of the sink (a consumer that has checked them), so a long run's
+ * sink holds only what is not checked yet. */
+void dc_sb16_sink_consume(void *sb, uint64_t n);
 /* Capture: bytes the ADC produces, in order, from position 0; past the end, silence (0x80 for
  * unsigned 8-bit, 0 otherwise).  The source is copied.  DC_ERR_NOMEM. */
 int dc_sb16_set_source(void *sb, const void *bytes, uint64_t len);

@@ -27,6 +27,7 @@
 
 #include "dmacoh/platform.h"
 #include "i8237.h"
+#include "parse.h"
 
 #define KIB (UINT64_C(1) << 10)
 #define MIB (UINT64_C(1) << 20)
@@ -201,8 +202,8 @@ static const struct key keys[] = {
     KEY(S_PLATFORM, "name", K_NAME, name),
     KEY(S_PLATFORM, "coherency", K_COHERENCY, coherency),
     NUM(S_PLATFORM, "seed", K_INT, seed, 0, UINT64_MAX, 0),
-    NUM(S_MEMORY, "phys_size", K_SIZE, phys_size, 32 * MIB, 16 * TIB, F_PAGES),
-    NUM(S_MEMORY, "va_size", K_SIZE, va_size, 32 * MIB, 16 * TIB, F_PAGES),
+    NUM(S_MEMORY, "phys_size", K_SIZE, phys_size, 32 * MIB, 16 * TIB - 4 * KIB, F_PAGES),
+    NUM(S_MEMORY, "va_size", K_SIZE, va_size, 32 * MIB, 16 * TIB - 4 * KIB, F_PAGES),
     NUM(S_CACHE, "line_size", K_SIZE, line_size, 8, 4096, F_POW2),
     LEVEL_KEYS(0),
     LEVEL_KEYS(1),
@@ -586,54 +587,20 @@ int dc_platform_format(const struct dc_platform *p, char *buf, size_t len)
 
 /* ---- Value parsers ------------------------------------------------------------------------ */
 
-/* Digits (or 0x and hex digits for a plain count), then for sizes and rates an optional unit.
- * *overflow tells a number too large for 64 bits from one that is not a number. */
+/* Digits (or 0x and hex digits for a plain count), then for sizes and rates an optional unit
+ * (the shared strict parser, hw/parse.h).  *overflow tells a number too large for 64 bits
+ * from one that is not a number. */
 static bool parse_uint(const char *s, enum kind kind, uint64_t *out, bool *overflow)
 {
-	uint64_t v = 0, base = 10;
-	*overflow = false;
-	if (kind == K_INT && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	const char *digits = s;
-	for (;; s++) {
-		unsigned d;
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			break;
-		if (v > (UINT64_MAX - d) / base)
-			*overflow = true;
-		else
-			v = v * base + d;
-	}
-	if (s == digits)
-		return false;
-	uint64_t scale = 1;
-	if (kind == K_SIZE || kind == K_RATE) {
-		static const char units[] = "kmgt";
-		char c = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
-		const char *u = c ? strchr(units, c) : NULL;
-		if (u) {
-			for (const char *x = units; x <= u; x++)
-				scale *= kind == K_SIZE ? 1024 : 1000;
-			s++;
-			if (kind == K_SIZE && (s[0] == 'i' || s[0] == 'I') &&
-			    (s[1] == 'B' || s[1] == 'b'))
-				s += 2;
-		}
-	}
-	if (*s)
-		return false;
-	if (!*overflow && v > UINT64_MAX / scale)
-		*overflow = true;
-	*out = *overflow ? UINT64_MAX : v * scale;
-	return true;
+	unsigned fl = kind == K_INT    ? DC_NUM_HEX
+	              : kind == K_SIZE ? DC_NUM_SIZE
+	              : kind == K_RATE ? DC_NUM_RATE
+	                               : 0;
+	int r = dc_parse_u64(s, fl, UINT64_MAX, out);
+	*overflow = r == DC_ERR_RANGE;
+	if (*overflow)
+		*out = UINT64_MAX;
+	return r != DC_ERR_PARSE;
 }
 
 static bool parse_bool(const char *s, bool *out)
@@ -1090,6 +1057,15 @@ int dc_platform_parse(const char *text, size_t len, const char *name, struct dc_
 		ps->err_line = 0;
 		perr(ps, r, "syntax error");
 	}
+	/* A profile with no section and no key describes nothing: a run on it would test the
+	 * default machine while its author believes it tests theirs. */
+	bool any_section = false;
+	for (int i = 0; i < S_COUNT; i++)
+		any_section |= ps->sect_line[i] != 0;
+	if (!ps->err_line && !ps->n_set && !any_section)
+		perr(ps, 0,
+		     "empty profile: no section and no key (a profile names what differs from its "
+		     "base, e.g. [platform] base = noncoherent)");
 	if (!ps->err_line)
 		resolve_levels(ps);
 	if (!ps->err_line) {

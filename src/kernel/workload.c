@@ -7,6 +7,7 @@
 #include "dmacoh/driver.h"
 #include "hw/dev_ring.h"
 #include "hw/dev_sb16.h"
+#include "hw/parse.h"
 #include "hw/rng.h"
 #include "kernel.h"
 
@@ -30,123 +31,242 @@ static int perr(char *err, size_t errlen, const char *fmt, const char *a, const 
 	return DC_ERR_PARSE;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
+#define MAX_COUNT UINT64_C(1000000000000)
+#define MAX_SIZE (UINT64_C(64) << 20)
+
+/* A number key: its range, and what the error says. */
+static const struct numkey {
+	const char *name;
+	uint64_t min, max;
+	const char *range;
+} numkeys[] = {
+    {"count", 0, MAX_COUNT, "IRPs, 1 to 10^12"},
+    {"read", 0, 1000000, "a weight, 0 to 1000000"},
+    {"write", 0, 1000000, "a weight, 0 to 1000000"},
+    {"ioctl", 0, 1000000, "a weight, 0 to 1000000"},
+    {"outstanding", 1, 64, "1 to 64"},
+    {"seed", 0, UINT64_MAX, "0 to 18446744073709551615"},
+    {"fault", 0, UINT64_MAX, "every Nth read or write, 0 = never"},
+};
+
+/* One size: a decimal number of bytes, or with K or M. */
+static int parse_size(const char *v, size_t n, uint64_t *out)
 {
-	if (!*s)
-		return false;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*end || *s == '-')
-		return false;
-	*out = v;
-	return true;
+	return dc_parse_u64n(v, n, DC_NUM_SIZE, MAX_SIZE, out);
+}
+
+static int parse_item(struct dc_workload *w, const char *k, const char *v, char *err, size_t errlen)
+{
+	char qv[72], qk[40];
+	dc_parse_quote(qv, sizeof(qv), v);
+	dc_parse_quote(qk, sizeof(qk), k);
+	uint64_t n = 0;
+	for (size_t i = 0; i < DC_ARRAY_SIZE(numkeys); i++) {
+		const struct numkey *nk = &numkeys[i];
+		if (strcmp(k, nk->name))
+			continue;
+		int r = dc_parse_u64(v, 0, nk->max, &n);
+		if (r == DC_OK && n < nk->min)
+			r = DC_ERR_RANGE;
+		if (r != DC_OK) {
+			char what[160];
+			snprintf(what, sizeof(what), "workload: %s=%%s: %s (%s)", k,
+			         r == DC_ERR_RANGE ? "out of range" : "not a plain decimal number",
+			         nk->range);
+			return perr(err, errlen, what, qv, "");
+		}
+		if (!strcmp(k, "count"))
+			w->count = n;
+		else if (!strcmp(k, "fault"))
+			w->fault = n;
+		else if (!strcmp(k, "seed"))
+			w->seed = n;
+		else if (!strcmp(k, "outstanding"))
+			w->outstanding = (unsigned)n;
+		else
+			*(!strcmp(k, "read")    ? &w->w_read
+			  : !strcmp(k, "write") ? &w->w_write
+			                        : &w->w_ioctl) = (unsigned)n;
+		return DC_OK;
+	}
+	if (!strcmp(k, "size")) {
+		const char *dash = strchr(v, '-');
+		uint64_t lo, hi;
+		int r1 = parse_size(v, dash ? (size_t)(dash - v) : strlen(v), &lo), r2 = r1;
+		if (dash)
+			r2 = parse_size(dash + 1, strlen(dash + 1), &hi);
+		else
+			hi = lo;
+		if (r1 == DC_ERR_PARSE || r2 == DC_ERR_PARSE)
+			return perr(err, errlen,
+			            "workload: size=%s: expected N or MIN-MAX bytes (decimal, or "
+			            "with K or M)%s",
+			            qv, "");
+		if (r1 || r2 || lo > hi)
+			return perr(err, errlen, "workload: size=%s: need MIN <= MAX <= 64M%s", qv,
+			            "");
+		if (!hi)
+			return perr(err, errlen,
+			            "workload: size=%s: zero-byte requests: this workload moves no "
+			            "data%s",
+			            qv, "");
+		w->size_min = (uint32_t)lo;
+		w->size_max = (uint32_t)hi;
+		return DC_OK;
+	}
+	if (!strcmp(k, "align")) {
+		if (!strcmp(v, "any"))
+			w->align = DC_ALIGN_ANY;
+		else if (!strcmp(v, "line"))
+			w->align = DC_ALIGN_LINE;
+		else if (!strcmp(v, "page"))
+			w->align = 0;
+		else if (dc_parse_u64(v, 0, DC_PAGE_SIZE - 1, &n) == DC_OK)
+			w->align = (int)n;
+		else
+			return perr(err, errlen,
+			            "workload: align=%s: expected any, line, page or 0-4095%s", qv,
+			            "");
+		return DC_OK;
+	}
+	if (!strcmp(k, "zone")) {
+		static const char *const zn[] = {"any", "isa", "dma32", "high"};
+		static const enum dc_zone zv[] = {DC_ZONE_ANY, DC_ZONE_ISA, DC_ZONE_DMA32,
+		                                  DC_ZONE_HIGH};
+		for (size_t i = 0; i < DC_ARRAY_SIZE(zn); i++)
+			if (!strcmp(v, zn[i])) {
+				w->zone = zv[i];
+				return DC_OK;
+			}
+		return perr(err, errlen, "workload: zone=%s: expected any, isa, dma32 or high%s",
+		            qv, "");
+	}
+	return perr(err, errlen,
+	            "workload: unknown key '%s' (count, read, write, ioctl, size, align, zone, "
+	            "outstanding, seed, fault)%s",
+	            qk, "");
 }
 
 int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_t errlen)
 {
 	struct dc_workload w = *w0;
-	char buf[1024];
-	if (strlen(text) >= sizeof(buf))
-		return perr(err, errlen, "workload: too long%s%s", "", "");
-	strcpy(buf, text);
-	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		if (!eq)
-			return perr(err, errlen, "workload: '%s' is not key=value%s", tok, "");
-		*eq = 0;
-		const char *k = tok, *v = eq + 1;
-		uint64_t n = 0;
-		if (!strcmp(k, "count") || !strcmp(k, "read") || !strcmp(k, "write") ||
-		    !strcmp(k, "ioctl") || !strcmp(k, "outstanding") || !strcmp(k, "seed") ||
-		    !strcmp(k, "fault")) {
-			if (!parse_u64(v, &n))
-				return perr(err, errlen, "workload: %s=%s: not a number", k, v);
-			if (!strcmp(k, "count"))
-				w.count = n;
-			else if (!strcmp(k, "fault"))
-				w.fault = n;
-			else if (!strcmp(k, "seed"))
-				w.seed = n;
-			else if (!strcmp(k, "outstanding")) {
-				if (n < 1 || n > 64)
-					return perr(err, errlen,
-					            "workload: outstanding=%s: must be 1-64%s", v,
-					            "");
-				w.outstanding = (unsigned)n;
-			} else {
-				if (n > 1000000)
-					return perr(err, errlen,
-					            "workload: %s=%s: weight too large", k, v);
-				*(!strcmp(k, "read")    ? &w.w_read
-				  : !strcmp(k, "write") ? &w.w_write
-				                        : &w.w_ioctl) = (unsigned)n;
-			}
-		} else if (!strcmp(k, "size")) {
-			char tmp[64];
-			snprintf(tmp, sizeof(tmp), "%s", v);
-			char *dash = strchr(tmp, '-');
-			uint64_t lo, hi;
-			if (dash) {
-				*dash = 0;
-				if (!parse_u64(tmp, &lo) || !parse_u64(dash + 1, &hi))
-					return perr(err, errlen,
-					            "workload: size=%s: expected N or MIN-MAX%s", v,
-					            "");
-			} else if (!parse_u64(tmp, &lo)) {
-				return perr(err, errlen,
-				            "workload: size=%s: expected N or MIN-MAX%s", v, "");
-			} else {
-				hi = lo;
-			}
-			if (lo > hi || hi > (UINT64_C(64) << 20))
-				return perr(err, errlen,
-				            "workload: size=%s: need MIN <= MAX <= 64 MiB%s", v,
-				            "");
-			w.size_min = (uint32_t)lo;
-			w.size_max = (uint32_t)hi;
-		} else if (!strcmp(k, "align")) {
-			if (!strcmp(v, "any"))
-				w.align = DC_ALIGN_ANY;
-			else if (!strcmp(v, "line"))
-				w.align = DC_ALIGN_LINE;
-			else if (!strcmp(v, "page"))
-				w.align = 0;
-			else if (parse_u64(v, &n) && n < DC_PAGE_SIZE)
-				w.align = (int)n;
-			else
-				return perr(
-				    err, errlen,
-				    "workload: align=%s: expected any, line, page or 0-4095%s", v,
-				    "");
-		} else if (!strcmp(k, "zone")) {
-			if (!strcmp(v, "any"))
-				w.zone = DC_ZONE_ANY;
-			else if (!strcmp(v, "isa"))
-				w.zone = DC_ZONE_ISA;
-			else if (!strcmp(v, "dma32"))
-				w.zone = DC_ZONE_DMA32;
-			else if (!strcmp(v, "high"))
-				w.zone = DC_ZONE_HIGH;
-			else
-				return perr(err, errlen,
-				            "workload: zone=%s: expected any, isa, dma32 or high%s",
-				            v, "");
-		} else {
-			return perr(
-			    err, errlen,
-			    "workload: unknown key '%s' (count, read, write, ioctl, size, align, "
-			    "zone, outstanding, seed, fault)%s",
-			    k, "");
-		}
-	}
-	if (w.fault && w.outstanding > 1)
-		return perr(err, errlen, "workload: fault=N needs outstanding=1%s%s", "", "");
-	if (w.w_read + w.w_write + w.w_ioctl == 0)
-		return perr(err, errlen, "workload: read, write and ioctl weights are all 0%s%s",
+	char q[72];
+	if (!*text)
+		return perr(err, errlen,
+		            "workload: empty (key=value,... e.g. count=100; see dmacoh run "
+		            "--help)%s%s",
 		            "", "");
+	char *buf = strdup(text);
+	if (!buf)
+		return perr(err, errlen, "workload: out of memory%s%s", "", "");
+	int rc = DC_OK;
+	for (char *p = buf;;) {
+		char *end = p + strcspn(p, ",");
+		bool last = !*end;
+		*end = 0;
+		char *eq = strchr(p, '=');
+		if (!*p)
+			rc =
+			    perr(err, errlen,
+			         "workload: an empty item (a comma at an end, or two in a row)%s%s",
+			         "", "");
+		else if (!eq)
+			rc = perr(err, errlen, "workload: '%s' is not key=value%s",
+			          dc_parse_quote(q, sizeof(q), p), "");
+		else {
+			*eq = 0;
+			rc = parse_item(&w, p, eq + 1, err, errlen);
+		}
+		if (rc || last)
+			break;
+		p = end + 1;
+	}
+	free(buf);
+	if (rc)
+		return rc;
+	if (!w.count)
+		return perr(err, errlen, "workload: count=0: this workload moves no data%s%s", "",
+		            "");
+	if (w.w_read + w.w_write == 0)
+		return perr(err, errlen,
+		            "workload: read=0 and write=0: this workload moves no data%s%s", "",
+		            "");
 	*w0 = w;
 	return DC_OK;
+}
+
+/* The kind a result names: "read", "write" or "ioctl" (a ring receive is a read, the
+ * silence after a stream's writes a write). */
+static const char *major_kind(UCHAR major, bool ioctl)
+{
+	return ioctl ? "ioctl" : major == IRP_MJ_READ ? "read" : "write";
+}
+
+/* What a report of one IRP needs from the run. */
+struct ctx {
+	const struct dc_workload *w;
+	struct dc_run_stats *st;
+	struct dc_machine *m;
+};
+
+static void result(struct ctx *c, enum dc_irp_outcome o, uint64_t irp, const char *kind,
+                   UCHAR major, uint64_t off, uint64_t len, NTSTATUS status)
+{
+	if (!c->w->on_result)
+		return;
+	struct dc_irp_result r = {.outcome = o,
+	                          .irp = irp,
+	                          .kind = kind,
+	                          .major = major,
+	                          .offset = off,
+	                          .length = len,
+	                          .status = status,
+	                          .time = c->m->clock.now};
+	c->w->on_result(c->w->result_opaque, &r);
+}
+
+/* A request that completed with success but did not move what it should have (a length or a
+ * capacity): wrong data with no byte to name. */
+static void short_result(struct ctx *c, uint64_t irp, UCHAR major, uint64_t off, uint64_t len,
+                         uint64_t bad, uint64_t at)
+{
+	c->st->mismatched++;
+	if (!c->w->on_result)
+		return;
+	struct dc_irp_result r = {.outcome = DC_IRP_WRONG_DATA,
+	                          .irp = irp,
+	                          .kind = major_kind(major, major == IRP_MJ_DEVICE_CONTROL),
+	                          .major = major,
+	                          .offset = off,
+	                          .length = len,
+	                          .bad_bytes = bad,
+	                          .store_off = off + at,
+	                          .buf_off = at,
+	                          .time = c->m->clock.now};
+	c->w->on_result(c->w->result_opaque, &r);
+}
+
+/* Simulated time an IRP may take before it counts as hung: generous for what the device
+ * needs to move `bytes` (everything queued ahead of it included) at `bps` bytes per second,
+ * and never less than 10 s (a driver may start its device lazily, a floppy spins up). */
+static uint64_t irp_timeout(uint64_t bytes, uint64_t bps)
+{
+	const uint64_t base = UINT64_C(10000000000);
+	if (!bps)
+		return base;
+	/* 4x the transfer time, in ns, without overflow for any size below 2^32. */
+	long double t = (long double)bytes * 4e9L / (long double)bps;
+	return t > (long double)(UINT64_MAX / 2) ? UINT64_MAX / 2 : base + (uint64_t)t;
+}
+
+/* The slowest rate a device moves data at (bytes per simulated second). */
+static uint64_t device_bps(struct dc_machine *m, const char *kind)
+{
+	if (!strcmp(kind, "fdc"))
+		return 250000 / 8 / 4; /* 250 kbit/s media; seeks and missed revolutions: / 4 */
+	if (!strcmp(kind, "sysblk") || !strcmp(kind, "pio"))
+		return m->plat.sysdma_bw;
+	return m->plat.bm_bw;
 }
 
 /* One request in flight. */
@@ -154,7 +274,7 @@ struct req {
 	PIRP irp;
 	UCHAR major;
 	bool ioctl;
-	bool faulted;
+	bool faulted; /* an injected error is known to be this request's */
 	uint8_t *buf;
 	uint8_t *data; /* what a write sent / a read must see */
 	uint64_t off;
@@ -170,9 +290,10 @@ static void gen(struct dc_rng *r, uint8_t *p, uint64_t n)
 	}
 }
 
-static void mismatch(struct dc_run_stats *st, const char *kind, uint64_t irp, uint64_t off,
+static void mismatch(struct ctx *c, const char *kind, UCHAR major, uint64_t irp, uint64_t off,
                      const uint8_t *want, const uint8_t *got, uint64_t n)
 {
+	struct dc_run_stats *st = c->st;
 	uint64_t bad = 0, first = UINT64_MAX;
 	for (uint64_t i = 0; i < n; i++)
 		if (want[i] != got[i]) {
@@ -184,6 +305,21 @@ static void mismatch(struct dc_run_stats *st, const char *kind, uint64_t irp, ui
 		return;
 	st->mismatched++;
 	st->bad_bytes += bad;
+	if (c->w->on_result) {
+		struct dc_irp_result r = {.outcome = DC_IRP_WRONG_DATA,
+		                          .irp = irp,
+		                          .kind = major_kind(major, major == IRP_MJ_DEVICE_CONTROL),
+		                          .major = major,
+		                          .offset = off,
+		                          .length = n,
+		                          .bad_bytes = bad,
+		                          .store_off = off + first,
+		                          .buf_off = first,
+		                          .want = want[first],
+		                          .got = got[first],
+		                          .time = c->m->clock.now};
+		c->w->on_result(c->w->result_opaque, &r);
+	}
 	if (st->first_irp)
 		return;
 	st->first_irp = irp;
@@ -203,6 +339,41 @@ static uint32_t pick_boff(struct dc_rng *r, int align, uint32_t line)
 	return (uint32_t)dc_rng_below(r, DC_PAGE_SIZE);
 }
 
+/* A FIFO of bytes: appended at the end, consumed from the front; it holds only what is in
+ * between, so its memory is bounded by what is in flight, not by what went through. */
+struct fifo {
+	uint8_t *p;
+	uint64_t head, len, cap; /* bytes [head, head + len) of p */
+	uint64_t pos;            /* stream position of p[head] */
+};
+
+static bool fifo_reserve(struct fifo *f, uint64_t n)
+{
+	if (f->head + f->len + n <= f->cap)
+		return true;
+	if (f->head) {
+		memmove(f->p, f->p + f->head, f->len);
+		f->head = 0;
+	}
+	if (f->len + n <= f->cap)
+		return true;
+	uint64_t cap = DC_MAX(f->len + n, f->cap * 2);
+	uint8_t *q = realloc(f->p, cap);
+	if (!q)
+		return false;
+	f->p = q;
+	f->cap = cap;
+	return true;
+}
+
+static void fifo_drop(struct fifo *f, uint64_t n)
+{
+	n = DC_MIN(n, f->len);
+	f->head += n;
+	f->len -= n;
+	f->pos += n;
+}
+
 /* ---- Stream devices (sb16) ----------------------------------------------------------------
  * One format for the run (from the seed: 8-bit unsigned or 16-bit signed, mono or stereo, at
  * 44.1 kHz), then writes and reads in the seeded mix.  Every write's bytes must appear in the
@@ -210,38 +381,65 @@ static uint32_t pick_boff(struct dc_rng *r, int align, uint32_t line)
  * in the order sent, must get the capture source from position 0.  The source is seeded bytes
  * kept STREAM_AHEAD beyond what the reads have asked for (a driver records ahead of its reads
  * at the end of a block).  An injected transfer error stops the device after a block: the
- * driver must recover without losing a byte, so those requests must succeed too. */
+ * driver must recover without losing a byte, so those requests must succeed too.
+ *
+ * Checked as it goes: after each batch, what the device has played is compared with the
+ * writes not yet heard and dropped from the sink; the source is kept only from the oldest
+ * read not yet checked. */
 
 #define STREAM_AHEAD (UINT64_C(256) << 10)
 #define STREAM_DRAIN_NS UINT64_C(60000000000)
 #define STREAM_QUIET_NS UINT64_C(3000000000)
 #define STREAM_STEP_NS UINT64_C(10000000)
+#define STREAM_MAX_SIZE (UINT32_C(1) << 20)
 
 struct stream_req {
 	PIRP irp;
 	UCHAR major;
 	bool ioctl;
 	uint8_t *buf;
+	uint8_t *data; /* a write's bytes until it completes */
 	ULONG len;
-	uint64_t at; /* where its bytes go in the sink (write) or come from in the source (read) */
+	uint64_t at; /* where its bytes come from in the source (read) */
 	ULONGLONG cap;
 };
 
-struct stream_write {
-	uint64_t irp, at, len;
+/* A successful write whose bytes are not all heard yet: its number, and where it ends in the
+ * stream of successful writes. */
+struct pending_write {
+	uint64_t irp, start, end;
 };
 
-static bool grow(uint8_t **p, uint64_t *cap, uint64_t need)
+struct stream {
+	struct ctx *c;
+	void *dev;
+	struct fifo want;         /* successful writes' bytes not heard yet */
+	struct pending_write *pw; /* their IRPs, oldest first: [pw_head, n_pw) */
+	uint64_t n_pw, pw_head, pw_cap;
+	uint8_t silence;
+};
+
+/* Compares what the device played with the writes not heard yet, as far as both go, and
+ * drops both. */
+static void stream_check_sink(struct stream *S)
 {
-	if (need <= *cap)
-		return true;
-	uint64_t n = DC_MAX(need, *cap * 2);
-	uint8_t *q = realloc(*p, n);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = n;
-	return true;
+	uint64_t played;
+	const uint8_t *sink = dc_sb16_sink(S->dev, &played, NULL);
+	uint64_t n = DC_MIN(played, S->want.len), done = 0;
+	while (done < n && S->pw_head < S->n_pw) {
+		struct pending_write *p = &S->pw[S->pw_head];
+		uint64_t from = S->want.pos + done;
+		uint64_t k = DC_MIN(p->end - from, n - done);
+		mismatch(S->c, "write", IRP_MJ_WRITE, p->irp, from, S->want.p + S->want.head + done,
+		         sink + done, k);
+		done += k;
+		if (from + k == p->end)
+			S->pw_head++;
+	}
+	fifo_drop(&S->want, done);
+	dc_sb16_sink_consume(S->dev, done);
+	if (S->pw_head == S->n_pw)
+		S->pw_head = S->n_pw = 0;
 }
 
 static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
@@ -251,6 +449,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	struct dc_machine *m = s->m;
 	const struct dc_device_ops *ops = d->dev.ops;
 	void *dev = d->dev.opaque;
+	struct ctx c = {w, st, m};
 	struct dc_rng r, rs;
 	dc_rng_seed(&r, w->seed);
 	dc_rng_seed(&rs, w->seed ^ UINT64_C(0x5eed5011ce));
@@ -260,10 +459,18 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	unsigned fi = (unsigned)dc_rng_below(&r, 4);
 	DMACOH_STREAM_FORMAT f = {44100, fmts[fi].bits, fmts[fi].channels, fmts[fi].bits == 16};
 	uint32_t frame = (uint32_t)f.BitsPerSample / 8 * f.Channels;
+	uint64_t bps = (uint64_t)f.SamplesPerSec * frame;
 	uint32_t lo = w->size_min, hi = w->size_max;
 	if (!lo && !hi) {
 		lo = frame;
 		hi = 65536;
+	}
+	if (hi > STREAM_MAX_SIZE) {
+		snprintf(err, errlen,
+		         "workload: size %u-%u: a stream request is at most %u bytes (1M, about 6 "
+		         "s of sound)",
+		         w->size_min, w->size_max, STREAM_MAX_SIZE);
+		return DC_ERR_INVAL;
 	}
 	lo -= lo % frame;
 	hi -= hi % frame;
@@ -276,12 +483,12 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	if (!lo)
 		lo = frame;
 	uint64_t t0 = m->clock.now;
-	uint8_t *sinkm = NULL, *src = NULL; /* the writes back to back; the capture source */
-	uint64_t sink_cap = 0, sink_len = 0, src_cap = 0, src_len = 0, read_at = 0;
-	struct stream_write *wr = NULL;
-	uint64_t n_wr = 0, wr_cap = 0;
+	struct stream S = {.c = &c, .dev = dev, .silence = f.BitsPerSample == 8 ? 0x80 : 0x00};
+	struct fifo src = {0}; /* the capture source from the oldest read not checked */
+	uint64_t read_at = 0;
 	struct stream_req *rq = calloc(w->outstanding, sizeof(*rq));
 	int rc = DC_OK;
+	unsigned nb = 0;
 	if (!rq)
 		return DC_ERR_NOMEM;
 
@@ -292,21 +499,24 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	if (!irp)
 		goto nomem;
 	dc_sys_send(s, irp);
-	if (dc_sys_wait(s, irp, UINT64_C(10000000000))) {
+	if (dc_sys_wait(s, irp, irp_timeout(0, bps))) {
 		st->hung++;
+		result(&c, DC_IRP_HUNG, 0, "ioctl", IRP_MJ_DEVICE_CONTROL, 0, sizeof(f), 0);
 		goto out;
 	}
 	io = dc_sys_finish(s, irp);
 	if (!NT_SUCCESS(io.Status)) {
 		st->failed++;
+		result(&c, DC_IRP_FAILED, 0, "ioctl", IRP_MJ_DEVICE_CONTROL, 0, sizeof(f),
+		       io.Status);
 		goto out;
 	}
 
 	unsigned total_w = w->w_read + w->w_write + w->w_ioctl;
 	uint64_t issued = 0, data_irps = 0;
 	while (issued < w->count && !st->hung) {
-		unsigned nb = 0;
-		uint64_t batch = DC_MIN((uint64_t)w->outstanding, w->count - issued);
+		nb = 0;
+		uint64_t batch = DC_MIN((uint64_t)w->outstanding, w->count - issued), bytes = 0;
 		for (uint64_t b = 0; b < batch; b++, nb++) {
 			struct stream_req *q = &rq[nb];
 			memset(q, 0, sizeof(*q));
@@ -322,30 +532,30 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			q->major = pick < w->w_read ? IRP_MJ_READ : IRP_MJ_WRITE;
 			q->len = lo + (uint32_t)dc_rng_below(&r, (uint64_t)(hi - lo) / frame + 1) *
 			                  frame;
+			bytes += q->len;
 			q->buf = dc_sys_alloc_buffer(
 			    s, q->len, pick_boff(&r, w->align, m->plat.line_size), w->zone);
 			if (!q->buf)
 				goto nomem;
 			if (q->major == IRP_MJ_WRITE) {
-				if (!grow(&sinkm, &sink_cap, sink_len + q->len))
+				q->data = malloc(q->len);
+				if (!q->data)
 					goto nomem;
-				gen(&r, sinkm + sink_len, q->len);
-				dc_cpu_write(m, q->buf, sinkm + sink_len, q->len);
-				q->at = sink_len;
-				sink_len += q->len;
+				gen(&r, q->data, q->len);
+				dc_cpu_write(m, q->buf, q->data, q->len);
 			} else {
 				/* The source stays STREAM_AHEAD beyond what the reads asked for. */
 				q->at = read_at;
 				read_at += q->len;
-				uint64_t need = read_at + STREAM_AHEAD;
-				if (need > src_len) {
-					if (!grow(&src, &src_cap, need))
+				uint64_t need = read_at + STREAM_AHEAD, have = src.pos + src.len;
+				if (need > have) {
+					if (!fifo_reserve(&src, need - have))
 						goto nomem;
-					gen(&rs, src + src_len, need - src_len);
-					if (ops->store_write(dev, src_len, src + src_len,
-					                     need - src_len))
+					uint8_t *p = src.p + src.head + src.len;
+					gen(&rs, p, need - have);
+					if (ops->store_write(dev, have, p, need - have))
 						goto nomem;
-					src_len = need;
+					src.len += need - have;
 				}
 				dc_cpu_fill(m, q->buf, 0xA5, q->len);
 			}
@@ -362,22 +572,33 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		for (unsigned i = 0; i < nb; i++) {
 			struct stream_req *q = &rq[i];
 			uint64_t irpno = ++st->irps;
-			if (dc_sys_wait(s, q->irp, UINT64_C(10000000000))) {
-				st->hung++;
-				q->buf = NULL;
-				for (unsigned j = i + 1; j < nb; j++)
-					if (!dc_sys_irp_done(rq[j].irp))
-						rq[j].buf = NULL;
+			const char *kind = major_kind(q->major, q->ioctl);
+			UCHAR major = q->ioctl ? IRP_MJ_DEVICE_CONTROL : q->major;
+			if (dc_sys_wait(s, q->irp, irp_timeout(bytes, bps))) {
+				for (unsigned j = i; j < nb; j++) {
+					if (dc_sys_irp_done(rq[j].irp))
+						continue;
+					/* The driver keeps the IRP; its buffer stays with it. */
+					st->hung++;
+					rq[j].buf = NULL;
+					result(&c, DC_IRP_HUNG, irpno + (j - i),
+					       major_kind(rq[j].major, rq[j].ioctl),
+					       rq[j].ioctl ? IRP_MJ_DEVICE_CONTROL : rq[j].major,
+					       rq[j].at, rq[j].len, 0);
+				}
 				break;
 			}
 			io = dc_sys_finish(s, q->irp);
 			q->irp = NULL;
 			if (q->ioctl) {
 				st->ioctls++;
-				if (!NT_SUCCESS(io.Status))
+				if (!NT_SUCCESS(io.Status)) {
 					st->failed++;
-				else if (q->cap < hi)
-					st->mismatched++;
+					result(&c, DC_IRP_FAILED, irpno, kind, major, 0,
+					       sizeof(q->cap), io.Status);
+				} else if (q->cap < hi)
+					short_result(&c, irpno, major, 0, sizeof(q->cap),
+					             sizeof(q->cap), 0);
 				continue;
 			}
 			if (q->major == IRP_MJ_READ)
@@ -386,38 +607,62 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				st->writes++;
 			if (!NT_SUCCESS(io.Status)) {
 				st->failed++;
+				result(&c, DC_IRP_FAILED, irpno, kind, major, q->at, q->len,
+				       io.Status);
 				continue;
 			}
 			st->bytes += io.Information;
 			if (io.Information != q->len) {
-				st->mismatched++;
+				uint64_t got = DC_MIN((uint64_t)io.Information, q->len);
+				short_result(&c, irpno, major, q->at, q->len, q->len - got, got);
 				continue;
 			}
 			if (q->major == IRP_MJ_WRITE) {
-				/* Checked against the sink once everything has played. */
-				if (n_wr == wr_cap) {
-					uint64_t nc = wr_cap ? 2 * wr_cap : 64;
-					struct stream_write *p = realloc(wr, nc * sizeof(*wr));
-					if (!p)
-						goto nomem;
-					wr = p;
-					wr_cap = nc;
+				/* Checked against the sink as the device plays it. */
+				if (S.n_pw == S.pw_cap) {
+					if (S.pw_head) {
+						memmove(S.pw, S.pw + S.pw_head,
+						        (S.n_pw - S.pw_head) * sizeof(*S.pw));
+						S.n_pw -= S.pw_head;
+						S.pw_head = 0;
+					}
+					if (S.n_pw == S.pw_cap) {
+						uint64_t nc = S.pw_cap ? 2 * S.pw_cap : 64;
+						struct pending_write *p =
+						    realloc(S.pw, nc * sizeof(*S.pw));
+						if (!p)
+							goto nomem;
+						S.pw = p;
+						S.pw_cap = nc;
+					}
 				}
-				wr[n_wr++] = (struct stream_write){irpno, q->at, q->len};
+				if (!fifo_reserve(&S.want, q->len))
+					goto nomem;
+				uint64_t start = S.want.pos + S.want.len;
+				memcpy(S.want.p + S.want.head + S.want.len, q->data, q->len);
+				S.want.len += q->len;
+				S.pw[S.n_pw++] =
+				    (struct pending_write){irpno, start, start + q->len};
 				continue;
 			}
 			uint8_t *got = malloc(q->len);
 			if (!got)
 				goto nomem;
 			dc_cpu_read(m, q->buf, got, q->len);
-			mismatch(st, "read", irpno, q->at, src + q->at, got, q->len);
+			mismatch(&c, "read", IRP_MJ_READ, irpno, q->at,
+			         src.p + src.head + (q->at - src.pos), got, q->len);
 			free(got);
 		}
 		for (unsigned i = 0; i < nb; i++) {
 			if (rq[i].buf)
 				dc_sys_free_buffer(s, rq[i].buf);
 			rq[i].buf = NULL;
+			free(rq[i].data);
+			rq[i].data = NULL;
 		}
+		/* Every read so far is checked: keep the source from the next one on. */
+		fifo_drop(&src, read_at - src.pos);
+		stream_check_sink(&S);
 		issued += batch;
 		if (fn && fn(opaque, issued, w->count))
 			break;
@@ -428,9 +673,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	/* The last writes are in the driver's DMA buffer: let the device play them.  A device
 	 * that stopped short (a transfer error) gets STREAM_QUIET_NS for its driver to notice
 	 * and start it again. */
-	uint64_t want_len = 0, quiet = 0;
-	for (uint64_t i = 0; i < n_wr; i++)
-		want_len += wr[i].len;
+	uint64_t quiet = 0;
 	for (uint64_t waited = 0;; waited += STREAM_STEP_NS) {
 		struct dc_sb16_state ss;
 		uint64_t have;
@@ -439,43 +682,38 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		if (ss.s[DC_SB16_STREAM_8].run == DC_SB16_IDLE &&
 		    ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE) {
 			quiet += STREAM_STEP_NS;
-			if (have >= want_len || quiet > STREAM_QUIET_NS)
+			if (have >= S.want.len || quiet > STREAM_QUIET_NS)
 				break;
 		} else {
 			quiet = 0;
 		}
 		if (waited >= STREAM_DRAIN_NS) {
 			st->hung++;
+			result(&c, DC_IRP_HUNG, st->irps, "write", IRP_MJ_WRITE, S.want.pos,
+			       S.want.len, 0);
 			goto out;
 		}
 		dc_sys_run_for(s, STREAM_STEP_NS);
+		stream_check_sink(&S);
 	}
-	uint64_t played;
-	const uint8_t *sink = dc_sb16_sink(dev, &played, NULL);
-	/* Every successful write where it belongs (a write that failed leaves its bytes out,
-	 * and the bytes after it move up). */
-	uint64_t shift = 0, next = 0;
-	for (uint64_t i = 0; i < n_wr; i++) {
-		shift += wr[i].at - next;
-		next = wr[i].at + wr[i].len;
-		uint64_t at = wr[i].at - shift;
-		if (at + wr[i].len > played) {
-			st->mismatched++; /* not (all) played */
-			continue;
-		}
-		mismatch(st, "write", wr[i].irp, at, sinkm + wr[i].at, sink + at, wr[i].len);
+	stream_check_sink(&S);
+	/* Writes the device never played. */
+	for (uint64_t i = S.pw_head; i < S.n_pw; i++) {
+		uint64_t from = DC_MAX(S.pw[i].start, S.want.pos);
+		short_result(&c, S.pw[i].irp, IRP_MJ_WRITE, from, S.pw[i].end - from,
+		             S.pw[i].end - from, 0);
 	}
 	/* Then only silence. */
-	uint64_t end = next - shift;
-	for (uint64_t i = end; i < played; i++) {
-		uint8_t want = f.BitsPerSample == 8 ? 0x80 : 0x00;
-		if (sink[i] != want) {
-			uint8_t *tail = malloc(played - end);
+	uint64_t played;
+	const uint8_t *sink = dc_sb16_sink(dev, &played, NULL);
+	for (uint64_t i = 0; i < played; i++) {
+		if (sink[i] != S.silence) {
+			uint8_t *tail = malloc(played);
 			if (!tail)
 				goto nomem;
-			for (uint64_t j = end; j < played; j++)
-				tail[j - end] = f.BitsPerSample == 8 ? 0x80 : 0x00;
-			mismatch(st, "silence", st->irps, end, tail, sink + end, played - end);
+			memset(tail, S.silence, played);
+			mismatch(&c, "silence", IRP_MJ_WRITE, st->irps, S.want.pos, tail, sink,
+			         played);
 			free(tail);
 			break;
 		}
@@ -485,14 +723,16 @@ nomem:
 	snprintf(err, errlen, "out of simulated memory building a request");
 	rc = DC_ERR_NOMEM;
 out:
-	for (unsigned i = 0; i < w->outstanding; i++)
+	for (unsigned i = 0; i < nb; i++) {
 		if (rq[i].buf && !rq[i].irp)
 			dc_sys_free_buffer(s, rq[i].buf);
+		free(rq[i].data);
+	}
 	st->sim_ns = m->clock.now - t0;
 	free(rq);
-	free(wr);
-	free(sinkm);
-	free(src);
+	free(S.want.p);
+	free(S.pw);
+	free(src.p);
 	return rc;
 }
 
@@ -505,16 +745,25 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	if (!strcmp(d->kind, "sb16"))
 		return run_stream(s, d, top, w, st, fn, opaque, err, errlen);
 	struct dc_machine *m = s->m;
+	struct ctx c = {w, st, m};
 	const struct dc_device_ops *ops = d->dev.ops;
 	bool frame = !strcmp(d->kind, "ring");
 	uint32_t gran =
 	    !strcmp(d->kind, "sysblk") || !strcmp(d->kind, "bmblk") || !strcmp(d->kind, "fdc") ? 512
 	                                                                                       : 1;
+	uint64_t bps = device_bps(m, d->kind);
 	uint64_t store = frame ? 0 : ops->store_size(d->dev.opaque);
 	uint32_t lo = w->size_min, hi = w->size_max;
 	if (!lo && !hi) {
 		lo = frame ? 1 : gran;
 		hi = frame ? 1514 : 65536;
+	}
+	if (frame && w->fault) {
+		snprintf(err, errlen,
+		         "workload: fault=%llu: not on ring (its frames loop back: a frame lost to "
+		         "an injected error has no request to fail)",
+		         (unsigned long long)w->fault);
+		return DC_ERR_INVAL;
 	}
 	uint64_t slot = frame ? 0 : store / w->outstanding;
 	slot -= slot % gran;
@@ -522,7 +771,16 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		return snprintf(err, errlen, "workload: frames are at most %u bytes",
 		                DC_RING_MAX_FRAME),
 		       DC_ERR_INVAL;
-	if (!frame && (hi - hi % gran > slot || (lo && lo < gran && hi < gran))) {
+	/* Lengths are whole sectors between lo and hi; none can be zero. */
+	uint32_t lo_g = lo ? lo + (gran - lo % gran) % gran : gran, hi_g = hi - hi % gran;
+	if (!frame && lo_g > hi_g) {
+		snprintf(err, errlen,
+		         "workload: size %u-%u holds no whole %u-byte sector (%s): this workload "
+		         "moves no data",
+		         lo, hi, gran, d->kind);
+		return DC_ERR_INVAL;
+	}
+	if (!frame && hi_g > slot) {
 		snprintf(
 		    err, errlen,
 		    "workload: size %u-%u does not fit this device (%s: %llu-byte store%s, %u-byte "
@@ -531,6 +789,11 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		    w->outstanding > 1 ? " shared by the outstanding requests" : "", gran);
 		return DC_ERR_INVAL;
 	}
+	if (!frame) {
+		lo = lo_g;
+		hi = hi_g;
+	} else if (!lo)
+		lo = 1;
 	struct dc_rng r;
 	dc_rng_seed(&r, w->seed);
 	uint8_t *model = NULL;
@@ -542,7 +805,10 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		ops->store_write(d->dev.opaque, 0, model, store);
 	}
 	struct req *rq = calloc(2 * w->outstanding, sizeof(*rq));
-	if (!rq) {
+	uint8_t *got = malloc(frame ? DC_RING_MAX_FRAME : hi);
+	if (!rq || !got) {
+		free(rq);
+		free(got);
 		free(model);
 		return DC_ERR_NOMEM;
 	}
@@ -550,9 +816,12 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	unsigned total_w = w->w_read + w->w_write + w->w_ioctl;
 	uint64_t issued = 0, data_irps = 0;
 	int rc = DC_OK;
+	unsigned nb = 0;
 	while (issued < w->count && !st->hung) {
-		unsigned nb = 0;
-		uint64_t batch = DC_MIN((uint64_t)w->outstanding, w->count - issued);
+		nb = 0;
+		uint64_t batch = DC_MIN((uint64_t)w->outstanding, w->count - issued), bytes = 0;
+		unsigned n_data = 0;
+		bool armed = false; /* an injected error waits for one of this batch's transfers */
 		for (uint64_t b = 0; b < batch; b++) {
 			unsigned pick = (unsigned)dc_rng_below(&r, total_w);
 			struct req *q = &rq[nb];
@@ -569,8 +838,6 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			q->major = pick < w->w_read ? IRP_MJ_READ : IRP_MJ_WRITE;
 			uint32_t len = lo + (uint32_t)dc_rng_below(&r, (uint64_t)hi - lo + 1);
 			len -= len % gran;
-			if (frame && !len)
-				len = 1;
 			if (!frame) {
 				uint64_t room = slot - len;
 				q->off = b * slot + dc_rng_below(&r, room / gran + 1) * gran;
@@ -579,9 +846,10 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				q->major = IRP_MJ_WRITE; /* frames: a write, then the read that gets
 				                            it back */
 			q->len = len;
+			bytes += len;
 			q->buf = dc_sys_alloc_buffer(
 			    s, len, pick_boff(&r, w->align, m->plat.line_size), w->zone);
-			q->data = malloc(len ? len : 1);
+			q->data = malloc(len);
 			if (!q->buf || !q->data)
 				goto nomem;
 			if (q->major == IRP_MJ_WRITE) {
@@ -595,14 +863,19 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			if (!q->irp)
 				goto nomem;
 			data_irps++;
-			if (!frame && w->fault && len && data_irps % w->fault == 0 &&
+			n_data++;
+			/* One armed error at a time: the device fails its next transfer, which
+			 * may be any request of the batch. */
+			if (!frame && w->fault && data_irps % w->fault == 0 && !armed &&
 			    ops->inject_fault) {
 				ops->inject_fault(d->dev.opaque, DC_FAULT_TRANSFER_ERROR);
+				armed = true;
 				q->faulted = true;
 				st->faults++;
 			}
 			nb++;
 			if (frame) {
+				bytes += len;
 				/* The read that receives this frame, queued before the write is
 				 * sent. */
 				struct req *rd = &rq[nb];
@@ -628,34 +901,56 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				nb++;
 			}
 		}
+		/* With one data request the armed error is known to be its; with several, the
+		 * first of them to fail takes it. */
+		bool unclaimed = armed && n_data > 1;
+		if (unclaimed)
+			for (unsigned i = 0; i < nb; i++)
+				rq[i].faulted = false;
 		for (unsigned i = 0; i < nb; i++)
 			dc_sys_send(s, rq[i].irp);
 		for (unsigned i = 0; i < nb; i++) {
 			struct req *q = &rq[i];
 			uint64_t irpno = ++st->irps;
-			if (dc_sys_wait(s, q->irp, UINT64_C(10000000000))) {
-				st->hung++;
-				/* The driver keeps the IRP; its buffer stays allocated with it. */
-				q->buf = NULL;
-				for (unsigned j = i + 1; j < nb; j++)
-					if (!dc_sys_irp_done(rq[j].irp))
-						rq[j].buf = NULL;
+			const char *kind = major_kind(q->major, q->ioctl);
+			UCHAR major = q->ioctl ? IRP_MJ_DEVICE_CONTROL : q->major;
+			if (frame && q->major == IRP_MJ_READ)
+				kind = "receive";
+			if (dc_sys_wait(s, q->irp, irp_timeout(bytes, bps))) {
+				for (unsigned j = i; j < nb; j++) {
+					if (dc_sys_irp_done(rq[j].irp))
+						continue;
+					/* The driver keeps the IRP; its buffer stays with it. */
+					st->hung++;
+					rq[j].buf = NULL;
+					result(&c, DC_IRP_HUNG, irpno + (j - i),
+					       major_kind(rq[j].major, rq[j].ioctl),
+					       rq[j].ioctl ? IRP_MJ_DEVICE_CONTROL : rq[j].major,
+					       frame ? 0 : rq[j].off, rq[j].len, 0);
+				}
 				break;
 			}
 			IO_STATUS_BLOCK io = dc_sys_finish(s, q->irp);
 			q->irp = NULL;
 			if (q->ioctl) {
 				st->ioctls++;
-				if (!NT_SUCCESS(io.Status))
+				if (!NT_SUCCESS(io.Status)) {
 					st->failed++;
-				else if (!frame && q->cap != store)
-					st->mismatched++;
+					result(&c, DC_IRP_FAILED, irpno, kind, major, 0,
+					       sizeof(q->cap), io.Status);
+				} else if (!frame && q->cap != store)
+					short_result(&c, irpno, major, 0, sizeof(q->cap),
+					             sizeof(q->cap), 0);
 				continue;
 			}
 			if (q->major == IRP_MJ_READ)
 				st->reads++;
 			else
 				st->writes++;
+			if (unclaimed && !NT_SUCCESS(io.Status)) {
+				q->faulted = true;
+				unclaimed = false;
+			}
 			if (q->faulted) {
 				/* G6: a failed transfer fails the IRP, with Information 0. */
 				if (NT_SUCCESS(io.Status) || io.Information)
@@ -667,6 +962,8 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			}
 			if (!NT_SUCCESS(io.Status)) {
 				st->failed++;
+				result(&c, DC_IRP_FAILED, irpno, kind, major, frame ? 0 : q->off,
+				       q->len, io.Status);
 				if (!frame &&
 				    q->major == IRP_MJ_WRITE) /* the medium may hold part of it */
 					ops->store_read(d->dev.opaque, q->off, model + q->off,
@@ -674,49 +971,53 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				continue;
 			}
 			st->bytes += io.Information;
-			uint8_t *got = malloc(q->len ? q->len : 1);
-			if (!got) {
-				rc = DC_ERR_NOMEM;
-				break;
-			}
 			if (frame && q->major == IRP_MJ_READ) {
 				ULONG want = (ULONG)q->off;
 				dc_cpu_read(m, q->buf, got, want);
 				if (io.Information != want)
-					st->mismatched++;
+					short_result(&c, irpno, major, 0, want,
+					             want - DC_MIN(want, (ULONG)io.Information),
+					             DC_MIN(want, (ULONG)io.Information));
 				else
-					mismatch(st, "receive", irpno, 0, q->data, got, want);
+					mismatch(&c, kind, major, irpno, 0, q->data, got, want);
 			} else if (q->major == IRP_MJ_WRITE) {
 				if (!frame) {
 					ops->store_read(d->dev.opaque, q->off, got, q->len);
-					mismatch(st, "write", irpno, q->off, q->data, got, q->len);
+					mismatch(&c, kind, major, irpno, q->off, q->data, got,
+					         q->len);
 					memcpy(model + q->off, got, q->len);
 				}
 			} else {
 				dc_cpu_read(m, q->buf, got, q->len);
-				mismatch(st, "read", irpno, q->off, q->data, got, q->len);
+				mismatch(&c, kind, major, irpno, q->off, q->data, got, q->len);
 			}
-			free(got);
 		}
+		if (unclaimed) /* the error was armed, and every request succeeded */
+			st->false_ok++;
 		for (unsigned i = 0; i < nb; i++) {
 			if (rq[i].buf)
 				dc_sys_free_buffer(s, rq[i].buf);
 			if (!(frame && rq[i].major == IRP_MJ_READ))
 				free(rq[i].data);
+			rq[i].buf = NULL;
+			rq[i].data = NULL;
 		}
+		nb = 0;
 		issued += batch;
 		if (fn && fn(opaque, issued, w->count))
 			break;
-		if (rc)
-			break;
 	}
-	st->sim_ns = m->clock.now - t0;
-	free(rq);
-	free(model);
-	return rc;
+	goto out;
 nomem:
 	snprintf(err, errlen, "out of simulated memory building a request");
+	rc = DC_ERR_NOMEM;
+out:
+	for (unsigned i = 0; i < nb; i++)
+		if (!(frame && rq[i].major == IRP_MJ_READ))
+			free(rq[i].data);
+	st->sim_ns = m->clock.now - t0;
 	free(rq);
+	free(got);
 	free(model);
-	return DC_ERR_NOMEM;
+	return rc;
 }

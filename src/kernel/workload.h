@@ -8,14 +8,36 @@
  * Keys: count (IRPs), read / write / ioctl (relative weights), size (N or MIN-MAX bytes; block
  * devices round to their sector), align (any | line | page | an offset 0-4095 of the buffer in
  * its first page), zone (any | isa | dma32 | high: where application buffers live), outstanding
- * (IRPs in flight at once, 1-64), seed, fault (every Nth read or write of a block device meets
- * an injected transfer error: it must fail, with Information 0; 0 = never, needs
- * outstanding=1).  Outstanding requests use disjoint parts of the store,
- * so the expected contents never depend on the order the driver serves them in. */
+ * (IRPs in flight at once, 1-64), seed, fault (every Nth read or write meets an injected
+ * transfer error: on a block device it must fail, with Information 0 — with several requests
+ * outstanding, one of the batch it was armed in; on a stream device the driver must recover
+ * and the request succeed; 0 = never; refused on ring, whose frames are looped back).
+ * Numbers are plain decimal (size also takes K and M); anything else is refused with one
+ * line, as is a workload that moves no data.  Outstanding requests use disjoint parts of the
+ * store, so the expected contents never depend on the order the driver serves them in.
+ *
+ * Verification streams: a block device's expected contents are one copy of its store, a frame
+ * or stream device's only what is in flight or not yet played, so memory stays flat in the
+ * number of IRPs. */
 #ifndef DC_KERNEL_WORKLOAD_H
 #define DC_KERNEL_WORKLOAD_H
 
 #include "sys.h"
+
+/* What the workload saw go wrong with one IRP (see dc_workload.on_result). */
+enum dc_irp_outcome { DC_IRP_WRONG_DATA, DC_IRP_HUNG, DC_IRP_FAILED };
+struct dc_irp_result {
+	enum dc_irp_outcome outcome;
+	uint64_t irp;     /* 1-based number in the workload */
+	const char *kind; /* "read", "write", "ioctl" */
+	uint8_t major;    /* IRP_MJ_* */
+	uint64_t offset, length;
+	NTSTATUS status;                        /* DC_IRP_HUNG: 0 */
+	uint64_t bad_bytes, store_off, buf_off; /* DC_IRP_WRONG_DATA: the first wrong byte */
+	uint8_t want, got;
+	uint64_t time; /* simulated ns when it was seen */
+};
+typedef void (*dc_run_result_fn)(void *opaque, const struct dc_irp_result *r);
 
 #define DC_ALIGN_ANY (-1)
 #define DC_ALIGN_LINE (-2)
@@ -29,10 +51,13 @@ struct dc_workload {
 	unsigned outstanding;
 	uint64_t seed;
 	uint64_t fault;
+	dc_run_result_fn on_result;
+	void *result_opaque;
 };
 
 void dc_workload_default(struct dc_workload *w);
-/* Applies a workload string over *w.  DC_ERR_PARSE with one line in err ("workload: ..."). */
+/* Applies a workload string over *w.  DC_ERR_PARSE with one line in err ("workload: ..."),
+ * also for a workload that moves no data (count=0, no read or write weight). */
 int dc_workload_parse(const char *text, struct dc_workload *w, char *err, size_t errlen);
 
 struct dc_run_stats {
