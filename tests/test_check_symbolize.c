@@ -1,0 +1,148 @@
+/* Where findings point: a bug check at the driver's call (not the line after it), code of an
+ * inline helper of dmacoh's headers at the driver line that called the helper, a module loaded
+ * after the symbolizer's first look at the process at its own source lines, and one finding
+ * per source line however many instructions the compiler made of it. */
+
+/* IoRequestDpc (wdm.h, inline) calls KeInsertQueueDpc: here it calls this file's probe, which
+ * records the return address inside the inlined helper. */
+#define KeInsertQueueDpc sym_insert_dpc
+#include <dmacoh/wdm.h>
+#undef KeInsertQueueDpc
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check/check_int.h"
+#include "dctest.h"
+#include "kflow.h"
+#include "test_check.h"
+
+static const void *dpc_ra;
+
+__attribute__((noinline)) BOOLEAN sym_insert_dpc(PRKDPC Dpc, PVOID SystemArgument1,
+                                                 PVOID SystemArgument2)
+{
+	(void)Dpc, (void)SystemArgument1, (void)SystemArgument2;
+	dpc_ra = __builtin_return_address(0);
+	return TRUE;
+}
+
+static int dpc_line;
+
+__attribute__((noinline)) static void sym_driver_requests_dpc(PDEVICE_OBJECT dev)
+{
+	dpc_line = __LINE__ + 1;
+	IoRequestDpc(dev, NULL, NULL);
+	__asm__ volatile("" ::: "memory"); /* no tail call */
+}
+
+static bool sym_at(struct dc_check *c, const void *pc, bool exact, const char *file, int line,
+                   const char *func)
+{
+	char want[256], got[512];
+	snprintf(want, sizeof(want), "%s:%d:%s", file, line, func);
+	dc_check_symbolize(c, pc, exact, got, sizeof(got));
+	if (strcmp(got, want))
+		dct_log("got %s, want %s\n", got, want);
+	return !strcmp(got, want);
+}
+
+DC_TEST(sym_inline_helper_of_wdm_h_is_shown_at_the_driver_line)
+{
+	static DEVICE_OBJECT dev;
+	sym_driver_requests_dpc(&dev);
+	struct tc_env v;
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	bool ok = sym_at(v.c, dpc_ra, false, "tests/test_check_symbolize.c", dpc_line,
+	                 "sym_driver_requests_dpc");
+	const struct dc_symbol *s = dc_sym_lookup(v.c, dpc_ra, false);
+	bool helper = s->helper && !strcmp(s->helper, "IoRequestDpc");
+	tc_fini(&v);
+	CHECK(ok);
+	CHECK(helper);
+}
+
+/* A kernel routine raising a bug check passes its return address into the driver. */
+__attribute__((noinline)) static void sym_bugcheck(struct tc_env *v)
+{
+	tc_emit(v, (struct dc_kev){.type = DC_KEV_CRASH,
+	                           .pc = __builtin_return_address(0),
+	                           .status = 0xE2,
+	                           .routine = "KeBugCheckEx called by the driver"});
+}
+
+static int bugcheck_line;
+
+__attribute__((noinline)) static int sym_driver_bugchecks(struct tc_env *v, int x)
+{
+	bugcheck_line = __LINE__ + 1;
+	sym_bugcheck(v);
+	return x * 3 + 1;
+}
+
+DC_TEST(sym_bugcheck_names_the_call_not_the_line_after_it)
+{
+	struct tc_env v;
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	int r = sym_driver_bugchecks(&v, 2);
+	const struct dc_finding *f = dc_check_finding(v.c, 0);
+	bool ok = r == 7 && f && f->rule == DC_RULE_X01 &&
+	          sym_at(v.c, f->pc, f->exact_pc, "tests/test_check_symbolize.c", bugcheck_line,
+	                 "sym_driver_bugchecks");
+	tc_fini(&v);
+	CHECK(ok);
+}
+
+__attribute__((noinline)) static const void *sym_ra(void)
+{
+	const void *ra = __builtin_return_address(0);
+	__asm__ volatile("" : "+r"(ra));
+	return ra;
+}
+
+DC_TEST(sym_one_source_line_is_one_finding_whatever_its_pcs)
+{
+	struct tc_env v;
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	const void *pc[2];
+	// clang-format off
+	pc[0] = sym_ra(); pc[1] = sym_ra();
+	// clang-format on
+	for (int i = 0; i < 2; i++)
+		tc_emit(&v, (struct dc_kev){.type = DC_KEV_IRQL,
+		                            .routine = "KeSomething",
+		                            .pc = pc[i],
+		                            .irql = 2,
+		                            .irql_min = 0,
+		                            .irql_max = 1});
+	size_t n = dc_check_count(v.c);
+	const struct dc_finding *f = dc_check_finding(v.c, 0);
+	uint64_t count = f ? f->count : 0;
+	tc_fini(&v);
+	CHECK(pc[0] != pc[1]);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(count, 2);
+}
+
+DC_TEST(sym_module_loaded_after_the_first_lookup_has_its_lines)
+{
+	struct tc_env v;
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	char path[4096], got[512];
+	/* The symbolizer's first look at the process, before the module is there. */
+	dc_check_symbolize(v.c, (const void *)(uintptr_t)sym_ra, true, got, sizeof(got));
+	bool first = strstr(got, "sym_ra") != NULL;
+	void *h = dlopen(kf_driver_path("pio-bug-C06", path, sizeof(path)), RTLD_NOW | RTLD_LOCAL);
+	void *entry = h ? dlsym(h, "DriverEntry") : NULL;
+	got[0] = 0;
+	if (entry)
+		dc_check_symbolize(v.c, entry, true, got, sizeof(got));
+	tc_fini(&v);
+	if (h)
+		dlclose(h);
+	CHECK(first);
+	CHECK_MSG(entry, "%s: %s", path, dlerror());
+	CHECK_MSG(strstr(got, "examples/drivers/pio.c:") && strstr(got, ":DriverEntry"), "got %s",
+	          got);
+}
