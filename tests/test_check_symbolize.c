@@ -78,6 +78,7 @@ __attribute__((noinline)) static int sym_driver_bugchecks(struct tc_env *v, int 
 {
 	bugcheck_line = __LINE__ + 1;
 	sym_bugcheck(v);
+	__asm__ volatile("" : "+r"(x)); /* no tail call, and x is not known after the call */
 	return x * 3 + 1;
 }
 
