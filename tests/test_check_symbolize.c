@@ -63,6 +63,31 @@ DC_TEST(sym_inline_helper_of_wdm_h_is_shown_at_the_driver_line)
 	CHECK(helper);
 }
 
+/* A suppression naming the helper still matches what the helper did (the location is the
+ * driver's line, the helper is remembered). */
+DC_TEST(sym_suppression_by_helper_name_still_matches)
+{
+	static DEVICE_OBJECT dev;
+	sym_driver_requests_dpc(&dev);
+	struct tc_env v;
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	char err[256];
+	int r =
+	    dc_check_suppressions_parse(v.c, "A08:IoRequestDpc\n", "test.supp", err, sizeof(err));
+	tc_emit(&v, (struct dc_kev){.type = DC_KEV_IRQL,
+	                            .routine = "KeInsertQueueDpc",
+	                            .pc = dpc_ra,
+	                            .irql = 3,
+	                            .irql_min = 0,
+	                            .irql_max = 2});
+	size_t n = dc_check_count(v.c);
+	uint64_t supp = dc_check_suppressed(v.c);
+	tc_fini(&v);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(supp, 1);
+}
+
 /* A kernel routine raising a bug check passes its return address into the driver. */
 __attribute__((noinline)) static void sym_bugcheck(struct tc_env *v)
 {
