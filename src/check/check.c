@@ -751,7 +751,7 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 				     "them {0}",
 				     write ? "wrote" : "read", (unsigned long long)(b - a),
 				     dc_dir_name(x->dir), (unsigned long long)x->id);
-				int idx = dc_finding_add(c, &f);
+				int idx = dc_finding_add_access(c, &f);
 				if (idx >= 0) {
 					x->c03 = idx;
 					x->c03_lo = a;
@@ -772,7 +772,7 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 				     len, (unsigned long long)x->id);
 				f.manifested = candidate(c, pa, len, -1,
 				                         DC_MF_OVERWRITTEN | DC_MF_CPU_READ_STALE);
-				int idx = dc_finding_add(c, &f);
+				int idx = dc_finding_add_access(c, &f);
 				if (idx >= 0)
 					candidate(c, pa, len, idx, 0);
 			}
@@ -800,7 +800,7 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 		     "CPU read %llu bytes the device wrote since the CPU last synchronised them",
 		     (unsigned long long)f.bytes);
 		f.manifested = stale_read;
-		int idx = dc_finding_add(c, &f);
+		int idx = dc_finding_add_access(c, &f);
 		if (idx >= 0)
 			x->cand[l] = (uint32_t)idx + 1;
 	}
@@ -2019,7 +2019,7 @@ static void on_kev(void *opaque, const struct dc_kev *e)
 		struct dc_finding f = fnd(DC_RULE_A07, e->pc, e->time);
 		f.va = dc_check_show_va(c, e->va);
 		what(&f, "the driver dereferenced %s", routine(e, "an address it must not use"));
-		dc_finding_add(c, &f);
+		dc_finding_add_access(c, &f);
 		break;
 	}
 	case DC_KEV_REMOVE:

@@ -124,6 +124,8 @@ struct dc_failed_flush {
 struct dc_entry {
 	struct dc_finding f;
 	bool suppressed;
+	uint64_t key;              /* rule + key groups findings: findings.c */
+	uint64_t ev_time, ev_xfer; /* the last occurrence (dc_finding_add_access) */
 };
 
 struct dc_supp {
@@ -177,7 +179,7 @@ struct dc_check {
 	size_t n_ent, cap_ent;
 	size_t *vis; /* indices of kept, unsuppressed findings, in order */
 	size_t n_vis, cap_vis;
-	uint32_t *hash; /* (rule, pc) -> entry index + 1, open addressing */
+	uint32_t *hash; /* (rule, source location) -> entry index + 1, open addressing */
 	size_t hash_cap;
 	uint64_t hits[DC_RULE_COUNT];
 	uint64_t suppressed, dropped, errors;
@@ -190,8 +192,15 @@ struct dc_check {
 };
 
 /* findings.c: records a finding (returns its entry index, or -1 when it was not kept).  A
- * repeat of rule + pc adds to the count (and ORs manifested) of the first one. */
+ * repeat of rule + source line adds to the count (and ORs manifested) of the first one. */
 int dc_finding_add(struct dc_check *c, const struct dc_finding *f);
+/* The same for a finding made by a CPU access of driver code (a load or store).  Occurrences
+ * are counted per event, not per access: the accesses one source line makes at one simulated
+ * instant (one run of a driver routine) to one transfer (f->xfer) are one occurrence, whose
+ * details are those of the lowest address touched.  How many loads and stores a compiler
+ * emits for a line (unrolled, vectorized, reloaded) then changes neither the count nor the
+ * report. */
+int dc_finding_add_access(struct dc_check *c, const struct dc_finding *f);
 void dc_finding_manifest(struct dc_check *c, int idx);
 void dc_findings_free(struct dc_check *c);
 
@@ -202,6 +211,8 @@ struct dc_symbol {
 	const char *func;   /* NULL if unknown */
 	const char *module; /* basename of the module, NULL if none */
 	uint64_t off;       /* offset in the module */
+	const char *helper; /* the dmacoh header's inline helper the pc is in, NULL if none */
+	uint32_t loc;       /* id of file:line:function (0: no file), equal for equal lines */
 };
 /* Symbolizes pc (pc - 1 for a return address).  Never NULL; fields NULL when unknown. */
 const struct dc_symbol *dc_sym_lookup(struct dc_check *c, const void *pc, bool exact);

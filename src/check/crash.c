@@ -56,7 +56,9 @@ void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *ad
 	f.rule = DC_RULE_X01;
 	f.severity = DC_SEV_ERROR;
 	f.pc = pc;
-	f.exact_pc = true;
+	/* A signal's pc is the faulting instruction; a bug check's is the return address of
+	 * the driver's call into the kernel (RA()), symbolized as the call (pc - 1). */
+	f.exact_pc = !bugcheck;
 	f.time = c->m ? c->m->clock.now : 0;
 	f.pa = DC_PA_INVALID;
 	f.logical = DC_PA_INVALID;

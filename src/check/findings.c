@@ -1,15 +1,28 @@
-/* Findings: one per rule + pc, as sanitizers deduplicate (later occurrences only count), in
- * the order they first happened.  A finding a suppression matches is remembered (so its
- * repeats cost a lookup) but never shown; past max_reports findings are only counted.  The
- * first shown error sets the halt flag when halt_on_error asks for it. */
+/* Findings: one per rule + source location (file:line:function as symbolize.c settles it;
+ * the pc itself when it has no source line), in the order they first happened; later
+ * occurrences only count.  Grouping by line, not by pc as other sanitizers do, makes the gcc
+ * and clang builds of a driver give the same findings: one source line can compile to several
+ * pcs (an unrolled loop, a helper inlined into two callers), differently per compiler.  A finding a
+ * suppression matches is remembered (so its repeats cost a lookup) but never shown; past
+ * max_reports findings are only counted.  The first shown error sets the halt flag when
+ * halt_on_error asks for it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_int.h"
 
-static size_t slot(const struct dc_check *c, enum dc_rule r, const void *pc)
+/* The grouping key of a finding's pc: its location id, or the pc when it has no line. */
+static uint64_t loc_key(struct dc_check *c, const struct dc_finding *f)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)pc ^ ((uint64_t)r << 56)) * UINT64_C(0x9e3779b97f4a7c15);
+	if (!f->pc)
+		return 0;
+	uint32_t loc = dc_sym_lookup(c, f->pc, f->exact_pc)->loc;
+	return loc ? (uint64_t)loc | (UINT64_C(1) << 63) : (uint64_t)(uintptr_t)f->pc;
+}
+
+static size_t slot(const struct dc_check *c, enum dc_rule r, uint64_t key)
+{
+	uint64_t h = (key ^ ((uint64_t)r << 56)) * UINT64_C(0x9e3779b97f4a7c15);
 	return (size_t)(h >> 32) & (c->hash_cap - 1);
 }
 
@@ -23,7 +36,7 @@ static int rehash(struct dc_check *c)
 	c->hash = h;
 	c->hash_cap = cap;
 	for (size_t i = 0; i < c->n_ent; i++) {
-		size_t s = slot(c, c->ent[i].f.rule, c->ent[i].f.pc);
+		size_t s = slot(c, c->ent[i].f.rule, c->ent[i].key);
 		while (c->hash[s])
 			s = (s + 1) & (cap - 1);
 		c->hash[s] = (uint32_t)i + 1;
@@ -33,12 +46,12 @@ static int rehash(struct dc_check *c)
 
 int dc_finding_add(struct dc_check *c, const struct dc_finding *f)
 {
-
+	uint64_t key = loc_key(c, f);
 	if (c->hash_cap) {
-		for (size_t s = slot(c, f->rule, f->pc); c->hash[s];
+		for (size_t s = slot(c, f->rule, key); c->hash[s];
 		     s = (s + 1) & (c->hash_cap - 1)) {
 			struct dc_entry *e = &c->ent[c->hash[s] - 1];
-			if (e->f.rule != f->rule || e->f.pc != f->pc)
+			if (e->f.rule != f->rule || e->key != key)
 				continue;
 			if (e->suppressed) {
 				c->suppressed++;
@@ -82,7 +95,8 @@ int dc_finding_add(struct dc_check *c, const struct dc_finding *f)
 	c->ent[idx].f = *f;
 	c->ent[idx].f.count = 1;
 	c->ent[idx].suppressed = supp;
-	size_t s = slot(c, f->rule, f->pc);
+	c->ent[idx].key = key;
+	size_t s = slot(c, f->rule, key);
 	while (c->hash[s])
 		s = (s + 1) & (c->hash_cap - 1);
 	c->hash[s] = (uint32_t)idx + 1;
@@ -98,6 +112,47 @@ int dc_finding_add(struct dc_check *c, const struct dc_finding *f)
 			c->halted = true;
 	}
 	return (int)idx;
+}
+
+/* The entry of rule + key, NULL if none. */
+static struct dc_entry *entry_of(struct dc_check *c, enum dc_rule r, uint64_t key)
+{
+	if (!c->hash_cap)
+		return NULL;
+	for (size_t s = slot(c, r, key); c->hash[s]; s = (s + 1) & (c->hash_cap - 1)) {
+		struct dc_entry *e = &c->ent[c->hash[s] - 1];
+		if (e->f.rule == r && e->key == key)
+			return e;
+	}
+	return NULL;
+}
+
+int dc_finding_add_access(struct dc_check *c, const struct dc_finding *f)
+{
+	uint64_t key = loc_key(c, f);
+	struct dc_entry *e = entry_of(c, f->rule, key);
+	if (e && e->ev_time == f->time && e->ev_xfer == f->xfer) {
+		if (e->suppressed)
+			return -1;
+		/* The same occurrence: its details are those of the lowest bytes the line
+		 * touched in it, whatever order the compiler put the accesses in. */
+		if (e->f.count == 1 &&
+		    (f->va < e->f.va || (f->va == e->f.va && f->len > e->f.len))) {
+			bool man = e->f.manifested;
+			e->f = *f;
+			e->f.count = 1;
+			e->f.manifested |= man;
+		}
+		e->f.manifested |= f->manifested;
+		return (int)(e - c->ent);
+	}
+	int idx = dc_finding_add(c, f);
+	e = entry_of(c, f->rule, key);
+	if (e) {
+		e->ev_time = f->time;
+		e->ev_xfer = f->xfer;
+	}
+	return idx;
 }
 
 void dc_finding_manifest(struct dc_check *c, int idx)

@@ -323,7 +323,7 @@ static bool pc_matches(struct dc_check *c, const char *pat, const void *pc, bool
 	if (!pc)
 		return false;
 	const struct dc_symbol *s = dc_sym_lookup(c, pc, exact);
-	if (s->func && glob(pat, s->func))
+	if ((s->func && glob(pat, s->func)) || (s->helper && glob(pat, s->helper)))
 		return true;
 	if (s->file) {
 		const char *base = strrchr(s->file, '/');

@@ -190,6 +190,9 @@ static json_object *jloc(struct dc_check *c, const void *pc, bool exact)
 	}
 	if (pc && s->func)
 		jadd(o, "function", json_object_new_string(s->func));
+	/* The line calls an inline helper of dmacoh's headers, where the code ran. */
+	if (pc && s->helper)
+		jadd(o, "helper", json_object_new_string(s->helper));
 	return o;
 }
 

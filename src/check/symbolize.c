@@ -1,10 +1,21 @@
 /* pc -> file:line:function for reports, with elfutils libdw's dwfl API over the running
- * process (/proc/self/maps, so modules dlopen'ed after the first lookup are found by reporting
- * the process again when an address belongs to no known module).  Every answer is cached: a
- * report asks for the same few call sites over and over.  A return address is looked up at
- * pc - 1 (the call instruction), as every sanitizer does.  Paths under the current directory
- * are shown relative to it, so reports do not depend on where the tree is checked out. */
+ * process.  The module of an address is checked against the dynamic linker's own list
+ * (dl_iterate_phdr): a module dlopen'ed after the first lookup, or one whose range the first
+ * snapshot got wrong, makes the process be reported again.  Every answer is cached per
+ * address: a report asks for the same few call sites over and over.  A return address is
+ * looked up at pc - 1 (the call instruction), as every sanitizer does.
+ *
+ * The line: DWARF line 0 ("no source line", which clang emits for merged or hoisted code) is
+ * never shown: the nearest real line of the same function scope is, before the address or
+ * else after it (as addr2line and llvm-symbolizer settle such rows).  Code of an inline
+ * helper in dmacoh's own headers (include/dmacoh/<name>.h, e.g. wdm.h's IoRequestDpc) is
+ * shown at the driver line that called the helper: the innermost inlined frame outside those
+ * headers, with the helper's name kept in dc_symbol.helper.  Paths under the current
+ * directory are shown relative to it, so reports do not depend on where the tree is checked
+ * out.  Each distinct file:line:function gets a small location id (dc_symbol.loc), which
+ * findings are grouped by: the gcc and clang builds of one source line are one finding. */
 #include <dwarf.h>
+#include <link.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
@@ -23,6 +34,9 @@ struct dc_sym {
 	bool failed;
 	struct dc_sym_ent *tab;
 	size_t cap, n;
+	char **locs;       /* location id - 1 -> "file:line:function" */
+	uint32_t *loc_tab; /* open addressing over locs: id, 0 empty */
+	size_t n_locs, cap_locs, loc_cap;
 	char cwd[1024];
 	size_t cwd_len;
 	struct dc_symbol unknown;
@@ -73,33 +87,6 @@ static char *dup_path(const struct dc_sym *s, const char *p)
 	return strdup(p);
 }
 
-/* Without .debug_aranges (clang does not emit them) libdw may not find the unit of an
- * address: look through the units themselves. */
-static void cu_walk(const struct dc_sym *s, Dwfl_Module *mod, uintptr_t addr, struct dc_symbol *out)
-{
-	Dwarf_Addr bias = 0;
-	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-	if (!dw)
-		return;
-	Dwarf_Addr a = addr - bias;
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-	while (dwarf_next_unit(dw, off, &next, &hsize, NULL, NULL, NULL, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu;
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_haspc(&cu, a) > 0) {
-			Dwarf_Line *l = dwarf_getsrc_die(&cu, a);
-			int lineno = 0;
-			const char *file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
-			if (file && dwarf_lineno(l, &lineno) == 0) {
-				out->file = dup_path(s, file);
-				out->line = lineno;
-			}
-			return;
-		}
-		off = next;
-	}
-}
-
 /* The unit holding addr: through .debug_aranges when there are some, else by walking the
  * units (clang emits no aranges).  Fills *die; false if none. */
 static bool find_cu(Dwfl_Module *mod, uintptr_t addr, Dwarf_Die *die, Dwarf_Addr *bias)
@@ -122,28 +109,202 @@ static bool find_cu(Dwfl_Module *mod, uintptr_t addr, Dwarf_Die *die, Dwarf_Addr
 	return false;
 }
 
-/* The function the address's code was written in: the innermost inlined subroutine or
- * subprogram scope (dwfl_module_addrname gives the symbol, i.e. the function it was inlined
- * into).  NULL when the unit cannot be found (the symbol name stands). */
-static char *scope_name(Dwfl_Module *mod, uintptr_t addr)
+/* A scope's name, through DW_AT_abstract_origin / DW_AT_specification (an inlined or a
+ * concrete out-of-line instance names its function there). */
+static const char *die_name(Dwarf_Die *d)
+{
+	Dwarf_Attribute at;
+	return dwarf_attr_integrate(d, DW_AT_name, &at) ? dwarf_formstring(&at) : NULL;
+}
+
+static bool is_func(Dwarf_Die *d)
+{
+	int tag = dwarf_tag(d);
+	return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram;
+}
+
+/* The DIE offset of the innermost function scope (inlined or not) at a, 0 if none. */
+static Dwarf_Off scope_at(Dwarf_Die *cu, Dwarf_Addr a)
+{
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, a, &scopes);
+	Dwarf_Off off = 0;
+	for (int i = 0; i < n && !off; i++)
+		if (is_func(&scopes[i]))
+			off = dwarf_dieoffset(&scopes[i]);
+	free(scopes);
+	return off;
+}
+
+/* The line-table row for a (the last row at or before it, inside a sequence), skipping line 0
+ * rows for the nearest real line of the same function scope (before, else after). */
+static Dwarf_Line *line_at(Dwarf_Die *cu, Dwarf_Addr a, Dwarf_Off scope)
+{
+	Dwarf_Lines *lines;
+	size_t n;
+	if (dwarf_getsrclines(cu, &lines, &n) != 0 || !n)
+		return NULL;
+	size_t lo = 0, hi = n; /* first row with address > a */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		Dwarf_Addr ma = 0;
+		dwarf_lineaddr(dwarf_onesrcline(lines, mid), &ma);
+		if (ma <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	size_t i = lo - 1;
+	Dwarf_Line *l = dwarf_onesrcline(lines, i);
+	bool end = false;
+	int lineno = 0;
+	dwarf_lineendsequence(l, &end);
+	if (end)
+		return NULL;
+	dwarf_lineno(l, &lineno);
+	if (lineno)
+		return l;
+	for (int dir = -1; dir <= 1; dir += 2) {
+		for (size_t j = i; dir < 0 ? j > 0 : j + 1 < n;) {
+			j = dir < 0 ? j - 1 : j + 1;
+			Dwarf_Line *o = dwarf_onesrcline(lines, j);
+			Dwarf_Addr oa = 0;
+			dwarf_lineendsequence(o, &end);
+			if (end)
+				break;
+			dwarf_lineno(o, &lineno);
+			dwarf_lineaddr(o, &oa);
+			if (lineno && (!scope || scope_at(cu, oa) == scope))
+				return o;
+		}
+	}
+	return l;
+}
+
+/* A header of dmacoh's own include directory (include/dmacoh/<name>.h, which dmacoh-cc puts
+ * on the include path): code there is a helper, not the driver's. */
+static bool dmacoh_header(const char *file)
+{
+	size_t n = file ? strlen(file) : 0;
+	if (n < 2 || strcmp(file + n - 2, ".h"))
+		return false;
+	const char *slash = strrchr(file, '/');
+	if (!slash)
+		return false;
+	const char *dir = slash;
+	while (dir > file && dir[-1] != '/')
+		dir--;
+	return (size_t)(slash - dir) == 6 && !strncmp(dir, "dmacoh", 6);
+}
+
+static const char *call_file(Dwarf_Die *cu, Dwarf_Die *inl, int *line)
+{
+	Dwarf_Attribute at;
+	Dwarf_Word fno = 0, lno = 0;
+	Dwarf_Files *files;
+	size_t nfiles;
+	if (!dwarf_attr(inl, DW_AT_call_file, &at) || dwarf_formudata(&at, &fno) != 0 ||
+	    !dwarf_attr(inl, DW_AT_call_line, &at) || dwarf_formudata(&at, &lno) != 0 ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || fno >= nfiles)
+		return NULL;
+	*line = (int)lno;
+	return dwarf_filesrc(files, fno, NULL, NULL);
+}
+
+/* file:line:function from the unit's DWARF: see the file comment.  False if the unit or its
+ * line is not found. */
+static bool dwarf_resolve(struct dc_sym *s, Dwfl_Module *mod, uintptr_t addr, struct dc_symbol *out)
 {
 	Dwarf_Addr bias = 0;
 	Dwarf_Die cu;
 	if (!find_cu(mod, addr, &cu, &bias))
-		return NULL;
+		return false;
+	Dwarf_Addr a = addr - bias;
 	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes(&cu, addr - bias, &scopes);
-	char *name = NULL;
-	for (int i = 0; i < n; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
-			const char *nm = dwarf_diename(&scopes[i]);
-			name = nm ? strdup(nm) : NULL;
+	int n = dwarf_getscopes(&cu, a, &scopes);
+	int fi = 0;
+	while (fi < n && !is_func(&scopes[fi]))
+		fi++;
+	Dwarf_Line *l = line_at(&cu, a, fi < n ? dwarf_dieoffset(&scopes[fi]) : 0);
+	const char *file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
+	int lineno = 0;
+	if (!file || dwarf_lineno(l, &lineno) != 0) {
+		free(scopes);
+		return false;
+	}
+	const char *helper = NULL;
+	/* Out of dmacoh's headers: each inlined frame's call site is a line of its caller. */
+	while (dmacoh_header(file) && fi < n &&
+	       dwarf_tag(&scopes[fi]) == DW_TAG_inlined_subroutine) {
+		int cl = 0;
+		const char *cf = call_file(&cu, &scopes[fi], &cl);
+		if (!cf)
 			break;
+		helper = die_name(&scopes[fi]);
+		file = cf;
+		lineno = cl;
+		do
+			fi++;
+		while (fi < n && !is_func(&scopes[fi]));
+	}
+	out->file = dup_path(s, file);
+	out->line = lineno;
+	const char *nm = fi < n ? die_name(&scopes[fi]) : NULL;
+	if (!nm)
+		nm = dwfl_module_addrname(mod, addr);
+	/* A compiler's clone (gcc: f.constprop.0, f.isra.0, f.part.0, f.cold) is shown as f. */
+	if (nm)
+		out->func = strndup(nm, strcspn(nm, "."));
+	if (helper)
+		out->helper = strdup(helper);
+	free(scopes);
+	return true;
+}
+
+struct phdr_find {
+	uintptr_t addr;
+	bool found;
+	uintptr_t lo, hi; /* the loaded segment holding addr */
+};
+
+static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct phdr_find *q = data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && q->addr >= lo && q->addr - lo < ph->p_memsz) {
+			q->found = true;
+			q->lo = lo;
+			q->hi = lo + ph->p_memsz;
+			return 1;
 		}
 	}
-	free(scopes);
-	return name;
+	return 0;
+}
+
+/* The module of addr.  When the dynamic linker knows a loaded segment holding addr that the
+ * snapshot's module does not cover (a module loaded since, or a range the snapshot got
+ * wrong), the process is reported again. */
+static Dwfl_Module *module_of(struct dc_sym *s, uintptr_t addr)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	struct phdr_find q = {.addr = addr};
+	dl_iterate_phdr(phdr_cb, &q);
+	if (mod && q.found) {
+		Dwarf_Addr lo = 0, hi = 0;
+		dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+		if (lo <= q.lo && q.hi <= hi)
+			return mod;
+	} else if (mod) {
+		return mod;
+	}
+	if (report(s))
+		mod = dwfl_addrmodule(s->dwfl, addr);
+	return mod;
 }
 
 static void resolve(struct dc_sym *s, uintptr_t addr, struct dc_symbol *out)
@@ -151,9 +312,7 @@ static void resolve(struct dc_sym *s, uintptr_t addr, struct dc_symbol *out)
 	memset(out, 0, sizeof(*out));
 	if (!s->dwfl)
 		return;
-	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
-	if (!mod && report(s))
-		mod = dwfl_addrmodule(s->dwfl, addr);
+	Dwfl_Module *mod = module_of(s, addr);
 	if (!mod)
 		return;
 	Dwarf_Addr start = 0;
@@ -163,21 +322,68 @@ static void resolve(struct dc_sym *s, uintptr_t addr, struct dc_symbol *out)
 		out->module = strdup(slash ? slash + 1 : name);
 		out->off = addr - start;
 	}
-	out->func = scope_name(mod, addr);
-	const char *fn = out->func ? NULL : dwfl_module_addrname(mod, addr);
+	if (dwarf_resolve(s, mod, addr, out))
+		return;
+	const char *fn = dwfl_module_addrname(mod, addr);
 	if (fn)
-		out->func = strdup(fn);
+		out->func = strndup(fn, strcspn(fn, "."));
 	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
 	if (line) {
 		int lineno = 0;
 		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-		if (file) {
+		if (file && lineno) {
 			out->file = dup_path(s, file);
 			out->line = lineno;
-			return;
 		}
 	}
-	cu_walk(s, mod, addr, out);
+}
+
+/* The location id of out's file:line:function (0: none, when the file is unknown). */
+static uint32_t intern(struct dc_sym *s, const struct dc_symbol *out)
+{
+	if (!out->file)
+		return 0;
+	char key[1200];
+	snprintf(key, sizeof(key), "%s:%d:%s", out->file, out->line, out->func ? out->func : "?");
+	uint64_t h = 1469598103934665603u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	if ((s->n_locs + 1) * 2 > s->loc_cap) {
+		size_t cap = s->loc_cap ? s->loc_cap * 2 : 64;
+		uint32_t *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return 0;
+		for (size_t i = 0; i < s->n_locs; i++) {
+			uint64_t g = 1469598103934665603u;
+			for (const char *p = s->locs[i]; *p; p++)
+				g = (g ^ (unsigned char)*p) * 1099511628211u;
+			size_t k = (size_t)g & (cap - 1);
+			while (t[k])
+				k = (k + 1) & (cap - 1);
+			t[k] = (uint32_t)i + 1;
+		}
+		free(s->loc_tab);
+		s->loc_tab = t;
+		s->loc_cap = cap;
+	}
+	size_t k = (size_t)h & (s->loc_cap - 1);
+	for (; s->loc_tab[k]; k = (k + 1) & (s->loc_cap - 1))
+		if (!strcmp(s->locs[s->loc_tab[k] - 1], key))
+			return s->loc_tab[k];
+	if (s->n_locs == s->cap_locs) {
+		size_t cap = s->cap_locs ? s->cap_locs * 2 : 64;
+		char **l = realloc(s->locs, cap * sizeof(*l));
+		if (!l)
+			return 0;
+		s->locs = l;
+		s->cap_locs = cap;
+	}
+	char *d = strdup(key);
+	if (!d)
+		return 0;
+	s->locs[s->n_locs++] = d;
+	s->loc_tab[k] = (uint32_t)s->n_locs;
+	return (uint32_t)s->n_locs;
 }
 
 static int grow(struct dc_sym *s)
@@ -221,6 +427,7 @@ const struct dc_symbol *dc_sym_lookup(struct dc_check *c, const void *pc, bool e
 		k = (k + 1) & (s->cap - 1);
 	s->tab[k].key = key;
 	resolve(s, addr, &s->tab[k].s);
+	s->tab[k].s.loc = intern(s, &s->tab[k].s);
 	s->n++;
 	return &s->tab[k].s;
 }
@@ -254,8 +461,13 @@ void dc_sym_free(struct dc_check *c)
 		free((char *)s->tab[i].s.file);
 		free((char *)s->tab[i].s.func);
 		free((char *)s->tab[i].s.module);
+		free((char *)s->tab[i].s.helper);
 	}
 	free(s->tab);
+	for (size_t i = 0; i < s->n_locs; i++)
+		free(s->locs[i]);
+	free(s->locs);
+	free(s->loc_tab);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free(s);
