@@ -228,8 +228,10 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 	const char *shown = *x->name ? x->name : x->path;
 	const struct dc_run_stats *rs = &x->rs;
 	fprintf(out, "dmacoh run: %s on %s, platform %s, seed %llu\n", shown,
-	        *x->device ? x->device : x->device_arg ? x->device_arg : "?", x->plat.name,
-	        (unsigned long long)x->plat.seed);
+	        *x->device      ? x->device
+	        : x->device_arg ? x->device_arg
+	                        : "?",
+	        x->plat.name, (unsigned long long)x->plat.seed);
 	if (x->ran) {
 		fprintf(out,
 		        "  IRPs       %llu (%llu read, %llu write, %llu ioctl), %llu failed, %llu "
@@ -252,7 +254,8 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 		fprintf(out, "  data       not verified for the %llu hung IRP%s\n",
 		        (unsigned long long)rs->hung, rs->hung == 1 ? "" : "s");
 	else if (!rs->mismatched)
-		fprintf(out, "  data       %s\n", rs->irps ? "every byte verified" : "nothing moved");
+		fprintf(out, "  data       %s\n",
+		        rs->irps ? "every byte verified" : "nothing moved");
 	else if (*x->first_kind)
 		fprintf(out,
 		        "  data       WRONG in %llu IRPs (%llu bytes); first: IRP %llu (%s), store "
@@ -282,13 +285,13 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 	if (!x->deterministic) {
 		struct timespec w1;
 		clock_gettime(CLOCK_MONOTONIC, &w1);
-		double wall = (double)(w1.tv_sec - x->w0.tv_sec) +
-		              (double)(w1.tv_nsec - x->w0.tv_nsec) / 1e9;
+		double wall =
+		    (double)(w1.tv_sec - x->w0.tv_sec) + (double)(w1.tv_nsec - x->w0.tv_nsec) / 1e9;
 		fprintf(out, "  wall time  %.3f s\n", wall);
 	}
 	fflush(out);
-	return (dc_check_errors(chk) || rs->mismatched || rs->failed || rs->hung ||
-	        rs->false_ok || *x->what || !x->ran)
+	return (dc_check_errors(chk) || rs->mismatched || rs->failed || rs->hung || rs->false_ok ||
+	        *x->what || !x->ran)
 	           ? 1
 	           : 0;
 }
@@ -383,7 +386,8 @@ int dc_cmd_run(int argc, char **argv)
 		unsigned long v = strtoul(timeout_s, &end, 10);
 		if (!*timeout_s || *end || *timeout_s < '0' || *timeout_s > '9' || errno ||
 		    v > 86400 * 365)
-			return fail2("--timeout %s: expected whole seconds (0: off)%s", timeout_s, "");
+			return fail2("--timeout %s: expected whole seconds (0: off)%s", timeout_s,
+			             "");
 		x->timeout = (unsigned)v;
 	}
 	struct dc_check_opts *co = &x->co;

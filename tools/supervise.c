@@ -203,7 +203,8 @@ static void explain(struct parent *p, int status, int parent_sig, bool watchdog_
 	bool final = last && (last->rule == DC_RULE_X01 || last->rule == DC_RULE_X02 ||
 	                      last->rule == DC_RULE_X03);
 	if (parent_sig)
-		snprintf(x->what, sizeof(x->what), "interrupted by %s (the report holds the findings "
+		snprintf(x->what, sizeof(x->what),
+		         "interrupted by %s (the report holds the findings "
 		         "made until then)",
 		         signame(parent_sig));
 	else if (watchdog_killed)

@@ -108,8 +108,8 @@ static const char *sig_name(int sig)
 	}
 }
 
-static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact,
-                         const void *addr, const char *bugcheck);
+static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact, const void *addr,
+                         const char *bugcheck);
 
 void dc_check_crash(struct dc_check *c, int sig, const void *pc, const void *addr)
 {
@@ -137,8 +137,8 @@ static void add_final(struct dc_check *c, struct dc_finding *f)
 	c->n_supp = keep;
 }
 
-static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact,
-                         const void *addr, const char *bugcheck)
+static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact, const void *addr,
+                         const char *bugcheck)
 {
 	struct dc_finding f;
 	memset(&f, 0, sizeof(f));
