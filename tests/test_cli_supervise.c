@@ -399,3 +399,28 @@ DC_TEST(sup_run_stops_at_a_bug_check_with_nothing_after_it)
 	CHECK_MSG(strstr(r.out, "findings   X01 x1\n") && strstr(r.out, "stopped: X01"), "%s",
 	          r.out);
 }
+
+DC_TEST(sup_supervised_report_is_byte_identical_to_the_single_process_one)
+{
+	static struct sup_run a, b;
+	static const char *const drivers[] = {"sysdma-bug-C07", "busmaster-bug-C02",
+	                                      "ring-bug-C05"};
+	static const char *const formats[] = {"text", "json", "sarif"};
+	for (size_t i = 0; i < 3; i++) {
+		CHECK(run(&a,
+		          (const char *const[]){"run", "--driver", drivers[i], "--workload",
+		                                "count=12", "--format", formats[i],
+		                                "--deterministic", NULL},
+		          NULL));
+		CHECK(run(&b,
+		          (const char *const[]){"run", "--driver", drivers[i], "--workload",
+		                                "count=12", "--format", formats[i],
+		                                "--deterministic", "--no-supervise", NULL},
+		          NULL));
+		CHECK_MSG(a.status == 1 && b.status == 1, "%s: exit %d / %d", drivers[i], a.status,
+		          b.status);
+		CHECK_MSG(!strcmp(a.out, b.out) && !strcmp(a.err, b.err),
+		          "%s: supervised:\n%s%s\nsingle process:\n%s%s", drivers[i], a.out, a.err,
+		          b.out, b.err);
+	}
+}

@@ -164,6 +164,13 @@ int dc_run_body(struct dc_run_ctx *x)
 		*x->err = 0;
 		return 0;
 	}
+	/* The symbolizer read the process before the module was loaded: let it read it again
+	 * now, so that a report written after the unload still knows the module's lines. */
+	char sym[256];
+	PDRIVER_OBJECT dobj = dc_driver_object(t->drv);
+	if (dobj && dobj->DriverInit)
+		dc_check_symbolize(t->chk, (const void *)(uintptr_t)dobj->DriverInit, true, sym,
+		                   sizeof(sym));
 	snprintf(x->name, sizeof(x->name), "%s", t->name);
 	snprintf(x->device, sizeof(x->device), "%s", t->device);
 	char info[128];
