@@ -424,3 +424,16 @@ DC_TEST(sup_supervised_report_is_byte_identical_to_the_single_process_one)
 		          b.out, b.err);
 	}
 }
+
+DC_TEST(sup_hung_irp_does_not_say_every_byte_verified)
+{
+	static struct sup_run r;
+	CHECK(run(&r,
+	          (const char *const[]){"run", "--driver", module("hang_irp"), "--workload",
+	                                "count=3", "--deterministic", NULL},
+	          NULL));
+	CHECK_MSG(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	CHECK_MSG(strstr(r.out, "1 hung") && !strstr(r.out, "every byte verified") &&
+	              strstr(r.out, "not verified"),
+	          "%s", r.out);
+}

@@ -127,6 +127,11 @@ static NTSTATUS SupRw(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	KeBugCheckEx(0xE2, 1, 2, 3, 4); /* SUP:BUGCHECK_DISPATCH */
 	exit(3);
 #endif
+#ifdef SUP_HANG_IRP
+	/* Pending forever: the workload sees a hung IRP. */
+	IoMarkIrpPending(Irp);
+	return STATUS_PENDING; /* SUP:HANG_IRP */
+#endif
 #ifdef SUP_ABORT_DISPATCH
 	abort(); /* SUP:ABORT_DISPATCH */
 #endif
