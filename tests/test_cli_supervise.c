@@ -437,3 +437,28 @@ DC_TEST(sup_hung_irp_does_not_say_every_byte_verified)
 	              strstr(r.out, "not verified"),
 	          "%s", r.out);
 }
+
+DC_TEST(sup_trace_is_valid_json_after_exit_and_watchdog)
+{
+	static struct sup_run r;
+	static const char *const cases[][2] = {{"abort_dispatch", "0"}, {"loop_dispatch", "1"}};
+	for (size_t i = 0; i < 2; i++) {
+		char trace[PATH_MAX];
+		snprintf(trace, sizeof(trace), "%s/trace.%s.json", tmpdir(), cases[i][0]);
+		unlink(trace);
+		CHECK(run(&r,
+		          (const char *const[]){"run", "--driver", module(cases[i][0]), "--trace",
+		                                trace, "--timeout", cases[i][1], "--deterministic",
+		                                NULL},
+		          NULL));
+		CHECK_MSG(r.status == 1, "%s: exit %d\n%s", cases[i][0], r.status, r.err);
+		json_object *t = json_object_from_file(trace);
+		CHECK_MSG(t, "%s: the trace is not valid JSON", cases[i][0]);
+		/* The finding that ended the run is in it. */
+		const char *s = t ? json_object_to_json_string(t) : "";
+		CHECK_MSG(strstr(s, i ? "\"X02\"" : "\"X03\""), "%s: no finding in the trace",
+		          cases[i][0]);
+		json_object_put(t);
+		unlink(trace);
+	}
+}
