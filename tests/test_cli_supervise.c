@@ -462,3 +462,23 @@ DC_TEST(sup_trace_is_valid_json_after_exit_and_watchdog)
 		unlink(trace);
 	}
 }
+
+DC_TEST(sup_simulated_watchdog_counts_accesses_deterministically)
+{
+	static struct sup_run r;
+	static const char *const cases[] = {"loop_entry_mem", "loop_dispatch_mem"};
+	for (size_t i = 0; i < 2; i++) {
+		CHECK(
+		    run(&r,
+		        (const char *const[]){"run", "--driver", module(cases[i]), "--timeout", "0",
+		                              "--max-accesses", "1000000", "--deterministic", NULL},
+		        NULL));
+		CHECK_MSG(r.status == 1, "%s: exit %d\n%s", cases[i], r.status, r.err);
+		CHECK_MSG(strstr(r.err,
+		                 "X02 driver-hang: the driver ran for 1000001 instrumented "
+		                 "accesses without returning or waiting (simulated watchdog)"),
+		          "%s:\n%s", cases[i], r.err);
+		CHECK_MSG(strstr(r.err, line_of("LOOP_MEM")), "%s: no %s in\n%s", cases[i],
+		          line_of("LOOP_MEM"), r.err);
+	}
+}
