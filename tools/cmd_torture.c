@@ -768,15 +768,16 @@ static void print_triggers(void)
 {
 	size_t n;
 	const struct tt_trigger *t = tt_triggers(&n);
+	/* one name per TT_NEED_* bit, in bit order */
 	static const char *const names[] = {"read",
 	                                    "write",
 	                                    "read|write",
 	                                    "fault",
-	                                    "split",
+	                                    "size_min",
 	                                    "unaligned",
 	                                    "fewer-pages-than-map-registers",
 	                                    "NEVER",
-	                                    "one-piece"};
+	                                    "size_max"};
 	for (size_t i = 0; i < n; i++) {
 		char needs[128] = "";
 		for (unsigned b = 0; b < DC_ARRAY_SIZE(names); b++)
@@ -785,10 +786,12 @@ static void print_triggers(void)
 				snprintf(needs + l, sizeof(needs) - l, "%s%s", l ? "+" : "",
 				         names[b]);
 			}
-		if (t[i].needs & (TT_NEED_SPLIT | TT_NEED_ONEPIECE)) {
-			size_t l = strlen(needs);
-			snprintf(needs + l, sizeof(needs) - l, "(%s%u)",
-			         t[i].needs & TT_NEED_SPLIT ? ">" : "<=", t[i].min_size);
+		char *sz = strstr(needs, "size_m");
+		if (sz) { /* "size_min" -> "size_min>N", "size_max" -> "size_max<=N" */
+			char rest[128];
+			snprintf(rest, sizeof(rest), "%s", sz + 8);
+			snprintf(sz + 8, sizeof(needs) - (size_t)(sz + 8 - needs), "%s%u%s",
+			         t[i].needs & TT_NEED_LARGE ? ">" : "<=", t[i].min_size, rest);
 		}
 		printf("%-18s %-44s %s\n", t[i].twin, *needs ? needs : "always", t[i].why);
 	}

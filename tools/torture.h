@@ -21,11 +21,11 @@ enum {
 	TT_NEED_WRITE = 1u << 1,   /* at least one write IRP */
 	TT_NEED_RW = 1u << 2,      /* at least one read or write IRP */
 	TT_NEED_FAULT = 1u << 3,   /* at least one injected transfer error */
-	TT_NEED_SPLIT = 1u << 4,   /* every request split into pieces (size_min above min_size) */
+	TT_NEED_LARGE = 1u << 4,   /* every request split into pieces (size_min above min_size) */
 	TT_NEED_UNALIGN = 1u << 5, /* buffers that start inside a page (align not page / 0) */
 	TT_NEED_MAPREG = 1u << 6,  /* requests that take fewer map registers than the adapter has */
 	TT_NEVER = 1u << 7,        /* no workload dmacoh can generate triggers it (documented) */
-	TT_NEED_ONEPIECE = 1u << 8, /* every request one piece (size_max at most min_size) */
+	TT_NEED_SMALL = 1u << 8,   /* every request one piece (size_max at most min_size) */
 };
 
 /* Per twin: what its workload must contain so that its rule can fire.  Kept as data and
@@ -33,8 +33,8 @@ enum {
 struct tt_trigger {
 	const char *twin;  /* module name */
 	unsigned needs;    /* TT_NEED_* */
-	uint32_t min_size; /* TT_NEED_SPLIT: size_min must exceed this many bytes;
-	                      TT_NEED_ONEPIECE: size_max must not exceed it */
+	uint32_t min_size; /* TT_NEED_LARGE: size_min must exceed this many bytes;
+	                      TT_NEED_SMALL: size_max must not exceed it */
 	const char *why;   /* one line: what in the bug needs that */
 };
 const struct tt_trigger *tt_trigger_find(const char *twin);

@@ -16,19 +16,23 @@
  * campaigns: a twin whose run met its needs and was not caught by its rule is a failure. */
 static const struct tt_trigger triggers[] = {
     {"autoinit-bug-A05", 0, 0, "the common buffer is leaked at stop/remove: every run"},
-    {"autoinit-bug-C04", TT_NEED_READ, 0,
-     "the ring is read without syncing it: needs a read (device -> ring -> caller)"},
+    {"autoinit-bug-C04", TT_NEED_READ | TT_NEED_LARGE, 8192,
+     "the ring is read without syncing it: a stale line exists only when one read is copied "
+     "out of the ring in several polls (reads of 1 KiB never were; 1.5 KiB was enough at "
+     "4 MB/s); reads longer than the 8 KiB ring always are"},
     {"busmaster-bug-A02", TT_NEED_RW, 0,
      "the completion path flushes the last operation twice: any read or write"},
     {"busmaster-bug-A04", TT_NEED_RW | TT_NEED_MAPREG, 0,
      "FreeMapRegisters with the adapter's count: needs requests smaller than the adapter's "
      "maximum (every request spans fewer pages than the platform's map registers)"},
     {"busmaster-bug-C02", TT_NEED_READ, 0, "no KeFlushIoBuffers before a read: needs a read"},
-    {"floppy-bug-A01", TT_NEED_RW | TT_NEED_SPLIT, 18 * 512,
+    {"floppy-bug-A01", TT_NEED_RW | TT_NEED_LARGE, 18 * 512,
      "flushes from the request's start: wrong only for a second piece, so every request must "
      "be larger than one track (18 sectors)"},
-    {"floppy-bug-A03", TT_NEED_RW | TT_NEED_UNALIGN, 0,
-     "registers counted from the length alone: needs a piece that starts inside a page"},
+    {"floppy-bug-A03", TT_NEED_RW | TT_NEED_UNALIGN | TT_NEED_LARGE, 4095,
+     "registers counted from the length alone: needs a piece that starts inside a page and "
+     "crosses more page boundaries than its length implies (a 512-byte piece at offset 2050 "
+     "does not): unaligned buffers of at least a page"},
     {"floppy-bug-A05", 0, 0, "the adapter is never put at remove: every run"},
     {"floppy-bug-A10", TT_NEED_FAULT, 0,
      "Information set on a failed request: needs an injected transfer error"},
@@ -46,23 +50,24 @@ static const struct tt_trigger triggers[] = {
     {"sglist-bug-A05", 0, 0, "the start-up self-test's list is never put: every run"},
     {"sglist-bug-C03", TT_NEED_RW, 0,
      "the DPC reads the buffer before PutScatterGatherList: any read or write"},
-    {"sysdma-bug-A01", TT_NEED_RW | TT_NEED_SPLIT, 32768,
+    {"sysdma-bug-A01", TT_NEED_RW | TT_NEED_LARGE, 32768,
      "flushes from the IRP's start: wrong only for a second piece (pieces are at most 32 KiB)"},
-    {"sysdma-bug-A03", TT_NEED_RW | TT_NEED_SPLIT, 32768,
+    {"sysdma-bug-A03", TT_NEED_RW | TT_NEED_LARGE, 32768,
      "maps the whole rest at once: needs a request larger than one piece (32 KiB)"},
     {"sysdma-bug-A10", TT_NEED_FAULT, 0,
      "Information set on a failed request: needs an injected transfer error"},
     {"sysdma-bug-C01", TT_NEED_WRITE, 0, "no flush before a write: needs a write"},
     {"sysdma-bug-C07", TT_NEED_RW, 0, "no FlushAdapterBuffers after a piece: any read or write"},
-    {"sysdma-bug-C08", TT_NEED_FAULT | TT_NEED_ONEPIECE, 32768,
+    {"sysdma-bug-C08", TT_NEED_FAULT | TT_NEED_SMALL, 32768,
      "the drain's verdict is ignored: only a failed transfer makes it matter, and only when "
      "the failed piece is the request's last (a request of several 32 KiB pieces fails at "
      "the next piece whatever the twin does; C08 is raised on the outcome)"},
     {"wave-bug-A01", TT_NEED_RW, 0, "the flush names half the ring: any stream started"},
     {"wave-bug-A05", 0, 0, "resource leaked at stop/remove: every run"},
-    {"wave-bug-A11", TT_NEED_RW, 0, "any stream started"},
+    {"wave-bug-A11", 0, 0,
+     "FreeCommonBuffer with half the ring's length at stop/remove: every run"},
     {"wave-bug-C01", TT_NEED_WRITE, 0, "playback half not flushed: needs a write (playback)"},
-    {"wave-bug-C04", TT_NEED_READ | TT_NEED_SPLIT, 8192,
+    {"wave-bug-C04", TT_NEED_READ | TT_NEED_LARGE, 8192,
      "capture ring read without sync: a stale line exists only once one capture request has "
      "gone around the 8 KiB ring (the ring is synchronised when a capture starts), so every "
      "read must be longer than the ring"},
@@ -300,7 +305,7 @@ void tt_generate(struct tt_run *run, uint64_t seed, uint64_t k, const struct tt_
 			run->fault = range(&r, 2, 6);
 		}
 		bool block = !strcmp(dev, "sysblk") || !strcmp(dev, "bmblk") || !strcmp(dev, "fdc");
-		if ((t->needs & TT_NEED_SPLIT) && (block || !strcmp(dev, "sb16"))) {
+		if ((t->needs & TT_NEED_LARGE) && (block || !strcmp(dev, "sb16"))) {
 			unsigned step = block ? 512 : 4;
 			uint64_t slot =
 			    block ? (!strcmp(dev, "fdc") ? 1474560 : 1048576) / run->outstanding
@@ -310,7 +315,7 @@ void tt_generate(struct tt_run *run, uint64_t seed, uint64_t k, const struct tt_
 			run->size_max = (uint32_t)DC_MIN(hi, slot - slot % step);
 			run->size_min = (uint32_t)DC_MIN(lo, run->size_max);
 		}
-		if (t->needs & TT_NEED_ONEPIECE) {
+		if (t->needs & TT_NEED_SMALL) {
 			run->size_max = DC_MIN(run->size_max, t->min_size);
 			run->size_min = DC_MIN(run->size_min, run->size_max);
 		}

@@ -122,11 +122,11 @@ static bool triggerable(const struct tt_trigger *t, const struct tt_run *r,
 		return snprintf(why, len, "no read or write"), false;
 	if ((nd & TT_NEED_FAULT) && !res->faults)
 		return snprintf(why, len, "no fault injected"), false;
-	if ((nd & TT_NEED_SPLIT) && r->size_min <= t->min_size)
+	if ((nd & TT_NEED_LARGE) && r->size_min <= t->min_size)
 		return snprintf(why, len, "requests not all split (size_min %u <= %u)", r->size_min,
 		                t->min_size),
 		       false;
-	if ((nd & TT_NEED_ONEPIECE) && r->size_max > t->min_size)
+	if ((nd & TT_NEED_SMALL) && r->size_max > t->min_size)
 		return snprintf(why, len, "requests of several pieces (size_max %u > %u)",
 		                r->size_max, t->min_size),
 		       false;
