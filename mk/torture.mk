@@ -19,3 +19,12 @@ torture: $(TOOLS) drivers
 	$(BUILD)/dmacoh torture --seconds $(TORTURE_SECONDS) --seed $(TORTURE_SEED) \
 		--jobs $(TORTURE_JOBS) --dir $(TORTURE_DIR) --json $(TORTURE_DIR)/result.json \
 		$(TORTURE_ARGS)
+
+# CI's bounded campaign: a fixed seed and a fixed number of runs, so every CI machine makes the
+# same runs whatever its speed (a few minutes on 2 cores).
+TORTURE_CI_RUNS ?= 300
+.PHONY: torture-ci
+torture-ci: $(TOOLS) drivers
+	@mkdir -p $(BUILD)/torture-ci
+	$(BUILD)/dmacoh torture --runs $(TORTURE_CI_RUNS) --seed 1 --jobs $(TORTURE_JOBS) \
+		--dir $(BUILD)/torture-ci --json $(BUILD)/torture-ci/result.json

@@ -58,10 +58,11 @@ static const struct tt_trigger triggers[] = {
      "Information set on a failed request: needs an injected transfer error"},
     {"sysdma-bug-C01", TT_NEED_WRITE, 0, "no flush before a write: needs a write"},
     {"sysdma-bug-C07", TT_NEED_RW, 0, "no FlushAdapterBuffers after a piece: any read or write"},
-    {"sysdma-bug-C08", TT_NEED_FAULT | TT_NEED_SMALL, 32768,
+    {"sysdma-bug-C08", TT_NEED_FAULT | TT_NEED_SMALL | TT_NEED_MAPREG, 32768,
      "the drain's verdict is ignored: only a failed transfer makes it matter, and only when "
      "the failed piece is the request's last (a request of several 32 KiB pieces fails at "
-     "the next piece whatever the twin does; C08 is raised on the outcome)"},
+     "the next piece whatever the twin does; C08 is raised on the outcome): requests of one "
+     "piece, at most 32 KiB and fewer pages than the map registers"},
     {"wave-bug-A01", TT_NEED_RW, 0, "the flush names half the ring: any stream started"},
     {"wave-bug-A05", 0, 0, "resource leaked at stop/remove: every run"},
     {"wave-bug-A11", 0, 0,
