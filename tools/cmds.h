@@ -9,6 +9,7 @@ int dc_cmd_platform(int argc, char **argv); /* cmd_platform.c */
 int dc_cmd_demo(int argc, char **argv);     /* cmd_demo.c */
 int dc_cmd_explain(int argc, char **argv);  /* cmd_explain.c */
 int dc_cmd_run(int argc, char **argv);      /* cmd_run.c */
+int dc_cmd_torture(int argc, char **argv);  /* cmd_torture.c */
 
 #include <stddef.h>
 /* Where driver modules are: DMACOH_DRIVER_DIR, or drivers/ beside the dmacoh binary. */

@@ -24,6 +24,8 @@ static const struct command {
     {"platform", dc_cmd_platform, "show NAME|FILE | check FILE",
      "print a resolved platform profile, or check a profile file"},
     {"demo", dc_cmd_demo, "[ARGS]", "watch a coherency bug happen, step by step"},
+    {"torture", dc_cmd_torture, "[--seconds N|--runs N] [OPTIONS]",
+     "random runs of every driver and twin; fail on any wrong verdict"},
     {"explain", dc_cmd_explain, "RULE", "what a sanitizer rule checks, why, and the fix"},
 };
 
