@@ -38,7 +38,8 @@ DC_TEST(cli_run_twin_report_and_summary)
 	    "[freed at examples/drivers/sysdma.c:426:SysdmaFinish]",
 	    "manifested: yes",
 	    "guideline G3, G4, G5; Driver Verifier 0xE6 code 0x0D",
-	    "SUMMARY: dmacoh: 1 finding (1 error, 0 warnings), 6 occurrences, 1 manifested"};
+	    "==dmacoh== ERROR: R01 wrong-data: IRP 1 (read): 12760 bytes wrong",
+	    "SUMMARY: dmacoh: 2 findings (2 errors, 0 warnings), 11 occurrences, 2 manifested"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		CHECK_MSG(strstr(r.err, want[i]), "report lacks '%s':\n%s", want[i], r.err);
 }

@@ -269,9 +269,12 @@ DC_TEST(memsafe_hostile_drivers_reported_at_their_line)
 		          cases[i].msg, r.err);
 		CHECK_MSG(strstr(r.err, at), "%s: report lacks '%s':\n%s", cases[i].name, at,
 		          r.err);
-		/* Nothing else: the drivers release what they hold. */
-		CHECK_MSG(strstr(r.err, "SUMMARY: dmacoh: 1 finding"), "%s:\n%s", cases[i].name,
-		          r.err);
+		/* No other rule: the drivers release what they hold.  (Their requests move no
+		 * data, so the workload's own R01 wrong-data results are expected beside it.) */
+		unsigned rules = 0;
+		for (const char *p = r.err; (p = strstr(p, "==dmacoh== ERROR: ")); p++)
+			rules += strncmp(p + 18, "R0", 2) != 0;
+		CHECK_MSG(rules == 1, "%s: %u rule findings:\n%s", cases[i].name, rules, r.err);
 	}
 }
 

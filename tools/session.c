@@ -101,7 +101,7 @@ static void on_result(void *opaque, const struct dc_irp_result *r)
 	case DC_IRP_HUNG:
 		rule = DC_RULE_R02;
 		snprintf(what, sizeof(what),
-		         "IRP %llu (%s, offset 0x%llx, length %llu) not completed after %llu ns",
+		         "IRP %llu (%s, offset 0x%llx, length %llu) still not completed at %llu ns",
 		         (unsigned long long)r->irp, kind, (unsigned long long)r->offset,
 		         (unsigned long long)r->length, (unsigned long long)r->time);
 		break;

@@ -225,6 +225,8 @@ bool dc_stream_on(const struct dc_check *c);
 void dc_stream_after_add(struct dc_check *c, const struct dc_finding *f, int idx, size_t n_ent,
                          uint64_t dropped, uint64_t suppressed);
 void dc_stream_manifest(struct dc_check *c, int idx);
+/* The details of entry idx changed (findings.c's lowest-bytes rule): send them again. */
+void dc_stream_update(struct dc_check *c, int idx);
 
 /* shadow.c */
 struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa);  /* allocates */

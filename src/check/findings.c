@@ -142,6 +142,7 @@ int dc_finding_add_access(struct dc_check *c, const struct dc_finding *f)
 			e->f = *f;
 			e->f.count = 1;
 			e->f.manifested |= man;
+			dc_stream_update(c, (int)(e - c->ent));
 		}
 		e->f.manifested |= f->manifested;
 		return (int)(e - c->ent);

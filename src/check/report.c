@@ -92,8 +92,11 @@ static void write_text_one(struct dc_check *c, FILE *out, const struct dc_findin
 	char loc[512], tb[48];
 	dc_check_message(c, f, msg, sizeof(msg));
 	fprintf(out, "==dmacoh== %s: %s\n", f->severity == DC_SEV_ERROR ? "ERROR" : "WARNING", msg);
-	dc_check_symbolize(c, f->pc, f->exact_pc, loc, sizeof(loc));
-	fprintf(out, "    at %s\n", loc);
+	/* A result of the workload (R01-R03) has no driver location: the IRP is the place. */
+	if (f->pc) {
+		dc_check_symbolize(c, f->pc, f->exact_pc, loc, sizeof(loc));
+		fprintf(out, "    at %s\n", loc);
+	}
 	char line[256];
 	size_t n = 0;
 	line[0] = 0;

@@ -384,7 +384,7 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
         {"R02", "irp-hung", DC_SEV_ERROR, "", "",
          "an IRP the workload sent was never completed within the time the device needs for "
          "it",
-         "R02 irp-hung: IRP n (KIND, offset O, length L) not completed after T",
+         "R02 irp-hung: IRP n (KIND, offset O, length L) still not completed at T",
          "A request that never completes hangs the application that sent it, and on Windows "
          "blocks removal of the device.",
          "always",

@@ -19,7 +19,8 @@
 static struct dc_check *stream_check;
 static int stream_fd = -1;
 
-enum { REC_NEW = 1, REC_REPEAT, REC_SUPP, REC_DROP, REC_MANIFEST };
+/* REC_UPDATE: an entry's details replaced (same occurrence, lower bytes: findings.c). */
+enum { REC_NEW = 1, REC_REPEAT, REC_SUPP, REC_DROP, REC_MANIFEST, REC_UPDATE };
 
 void dc_check_stream_to(struct dc_check *c, int fd)
 {
@@ -106,7 +107,7 @@ static void put_sym(struct buf *b, struct dc_check *c, const void *pc, bool exac
 	put_str(b, s->module);
 }
 
-static void stream_new(struct dc_check *c, size_t idx)
+static void stream_entry(struct dc_check *c, size_t idx, uint32_t type)
 {
 	const struct dc_entry *e = &c->ent[idx];
 	char mem[8192];
@@ -133,14 +134,20 @@ static void stream_new(struct dc_check *c, size_t idx)
 	for (unsigned k = 0; k < nsym; k++)
 		put_sym(&b, c, pcs[k], ex[k]);
 	if (!b.bad)
-		dc_check_stream_write(c, REC_NEW, b.p, b.n);
+		dc_check_stream_write(c, type, b.p, b.n);
+}
+
+void dc_stream_update(struct dc_check *c, int idx)
+{
+	if (dc_stream_on(c) && idx >= 0)
+		stream_entry(c, (size_t)idx, REC_UPDATE);
 }
 
 void dc_stream_after_add(struct dc_check *c, const struct dc_finding *f, int idx, size_t n_ent,
                          uint64_t dropped, uint64_t suppressed)
 {
 	if (c->n_ent > n_ent) {
-		stream_new(c, c->n_ent - 1);
+		stream_entry(c, c->n_ent - 1, REC_NEW);
 	} else if (idx >= 0) {
 		uint32_t r[2] = {(uint32_t)idx, f->manifested};
 		dc_check_stream_write(c, REC_REPEAT, r, sizeof(r));
@@ -224,7 +231,7 @@ static void count(struct dc_check *c, enum dc_rule rule, enum dc_severity sev)
 		c->errors++;
 }
 
-static int apply_new(struct dc_check *c, struct rd *r)
+static int apply_new(struct dc_check *c, struct rd *r, bool update)
 {
 	uint32_t idx;
 	uint8_t supp, nsym;
@@ -233,8 +240,8 @@ static int apply_new(struct dc_check *c, struct rd *r)
 	get(r, &supp, 1);
 	get(r, &f, sizeof(f));
 	get(r, &nsym, 1);
-	if (r->bad || idx != c->n_ent || (unsigned)f.rule >= DC_RULE_COUNT ||
-	    f.n_sites > DC_FINDING_SITES)
+	if (r->bad || (update ? idx >= c->n_ent : idx != c->n_ent) ||
+	    (unsigned)f.rule >= DC_RULE_COUNT || f.n_sites > DC_FINDING_SITES)
 		return DC_ERR_PARSE;
 	f.what[sizeof(f.what) - 1] = 0;
 	/* Site labels are pointers to the child's string constants: the same binary, so the
@@ -255,6 +262,15 @@ static int apply_new(struct dc_check *c, struct rd *r)
 		if (r->bad)
 			return DC_ERR_PARSE;
 		dc_sym_preset(c, (const void *)(uintptr_t)key, ex, &s);
+	}
+	if (update) {
+		struct dc_finding *o = &c->ent[idx].f;
+		uint64_t count = o->count;
+		bool man = o->manifested;
+		*o = f;
+		o->count = count;
+		o->manifested |= man;
+		return DC_OK;
 	}
 	int e = grow_ent(c);
 	if (e)
@@ -282,7 +298,9 @@ int dc_check_stream_apply(struct dc_check *c, uint32_t type, const void *p, size
 	uint32_t v[2];
 	switch (type) {
 	case REC_NEW:
-		return apply_new(c, &r);
+		return apply_new(c, &r, false);
+	case REC_UPDATE:
+		return apply_new(c, &r, true);
 	case REC_REPEAT:
 		get(&r, v, sizeof(v));
 		if (r.bad || v[0] >= c->n_ent)
