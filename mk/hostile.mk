@@ -1,0 +1,16 @@
+# Hostile drivers (tests/hostile/NAME.c, docs/hostile.md): one misbehaviour each, built with
+# dmacoh-cc as a user builds a driver into $(BUILD)/hostile/NAME.so; tests/test_hostile.c runs
+# every module it finds there.  tests/hostile/hostile.h is their shared correct base.
+HOSTILE_DIR := $(BUILD)/hostile
+HOSTILE_SRC := $(sort $(wildcard tests/hostile/*.c))
+HOSTILE := $(patsubst tests/hostile/%.c,$(HOSTILE_DIR)/%.so,$(HOSTILE_SRC))
+
+$(HOSTILE_DIR)/%.so: tests/hostile/%.c tests/hostile/hostile.h $(DMACOH_CC) \
+		$(wildcard include/dmacoh/*.h)
+	@mkdir -p $(HOSTILE_DIR)
+	$(DMACOH_CC) $(DRV_FLAGS) -o $@ $<
+
+.PHONY: hostile
+hostile: $(HOSTILE)
+all: hostile
+test: hostile
