@@ -1,5 +1,6 @@
 /* fail_start.c -- hostile driver: IRP_MN_START_DEVICE fails: R03 where the driver completes it
  * See hostile.h for the base driver and the markers. */
+/* PENDING: H1: a failing START_DEVICE is R03 (today dmacoh segfaults) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-fail-start", "sysblk", "hostile: IRP_MN_START_DEVICE fails");

@@ -1,5 +1,6 @@
 /* wild_store.c -- hostile driver: a store 64 MiB past the device extension, into no allocation: M03
  * at the store See hostile.h for the base driver and the markers. */
+/* PENDING: H3: M03 for a store to an unmapped page of the simulated kernel */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-wild-store", "sysblk",
