@@ -28,7 +28,9 @@ LINK_LIB = -rdynamic -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
 # runtime (dmacoh defines the hooks), never with ASan (the two do not mix).
 INSTR_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 $(WARN) -Iinclude -fsanitize=thread -fno-omit-frame-pointer
 REDEFINE := --redefine-sym memcpy=__dc_memcpy --redefine-sym memmove=__dc_memmove \
-	--redefine-sym memset=__dc_memset
+	--redefine-sym memset=__dc_memset --redefine-sym exit=__dc_exit \
+	--redefine-sym _exit=__dc__exit --redefine-sym _Exit=__dc__Exit \
+	--redefine-sym quick_exit=__dc_quick_exit --redefine-sym abort=__dc_abort
 
 LIB_SRC := $(sort $(wildcard src/hw/*.c src/kernel/*.c src/check/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -62,7 +64,8 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c tools/demo_*.c tools/session.c))
+TOOL_SRC := $(sort $(wildcard tools/dmacoh.c tools/cmd_*.c tools/demo_*.c tools/session.c \
+	tools/supervise.c))
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/dmacoh: $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LINK_LIB) $(LIBS)

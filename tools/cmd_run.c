@@ -3,6 +3,8 @@
  * Exit: 0 clean, 1 findings or wrong data (or failed/hung IRPs), 2 usage or input error. */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "kernel/trace.h"
 #include "kernel/workload.h"
 #include "cmds.h"
+#include "supervise.h"
 
 const char *dc_tool_driver_dir(char *buf, size_t len)
 {
@@ -73,7 +76,7 @@ static void run_usage(FILE *f)
 	    f,
 	    "usage: dmacoh run --driver NAME|FILE [--device NAME] [--platform NAME|FILE]\n"
 	    "                  [--workload SPEC] [--seed N] [--format text|json|sarif]\n"
-	    "                  [--trace FILE] [--quiet] [--deterministic]\n\n"
+	    "                  [--trace FILE] [--timeout SECONDS] [--quiet] [--deterministic]\n\n"
 	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
 	    "coherency rule the driver breaks.\n\n"
@@ -85,6 +88,8 @@ static void run_usage(FILE *f)
 	    "  --seed N           seeds both the platform's adversary and the workload\n"
 	    "  --format F         report format (default text; also DMACOH_OPTIONS=format=...)\n"
 	    "  --trace FILE       write a Chrome/Perfetto trace of the run\n"
+	    "  --timeout S        host-time watchdog: a driver still running after S seconds\n"
+	    "                     is reported as hung (X02); default 300, 0: off\n"
 	    "  --quiet            no progress bar\n"
 	    "  --deterministic    leave wall time out of the summary (for byte-identical "
 	    "output)\n\n"
@@ -129,167 +134,139 @@ static int fail2(const char *fmt, const char *a, const char *b)
 	return 2;
 }
 
-int dc_cmd_run(int argc, char **argv)
+void dc_run_close_trace(struct dc_run_ctx *x)
 {
-	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
-	const char *format = NULL, *trace_path = NULL, *seed_s = NULL;
-	bool quiet = false, deterministic = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = !strcmp(a, "--driver")     ? &driver
-		                    : !strcmp(a, "--device")   ? &device
-		                    : !strcmp(a, "--platform") ? &platform
-		                    : !strcmp(a, "--workload") ? &workload
-		                    : !strcmp(a, "--format")   ? &format
-		                    : !strcmp(a, "--trace")    ? &trace_path
-		                    : !strcmp(a, "--seed")     ? &seed_s
-		                                               : NULL;
-		if (slot) {
-			if (i + 1 >= argc)
-				return fail2("%s needs a value (try 'dmacoh run --help')%s", a, "");
-			*slot = argv[++i];
-		} else if (!strcmp(a, "--quiet")) {
-			quiet = true;
-		} else if (!strcmp(a, "--deterministic")) {
-			deterministic = true;
-		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			run_usage(stdout);
-			return 0;
-		} else {
-			return fail2("unknown argument '%s' (try 'dmacoh run --help')%s", a, "");
-		}
+	struct dc_trace *tr = x->tr;
+	if (!tr)
+		return;
+	x->tr = NULL;
+	struct dc_check *chk = x->t.chk;
+	for (size_t i = 0; chk && i < dc_check_count(chk); i++) {
+		const struct dc_finding *f = dc_check_finding(chk, i);
+		char msg[512];
+		dc_check_message(chk, f, msg, sizeof(msg));
+		dc_trace_instant(tr, dc_rule_info(f->rule)->id, f->time, msg);
 	}
-	if (!driver)
-		return fail2("missing --driver NAME|FILE (see 'dmacoh list drivers')%s%s", "", "");
+	if (dc_trace_close(tr))
+		fprintf(stderr, "dmacoh run: could not write the trace %s\n", x->trace_path);
+}
 
-	/* Inputs first, all of them, before anything runs. */
-	struct dc_platform plat;
+int dc_run_body(struct dc_run_ctx *x)
+{
+	struct dc_tool_session *t = &x->t;
+	/* In place before the module's constructors and DriverEntry run. */
+	dc_check_install_crash_handler(t->chk, 1);
+	int e = dc_tool_session_load(t, x->path, x->device_arg, x->err, sizeof(x->err));
+	if (e) {
+		if (!t->failed_routine)
+			return 2;
+		snprintf(x->what, sizeof(x->what), "%s", x->err);
+		*x->err = 0;
+		return 0;
+	}
+	snprintf(x->name, sizeof(x->name), "%s", t->name);
+	snprintf(x->device, sizeof(x->device), "%s", t->device);
+	char info[128];
+	memcpy(info, x->name, 64);
+	memcpy(info + 64, x->device, 64);
+	dc_check_stream_write(t->chk, DC_REC_INFO, info, sizeof(info));
 	char err[1024];
-	if (dc_platform_builtin(platform, &plat) != DC_OK) {
-		if (!strchr(platform, '/') && !strchr(platform, '.'))
-			return fail2("unknown platform '%s' (see 'dmacoh list platforms')%s",
-			             platform, "");
-		if (dc_platform_load(platform, &plat, err, sizeof(err)) != DC_OK)
-			return fail2("%s%s", err, "");
+	if (x->trace_path && dc_trace_open(t->s, x->trace_path, &x->tr, err, sizeof(err))) {
+		snprintf(x->err, sizeof(x->err), "--trace %.1000s", err);
+		return 2;
 	}
-	struct dc_workload wl;
-	dc_workload_default(&wl);
-	if (workload && dc_workload_parse(workload, &wl, err, sizeof(err)) != DC_OK)
-		return fail2("%s%s", err, "");
-	if (seed_s) {
-		char *end;
-		unsigned long long v = strtoull(seed_s, &end, 10);
-		if (!*seed_s || *end || *seed_s == '-')
-			return fail2("--seed %s: not a number%s", seed_s, "");
-		plat.seed = v;
-		wl.seed = v;
-	}
-	struct dc_check_opts co;
-	dc_check_opts_init(&co);
-	/* The PC HAL's GetDmaAlignment is 1: buffers that split a line are the application's
-	 * choice, not a driver bug.  DMACOH_OPTIONS=alignment_warnings=1 asks for them. */
-	co.alignment_warnings = false;
-	const char *env = getenv("DMACOH_OPTIONS");
-	if (env && dc_check_opts_parse(&co, env, err, sizeof(err)) != DC_OK)
-		return fail2("%s%s", err, "");
-	char fmtopt[64];
-	snprintf(fmtopt, sizeof(fmtopt), "format=%s", format ? format : "");
-	if (format && (strchr(format, ':') || strchr(format, ' ') ||
-	               dc_check_opts_parse(&co, fmtopt, err, sizeof(err)) != DC_OK))
-		return fail2("--format %s: expected text, json or sarif%s", format, "");
-	char path[PATH_MAX], dir[PATH_MAX];
-	if (strchr(driver, '/') || strstr(driver, ".so"))
-		snprintf(path, sizeof(path), "%s", driver);
-	else
-		snprintf(path, sizeof(path), "%s/%s.so", dc_tool_driver_dir(dir, sizeof(dir)),
-		         driver);
-	if (!readable(path)) {
-		if (strchr(driver, '/') || strstr(driver, ".so"))
-			return fail2("%s: no such driver module%s", path, "");
-		return fail2("unknown driver '%s' (see 'dmacoh list drivers')%s", driver, "");
-	}
-
-	struct timespec w0;
-	clock_gettime(CLOCK_MONOTONIC, &w0);
-	struct dc_tool_session t;
-	if (dc_tool_session_open(&t, &plat, &co, path, device, err, sizeof(err)))
-		return fail2("%s%s", err, "");
-	struct dc_sys *s = t.s;
-	struct dc_check *chk = t.chk;
-	device = t.device;
-	dc_check_install_crash_handler(chk, 1);
-	struct dc_trace *tr = NULL;
-	if (trace_path && dc_trace_open(s, trace_path, &tr, err, sizeof(err))) {
-		dc_check_uninstall_crash_handler();
-		dc_tool_session_close(&t);
-		return fail2("--trace %s%s", err, "");
-	}
-	struct dc_run_stats rs;
-	int rc = 0;
-	const char *what = NULL;
 	struct progress pr = {
-	    .on = !quiet && isatty(2) && wl.count >= 1000, .chk = chk, .last = -1};
-	int e = dc_tool_session_run(&t, &wl, &rs, on_progress, &pr, err, sizeof(err));
+	    .on = !x->quiet && isatty(2) && x->wl.count >= 1000, .chk = t->chk, .last = -1};
+	e = dc_tool_session_run(t, &x->wl, &x->rs, on_progress, &pr, err, sizeof(err));
 	if (e == DC_ERR_INVAL) {
-		dc_check_uninstall_crash_handler();
-		if (tr)
-			dc_trace_close(tr);
-		dc_tool_session_close(&t);
-		return fail2("%s%s", err, "");
+		dc_run_close_trace(x);
+		snprintf(x->err, sizeof(x->err), "%s", err);
+		return 2;
 	}
 	if (e)
-		what = err;
-	uint64_t sim_ns = dc_sys_now(s);
-	dc_check_uninstall_crash_handler();
+		snprintf(x->what, sizeof(x->what), "%s", err);
+	if (x->rs.first_kind)
+		snprintf(x->first_kind, sizeof(x->first_kind), "%s", x->rs.first_kind);
+	x->rs.first_kind = NULL;
+	x->sim_ns = dc_sys_now(t->s);
+	x->ran = true;
+	dc_run_close_trace(x);
+	return 0;
+}
 
+int dc_run_write_log(struct dc_check *chk, const struct dc_check_opts *co)
+{
+	char tmp[sizeof(co->log_path) + 32];
+	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", co->log_path, (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return DC_ERR_IO;
+	int r = dc_check_write(chk, f, co->format);
+	if (fclose(f) != 0)
+		r = DC_ERR_IO;
+	if (r || rename(tmp, co->log_path) != 0) {
+		remove(tmp);
+		return DC_ERR_IO;
+	}
+	return DC_OK;
+}
+
+int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
+{
+	const struct dc_check_opts *co = &x->co;
 	/* The report: text to stderr (or log_path) like a sanitizer; JSON and SARIF to stdout
 	 * (or log_path) for tools, with the human summary on stderr. */
-	bool machine_fmt = co.format != DC_FMT_TEXT;
-	if (machine_fmt && !co.log_path[0])
-		dc_check_write(chk, stdout, co.format);
-	else
-		dc_check_report(chk);
-	if (tr) {
-		for (size_t i = 0; i < dc_check_count(chk); i++) {
-			const struct dc_finding *f = dc_check_finding(chk, i);
-			char msg[512];
-			dc_check_message(chk, f, msg, sizeof(msg));
-			dc_trace_instant(tr, dc_rule_info(f->rule)->id, f->time, msg);
-		}
-		if (dc_trace_close(tr))
-			fprintf(stderr, "dmacoh run: could not write the trace %s\n", trace_path);
+	bool machine_fmt = co->format != DC_FMT_TEXT;
+	if (co->log_path[0]) {
+		if (dc_run_write_log(chk, co))
+			fprintf(stderr, "dmacoh run: could not write the report to %s\n",
+			        co->log_path);
+	} else {
+		dc_check_write(chk, machine_fmt ? stdout : stderr, co->format);
 	}
-	FILE *out = machine_fmt && !co.log_path[0] ? stderr : stdout;
-	const char *shown = *t.name ? t.name : path;
-	fprintf(out, "dmacoh run: %s on %s, platform %s, seed %llu\n", shown, device, plat.name,
-	        (unsigned long long)plat.seed);
-	fprintf(out,
-	        "  IRPs       %llu (%llu read, %llu write, %llu ioctl), %llu failed, %llu hung\n",
-	        (unsigned long long)rs.irps, (unsigned long long)rs.reads,
-	        (unsigned long long)rs.writes, (unsigned long long)rs.ioctls,
-	        (unsigned long long)rs.failed, (unsigned long long)rs.hung);
-	fprintf(out, "  bytes      %llu\n", (unsigned long long)rs.bytes);
-	if (rs.faults)
-		fprintf(
-		    out,
-		    "  faults     %llu injected, %llu reported as success or with Information\n",
-		    (unsigned long long)rs.faults, (unsigned long long)rs.false_ok);
-	if (what)
-		fprintf(out, "  run        stopped: %s\n", what);
-	if (!rs.mismatched)
+	FILE *out = machine_fmt && !co->log_path[0] ? stderr : stdout;
+	const char *shown = *x->name ? x->name : x->path;
+	const struct dc_run_stats *rs = &x->rs;
+	fprintf(out, "dmacoh run: %s on %s, platform %s, seed %llu\n", shown,
+	        *x->device      ? x->device
+	        : x->device_arg ? x->device_arg
+	                        : "?",
+	        x->plat.name, (unsigned long long)x->plat.seed);
+	if (x->ran) {
+		fprintf(out,
+		        "  IRPs       %llu (%llu read, %llu write, %llu ioctl), %llu failed, %llu "
+		        "hung\n",
+		        (unsigned long long)rs->irps, (unsigned long long)rs->reads,
+		        (unsigned long long)rs->writes, (unsigned long long)rs->ioctls,
+		        (unsigned long long)rs->failed, (unsigned long long)rs->hung);
+		fprintf(out, "  bytes      %llu\n", (unsigned long long)rs->bytes);
+		if (rs->faults)
+			fprintf(out,
+			        "  faults     %llu injected, %llu reported as success or with "
+			        "Information\n",
+			        (unsigned long long)rs->faults, (unsigned long long)rs->false_ok);
+	}
+	if (*x->what)
+		fprintf(out, "  run        stopped: %s\n", x->what);
+	if (!x->ran)
+		;
+	else if (!rs->mismatched && rs->hung)
+		fprintf(out, "  data       not verified for the %llu hung IRP%s\n",
+		        (unsigned long long)rs->hung, rs->hung == 1 ? "" : "s");
+	else if (!rs->mismatched)
 		fprintf(out, "  data       %s\n",
-		        rs.irps ? "every byte verified" : "nothing moved");
-	else if (rs.first_kind)
+		        rs->irps ? "every byte verified" : "nothing moved");
+	else if (*x->first_kind)
 		fprintf(out,
 		        "  data       WRONG in %llu IRPs (%llu bytes); first: IRP %llu (%s), store "
 		        "offset 0x%llx (byte %llu of the buffer): expected 0x%02x, got 0x%02x\n",
-		        (unsigned long long)rs.mismatched, (unsigned long long)rs.bad_bytes,
-		        (unsigned long long)rs.first_irp, rs.first_kind,
-		        (unsigned long long)rs.first_store_off,
-		        (unsigned long long)rs.first_buf_off, rs.first_want, rs.first_got);
+		        (unsigned long long)rs->mismatched, (unsigned long long)rs->bad_bytes,
+		        (unsigned long long)rs->first_irp, x->first_kind,
+		        (unsigned long long)rs->first_store_off,
+		        (unsigned long long)rs->first_buf_off, rs->first_want, rs->first_got);
 	else
 		fprintf(out, "  data       WRONG in %llu IRPs (lengths or capacities)\n",
-		        (unsigned long long)rs.mismatched);
+		        (unsigned long long)rs->mismatched);
 	fprintf(out, "  findings   ");
 	bool any = false;
 	for (int r = 0; r < DC_RULE_COUNT; r++) {
@@ -301,18 +278,168 @@ int dc_cmd_run(int argc, char **argv)
 		any = true;
 	}
 	fprintf(out, "%s\n", any ? "" : "none");
-	fprintf(out, "  sim time   %llu.%06llu ms\n", (unsigned long long)(sim_ns / 1000000),
-	        (unsigned long long)(sim_ns % 1000000));
-	if (!deterministic) {
+	if (x->ran)
+		fprintf(out, "  sim time   %llu.%06llu ms\n",
+		        (unsigned long long)(x->sim_ns / 1000000),
+		        (unsigned long long)(x->sim_ns % 1000000));
+	if (!x->deterministic) {
 		struct timespec w1;
 		clock_gettime(CLOCK_MONOTONIC, &w1);
 		double wall =
-		    (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
+		    (double)(w1.tv_sec - x->w0.tv_sec) + (double)(w1.tv_nsec - x->w0.tv_nsec) / 1e9;
 		fprintf(out, "  wall time  %.3f s\n", wall);
 	}
-	rc = (dc_check_errors(chk) || rs.mismatched || rs.failed || rs.hung || rs.false_ok || what)
-	         ? 1
-	         : 0;
-	dc_tool_session_close(&t);
+	fflush(out);
+	return (dc_check_errors(chk) || rs->mismatched || rs->failed || rs->hung || rs->false_ok ||
+	        *x->what || !x->ran)
+	           ? 1
+	           : 0;
+}
+
+/* log_path must be writable, and so its directory (the report is renamed into place). */
+static int check_log_path(const struct dc_check_opts *co)
+{
+	if (!co->log_path[0])
+		return 0;
+	int fd = open(co->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail2("DMACOH_OPTIONS: log_path=%s: cannot write: %s", co->log_path,
+		             strerror(errno));
+	close(fd);
+	char tmp[sizeof(co->log_path) + 32];
+	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", co->log_path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail2("DMACOH_OPTIONS: log_path=%s: cannot write in its directory: %s",
+		             co->log_path, strerror(errno));
+	close(fd);
+	unlink(tmp);
+	return 0;
+}
+
+int dc_cmd_run(int argc, char **argv)
+{
+	static struct dc_run_ctx ctx;
+	struct dc_run_ctx *x = &ctx;
+	memset(x, 0, sizeof(*x));
+	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
+	const char *format = NULL, *trace_path = NULL, *seed_s = NULL, *timeout_s = NULL;
+	bool quiet = false, deterministic = false, supervise = true;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = !strcmp(a, "--driver")     ? &driver
+		                    : !strcmp(a, "--device")   ? &device
+		                    : !strcmp(a, "--platform") ? &platform
+		                    : !strcmp(a, "--workload") ? &workload
+		                    : !strcmp(a, "--format")   ? &format
+		                    : !strcmp(a, "--trace")    ? &trace_path
+		                    : !strcmp(a, "--seed")     ? &seed_s
+		                    : !strcmp(a, "--timeout")  ? &timeout_s
+		                                               : NULL;
+		if (slot) {
+			if (i + 1 >= argc)
+				return fail2("%s needs a value (try 'dmacoh run --help')%s", a, "");
+			*slot = argv[++i];
+		} else if (!strcmp(a, "--quiet")) {
+			quiet = true;
+		} else if (!strcmp(a, "--deterministic")) {
+			deterministic = true;
+		} else if (!strcmp(a, "--no-supervise")) {
+			/* Hidden: one process, for measuring what supervision costs. */
+			supervise = false;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			run_usage(stdout);
+			return 0;
+		} else {
+			return fail2("unknown argument '%s' (try 'dmacoh run --help')%s", a, "");
+		}
+	}
+	if (!driver)
+		return fail2("missing --driver NAME|FILE (see 'dmacoh list drivers')%s%s", "", "");
+
+	/* Inputs first, all of them, before anything runs. */
+	struct dc_platform *plat = &x->plat;
+	char err[1024];
+	if (dc_platform_builtin(platform, plat) != DC_OK) {
+		if (!strchr(platform, '/') && !strchr(platform, '.'))
+			return fail2("unknown platform '%s' (see 'dmacoh list platforms')%s",
+			             platform, "");
+		if (dc_platform_load(platform, plat, err, sizeof(err)) != DC_OK)
+			return fail2("%s%s", err, "");
+	}
+	struct dc_workload *wl = &x->wl;
+	dc_workload_default(wl);
+	if (workload && dc_workload_parse(workload, wl, err, sizeof(err)) != DC_OK)
+		return fail2("%s%s", err, "");
+	if (seed_s) {
+		char *end;
+		unsigned long long v = strtoull(seed_s, &end, 10);
+		if (!*seed_s || *end || *seed_s == '-')
+			return fail2("--seed %s: not a number%s", seed_s, "");
+		plat->seed = v;
+		wl->seed = v;
+	}
+	x->timeout = 300;
+	if (timeout_s) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(timeout_s, &end, 10);
+		if (!*timeout_s || *end || *timeout_s < '0' || *timeout_s > '9' || errno ||
+		    v > 86400 * 365)
+			return fail2("--timeout %s: expected whole seconds (0: off)%s", timeout_s,
+			             "");
+		x->timeout = (unsigned)v;
+	}
+	struct dc_check_opts *co = &x->co;
+	dc_check_opts_init(co);
+	/* The PC HAL's GetDmaAlignment is 1: buffers that split a line are the application's
+	 * choice, not a driver bug.  DMACOH_OPTIONS=alignment_warnings=1 asks for them. */
+	co->alignment_warnings = false;
+	const char *env = getenv("DMACOH_OPTIONS");
+	if (env && dc_check_opts_parse(co, env, err, sizeof(err)) != DC_OK)
+		return fail2("%s%s", err, "");
+	char fmtopt[64];
+	snprintf(fmtopt, sizeof(fmtopt), "format=%s", format ? format : "");
+	if (format && (strchr(format, ':') || strchr(format, ' ') ||
+	               dc_check_opts_parse(co, fmtopt, err, sizeof(err)) != DC_OK))
+		return fail2("--format %s: expected text, json or sarif%s", format, "");
+	static char path[PATH_MAX];
+	char dir[PATH_MAX];
+	bool as_file = strchr(driver, '/') || strstr(driver, ".so");
+	if (as_file)
+		snprintf(path, sizeof(path), "%s", driver);
+	else
+		snprintf(path, sizeof(path), "%s/%s.so", dc_tool_driver_dir(dir, sizeof(dir)),
+		         driver);
+	struct stat st;
+	if (as_file && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return fail2("%s: is a directory, not a driver module (give the .so file)%s", path,
+		             "");
+	if (!readable(path)) {
+		if (as_file)
+			return fail2("%s: no such driver module%s", path, "");
+		return fail2("unknown driver '%s' (see 'dmacoh list drivers')%s", driver, "");
+	}
+	if (check_log_path(co))
+		return 2;
+	x->path = path;
+	x->device_arg = device;
+	x->trace_path = trace_path;
+	x->quiet = quiet;
+	x->deterministic = deterministic;
+
+	clock_gettime(CLOCK_MONOTONIC, &x->w0);
+	if (dc_tool_session_build(&x->t, plat, co, err, sizeof(err)))
+		return fail2("%s%s", err, "");
+	if (supervise)
+		return dc_run_supervised(x);
+	int rc = dc_run_body(x);
+	dc_check_uninstall_crash_handler();
+	if (rc) {
+		dc_tool_session_close(&x->t);
+		return fail2("%s%s", x->err, "");
+	}
+	rc = dc_run_finish(x, x->t.chk);
+	dc_tool_session_close(&x->t);
 	return rc;
 }

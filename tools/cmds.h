@@ -27,8 +27,9 @@ struct dc_tool_session {
 	struct dc_check *chk;
 	struct dc_driver *drv;
 	struct dc_sysdev *d;
-	char name[64];   /* the module's name ("sysdma-bug-C07"), "" without driver info */
-	char device[64]; /* the device model used */
+	char name[64];       /* the module's name ("sysdma-bug-C07"), "" without driver info */
+	char device[64];     /* the device model used */
+	bool failed_routine; /* DriverEntry failed (an R03 finding was recorded before close) */
 };
 /* Builds the machine (current) and a checker with co, loads the module at path and adds
  * `device` (NULL: the one the module names).  On error everything is freed and err holds one
@@ -36,6 +37,12 @@ struct dc_tool_session {
 int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *plat,
                          const struct dc_check_opts *co, const char *path, const char *device,
                          char *err, size_t errlen);
+/* The two halves of dc_tool_session_open: the machine and the checker; then the module and its
+ * device (on error of _load the session stays open: close it). */
+int dc_tool_session_build(struct dc_tool_session *t, const struct dc_platform *plat,
+                          const struct dc_check_opts *co, char *err, size_t errlen);
+int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char *device, char *err,
+                         size_t errlen);
 /* Starts the device through PnP, runs w, removes the device and unloads the driver.  DC_OK, or
  * the error with one line in err: DC_ERR_STATE (START_DEVICE failed), DC_ERR_INVAL (a workload
  * the device cannot take), others from dc_run_workload (the run stopped; stats so far). */

@@ -11,6 +11,15 @@ int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *pl
                          const struct dc_check_opts *co, const char *path, const char *device,
                          char *err, size_t errlen)
 {
+	int e = dc_tool_session_build(t, plat, co, err, errlen);
+	if (!e && (e = dc_tool_session_load(t, path, device, err, errlen)))
+		dc_tool_session_close(t);
+	return e;
+}
+
+int dc_tool_session_build(struct dc_tool_session *t, const struct dc_platform *plat,
+                          const struct dc_check_opts *co, char *err, size_t errlen)
+{
 	memset(t, 0, sizeof(*t));
 	int e = dc_sys_create(plat, &t->s);
 	if (e) {
@@ -23,9 +32,26 @@ int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *pl
 		dc_tool_session_close(t);
 		return e;
 	}
+	return DC_OK;
+}
+
+const void *dc_cpu_last_exit(void); /* src/hw/cpu.c */
+
+int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char *device, char *err,
+                         size_t errlen)
+{
 	NTSTATUS st = 0;
+	int e;
 	if ((e = dc_sys_load_module(t->s, path, &t->drv, &st, err, errlen))) {
-		dc_tool_session_close(t);
+		if (e == DC_ERR_STATE) {
+			/* DriverEntry failed: a result at the line it returned from. */
+			char what[160];
+			snprintf(what, sizeof(what), "DriverEntry failed with status 0x%08X",
+			         (unsigned)st);
+			dc_check_add_result(t->chk, DC_RULE_R03, dc_cpu_last_exit(), false,
+			                    dc_sys_now(t->s), what);
+			t->failed_routine = true;
+		}
 		return e;
 	}
 	/* The module's strings go away with it at unload: keep copies. */
@@ -41,7 +67,6 @@ int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *pl
 		snprintf(err, errlen,
 		         "%s names no device: give --device NAME (see 'dmacoh list devices')",
 		         path);
-		dc_tool_session_close(t);
 		return DC_ERR_INVAL;
 	}
 	if ((e = dc_sys_add_device(t->s, t->device, NULL, &t->d))) {
@@ -50,16 +75,56 @@ int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *pl
 			         t->device);
 		else
 			snprintf(err, errlen, "device %s: %s", t->device, dc_err_name(e));
-		dc_tool_session_close(t);
 		return e;
 	}
 	return DC_OK;
 }
 
-int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w,
+/* What the workload saw go wrong becomes a result in the report (R01, R02, R03), so JSON and
+ * SARIF carry it too.  No driver location: the IRP is the place. */
+static void on_result(void *opaque, const struct dc_irp_result *r)
+{
+	struct dc_check *chk = opaque;
+	char what[240];
+	enum dc_rule rule;
+	const char *kind = r->kind ? r->kind : "?";
+	switch (r->outcome) {
+	case DC_IRP_WRONG_DATA:
+		rule = DC_RULE_R01;
+		snprintf(what, sizeof(what),
+		         "IRP %llu (%s): %llu bytes wrong; first at store offset 0x%llx (byte %llu "
+		         "of the buffer): expected 0x%02x, got 0x%02x",
+		         (unsigned long long)r->irp, kind, (unsigned long long)r->bad_bytes,
+		         (unsigned long long)r->store_off, (unsigned long long)r->buf_off, r->want,
+		         r->got);
+		break;
+	case DC_IRP_HUNG:
+		rule = DC_RULE_R02;
+		snprintf(what, sizeof(what),
+		         "IRP %llu (%s, offset 0x%llx, length %llu) not completed after %llu ns",
+		         (unsigned long long)r->irp, kind, (unsigned long long)r->offset,
+		         (unsigned long long)r->length, (unsigned long long)r->time);
+		break;
+	default:
+		rule = DC_RULE_R03;
+		snprintf(what, sizeof(what),
+		         "IRP %llu (%s, offset 0x%llx, length %llu) completed with 0x%08X",
+		         (unsigned long long)r->irp, kind, (unsigned long long)r->offset,
+		         (unsigned long long)r->length, (unsigned)r->status);
+		break;
+	}
+	dc_check_add_result(chk, rule, NULL, false, r->time, what);
+}
+
+int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
                         struct dc_run_stats *rs, dc_run_progress_fn progress, void *opaque,
                         char *err, size_t errlen)
 {
+	struct dc_workload wl = *w0, *w = &wl;
+	if (!wl.on_result && t->chk) {
+		wl.on_result = on_result;
+		wl.result_opaque = t->chk;
+	}
 	memset(rs, 0, sizeof(*rs));
 	PDEVICE_OBJECT top = NULL;
 	NTSTATUS st = 0;
@@ -67,6 +132,13 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w,
 	if (dc_sys_start_device(t->s, t->drv, t->d, &top, &st) != DC_OK) {
 		snprintf(err, errlen, "the driver failed IRP_MN_START_DEVICE: 0x%08X",
 		         (unsigned)st);
+		char what[160];
+		snprintf(what, sizeof(what),
+		         "AddDevice or IRP_MN_START_DEVICE failed with status "
+		         "0x%08X",
+		         (unsigned)st);
+		dc_check_add_result(t->chk, DC_RULE_R03, dc_cpu_last_exit(), false,
+		                    dc_sys_now(t->s), what);
 		e = DC_ERR_STATE;
 	} else {
 		e = dc_run_workload(t->s, t->d, top, w, rs, progress, opaque, err, errlen);

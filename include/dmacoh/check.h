@@ -192,4 +192,36 @@ void dc_check_crash(struct dc_check *c, int sig, const void *pc, const void *add
 int dc_check_install_crash_handler(struct dc_check *c, int exit_status);
 void dc_check_uninstall_crash_handler(void);
 
+/* --- Supervised runs (docs/supervise.md) ----------------------------------------------------- */
+
+/* A record on a findings stream: this header, then len bytes. */
+struct dc_stream_hdr {
+	uint32_t type, len;
+};
+#define DC_STREAM_TOOL 100 /* record types from here on are the tool's own */
+/* From now on every change to c's findings is also written to fd (one checker per process). */
+void dc_check_stream_to(struct dc_check *c, int fd);
+/* Writes one record on c's stream.  DC_ERR_IO if c does not stream or writing failed. */
+int dc_check_stream_write(struct dc_check *c, uint32_t type, const void *p, size_t n);
+/* Applies a record read from a stream to c (the supervisor's copy): DC_OK, DC_ERR_PARSE
+ * (malformed), DC_ERR_NOTFOUND (a tool record: not the checker's). */
+int dc_check_stream_apply(struct dc_check *c, uint32_t type, const void *p, size_t n);
+
+/* What ends a run from inside (a crash, a bug check, a driver's exit(), the watchdog): called
+ * after the finding is recorded, in place of writing the report and exiting; it must not
+ * return (NULL: the crash handler writes the report and exits, a bug check continues). */
+typedef void (*dc_check_stop_fn)(void *opaque);
+void dc_check_set_stop(dc_check_stop_fn fn, void *opaque);
+/* Installs the watchdog signal's handler (SIGUSR2): it records X02 driver-hang at the driver
+ * code that was running (the signal context's pc, else the innermost driver frame) and stops
+ * the run as a crash does; seconds is the host watchdog's limit (for the message). */
+int dc_check_install_watchdog(struct dc_check *c, unsigned seconds);
+/* The driver location to blame for a signal at pc: pc itself when it is in an instrumented
+ * module (*exact = true), else the innermost driver frame of the stack (return address). */
+const void *dc_check_driver_pc(const void *pc, bool *exact);
+/* Records a result of the workload (R01 wrong data, R02 hung IRP, R03 failed IRP or routine)
+ * at pc (NULL: no driver location), with what as the message. */
+void dc_check_add_result(struct dc_check *c, enum dc_rule rule, const void *pc, bool exact,
+                         uint64_t time, const char *what);
+
 #endif

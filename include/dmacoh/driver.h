@@ -11,6 +11,10 @@
 
 #define DMACOH_DRIVER_INFO_VERSION 1
 
+/* dmacoh-cc defines this symbol in every module it builds; `dmacoh run` refuses a module
+ * without it (its loads and stores would bypass the cache model). */
+#define DMACOH_MODULE_MARKER "__dmacoh_module"
+
 struct dmacoh_driver_info {
 	unsigned version;   /* DMACOH_DRIVER_INFO_VERSION */
 	const char *name;   /* "sysdma"; a twin's name gets "-bug-<RULE>" appended by dmacoh */

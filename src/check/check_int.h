@@ -194,6 +194,14 @@ struct dc_symbol {
 /* Symbolizes pc (pc - 1 for a return address).  Never NULL; fields NULL when unknown. */
 const struct dc_symbol *dc_sym_lookup(struct dc_check *c, const void *pc, bool exact);
 void dc_sym_free(struct dc_check *c);
+/* Enters a symbol another process resolved (stream.c): later lookups of pc answer it. */
+void dc_sym_preset(struct dc_check *c, const void *pc, bool exact, const struct dc_symbol *sym);
+
+/* stream.c: findings streamed to a supervising process (dc_check_stream_to). */
+bool dc_stream_on(const struct dc_check *c);
+void dc_stream_after_add(struct dc_check *c, const struct dc_finding *f, int idx, size_t n_ent,
+                         uint64_t dropped, uint64_t suppressed);
+void dc_stream_manifest(struct dc_check *c, int idx);
 
 /* shadow.c */
 struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa);  /* allocates */

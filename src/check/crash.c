@@ -4,7 +4,10 @@
  * found so far and end the process with the status the tool asked for.  Symbolizing and
  * writing in a signal handler are not async-signal-safe; as ASan does, dmacoh accepts that,
  * and guards against a second fault while reporting (it then exits at once). */
+#include <dlfcn.h>
+#include <execinfo.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include "check_int.h"
+#include "dmacoh/driver.h"
 #include "hw/machine.h"
 
 unsigned dc_cpu_callstack(const void **frames, unsigned max); /* cpu.c */
@@ -24,6 +28,67 @@ static struct dc_check *crash_check;
 static int crash_status;
 static void *alt_stack;
 static volatile sig_atomic_t in_handler;
+static dc_check_stop_fn stop_fn;
+static void *stop_opaque;
+static unsigned watchdog_seconds;
+
+void dc_check_set_stop(dc_check_stop_fn fn, void *opaque)
+{
+	stop_fn = fn;
+	stop_opaque = opaque;
+}
+
+/* Code of a module dmacoh-cc built: it defines the marker symbol. */
+static bool in_driver(const void *pc)
+{
+	Dl_info di;
+	if (!pc || !dladdr(pc, &di) || !di.dli_fname || !di.dli_fbase)
+		return false;
+	void *h = dlopen(di.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+	if (!h)
+		return false;
+	void *mark = dlsym(h, DMACOH_MODULE_MARKER);
+	bool yes = false;
+	Dl_info md;
+	/* The marker of this module, not one its search scope finds elsewhere. */
+	if (mark && dladdr(mark, &md))
+		yes = md.dli_fbase == di.dli_fbase;
+	dlclose(h);
+	return yes;
+}
+
+const void *dc_check_driver_pc(const void *pc, bool *exact)
+{
+	*exact = true;
+	if (in_driver(pc))
+		return pc;
+	/* Unwind (the host's unwinder goes through the signal frame) to the first driver frame:
+	 * a return address into the driver. */
+	void *frames[128];
+	int n = backtrace(frames, (int)DC_ARRAY_SIZE(frames));
+	int from = 0;
+	for (int i = 0; i < n; i++)
+		if (frames[i] == pc)
+			from = i + 1;
+	for (int i = from; i < n; i++)
+		if (in_driver(frames[i])) {
+			*exact = false;
+			return frames[i];
+		}
+	const void *shadow[1];
+	*exact = false;
+	return dc_cpu_callstack(shadow, 1) ? shadow[0] : pc;
+}
+
+/* The run ends here: the tool's stop function, else the report and the exit status. */
+static void stop_run(void)
+{
+	if (stop_fn)
+		stop_fn(stop_opaque);
+	if (crash_check)
+		dc_check_report(crash_check);
+	_exit(crash_status);
+}
 
 static const char *sig_name(int sig)
 {
@@ -43,20 +108,44 @@ static const char *sig_name(int sig)
 	}
 }
 
+static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact, const void *addr,
+                         const char *bugcheck);
+
 void dc_check_crash(struct dc_check *c, int sig, const void *pc, const void *addr)
 {
-	dc_crash_record(c, sig, pc, addr, NULL);
+	crash_record(c, sig, pc, true, addr, NULL);
 }
 
 void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *addr,
                      const char *bugcheck)
+{
+	crash_record(c, sig, pc, true, addr, bugcheck);
+	/* Windows stops at a bug check: nothing the driver does afterwards is reported. */
+	if (bugcheck && stop_fn && c == crash_check)
+		stop_run();
+}
+
+/* Records a finding that ends the run: shown whatever the suppressions and max_reports. */
+static void add_final(struct dc_check *c, struct dc_finding *f)
+{
+	size_t keep = c->n_supp;
+	c->n_supp = 0;
+	uint32_t maxr = c->opts.max_reports;
+	c->opts.max_reports = 0;
+	dc_finding_add(c, f);
+	c->opts.max_reports = maxr;
+	c->n_supp = keep;
+}
+
+static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact, const void *addr,
+                         const char *bugcheck)
 {
 	struct dc_finding f;
 	memset(&f, 0, sizeof(f));
 	f.rule = DC_RULE_X01;
 	f.severity = DC_SEV_ERROR;
 	f.pc = pc;
-	f.exact_pc = true;
+	f.exact_pc = exact;
 	f.time = c->m ? c->m->clock.now : 0;
 	f.pa = DC_PA_INVALID;
 	f.logical = DC_PA_INVALID;
@@ -88,15 +177,7 @@ void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *ad
 	else
 		snprintf(f.what, sizeof(f.what), "bug check 0x%x%s", (unsigned)sig, tail);
 	/* A crash is always shown: it is what ends the run. */
-	bool supp = c->n_supp > 0;
-	size_t keep = c->n_supp;
-	if (supp)
-		c->n_supp = 0;
-	uint32_t maxr = c->opts.max_reports;
-	c->opts.max_reports = 0;
-	dc_finding_add(c, &f);
-	c->opts.max_reports = maxr;
-	c->n_supp = keep;
+	add_final(c, &f);
 }
 
 static void handler(int sig, siginfo_t *si, void *uctx)
@@ -114,14 +195,147 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 	(void)uc;
 #endif
 	if (crash_check) {
-		dc_check_crash(crash_check, sig, pc, si ? si->si_addr : NULL);
-		dc_check_report(crash_check);
+		bool exact;
+		const void *at = dc_check_driver_pc(pc, &exact);
+		crash_record(crash_check, sig, at, exact, si ? si->si_addr : NULL, NULL);
 	}
-	_exit(crash_status);
+	stop_run();
+}
+
+/* --- The host watchdog's signal ----------------------------------------------------------- */
+
+static void watchdog(int sig, siginfo_t *si, void *uctx)
+{
+	(void)sig, (void)si;
+	if (in_handler)
+		return;
+	in_handler = 1;
+	const ucontext_t *uc = uctx;
+	const void *pc = NULL;
+#if defined(__x86_64__)
+	pc = (const void *)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	pc = (const void *)uc->uc_mcontext.pc;
+#else
+	(void)uc;
+#endif
+	struct dc_check *c = crash_check;
+	if (c) {
+		bool exact;
+		struct dc_finding f;
+		memset(&f, 0, sizeof(f));
+		f.rule = DC_RULE_X02;
+		f.severity = DC_SEV_ERROR;
+		f.pc = dc_check_driver_pc(pc, &exact);
+		f.exact_pc = exact;
+		f.time = c->m ? c->m->clock.now : 0;
+		f.pa = f.logical = DC_PA_INVALID;
+		f.dir = -1;
+		f.manifested = true;
+		snprintf(f.what, sizeof(f.what),
+		         "the driver ran for %u s of host time without returning (host watchdog)",
+		         watchdog_seconds);
+		add_final(c, &f);
+	}
+	stop_run();
+}
+
+int dc_check_install_watchdog(struct dc_check *c, unsigned seconds)
+{
+	(void)c;
+	watchdog_seconds = seconds;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = watchdog;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR2, &sa, NULL) == 0 ? DC_OK : DC_ERR_IO;
+}
+
+/* --- A driver that tries to end the process (dmacoh-cc renames the calls) ---------------- */
+
+static _Noreturn void driver_exit(const char *fn, int status, bool with_status, const void *ra)
+{
+	struct dc_check *c = crash_check;
+	if (c && !in_handler) {
+		in_handler = 1;
+		struct dc_finding f;
+		memset(&f, 0, sizeof(f));
+		f.rule = DC_RULE_X03;
+		f.severity = DC_SEV_ERROR;
+		f.pc = ra;
+		f.time = c->m ? c->m->clock.now : 0;
+		f.pa = f.logical = DC_PA_INVALID;
+		f.dir = -1;
+		f.manifested = true;
+		if (with_status)
+			snprintf(f.what, sizeof(f.what), "the driver called %s(%d)", fn, status);
+		else
+			snprintf(f.what, sizeof(f.what), "the driver called %s()", fn);
+		add_final(c, &f);
+		stop_run();
+	}
+	/* No checker watching (a library user): what the driver asked for. */
+	if (!with_status)
+		abort();
+	if (!strcmp(fn, "exit"))
+		exit(status);
+	if (!strcmp(fn, "quick_exit"))
+		quick_exit(status);
+	_exit(status);
+}
+
+#define RA() __builtin_return_address(0)
+void __dc_exit(int status);
+void __dc_exit(int status)
+{
+	driver_exit("exit", status, true, RA());
+}
+void __dc__exit(int status);
+void __dc__exit(int status)
+{
+	driver_exit("_exit", status, true, RA());
+}
+void __dc__Exit(int status);
+void __dc__Exit(int status)
+{
+	driver_exit("_Exit", status, true, RA());
+}
+void __dc_quick_exit(int status);
+void __dc_quick_exit(int status)
+{
+	driver_exit("quick_exit", status, true, RA());
+}
+void __dc_abort(void);
+void __dc_abort(void)
+{
+	driver_exit("abort", 0, false, RA());
+}
+
+/* --- Results of the workload ---------------------------------------------------------------- */
+
+void dc_check_add_result(struct dc_check *c, enum dc_rule rule, const void *pc, bool exact,
+                         uint64_t time, const char *what)
+{
+	struct dc_finding f;
+	memset(&f, 0, sizeof(f));
+	f.rule = rule;
+	f.severity = dc_rule_info(rule)->severity;
+	f.pc = pc;
+	f.exact_pc = exact;
+	f.time = time;
+	f.pa = f.logical = DC_PA_INVALID;
+	f.dir = -1;
+	f.manifested = true;
+	snprintf(f.what, sizeof(f.what), "%s", what);
+	dc_finding_add(c, &f);
 }
 
 int dc_check_install_crash_handler(struct dc_check *c, int exit_status)
 {
+	/* The unwinder loads on first use: not inside a handler. */
+	void *warm[2];
+	(void)backtrace(warm, 2);
 	if (!alt_stack) {
 		/* Symbolizing (libdw) and writing the report need a real stack: a large one, in
 		 * its own mapping with a guard page below it, so an overflow faults instead of

@@ -31,7 +31,7 @@ static int rehash(struct dc_check *c)
 	return 0;
 }
 
-int dc_finding_add(struct dc_check *c, const struct dc_finding *f)
+static int finding_add(struct dc_check *c, const struct dc_finding *f)
 {
 
 	if (c->hash_cap) {
@@ -104,6 +104,20 @@ void dc_finding_manifest(struct dc_check *c, int idx)
 {
 	if (idx >= 0 && (size_t)idx < c->n_ent)
 		c->ent[idx].f.manifested = true;
+	dc_stream_manifest(c, idx);
+}
+
+/* Every change to the findings also goes to the supervising process, when there is one
+ * (stream.c): what changed is read off the counters around the add. */
+int dc_finding_add(struct dc_check *c, const struct dc_finding *f)
+{
+	if (!dc_stream_on(c))
+		return finding_add(c, f);
+	size_t n_ent = c->n_ent;
+	uint64_t dropped = c->dropped, suppressed = c->suppressed;
+	int idx = finding_add(c, f);
+	dc_stream_after_add(c, f, idx, n_ent, dropped, suppressed);
+	return idx;
 }
 
 void dc_findings_free(struct dc_check *c)

@@ -367,8 +367,10 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
     [DC_RULE_R03] =
         {"R03", "irp-failed", DC_SEV_ERROR, "", "",
          "an IRP that the workload expected to succeed (no fault was injected into it) "
-         "completed with a failure status",
-         "R03 irp-failed: IRP n (KIND, offset O, length L) completed with STATUS",
+         "completed with a failure status, or DriverEntry, AddDevice or IRP_MN_START_DEVICE "
+         "failed on a healthy device",
+         "R03 irp-failed: IRP n (KIND, offset O, length L) completed with STATUS (or: "
+         "ROUTINE failed with status STATUS [at the line it returned from])",
          "The device was healthy and the request valid, yet the driver failed it: usually a "
          "resource the driver asked for wrongly (too many map registers, a length the "
          "adapter cannot take) or a state the driver lost track of.",

@@ -261,3 +261,30 @@ void dc_sym_free(struct dc_check *c)
 	free(s);
 	c->sym = NULL;
 }
+
+void dc_sym_preset(struct dc_check *c, const void *pc, bool exact, const struct dc_symbol *sym)
+{
+	struct dc_sym *s = sym_state(c);
+	if (!s || !pc)
+		return;
+	uintptr_t key = (uintptr_t)pc - (exact ? 0 : 1) + 1;
+	if ((s->n + 1) * 2 > s->cap && grow(s) < 0)
+		return;
+	size_t k = (key * 0x9e3779b97f4a7c15u >> 20) & (s->cap - 1);
+	while (s->tab[k].key && s->tab[k].key != key)
+		k = (k + 1) & (s->cap - 1);
+	struct dc_symbol *d = &s->tab[k].s;
+	if (s->tab[k].key) {
+		free((char *)d->file);
+		free((char *)d->func);
+		free((char *)d->module);
+	} else {
+		s->n++;
+	}
+	s->tab[k].key = key;
+	d->line = sym->line;
+	d->off = sym->off;
+	d->file = sym->file ? strdup(sym->file) : NULL;
+	d->func = sym->func ? strdup(sym->func) : NULL;
+	d->module = sym->module ? strdup(sym->module) : NULL;
+}

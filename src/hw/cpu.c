@@ -154,9 +154,19 @@ void __tsan_func_entry(void *pc)
 	shadow_depth++;
 }
 
+/* Where the last driver function returned (its epilogue): the line a failing DriverEntry,
+ * AddDevice or dispatch routine returned its status from. */
+static const void *last_exit;
+const void *dc_cpu_last_exit(void);
+const void *dc_cpu_last_exit(void)
+{
+	return last_exit;
+}
+
 void __tsan_func_exit(void);
 void __tsan_func_exit(void)
 {
+	last_exit = PC();
 	if (shadow_depth)
 		shadow_depth--;
 }

@@ -5,9 +5,13 @@
  * The bus driver answers IRP_MN_START_DEVICE, STOP and REMOVE with success and leaves other
  * PnP and power requests' status as it finds it, as a root-enumerated bus driver does. */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dmacoh/driver.h"
 #include "kernel.h"
@@ -912,12 +916,61 @@ int dc_sys_load_entry(struct dc_sys *s, const char *name, PDRIVER_INITIALIZE ent
 	return add_driver(s, name, NULL, entry, NULL, out, status);
 }
 
+/* Whether the file at path is a module dmacoh-cc built (its dynamic symbols hold the marker),
+ * read with libelf before dlopen so that nothing of a foreign module runs. */
+static int module_marked(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open the driver module", path);
+		return DC_ERR_IO;
+	}
+	bool elf = false, marked = false;
+	Elf *e = NULL;
+	if (elf_version(EV_CURRENT) != EV_NONE && (e = elf_begin(fd, ELF_C_READ, NULL)) &&
+	    elf_kind(e) == ELF_K_ELF) {
+		elf = true;
+		for (Elf_Scn *scn = NULL; !marked && (scn = elf_nextscn(e, scn));) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+				continue;
+			Elf_Data *d = elf_getdata(scn, NULL);
+			for (size_t i = 0; d && !marked && i < sh.sh_size / sh.sh_entsize; i++) {
+				GElf_Sym sym;
+				const char *name;
+				if (gelf_getsym(d, (int)i, &sym) && sym.st_shndx != SHN_UNDEF &&
+				    (name = elf_strptr(e, sh.sh_link, sym.st_name)) &&
+				    !strcmp(name, DMACOH_MODULE_MARKER))
+					marked = true;
+			}
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	if (!elf) {
+		snprintf(err, errlen, "%s: not a driver module (not an ELF shared object)", path);
+		return DC_ERR_INVAL;
+	}
+	if (!marked) {
+		snprintf(err, errlen,
+		         "%s: not built by dmacoh-cc (no instrumentation marker): rebuild it with "
+		         "dmacoh-cc so that its accesses go through the cache model",
+		         path);
+		return DC_ERR_INVAL;
+	}
+	return DC_OK;
+}
+
 int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
                        char *err, size_t errlen)
 {
 	dc_sys_cur = s;
 	if (out)
 		*out = NULL;
+	int me = module_marked(path, err, errlen);
+	if (me)
+		return me;
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(err, errlen, "%s", dlerror());
@@ -1020,8 +1073,12 @@ int dc_sys_start_device(struct dc_sys *s, struct dc_driver *drv, struct dc_sysde
 	free(tr);
 	if (status)
 		*status = st;
-	if (!NT_SUCCESS(st))
+	/* The bus marked its PDO started when the IRP passed it; the stack as a whole is not
+	 * (nothing may send it STOP/REMOVE later as if it were). */
+	if (!NT_SUCCESS(st)) {
+		d->started = false;
 		return DC_ERR_STATE;
+	}
 	d->started = true;
 	if (top)
 		*top = stack_top(d->pdo);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernel.h"
 
@@ -670,4 +671,41 @@ int dc_trace_close(struct dc_trace *t)
 	free(t->adapters);
 	free(t);
 	return bad ? DC_ERR_IO : DC_OK;
+}
+
+#define TRACE_TAIL "\n],\"displayTimeUnit\":\"ns\"}\n"
+
+int dc_trace_repair(const char *path)
+{
+	FILE *f = fopen(path, "r+");
+	if (!f)
+		return DC_ERR_IO;
+	/* Events are one per line ("{...}" after ",\n"; strings escape newlines), so the last
+	 * ",\n" ends the last whole event, and the header ends at its '['. */
+	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	char *b = size > 0 ? malloc((size_t)size) : NULL;
+	int rc = DC_ERR_IO;
+	if (b && fseek(f, 0, SEEK_SET) == 0 && fread(b, 1, (size_t)size, f) == (size_t)size) {
+		size_t n = (size_t)size, tl = strlen(TRACE_TAIL), keep = 0;
+		if (n >= tl && !memcmp(b + n - tl, TRACE_TAIL, tl)) {
+			rc = DC_OK;
+		} else {
+			for (size_t i = n; i-- > 1;)
+				if (b[i] == '\n' && b[i - 1] == ',') {
+					keep = i - 1;
+					break;
+				}
+			if (!keep) {
+				char *open = memchr(b, '[', n);
+				keep = open ? (size_t)(open - b) + 1 : 0;
+			}
+			if (keep && ftruncate(fileno(f), (off_t)keep) == 0 &&
+			    fseek(f, (long)keep, SEEK_SET) == 0 && fputs(TRACE_TAIL, f) >= 0)
+				rc = DC_OK;
+		}
+	}
+	free(b);
+	if (fclose(f) != 0)
+		rc = DC_ERR_IO;
+	return rc;
 }

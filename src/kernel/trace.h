@@ -39,5 +39,9 @@ void dc_trace_instant(struct dc_trace *t, const char *name, uint64_t time_ns, co
 /* Stops watching, writes the closing brackets and frees; DC_ERR_IO if the file could not be
  * written.  NULL does nothing. */
 int dc_trace_close(struct dc_trace *t);
+/* Makes the trace file at path valid JSON when the process writing it died before
+ * dc_trace_close: drops a partly written last event and appends the closing.  A closed trace
+ * is left alone.  DC_ERR_IO if the file cannot be read or written. */
+int dc_trace_repair(const char *path);
 
 #endif

@@ -20,6 +20,21 @@
 #define DC_ALIGN_ANY (-1)
 #define DC_ALIGN_LINE (-2)
 
+/* What the workload saw go wrong with one IRP (see dc_workload.on_result). */
+enum dc_irp_outcome { DC_IRP_WRONG_DATA, DC_IRP_HUNG, DC_IRP_FAILED };
+struct dc_irp_result {
+	enum dc_irp_outcome outcome;
+	uint64_t irp;     /* 1-based number in the workload */
+	const char *kind; /* "read", "write", "ioctl" */
+	uint8_t major;    /* IRP_MJ_* */
+	uint64_t offset, length;
+	NTSTATUS status;                        /* DC_IRP_HUNG: 0 */
+	uint64_t bad_bytes, store_off, buf_off; /* DC_IRP_WRONG_DATA: the first wrong byte */
+	uint8_t want, got;
+	uint64_t time; /* simulated ns when it was seen */
+};
+typedef void (*dc_run_result_fn)(void *opaque, const struct dc_irp_result *r);
+
 struct dc_workload {
 	uint64_t count;
 	unsigned w_read, w_write, w_ioctl;
@@ -29,6 +44,8 @@ struct dc_workload {
 	unsigned outstanding;
 	uint64_t seed;
 	uint64_t fault;
+	dc_run_result_fn on_result;
+	void *result_opaque;
 };
 
 void dc_workload_default(struct dc_workload *w);
