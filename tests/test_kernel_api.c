@@ -195,9 +195,19 @@ DC_TEST(kapi_bad_arguments_return_what_windows_returns)
 	MmBuildMdlForNonPagedPool(mdl);
 	la = ops->MapTransfer(a, mdl, junk, buf, &len, FALSE);
 	CHECK_EQ(la.QuadPart, 0);
+	CHECK_EQ(len, 0); /* a refused map says so where the driver looks */
 	len = 4096;
 	la = ops->MapTransfer(a, mdl, c.mrb, (uint8_t *)buf + 100, &len, FALSE);
 	CHECK_EQ(la.QuadPart, 0);
+	CHECK_EQ(len, 0);
+	/* An MDL whose pages were never locked (nor built for nonpaged pool). */
+	PMDL unlocked = IoAllocateMdl(buf, 4096, FALSE, FALSE, NULL);
+	CHECK(unlocked);
+	len = 4096;
+	la = ops->MapTransfer(a, unlocked, c.mrb, buf, &len, FALSE);
+	CHECK_EQ(la.QuadPart, 0);
+	CHECK_EQ(len, 0);
+	IoFreeMdl(unlocked);
 	len = 0;
 	la = ops->MapTransfer(a, mdl, c.mrb, buf, &len, FALSE);
 	CHECK_EQ(la.QuadPart, 0);
@@ -207,8 +217,8 @@ DC_TEST(kapi_bad_arguments_return_what_windows_returns)
 			maps++;
 			refused += log.ev[i].len_out == 0;
 		}
-	CHECK_EQ(maps, 4);
-	CHECK_EQ(refused, 4);
+	CHECK_EQ(maps, 5);
+	CHECK_EQ(refused, 5);
 	/* A good one, then its flush; a double flush still returns TRUE (nothing held). */
 	len = 4096;
 	la = ops->MapTransfer(a, mdl, c.mrb, buf, &len, TRUE);
@@ -426,4 +436,96 @@ DC_TEST(kapi_legacy_routines_move_data)
 		dc_sys_free_buffer(s, buf);
 		dc_sys_destroy(s);
 	}
+}
+
+/* The bug check a hostile call raised last (0: none). */
+static uint32_t last_bugcheck(const struct evlog *log)
+{
+	for (unsigned i = log->n; i-- > 0;)
+		if (log->ev[i].type == DC_KEV_CRASH)
+			return (uint32_t)log->ev[i].status;
+	return 0;
+}
+
+DC_TEST(kapi_irp_completed_twice_stale_or_never_sent_is_a_bug_check)
+{
+	struct dc_sysdev *d;
+	struct evlog log;
+	struct dc_sys *s = sys_with("noncoherent", "sysblk", &d, &log);
+	CHECK(s);
+	/* Allocated by the driver and never sent: no driver holds a location of it. */
+	PIRP irp = IoAllocateIrp(2, FALSE);
+	CHECK(irp);
+	irp->IoStatus.Status = STATUS_SUCCESS;
+	IoCompleteRequest(irp, IO_NO_INCREMENT);
+	CHECK_EQ(last_bugcheck(&log), 0x44);
+	CHECK_EQ(log.by_type[DC_KEV_IRP_COMPLETE], 0);
+	/* Freed, then completed: the kernel must not read it (ASan: heap-use-after-free). */
+	IoFreeIrp(irp);
+	log.by_type[DC_KEV_CRASH] = 0;
+	IoCompleteRequest(irp, IO_NO_INCREMENT);
+	CHECK_EQ(log.by_type[DC_KEV_CRASH], 1);
+	CHECK_EQ(last_bugcheck(&log), 0x44);
+	/* Freed twice. */
+	IoFreeIrp(irp);
+	CHECK_EQ(last_bugcheck(&log), 0xC2);
+	/* Not an IRP at all (pool bytes). */
+	uint64_t junk[32];
+	memset(junk, 0x5A, sizeof(junk));
+	log.by_type[DC_KEV_CRASH] = 0;
+	IoCompleteRequest((PIRP)junk, IO_NO_INCREMENT);
+	CHECK_EQ(log.by_type[DC_KEV_CRASH], 1);
+	CHECK_EQ(log.by_type[DC_KEV_IRP_COMPLETE], 0);
+	dc_sys_destroy(s);
+}
+
+DC_TEST(kapi_garbage_mdl_is_never_read)
+{
+	struct dc_sysdev *d;
+	struct evlog log;
+	struct dc_sys *s = sys_with("noncoherent", "sysblk", &d, &log);
+	CHECK(s);
+	/* Pool bytes that are not an MDL: a ByteOffset of megabytes, a huge ByteCount. */
+	uint8_t *junk = ExAllocatePoolWithTag(NonPagedPool, 256, 'knuJ');
+	CHECK(junk);
+	memset(junk, 0x7F, 256);
+	KeFlushIoBuffers((PMDL)junk, TRUE, TRUE);
+	const struct dc_kev *e = &log.ev[log.n - 1];
+	CHECK_EQ(e->type, DC_KEV_KE_FLUSH);
+	CHECK_EQ(e->status, DC_KFLUSH_BAD_MDL);
+	CHECK_EQ(e->n_pieces, 0);
+	/* MapTransfer on it, with the channel held: refused, *Length = 0. */
+	ULONG n = 0;
+	DEVICE_DESCRIPTION dd = sysdma_desc(16384);
+	PDMA_ADAPTER a = IoGetDmaAdapter(dc_sysdev_pdo(d), &dd, &n);
+	CHECK(a);
+	KIRQL old;
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	struct ctl c = {.action = KeepObject};
+	CHECK_EQ(
+	    a->DmaOperations->AllocateAdapterChannel(a, dc_sysdev_pdo(d), 1, adapter_control, &c),
+	    STATUS_SUCCESS);
+	ULONG len = 512;
+	PHYSICAL_ADDRESS la =
+	    a->DmaOperations->MapTransfer(a, (PMDL)junk, c.mrb, junk + 16, &len, FALSE);
+	CHECK_EQ(la.QuadPart, 0);
+	CHECK_EQ(len, 0);
+	e = &log.ev[log.n - 1];
+	CHECK_EQ(e->type, DC_KEV_MAP);
+	CHECK_EQ(e->status, DC_KMAP_GARBAGE_MDL);
+	a->DmaOperations->FreeAdapterChannel(a);
+	KeLowerIrql(old);
+	/* A freed MDL is not an MDL any more either. */
+	void *buf = dc_sys_alloc_buffer(s, 4096, 0, DC_ZONE_DMA32);
+	PMDL mdl = IoAllocateMdl(buf, 4096, FALSE, FALSE, NULL);
+	CHECK(mdl);
+	MmBuildMdlForNonPagedPool(mdl);
+	KeFlushIoBuffers(mdl, TRUE, TRUE);
+	CHECK_EQ(log.ev[log.n - 1].status, 0);
+	IoFreeMdl(mdl);
+	KeFlushIoBuffers(mdl, TRUE, TRUE);
+	CHECK_EQ(log.ev[log.n - 1].status, DC_KFLUSH_BAD_MDL);
+	a->DmaOperations->PutDmaAdapter(a);
+	ExFreePoolWithTag(junk, 'knuJ');
+	dc_sys_destroy(s);
 }

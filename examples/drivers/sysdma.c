@@ -466,7 +466,13 @@ static VOID SysdmaDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PV
 #endif
 		ext->Transferred += ext->PieceLength;
 		ext->Remaining -= ext->PieceLength;
+#ifdef DMACOH_BUG_A13
+		/* MISTAKE (A13): the split loop forgets to advance CurrentVa: every piece is mapped
+		 * (and flushed, consistently) at the start of the buffer, so its first bytes are
+		 * transferred again and again and the rest never. */
+#else
 		ext->CurrentVa += ext->PieceLength;
+#endif
 	}
 
 	/* The command ended with ERR.  A medium error (ERROR = transfer) was the flush's to report,

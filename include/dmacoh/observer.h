@@ -58,7 +58,8 @@ enum dc_kev_type {
 	 * list was not outstanding); status = the drain's verdict (1 ok, 0 transfer error). */
 	DC_KEV_SG_PUT,
 	/* KeFlushIoBuffers: mdl, flags DC_KEVF_READ / DC_KEVF_DMA as passed, pieces = the bytes of
-	 * the MDL (system va, pa). */
+	 * the MDL (system va, pa); status -1: a NULL MDL, DC_KFLUSH_BAD_MDL: not an MDL the kernel
+	 * allocated or built (nothing flushed). */
 	DC_KEV_KE_FLUSH,
 	/* An IRP reaches the driver's dispatch routine from the application: irp, device, value =
 	 * major function, mdl, len (transfer length), pieces = the buffer's bytes (system va, pa).
@@ -121,8 +122,12 @@ enum dc_kmap_status {
 	DC_KMAP_TOO_MANY_REGS, /* the range spans more pages than the registers allocated */
 	DC_KMAP_BUSY,          /* the registers are still mapped (no flush since the last map) */
 	DC_KMAP_HW_REFUSED,    /* the controller cannot do it (a 64 KiB DMA page crossed, ...) */
+	DC_KMAP_GARBAGE_MDL,   /* Mdl is not an MDL the kernel allocated or built (never read) */
 	DC_KMAP_COUNT
 };
+
+/* DC_KEV_KE_FLUSH status: the MDL pointer is not an MDL (a wild pointer, pool bytes). */
+enum { DC_KFLUSH_BAD_MDL = -2 };
 const char *dc_kmap_status_name(enum dc_kmap_status s);
 
 /* A run of bytes: system virtual address (cached or uncached window; NULL if none), physical

@@ -252,6 +252,36 @@ static void xfer_close(struct dc_check *c, struct dc_xfer *x)
 }
 
 /* A new open transfer from a MAP or SG_MAP event; NULL on exhaustion. */
+/* A13: which bytes of an outstanding IRP's buffer the transfer x maps, found by physical
+ * address (a bounced piece names the caller's page; a partial MDL the same pages). */
+static void cover_irp(struct dc_check *c, const struct dc_xfer *x)
+{
+	for (uint32_t k = 0; k < x->n_pieces; k++) {
+		const struct dc_kev_piece *p = &x->pieces[k];
+		for (size_t i = 0; i < c->n_irps; i++) {
+			struct dc_irp *r = &c->irps[i];
+			uint64_t off = 0;
+			for (uint32_t j = 0; j < r->n_pieces; off += r->pieces[j].len, j++) {
+				const struct dc_kev_piece *q = &r->pieces[j];
+				if (p->pa < q->pa || p->pa >= q->pa + q->len)
+					continue;
+				uint64_t o = off + (p->pa - q->pa);
+				struct dc_span *last =
+				    r->n_spans ? &r->spans[r->n_spans - 1] : NULL;
+				if (last && k && last->pc == x->map_pc &&
+				    last->off + last->len == o) {
+					last->len += p->len;
+				} else if (GROW(r->spans, r->n_spans, r->cap_spans)) {
+					r->spans[r->n_spans++] =
+					    (struct dc_span){o, p->len, x->map_pc, x->map_time};
+				}
+				goto next_piece;
+			}
+		}
+	next_piece:;
+	}
+}
+
 static struct dc_xfer *xfer_open(struct dc_check *c, const struct dc_kev *e, bool sg)
 {
 	struct dc_xfer *x = calloc(1, sizeof(*x));
@@ -311,16 +341,26 @@ static struct dc_xfer *xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 				uint32_t li = (uint32_t)(l & ((DC_PAGE_SIZE >> c->ls) - 1));
 				uint64_t lo = DC_MAX(q, l << c->ls),
 				         hi = DC_MIN(q + n, (l + 1) << c->ls);
+				/* To the device: bytes of the piece the CPU wrote and did not
+				 * flush. From it: a line the CPU may hold *dirty* (written anywhere
+				 * in the line since the last flush).  A clean line the CPU only
+				 * read cannot be written back over the device's bytes, and
+				 * FlushAdapterBuffers invalidates it before the CPU reads the data
+				 * (a read before that is C03/C04), as judge_common knows for common
+				 * buffers. */
 				bool pre = x->dir == DC_DIR_TO_DEVICE
 				               ? dc_bits_first(ps->w, (uint32_t)(lo & DC_PAGE_MASK),
 				                               (uint32_t)(hi - lo)) >= 0
-				               : dc_bit_test(ps->t, li);
+				               : dc_bit_test(ps->t, li) &&
+				                     dc_bits_first(ps->w, li << c->ls,
+				                                   (uint32_t)line_size(c)) >= 0;
 				if (pre)
 					dc_bit_set(x->pre, xline(c, x, i, lo));
 			}
 		}
 	}
 	c->xf[c->n_xf++] = x;
+	cover_irp(c, x);
 	return x;
 }
 
@@ -1013,13 +1053,45 @@ static void alignment_warning(struct dc_check *c, struct dc_xfer *x)
 	dc_finding_add(c, &f);
 }
 
-/* What a MapTransfer's status says about the call (it may still have mapped a part). */
-static void map_status(struct dc_check *c, const struct dc_kev *e, const struct dc_adapter *a)
+/* A MapTransfer that mapped nothing because it could not (A12): why, or NULL if it was not
+ * refused for a reason of that kind. */
+static const char *refusal(const struct dc_kev *e)
+{
+	switch ((enum dc_kmap_status)e->status) {
+	case DC_KMAP_NO_CHANNEL:
+		return "no map registers are held on this MapRegisterBase (no AdapterControl "
+		       "granted it, or they were freed)";
+	case DC_KMAP_BAD_MDL:
+		return e->mdl ? "the MDL's pages are not locked (no MmProbeAndLockPages or "
+		                "MmBuildMdlForNonPagedPool)"
+		              : "the MDL is NULL";
+	case DC_KMAP_HW_REFUSED:
+		return "the HAL cannot map this range for the device";
+	default:
+		return NULL;
+	}
+}
+
+/* What a MapTransfer's status says about the call (it may still have mapped a part).  A refused
+ * map (A12) marks the adapter: the findings that only follow from it are not reported (see
+ * A12's details in rules.c). */
+static void map_status(struct dc_check *c, const struct dc_kev *e, struct dc_adapter *a)
 {
 	struct dc_finding f = fnd(DC_RULE_A07, e->pc, e->time);
 	f.device = a ? a->dev_no : 0;
 	f.dir = (int)e->dir;
 	f.len = e->len;
+	const char *why = refusal(e);
+	if (why) {
+		f.rule = DC_RULE_A12;
+		what(&f, "%s of %llu bytes mapped nothing: %s", routine(e, "MapTransfer"),
+		     (unsigned long long)e->len, why);
+		if (a)
+			a->map_refused = true;
+		f.severity = dc_rule_info(f.rule)->severity;
+		dc_finding_add(c, &f);
+		return;
+	}
 	switch ((enum dc_kmap_status)e->status) {
 	case DC_KMAP_TOO_MANY_REGS: {
 		f.rule = DC_RULE_A03;
@@ -1028,10 +1100,6 @@ static void map_status(struct dc_check *c, const struct dc_kev *e, const struct 
 		     routine(e, "MapTransfer"), (unsigned long long)e->len, r ? r->count : 0);
 		break;
 	}
-	case DC_KMAP_BAD_MDL:
-		what(&f, "%s: %s", routine(e, "MapTransfer"),
-		     e->mdl ? "the MDL's pages are not locked" : "NULL MDL");
-		break;
 	case DC_KMAP_OUTSIDE_MDL:
 		what(&f, "%s: CurrentVa/Length (%llu bytes) not inside the MDL",
 		     routine(e, "MapTransfer"), (unsigned long long)e->len);
@@ -1039,13 +1107,17 @@ static void map_status(struct dc_check *c, const struct dc_kev *e, const struct 
 	case DC_KMAP_ZERO_LENGTH:
 		what(&f, "%s of zero bytes", routine(e, "MapTransfer"));
 		break;
-	case DC_KMAP_NO_CHANNEL:
-		f.rule = DC_RULE_A06;
-		what(&f, "%s on a map register base no AdapterControl granted",
+	case DC_KMAP_GARBAGE_MDL:
+		what(&f,
+		     "%s on bytes that are not an MDL (never allocated by IoAllocateMdl nor built "
+		     "by MmBuildMdlForNonPagedPool, MmProbeAndLockPages or IoBuildPartialMdl, or "
+		     "freed): mapped nothing",
 		     routine(e, "MapTransfer"));
+		if (a)
+			a->map_refused = true; /* its flush and the hung request follow from it */
 		break;
 	default:
-		return; /* fine, no adapter (A06 said so), busy (C07), hardware limits */
+		return; /* fine, no adapter (A06 said so), busy (C07) */
 	}
 	f.severity = dc_rule_info(f.rule)->severity;
 	dc_finding_add(c, &f);
@@ -1106,8 +1178,10 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 	if (!x) {
 		if (e->xfer)
 			return; /* already ended here (a C07 closed it) */
-		struct dc_finding f = fnd(DC_RULE_A02, e->pc, e->time);
 		struct dc_adapter *a = adapter_find(c, e->adapter);
+		if (a && a->map_refused)
+			return; /* the flush of a piece MapTransfer refused: A12 said so */
+		struct dc_finding f = fnd(DC_RULE_A02, e->pc, e->time);
 		f.device = a ? a->dev_no : 0;
 		f.dir = (int)e->dir;
 		f.len = e->len;
@@ -1242,9 +1316,16 @@ static void ev_sg_put(struct dc_check *c, const struct dc_kev *e)
 
 static void ev_ke_flush(struct dc_check *c, const struct dc_kev *e)
 {
-	if (!e->mdl) {
+	if (!e->mdl || e->status == DC_KFLUSH_BAD_MDL) {
 		struct dc_finding f = fnd(DC_RULE_A07, e->pc, e->time);
-		what(&f, "KeFlushIoBuffers with a NULL MDL");
+		if (e->mdl)
+			what(
+			    &f,
+			    "KeFlushIoBuffers on bytes that are not an MDL (never allocated by "
+			    "IoAllocateMdl nor built by MmBuildMdlForNonPagedPool, "
+			    "MmProbeAndLockPages or IoBuildPartialMdl, or freed): nothing flushed");
+		else
+			what(&f, "KeFlushIoBuffers with a NULL MDL");
 		dc_finding_add(c, &f);
 		return;
 	}
@@ -1261,8 +1342,9 @@ static void ev_irp_send(struct dc_check *c, const struct dc_kev *e)
 		r = &c->irps[c->n_irps++];
 	} else {
 		free(r->pieces);
+		free(r->spans);
 	}
-	*r = (struct dc_irp){e->irp, e->mdl, e->value, e->len, copy_pieces(e), 0};
+	*r = (struct dc_irp){e->irp, e->mdl, e->value, e->len, copy_pieces(e), 0, NULL, 0, 0};
 	r->n_pieces = r->pieces ? e->n_pieces : 0;
 	for (size_t i = 0; i < c->n_ff;)
 		if (e->mdl && c->ff[i].mdl == e->mdl)
@@ -1280,6 +1362,78 @@ static void ev_irp_send(struct dc_check *c, const struct dc_kev *e)
 				dc_bits_clear(ps->pw, (uint32_t)(q & DC_PAGE_MASK), (uint32_t)n);
 		}
 	}
+}
+
+static int span_cmp(const void *pa, const void *pb)
+{
+	const struct dc_span *a = pa, *b = pb;
+	if (a->off != b->off)
+		return a->off < b->off ? -1 : 1;
+	return a->time < b->time ? -1 : a->time > b->time;
+}
+
+/* A13 at a successful completion: the transfers that mapped the IRP's own pages must cover
+ * [0, Information) exactly once.  Skipped: bytes no transfer mapped.  Twice: a transfer that
+ * starts inside bytes an earlier one mapped (a split loop that advanced by the wrong amount).
+ * A transfer that starts exactly where an earlier one did is a retry (a floppy re-reads a
+ * piece after a controller error) and counts once: a loop that never advances is caught by
+ * the bytes it then skips.  IRPs whose pages no transfer mapped (PIO, common buffers) are not
+ * judged. */
+static void coverage(struct dc_check *c, struct dc_irp *r, const struct dc_kev *e, unsigned dev)
+{
+	uint64_t info = DC_MIN(e->len_out, r->len);
+	if (!r->n_spans || !info)
+		return;
+	qsort(r->spans, r->n_spans, sizeof(r->spans[0]), span_cmp);
+	uint64_t covered = 0, skipped = 0, twice = 0, start = UINT64_MAX;
+	const struct dc_span *culprit = NULL;
+	for (size_t i = 0; i < r->n_spans && covered < info; i++) {
+		const struct dc_span *sp = &r->spans[i];
+		if (sp->off > covered) {
+			skipped += DC_MIN(sp->off, info) - covered;
+			if (!culprit && i)
+				culprit = &r->spans[i - 1];
+		} else if (sp->off < covered && sp->off != start) {
+			twice += DC_MIN(DC_MIN(covered, sp->off + sp->len), info) - sp->off;
+			if (!culprit)
+				culprit = sp;
+		}
+		start = sp->off;
+		covered = DC_MAX(covered, sp->off + sp->len);
+	}
+	if (covered < info) {
+		skipped += info - covered;
+		if (!culprit)
+			culprit = &r->spans[r->n_spans - 1];
+	}
+	if (!skipped && !twice)
+		return;
+	if (!culprit)
+		culprit = &r->spans[0];
+	struct dc_finding f = fnd(DC_RULE_A13, culprit->pc, e->time);
+	f.device = dev;
+	f.dir = r->major == IRP_MJ_READ_ ? DC_DIR_FROM_DEVICE : DC_DIR_TO_DEVICE;
+	f.bytes = skipped ? skipped : twice;
+	if (r->n_pieces) {
+		f.va = dc_check_show_va(c, r->pieces[0].va);
+		f.pa = r->pieces[0].pa;
+	}
+	site(&f, "mapped at", culprit->pc, culprit->time);
+	site(&f, "completed at", e->pc, e->time);
+	if (skipped && twice)
+		what(&f,
+		     "IRP completed with Information %llu: %llu bytes of its buffer transferred "
+		     "never and %llu twice {0} {1}",
+		     (unsigned long long)info, (unsigned long long)skipped,
+		     (unsigned long long)twice);
+	else
+		what(&f,
+		     "IRP completed with Information %llu: %llu bytes of its buffer transferred %s "
+		     "{0} {1}",
+		     (unsigned long long)info, (unsigned long long)f.bytes,
+		     skipped ? "never" : "twice");
+	f.manifested = true;
+	dc_finding_add(c, &f);
 }
 
 static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
@@ -1379,8 +1533,11 @@ static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
 			     (unsigned long long)e->len);
 		dc_finding_add(c, &f);
 	}
+	if (r && nt_success(e->status))
+		coverage(c, r, e, dev);
 	if (r) {
 		free(r->pieces);
+		free(r->spans);
 		*r = c->irps[--c->n_irps];
 	}
 }
@@ -1420,6 +1577,9 @@ static void leaks(struct dc_check *c, const struct dc_kev *e, struct dc_adapter 
 			continue;
 		if (!only && a->put)
 			continue;
+		if (a->map_refused)
+			continue; /* the request that MapTransfer refused never ended: A12 said so
+			           */
 		unsigned cbs = 0, chans = a->held_ctl != 0, runs = 0, lists = 0;
 		for (size_t k = 0; k < c->n_cb; k++)
 			cbs += c->cb[k].adapter == a->ptr && !c->cb[k].freed;
@@ -1664,6 +1824,7 @@ static void ev_channel_free(struct dc_check *c, const struct dc_kev *e)
 		return;
 	}
 	a->held_ctl = 0;
+	a->map_refused = false;
 	for (size_t i = 0; i < c->n_mrbs; i++) {
 		struct dc_mrb *r = &c->mrbs[i];
 		if (r->adapter == e->adapter && r->with_channel && !r->freed) {
@@ -1677,6 +1838,8 @@ static void ev_channel_free(struct dc_check *c, const struct dc_kev *e)
 static void ev_mapreg_free(struct dc_check *c, const struct dc_kev *e)
 {
 	struct dc_adapter *a = use_adapter(c, e, "FreeMapRegisters");
+	if (a)
+		a->map_refused = false;
 	close_open(c, e, e->adapter, e->mrb, false, 2);
 	struct dc_mrb *r = mrb_find(c, e->adapter, e->mrb);
 	const char *bad = NULL;
@@ -1946,8 +2109,10 @@ void dc_check_destroy(struct dc_check *c)
 	for (size_t i = 0; i < c->n_cb; i++)
 		free(c->cb[i].pieces);
 	free(c->cb);
-	for (size_t i = 0; i < c->n_irps; i++)
+	for (size_t i = 0; i < c->n_irps; i++) {
 		free(c->irps[i].pieces);
+		free(c->irps[i].spans);
+	}
 	free(c->irps);
 	free(c->ad);
 	free(c->mrbs);

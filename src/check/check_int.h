@@ -76,6 +76,7 @@ struct dc_adapter {
 	uint32_t nmr;
 	uint64_t allocs, controls; /* AllocateAdapterChannel calls granted, AdapterControls run */
 	uint64_t held_ctl;         /* the AdapterControl (number) holding the channel, 0: none */
+	bool map_refused;          /* an A12 since the channel or registers were last released */
 };
 
 struct dc_mrb {
@@ -96,12 +97,21 @@ struct dc_common {
 	uint32_t n_pieces;
 };
 
+/* Bytes of an IRP's buffer one transfer mapped (A13), as offsets into the buffer. */
+struct dc_span {
+	uint64_t off, len;
+	const void *pc; /* the MapTransfer / GetScatterGatherList */
+	uint64_t time;
+};
+
 struct dc_irp {
 	const void *irp, *mdl;
 	int64_t major;
 	uint64_t len;
 	struct dc_kev_piece *pieces;
 	uint32_t n_pieces;
+	struct dc_span *spans; /* what transfers mapped of its buffer, in map order */
+	size_t n_spans, cap_spans;
 };
 
 struct dc_failed_flush {

@@ -248,7 +248,12 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "A MapTransfer that maps nothing starts no transfer: a driver that does not look at "
          "*Length waits for an interrupt that never comes, and its request hangs.  dmacoh "
          "reports the refusal itself, with its reason, instead of the hang and the leaks that "
-         "follow from it.",
+         "follow from it: after an A12 on an adapter, a FlushAdapterBuffers there with nothing "
+         "mapped (A02) and the adapter's channel, registers or buffers still held at removal "
+         "or unload (A05) are not reported, until the driver frees the channel or the "
+         "registers (FreeAdapterChannel, FreeMapRegisters).  A range outside the MDL or zero bytes "
+         "is "
+         "A07, more pages than the registers held A03 (which maps a part).",
          "never judged (an API rule)",
          "Call MapTransfer only while holding the map registers AdapterControl granted, on a "
          "locked MDL (MmProbeAndLockPages or MmBuildMdlForNonPagedPool), with CurrentVa and "

@@ -18,6 +18,7 @@ struct dc_mapreg_file {
 	struct dc_machine *m;
 	uint32_t n, addr_bits;
 	bool contiguous;
+	uint64_t dma_page;  /* a system DMA controller's page (64/128 KiB), 0: none */
 	uint8_t *contig_va; /* contiguous files: the run of n bounce pages */
 	uint64_t contig_pa;
 	uint32_t n_mapped;
@@ -149,6 +150,11 @@ void dc_mapreg_destroy(struct dc_mapreg_file *f)
 	free(f);
 }
 
+void dc_mapreg_set_dma_page(struct dc_mapreg_file *f, uint64_t bytes)
+{
+	f->dma_page = bytes;
+}
+
 uint32_t dc_mapreg_count(const struct dc_mapreg_file *f)
 {
 	return f->n;
@@ -207,10 +213,14 @@ int dc_mapreg_free(struct dc_mapreg_file *f, uint32_t first, uint32_t n)
 }
 
 /* True if the pieces form one physical run the device can reach: no bounce needed even for a
- * controller that only takes one (address, length). */
+ * controller that only takes one (address, length), and for a system DMA controller the run
+ * stays inside one DMA page (its address counter does not carry into the page register). */
 static bool one_direct_run(const struct dc_mapreg_file *f, const struct dc_mapreg_piece *p,
                            uint32_t n)
 {
+	if (f->dma_page && n &&
+	    p[0].pa / f->dma_page != (p[n - 1].pa + p[n - 1].len - 1) / f->dma_page)
+		return false;
 	for (uint32_t i = 0; i < n; i++) {
 		if (beyond(f->addr_bits, p[i].pa, p[i].len))
 			return false;

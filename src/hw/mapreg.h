@@ -77,6 +77,12 @@ int dc_mapreg_create(struct dc_machine *m, uint32_t n, uint32_t addr_bits, bool 
 /* Frees the file and its bounce pages; mapped registers are dropped without copying. */
 void dc_mapreg_destroy(struct dc_mapreg_file *f);
 
+/* A contiguous file for a system DMA controller whose transfers cannot cross a DMA page of
+ * `bytes` (64 KiB, 128 KiB on 16-bit channels; 0: no such limit): a run of pieces that is
+ * physically contiguous but crosses one goes through the bounce pages (which
+ * dc_mapreg_create placed inside one DMA page when the file fits in one), as the Windows HAL
+ * double-buffers such a piece. */
+void dc_mapreg_set_dma_page(struct dc_mapreg_file *f, uint64_t bytes);
 uint32_t dc_mapreg_count(const struct dc_mapreg_file *f);
 uint32_t dc_mapreg_addr_bits(const struct dc_mapreg_file *f);
 const struct dc_mapreg_stats *dc_mapreg_stats(const struct dc_mapreg_file *f);

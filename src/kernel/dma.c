@@ -144,6 +144,13 @@ static struct dc_adapter *check_adapter(struct dc_sys *s, const void *p, enum dc
 
 /* --- IoGetDmaAdapter ------------------------------------------------------------------------ */
 
+/* The 8237's DMA page: its address counter is 16 bits (of words on channels 5-7) and does not
+ * carry into the page register, so one operation stays inside 64 KiB (128 KiB). */
+static uint64_t sysdma_page(const struct dc_adapter *a)
+{
+	return dc_i8237_width((unsigned)a->channel) == 1 ? 0x10000 : 0x20000;
+}
+
 static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_DESCRIPTION dd,
                                       ULONG *nmr_out)
 {
@@ -192,6 +199,8 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 	uint32_t file = a->master ? DC_MIN(a->nmr * 4, 4096u) : a->nmr;
 	if (dc_mapreg_create(s->m, file, a->addr_bits, !a->master || !a->sg, &a->mr))
 		goto fail;
+	if (!a->master)
+		dc_mapreg_set_dma_page(a->mr, sysdma_page(a));
 	a->pub.Version = 1;
 	a->pub.Size = sizeof(DMA_ADAPTER);
 	a->pub.DmaOperations = (PDMA_OPERATIONS)&dma_ops;
@@ -503,6 +512,10 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 		e.status = DC_KMAP_NO_CHANNEL;
 		goto refuse;
 	}
+	if (Mdl && dc_mdl_bad(s, Mdl)) {
+		e.status = DC_KMAP_GARBAGE_MDL;
+		goto refuse;
+	}
 	if (!Mdl ||
 	    !(Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL))) {
 		e.status = DC_KMAP_BAD_MDL;
@@ -586,6 +599,23 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 		if (keep < (uint32_t)np && e.status == DC_KMAP_OK)
 			e.status = DC_KMAP_SHORT;
 	}
+	if (!a->master) {
+		/* The HAL double-buffers a physically contiguous run that would cross a DMA page
+		 * (the map registers' bounce pages lie inside one: dc_mapreg_set_dma_page); should
+		 * even the bounce run cross one, the piece ends at the boundary and *Length says
+		 * so, as the ReactOS HAL's IoMapTransfer does.  The split loop goes on from there.
+		 */
+		uint64_t page = sysdma_page(a);
+		keep = 1;
+		while (keep < use && logical[keep] == logical[keep - 1] + pieces[keep - 1].len &&
+		       logical[keep] / page == logical[0] / page)
+			keep++;
+		if (keep < use) {
+			dc_mapreg_discard(a->mr, first + keep, use - keep);
+			if (e.status == DC_KMAP_OK)
+				e.status = DC_KMAP_SHORT;
+		}
+	}
 	uint64_t mapped = 0;
 	for (uint32_t i = 0; i < keep; i++)
 		mapped += pieces[i].len;
@@ -643,7 +673,14 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 	free(pieces);
 	return ret;
 refuse:
+	/* Nothing mapped: *Length = 0 says so, where the driver looks (the checker reports the
+	 * refusal, A12, with its reason). */
 	free(pieces);
+	if (Length) {
+		dc_ktouch(s, Length, sizeof(*Length), true);
+		*Length = 0;
+	}
+	e.len_out = 0;
 	dc_kev_emit(s, &e);
 	return ret;
 }
@@ -1388,6 +1425,12 @@ void KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation)
 	                            (DmaOperation ? DC_KEVF_DMA : 0)};
 	if (!Mdl) {
 		e.status = -1;
+		dc_kev_emit(s, &e);
+		return;
+	}
+	if (dc_mdl_bad(s, Mdl)) {
+		/* Bytes that are not an MDL: nothing is read through them (A07). */
+		e.status = DC_KFLUSH_BAD_MDL;
 		dc_kev_emit(s, &e);
 		return;
 	}

@@ -170,15 +170,36 @@ SIZE_T RtlCompareMemory(const void *Source1, const void *Source2, SIZE_T Length)
 
 /* --- IRPs --------------------------------------------------------------------------------- */
 
+/* The registry of live IRPs: never dereference a pointer the kernel did not hand out (a stale
+ * IRP completed again would read freed memory). */
+static ssize_t live_irp(const struct dc_sys *s, const void *irp)
+{
+	for (size_t i = s->n_live_irps; i-- > 0;)
+		if (s->live_irps[i] == irp)
+			return (ssize_t)i;
+	return -1;
+}
+
 PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
 {
 	(void)ChargeQuota;
 	if (StackSize < 1)
 		return NULL;
+	struct dc_sys *s = dc_k();
+	if (s && s->n_live_irps == s->cap_live_irps) {
+		size_t cap = s->cap_live_irps ? 2 * s->cap_live_irps : 64;
+		void **n = realloc(s->live_irps, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		s->live_irps = n;
+		s->cap_live_irps = cap;
+	}
 	size_t sz = sizeof(IRP) + (size_t)StackSize * sizeof(IO_STACK_LOCATION);
 	IRP *irp = calloc(1, sz);
 	if (!irp)
 		return NULL;
+	if (s)
+		s->live_irps[s->n_live_irps++] = irp;
 	irp->Type = 6; /* IO_TYPE_IRP */
 	irp->Size = (USHORT)sz;
 	irp->StackCount = StackSize;
@@ -189,6 +210,19 @@ PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
 
 void IoFreeIrp(PIRP Irp)
 {
+	struct dc_sys *s = dc_k();
+	if (s && Irp) {
+		ssize_t i = live_irp(s, Irp);
+		if (i < 0) {
+			/* Freed already, or never an IRP: freeing it again would corrupt the heap.
+			 */
+			dc_kbugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */,
+			             "IoFreeIrp of an IRP that is not allocated (freed already?)",
+			             RA());
+			return;
+		}
+		s->live_irps[i] = s->live_irps[--s->n_live_irps];
+	}
 	free(Irp);
 }
 
@@ -257,6 +291,25 @@ void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 	dc_irql_require(s, "IoCompleteRequest", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	if (!Irp)
 		return;
+	if (live_irp(s, Irp) < 0) {
+		/* Windows bug-checks a completion of an IRP that is not one (any more). */
+		dc_kbugcheck(s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS */,
+		             "IoCompleteRequest on an IRP that is not live (completed and freed "
+		             "already, or never allocated)",
+		             RA());
+		return;
+	}
+	if (Irp->CurrentLocation > Irp->StackCount) {
+		/* No driver owns a stack location: the IRP was allocated (IoAllocateIrp) and never
+		 * sent, or it was completed already and not sent again.  Windows has nothing to
+		 * complete it to (no caller's location, no thread for I/O completion). */
+		dc_kbugcheck(
+		    s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS */,
+		    "IoCompleteRequest on an IRP no driver holds (allocated with "
+		    "IoAllocateIrp and never sent with IoCallDriver, or completed already)",
+		    RA());
+		return;
+	}
 	PIO_STACK_LOCATION sp0 = Irp->Tail.Overlay.CurrentStackLocation;
 	struct dc_req *r = Irp->DmacohReserved[RES_REQ];
 	if (Irp->IoStatus.Status == STATUS_PENDING) {

@@ -59,6 +59,14 @@ struct dc_pool; /* pool.c */
 
 struct dc_sys {
 	struct dc_machine *m;
+	/* IRPs IoAllocateIrp handed out and IoFreeIrp did not take back (io.c): an IRP pointer
+	 * is checked against them before the kernel reads it. */
+	void **live_irps;
+	size_t n_live_irps, cap_live_irps;
+	/* MDLs IoAllocateMdl handed out or MmBuildMdlForNonPagedPool, MmProbeAndLockPages or
+	 * IoBuildPartialMdl built, until IoFreeMdl (mm.c): what dc_mdl_bad accepts. */
+	void **live_mdls;
+	size_t n_live_mdls, cap_live_mdls;
 	struct dc_i8237 *dma;
 	struct dc_bridge *br;
 	KIRQL irql;
@@ -128,6 +136,10 @@ bool dc_pool_free(struct dc_sys *s, void *p);
 /* MDL helpers (mm.c). */
 /* The system virtual address of byte `off` of the MDL (cached or uncached window). */
 void *dc_mdl_sysva(struct dc_sys *s, PMDL mdl, uint64_t off);
+/* Why mdl cannot be read as an MDL (NULL: it can): not one the kernel allocated or built (a
+ * wild pointer, pool bytes), or its header contradicts its size.  Never reads an unknown
+ * pointer. */
+const char *dc_mdl_bad(struct dc_sys *s, const void *mdl);
 /* Splits [off, off + len) of the MDL into page pieces (system va, pa).  Returns the count or a
  * negative dc_err (DC_ERR_RANGE: more than max, DC_ERR_INVAL: outside the MDL). */
 int dc_mdl_pieces(struct dc_sys *s, PMDL mdl, uint64_t off, uint64_t len,

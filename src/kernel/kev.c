@@ -46,6 +46,7 @@ const char *dc_kmap_status_name(enum dc_kmap_status s)
 	    [DC_KMAP_TOO_MANY_REGS] = "too-many-registers",
 	    [DC_KMAP_BUSY] = "busy",
 	    [DC_KMAP_HW_REFUSED] = "hardware-refused",
+	    [DC_KMAP_GARBAGE_MDL] = "garbage-mdl",
 	};
 	return (unsigned)s < DC_ARRAY_SIZE(names) && names[s] ? names[s] : "?";
 }

@@ -366,6 +366,41 @@ BOOLEAN MmIsAddressValid(PVOID VirtualAddress)
 
 /* --- MDLs ----------------------------------------------------------------------------------- */
 
+/* --- The MDL registry --------------------------------------------------------------------------
+ */
+
+static ptrdiff_t mdl_index(const struct dc_sys *s, const void *mdl)
+{
+	for (size_t i = s->n_live_mdls; i-- > 0;)
+		if (s->live_mdls[i] == mdl)
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+static void mdl_register(struct dc_sys *s, PMDL mdl)
+{
+	if (s && mdl && mdl_index(s, mdl) < 0)
+		(void)push_ptr(&s->live_mdls, &s->n_live_mdls, &s->cap_live_mdls, mdl);
+}
+
+const char *dc_mdl_bad(struct dc_sys *s, const void *p)
+{
+	if (!p)
+		return "a NULL MDL";
+	if (mdl_index(s, p) < 0)
+		return "not an MDL: never allocated by IoAllocateMdl nor built by "
+		       "MmBuildMdlForNonPagedPool, MmProbeAndLockPages or IoBuildPartialMdl (freed "
+		       "already, a wild pointer, or other bytes)";
+	const MDL *m = p;
+	if (m->ByteOffset >= DC_PAGE_SIZE || (uintptr_t)m->StartVa & DC_PAGE_MASK)
+		return "a corrupt MDL: StartVa/ByteOffset are not a page and an offset in it";
+	uint64_t pages =
+	    ADDRESS_AND_SIZE_TO_SPAN_PAGES((uint8_t *)m->StartVa + m->ByteOffset, m->ByteCount);
+	if (m->Size < 0 || (uint64_t)m->Size < sizeof(MDL) + pages * sizeof(PFN_NUMBER))
+		return "a corrupt MDL: ByteCount spans more pages than its PFN array holds";
+	return NULL;
+}
+
 SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length)
 {
 	return sizeof(MDL) + sizeof(PFN_NUMBER) * ADDRESS_AND_SIZE_TO_SPAN_PAGES(Base, Length);
@@ -385,6 +420,7 @@ PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, 
 		return NULL;
 	MmInitializeMdl(mdl, VirtualAddress, Length);
 	mdl->MdlFlags = MDL_ALLOCATED_FIXED_SIZE;
+	mdl_register(s, mdl);
 	if (Irp) {
 		if (!SecondaryBuffer) {
 			Irp->MdlAddress = mdl;
@@ -403,6 +439,14 @@ void IoFreeMdl(PMDL Mdl)
 	struct dc_sys *s = dc_k();
 	if (!Mdl)
 		return;
+	ptrdiff_t i = s ? mdl_index(s, Mdl) : -1;
+	if (s && i < 0) {
+		dc_kbugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */,
+		             "IoFreeMdl of an MDL that is not allocated (freed already?)", RA());
+		return;
+	}
+	if (s)
+		s->live_mdls[i] = s->live_mdls[--s->n_live_mdls];
 	if ((Mdl->MdlFlags & MDL_PAGES_LOCKED) && !(Mdl->MdlFlags & MDL_PARTIAL))
 		dc_kbugcheck(s, 0x00000076 /* PROCESS_HAS_LOCKED_PAGES */,
 		             "IoFreeMdl of an MDL whose pages are still locked", RA());
@@ -434,6 +478,7 @@ void MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 {
 	struct dc_sys *s = dc_k();
 	PMDL m = MemoryDescriptorList;
+	mdl_register(s, m);
 	fill_pfns(s, m, RA());
 	m->MappedSystemVa = (uint8_t *)m->StartVa + m->ByteOffset;
 	m->MdlFlags |= MDL_SOURCE_IS_NONPAGED_POOL;
@@ -445,6 +490,7 @@ void MmProbeAndLockPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
 	(void)AccessMode, (void)Operation;
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "MmProbeAndLockPages", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
+	mdl_register(s, MemoryDescriptorList);
 	fill_pfns(s, MemoryDescriptorList, RA());
 	MemoryDescriptorList->MdlFlags |= MDL_PAGES_LOCKED;
 }
@@ -473,7 +519,7 @@ void *dc_mdl_sysva(struct dc_sys *s, PMDL mdl, uint64_t off)
 int dc_mdl_pieces(struct dc_sys *s, PMDL mdl, uint64_t off, uint64_t len,
                   struct dc_mapreg_piece *out, uint32_t max)
 {
-	if (!mdl || len == 0 || off + len > mdl->ByteCount || off + len < off)
+	if (!mdl || dc_mdl_bad(s, mdl) || len == 0 || off + len > mdl->ByteCount || off + len < off)
 		return DC_ERR_INVAL;
 	uint32_t n = 0;
 	while (len) {
@@ -498,7 +544,7 @@ struct dc_kev_piece *dc_mdl_kev_pieces(struct dc_sys *s, PMDL mdl, uint64_t off,
                                        uint32_t *n)
 {
 	*n = 0;
-	if (!mdl || !len || off + len > mdl->ByteCount)
+	if (!mdl || dc_mdl_bad(s, mdl) || !len || off + len > mdl->ByteCount)
 		return NULL;
 	uint32_t max = (uint32_t)(len / DC_PAGE_SIZE + 2);
 	struct dc_mapreg_piece *p = malloc(max * sizeof(*p));
@@ -574,6 +620,7 @@ void IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULO
 		dc_kbugcheck(s, 0x0000001E, "IoBuildPartialMdl range outside the source MDL", RA());
 		return;
 	}
+	mdl_register(s, TargetMdl);
 	TargetMdl->StartVa = PAGE_ALIGN(VirtualAddress);
 	TargetMdl->ByteOffset = BYTE_OFFSET(VirtualAddress);
 	TargetMdl->ByteCount = Length;

@@ -166,6 +166,8 @@ void dc_sys_destroy(struct dc_sys *s)
 		munmap(s->iospace, DC_IOSPACE_SIZE);
 	if (dc_sys_cur == s)
 		dc_sys_cur = NULL;
+	free(s->live_irps);
+	free(s->live_mdls);
 	free(s);
 }
 
