@@ -1,6 +1,5 @@
 /* abort.c -- hostile driver: abort() in the dispatch routine: X03 at the call
  * See hostile.h for the base driver and the markers. */
-/* PENDING: H1: X03 for abort() called by a driver, at the calling line */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-abort", "sysblk", "hostile: abort() in the dispatch routine");

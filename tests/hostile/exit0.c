@@ -1,6 +1,5 @@
 /* exit0.c -- hostile driver: exit(0) in the dispatch routine (a CI gate must not pass): X03 at the
  * call See hostile.h for the base driver and the markers. */
-/* PENDING: H1: X03 for exit() called by a driver; today dmacoh exits 0 */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-exit0", "sysblk",

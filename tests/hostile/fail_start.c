@@ -1,6 +1,6 @@
-/* fail_start.c -- hostile driver: IRP_MN_START_DEVICE fails: R03 where the driver completes it
+/* fail_start.c -- hostile driver: IRP_MN_START_DEVICE fails: R03 where its dispatch returns
  * See hostile.h for the base driver and the markers. */
-/* PENDING: H1: a failing START_DEVICE is R03 (today dmacoh segfaults) */
+/* PENDING: H1: the R03 of a failed START is located after REMOVE ran (hostile.h) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-fail-start", "sysblk", "hostile: IRP_MN_START_DEVICE fails");
@@ -16,8 +16,8 @@ static NTSTATUS CasePnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	if (!IoForwardIrpSynchronously(ext->Lower, Irp))
 		Irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
 	Irp->IoStatus.Status = STATUS_DEVICE_CONFIGURATION_ERROR;
-	IoCompleteRequest(Irp, IO_NO_INCREMENT); /* EXPECT: R03 */
-	return STATUS_DEVICE_CONFIGURATION_ERROR;
+	IoCompleteRequest(Irp, IO_NO_INCREMENT);
+	return STATUS_DEVICE_CONFIGURATION_ERROR; /* EXPECT: R03 */
 }
 
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)

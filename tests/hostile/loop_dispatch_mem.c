@@ -1,7 +1,6 @@
 /* loop_dispatch_mem.c -- hostile driver: an infinite loop storing to the device extension in the
  * read/write dispatch routine: X02 See hostile.h for the base driver and the EXPECT/PENDING
  * markers. */
-/* PENDING: H1: host/simulated-time watchdog, X02 at the looping line */
 #include "hostile.h"
 
 DMACOH_DRIVER(

@@ -1,6 +1,5 @@
 /* loop_entry_mem.c -- hostile driver: an infinite loop storing to pool in DriverEntry: X02 at the
  * loop See hostile.h for the base driver and the markers. */
-/* PENDING: H1: host/simulated-time watchdog, X02 at the looping line */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-loop-entry-mem", "sysblk",

@@ -1,6 +1,5 @@
 /* loop_isr_mem.c -- hostile driver: an infinite loop storing to the device extension in the ISR:
  * X02 See hostile.h for the base driver and the markers. */
-/* PENDING: H1: host/simulated-time watchdog, X02 at the looping line */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-loop-isr-mem", "sysblk",

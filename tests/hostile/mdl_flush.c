@@ -1,6 +1,5 @@
 /* mdl_flush.c -- hostile driver: KeFlushIoBuffers on an MDL of garbage pool bytes: A07 at the
  * call See hostile.h for the base driver and the markers. */
-/* PENDING: H2: KeFlushIoBuffers validates the MDL (A07) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-mdl-flush", "sysblk",

@@ -1,6 +1,5 @@
 /* null_dpc.c -- hostile driver: a NULL dereference in the DpcForIsr: X01 at the load
  * See hostile.h for the base driver and the markers. */
-/* PENDING: H1: after a crash JSON/SARIF go to stdout (supervised run) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-null-dpc", "sysblk", "hostile: a NULL dereference in the DpcForIsr");

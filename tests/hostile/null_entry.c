@@ -1,6 +1,5 @@
 /* null_entry.c -- hostile driver: a NULL dereference in DriverEntry: X01 at the store
  * See hostile.h for the base driver and the markers. */
-/* PENDING: H1: crash handlers installed before the module is loaded */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-null-entry", "sysblk", "hostile: a NULL dereference in DriverEntry");

@@ -1,6 +1,5 @@
 /* null_isr.c -- hostile driver: a NULL dereference in the ISR: X01 at the load
  * See hostile.h for the base driver and the markers. */
-/* PENDING: H1: after a crash JSON/SARIF go to stdout (supervised run) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-null-isr", "sysblk", "hostile: a NULL dereference in the ISR");

@@ -1,6 +1,5 @@
 /* recursion.c -- hostile driver: unbounded recursion in the dispatch routine overflows the stack:
  * X01 See hostile.h for the base driver and the markers. */
-/* PENDING: H1: after a crash JSON/SARIF go to stdout (supervised run) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-recursion", "sysblk",
