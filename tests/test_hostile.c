@@ -8,10 +8,12 @@
  *
  * Hangs never hang the suite: each run has a host-time deadline enforced here (fork/exec, then
  * waitpid polling, then SIGKILL), so a missing watchdog in dmacoh is a failure.  A source that
- * also carries a PENDING comment (work not merged yet) is reported as pending: printed, not
- * counted as a failure; it stops at its first failed run (with a short deadline), and if it
- * passes every check anyway the suite says so, so that the marker is removed.  Not checked here:
- * what else the report says (other findings may come with the expected one). */
+ * A source may name its device with a DEVICE comment (default sysblk, passed as --device: the
+ * mem_* cases' modules name none).  One that also carries a PENDING comment (work not merged yet)
+ * is reported as pending: printed, not counted as a failure; it stops at its first failed run (with
+ * a short deadline), and if it passes every check anyway the suite says so, so that the marker is
+ * removed.  Not checked here: what else the report says (other findings may come with the expected
+ * one). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +50,7 @@ struct hcase {
 	char rule[8];
 	unsigned line;
 	char pending[200]; /* the PENDING reason, "" if none */
+	char device[32];   /* DEVICE marker, else sysblk */
 };
 
 struct hrun {
@@ -109,6 +112,8 @@ static void run_case(const struct hcase *c, const char *format, bool with_log, i
 	argv[n++] = "run";
 	argv[n++] = "--driver";
 	argv[n++] = c->module;
+	argv[n++] = "--device";
+	argv[n++] = c->device;
 	argv[n++] = "--workload";
 	argv[n++] = WORKLOAD;
 	argv[n++] = "--deterministic";
@@ -413,6 +418,7 @@ static bool read_markers(struct hcase *c, char *why, size_t wlen)
 	}
 	char line[1024];
 	unsigned no = 0, expects = 0;
+	snprintf(c->device, sizeof(c->device), "sysblk");
 	while (fgets(line, sizeof(line), f)) {
 		no++;
 		const char *e = strstr(line, "/* EXPECT: ");
@@ -430,6 +436,9 @@ static bool read_markers(struct hcase *c, char *why, size_t wlen)
 			snprintf(c->rule, sizeof(c->rule), "%s", rule);
 			c->line = no;
 		}
+		const char *d = strstr(line, "/* DEVICE: ");
+		if (d)
+			sscanf(d + 11, "%31[a-z0-9_]", c->device);
 		const char *p = strstr(line, "/* PENDING: ");
 		if (p) {
 			p += 12;
