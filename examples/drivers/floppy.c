@@ -817,7 +817,13 @@ static NTSTATUS FloppyTransfer(PFLOPPY_EXTENSION ext, PIRP Irp, PULONG_PTR moved
 			if (attempt == 0)
 				ext->Recalibrated = FALSE;
 		}
+#ifdef DMACOH_BUG_A13
+		/* MISTAKE (A13): the buffer position is not advanced with the disk position: every
+		 * piece of a request that spans cylinders moves to (or from) the start of the
+		 * buffer, so its first bytes are transferred again and the rest never. */
+#else
 		currentVa += done;
+#endif
 		lba += done / FLOPPY_SECTOR;
 		remaining -= done;
 		*moved += done;
