@@ -96,6 +96,11 @@ enum dc_kev_type {
 	DC_KEV_ISR,
 	/* A DPC's DeferredRoutine runs: status = 1 before the call, 0 after it returned. */
 	DC_KEV_DPC,
+	/* ExAllocatePool* returned a block / ExFreePool* freed one: va, len (bytes asked; at
+	 * free: of the allocation), value = the pool tag; at free, status = 1 if va was a live
+	 * block (0: nothing was freed). */
+	DC_KEV_POOL_ALLOC,
+	DC_KEV_POOL_FREE,
 	DC_KEV_COUNT
 };
 const char *dc_kev_name(enum dc_kev_type t);
@@ -168,7 +173,15 @@ struct dc_observer {
 	void (*dma)(void *opaque, int source, uint64_t pa, uint64_t len, bool write);
 	/* A kernel event (above). */
 	void (*kev)(void *opaque, const struct dc_kev *e);
+	/* Driver code (pc) referenced [va, va + len) and byte `bad` of it is no allocation's: a
+	 * redzone (DC_MEMF_REDZONE), freed memory in quarantine (DC_MEMF_FREED) or a page that
+	 * maps nothing (DC_MEMF_UNMAPPED).  Called before cpu_access; the access then proceeds
+	 * harmlessly. */
+	void (*mem_fault)(void *opaque, const void *va, uint32_t len, bool write, const void *bad,
+	                  int kind, const void *pc);
 };
+
+enum dc_memf { DC_MEMF_REDZONE = 1, DC_MEMF_FREED, DC_MEMF_UNMAPPED };
 
 #define DC_MAX_OBSERVERS 4
 

@@ -1962,6 +1962,7 @@ static void on_kev(void *opaque, const struct dc_kev *e)
 {
 	struct dc_check *c = opaque;
 	c->n_recent = 0;
+	dc_memsafe_kev(c, e);
 	switch (e->type) {
 	case DC_KEV_ADAPTER_GET:
 		ev_adapter_get(c, e);
@@ -2044,6 +2045,7 @@ static const struct dc_observer check_observer = {
     .cache_maint = on_cache_maint,
     .dma = on_dma,
     .kev = on_kev,
+    .mem_fault = dc_memsafe_fault,
 };
 
 /* --- Life cycle ------------------------------------------------------------------------------ */
@@ -2122,5 +2124,6 @@ void dc_check_destroy(struct dc_check *c)
 	dc_findings_free(c);
 	dc_supp_free(c);
 	dc_sym_free(c);
+	dc_memsafe_free(c);
 	free(c);
 }

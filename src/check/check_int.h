@@ -133,7 +133,8 @@ struct dc_supp {
 	uint64_t hits;
 };
 
-struct dc_sym; /* symbolize.c */
+struct dc_sym;     /* symbolize.c */
+struct dc_memsafe; /* memsafe.c */
 
 #define DC_RECENT 64
 
@@ -185,6 +186,7 @@ struct dc_check {
 	size_t n_supp, cap_supp;
 
 	struct dc_sym *sym;
+	struct dc_memsafe *ms;
 };
 
 /* findings.c: records a finding (returns its entry index, or -1 when it was not kept).  A
@@ -246,6 +248,12 @@ static inline void dc_bit_clear(uint64_t *bm, uint32_t i)
  * description) is not NULL. */
 void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *addr,
                      const char *bugcheck);
+
+/* memsafe.c: M01-M03.  The allocations (kernel events) and the machine's mem_fault. */
+void dc_memsafe_kev(struct dc_check *c, const struct dc_kev *e);
+void dc_memsafe_fault(void *opaque, const void *va, uint32_t len, bool write, const void *bad,
+                      int kind, const void *pc);
+void dc_memsafe_free(struct dc_check *c);
 
 /* options.c */
 int dc_supp_load(struct dc_check *c, const char *path, char *err, size_t errlen);

@@ -283,14 +283,21 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          NULL},
     [DC_RULE_M01] =
         {"M01", "pool-out-of-bounds", DC_SEV_ERROR, "", "",
-         "the CPU accessed bytes outside a pool allocation or common buffer (the redzone "
-         "around it)",
+         "the CPU touched a redzone: bytes just before or after a pool allocation or a cached "
+         "common buffer",
          "M01 pool-out-of-bounds: CPU wrote|read N bytes B bytes before|after a A-byte "
          "pool allocation|common buffer [allocated at X]",
-         "Every pool allocation and common buffer is surrounded by redzones, as Driver "
-         "Verifier's Special Pool places an allocation against a no-access page.  A write "
-         "there corrupts a neighbour's data on Windows, silently, and a read returns "
-         "whatever the neighbour holds.",
+         "Redzones, as Driver Verifier's Special Pool and ASan place them: a small pool block "
+         "(a power-of-two class of 16 to 2048 bytes, aligned to its class) is followed by a "
+         "free slot of its class, and its slab page has a guard page on each side; a larger "
+         "block (page-aligned) and a cached common buffer (page-aligned) have 4 guard pages "
+         "(16 KiB) on each side; the bytes of the class or of the last page past the size "
+         "asked are redzone too.  Shadow: one byte per 16 bytes, checked on every reference "
+         "of driver code.  B counts from the first byte past the end (0: right after it) or "
+         "back from the start.  On Windows a write there corrupts a neighbour's data "
+         "silently, a read returns whatever it holds.  Farther accesses land in unmapped "
+         "pages (M03) or in other memory (not detected, as with ASan); uncached common "
+         "buffers have no redzone (physical memory around them belongs to others).",
          "always (the bytes belong to somebody else)",
          "Keep every access inside the allocation: check the length of a copy against the "
          "size allocated, and index a buffer with a bound that is its size.",
@@ -298,23 +305,32 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "into the padding"},
     [DC_RULE_M02] =
         {"M02", "use-after-free", DC_SEV_ERROR, "G14", "",
-         "the CPU accessed pool or a common buffer after it was freed",
-         "M02 use-after-free: CPU wrote|read N bytes of a A-byte pool allocation|common "
-         "buffer freed at X [allocated at Y]",
-         "Freed memory goes back to the pool and is handed to the next allocation: a late "
-         "write corrupts whoever owns it now, a late read returns their data.",
+         "the CPU touched pool or a cached common buffer after ExFreePool/FreeCommonBuffer "
+         "freed it",
+         "M02 use-after-free: CPU wrote|read N bytes at offset O of a A-byte pool "
+         "allocation|common buffer freed [freed at X] [allocated at Y]",
+         "Freed pool and freed common buffers are poisoned and held in a FIFO quarantine of "
+         "4 MiB before the memory can be handed out again, so that a late access is caught "
+         "instead of hitting the next owner's data (on Windows it corrupts whoever owns it "
+         "now, or reads their data).  Once memory leaves the quarantine a late access is "
+         "no longer detected; uncached common buffers are quarantined without a shadow, "
+         "so accesses to them after the free are not reported.",
          "always (the bytes are no longer the driver's)",
          "Clear the pointer when the memory is freed, and free only after the last use (in "
          "particular after the device and every DPC are done with a buffer).",
          "0xCC PAGE_FAULT_IN_FREED_SPECIAL_POOL (Special Pool)"},
     [DC_RULE_M03] =
         {"M03", "unmapped-kernel-address", DC_SEV_ERROR, "G11", "",
-         "the CPU accessed a page of the simulated kernel address space that maps nothing",
-         "M03 unmapped-kernel-address: CPU wrote|read N bytes at ADDRESS, which no "
-         "allocation, MDL mapping or common buffer covers",
-         "On Windows an access to an unmapped kernel address bug-checks (a page fault in a "
-         "nonpaged area).  Typical: a stale pointer, an address computed from "
-         "MmGetMdlVirtualAddress, or an index far past a buffer.",
+         "the CPU touched a page of the simulated kernel address space that maps nothing",
+         "M03 unmapped-kernel-address: CPU wrote|read N bytes at an address no allocation, "
+         "MDL mapping or common buffer covers",
+         "A page of the cached window with no frame behind it (no pool, MDL buffer or "
+         "common buffer there, nor their guard pages), or a page of the uncached window "
+         "whose frame is not allocated.  On Windows an access to an unmapped kernel address "
+         "bug-checks (a page fault in a nonpaged area).  dmacoh reports it with the driver "
+         "line and lets the access land in an empty page, so the run goes on.  Typical: a "
+         "stale pointer, an address computed from MmGetMdlVirtualAddress, or an index far "
+         "past a buffer.",
          "always",
          "Access only memory the driver allocated, mapped (MmGetSystemAddressForMdlSafe) or "
          "was given, within its bounds.",

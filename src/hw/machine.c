@@ -113,15 +113,25 @@ int dc_machine_create(const struct dc_platform *p, struct dc_machine **out)
 	/* Sparse like memory itself: only frames that ever held a cached line cost a page. */
 	m->present_words = (DC_PAGE_SIZE / p->line_size + 63) / 64;
 	size_t bytes = (size_t)(p->phys_size >> DC_PAGE_SHIFT) * m->present_words * 8;
-	void *bits = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (bits == MAP_FAILED) {
+	/* Read-only until used (mem.h): a wild store into them faults. */
+	int ro = m->mem.guard ? PROT_READ : PROT_READ | PROT_WRITE;
+	void *bits = mmap(NULL, bytes, ro, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *msh = mmap(NULL, p->va_size >> DC_SH_GRANULE_SHIFT, ro,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (bits == MAP_FAILED || msh == MAP_FAILED ||
+	    dc_mem_add_lazy(&m->mem, bits, (uint64_t)m->present_words * 8, true) < 0 ||
+	    dc_mem_add_lazy(&m->mem, msh, DC_PAGE_SIZE >> DC_SH_GRANULE_SHIFT, false) < 0) {
+		if (bits != MAP_FAILED)
+			munmap(bits, bytes);
+		if (msh != MAP_FAILED)
+			munmap(msh, p->va_size >> DC_SH_GRANULE_SHIFT);
 		dc_cache_fini(&m->cache);
 		dc_mem_fini(&m->mem);
 		free(m);
 		return DC_ERR_NOMEM;
 	}
 	m->present_bits = bits;
+	m->msh = msh;
 	dc_clock_init(&m->clock);
 	dc_irq_init(&m->irq);
 	dc_bus_init(&m->bus);
@@ -141,6 +151,7 @@ void dc_machine_destroy(struct dc_machine *m)
 	dc_cache_fini(&m->cache);
 	munmap(m->present_bits,
 	       (size_t)(m->plat.phys_size >> DC_PAGE_SHIFT) * m->present_words * 8);
+	munmap(m->msh, m->plat.va_size >> DC_SH_GRANULE_SHIFT);
 	dc_mem_fini(&m->mem);
 	free(m);
 }
@@ -181,18 +192,54 @@ int dc_machine_dma_source(struct dc_machine *m, const char *name)
 
 /* --- Memory for buffers ------------------------------------------------------------------ */
 
-void *dc_alloc_cached(struct dc_machine *m, uint64_t pages, enum dc_zone z, bool contig)
+void dc_machine_poison(struct dc_machine *m, const void *va, uint64_t len, uint8_t kind)
 {
-	return dc_mem_map(&m->mem, pages, z, contig);
+	if (!dc_mem_in_cached(&m->mem, va) || !len)
+		return;
+	uint64_t off = (uint64_t)((const uint8_t *)va - m->mem.cwin);
+	DC_ASSERT(!(off & (DC_SH_GRANULE - 1)));
+	len = DC_MIN(len, m->mem.va_size - off);
+	uint8_t *sh = m->msh + (off >> DC_SH_GRANULE_SHIFT);
+	uint64_t full = len >> DC_SH_GRANULE_SHIFT, part = len & (DC_SH_GRANULE - 1);
+	memset(sh, kind, full);
+	if (part)
+		sh[full] = kind ? kind : (uint8_t)part;
+	/* The hook's fast paths remember lines, not bytes: forget them. */
+	m->mru_vline = UINT64_MAX;
 }
 
-void dc_free_cached(struct dc_machine *m, void *va, uint64_t pages)
+void *dc_alloc_cached_guarded(struct dc_machine *m, uint64_t pages, enum dc_zone z, bool contig,
+                              uint64_t guard)
+{
+	uint8_t *va = dc_mem_map_guarded(&m->mem, pages, z, contig, guard);
+	if (va && guard) {
+		dc_machine_poison(m, va - (guard << DC_PAGE_SHIFT), guard << DC_PAGE_SHIFT,
+		                  DC_SH_REDZONE);
+		dc_machine_poison(m, va + (pages << DC_PAGE_SHIFT), guard << DC_PAGE_SHIFT,
+		                  DC_SH_REDZONE);
+	}
+	return va;
+}
+
+void *dc_alloc_cached(struct dc_machine *m, uint64_t pages, enum dc_zone z, bool contig)
+{
+	return dc_alloc_cached_guarded(m, pages, z, contig, 0);
+}
+
+void dc_free_cached_guarded(struct dc_machine *m, void *va, uint64_t pages, uint64_t guard)
 {
 	/* The frames go to other owners: their lines must leave the cache first (dirty bytes are
 	 * written back, as a real cache eventually would), since the next owner's lines will be
 	 * looked up by the same physical tags. */
 	dc_cpu_cache_range(m, va, pages << DC_PAGE_SHIFT, DC_CACHE_CLEAN_INVAL, true);
-	dc_mem_unmap(&m->mem, va, pages);
+	dc_machine_poison(m, (uint8_t *)va - (guard << DC_PAGE_SHIFT),
+	                  (pages + 2 * guard) << DC_PAGE_SHIFT, 0);
+	dc_mem_unmap_guarded(&m->mem, va, pages, guard);
+}
+
+void dc_free_cached(struct dc_machine *m, void *va, uint64_t pages)
+{
+	dc_free_cached_guarded(m, va, pages, 0);
 }
 
 void *dc_alloc_uncached(struct dc_machine *m, uint64_t pages, enum dc_zone z)
@@ -244,7 +291,8 @@ static void prefetch_after_fill(struct dc_machine *m, uint64_t pa, uint8_t *va)
 }
 
 /* One reference inside a single line of the cached window. */
-static void ref_line(struct dc_machine *m, uint8_t *va, uint64_t pa, enum dc_access a)
+__attribute__((always_inline)) static inline void ref_line(struct dc_machine *m, uint8_t *va,
+                                                           uint64_t pa, enum dc_access a)
 {
 	adversary_before_ref(m);
 	uint32_t lvl = dc_cache_access(&m->cache, pa, va, a);
@@ -267,15 +315,80 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
 	m->trap_opaque = opaque;
 }
 
+/* Offset in [off, off + n) of the first byte the shadow does not give out, or n. */
+static uint64_t shadow_bad(const struct dc_machine *m, uint64_t off, uint64_t n)
+{
+	const uint8_t *sh = m->msh + (off >> DC_SH_GRANULE_SHIFT);
+	uint64_t last = (off + n - 1) >> DC_SH_GRANULE_SHIFT, g0 = off >> DC_SH_GRANULE_SHIFT;
+	for (uint64_t g = g0; g <= last; g++, sh++) {
+		uint8_t v = *sh;
+		if (!v)
+			continue;
+		uint64_t lo = g << DC_SH_GRANULE_SHIFT;
+		uint64_t from = DC_MAX(lo, off), to = DC_MIN(lo + DC_SH_GRANULE, off + n);
+		if (v < DC_SH_GRANULE) {
+			if (to - lo <= v)
+				continue;
+			from = DC_MAX(from, lo + v);
+		}
+		return from - off;
+	}
+	return n;
+}
+
+/* Is every byte of [off, off + n) (n at most a line) given out?  The hot path: a driver
+ * reference is at most 16 bytes, so two shadow bytes (its first and last granule) decide;
+ * zero means the whole granule. */
+static inline bool shadow_clean(const struct dc_machine *m, uint64_t off, uint64_t n)
+{
+	if (DC_LIKELY(n <= DC_SH_GRANULE))
+		return !(m->msh[off >> DC_SH_GRANULE_SHIFT] |
+		         m->msh[(off + n - 1) >> DC_SH_GRANULE_SHIFT]);
+	return shadow_bad(m, off, n) == n;
+}
+
+/* One line's reference that touches a page with no frame or bytes the shadow does not give
+ * out (or a partial granule): reported to observers when driver code made it (M01-M03),
+ * then carried out harmlessly. */
+__attribute__((noinline)) static void ref_line_checked(struct dc_machine *m, uint8_t *q,
+                                                       uint64_t pa, uint64_t n, enum dc_access a,
+                                                       const void *pc)
+{
+	uint64_t off = (uint64_t)(q - m->mem.cwin);
+	uint64_t bad = shadow_bad(m, off, n);
+	if (pa == DC_PA_INVALID) {
+		/* A guard page is a redzone; anything else maps nothing.  The host page is then
+		 * enabled so that the access itself does not fault. */
+		uint8_t v = m->msh[(off + (bad < n ? bad : 0)) >> DC_SH_GRANULE_SHIFT];
+		int kind = v == DC_SH_REDZONE ? DC_MEMF_REDZONE
+		           : v == DC_SH_FREED ? DC_MEMF_FREED
+		                              : DC_MEMF_UNMAPPED;
+		if (pc)
+			OBS_EACH(m, mem_fault, q, (uint32_t)n, a == DC_ACC_WRITE,
+			         q + (bad < n ? bad : 0), kind, pc);
+		dc_mem_enable_host_page(&m->mem, q);
+		return;
+	}
+	if (bad < n && pc) {
+		int kind = m->msh[(off + bad) >> DC_SH_GRANULE_SHIFT] == DC_SH_FREED
+		               ? DC_MEMF_FREED
+		               : DC_MEMF_REDZONE;
+		OBS_EACH(m, mem_fault, q, (uint32_t)n, a == DC_ACC_WRITE, q + bad, kind, pc);
+	}
+	ref_line(m, q, pa, a);
+}
+
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc)
 {
 	if (!len)
 		return;
 	uint8_t *p = (uint8_t *)va;
-	if (dc_mem_in_cached(&m->mem, p)) {
+	uint64_t woff = (uint64_t)((uintptr_t)p - (uintptr_t)m->mem.cwin);
+	if (woff < m->mem.va_size) {
 		uint32_t ls = m->cache.line_size;
-		uint8_t *end = p + len;
+		/* A range never runs past the window (the shadow ends there). */
+		uint8_t *end = p + DC_MIN(len, m->mem.va_size - woff);
 		if (a == DC_ACC_READ)
 			m->st.reads++;
 		else
@@ -283,18 +396,42 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 		for (uint8_t *q = p; q < end;) {
 			uint8_t *next = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1);
 			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
-			if (pa != DC_PA_INVALID)
-				ref_line(m, q, pa, a);
 			uint64_t n = (uint64_t)((next < end ? next : end) - q);
+			if (DC_LIKELY(pa != DC_PA_INVALID &&
+			              shadow_clean(m, (uint64_t)(q - m->mem.cwin), n)))
+				ref_line(m, q, pa, a);
+			else
+				ref_line_checked(m, q, pa, n, a, pc);
 			OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, a == DC_ACC_WRITE, true, pc);
 			q = next;
 		}
 	} else if (dc_mem_in_uncached(&m->mem, p)) {
 		m->st.uncached++;
-		OBS_EACH(m, cpu_access, p, dc_mem_va_to_pa(&m->mem, p), (uint32_t)len,
-		         a == DC_ACC_WRITE, false, pc);
+		uint64_t pa = dc_mem_va_to_pa(&m->mem, p);
+		uint64_t n = DC_MIN(len, m->mem.phys_size - pa);
+		/* A frame nothing allocated has no mapping on Windows: reported, then the page is
+		 * enabled so that the access itself is harmless. */
+		if (DC_UNLIKELY(!dc_mem_frame_allocated(&m->mem, pa >> DC_PAGE_SHIFT) ||
+		                !dc_mem_frame_allocated(&m->mem, (pa + n - 1) >> DC_PAGE_SHIFT))) {
+			uint64_t bad = dc_mem_frame_allocated(&m->mem, pa >> DC_PAGE_SHIFT)
+			                   ? ((pa + n - 1) & ~DC_PAGE_MASK) - pa
+			                   : 0;
+			if (pc)
+				OBS_EACH(m, mem_fault, p, (uint32_t)n, a == DC_ACC_WRITE, p + bad,
+				         DC_MEMF_UNMAPPED, pc);
+			dc_mem_enable_phys(&m->mem, pa, n);
+		}
+		OBS_EACH(m, cpu_access, p, pa, (uint32_t)len, a == DC_ACC_WRITE, false, pc);
 	} else if ((uintptr_t)p - m->trap_base < m->trap_size) {
 		m->trap_fn(m->trap_opaque, p, len, a == DC_ACC_WRITE, pc);
+		/* The trap range is reserved inaccessible: once reported, let the access land. */
+		if (m->mem.guard) {
+			uintptr_t lo = (uintptr_t)p & ~(uintptr_t)DC_PAGE_MASK;
+			uintptr_t hi =
+			    ((uintptr_t)p + len + DC_PAGE_MASK) & ~(uintptr_t)DC_PAGE_MASK;
+			hi = DC_MIN(hi, m->trap_base + m->trap_size);
+			(void)mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+		}
 	}
 }
 
@@ -478,6 +615,8 @@ int dc_dma_write(struct dc_machine *m, int source, uint64_t pa, const void *src,
 		speculate(m, pa, len);
 		m->in_adversary = false;
 	}
+	/* Any frame, allocated or not, is memory to a device. */
+	dc_mem_enable_phys(&m->mem, pa, len);
 	memcpy(dc_mem_pa_ptr(&m->mem, pa), src, len);
 	if (m->plat.coherency == DC_NONCOHERENT && m->plat.adv.evict_dirty_after_dma) {
 		m->in_adversary = true;

@@ -20,6 +20,18 @@
 #include "mem.h"
 
 #define DC_MAX_DMA_SOURCES 32
+
+/* The memory-safety shadow of the cached window, one byte per 16-byte granule (as ASan's):
+ * 0: every byte addressable; 1..15: only the first k; DC_SH_REDZONE: a redzone around pool or a
+ * common buffer; DC_SH_FREED: freed memory in quarantine. */
+#define DC_SH_GRANULE_SHIFT 4
+#define DC_SH_GRANULE (1u << DC_SH_GRANULE_SHIFT)
+#define DC_SH_REDZONE 0xfau
+#define DC_SH_FREED 0xfdu
+/* Frameless redzone pages the kernel puts on each side of large pool blocks and cached common
+ * buffers; the farthest a redzone byte lies from its allocation. */
+#define DC_GUARD_PAGES 4
+#define DC_GUARD_RANGE ((DC_GUARD_PAGES + 1) * DC_PAGE_SIZE)
 #define DC_LINE_HINTS 1024 /* a power of two */
 
 struct dc_cpu_stats {
@@ -64,6 +76,9 @@ struct dc_machine {
 	uint64_t trap_size;
 	void (*trap_fn)(void *opaque, const void *va, uint64_t len, bool write, const void *pc);
 	void *trap_opaque;
+	/* The memory-safety shadow (DC_SH_*), indexed by window offset >> DC_SH_GRANULE_SHIFT;
+	 * reserved read-only, enabled as the window's VA comes into use. */
+	uint8_t *msh;
 };
 
 /* Builds a machine from a validated profile.  On error nothing is left allocated. */
@@ -89,6 +104,17 @@ int dc_machine_dma_source(struct dc_machine *m, const char *name);
  * contiguous run seen through the uncached window.  NULL when memory runs out. */
 void *dc_alloc_cached(struct dc_machine *m, uint64_t pages, enum dc_zone z, bool contig);
 void dc_free_cached(struct dc_machine *m, void *va, uint64_t pages);
+/* As dc_alloc_cached with `guard` frameless redzone pages of VA on each side (shadowed
+ * DC_SH_REDZONE, no host memory); free with the same pages and guard.  Freeing clears the
+ * shadow of the whole range. */
+void *dc_alloc_cached_guarded(struct dc_machine *m, uint64_t pages, enum dc_zone z, bool contig,
+                              uint64_t guard);
+void dc_free_cached_guarded(struct dc_machine *m, void *va, uint64_t pages, uint64_t guard);
+/* Marks [va, va + len) of the cached window with shadow value `kind` (DC_SH_REDZONE or
+ * DC_SH_FREED; va granule-aligned, len rounded up to granules), or addressable (kind 0; the
+ * last granule partially so when len is not a multiple of the granule).  Other windows:
+ * nothing. */
+void dc_machine_poison(struct dc_machine *m, const void *va, uint64_t len, uint8_t kind);
 void *dc_alloc_uncached(struct dc_machine *m, uint64_t pages, enum dc_zone z);
 void dc_free_uncached(struct dc_machine *m, void *va, uint64_t pages);
 

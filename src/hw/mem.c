@@ -16,11 +16,80 @@ const char *dc_zone_name(enum dc_zone z)
 	return (unsigned)z < DC_ARRAY_SIZE(names) ? names[z] : "?";
 }
 
-static void *map_anon(uint64_t len)
+static void *map_anon(uint64_t len, int prot)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/* --- Lazily enabled reservations ---------------------------------------------------------- */
+
+int dc_mem_add_lazy(struct dc_mem *m, void *base, uint64_t elem, bool per_pfn)
+{
+	if (!m->guard)
+		return DC_OK;
+	if (m->n_lazy == DC_MEM_LAZY)
+		return DC_ERR_NOMEM;
+	uint64_t n = per_pfn ? m->phys_size >> DC_PAGE_SHIFT : m->va_size >> DC_PAGE_SHIFT;
+	struct dc_lazy *a = &m->lazy[m->n_lazy];
+	a->base = base;
+	a->elem = elem;
+	a->pages = (n * elem + DC_PAGE_MASK) >> DC_PAGE_SHIFT;
+	a->per_pfn = per_pfn;
+	/* calloc of a large bitmap is itself lazily backed by the OS. */
+	a->on = calloc((a->pages + 63) / 64, sizeof(uint64_t));
+	if (!a->on)
+		return DC_ERR_NOMEM;
+	m->n_lazy++;
+	return DC_OK;
+}
+
+/* Enables the host pages holding elements [lo, hi) of a. */
+static void lazy_enable(struct dc_lazy *a, uint64_t lo, uint64_t hi)
+{
+	uint64_t p = (lo * a->elem) >> DC_PAGE_SHIFT;
+	uint64_t e = DC_MIN((hi * a->elem + DC_PAGE_MASK) >> DC_PAGE_SHIFT, a->pages);
+	while (p < e) {
+		if (a->on[p >> 6] == ~UINT64_C(0)) {
+			p = (p | 63) + 1;
+			continue;
+		}
+		if (a->on[p >> 6] >> (p & 63) & 1) {
+			p++;
+			continue;
+		}
+		uint64_t q = p;
+		while (q < e && !(a->on[q >> 6] >> (q & 63) & 1)) {
+			a->on[q >> 6] |= UINT64_C(1) << (q & 63);
+			q++;
+		}
+		/* Failure (no memory for the split) leaves the pages read-only: a later store
+		 * faults, which the crash handler reports; nothing is silently corrupted. */
+		(void)mprotect(a->base + (p << DC_PAGE_SHIFT), (q - p) << DC_PAGE_SHIFT,
+		               PROT_READ | PROT_WRITE);
+		p = q;
+	}
+}
+
+static void lazy_grow(struct dc_mem *m, bool per_pfn, uint64_t lo, uint64_t hi)
+{
+	for (unsigned i = 0; i < m->n_lazy; i++)
+		if (m->lazy[i].per_pfn == per_pfn)
+			lazy_enable(&m->lazy[i], lo, hi);
+}
+
+void dc_mem_enable_phys(struct dc_mem *m, uint64_t pa, uint64_t len)
+{
+	if (m->phys_lazy >= 0 && len)
+		lazy_enable(&m->lazy[m->phys_lazy], pa >> DC_PAGE_SHIFT,
+		            ((pa + len - 1) >> DC_PAGE_SHIFT) + 1);
+}
+
+void dc_mem_enable_host_page(struct dc_mem *m, const void *va)
+{
+	if (m->guard && dc_mem_in_cached(m, va))
+		(void)mprotect((void *)((uintptr_t)va & ~(uintptr_t)DC_PAGE_MASK), DC_PAGE_SIZE,
+		               PROT_READ | PROT_WRITE);
 }
 
 static bool push(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
@@ -39,7 +108,7 @@ static bool push(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
 
 int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size)
 {
-	*m = (struct dc_mem){.fd = -1};
+	*m = (struct dc_mem){.fd = -1, .phys_lazy = -1};
 	if (!phys_size || (phys_size & DC_PAGE_MASK) || !va_size || (va_size & DC_PAGE_MASK) ||
 	    (phys_size >> DC_PAGE_SHIFT) > UINT32_MAX || (va_size >> DC_PAGE_SHIFT) > UINT32_MAX)
 		return DC_ERR_INVAL;
@@ -48,19 +117,30 @@ int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size)
 	m->fd = memfd_create("dmacoh-phys", MFD_CLOEXEC);
 	if (m->fd < 0 || ftruncate(m->fd, (off_t)phys_size) < 0)
 		goto fail;
-	m->phys =
-	    mmap(NULL, phys_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
+	m->guard = sysconf(_SC_PAGESIZE) == DC_PAGE_SIZE;
+	int ro = m->guard ? PROT_READ : PROT_READ | PROT_WRITE;
+	m->phys = mmap(NULL, phys_size, ro, MAP_SHARED | MAP_NORESERVE, m->fd, 0);
 	if (m->phys == MAP_FAILED) {
 		m->phys = NULL;
 		goto fail;
 	}
 	uint64_t pfns = phys_size >> DC_PAGE_SHIFT, vpages = va_size >> DC_PAGE_SHIFT;
-	m->cwin = map_anon(va_size);
-	m->pt = map_anon(vpages * sizeof(*m->pt));
-	m->rmap = map_anon(pfns * sizeof(*m->rmap));
-	m->present = map_anon(pfns * sizeof(*m->present));
-	if (!m->cwin || !m->pt || !m->rmap || !m->present)
+	m->cwin = map_anon(va_size, m->guard ? PROT_NONE : PROT_READ | PROT_WRITE);
+	m->pt = map_anon(vpages * sizeof(*m->pt), ro);
+	m->rmap = map_anon(pfns * sizeof(*m->rmap), ro);
+	m->present = map_anon(pfns * sizeof(*m->present), ro);
+	m->fstate = map_anon(pfns * sizeof(*m->fstate), ro);
+	if (!m->cwin || !m->pt || !m->rmap || !m->present || !m->fstate)
 		goto fail;
+	m->phys_lazy = (int)m->n_lazy;
+	if (dc_mem_add_lazy(m, m->phys, DC_PAGE_SIZE, true) < 0 ||
+	    dc_mem_add_lazy(m, m->pt, sizeof(*m->pt), false) < 0 ||
+	    dc_mem_add_lazy(m, m->rmap, sizeof(*m->rmap), true) < 0 ||
+	    dc_mem_add_lazy(m, m->present, sizeof(*m->present), true) < 0 ||
+	    dc_mem_add_lazy(m, m->fstate, sizeof(*m->fstate), true) < 0)
+		goto fail;
+	if (!m->guard)
+		m->phys_lazy = -1;
 	const uint64_t bounds[DC_ZONE_COUNT + 1] = {1, ZONE_ISA_END >> DC_PAGE_SHIFT,
 	                                            ZONE_DMA32_END >> DC_PAGE_SHIFT, UINT64_MAX};
 	for (int z = 0; z < DC_ZONE_COUNT; z++) {
@@ -88,18 +168,22 @@ void dc_mem_fini(struct dc_mem *m)
 		munmap(m->rmap, pfns * sizeof(*m->rmap));
 	if (m->present)
 		munmap(m->present, pfns * sizeof(*m->present));
+	if (m->fstate)
+		munmap(m->fstate, pfns * sizeof(*m->fstate));
+	for (unsigned i = 0; i < m->n_lazy; i++)
+		free(m->lazy[i].on);
 	if (m->fd >= 0)
 		close(m->fd);
 	for (int z = 0; z < DC_ZONE_COUNT; z++)
 		free(m->zone[z].free);
 	for (int c = 0; c < DC_VA_CLASSES; c++)
 		free(m->va_free[c].slot);
-	*m = (struct dc_mem){.fd = -1};
+	*m = (struct dc_mem){.fd = -1, .phys_lazy = -1};
 }
 
 /* Takes up to REFILL frames from the bump pointer onto the free stack so that they pop as
  * b+1, b+0, b+3, b+2, ...: consecutive allocations are never physically ascending. */
-static bool zone_refill(struct dc_frame_zone *zn)
+static bool zone_refill(struct dc_mem *m, struct dc_frame_zone *zn)
 {
 	uint64_t k = DC_MIN((uint64_t)REFILL, zn->hi - zn->bump);
 	if (!k)
@@ -109,13 +193,14 @@ static bool zone_refill(struct dc_frame_zone *zn)
 		if (!push(&zn->free, &zn->n_free, &zn->cap_free, zn->bump + idx))
 			return false;
 	}
+	lazy_grow(m, true, zn->bump, zn->bump + k);
 	zn->bump += k;
 	return true;
 }
 
-static uint64_t zone_alloc(struct dc_frame_zone *zn)
+static uint64_t zone_alloc(struct dc_mem *m, struct dc_frame_zone *zn)
 {
-	if (!zn->n_free && !zone_refill(zn))
+	if (!zn->n_free && !zone_refill(m, zn))
 		return 0;
 	return zn->free[--zn->n_free];
 }
@@ -125,12 +210,14 @@ uint64_t dc_mem_frame_alloc(struct dc_mem *m, enum dc_zone z)
 	uint64_t pfn = 0;
 	if (z == DC_ZONE_ANY) {
 		for (int i = DC_ZONE_COUNT - 1; i >= 0 && !pfn; i--)
-			pfn = zone_alloc(&m->zone[i]);
+			pfn = zone_alloc(m, &m->zone[i]);
 	} else if ((unsigned)z < DC_ZONE_COUNT) {
-		pfn = zone_alloc(&m->zone[z]);
+		pfn = zone_alloc(m, &m->zone[z]);
 	}
-	if (pfn)
+	if (pfn) {
 		m->frames_in_use++;
+		m->fstate[pfn] = 1;
+	}
 	return pfn;
 }
 
@@ -142,8 +229,10 @@ uint64_t dc_mem_frames_alloc_contig(struct dc_mem *m, uint64_t n, enum dc_zone z
 		struct dc_frame_zone *zn = &m->zone[i];
 		if (n && zn->hi - zn->bump >= n) {
 			uint64_t first = zn->bump;
+			lazy_grow(m, true, first, first + n);
 			zn->bump += n;
 			m->frames_in_use += n;
+			memset(m->fstate + first, 1, n);
 			return first;
 		}
 	}
@@ -159,6 +248,7 @@ void dc_mem_frame_free(struct dc_mem *m, uint64_t pfn)
 			/* If the stack cannot grow the frame is leaked, not corrupted. */
 			if (push(&zn->free, &zn->n_free, &zn->cap_free, pfn))
 				m->frames_in_use--;
+			m->fstate[pfn] = 0;
 			return;
 		}
 	}
@@ -174,6 +264,7 @@ static uint64_t va_alloc(struct dc_mem *m, uint64_t n)
 	}
 	if (m->va_bump + n <= m->va_size >> DC_PAGE_SHIFT) {
 		uint64_t first = m->va_bump;
+		lazy_grow(m, false, first, first + n);
 		m->va_bump += n;
 		return first;
 	}
@@ -207,18 +298,12 @@ static void va_free(struct dc_mem *m, uint64_t first, uint64_t n)
 		big->n--;
 }
 
-void *dc_mem_map(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig)
+/* Gives pages [first, first + n) of the window frames; false (nothing left) if none. */
+static bool map_at(struct dc_mem *m, uint64_t first, uint64_t n, enum dc_zone z, bool contig)
 {
-	if (!n || n > m->va_size >> DC_PAGE_SHIFT)
-		return NULL;
-	uint64_t first = va_alloc(m, n);
-	if (!first)
-		return NULL;
 	uint64_t base = 0;
-	if (contig && !(base = dc_mem_frames_alloc_contig(m, n, z))) {
-		va_free(m, first, n);
-		return NULL;
-	}
+	if (contig && !(base = dc_mem_frames_alloc_contig(m, n, z)))
+		return false;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t pfn = contig ? base + i : dc_mem_frame_alloc(m, z);
 		if (!pfn) {
@@ -227,21 +312,50 @@ void *dc_mem_map(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig)
 				m->rmap[m->pt[first + j]] = 0;
 				m->pt[first + j] = 0;
 			}
-			va_free(m, first, n);
-			return NULL;
+			return false;
 		}
 		m->pt[first + i] = (uint32_t)pfn;
 		m->rmap[pfn] = (uint32_t)(first + i);
 	}
+	/* The host refusing (no room for another mapping) is running out of memory. */
+	if (m->guard && mprotect(m->cwin + (first << DC_PAGE_SHIFT), n << DC_PAGE_SHIFT,
+	                         PROT_READ | PROT_WRITE)) {
+		for (uint64_t j = 0; j < n; j++) {
+			dc_mem_frame_free(m, m->pt[first + j]);
+			m->rmap[m->pt[first + j]] = 0;
+			m->pt[first + j] = 0;
+		}
+		return false;
+	}
 	m->pages_mapped += n;
-	return m->cwin + (first << DC_PAGE_SHIFT);
+	return true;
 }
 
-void dc_mem_unmap(struct dc_mem *m, void *va, uint64_t n)
+void *dc_mem_map_guarded(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig, uint64_t guard)
+{
+	if (!n || n + 2 * guard > m->va_size >> DC_PAGE_SHIFT)
+		return NULL;
+	uint64_t first = va_alloc(m, n + 2 * guard);
+	if (!first)
+		return NULL;
+	if (!map_at(m, first + guard, n, z, contig)) {
+		va_free(m, first, n + 2 * guard);
+		return NULL;
+	}
+	return m->cwin + ((first + guard) << DC_PAGE_SHIFT);
+}
+
+void *dc_mem_map(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig)
+{
+	return dc_mem_map_guarded(m, n, z, contig, 0);
+}
+
+void dc_mem_unmap_guarded(struct dc_mem *m, void *va, uint64_t n, uint64_t guard)
 {
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->cwin;
 	DC_ASSERT(off < m->va_size && !(off & DC_PAGE_MASK));
 	uint64_t first = off >> DC_PAGE_SHIFT;
+	DC_ASSERT(first >= guard);
 	for (uint64_t i = 0; i < n; i++) {
 		uint32_t pfn = m->pt[first + i];
 		DC_ASSERT(pfn);
@@ -249,8 +363,18 @@ void dc_mem_unmap(struct dc_mem *m, void *va, uint64_t n)
 		m->pt[first + i] = 0;
 		dc_mem_frame_free(m, pfn);
 	}
-	/* The window's bytes mean nothing once unmapped; give the host memory back. */
-	madvise(va, n << DC_PAGE_SHIFT, MADV_DONTNEED);
+	/* The window's bytes mean nothing once unmapped; give the host memory back, and make
+	 * the pages (and guard pages a reported access enabled) inaccessible again. */
+	uint8_t *lo = m->cwin + ((first - guard) << DC_PAGE_SHIFT);
+	uint64_t bytes = (n + 2 * guard) << DC_PAGE_SHIFT;
+	madvise(lo, bytes, MADV_DONTNEED);
+	if (m->guard)
+		(void)mprotect(lo, bytes, PROT_NONE);
 	m->pages_mapped -= n;
-	va_free(m, first, n);
+	va_free(m, first - guard, n + 2 * guard);
+}
+
+void dc_mem_unmap(struct dc_mem *m, void *va, uint64_t n)
+{
+	dc_mem_unmap_guarded(m, va, n, 0);
 }

@@ -13,6 +13,11 @@
  * caller put a buffer below 16 MiB (ISA DMA), below 4 GiB, or above 4 GiB (forcing bounce
  * pages for 32-bit devices).
  *
+ * Host protection (a wild store must fault, never land in dmacoh's own memory): the cached
+ * window is reserved PROT_NONE and a page is read-write only while it maps a frame; the uncached
+ * window and every per-page or per-frame array are reserved read-only (reads see zeros) and
+ * their host pages are enabled on first use (dc_lazy), as the VA and frame bump pointers grow.
+ *
  * Not modelled: paging, user address spaces, several virtual aliases of one cached frame. */
 #ifndef DC_MEM_H
 #define DC_MEM_H
@@ -41,6 +46,16 @@ struct dc_va_free {
 	size_t n, cap;
 };
 
+/* An array reserved read-only whose host pages are made read-write on first use. */
+struct dc_lazy {
+	uint8_t *base;
+	uint64_t elem;  /* bytes per index */
+	uint64_t pages; /* host pages of the reservation */
+	uint64_t *on;   /* host pages enabled (bitmap) */
+	bool per_pfn;   /* indexed by pfn (else by cached-window page) */
+};
+#define DC_MEM_LAZY 8
+
 #define DC_VA_CLASSES 257 /* exact free lists for 1..256 pages; class 0 holds larger ranges */
 
 struct dc_mem {
@@ -51,10 +66,15 @@ struct dc_mem {
 	uint32_t *pt;      /* cached-window page -> pfn (0: unmapped; pfn 0 is never handed out) */
 	uint32_t *rmap;    /* pfn -> cached-window page (0: no cached mapping) */
 	uint16_t *present; /* pfn -> lines of that frame present in the cache (kept by machine) */
+	uint8_t *fstate;   /* pfn -> 1 while the frame is allocated */
 	uint64_t va_bump;  /* next never-used cached-window page */
 	struct dc_va_free va_free[DC_VA_CLASSES];
 	struct dc_frame_zone zone[DC_ZONE_COUNT];
 	uint64_t frames_in_use, pages_mapped;
+	bool guard; /* host pages are 4 KiB: protections are kept (else everything is read-write) */
+	struct dc_lazy lazy[DC_MEM_LAZY];
+	unsigned n_lazy;
+	int phys_lazy; /* index of the uncached window in lazy[] */
 };
 
 int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size);
@@ -71,6 +91,26 @@ void dc_mem_frame_free(struct dc_mem *m, uint64_t pfn);
  * caller must remove the pages' lines from the cache before dc_mem_unmap (the machine does). */
 void *dc_mem_map(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig);
 void dc_mem_unmap(struct dc_mem *m, void *va, uint64_t n);
+/* As dc_mem_map, with `guard` frameless pages of VA before and after (page table entries 0,
+ * host pages inaccessible): what a wild reference just past the run touches.  Unmap with the
+ * same n and guard. */
+void *dc_mem_map_guarded(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig, uint64_t guard);
+void dc_mem_unmap_guarded(struct dc_mem *m, void *va, uint64_t n, uint64_t guard);
+
+/* Registers an array of elem bytes per frame (per_pfn) or per cached-window page, reserved
+ * read-only by the caller: its host pages are enabled as frames or VA come into use.  Call
+ * before the first allocation.  DC_ERR_NOMEM if the table is full or the bitmap cannot be had. */
+int dc_mem_add_lazy(struct dc_mem *m, void *base, uint64_t elem, bool per_pfn);
+/* Makes [pa, pa + len) of the uncached window writable (a device may write any frame). */
+void dc_mem_enable_phys(struct dc_mem *m, uint64_t pa, uint64_t len);
+/* Makes the host page of the cached window at va read-write (a reference to an unmapped page
+ * was reported; the access then proceeds harmlessly). */
+void dc_mem_enable_host_page(struct dc_mem *m, const void *va);
+
+static inline bool dc_mem_frame_allocated(const struct dc_mem *m, uint64_t pfn)
+{
+	return pfn < m->phys_size >> DC_PAGE_SHIFT && m->fstate[pfn];
+}
 
 static inline bool dc_mem_in_cached(const struct dc_mem *m, const void *p)
 {

@@ -850,15 +850,19 @@ static enum dc_zone zone_for(uint32_t addr_bits)
 	return addr_bits <= 24 ? DC_ZONE_ISA : addr_bits <= 32 ? DC_ZONE_DMA32 : DC_ZONE_ANY;
 }
 
+/* Cached common buffers get DC_GUARD_PAGES redzone pages of VA on each side (no frames, so
+ * the buffer's pages and lines are what they would be without); uncached ones live in the
+ * uncached window, where no redzone can be placed without taking frames. */
 static void *alloc_run(struct dc_sys *s, uint64_t pages, enum dc_zone z, bool cached)
 {
-	return cached ? dc_alloc_cached(s->m, pages, z, true) : dc_alloc_uncached(s->m, pages, z);
+	return cached ? dc_alloc_cached_guarded(s->m, pages, z, true, DC_GUARD_PAGES)
+	              : dc_alloc_uncached(s->m, pages, z);
 }
 
 static void free_run(struct dc_sys *s, void *va, uint64_t pages, bool cached)
 {
 	if (cached)
-		dc_free_cached(s->m, va, pages);
+		dc_free_cached_guarded(s->m, va, pages, DC_GUARD_PAGES);
 	else
 		dc_free_uncached(s->m, va, pages);
 }
@@ -900,6 +904,9 @@ static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Le
 		return NULL;
 	}
 	uint64_t pa = dc_va_to_pa(s->m, va);
+	/* The tail of the last page past Length is a redzone too (page alignment is kept). */
+	dc_machine_poison(s->m, va, pages << DC_PAGE_SHIFT, DC_SH_REDZONE);
+	dc_machine_poison(s->m, va, Length, 0);
 	c->va = va;
 	c->len = Length;
 	c->logical = pa;
@@ -948,8 +955,9 @@ static void free_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Length,
 		    c->len == Length && c->logical == e.logical && c->cached == !!CacheEnabled;
 		*pp = c->next;
 		/* Freed with the allocation's own size: a mismatched argument is reported, and the
-		 * memory neither leaks nor takes a neighbour with it. */
-		free_run(s, c->va, c->pages, c->cached);
+		 * memory neither leaks nor takes a neighbour with it.  Quarantined first: a late
+		 * access is a use after free, not someone else's data. */
+		dc_quarantine_common(s, c->va, c->pages, c->cached);
 		free(c);
 		break;
 	}

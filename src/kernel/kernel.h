@@ -132,6 +132,8 @@ int dc_pool_create(struct dc_sys *s);
 void dc_pool_destroy(struct dc_sys *s);
 void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag);
 bool dc_pool_free(struct dc_sys *s, void *p);
+/* FreeCommonBuffer's memory: poisoned and held in the pool's quarantine before it is freed. */
+void dc_quarantine_common(struct dc_sys *s, void *va, uint64_t pages, bool cached);
 
 /* MDL helpers (mm.c). */
 /* The system virtual address of byte `off` of the MDL (cached or uncached window). */

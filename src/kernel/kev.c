@@ -29,6 +29,8 @@ const char *dc_kev_name(enum dc_kev_type t)
 	    [DC_KEV_CRASH] = "crash",
 	    [DC_KEV_ISR] = "isr",
 	    [DC_KEV_DPC] = "dpc",
+	    [DC_KEV_POOL_ALLOC] = "pool-alloc",
+	    [DC_KEV_POOL_FREE] = "pool-free",
 	};
 	return (unsigned)t < DC_ARRAY_SIZE(names) && names[t] ? names[t] : "?";
 }

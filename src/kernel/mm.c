@@ -4,8 +4,8 @@
  *
  * Pool: blocks up to 2 KiB come from power-of-two size classes carved out of single pages
  * (16-byte aligned, as x64 pool; cache-aligned pool types get at least a line), larger ones are
- * whole pages.  Bookkeeping lives in host memory, so a driver overrunning a block corrupts its
- * neighbour's data, never dmacoh's. */
+ * whole pages; redzones and a quarantine around them (below).  Bookkeeping lives in host
+ * memory, so a driver overrunning a block is reported and corrupts nothing of dmacoh's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,16 +13,40 @@
 
 #define RA() __builtin_return_address(0)
 
-/* --- Pool ----------------------------------------------------------------------------------- */
+/* --- Pool ----------------------------------------------------------------------------------- *
+ *
+ * Memory safety (as Driver Verifier's Special Pool and ASan): every block has redzones the
+ * machine's shadow marks (machine.h), which the CPU hooks report as M01.
+ *  - Small blocks (power-of-two classes 16 .. 2048): a slab page holds blocks at every other
+ *    class slot, so a block keeps the class's natural alignment (at least 16 bytes, as x64
+ *    pool) and is followed by a class-sized redzone; the slab has a frameless guard page on
+ *    each side.  The bytes of the class past the size asked are redzone too.
+ *  - Large blocks: whole pages (page-aligned, as pool for >= PAGE_SIZE), DC_GUARD_PAGES
+ *    frameless pages on each side, and the last page's tail past the size asked.
+ * Freed blocks (and common buffers, dma.c) are poisoned DC_SH_FREED and wait in a FIFO
+ * quarantine bounded in bytes before they can be handed out again: an access meanwhile is M02.
+ * Redzones cost virtual addresses and frames for small slabs only; a driver's block never
+ * shares a line with another block's bytes where it did not before (the classes' alignment is
+ * kept). */
 
 #define POOL_CLASSES 8 /* 16 .. 2048 */
 #define POOL_SMALL_MAX 2048u
+#define QUARANTINE_BYTES (4u << 20)
 
 struct pool_ent {
 	uintptr_t key; /* block address; 0 empty, 1 deleted */
 	uint64_t size; /* small: class size; large: pages * PAGE_SIZE */
+	uint64_t req;  /* bytes asked */
 	uint32_t tag;
 	bool large;
+};
+
+enum quar_kind { Q_SMALL, Q_LARGE, Q_COMMON_CACHED, Q_COMMON_UNCACHED };
+
+struct quar_ent {
+	void *va;
+	uint64_t size; /* small: class size; else pages * PAGE_SIZE */
+	enum quar_kind kind;
 };
 
 struct dc_pool {
@@ -33,6 +57,9 @@ struct dc_pool {
 	void **slabs;
 	size_t n_slabs, cap_slabs;
 	uint64_t bytes_live;
+	struct quar_ent *q; /* FIFO ring */
+	size_t q_head, q_n, q_cap;
+	uint64_t q_bytes;
 };
 
 static size_t hash_ptr(uintptr_t p, size_t cap)
@@ -103,6 +130,73 @@ static bool push_ptr(void ***v, size_t *n, size_t *cap, void *x)
 	return true;
 }
 
+static unsigned class_of(uint64_t size)
+{
+	unsigned c = 0;
+	while ((16u << c) < size)
+		c++;
+	return c;
+}
+
+/* Gives a quarantined entry back for good. */
+static void quar_release(struct dc_sys *s, const struct quar_ent *q)
+{
+	struct dc_pool *p = s->pool;
+	switch (q->kind) {
+	case Q_SMALL: {
+		unsigned c = class_of(q->size);
+		/* If the free list cannot grow the block is leaked, never handed out twice. */
+		(void)push_ptr(&p->free[c], &p->n_free[c], &p->cap_free[c], q->va);
+		break;
+	}
+	case Q_LARGE:
+	case Q_COMMON_CACHED:
+		dc_free_cached_guarded(s->m, q->va, q->size >> DC_PAGE_SHIFT, DC_GUARD_PAGES);
+		break;
+	case Q_COMMON_UNCACHED:
+		dc_free_uncached(s->m, q->va, q->size >> DC_PAGE_SHIFT);
+		break;
+	}
+}
+
+/* Puts freed memory in quarantine (poisoned), then releases the oldest entries beyond the
+ * bound.  Without room in the ring the memory is released at once. */
+static void quarantine(struct dc_sys *s, void *va, uint64_t size, enum quar_kind kind)
+{
+	struct dc_pool *p = s->pool;
+	struct quar_ent e = {va, size, kind};
+	if (kind != Q_COMMON_UNCACHED)
+		dc_machine_poison(s->m, va, size, DC_SH_FREED);
+	if (p->q_n == p->q_cap) {
+		size_t nc = p->q_cap ? p->q_cap * 2 : 256;
+		struct quar_ent *nq = malloc(nc * sizeof(*nq));
+		if (!nq) {
+			quar_release(s, &e);
+			return;
+		}
+		for (size_t i = 0; i < p->q_n; i++)
+			nq[i] = p->q[(p->q_head + i) % p->q_cap];
+		free(p->q);
+		p->q = nq;
+		p->q_cap = nc;
+		p->q_head = 0;
+	}
+	p->q[(p->q_head + p->q_n++) % p->q_cap] = e;
+	p->q_bytes += size;
+	while (p->q_bytes > QUARANTINE_BYTES && p->q_n > 1) {
+		struct quar_ent old = p->q[p->q_head];
+		p->q_head = (p->q_head + 1) % p->q_cap;
+		p->q_n--;
+		p->q_bytes -= old.size;
+		quar_release(s, &old);
+	}
+}
+
+void dc_quarantine_common(struct dc_sys *s, void *va, uint64_t pages, bool cached)
+{
+	quarantine(s, va, pages << DC_PAGE_SHIFT, cached ? Q_COMMON_CACHED : Q_COMMON_UNCACHED);
+}
+
 int dc_pool_create(struct dc_sys *s)
 {
 	s->pool = calloc(1, sizeof(*s->pool));
@@ -114,12 +208,19 @@ void dc_pool_destroy(struct dc_sys *s)
 	struct dc_pool *p = s->pool;
 	if (!p)
 		return;
+	/* Small blocks in quarantine go with their slabs. */
+	for (size_t i = 0; i < p->q_n; i++) {
+		struct quar_ent *q = &p->q[(p->q_head + i) % p->q_cap];
+		if (q->kind != Q_SMALL)
+			quar_release(s, q);
+	}
+	free(p->q);
 	for (size_t i = 0; i < p->cap; i++)
 		if (p->tab[i].key > 1 && p->tab[i].large)
-			dc_free_cached(s->m, (void *)p->tab[i].key,
-			               p->tab[i].size >> DC_PAGE_SHIFT);
+			dc_free_cached_guarded(s->m, (void *)p->tab[i].key,
+			                       p->tab[i].size >> DC_PAGE_SHIFT, DC_GUARD_PAGES);
 	for (size_t i = 0; i < p->n_slabs; i++)
-		dc_free_cached(s->m, p->slabs[i], 1);
+		dc_free_cached_guarded(s->m, p->slabs[i], 1, 1);
 	for (unsigned c = 0; c < POOL_CLASSES; c++)
 		free(p->free[c]);
 	free(p->slabs);
@@ -128,36 +229,47 @@ void dc_pool_destroy(struct dc_sys *s)
 	s->pool = NULL;
 }
 
-void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag)
+static void pool_event(struct dc_sys *s, enum dc_kev_type t, const void *va, uint64_t len,
+                       uint32_t tag, int64_t status, const char *routine, const void *pc)
+{
+	struct dc_kev e = {.type = t, .pc = pc, .routine = routine, .va = va, .len = len};
+	e.value = tag;
+	e.status = status;
+	dc_kev_emit(s, &e);
+}
+
+/* A block of at least `cls` bytes' class for `bytes` asked (the shadow gives out exactly
+ * `bytes`). */
+static void *pool_alloc(struct dc_sys *s, uint64_t bytes, uint64_t cls, bool zero, uint32_t tag,
+                        const char *routine, const void *pc)
 {
 	struct dc_pool *p = s->pool;
-	if (bytes == 0)
-		bytes = 1;
+	cls = DC_MAX(DC_MAX(cls, bytes), 1);
 	void *blk;
-	struct pool_ent e = {.tag = tag};
-	if (bytes > POOL_SMALL_MAX) {
-		uint64_t pages = (bytes + DC_PAGE_SIZE - 1) >> DC_PAGE_SHIFT;
-		blk = dc_alloc_cached(s->m, pages, DC_ZONE_ANY, false);
+	struct pool_ent e = {.tag = tag, .req = bytes};
+	if (cls > POOL_SMALL_MAX) {
+		uint64_t pages = (cls + DC_PAGE_SIZE - 1) >> DC_PAGE_SHIFT;
+		blk = dc_alloc_cached_guarded(s->m, pages, DC_ZONE_ANY, false, DC_GUARD_PAGES);
 		if (!blk)
 			return NULL;
 		e.large = true;
 		e.size = pages << DC_PAGE_SHIFT;
 	} else {
-		unsigned c = 0;
-		while ((16u << c) < bytes)
-			c++;
+		unsigned c = class_of(cls);
 		uint32_t csz = 16u << c;
 		if (!p->n_free[c]) {
-			uint8_t *page = dc_alloc_cached(s->m, 1, DC_ZONE_ANY, false);
+			uint8_t *page = dc_alloc_cached_guarded(s->m, 1, DC_ZONE_ANY, false, 1);
 			if (!page)
 				return NULL;
 			if (!push_ptr(&p->slabs, &p->n_slabs, &p->cap_slabs, page)) {
-				dc_free_cached(s->m, page, 1);
+				dc_free_cached_guarded(s->m, page, 1, 1);
 				return NULL;
 			}
-			for (uint32_t off = DC_PAGE_SIZE; off >= csz; off -= csz)
+			dc_machine_poison(s->m, page, DC_PAGE_SIZE, DC_SH_REDZONE);
+			/* Every other slot: the one after each block is its redzone. */
+			for (uint32_t off = DC_PAGE_SIZE; off >= 2 * csz; off -= 2 * csz)
 				if (!push_ptr(&p->free[c], &p->n_free[c], &p->cap_free[c],
-				              page + off - csz))
+				              page + off - 2 * csz))
 					return NULL;
 		}
 		blk = p->free[c][--p->n_free[c]];
@@ -165,44 +277,58 @@ void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag)
 	}
 	e.key = (uintptr_t)blk;
 	if (!pool_insert(p, e)) {
-		dc_pool_free(s, blk);
+		if (e.large)
+			dc_free_cached_guarded(s->m, blk, e.size >> DC_PAGE_SHIFT, DC_GUARD_PAGES);
+		else
+			(void)push_ptr(&p->free[class_of(e.size)], &p->n_free[class_of(e.size)],
+			               &p->cap_free[class_of(e.size)], blk);
 		return NULL;
 	}
 	p->bytes_live += e.size;
+	dc_machine_poison(s->m, blk, e.size, DC_SH_REDZONE);
+	dc_machine_poison(s->m, blk, bytes, 0);
+	pool_event(s, DC_KEV_POOL_ALLOC, blk, bytes, tag, 1, routine, pc);
 	if (zero)
 		dc_cpu_fill(s->m, blk, 0, bytes);
 	return blk;
 }
 
-bool dc_pool_free(struct dc_sys *s, void *blk)
+void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag)
+{
+	return pool_alloc(s, bytes, 0, zero, tag, "the I/O manager", NULL);
+}
+
+static bool pool_free(struct dc_sys *s, void *blk, const char *routine, const void *pc)
 {
 	struct dc_pool *p = s->pool;
 	struct pool_ent *e = pool_find(p, (uintptr_t)blk);
-	if (!e)
+	if (!e) {
+		pool_event(s, DC_KEV_POOL_FREE, blk, 0, 0, 0, routine, pc);
 		return false;
+	}
 	struct pool_ent v = *e;
 	e->key = 1;
 	p->used--;
 	p->tomb++;
 	p->bytes_live -= v.size;
-	if (v.large) {
-		dc_free_cached(s->m, blk, v.size >> DC_PAGE_SHIFT);
-	} else {
-		unsigned c = 0;
-		while ((16u << c) < v.size)
-			c++;
-		push_ptr(&p->free[c], &p->n_free[c], &p->cap_free[c], blk);
-	}
+	pool_event(s, DC_KEV_POOL_FREE, blk, v.req, v.tag, 1, routine, pc);
+	quarantine(s, blk, v.size, v.large ? Q_LARGE : Q_SMALL);
 	return true;
 }
 
-static void *pool_alloc_typed(struct dc_sys *s, POOL_TYPE type, SIZE_T n, ULONG tag, bool zero)
+bool dc_pool_free(struct dc_sys *s, void *blk)
+{
+	return pool_free(s, blk, "the I/O manager", NULL);
+}
+
+static void *pool_alloc_typed(struct dc_sys *s, POOL_TYPE type, SIZE_T n, ULONG tag, bool zero,
+                              const char *routine, const void *pc)
 {
 	/* Cache-aligned pool types start on a line: use a class at least a line big. */
-	uint64_t bytes = n;
+	uint64_t cls = 0;
 	if (type & 4) /* the CacheAligned pool types */
-		bytes = DC_MAX(bytes, (uint64_t)s->m->plat.line_size);
-	return dc_pool_alloc(s, bytes, zero, tag);
+		cls = s->m->plat.line_size;
+	return pool_alloc(s, n, cls, zero, tag, routine, pc);
 }
 
 PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
@@ -210,7 +336,8 @@ PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExAllocatePoolWithTag", PASSIVE_LEVEL,
 	                (PoolType & 1) ? APC_LEVEL : DISPATCH_LEVEL, RA());
-	return pool_alloc_typed(s, PoolType, NumberOfBytes, Tag, false);
+	return pool_alloc_typed(s, PoolType, NumberOfBytes, Tag, false, "ExAllocatePoolWithTag",
+	                        RA());
 }
 
 PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
@@ -218,7 +345,7 @@ PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExAllocatePool", PASSIVE_LEVEL,
 	                (PoolType & 1) ? APC_LEVEL : DISPATCH_LEVEL, RA());
-	return pool_alloc_typed(s, PoolType, NumberOfBytes, 'enoN', false);
+	return pool_alloc_typed(s, PoolType, NumberOfBytes, 'enoN', false, "ExAllocatePool", RA());
 }
 
 PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
@@ -227,7 +354,8 @@ PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 	dc_irql_require(s, "ExAllocatePool2", PASSIVE_LEVEL,
 	                (Flags & POOL_FLAG_PAGED) ? APC_LEVEL : DISPATCH_LEVEL, RA());
 	POOL_TYPE t = (Flags & POOL_FLAG_CACHE_ALIGNED) ? NonPagedPoolCacheAligned : NonPagedPool;
-	return pool_alloc_typed(s, t, NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED));
+	return pool_alloc_typed(s, t, NumberOfBytes, Tag, !(Flags & POOL_FLAG_UNINITIALIZED),
+	                        "ExAllocatePool2", RA());
 }
 
 void ExFreePoolWithTag(PVOID P, ULONG Tag)
@@ -235,7 +363,7 @@ void ExFreePoolWithTag(PVOID P, ULONG Tag)
 	(void)Tag;
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExFreePool", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
-	if (!dc_pool_free(s, P))
+	if (!pool_free(s, P, "ExFreePoolWithTag", RA()))
 		dc_kbugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */,
 		             "ExFreePool of memory not from pool", RA());
 }
@@ -244,7 +372,7 @@ void ExFreePool(PVOID P)
 {
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExFreePool", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
-	if (!dc_pool_free(s, P))
+	if (!pool_free(s, P, "ExFreePool", RA()))
 		dc_kbugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */,
 		             "ExFreePool of memory not from pool", RA());
 }

@@ -95,9 +95,9 @@ int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 	InitializeListHead(&s->dpcs);
 	s->iospace = mmap(NULL, DC_IOSPACE_SIZE, PROT_NONE,
 	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	/* The user alias is mapped but holds nothing of the buffers: a driver that dereferences
-	 * it reads and writes "another process's" memory, and the hooks report it. */
-	s->uva = mmap(NULL, s->m->mem.va_size, PROT_READ | PROT_WRITE,
+	/* The user alias holds nothing of the buffers and is reserved inaccessible: a driver that
+	 * dereferences it is reported by the hooks, which then enable the page it touched. */
+	s->uva = mmap(NULL, s->m->mem.va_size, PROT_NONE,
 	              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (s->iospace == MAP_FAILED || s->uva == MAP_FAILED) {
 		if (s->iospace == MAP_FAILED)
