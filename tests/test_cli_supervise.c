@@ -188,9 +188,12 @@ static bool sarif_has_rule(json_object *j, const char *rule)
 DC_TEST(sup_crash_in_driver_entry_and_constructor_is_x01_at_the_line)
 {
 	static struct sup_run r;
+	/* crash_libc faults inside libc's memset (called through dmacoh's __dc_memset): the
+	 * location is the driver line that called it. */
 	static const char *const cases[][2] = {{"crash_entry", "CRASH_ENTRY"},
-	                                       {"crash_ctor", "CRASH_CTOR"}};
-	for (size_t i = 0; i < 2; i++) {
+	                                       {"crash_ctor", "CRASH_CTOR"},
+	                                       {"crash_libc", "CRASH_LIBC"}};
+	for (size_t i = 0; i < 3; i++) {
 		CHECK(run(&r,
 		          (const char *const[]){"run", "--driver", module(cases[i][0]),
 		                                "--deterministic", NULL},
@@ -395,4 +398,87 @@ DC_TEST(sup_run_stops_at_a_bug_check_with_nothing_after_it)
 	/* The workload's other IRPs never ran: one finding, and the run says it stopped. */
 	CHECK_MSG(strstr(r.out, "findings   X01 x1\n") && strstr(r.out, "stopped: X01"), "%s",
 	          r.out);
+}
+
+DC_TEST(sup_supervised_report_is_byte_identical_to_the_single_process_one)
+{
+	static struct sup_run a, b;
+	static const char *const drivers[] = {"sysdma-bug-C07", "busmaster-bug-C02",
+	                                      "ring-bug-C05"};
+	static const char *const formats[] = {"text", "json", "sarif"};
+	for (size_t i = 0; i < 3; i++) {
+		CHECK(run(&a,
+		          (const char *const[]){"run", "--driver", drivers[i], "--workload",
+		                                "count=12", "--format", formats[i],
+		                                "--deterministic", NULL},
+		          NULL));
+		CHECK(run(&b,
+		          (const char *const[]){"run", "--driver", drivers[i], "--workload",
+		                                "count=12", "--format", formats[i],
+		                                "--deterministic", "--no-supervise", NULL},
+		          NULL));
+		CHECK_MSG(a.status == 1 && b.status == 1, "%s: exit %d / %d", drivers[i], a.status,
+		          b.status);
+		CHECK_MSG(!strcmp(a.out, b.out) && !strcmp(a.err, b.err),
+		          "%s: supervised:\n%s%s\nsingle process:\n%s%s", drivers[i], a.out, a.err,
+		          b.out, b.err);
+	}
+}
+
+DC_TEST(sup_hung_irp_does_not_say_every_byte_verified)
+{
+	static struct sup_run r;
+	CHECK(run(&r,
+	          (const char *const[]){"run", "--driver", module("hang_irp"), "--workload",
+	                                "count=3", "--deterministic", NULL},
+	          NULL));
+	CHECK_MSG(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	CHECK_MSG(strstr(r.out, "1 hung") && !strstr(r.out, "every byte verified") &&
+	              strstr(r.out, "not verified"),
+	          "%s", r.out);
+}
+
+DC_TEST(sup_trace_is_valid_json_after_exit_and_watchdog)
+{
+	static struct sup_run r;
+	static const char *const cases[][2] = {{"abort_dispatch", "0"}, {"loop_dispatch", "1"}};
+	for (size_t i = 0; i < 2; i++) {
+		char trace[PATH_MAX];
+		snprintf(trace, sizeof(trace), "%s/trace.%s.json", tmpdir(), cases[i][0]);
+		unlink(trace);
+		CHECK(run(&r,
+		          (const char *const[]){"run", "--driver", module(cases[i][0]), "--trace",
+		                                trace, "--timeout", cases[i][1], "--deterministic",
+		                                NULL},
+		          NULL));
+		CHECK_MSG(r.status == 1, "%s: exit %d\n%s", cases[i][0], r.status, r.err);
+		json_object *t = json_object_from_file(trace);
+		CHECK_MSG(t, "%s: the trace is not valid JSON", cases[i][0]);
+		/* The finding that ended the run is in it. */
+		const char *s = t ? json_object_to_json_string(t) : "";
+		CHECK_MSG(strstr(s, i ? "\"X02\"" : "\"X03\""), "%s: no finding in the trace",
+		          cases[i][0]);
+		json_object_put(t);
+		unlink(trace);
+	}
+}
+
+DC_TEST(sup_simulated_watchdog_counts_accesses_deterministically)
+{
+	static struct sup_run r;
+	static const char *const cases[] = {"loop_entry_mem", "loop_dispatch_mem"};
+	for (size_t i = 0; i < 2; i++) {
+		CHECK(
+		    run(&r,
+		        (const char *const[]){"run", "--driver", module(cases[i]), "--timeout", "0",
+		                              "--max-accesses", "1000000", "--deterministic", NULL},
+		        NULL));
+		CHECK_MSG(r.status == 1, "%s: exit %d\n%s", cases[i], r.status, r.err);
+		CHECK_MSG(strstr(r.err,
+		                 "X02 driver-hang: the driver ran for 1000001 instrumented "
+		                 "accesses without returning or waiting (simulated watchdog)"),
+		          "%s:\n%s", cases[i], r.err);
+		CHECK_MSG(strstr(r.err, line_of("LOOP_MEM")), "%s: no %s in\n%s", cases[i],
+		          line_of("LOOP_MEM"), r.err);
+	}
 }

@@ -90,6 +90,9 @@ static void run_usage(FILE *f)
 	    "  --trace FILE       write a Chrome/Perfetto trace of the run\n"
 	    "  --timeout S        host-time watchdog: a driver still running after S seconds\n"
 	    "                     is reported as hung (X02); default 300, 0: off\n"
+	    "  --max-accesses N   simulated watchdog: a driver routine that makes N loads and\n"
+	    "                     stores without returning or waiting is hung (X02);\n"
+	    "                     default 268435456 (2^28), 0: off\n"
 	    "  --quiet            no progress bar\n"
 	    "  --deterministic    leave wall time out of the summary (for byte-identical "
 	    "output)\n\n"
@@ -156,6 +159,7 @@ int dc_run_body(struct dc_run_ctx *x)
 	struct dc_tool_session *t = &x->t;
 	/* In place before the module's constructors and DriverEntry run. */
 	dc_check_install_crash_handler(t->chk, 1);
+	dc_check_set_access_watchdog(x->max_accesses);
 	int e = dc_tool_session_load(t, x->path, x->device_arg, x->err, sizeof(x->err));
 	if (e) {
 		if (!t->failed_routine)
@@ -164,6 +168,13 @@ int dc_run_body(struct dc_run_ctx *x)
 		*x->err = 0;
 		return 0;
 	}
+	/* The symbolizer read the process before the module was loaded: let it read it again
+	 * now, so that a report written after the unload still knows the module's lines. */
+	char sym[256];
+	PDRIVER_OBJECT dobj = dc_driver_object(t->drv);
+	if (dobj && dobj->DriverInit)
+		dc_check_symbolize(t->chk, (const void *)(uintptr_t)dobj->DriverInit, true, sym,
+		                   sizeof(sym));
 	snprintf(x->name, sizeof(x->name), "%s", t->name);
 	snprintf(x->device, sizeof(x->device), "%s", t->device);
 	char info[128];
@@ -190,6 +201,7 @@ int dc_run_body(struct dc_run_ctx *x)
 	x->rs.first_kind = NULL;
 	x->sim_ns = dc_sys_now(t->s);
 	x->ran = true;
+	dc_check_set_access_watchdog(0);
 	dc_run_close_trace(x);
 	return 0;
 }
@@ -324,18 +336,20 @@ int dc_cmd_run(int argc, char **argv)
 	memset(x, 0, sizeof(*x));
 	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
 	const char *format = NULL, *trace_path = NULL, *seed_s = NULL, *timeout_s = NULL;
+	const char *accesses_s = NULL;
 	bool quiet = false, deterministic = false, supervise = true;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = !strcmp(a, "--driver")     ? &driver
-		                    : !strcmp(a, "--device")   ? &device
-		                    : !strcmp(a, "--platform") ? &platform
-		                    : !strcmp(a, "--workload") ? &workload
-		                    : !strcmp(a, "--format")   ? &format
-		                    : !strcmp(a, "--trace")    ? &trace_path
-		                    : !strcmp(a, "--seed")     ? &seed_s
-		                    : !strcmp(a, "--timeout")  ? &timeout_s
-		                                               : NULL;
+		const char **slot = !strcmp(a, "--driver")         ? &driver
+		                    : !strcmp(a, "--device")       ? &device
+		                    : !strcmp(a, "--platform")     ? &platform
+		                    : !strcmp(a, "--workload")     ? &workload
+		                    : !strcmp(a, "--format")       ? &format
+		                    : !strcmp(a, "--trace")        ? &trace_path
+		                    : !strcmp(a, "--seed")         ? &seed_s
+		                    : !strcmp(a, "--timeout")      ? &timeout_s
+		                    : !strcmp(a, "--max-accesses") ? &accesses_s
+		                                                   : NULL;
 		if (slot) {
 			if (i + 1 >= argc)
 				return fail2("%s needs a value (try 'dmacoh run --help')%s", a, "");
@@ -389,6 +403,16 @@ int dc_cmd_run(int argc, char **argv)
 			return fail2("--timeout %s: expected whole seconds (0: off)%s", timeout_s,
 			             "");
 		x->timeout = (unsigned)v;
+	}
+	x->max_accesses = DC_ACCESS_WATCHDOG_DEFAULT;
+	if (accesses_s) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(accesses_s, &end, 10);
+		if (*accesses_s < '0' || *accesses_s > '9' || *end || errno)
+			return fail2("--max-accesses %s: expected a whole number (0: off)%s",
+			             accesses_s, "");
+		x->max_accesses = v;
 	}
 	struct dc_check_opts *co = &x->co;
 	dc_check_opts_init(co);

@@ -18,7 +18,8 @@ struct dc_run_ctx {
 	struct dc_workload wl;
 	struct dc_check_opts co;
 	bool quiet, deterministic;
-	unsigned timeout; /* host watchdog, seconds (0: off) */
+	unsigned timeout;      /* host watchdog, seconds (0: off) */
+	uint64_t max_accesses; /* simulated watchdog (0: off) */
 	struct timespec w0;
 	/* The session (machine and checker built before the fork). */
 	struct dc_tool_session t;

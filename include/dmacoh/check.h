@@ -216,6 +216,11 @@ void dc_check_set_stop(dc_check_stop_fn fn, void *opaque);
  * code that was running (the signal context's pc, else the innermost driver frame) and stops
  * the run as a crash does; seconds is the host watchdog's limit (for the message). */
 int dc_check_install_watchdog(struct dc_check *c, unsigned seconds);
+/* The simulated watchdog: a driver that makes more than `accesses` instrumented loads and
+ * stores without returning to the kernel or waiting is reported as X02 at the last one and the
+ * run stops as at a crash (0: off).  Needs the crash handler's checker (install it first). */
+void dc_check_set_access_watchdog(uint64_t accesses);
+#define DC_ACCESS_WATCHDOG_DEFAULT (UINT64_C(1) << 28)
 /* The driver location to blame for a signal at pc: pc itself when it is in an instrumented
  * module (*exact = true), else the innermost driver frame of the stack (return address). */
 const void *dc_check_driver_pc(const void *pc, bool *exact);

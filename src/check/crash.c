@@ -240,6 +240,38 @@ static void watchdog(int sig, siginfo_t *si, void *uctx)
 	stop_run();
 }
 
+void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n)); /* cpu.c */
+
+/* The simulated watchdog fired: the driver made too many accesses without returning to the
+ * kernel or waiting; pc is the last one (a return address into the driver). */
+static void access_watchdog(const void *pc, uint64_t n)
+{
+	struct dc_check *c = crash_check;
+	if (!c || in_handler)
+		return;
+	in_handler = 1;
+	struct dc_finding f;
+	memset(&f, 0, sizeof(f));
+	f.rule = DC_RULE_X02;
+	f.severity = DC_SEV_ERROR;
+	f.pc = pc;
+	f.time = c->m ? c->m->clock.now : 0;
+	f.pa = f.logical = DC_PA_INVALID;
+	f.dir = -1;
+	f.manifested = true;
+	snprintf(f.what, sizeof(f.what),
+	         "the driver ran for %llu instrumented accesses without returning or waiting "
+	         "(simulated watchdog)",
+	         (unsigned long long)n);
+	add_final(c, &f);
+	stop_run();
+}
+
+void dc_check_set_access_watchdog(uint64_t accesses)
+{
+	dc_cpu_set_watchdog(accesses, accesses ? access_watchdog : NULL);
+}
+
 int dc_check_install_watchdog(struct dc_check *c, unsigned seconds)
 {
 	(void)c;

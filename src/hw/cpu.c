@@ -43,9 +43,39 @@ unsigned dc_cpu_callstack(const void **frames, unsigned max)
 
 #define PC() __builtin_return_address(0)
 
+/* The simulated watchdog (docs/supervise.md): instrumented accesses since the driver last
+ * returned to the kernel (the shadow stack emptied) or waited (a thread switch).  Counted, not
+ * timed, so the verdict is the same on every host. */
+static uint64_t wd_count, wd_limit;
+static void (*wd_fn)(const void *pc, uint64_t n);
+
+void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n));
+void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n))
+{
+	wd_limit = fn ? limit : 0;
+	wd_fn = fn;
+	wd_count = 0;
+}
+
+void dc_cpu_watchdog_reset(void);
+void dc_cpu_watchdog_reset(void)
+{
+	wd_count = 0;
+}
+
+static void watchdog_fire(const void *pc)
+{
+	uint64_t n = wd_count;
+	wd_count = 0;
+	if (wd_fn)
+		wd_fn(pc, n);
+}
+
 static inline void hook(const void *a, uint32_t size, enum dc_access acc, const void *pc)
 {
 	struct dc_machine *m = cur;
+	if (wd_limit && ++wd_count > wd_limit)
+		watchdog_fire(pc);
 	if (m)
 		dc_cpu_hook(m, a, size, acc, pc);
 }
@@ -169,6 +199,8 @@ void __tsan_func_exit(void)
 	last_exit = PC();
 	if (shadow_depth)
 		shadow_depth--;
+	if (!shadow_depth)
+		wd_count = 0; /* back in the kernel */
 }
 
 void __tsan_vptr_update(void **vptr, void *val);

@@ -162,8 +162,11 @@ static void arrived(struct dc_sys *s, void *fake)
 	reap(s);
 }
 
+void dc_cpu_watchdog_reset(void); /* src/hw/cpu.c: a wait ends the driver's run */
+
 static void switch_to(struct dc_sys *s, struct dc_kthread *from, struct dc_kthread *to)
 {
+	dc_cpu_watchdog_reset();
 	from->irql = s->irql;
 	s->prev_thread = from;
 	s->cur_thread = to;

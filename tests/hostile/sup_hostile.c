@@ -5,6 +5,7 @@
 #include <dmacoh/driver.h>
 #include <dmacoh/wdm.h>
 #include <stdlib.h>
+#include <string.h>
 
 DMACOH_DRIVER("sup", "sysblk", "a driver that crashes, hangs or exits on purpose");
 
@@ -41,6 +42,9 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 	volatile ULONG *pool = ExAllocatePoolWithTag(NonPagedPool, 64, 'puS');
 #ifdef SUP_CRASH_ENTRY
 	*(volatile int *)(ULONG_PTR)16 = 1; /* SUP:CRASH_ENTRY */
+#endif
+#ifdef SUP_CRASH_LIBC
+	memset((void *)(ULONG_PTR)32, 0, 64); /* SUP:CRASH_LIBC */
 #endif
 #ifdef SUP_EXIT_ENTRY
 	exit(0); /* SUP:EXIT_ENTRY */
@@ -122,6 +126,11 @@ static NTSTATUS SupRw(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	 * reported. */
 	KeBugCheckEx(0xE2, 1, 2, 3, 4); /* SUP:BUGCHECK_DISPATCH */
 	exit(3);
+#endif
+#ifdef SUP_HANG_IRP
+	/* Pending forever: the workload sees a hung IRP. */
+	IoMarkIrpPending(Irp);
+	return STATUS_PENDING; /* SUP:HANG_IRP */
 #endif
 #ifdef SUP_ABORT_DISPATCH
 	abort(); /* SUP:ABORT_DISPATCH */
