@@ -1,7 +1,6 @@
 /* complete_twice.c -- hostile driver: IoCompleteRequest twice on one IRP: bug check 0x44, X01 at
  * the second call See hostile.h for the base driver and the markers. */
 /* PENDING: H5 (048aefd): a bug check names the call, not the line after it */
-/* PENDING: X01 of a bug check names the line after the call (crash.c exact_pc) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-complete-twice", "sysblk", "hostile: IoCompleteRequest twice on one IRP");
