@@ -1,0 +1,29 @@
+/* complete_stale.c -- hostile driver: IoCompleteRequest on an IRP completed (and freed) earlier:
+ * X01 at the call See hostile.h for the base driver and the markers. */
+/* PENDING: H5 (048aefd): a bug check names the call, not the line after it */
+#include "hostile.h"
+
+DMACOH_DRIVER("hostile-complete-stale", "sysblk",
+              "hostile: IoCompleteRequest on an IRP completed (and freed) earlier");
+
+static PIRP Stale;
+
+static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
+{
+	UNREFERENCED_PARAMETER(ext);
+	if (Stale == NULL) {
+		Stale = irp; /* the base completes it: the pointer goes stale */
+		return STATUS_SUCCESS;
+	}
+	Stale->IoStatus.Status = STATUS_SUCCESS;
+	IoCompleteRequest(Stale, IO_NO_INCREMENT); /* EXPECT: X01 */
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+	UNREFERENCED_PARAMETER(RegistryPath);
+	HostileInit(DriverObject);
+	Hostile.Io = CaseIo;
+	return STATUS_SUCCESS;
+}

@@ -1,0 +1,22 @@
+/* complete_twice.c -- hostile driver: IoCompleteRequest twice on one IRP: bug check 0x44, X01 at
+ * the second call See hostile.h for the base driver and the markers. */
+/* PENDING: H5 (048aefd): a bug check names the call, not the line after it */
+#include "hostile.h"
+
+DMACOH_DRIVER("hostile-complete-twice", "sysblk", "hostile: IoCompleteRequest twice on one IRP");
+
+static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
+{
+	UNREFERENCED_PARAMETER(ext);
+	HostileComplete(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+	IoCompleteRequest(irp, IO_NO_INCREMENT); /* EXPECT: X01 */
+	return STATUS_PENDING;
+}
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+	UNREFERENCED_PARAMETER(RegistryPath);
+	HostileInit(DriverObject);
+	Hostile.Io = CaseIo;
+	return STATUS_SUCCESS;
+}
