@@ -137,7 +137,10 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
 		         "AddDevice or IRP_MN_START_DEVICE failed with status "
 		         "0x%08X",
 		         (unsigned)st);
-		dc_check_add_result(t->chk, DC_RULE_R03, dc_cpu_last_exit(), false,
+		/* Located at the routine that failed (its first line): the line that chose the
+		 * status is not knowable, and the return path's line is the shared epilogue's. */
+		const void *at = dc_sys_start_failed_at(t->s);
+		dc_check_add_result(t->chk, DC_RULE_R03, at ? at : dc_cpu_last_exit(), at != NULL,
 		                    dc_sys_now(t->s), what);
 		e = DC_ERR_STATE;
 	} else {

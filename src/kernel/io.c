@@ -1111,8 +1111,10 @@ int dc_sys_start_device(struct dc_sys *s, struct dc_driver *drv, struct dc_sysde
 		return DC_ERR_STATE;
 	}
 	s->irql = PASSIVE_LEVEL;
+	s->start_failed_at = NULL;
 	st = add(drv->obj, d->pdo);
 	if (!NT_SUCCESS(st)) {
+		s->start_failed_at = dc_fn_addr((void (*)(void))add);
 		if (status)
 			*status = st;
 		return DC_ERR_STATE;
@@ -1130,12 +1132,21 @@ int dc_sys_start_device(struct dc_sys *s, struct dc_driver *drv, struct dc_sysde
 	 * (nothing may send it STOP/REMOVE later as if it were). */
 	if (!NT_SUCCESS(st)) {
 		d->started = false;
+		PDEVICE_OBJECT t = stack_top(d->pdo);
+		if (t && t->DriverObject && t->DriverObject->MajorFunction[IRP_MJ_PNP])
+			s->start_failed_at =
+			    dc_fn_addr((void (*)(void))t->DriverObject->MajorFunction[IRP_MJ_PNP]);
 		return DC_ERR_STATE;
 	}
 	d->started = true;
 	if (top)
 		*top = stack_top(d->pdo);
 	return DC_OK;
+}
+
+const void *dc_sys_start_failed_at(const struct dc_sys *s)
+{
+	return s->start_failed_at;
 }
 
 int dc_sys_remove_device(struct dc_sys *s, struct dc_sysdev *d, NTSTATUS *status)

@@ -59,6 +59,9 @@ struct dc_pool; /* pool.c */
 
 struct dc_sys {
 	struct dc_machine *m;
+	/* The driver routine whose failure ended the last dc_sys_start_device (AddDevice or the
+	 * top driver's IRP_MJ_PNP dispatch), NULL if it succeeded. */
+	const void *start_failed_at;
 	/* IRPs IoAllocateIrp handed out and IoFreeIrp did not take back (io.c): an IRP pointer
 	 * is checked against them before the kernel reads it. */
 	void **live_irps;

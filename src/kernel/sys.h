@@ -75,6 +75,9 @@ PDRIVER_OBJECT dc_driver_object(struct dc_driver *drv);
  * DC_ERR_STATE when AddDevice or START_DEVICE fails (the NTSTATUS in *status). */
 int dc_sys_start_device(struct dc_sys *s, struct dc_driver *drv, struct dc_sysdev *d,
                         PDEVICE_OBJECT *top, NTSTATUS *status);
+/* After a failed dc_sys_start_device: the entry of the driver routine that failed it
+ * (AddDevice, or the IRP_MJ_PNP dispatch that completed START with an error), for reports. */
+const void *dc_sys_start_failed_at(const struct dc_sys *s);
 /* PnP: IRP_MN_STOP_DEVICE then IRP_MN_REMOVE_DEVICE down the stack.  The driver must then
  * have deleted its device objects. */
 int dc_sys_remove_device(struct dc_sys *s, struct dc_sysdev *d, NTSTATUS *status);

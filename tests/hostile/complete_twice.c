@@ -1,6 +1,5 @@
 /* complete_twice.c -- hostile driver: IoCompleteRequest twice on one IRP: bug check 0x44, X01 at
  * the second call See hostile.h for the base driver and the markers. */
-/* PENDING: H5 (048aefd): a bug check names the call, not the line after it */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-complete-twice", "sysblk", "hostile: IoCompleteRequest twice on one IRP");

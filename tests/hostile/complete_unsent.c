@@ -1,6 +1,5 @@
 /* complete_unsent.c -- hostile driver: IoCompleteRequest on an IRP the driver allocated and never
  * sent: X01 at the call See hostile.h for the base driver and the markers. */
-/* PENDING: H5 (048aefd): a bug check names the call, not the line after it */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-complete-unsent", "sysblk",

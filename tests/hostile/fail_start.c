@@ -1,6 +1,6 @@
-/* fail_start.c -- hostile driver: IRP_MN_START_DEVICE fails: R03 where its dispatch returns
+/* fail_start.c -- hostile driver: IRP_MN_START_DEVICE fails: R03 at the dispatch
+ * routine that failed it (its first line: which line chose the status is not knowable)
  * See hostile.h for the base driver and the markers. */
-/* PENDING: H1: the R03 of a failed START is located after REMOVE ran (hostile.h) */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-fail-start", "sysblk", "hostile: IRP_MN_START_DEVICE fails");
@@ -8,7 +8,7 @@ DMACOH_DRIVER("hostile-fail-start", "sysblk", "hostile: IRP_MN_START_DEVICE fail
 /* START_DEVICE fails although the bus driver started the device: the driver completes it with
  * an error of its own. */
 static NTSTATUS CasePnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
+{ /* EXPECT: R03 */
 	PHOSTILE_EXTENSION ext = (PHOSTILE_EXTENSION)DeviceObject->DeviceExtension;
 
 	if (IoGetCurrentIrpStackLocation(Irp)->MinorFunction != IRP_MN_START_DEVICE)
@@ -17,7 +17,7 @@ static NTSTATUS CasePnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 		Irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
 	Irp->IoStatus.Status = STATUS_DEVICE_CONFIGURATION_ERROR;
 	IoCompleteRequest(Irp, IO_NO_INCREMENT);
-	return STATUS_DEVICE_CONFIGURATION_ERROR; /* EXPECT: R03 */
+	return STATUS_DEVICE_CONFIGURATION_ERROR;
 }
 
 NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
