@@ -52,8 +52,10 @@ static const struct tt_trigger triggers[] = {
      "the DPC reads the buffer before PutScatterGatherList: any read or write"},
     {"sysdma-bug-A01", TT_NEED_RW | TT_NEED_LARGE, 32768,
      "flushes from the IRP's start: wrong only for a second piece (pieces are at most 32 KiB)"},
-    {"sysdma-bug-A03", TT_NEED_RW | TT_NEED_LARGE, 32768,
-     "maps the whole rest at once: needs a request larger than one piece (32 KiB)"},
+    {"sysdma-bug-A03", TT_NEED_RW | TT_NEED_LARGE, 9 * 4096,
+     "maps the whole rest at once: overruns only when the request spans more pages than the "
+     "registers allocated (at most 9 for a 32 KiB piece); a 34816-byte request at offset 1078 "
+     "spans 9 and fits, so every request must be longer than 9 pages"},
     {"sysdma-bug-A10", TT_NEED_FAULT, 0,
      "Information set on a failed request: needs an injected transfer error"},
     {"sysdma-bug-C01", TT_NEED_WRITE, 0, "no flush before a write: needs a write"},
