@@ -472,6 +472,9 @@ static const struct bad {
     {"[sysdma]\naddr_bits = 15\n", "soc.ini:2: [sysdma] addr_bits: 15 is out of range (16..64)"},
     {"[busmaster]\naddr_bits = 65\n",
      "soc.ini:2: [busmaster] addr_bits: 65 is out of range (16..64)"},
+    /* Accepted by 'platform check' once, then refused when the device was built. */
+    {"[busmaster]\naddr_bits = 36\n",
+     "soc.ini:2: [busmaster] addr_bits: 36: bus masters address 32 or 64 bits"},
     {"[busmaster]\nmap_registers = 0\n",
      "soc.ini:2: [busmaster] map_registers: 0 is out of range (1..1048576)"},
     {"[busmaster]\nbandwidth = 0\n", "soc.ini:2: [busmaster] bandwidth: 0 is out of range (1..1T)"},

@@ -518,6 +518,16 @@ static int check(const struct dc_platform *p, const int *key_line, char *msg, si
 		         label, p->sysdma_depth, p->sysdma_chunk, DC_I8237_BUF_MAX >> 20);
 		return blame;
 	}
+	/* The bus-master devices have 32- or 64-bit address registers, and DEVICE_DESCRIPTION
+	 * v1/v2 can say only Dma32BitAddresses or Dma64BitAddresses: other widths would pass
+	 * here and be refused when the device is built. */
+	if (p->bm_addr_bits != 32 && p->bm_addr_bits != 64) {
+		int ki = key_index(S_BUSMASTER, "addr_bits");
+		key_label(label, sizeof(label), &keys[ki]);
+		snprintf(msg, len, "%s: %u: bus masters address 32 or 64 bits", label,
+		         p->bm_addr_bits);
+		return ki;
+	}
 	return -2;
 }
 
