@@ -107,6 +107,11 @@ DC_TEST(cli_run_input_errors_one_line_exit_2)
 	     "dmacoh run: unknown argument '--bogus' (try 'dmacoh run --help')\n"},
 	    {{"run", "--driver", "sysdma", "--format", "xml", NULL},
 	     "dmacoh run: --format xml: expected text, json or sarif\n"},
+	    /* strtoull took a leading blank and a minus sign (-1 as 2^64-1). */
+	    {{"run", "--driver", "sysdma", "--seed", " -1", NULL},
+	     "dmacoh run: --seed ' -1': expected a whole number\n"},
+	    {{"run", "--driver", "sysdma", "--max-accesses", "+5", NULL},
+	     "dmacoh run: --max-accesses '+5': expected a whole number (0: off)\n"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		static struct dct_run r;

@@ -17,6 +17,7 @@
 #include "dmacoh/driver.h"
 #include "dmacoh/platform.h"
 #include "hw/machine.h"
+#include "hw/parse.h"
 #include "kernel/sys.h"
 #include "kernel/trace.h"
 #include "kernel/workload.h"
@@ -395,32 +396,26 @@ int dc_cmd_run(int argc, char **argv)
 	dc_workload_default(wl);
 	if (workload && dc_workload_parse(workload, wl, err, sizeof(err)) != DC_OK)
 		return fail2("%s%s", err, "");
+	/* Every number through the one strict parser (src/hw/parse.c): no sign, blank or
+	 * overflow slips through as it did with strtoull. */
+	uint64_t v;
 	if (seed_s) {
-		char *end;
-		unsigned long long v = strtoull(seed_s, &end, 10);
-		if (!*seed_s || *end || *seed_s == '-')
-			return fail2("--seed %s: not a number%s", seed_s, "");
+		if (dc_parse_u64(seed_s, 0, UINT64_MAX, &v) != DC_OK)
+			return fail2("--seed '%s': expected a whole number%s", seed_s, "");
 		plat->seed = v;
 		wl->seed = v;
 	}
 	x->timeout = 300;
 	if (timeout_s) {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(timeout_s, &end, 10);
-		if (!*timeout_s || *end || *timeout_s < '0' || *timeout_s > '9' || errno ||
-		    v > 86400 * 365)
-			return fail2("--timeout %s: expected whole seconds (0: off)%s", timeout_s,
+		if (dc_parse_u64(timeout_s, 0, 86400 * 365, &v) != DC_OK)
+			return fail2("--timeout '%s': expected whole seconds (0: off)%s", timeout_s,
 			             "");
 		x->timeout = (unsigned)v;
 	}
 	x->max_accesses = DC_ACCESS_WATCHDOG_DEFAULT;
 	if (accesses_s) {
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(accesses_s, &end, 10);
-		if (*accesses_s < '0' || *accesses_s > '9' || *end || errno)
-			return fail2("--max-accesses %s: expected a whole number (0: off)%s",
+		if (dc_parse_u64(accesses_s, 0, UINT64_MAX, &v) != DC_OK)
+			return fail2("--max-accesses '%s': expected a whole number (0: off)%s",
 			             accesses_s, "");
 		x->max_accesses = v;
 	}

@@ -221,6 +221,11 @@ int dc_check_install_watchdog(struct dc_check *c, unsigned seconds);
  * run stops as at a crash (0: off).  Needs the crash handler's checker (install it first). */
 void dc_check_set_access_watchdog(uint64_t accesses);
 #define DC_ACCESS_WATCHDOG_DEFAULT (UINT64_C(1) << 28)
+/* With it (accesses != 0), the simulated-time watchdog: a driver that busy-waits
+ * (KeStallExecutionProcessor) for more than this many simulated ns since the kernel called it
+ * or it last waited is reported as X02 at its stall call.  20 s: Windows' DPC watchdog allows
+ * a single DPC about that much before bug check 0x133; no correct driver stalls that long. */
+#define DC_SIM_WATCHDOG_NS (UINT64_C(20) * 1000000000)
 /* The driver location to blame for a signal at pc: pc itself when it is in an instrumented
  * module (*exact = true), else the innermost driver frame of the stack (return address). */
 const void *dc_check_driver_pc(const void *pc, bool *exact);

@@ -269,9 +269,38 @@ static void access_watchdog(const void *pc, uint64_t n)
 	stop_run();
 }
 
+void dc_cpu_set_sim_watchdog(uint64_t ns, void (*fn)(const void *pc, uint64_t ns)); /* cpu.c */
+
+/* The simulated-time watchdog fired: the driver stalled (KeStallExecutionProcessor) for more
+ * than DC_SIM_WATCHDOG_NS since it was entered or last waited; pc is its call. */
+static void sim_watchdog(const void *pc, uint64_t ns)
+{
+	struct dc_check *c = crash_check;
+	if (!c || in_handler)
+		return;
+	in_handler = 1;
+	struct dc_finding f;
+	memset(&f, 0, sizeof(f));
+	f.rule = DC_RULE_X02;
+	f.severity = DC_SEV_ERROR;
+	f.pc = pc;
+	f.time = c->m ? c->m->clock.now : 0;
+	f.pa = f.logical = DC_PA_INVALID;
+	f.dir = -1;
+	f.manifested = true;
+	snprintf(f.what, sizeof(f.what),
+	         "the driver ran for %llu ms of simulated time without returning or waiting "
+	         "(simulated-time watchdog)",
+	         (unsigned long long)(ns / 1000000));
+	add_final(c, &f);
+	stop_run();
+}
+
 void dc_check_set_access_watchdog(uint64_t accesses)
 {
 	dc_cpu_set_watchdog(accesses, accesses ? access_watchdog : NULL);
+	/* Both simulated watchdogs go together: supervised runs. */
+	dc_cpu_set_sim_watchdog(DC_SIM_WATCHDOG_NS, accesses ? sim_watchdog : NULL);
 }
 
 int dc_check_install_watchdog(struct dc_check *c, unsigned seconds)

@@ -48,6 +48,11 @@ unsigned dc_cpu_callstack(const void **frames, unsigned max)
  * timed, so the verdict is the same on every host. */
 static uint64_t wd_count, wd_limit;
 static void (*wd_fn)(const void *pc, uint64_t n);
+/* And simulated time: a routine that spins on KeStallExecutionProcessor makes no access but
+ * moves the clock.  wd_t0 is when the driver's current run began (entered from the kernel, or
+ * resumed after a wait). */
+static uint64_t wd_t0, wd_sim_limit;
+static void (*wd_sim_fn)(const void *pc, uint64_t ns);
 
 void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n));
 void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n))
@@ -57,10 +62,31 @@ void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n))
 	wd_count = 0;
 }
 
+void dc_cpu_set_sim_watchdog(uint64_t ns, void (*fn)(const void *pc, uint64_t ns));
+void dc_cpu_set_sim_watchdog(uint64_t ns, void (*fn)(const void *pc, uint64_t ns))
+{
+	wd_sim_limit = fn ? ns : 0;
+	wd_sim_fn = fn;
+	wd_t0 = cur ? cur->clock.now : 0;
+}
+
 void dc_cpu_watchdog_reset(void);
 void dc_cpu_watchdog_reset(void)
 {
 	wd_count = 0;
+	wd_t0 = cur ? cur->clock.now : 0;
+}
+
+/* The kernel moved the clock on the driver's behalf without a wait (KeStallExecutionProcessor):
+ * pc is the driver's call. */
+void dc_cpu_watchdog_time(const void *pc);
+void dc_cpu_watchdog_time(const void *pc)
+{
+	if (!wd_sim_limit || !shadow_depth || !cur || cur->clock.now - wd_t0 <= wd_sim_limit)
+		return;
+	uint64_t ns = cur->clock.now - wd_t0;
+	wd_t0 = cur->clock.now;
+	wd_sim_fn(pc, ns);
 }
 
 static void watchdog_fire(const void *pc)
@@ -179,6 +205,8 @@ void __tsan_init(void)
 void __tsan_func_entry(void *pc);
 void __tsan_func_entry(void *pc)
 {
+	if (!shadow_depth)
+		wd_t0 = cur ? cur->clock.now : 0; /* the kernel called into the driver */
 	if (shadow_depth < DC_SHADOW_STACK)
 		shadow_stack[shadow_depth] = pc;
 	shadow_depth++;

@@ -139,10 +139,14 @@ void IoReleaseCancelSpinLock(KIRQL Irql)
 
 /* --- Time --------------------------------------------------------------------------------- */
 
+void dc_cpu_watchdog_time(const void *pc); /* src/hw/cpu.c */
+
 void KeStallExecutionProcessor(ULONG MicroSeconds)
 {
 	struct dc_sys *s = dc_k();
 	dc_sys_advance(s, (uint64_t)MicroSeconds * 1000);
+	/* A busy wait is no wait: a driver that stalls forever is stopped by the watchdog. */
+	dc_cpu_watchdog_time(__builtin_return_address(0));
 }
 
 LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER PerformanceFrequency)
