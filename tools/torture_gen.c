@@ -34,6 +34,9 @@ static const struct tt_trigger triggers[] = {
      "crosses more page boundaries than its length implies (a 512-byte piece at offset 2050 "
      "does not): unaligned buffers of at least a page"},
     {"floppy-bug-A05", 0, 0, "the adapter is never put at remove: every run"},
+    {"floppy-bug-A13", TT_NEED_RW | TT_NEED_LARGE, 18 * 1024,
+     "the buffer position is not advanced with the disk position across cylinders: needs "
+     "requests longer than one cylinder (18 KiB on a 1.44 MB disk), which always cross one"},
     {"floppy-bug-A10", TT_NEED_FAULT, 0,
      "Information set on a failed request: needs an injected transfer error"},
     {"floppy-bug-C01", TT_NEED_WRITE, 0, "no flush before a write: needs a write"},
@@ -56,6 +59,9 @@ static const struct tt_trigger triggers[] = {
      "maps the whole rest at once: overruns only when the request spans more pages than the "
      "registers allocated (at most 9 for a 32 KiB piece); a 34816-byte request at offset 1078 "
      "spans 9 and fits, so every request must be longer than 9 pages"},
+    {"sysdma-bug-A13", TT_NEED_RW | TT_NEED_LARGE, 32768,
+     "the split loop never advances CurrentVa: wrong only from a request's second piece "
+     "(pieces are at most 32 KiB)"},
     {"sysdma-bug-A10", TT_NEED_FAULT, 0,
      "Information set on a failed request: needs an injected transfer error"},
     {"sysdma-bug-C01", TT_NEED_WRITE, 0, "no flush before a write: needs a write"},
