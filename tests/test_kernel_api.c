@@ -529,3 +529,58 @@ DC_TEST(kapi_garbage_mdl_is_never_read)
 	ExFreePoolWithTag(junk, 'knuJ');
 	dc_sys_destroy(s);
 }
+
+/* KeFlushIoBuffers' verdict on mdl: DC_KFLUSH_BAD_MDL when it is not an MDL. */
+static int64_t flush_verdict(struct evlog *log, PMDL mdl)
+{
+	log->n = 0;
+	KeFlushIoBuffers(mdl, TRUE, TRUE);
+	return log->n && log->ev[log->n - 1].type == DC_KEV_KE_FLUSH ? log->ev[log->n - 1].status
+	                                                             : INT64_MIN;
+}
+
+DC_TEST(kapi_mdl_inside_freed_pool_is_not_an_mdl)
+{
+	/* A caller-owned MDL (MmBuildMdlForNonPagedPool) lives in the pool block that holds it:
+	 * freeing the block ends it, as IoFreeMdl does for an allocated one.  Both ways the
+	 * registry finds it: by probing a small block's bytes (many MDLs live) and by scanning the
+	 * registry (a block larger than it). */
+	struct dc_sysdev *d;
+	static struct evlog log;
+	struct dc_sys *s = sys_with("noncoherent", "sysblk", &d, &log);
+	CHECK(s);
+	uint8_t *buf = ExAllocatePoolWithTag(NonPagedPool, 4096, 'fuBT');
+	CHECK(buf);
+	static PMDL others[300];
+	for (size_t i = 0; i < DC_ARRAY_SIZE(others); i++)
+		CHECK((others[i] = IoAllocateMdl(buf, 4096, FALSE, FALSE, NULL)));
+	SIZE_T sz = MmSizeOfMdl(buf, 4096);
+	PMDL small = ExAllocatePoolWithTag(NonPagedPool, sz, 'ldMT');
+	uint8_t *big = ExAllocatePoolWithTag(NonPagedPool, 65536, 'ldMT');
+	CHECK(small && big);
+	PMDL inbig = (PMDL)(big + 40000);
+	MmInitializeMdl(small, buf, 4096);
+	MmBuildMdlForNonPagedPool(small);
+	MmInitializeMdl(inbig, buf, 4096);
+	MmBuildMdlForNonPagedPool(inbig);
+	CHECK(flush_verdict(&log, small) != DC_KFLUSH_BAD_MDL);
+	CHECK(flush_verdict(&log, inbig) != DC_KFLUSH_BAD_MDL);
+	ExFreePoolWithTag(small, 'ldMT');
+	CHECK_EQ(flush_verdict(&log, small), DC_KFLUSH_BAD_MDL);
+	CHECK(flush_verdict(&log, inbig) != DC_KFLUSH_BAD_MDL);
+	for (size_t i = 0; i < DC_ARRAY_SIZE(others); i++) {
+		IoFreeMdl(others[i]);
+		others[i] = NULL;
+	}
+	ExFreePool(big);
+	CHECK_EQ(flush_verdict(&log, inbig), DC_KFLUSH_BAD_MDL);
+	/* The MDLs outside the freed blocks are untouched. */
+	PMDL keep = IoAllocateMdl(buf, 4096, FALSE, FALSE, NULL);
+	CHECK(keep);
+	MmBuildMdlForNonPagedPool(keep);
+	CHECK(flush_verdict(&log, keep) != DC_KFLUSH_BAD_MDL);
+	IoFreeMdl(keep);
+	CHECK_EQ(log.by_type[DC_KEV_CRASH], 0);
+	ExFreePoolWithTag(buf, 'fuBT');
+	dc_sys_destroy(s);
+}

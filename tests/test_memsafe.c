@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check/check_int.h"
 #include "dctest.h"
 #include "dctool.h"
 #include "hw/machine.h"
@@ -309,4 +310,67 @@ DC_TEST(memsafe_wild_stores_into_reservations_always_found)
 	unsetenv("MEM_WILD_SEED");
 	unsetenv("MEM_WILD_N");
 #endif
+}
+
+/* The M01 text of a reference [va, va + len) whose first bad byte is bad, with two live
+ * allocations of 16 and 32 bytes at a and b (synthetic records, inside a real pool block). */
+static void m01_between(struct dc_machine *m, const uint8_t *a, const uint8_t *b, const uint8_t *va,
+                        uint32_t len, const uint8_t *bad, char *what, size_t wlen)
+{
+	struct dc_check_opts co;
+	dc_check_opts_init(&co);
+	struct dc_check *c = NULL;
+	what[0] = 0;
+	if (dc_check_create(m, &co, &c))
+		return;
+	struct dc_kev e = {.type = DC_KEV_POOL_ALLOC, .va = a, .len = 16};
+	dc_memsafe_kev(c, &e);
+	e.va = b;
+	e.len = 32;
+	dc_memsafe_kev(c, &e);
+	static const char pc;
+	dc_memsafe_fault(c, va, len, true, bad, DC_MEMF_REDZONE, &pc);
+	if (dc_check_count(c) == 1)
+		snprintf(what, wlen, "%s", dc_check_finding(c, 0)->what);
+	dc_check_destroy(c);
+}
+
+DC_TEST(memsafe_m01_ties_broken_by_the_allocation_not_the_hash_order)
+{
+	/* A redzone byte as near to the end of one allocation as to the start of the next: the
+	 * finding names the one the reference overflows from (as ASan does), whichever order the
+	 * pointer-keyed table holds them in.  Each pair is asked both ways round, so that a walk
+	 * order that favours either one fails one of them. */
+	static struct faults f;
+	struct dc_sys *s = sys_pc(&f);
+	CHECK(s);
+	struct dc_machine *m = dc_sys_machine(s);
+	uint8_t *p = ExAllocatePoolWithTag(NonPagedPool, 8192, 'tseT');
+	CHECK(p);
+	char what[240];
+	for (unsigned k = 0; k < 64; k++) {
+		uint8_t *a = p + 64 + 64 * k;
+		/* a: [a, a+16), b: 32 bytes at a+17.  A 3-byte store from a's last 2 bytes: first
+		 * bad byte a+16, 1 after a and 1 before b; it overflows from a, the lower one. */
+		m01_between(m, a, a + 17, a + 14, 3, a + 16, what, sizeof(what));
+		CHECK_MSG(strstr(what, "0 bytes after a 16-byte pool allocation"), "k %u: '%s'", k,
+		          what);
+		/* b at a+19: a 4-byte store into b's first 2 bytes: first bad byte a+17, 2 after a
+		 * and 2 before b; it overflows into b, the higher one. */
+		m01_between(m, a, a + 19, a + 17, 4, a + 17, what, sizeof(what));
+		CHECK_MSG(strstr(what, "2 bytes before a 32-byte pool allocation"), "k %u: '%s'", k,
+		          what);
+		/* The same byte alone touches neither: the lower one. */
+		m01_between(m, a, a + 19, a + 17, 1, a + 17, what, sizeof(what));
+		CHECK_MSG(strstr(what, "1 bytes after a 16-byte pool allocation"), "k %u: '%s'", k,
+		          what);
+		/* The 16-byte one above the 32-byte one (at a+33, the 32 bytes at a): a 3-byte
+		 * store from a+32 into it: 1 after the lower, 1 before the higher; it touches the
+		 * higher. */
+		m01_between(m, a + 33, a, a + 32, 3, a + 32, what, sizeof(what));
+		CHECK_MSG(strstr(what, "1 bytes before a 16-byte pool allocation"), "k %u: '%s'", k,
+		          what);
+	}
+	ExFreePoolWithTag(p, 'tseT');
+	dc_sys_destroy(s);
 }

@@ -156,21 +156,36 @@ static uint64_t dist(const struct ms_alloc *a, const uint8_t *b, bool *after)
 	return off < a->len ? 0 : off - a->len + 1;
 }
 
-/* The live allocation nearest the redzone byte b (within the guard distance), or NULL. */
-static const struct ms_alloc *nearest_live(const struct dc_memsafe *s, const uint8_t *b)
+/* Does the reference [va, va + len) touch the allocation (overflow from it)? */
+static bool touches(const struct ms_alloc *a, const uint8_t *va, uint32_t len)
+{
+	return va < a->va + a->len && va + len > a->va;
+}
+
+/* The live allocation nearest the redzone byte b (within the guard distance), or NULL.  The
+ * table is keyed by host pointers, so its order varies between runs (ASLR): ties are broken
+ * on the allocations alone -- the one the reference [va, va + len) overflows from (as ASan
+ * does), else the lower address -- never by the order of the walk. */
+static const struct ms_alloc *nearest_live(const struct dc_memsafe *s, const uint8_t *b,
+                                           const uint8_t *va, uint32_t len)
 {
 	const struct ms_alloc *best = NULL;
-	uint64_t bd = (uint64_t)(DC_GUARD_RANGE) + 1;
+	uint64_t bd = (uint64_t)(DC_GUARD_RANGE);
 	for (size_t i = 0; s && i < s->cap; i++) {
 		const struct ms_alloc *a = &s->live[i];
 		bool after;
 		if (!a->va)
 			continue;
 		uint64_t d = dist(a, b, &after);
-		if (d && d < bd) {
-			bd = d;
-			best = a;
+		if (!d || d > bd)
+			continue;
+		if (d == bd && best) {
+			bool ta = touches(a, va, len), tb = touches(best, va, len);
+			if (ta != tb ? !ta : a->va > best->va)
+				continue;
 		}
+		bd = d;
+		best = a;
 	}
 	return best;
 }
@@ -248,7 +263,7 @@ void dc_memsafe_fault(void *opaque, const void *va, uint32_t len, bool write, co
 	f.bytes = f.len;
 	const char *how = write ? "wrote" : "read";
 	if (r == DC_RULE_M01) {
-		const struct ms_alloc *a = nearest_live(s, b);
+		const struct ms_alloc *a = nearest_live(s, b, va, len);
 		if (!a) {
 			say(&f, "CPU %s %u %s in a redzone of pool or a common buffer", how, len,
 			    bytes_word(len));

@@ -1128,14 +1128,26 @@ int dc_sys_start_device(struct dc_sys *s, struct dc_driver *drv, struct dc_sysde
 	free(tr);
 	if (status)
 		*status = st;
-	/* The bus marked its PDO started when the IRP passed it; the stack as a whole is not
-	 * (nothing may send it STOP/REMOVE later as if it were). */
+	/* The bus marked its PDO started when the IRP passed it; the stack as a whole is not.
+	 * Windows' PnP manager then sends IRP_MN_REMOVE_DEVICE (no STOP: the device never
+	 * started) while the driver is still loaded, so that it frees what START took and
+	 * deletes its FDO before DriverUnload; the leak check runs at that remove, as on any
+	 * other. */
 	if (!NT_SUCCESS(st)) {
-		d->started = false;
 		PDEVICE_OBJECT t = stack_top(d->pdo);
 		if (t && t->DriverObject && t->DriverObject->MajorFunction[IRP_MJ_PNP])
 			s->start_failed_at =
 			    dc_fn_addr((void (*)(void))t->DriverObject->MajorFunction[IRP_MJ_PNP]);
+		if (t && t != d->pdo) {
+			const void *at = s->start_failed_at;
+			(void)send_pnp(s, d, IRP_MN_REMOVE_DEVICE, NULL, NULL);
+			s->start_failed_at = at;
+			struct dc_kev e = {.type = DC_KEV_REMOVE,
+			                   .routine = "IRP_MN_REMOVE_DEVICE",
+			                   .device = d->pdo};
+			dc_kev_emit(s, &e);
+		}
+		d->started = false;
 		return DC_ERR_STATE;
 	}
 	d->started = true;

@@ -67,7 +67,8 @@ struct dc_sys {
 	void **live_irps;
 	size_t n_live_irps, cap_live_irps;
 	/* MDLs IoAllocateMdl handed out or MmBuildMdlForNonPagedPool, MmProbeAndLockPages or
-	 * IoBuildPartialMdl built, until IoFreeMdl (mm.c): what dc_mdl_bad accepts. */
+	 * IoBuildPartialMdl built, until IoFreeMdl or the free of the pool block holding them
+	 * (mm.c): what dc_mdl_bad accepts.  A pointer set: cap slots, a power of two. */
 	void **live_mdls;
 	size_t n_live_mdls, cap_live_mdls;
 	struct dc_i8237 *dma;

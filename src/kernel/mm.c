@@ -298,6 +298,8 @@ void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag)
 	return pool_alloc(s, bytes, 0, zero, tag, "the I/O manager", NULL);
 }
 
+static void mdl_unregister_range(struct dc_sys *s, const void *blk, uint64_t len);
+
 static bool pool_free(struct dc_sys *s, void *blk, const char *routine, const void *pc)
 {
 	struct dc_pool *p = s->pool;
@@ -312,6 +314,7 @@ static bool pool_free(struct dc_sys *s, void *blk, const char *routine, const vo
 	p->tomb++;
 	p->bytes_live -= v.size;
 	pool_event(s, DC_KEV_POOL_FREE, blk, v.req, v.tag, 1, routine, pc);
+	mdl_unregister_range(s, blk, v.size);
 	quarantine(s, blk, v.size, v.large ? Q_LARGE : Q_SMALL);
 	return true;
 }
@@ -495,27 +498,107 @@ BOOLEAN MmIsAddressValid(PVOID VirtualAddress)
 /* --- MDLs ----------------------------------------------------------------------------------- */
 
 /* --- The MDL registry --------------------------------------------------------------------------
- */
+ * A set of pointers (open addressing, linear probing, backward-shift delete: s->live_mdls has
+ * s->cap_live_mdls slots, a power of two, NULL empty): O(1) per check on every MapTransfer.
+ * Only membership is asked, never the order, so the host addresses it is keyed by change
+ * nothing a run reports. */
 
-static ptrdiff_t mdl_index(const struct dc_sys *s, const void *mdl)
+static size_t mdl_slot(const void *mdl, size_t cap)
 {
-	for (size_t i = s->n_live_mdls; i-- > 0;)
-		if (s->live_mdls[i] == mdl)
-			return (ptrdiff_t)i;
-	return -1;
+	uint64_t h = (uint64_t)(uintptr_t)mdl * UINT64_C(0x9E3779B97F4A7C15);
+	return (size_t)(h >> 24) & (cap - 1);
+}
+
+static bool mdl_live(const struct dc_sys *s, const void *mdl)
+{
+	if (!s->cap_live_mdls || !mdl)
+		return false;
+	size_t i = mdl_slot(mdl, s->cap_live_mdls);
+	while (s->live_mdls[i] && s->live_mdls[i] != mdl)
+		i = (i + 1) & (s->cap_live_mdls - 1);
+	return s->live_mdls[i] != NULL;
 }
 
 static void mdl_register(struct dc_sys *s, PMDL mdl)
 {
-	if (s && mdl && mdl_index(s, mdl) < 0)
-		(void)push_ptr(&s->live_mdls, &s->n_live_mdls, &s->cap_live_mdls, mdl);
+	if (!s || !mdl)
+		return;
+	if ((s->n_live_mdls + 1) * 2 > s->cap_live_mdls) {
+		size_t nc = s->cap_live_mdls ? s->cap_live_mdls * 2 : 64;
+		void **nt = calloc(nc, sizeof(*nt));
+		if (!nt)
+			return;
+		for (size_t i = 0; i < s->cap_live_mdls; i++) {
+			if (!s->live_mdls[i])
+				continue;
+			size_t j = mdl_slot(s->live_mdls[i], nc);
+			while (nt[j])
+				j = (j + 1) & (nc - 1);
+			nt[j] = s->live_mdls[i];
+		}
+		free(s->live_mdls);
+		s->live_mdls = nt;
+		s->cap_live_mdls = nc;
+	}
+	size_t i = mdl_slot(mdl, s->cap_live_mdls);
+	while (s->live_mdls[i] && s->live_mdls[i] != mdl)
+		i = (i + 1) & (s->cap_live_mdls - 1);
+	if (!s->live_mdls[i]) {
+		s->live_mdls[i] = mdl;
+		s->n_live_mdls++;
+	}
+}
+
+/* Removes mdl from the registry; false if it was not there. */
+static bool mdl_unregister(struct dc_sys *s, const void *mdl)
+{
+	if (!s->cap_live_mdls || !mdl)
+		return false;
+	size_t cap = s->cap_live_mdls, i = mdl_slot(mdl, cap);
+	while (s->live_mdls[i] && s->live_mdls[i] != mdl)
+		i = (i + 1) & (cap - 1);
+	if (!s->live_mdls[i])
+		return false;
+	s->live_mdls[i] = NULL;
+	s->n_live_mdls--;
+	for (size_t j = (i + 1) & (cap - 1); s->live_mdls[j]; j = (j + 1) & (cap - 1)) {
+		size_t home = mdl_slot(s->live_mdls[j], cap);
+		if (((j - home) & (cap - 1)) >= ((j - i) & (cap - 1))) {
+			s->live_mdls[i] = s->live_mdls[j];
+			s->live_mdls[j] = NULL;
+			i = j;
+		}
+	}
+	return true;
+}
+
+/* A pool block [blk, blk + len) is freed: the caller-owned MDLs built inside it
+ * (MmBuildMdlForNonPagedPool, MmProbeAndLockPages, IoBuildPartialMdl) are MDLs no more.  Costs
+ * the smaller of the block's length and the registry's size. */
+static void mdl_unregister_range(struct dc_sys *s, const void *blk, uint64_t len)
+{
+	const uint8_t *b = blk;
+	if (!s->n_live_mdls || !len)
+		return;
+	if (len <= s->cap_live_mdls) {
+		for (uint64_t k = 0; k < len; k++)
+			(void)mdl_unregister(s, b + k);
+		return;
+	}
+	for (size_t i = 0; i < s->cap_live_mdls;) {
+		const uint8_t *m = s->live_mdls[i];
+		/* A removal may shift a later entry into slot i: look at it again. */
+		if (m && m >= b && (uint64_t)(m - b) < len && mdl_unregister(s, m))
+			continue;
+		i++;
+	}
 }
 
 const char *dc_mdl_bad(struct dc_sys *s, const void *p)
 {
 	if (!p)
 		return "a NULL MDL";
-	if (mdl_index(s, p) < 0)
+	if (!mdl_live(s, p))
 		return "not an MDL: never allocated by IoAllocateMdl nor built by "
 		       "MmBuildMdlForNonPagedPool, MmProbeAndLockPages or IoBuildPartialMdl (freed "
 		       "already, a wild pointer, or other bytes)";
@@ -567,14 +650,11 @@ void IoFreeMdl(PMDL Mdl)
 	struct dc_sys *s = dc_k();
 	if (!Mdl)
 		return;
-	ptrdiff_t i = s ? mdl_index(s, Mdl) : -1;
-	if (s && i < 0) {
+	if (s && !mdl_unregister(s, Mdl)) {
 		dc_kbugcheck(s, 0x000000C2 /* BAD_POOL_CALLER */,
 		             "IoFreeMdl of an MDL that is not allocated (freed already?)", RA());
 		return;
 	}
-	if (s)
-		s->live_mdls[i] = s->live_mdls[--s->n_live_mdls];
 	if ((Mdl->MdlFlags & MDL_PAGES_LOCKED) && !(Mdl->MdlFlags & MDL_PARTIAL))
 		dc_kbugcheck(s, 0x00000076 /* PROCESS_HAS_LOCKED_PAGES */,
 		             "IoFreeMdl of an MDL whose pages are still locked", RA());
