@@ -482,3 +482,50 @@ DC_TEST(sup_simulated_watchdog_counts_accesses_deterministically)
 		          line_of("LOOP_MEM"), r.err);
 	}
 }
+
+/* The location of the first finding in a JSON report, as JSON text ("" if none). */
+static void first_location(const char *report, char *out, size_t cap)
+{
+	*out = 0;
+	json_object *j = json_tokener_parse(report), *fs, *loc;
+	if (j && json_object_object_get_ex(j, "findings", &fs) && json_object_array_length(fs) &&
+	    json_object_object_get_ex(json_object_array_get_idx(fs, 0), "location", &loc))
+		snprintf(out, cap, "%s", json_object_to_json_string(loc));
+	json_object_put(j);
+}
+
+DC_TEST(sup_supervised_json_keeps_the_inline_helper_of_a_location)
+{
+	/* The finding is inside wdm.h's inline IoRequestDpc: the parent's report must name the
+	 * helper as the single-process one does (the symbol comes down the stream). */
+	static struct sup_run a, b;
+	static char la[4096], lb[4096];
+	CHECK(run(&a,
+	          (const char *const[]){"run", "--driver", module("helper_dpc"), "--workload",
+	                                "count=1", "--format", "json", "--deterministic", NULL},
+	          NULL));
+	CHECK(run(&b,
+	          (const char *const[]){"run", "--driver", module("helper_dpc"), "--workload",
+	                                "count=1", "--format", "json", "--deterministic",
+	                                "--no-supervise", NULL},
+	          NULL));
+	first_location(a.out, la, sizeof(la));
+	first_location(b.out, lb, sizeof(lb));
+	CHECK_MSG(strstr(lb, "\"helper\": \"IoRequestDpc\"") ||
+	              strstr(lb, "\"helper\":\"IoRequestDpc\""),
+	          "single process: %s\n%s", lb, b.out);
+	CHECK_MSG(!strcmp(la, lb), "supervised: %s\nsingle process: %s", la, lb);
+}
+
+DC_TEST(sup_host_watchdog_counts_from_the_last_return_not_the_run_start)
+{
+	/* Each IRP takes 200 ms of host time and returns: 10 of them run past --timeout 1, yet
+	 * the driver never ran 1 s without returning, so there is no X02. */
+	static struct sup_run r;
+	CHECK(run(&r,
+	          (const char *const[]){"run", "--driver", module("slow_dispatch"), "--workload",
+	                                "count=10", "--timeout", "1", "--deterministic", NULL},
+	          NULL));
+	CHECK_MSG(!strstr(r.err, "X02") && !strstr(r.out, "X02") && strstr(r.out, "IRPs       10"),
+	          "exit %d\n%s%s", r.status, r.out, r.err);
+}
