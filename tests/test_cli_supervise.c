@@ -529,3 +529,16 @@ DC_TEST(sup_host_watchdog_counts_from_the_last_return_not_the_run_start)
 	CHECK_MSG(!strstr(r.err, "X02") && !strstr(r.out, "X02") && strstr(r.out, "IRPs       10"),
 	          "exit %d\n%s%s", r.status, r.out, r.err);
 }
+
+DC_TEST(sup_driver_that_closes_its_descriptors_and_spins_still_ends_with_x02)
+{
+	/* The stream ends at once (EOF) while the driver keeps running: the parent must go on
+	 * watching it instead of blocking in waitpid. */
+	static struct sup_run r;
+	CHECK(run(&r,
+	          (const char *const[]){"run", "--driver", module("close_fds"), "--workload",
+	                                "count=1", "--timeout", "1", "--deterministic", NULL},
+	          NULL));
+	CHECK_MSG(r.status == 1 && strstr(r.err, "X02 driver-hang"), "exit %d\n%s%s", r.status,
+	          r.out, r.err);
+}

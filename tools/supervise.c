@@ -344,9 +344,16 @@ int dc_run_supervised(struct dc_run_ctx *x)
 		struct timespec ts = {0, 50000000};
 		nanosleep(&ts, NULL);
 	}
+	size_t nf = dc_check_count(chk);
+	const struct dc_finding *lastf = nf ? dc_check_finding(chk, nf - 1) : NULL;
 	if (watchdog_killed)
 		dc_check_add_result(chk, DC_RULE_X02, NULL, false, 0,
 		                    "the driver ran past the host watchdog and did not stop");
+	else if (watchdog_sent && !p.stats && !parent_sig && (!lastf || lastf->rule != DC_RULE_X02))
+		/* The child's own X02 never arrived (its stream was closed under it). */
+		dc_check_add_result(chk, DC_RULE_X02, NULL, false, 0,
+		                    "the driver ran past the host watchdog without returning; its "
+		                    "findings stream was closed");
 	if (*p.err && !dc_check_count(chk)) {
 		fprintf(stderr, "dmacoh run: %s\n", p.err);
 		free(p.buf);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 DMACOH_DRIVER("sup", "sysblk", "a driver that crashes, hangs or exits on purpose");
 
@@ -136,6 +137,12 @@ static NTSTATUS SupRw(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 #endif
 #ifdef SUP_ABORT_DISPATCH
 	abort(); /* SUP:ABORT_DISPATCH */
+#endif
+#ifdef SUP_CLOSE_FDS
+	/* Closes every descriptor the run has (its findings stream too), then spins. */
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	SupSpin(ext->Pool); /* SUP:CLOSE_FDS */
 #endif
 #ifdef SUP_HELPER_DPC
 	/* wdm.h's inline IoRequestDpc on a DPC never initialized, at PASSIVE_LEVEL. */
