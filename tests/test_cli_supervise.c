@@ -17,6 +17,7 @@
 
 #include "dctest.h"
 #include "dctool.h"
+#include "kernel/trace.h"
 
 struct sup_run {
 	int status; /* exit status, 128 + signal if killed, -1 if it could not run */
@@ -541,4 +542,40 @@ DC_TEST(sup_driver_that_closes_its_descriptors_and_spins_still_ends_with_x02)
 	          NULL));
 	CHECK_MSG(r.status == 1 && strstr(r.err, "X02 driver-hang"), "exit %d\n%s%s", r.status,
 	          r.out, r.err);
+}
+
+DC_TEST(sup_trace_repair_of_a_trace_larger_than_its_chunk)
+{
+	/* Events over several 64 KiB chunks, cut inside the last one (and, the second time, with
+	 * the last ",\n" split across a chunk boundary): the repair keeps every whole event. */
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/repair.json", tmpdir());
+	for (int pass = 0; pass < 2; pass++) {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		int n = fprintf(f, "{\"traceEvents\":[\n{\"ph\":\"M\"}");
+		int events = 0;
+		while (n < 3 * 65536 - 40) {
+			n += fprintf(f, ",\n{\"ph\":\"i\",\"ts\":%d}", events++);
+		}
+		if (pass == 0) {
+			fprintf(f, ",\n{\"ph\":\"i\",\"ts\":");
+		} else {
+			/* '\n' + 65535 bytes: the '\n' opens the last chunk, its ',' ends the one
+			 * before. */
+			int k = fprintf(f, ",\n{\"ph\":\"i\",\"name\":\"") - 1;
+			for (; k < 65536; k++)
+				fputc('a', f);
+		}
+		fclose(f);
+		CHECK_EQ(dc_trace_repair(path), 0);
+		static char buf[4 * 65536];
+		slurp(path, buf, sizeof(buf));
+		json_object *j = json_tokener_parse(buf), *ev;
+		CHECK_MSG(j && json_object_object_get_ex(j, "traceEvents", &ev), "pass %d", pass);
+		CHECK_MSG(json_object_array_length(ev) == (size_t)events + 1, "pass %d: %zu of %d",
+		          pass, json_object_array_length(ev), events + 1);
+		json_object_put(j);
+	}
+	unlink(path);
 }
