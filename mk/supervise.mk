@@ -3,7 +3,7 @@
 # (no instrumentation, no marker) to check that `dmacoh run` refuses such a module.
 SUP_DIR := $(BUILD)/sup
 SUP_CASES := crash_entry crash_ctor crash_libc exit_entry entry_fail loop_entry loop_entry_mem \
-	loop_dispatch loop_dispatch_mem abort_dispatch bugcheck_dispatch hang_irp start_fail
+	loop_dispatch loop_dispatch_mem abort_dispatch bugcheck_dispatch hang_irp start_fail helper_dpc slow_dispatch close_fds
 SUP_MODULES := $(SUP_CASES:%=$(SUP_DIR)/sup_%.so) $(SUP_DIR)/sup_plain.so
 
 sup_defs = $(if $(findstring _mem,$(1)),-DSUP_LOOP_MEM -DSUP_$(shell echo $(subst _mem,,$(1)) | tr a-z A-Z),-DSUP_$(shell echo $(1) | tr a-z A-Z))

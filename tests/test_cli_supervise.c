@@ -17,6 +17,7 @@
 
 #include "dctest.h"
 #include "dctool.h"
+#include "kernel/trace.h"
 
 struct sup_run {
 	int status; /* exit status, 128 + signal if killed, -1 if it could not run */
@@ -481,4 +482,100 @@ DC_TEST(sup_simulated_watchdog_counts_accesses_deterministically)
 		CHECK_MSG(strstr(r.err, line_of("LOOP_MEM")), "%s: no %s in\n%s", cases[i],
 		          line_of("LOOP_MEM"), r.err);
 	}
+}
+
+/* The location of the first finding in a JSON report, as JSON text ("" if none). */
+static void first_location(const char *report, char *out, size_t cap)
+{
+	*out = 0;
+	json_object *j = json_tokener_parse(report), *fs, *loc;
+	if (j && json_object_object_get_ex(j, "findings", &fs) && json_object_array_length(fs) &&
+	    json_object_object_get_ex(json_object_array_get_idx(fs, 0), "location", &loc))
+		snprintf(out, cap, "%s", json_object_to_json_string(loc));
+	json_object_put(j);
+}
+
+DC_TEST(sup_supervised_json_keeps_the_inline_helper_of_a_location)
+{
+	/* The finding is inside wdm.h's inline IoRequestDpc: the parent's report must name the
+	 * helper as the single-process one does (the symbol comes down the stream). */
+	static struct sup_run a, b;
+	static char la[4096], lb[4096];
+	CHECK(run(&a,
+	          (const char *const[]){"run", "--driver", module("helper_dpc"), "--workload",
+	                                "count=1", "--format", "json", "--deterministic", NULL},
+	          NULL));
+	CHECK(run(&b,
+	          (const char *const[]){"run", "--driver", module("helper_dpc"), "--workload",
+	                                "count=1", "--format", "json", "--deterministic",
+	                                "--no-supervise", NULL},
+	          NULL));
+	first_location(a.out, la, sizeof(la));
+	first_location(b.out, lb, sizeof(lb));
+	CHECK_MSG(strstr(lb, "\"helper\": \"IoRequestDpc\"") ||
+	              strstr(lb, "\"helper\":\"IoRequestDpc\""),
+	          "single process: %s\n%s", lb, b.out);
+	CHECK_MSG(!strcmp(la, lb), "supervised: %s\nsingle process: %s", la, lb);
+}
+
+DC_TEST(sup_host_watchdog_counts_from_the_last_return_not_the_run_start)
+{
+	/* Each IRP takes 200 ms of host time and returns: 10 of them run past --timeout 1, yet
+	 * the driver never ran 1 s without returning, so there is no X02. */
+	static struct sup_run r;
+	CHECK(run(&r,
+	          (const char *const[]){"run", "--driver", module("slow_dispatch"), "--workload",
+	                                "count=10", "--timeout", "1", "--deterministic", NULL},
+	          NULL));
+	CHECK_MSG(!strstr(r.err, "X02") && !strstr(r.out, "X02") && strstr(r.out, "IRPs       10"),
+	          "exit %d\n%s%s", r.status, r.out, r.err);
+}
+
+DC_TEST(sup_driver_that_closes_its_descriptors_and_spins_still_ends_with_x02)
+{
+	/* The stream ends at once (EOF) while the driver keeps running: the parent must go on
+	 * watching it instead of blocking in waitpid. */
+	static struct sup_run r;
+	CHECK(run(&r,
+	          (const char *const[]){"run", "--driver", module("close_fds"), "--workload",
+	                                "count=1", "--timeout", "1", "--deterministic", NULL},
+	          NULL));
+	CHECK_MSG(r.status == 1 && strstr(r.err, "X02 driver-hang"), "exit %d\n%s%s", r.status,
+	          r.out, r.err);
+}
+
+DC_TEST(sup_trace_repair_of_a_trace_larger_than_its_chunk)
+{
+	/* Events over several 64 KiB chunks, cut inside the last one (and, the second time, with
+	 * the last ",\n" split across a chunk boundary): the repair keeps every whole event. */
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/repair.json", tmpdir());
+	for (int pass = 0; pass < 2; pass++) {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		int n = fprintf(f, "{\"traceEvents\":[\n{\"ph\":\"M\"}");
+		int events = 0;
+		while (n < 3 * 65536 - 40) {
+			n += fprintf(f, ",\n{\"ph\":\"i\",\"ts\":%d}", events++);
+		}
+		if (pass == 0) {
+			fprintf(f, ",\n{\"ph\":\"i\",\"ts\":");
+		} else {
+			/* '\n' + 65535 bytes: the '\n' opens the last chunk, its ',' ends the one
+			 * before. */
+			int k = fprintf(f, ",\n{\"ph\":\"i\",\"name\":\"") - 1;
+			for (; k < 65536; k++)
+				fputc('a', f);
+		}
+		fclose(f);
+		CHECK_EQ(dc_trace_repair(path), 0);
+		static char buf[4 * 65536];
+		slurp(path, buf, sizeof(buf));
+		json_object *j = json_tokener_parse(buf), *ev;
+		CHECK_MSG(j && json_object_object_get_ex(j, "traceEvents", &ev), "pass %d", pass);
+		CHECK_MSG(json_object_array_length(ev) == (size_t)events + 1, "pass %d: %zu of %d",
+		          pass, json_object_array_length(ev), events + 1);
+		json_object_put(j);
+	}
+	unlink(path);
 }

@@ -158,9 +158,9 @@ static bool spawn(struct child *c, char *const *args)
 {
 	int po[2], pe[2];
 	memset(c, 0, sizeof(*c));
-	if (pipe(po))
+	if (pipe2(po, O_CLOEXEC))
 		return false;
-	if (pipe(pe)) {
+	if (pipe2(pe, O_CLOEXEC)) {
 		close(po[0]), close(po[1]);
 		return false;
 	}

@@ -9,6 +9,7 @@
  * killed after a grace period with an X02 that has no source line; the simulated-time
  * watchdog lives in the run itself, not here. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,11 +17,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "supervise.h"
 
-#define GRACE_S 10 /* after the watchdog signal, before SIGKILL */
+#define GRACE_S 10      /* after the watchdog signal, before SIGKILL */
+#define BEAT_SLACK 0.25 /* s: more than the child's heartbeat interval (crash.c) */
 
 static volatile sig_atomic_t got_signal;
 
@@ -45,7 +48,7 @@ static void child_stop(void *opaque)
 	_exit(1);
 }
 
-static _Noreturn void child(struct dc_run_ctx *x, int fd, const sigset_t *old)
+static _Noreturn void child(struct dc_run_ctx *x, int fd, const sigset_t *old, pid_t parent)
 {
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -54,6 +57,8 @@ static _Noreturn void child(struct dc_run_ctx *x, int fd, const sigset_t *old)
 	sigprocmask(SIG_SETMASK, old, NULL);
 	/* A supervisor that dies (SIGKILL) takes the run with it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1); /* it died before the request: no one would be told */
 	struct dc_check *chk = x->t.chk;
 	dc_check_stream_to(chk, fd);
 	dc_check_set_stop(child_stop, x);
@@ -81,6 +86,7 @@ struct parent {
 	bool stats, bad, log_dirty;
 	char err[1024];
 	struct timespec log_at;
+	struct timespec beat; /* the driver's last return to the kernel (heartbeat) */
 };
 
 static double since(const struct timespec *t0)
@@ -101,6 +107,10 @@ static void write_log(struct parent *p)
 static void record(struct parent *p, uint32_t type, const char *data, uint32_t len)
 {
 	struct dc_run_ctx *x = p->x;
+	if (type == DC_STREAM_BEAT) {
+		clock_gettime(CLOCK_MONOTONIC, &p->beat);
+		return;
+	}
 	size_t before = dc_check_count(p->chk);
 	int e = dc_check_stream_apply(p->chk, type, data, len);
 	if (e == DC_OK) {
@@ -227,11 +237,13 @@ int dc_run_supervised(struct dc_run_ctx *x)
 {
 	struct dc_check *chk = x->t.chk;
 	int fds[2];
-	if (pipe(fds) != 0) {
+	if (pipe2(fds, O_CLOEXEC) != 0) {
 		fprintf(stderr, "dmacoh run: cannot create a pipe: %s\n", strerror(errno));
 		return 2;
 	}
 	sigset_t block, old;
+	struct sigaction old_sa[3];
+	static const int caught[3] = {SIGTERM, SIGINT, SIGHUP};
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
@@ -241,32 +253,40 @@ int dc_run_supervised(struct dc_run_ctx *x)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (int i = 0; i < 3; i++)
+		sigaction(caught[i], &sa, &old_sa[i]);
 	signal(SIGPIPE, SIG_IGN);
 	fflush(NULL);
+	pid_t parent_pid = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "dmacoh run: cannot fork: %s\n", strerror(errno));
+		int e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		for (int i = 0; i < 3; i++)
+			sigaction(caught[i], &old_sa[i], NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		fprintf(stderr, "dmacoh run: cannot fork: %s\n", strerror(e));
 		return 2;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child(x, fds[1], &old);
+		child(x, fds[1], &old, parent_pid);
 	}
 	close(fds[1]);
 	struct parent p = {.x = x, .chk = chk};
 	clock_gettime(CLOCK_MONOTONIC, &p.log_at);
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The host watchdog measures from the driver's last return to the kernel (the child's
+	 * heartbeat, sent at most every 100 ms: BEAT_SLACK covers returns it did not send), so
+	 * X02 "ran for N s without returning" is true however long a correct run takes. */
+	clock_gettime(CLOCK_MONOTONIC, &p.beat);
 	int parent_sig = 0;
 	bool watchdog_sent = false, watchdog_killed = false;
 	struct timespec wd_at = {0, 0};
 	for (;;) {
 		double wait = 0.25;
 		if (x->timeout && !watchdog_sent)
-			wait = (double)x->timeout - since(&t0);
+			wait = (double)x->timeout + BEAT_SLACK - since(&p.beat);
 		else if (watchdog_sent && !watchdog_killed)
 			wait = GRACE_S - since(&wd_at);
 		if (wait > 0.25 && p.log_dirty)
@@ -290,7 +310,8 @@ int dc_run_supervised(struct dc_run_ctx *x)
 		}
 		if (p.log_dirty && since(&p.log_at) >= 0.25)
 			write_log(&p);
-		if (x->timeout && !watchdog_sent && since(&t0) >= (double)x->timeout) {
+		if (x->timeout && !watchdog_sent &&
+		    since(&p.beat) >= (double)x->timeout + BEAT_SLACK) {
 			kill(pid, SIGUSR2);
 			watchdog_sent = true;
 			clock_gettime(CLOCK_MONOTONIC, &wd_at);
@@ -300,12 +321,39 @@ int dc_run_supervised(struct dc_run_ctx *x)
 		}
 	}
 	close(fds[0]);
+	/* The stream ended, but a driver that closed or dup2'd over its descriptors may still
+	 * run: the same watchdog (from the last heartbeat) and grace period, then SIGKILL. */
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (got_signal && !parent_sig) {
+			parent_sig = got_signal;
+			kill(pid, SIGKILL);
+		}
+		if (x->timeout && !watchdog_sent &&
+		    since(&p.beat) >= (double)x->timeout + BEAT_SLACK) {
+			kill(pid, SIGUSR2);
+			watchdog_sent = true;
+			clock_gettime(CLOCK_MONOTONIC, &wd_at);
+		} else if (watchdog_sent && !watchdog_killed && since(&wd_at) >= GRACE_S) {
+			kill(pid, SIGKILL);
+			watchdog_killed = true;
+		}
+		struct timespec ts = {0, 50000000};
+		nanosleep(&ts, NULL);
+	}
+	size_t nf = dc_check_count(chk);
+	const struct dc_finding *lastf = nf ? dc_check_finding(chk, nf - 1) : NULL;
 	if (watchdog_killed)
 		dc_check_add_result(chk, DC_RULE_X02, NULL, false, 0,
 		                    "the driver ran past the host watchdog and did not stop");
+	else if (watchdog_sent && !p.stats && !parent_sig && (!lastf || lastf->rule != DC_RULE_X02))
+		/* The child's own X02 never arrived (its stream was closed under it). */
+		dc_check_add_result(chk, DC_RULE_X02, NULL, false, 0,
+		                    "the driver ran past the host watchdog without returning; its "
+		                    "findings stream was closed");
 	if (*p.err && !dc_check_count(chk)) {
 		fprintf(stderr, "dmacoh run: %s\n", p.err);
 		free(p.buf);
@@ -315,6 +363,9 @@ int dc_run_supervised(struct dc_run_ctx *x)
 	if (!p.stats) {
 		x->ran = false;
 		explain(&p, status, parent_sig, watchdog_killed);
+		/* The child's own error stays in the summary's "run stopped:" line. */
+		if (*p.err && !parent_sig && !watchdog_killed)
+			snprintf(x->what, sizeof(x->what), "%s", p.err);
 		if (x->trace_path)
 			dc_trace_repair(x->trace_path);
 	}

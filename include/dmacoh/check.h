@@ -199,6 +199,7 @@ struct dc_stream_hdr {
 	uint32_t type, len;
 };
 #define DC_STREAM_TOOL 100 /* record types from here on are the tool's own */
+#define DC_STREAM_BEAT 99  /* the driver returned to the kernel (at most every 100 ms) */
 /* From now on every change to c's findings is also written to fd (one checker per process). */
 void dc_check_stream_to(struct dc_check *c, int fd);
 /* Writes one record on c's stream.  DC_ERR_IO if c does not stream or writing failed. */

@@ -11,6 +11,8 @@
 #ifndef DC_CHECK_INT_H
 #define DC_CHECK_INT_H
 
+#include <signal.h>
+
 #include "dmacoh/check.h"
 #include "dmacoh/observer.h"
 
@@ -127,6 +129,12 @@ struct dc_entry {
 	uint64_t key;              /* rule + key groups findings: findings.c */
 	uint64_t ev_time, ev_xfer; /* the last occurrence (dc_finding_add_access) */
 };
+
+/* Re-entrancy of the host watchdog's signal (findings.c, crash.c): busy while the findings or
+ * the stream change; a signal that arrives then sets pending, raised at the next safe point. */
+extern volatile sig_atomic_t dc_chk_busy;
+extern volatile sig_atomic_t dc_crash_pending;
+void dc_crash_raise_pending(void);
 
 struct dc_supp {
 	int rule; /* -1: any */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -206,29 +207,21 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 
 /* --- The host watchdog's signal ----------------------------------------------------------- */
 
-static void watchdog(int sig, siginfo_t *si, void *uctx)
+volatile sig_atomic_t dc_crash_pending;
+static const void *pending_pc;
+static bool pending_exact;
+
+/* Raises the host watchdog's X02 (pc: where the driver was when the signal came). */
+static void watchdog_fire(const void *pc, bool exact)
 {
-	(void)sig, (void)si;
-	if (in_handler)
-		return;
 	in_handler = 1;
-	const ucontext_t *uc = uctx;
-	const void *pc = NULL;
-#if defined(__x86_64__)
-	pc = (const void *)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-	pc = (const void *)uc->uc_mcontext.pc;
-#else
-	(void)uc;
-#endif
 	struct dc_check *c = crash_check;
 	if (c) {
-		bool exact;
 		struct dc_finding f;
 		memset(&f, 0, sizeof(f));
 		f.rule = DC_RULE_X02;
 		f.severity = DC_SEV_ERROR;
-		f.pc = dc_check_driver_pc(pc, &exact);
+		f.pc = pc;
 		f.exact_pc = exact;
 		f.time = c->m ? c->m->clock.now : 0;
 		f.pa = f.logical = DC_PA_INVALID;
@@ -240,6 +233,63 @@ static void watchdog(int sig, siginfo_t *si, void *uctx)
 		add_final(c, &f);
 	}
 	stop_run();
+}
+
+/* Called when the outermost change to the findings or the stream ends (findings.c, stream.c)
+ * or the driver returns to the kernel, with a watchdog signal pending. */
+void dc_crash_raise_pending(void)
+{
+	if (!dc_crash_pending || dc_chk_busy || in_handler)
+		return;
+	dc_crash_pending = 0;
+	watchdog_fire(pending_pc, pending_exact);
+}
+
+static void watchdog(int sig, siginfo_t *si, void *uctx)
+{
+	(void)sig, (void)si;
+	if (in_handler || dc_crash_pending)
+		return;
+	const ucontext_t *uc = uctx;
+	const void *pc = NULL;
+#if defined(__x86_64__)
+	pc = (const void *)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	pc = (const void *)uc->uc_mcontext.pc;
+#else
+	(void)uc;
+#endif
+	bool exact = false;
+	pc = dc_check_driver_pc(pc, &exact);
+	if (dc_chk_busy) {
+		/* Inside the checker (findings tables or a stream record): not re-entrant.  The X02
+		 * is raised when it leaves; a checker that never leaves is killed by the parent. */
+		pending_pc = pc;
+		pending_exact = exact;
+		dc_crash_pending = 1;
+		return;
+	}
+	watchdog_fire(pc, exact);
+}
+
+void dc_cpu_set_return_hook(void (*fn)(void)); /* cpu.c */
+
+/* The driver returned to the kernel: a heartbeat to the supervisor, which measures the host
+ * watchdog from the last one (at most one each 100 ms: a coarse clock read per return). */
+static int64_t last_beat_ms = INT64_MIN / 2;
+
+static void driver_returned(void)
+{
+	if (dc_crash_pending)
+		dc_crash_raise_pending();
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	int64_t ms = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	if (ms - last_beat_ms < 100)
+		return;
+	last_beat_ms = ms;
+	if (crash_check)
+		dc_check_stream_write(crash_check, DC_STREAM_BEAT, NULL, 0);
 }
 
 void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n)); /* cpu.c */
@@ -307,6 +357,7 @@ int dc_check_install_watchdog(struct dc_check *c, unsigned seconds)
 {
 	(void)c;
 	watchdog_seconds = seconds;
+	dc_cpu_set_return_hook(seconds ? driver_returned : NULL);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = watchdog;

@@ -127,7 +127,27 @@ static struct dc_entry *entry_of(struct dc_check *c, enum dc_rule r, uint64_t ke
 	return NULL;
 }
 
+/* Nonzero while the tables or the stream are being changed: the host watchdog's signal then
+ * only marks its X02 pending (crash.c), raised when the outermost change ends. */
+volatile sig_atomic_t dc_chk_busy;
+
+static void leave(void)
+{
+	if (--dc_chk_busy == 0 && dc_crash_pending)
+		dc_crash_raise_pending();
+}
+
+static int add_access(struct dc_check *c, const struct dc_finding *f);
+
 int dc_finding_add_access(struct dc_check *c, const struct dc_finding *f)
+{
+	dc_chk_busy++;
+	int idx = add_access(c, f);
+	leave();
+	return idx;
+}
+
+static int add_access(struct dc_check *c, const struct dc_finding *f)
 {
 	uint64_t key = loc_key(c, f);
 	struct dc_entry *e = entry_of(c, f->rule, key);
@@ -158,21 +178,28 @@ int dc_finding_add_access(struct dc_check *c, const struct dc_finding *f)
 
 void dc_finding_manifest(struct dc_check *c, int idx)
 {
+	dc_chk_busy++;
 	if (idx >= 0 && (size_t)idx < c->n_ent)
 		c->ent[idx].f.manifested = true;
 	dc_stream_manifest(c, idx);
+	leave();
 }
 
 /* Every change to the findings also goes to the supervising process, when there is one
  * (stream.c): what changed is read off the counters around the add. */
 int dc_finding_add(struct dc_check *c, const struct dc_finding *f)
 {
-	if (!dc_stream_on(c))
-		return finding_add(c, f);
-	size_t n_ent = c->n_ent;
-	uint64_t dropped = c->dropped, suppressed = c->suppressed;
-	int idx = finding_add(c, f);
-	dc_stream_after_add(c, f, idx, n_ent, dropped, suppressed);
+	dc_chk_busy++;
+	int idx;
+	if (!dc_stream_on(c)) {
+		idx = finding_add(c, f);
+	} else {
+		size_t n_ent = c->n_ent;
+		uint64_t dropped = c->dropped, suppressed = c->suppressed;
+		idx = finding_add(c, f);
+		dc_stream_after_add(c, f, idx, n_ent, dropped, suppressed);
+	}
+	leave();
 	return idx;
 }
 

@@ -56,14 +56,21 @@ int dc_check_stream_write(struct dc_check *c, uint32_t type, const void *p, size
 	 * the writer dies inside write(), which a pipe makes atomic up to PIPE_BUF. */
 	char buf[4096];
 	struct dc_stream_hdr h = {type, (uint32_t)n};
+	int e;
+	dc_chk_busy++; /* a watchdog signal now waits: no half record (findings.c) */
 	if (sizeof(h) + n <= sizeof(buf)) {
 		memcpy(buf, &h, sizeof(h));
 		if (n)
 			memcpy(buf + sizeof(h), p, n);
-		return write_all(stream_fd, buf, sizeof(h) + n);
+		e = write_all(stream_fd, buf, sizeof(h) + n);
+	} else {
+		e = write_all(stream_fd, &h, sizeof(h));
+		if (!e)
+			e = write_all(stream_fd, p, n);
 	}
-	int e = write_all(stream_fd, &h, sizeof(h));
-	return e ? e : write_all(stream_fd, p, n);
+	if (--dc_chk_busy == 0 && dc_crash_pending)
+		dc_crash_raise_pending();
+	return e;
 }
 
 /* --- Serialization of a new finding --------------------------------------------------------- */
@@ -105,6 +112,7 @@ static void put_sym(struct buf *b, struct dc_check *c, const void *pc, bool exac
 	put_str(b, s->file);
 	put_str(b, s->func);
 	put_str(b, s->module);
+	put_str(b, s->helper);
 }
 
 static void stream_entry(struct dc_check *c, size_t idx, uint32_t type)
@@ -116,6 +124,7 @@ static void stream_entry(struct dc_check *c, size_t idx, uint32_t type)
 	uint8_t supp = e->suppressed, nsym = 0;
 	put(&b, &i, sizeof(i));
 	put(&b, &supp, 1);
+	put(&b, &e->key, sizeof(e->key));
 	put(&b, &e->f, sizeof(e->f));
 	const void *pcs[1 + DC_FINDING_SITES];
 	bool ex[1 + DC_FINDING_SITES];
@@ -236,8 +245,10 @@ static int apply_new(struct dc_check *c, struct rd *r, bool update)
 	uint32_t idx;
 	uint8_t supp, nsym;
 	struct dc_finding f;
+	uint64_t ekey;
 	get(r, &idx, sizeof(idx));
 	get(r, &supp, 1);
+	get(r, &ekey, sizeof(ekey));
 	get(r, &f, sizeof(f));
 	get(r, &nsym, 1);
 	if (r->bad || (update ? idx >= c->n_ent : idx != c->n_ent) ||
@@ -250,7 +261,7 @@ static int apply_new(struct dc_check *c, struct rd *r, bool update)
 		uint64_t key, off;
 		uint8_t ex;
 		int32_t line;
-		char file[1024], func[1024], mod[1024];
+		char file[1024], func[1024], mod[1024], helper[1024];
 		get(r, &key, sizeof(key));
 		get(r, &ex, 1);
 		get(r, &line, sizeof(line));
@@ -259,6 +270,7 @@ static int apply_new(struct dc_check *c, struct rd *r, bool update)
 		s.file = get_str(r, file, sizeof(file));
 		s.func = get_str(r, func, sizeof(func));
 		s.module = get_str(r, mod, sizeof(mod));
+		s.helper = get_str(r, helper, sizeof(helper));
 		if (r->bad)
 			return DC_ERR_PARSE;
 		dc_sym_preset(c, (const void *)(uintptr_t)key, ex, &s);
@@ -275,6 +287,9 @@ static int apply_new(struct dc_check *c, struct rd *r, bool update)
 	int e = grow_ent(c);
 	if (e)
 		return e;
+	/* The whole entry: the parent's own findings rehash and merge on key (findings.c). */
+	memset(&c->ent[c->n_ent], 0, sizeof(c->ent[c->n_ent]));
+	c->ent[c->n_ent].key = ekey;
 	c->ent[c->n_ent].f = f;
 	c->ent[c->n_ent].f.count = 1;
 	c->ent[c->n_ent].suppressed = supp;
@@ -322,6 +337,8 @@ int dc_check_stream_apply(struct dc_check *c, uint32_t type, const void *p, size
 			return DC_ERR_PARSE;
 		c->dropped++;
 		count(c, (enum dc_rule)v[0], (enum dc_severity)v[1]);
+		return DC_OK;
+	case DC_STREAM_BEAT:
 		return DC_OK;
 	case REC_MANIFEST:
 		get(&r, v, sizeof(v[0]));

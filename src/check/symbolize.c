@@ -490,6 +490,7 @@ void dc_sym_preset(struct dc_check *c, const void *pc, bool exact, const struct 
 		free((char *)d->file);
 		free((char *)d->func);
 		free((char *)d->module);
+		free((char *)d->helper);
 	} else {
 		s->n++;
 	}
@@ -499,4 +500,7 @@ void dc_sym_preset(struct dc_check *c, const void *pc, bool exact, const struct 
 	d->file = sym->file ? strdup(sym->file) : NULL;
 	d->func = sym->func ? strdup(sym->func) : NULL;
 	d->module = sym->module ? strdup(sym->module) : NULL;
+	d->helper = sym->helper ? strdup(sym->helper) : NULL;
+	/* The parent's own location id: equal lines group as they do in the child. */
+	d->loc = d->file ? intern(s, d) : 0;
 }

@@ -221,14 +221,25 @@ const void *dc_cpu_last_exit(void)
 	return last_exit;
 }
 
+/* Called each time the driver returns to the kernel (the supervised run's heartbeat). */
+static void (*ret_fn)(void);
+void dc_cpu_set_return_hook(void (*fn)(void));
+void dc_cpu_set_return_hook(void (*fn)(void))
+{
+	ret_fn = fn;
+}
+
 void __tsan_func_exit(void);
 void __tsan_func_exit(void)
 {
 	last_exit = PC();
 	if (shadow_depth)
 		shadow_depth--;
-	if (!shadow_depth)
+	if (!shadow_depth) {
 		wd_count = 0; /* back in the kernel */
+		if (ret_fn)
+			ret_fn();
+	}
 }
 
 void __tsan_vptr_update(void **vptr, void *val);

@@ -675,34 +675,61 @@ int dc_trace_close(struct dc_trace *t)
 
 #define TRACE_TAIL "\n],\"displayTimeUnit\":\"ns\"}\n"
 
+#define REPAIR_CHUNK 65536
+
+/* Reads [at, at + n) of f into b: true when all of it was read. */
+static bool read_at(FILE *f, long at, char *b, size_t n)
+{
+	return fseek(f, at, SEEK_SET) == 0 && fread(b, 1, n, f) == n;
+}
+
+/* Where the repaired trace ends: after the last whole event (the last ",\n": events are one
+ * per line, strings escape newlines), else after the header's '['; 0 if neither.  Scans in
+ * chunks (from the end, then from the start): a trace can be larger than memory. */
+static long repair_point(FILE *f, long size, char *b)
+{
+	char after = 0; /* the byte just after the current chunk */
+	for (long end = size; end > 0;) {
+		long at = end > REPAIR_CHUNK ? end - REPAIR_CHUNK : 0;
+		size_t n = (size_t)(end - at);
+		if (!read_at(f, at, b, n))
+			return 0;
+		if (after == '\n' && b[n - 1] == ',')
+			return end - 1;
+		for (size_t i = n; i-- > 1;)
+			if (b[i] == '\n' && b[i - 1] == ',')
+				return at + (long)i - 1;
+		after = b[0];
+		end = at;
+	}
+	for (long at = 0; at < size; at += REPAIR_CHUNK) {
+		size_t n = (size_t)(size - at < REPAIR_CHUNK ? size - at : REPAIR_CHUNK);
+		if (!read_at(f, at, b, n))
+			return 0;
+		char *open = memchr(b, '[', n);
+		if (open)
+			return at + (long)(open - b) + 1;
+	}
+	return 0;
+}
+
 int dc_trace_repair(const char *path)
 {
 	FILE *f = fopen(path, "r+");
 	if (!f)
 		return DC_ERR_IO;
-	/* Events are one per line ("{...}" after ",\n"; strings escape newlines), so the last
-	 * ",\n" ends the last whole event, and the header ends at its '['. */
 	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-	char *b = size > 0 ? malloc((size_t)size) : NULL;
+	char *b = size > 0 ? malloc(REPAIR_CHUNK) : NULL;
 	int rc = DC_ERR_IO;
-	if (b && fseek(f, 0, SEEK_SET) == 0 && fread(b, 1, (size_t)size, f) == (size_t)size) {
-		size_t n = (size_t)size, tl = strlen(TRACE_TAIL), keep = 0;
-		if (n >= tl && !memcmp(b + n - tl, TRACE_TAIL, tl)) {
+	size_t tl = strlen(TRACE_TAIL);
+	if (b && size >= (long)tl && read_at(f, size - (long)tl, b, tl) &&
+	    !memcmp(b, TRACE_TAIL, tl)) {
+		rc = DC_OK;
+	} else if (b) {
+		long keep = repair_point(f, size, b);
+		if (keep && ftruncate(fileno(f), (off_t)keep) == 0 &&
+		    fseek(f, keep, SEEK_SET) == 0 && fputs(TRACE_TAIL, f) >= 0)
 			rc = DC_OK;
-		} else {
-			for (size_t i = n; i-- > 1;)
-				if (b[i] == '\n' && b[i - 1] == ',') {
-					keep = i - 1;
-					break;
-				}
-			if (!keep) {
-				char *open = memchr(b, '[', n);
-				keep = open ? (size_t)(open - b) + 1 : 0;
-			}
-			if (keep && ftruncate(fileno(f), (off_t)keep) == 0 &&
-			    fseek(f, (long)keep, SEEK_SET) == 0 && fputs(TRACE_TAIL, f) >= 0)
-				rc = DC_OK;
-		}
 	}
 	free(b);
 	if (fclose(f) != 0)

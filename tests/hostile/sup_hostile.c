@@ -2,10 +2,13 @@
  * supervised run's tests (tests/test_cli_supervise.c, built by mk/supervise.mk).  The lines the
  * tests expect in reports carry a marker comment "SUP:<CASE>" that the tests look up.
  * Deliberately not a working driver: reads and writes complete with success and move nothing. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime (SUP_SLOW_DISPATCH) */
 #include <dmacoh/driver.h>
 #include <dmacoh/wdm.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 DMACOH_DRIVER("sup", "sysblk", "a driver that crashes, hangs or exits on purpose");
 
@@ -134,6 +137,24 @@ static NTSTATUS SupRw(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 #endif
 #ifdef SUP_ABORT_DISPATCH
 	abort(); /* SUP:ABORT_DISPATCH */
+#endif
+#ifdef SUP_CLOSE_FDS
+	/* Closes every descriptor the run has (its findings stream too), then spins. */
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	SupSpin(ext->Pool); /* SUP:CLOSE_FDS */
+#endif
+#ifdef SUP_HELPER_DPC
+	/* wdm.h's inline IoRequestDpc on a DPC never initialized, at PASSIVE_LEVEL. */
+	IoRequestDpc(DeviceObject, Irp, NULL); /* SUP:HELPER_DPC */
+#endif
+#ifdef SUP_SLOW_DISPATCH
+	/* 200 ms of host time in each call, returning every time: a long run, never a hang. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 200000000L);
 #endif
 	(void)ext;
 	Irp->IoStatus.Status = STATUS_SUCCESS;
