@@ -319,7 +319,9 @@ void tt_generate(struct tt_run *run, uint64_t seed, uint64_t k, const struct tt_
 			uint64_t slot =
 			    block ? (!strcmp(dev, "fdc") ? 1474560 : 1048576) / run->outstanding
 			          : 65536;
-			uint64_t lo = t->min_size + step * range(&r, 1, 64);
+			/* Whole sectors (steps): a threshold like 4095 must not make every size of
+			 * the range miss the sector (the run refuses it: no whole request). */
+			uint64_t lo = (t->min_size / step + range(&r, 1, 64)) * step;
 			uint64_t hi = lo + step * range(&r, 0, 64);
 			run->size_max = (uint32_t)DC_MIN(hi, slot - slot % step);
 			run->size_min = (uint32_t)DC_MIN(lo, run->size_max);

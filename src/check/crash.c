@@ -58,10 +58,21 @@ static bool in_driver(const void *pc)
 	return yes;
 }
 
+/* Whether an exact pc has a source line: a signal can land in a module's PLT stub (a loop
+ * calling __tsan_write* through it), which has none; its caller in the driver has. */
+static bool has_line(const void *pc)
+{
+	char b[512];
+	if (!crash_check)
+		return true;
+	dc_check_symbolize(crash_check, pc, true, b, sizeof(b));
+	return strchr(b, ':') != NULL;
+}
+
 const void *dc_check_driver_pc(const void *pc, bool *exact)
 {
 	*exact = true;
-	if (in_driver(pc))
+	if (in_driver(pc) && has_line(pc))
 		return pc;
 	/* Unwind (the host's unwinder goes through the signal frame) to the first driver frame:
 	 * a return address into the driver. */

@@ -775,7 +775,8 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	uint32_t lo_g = lo ? lo + (gran - lo % gran) % gran : gran, hi_g = hi - hi % gran;
 	if (!frame && lo_g > hi_g) {
 		snprintf(err, errlen,
-		         "workload: size %u-%u holds no whole %u-byte sector (%s): this workload "
+		         "workload: size %u-%u holds no multiple of the %u-byte sector (%s): this "
+		         "workload "
 		         "moves no data",
 		         lo, hi, gran, d->kind);
 		return DC_ERR_INVAL;
