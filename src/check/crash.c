@@ -305,9 +305,9 @@ static void driver_returned(void)
 
 void dc_cpu_set_watchdog(uint64_t limit, void (*fn)(const void *pc, uint64_t n)); /* cpu.c */
 
-/* The simulated watchdog fired: the driver made too many accesses without returning to the
- * kernel or waiting; pc is the last one (a return address into the driver). */
-static void access_watchdog(const void *pc, uint64_t n)
+/* A simulated watchdog fired (pc: a return address into the driver): X02 with the message
+ * `what` ends the run. */
+static void watchdog_x02(const void *pc, const char *what)
 {
 	struct dc_check *c = crash_check;
 	if (!c || in_handler)
@@ -322,39 +322,34 @@ static void access_watchdog(const void *pc, uint64_t n)
 	f.pa = f.logical = DC_PA_INVALID;
 	f.dir = -1;
 	f.manifested = true;
-	snprintf(f.what, sizeof(f.what),
-	         "the driver ran for %llu instrumented accesses without returning or waiting "
-	         "(simulated watchdog)",
-	         (unsigned long long)n);
+	snprintf(f.what, sizeof(f.what), "%s", what);
 	add_final(c, &f);
 	stop_run();
 }
 
+/* Too many accesses without returning to the kernel or waiting; pc is the last one. */
+static void access_watchdog(const void *pc, uint64_t n)
+{
+	char what[160];
+	snprintf(what, sizeof(what),
+	         "the driver ran for %llu instrumented accesses without returning or waiting "
+	         "(simulated watchdog)",
+	         (unsigned long long)n);
+	watchdog_x02(pc, what);
+}
+
 void dc_cpu_set_sim_watchdog(uint64_t ns, void (*fn)(const void *pc, uint64_t ns)); /* cpu.c */
 
-/* The simulated-time watchdog fired: the driver stalled (KeStallExecutionProcessor) for more
- * than DC_SIM_WATCHDOG_NS since it was entered or last waited; pc is its call. */
+/* The driver stalled (KeStallExecutionProcessor) for more than DC_SIM_WATCHDOG_NS since it was
+ * entered or last waited; pc is its call. */
 static void sim_watchdog(const void *pc, uint64_t ns)
 {
-	struct dc_check *c = crash_check;
-	if (!c || in_handler)
-		return;
-	in_handler = 1;
-	struct dc_finding f;
-	memset(&f, 0, sizeof(f));
-	f.rule = DC_RULE_X02;
-	f.severity = DC_SEV_ERROR;
-	f.pc = pc;
-	f.time = c->m ? c->m->clock.now : 0;
-	f.pa = f.logical = DC_PA_INVALID;
-	f.dir = -1;
-	f.manifested = true;
-	snprintf(f.what, sizeof(f.what),
+	char what[160];
+	snprintf(what, sizeof(what),
 	         "the driver ran for %llu ms of simulated time without returning or waiting "
 	         "(simulated-time watchdog)",
 	         (unsigned long long)(ns / 1000000));
-	add_final(c, &f);
-	stop_run();
+	watchdog_x02(pc, what);
 }
 
 void dc_check_set_access_watchdog(uint64_t accesses)
