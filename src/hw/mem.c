@@ -19,7 +19,10 @@ const char *dc_zone_name(enum dc_zone z)
 static void *map_anon(uint64_t len, int prot)
 {
 	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	dc_mem_fresh(p, len);
+	return p;
 }
 
 /* --- Lazily enabled reservations ---------------------------------------------------------- */
@@ -124,6 +127,7 @@ int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size)
 		m->phys = NULL;
 		goto fail;
 	}
+	dc_mem_fresh(m->phys, phys_size);
 	uint64_t pfns = phys_size >> DC_PAGE_SHIFT, vpages = va_size >> DC_PAGE_SHIFT;
 	m->cwin = map_anon(va_size, m->guard ? PROT_NONE : PROT_READ | PROT_WRITE);
 	m->pt = map_anon(vpages * sizeof(*m->pt), ro);

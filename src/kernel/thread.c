@@ -111,6 +111,13 @@ int dc_threads_init(struct dc_sys *s)
 
 static void thread_free(struct dc_kthread *t)
 {
+#ifdef DC_FIBER_ASAN
+	/* A thread that ended mid-call leaves its frames' redzones in ASan's shadow; munmap does
+	 * not clear them, and a later mapping at the same addresses (the machine's shadow array)
+	 * would read as stack (clang-san CI: stack-buffer-underflow in dc_machine_poison). */
+	if (t->map)
+		ASAN_UNPOISON_MEMORY_REGION(t->map, t->map_len);
+#endif
 	if (t->map)
 		munmap(t->map, t->map_len);
 	free(t);
