@@ -2,7 +2,9 @@
  * machine-readable output, and one clear line for every input error. */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dctest.h"
 #include "dctool.h"
@@ -124,4 +126,32 @@ DC_TEST(cli_run_input_errors_one_line_exit_2)
 		if (cases[i].err)
 			CHECK_MSG(!strcmp(r.err, cases[i].err), "case %zu: stderr '%s'", i, r.err);
 	}
+}
+
+/* Found by a torture campaign: with speculative fills (prefetch_lines) in a cache so small that
+ * the prefetch evicts the line just referenced, the line was referenced again as a read, so a
+ * CPU store came back clean and was dropped at its eviction: wrong data on a correct driver,
+ * on a coherent platform too. */
+DC_TEST(cli_run_prefetch_evicting_the_stored_line_keeps_the_store)
+{
+	char path[] = "/tmp/dmacoh-prefetch-XXXXXX.ini";
+	int fd = mkstemps(path, 4);
+	CHECK(fd >= 0);
+	static const char ini[] = "[platform]\nbase = pc\nname = tiny-prefetch\n"
+	                          "coherency = coherent\n[cache]\nline_size = 128\n"
+	                          "[cache.L1]\nsize = 4K\nways = 8\nreplacement = random\n"
+	                          "[adversary]\nprefetch_lines = 4\n";
+	CHECK(write(fd, ini, sizeof(ini) - 1) == (ssize_t)(sizeof(ini) - 1));
+	close(fd);
+	static struct dct_run r;
+	bool ran = dct_run_tool(
+	    &r,
+	    (const char *const[]){"run", "--driver", "busmaster", "--platform", path, "--workload",
+	                          "count=30,read=30,write=60,ioctl=10,size=39936-46592,"
+	                          "align=3813,outstanding=1",
+	                          "--seed", "189367", "--deterministic", NULL});
+	unlink(path);
+	CHECK(ran);
+	CHECK_MSG(r.status == 0 && strstr(r.out, "every byte verified"), "exit %d\n%s%s", r.status,
+	          r.out, r.err);
 }

@@ -272,7 +272,7 @@ static void adversary_before_ref(struct dc_machine *m)
 }
 
 /* Speculative fills of the next lines of the same page after a CPU fill (ARM-like). */
-static void prefetch_after_fill(struct dc_machine *m, uint64_t pa, uint8_t *va)
+static void prefetch_after_fill(struct dc_machine *m, uint64_t pa, uint8_t *va, enum dc_access a)
 {
 	uint32_t ls = m->cache.line_size;
 	uint64_t line = pa & ~(uint64_t)(ls - 1);
@@ -286,10 +286,12 @@ static void prefetch_after_fill(struct dc_machine *m, uint64_t pa, uint8_t *va)
 			m->st.speculative_fills++;
 	}
 	m->in_adversary = false;
-	/* A prefetch may have pushed the referenced line out of a tiny cache: reference it again
-	 * so the caller's access lands in a present line. */
+	/* A prefetch may have pushed the referenced line out of a tiny cache: reference it again,
+	 * as the same kind of access, so the caller's access lands in a present line — and a
+	 * store in a dirty one (as a read the line came back clean, and the store made after
+	 * this hook returned was dropped at its eviction: wrong data on every platform). */
 	if (dc_cache_probe(&m->cache, pa, NULL) < 0)
-		dc_cache_access_slow(&m->cache, pa, va, DC_ACC_READ);
+		dc_cache_access_slow(&m->cache, pa, va, a);
 }
 
 /* One reference inside a single line of the cached window. */
@@ -299,7 +301,7 @@ __attribute__((always_inline)) static inline void ref_line(struct dc_machine *m,
 	adversary_before_ref(m);
 	uint32_t lvl = dc_cache_access(&m->cache, pa, va, a);
 	if (lvl == m->cache.n_levels && m->plat.adv.prefetch_lines)
-		prefetch_after_fill(m, pa, va);
+		prefetch_after_fill(m, pa, va, a);
 	m->mru_vline = (uint64_t)(va - m->mem.cwin) >> m->cache.line_shift;
 	m->mru_ctag = m->cache.mru_tag;
 	if (m->mru_ctag)
