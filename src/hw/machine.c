@@ -130,8 +130,6 @@ int dc_machine_create(const struct dc_platform *p, struct dc_machine **out)
 		free(m);
 		return DC_ERR_NOMEM;
 	}
-	dc_mem_fresh(bits, bytes);
-	dc_mem_fresh(msh, p->va_size >> DC_SH_GRANULE_SHIFT);
 	m->present_bits = bits;
 	m->msh = msh;
 	dc_clock_init(&m->clock);

@@ -21,7 +21,6 @@ static void *map_anon(uint64_t len, int prot)
 	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	dc_mem_fresh(p, len);
 	return p;
 }
 
@@ -127,7 +126,6 @@ int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size)
 		m->phys = NULL;
 		goto fail;
 	}
-	dc_mem_fresh(m->phys, phys_size);
 	uint64_t pfns = phys_size >> DC_PAGE_SHIFT, vpages = va_size >> DC_PAGE_SHIFT;
 	m->cwin = map_anon(va_size, m->guard ? PROT_NONE : PROT_READ | PROT_WRITE);
 	m->pt = map_anon(vpages * sizeof(*m->pt), ro);

@@ -153,20 +153,4 @@ static inline uint8_t *dc_mem_pa_ptr(const struct dc_mem *m, uint64_t pa)
 	return m->phys + pa;
 }
 
-/* A new anonymous mapping: under ASan, clear shadow a previous mapping at the same addresses
- * left behind (munmap does not), so the machine's own arrays never read as poisoned. */
-#if defined(__SANITIZE_ADDRESS__)
-#define DC_MEM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DC_MEM_ASAN 1
-#endif
-#endif
-#ifdef DC_MEM_ASAN
-#include <sanitizer/asan_interface.h>
-#define dc_mem_fresh(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define dc_mem_fresh(p, n) ((void)(p), (void)(n))
-#endif
-
 #endif

@@ -99,10 +99,6 @@ int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 	 * dereferences it is reported by the hooks, which then enable the page it touched. */
 	s->uva = mmap(NULL, s->m->mem.va_size, PROT_NONE,
 	              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (s->iospace != MAP_FAILED)
-		dc_mem_fresh(s->iospace, DC_IOSPACE_SIZE);
-	if (s->uva != MAP_FAILED)
-		dc_mem_fresh(s->uva, s->m->mem.va_size);
 	if (s->iospace == MAP_FAILED || s->uva == MAP_FAILED) {
 		if (s->iospace == MAP_FAILED)
 			s->iospace = NULL;
