@@ -132,6 +132,9 @@ struct dc_device_cfg {
 /* ---- The ops table ------------------------------------------------------------------------- */
 
 struct dc_device_ops {
+	/* Leave these out: in the table the host hands out (struct dc_device.ops) they are the
+	 * model's name and desc. */
+	const char *name, *desc;
 	/* Creates the state.  h stays valid until destroy; dc_host_res(h) holds the resources the
 	 * device got.  Returns DC_OK or a negative dc_err (DC_ERR_INVAL for a configuration it
 	 * cannot be; dc_host_log says why). */
@@ -223,6 +226,9 @@ void dc_host_irq_raise(struct dc_host *h);
 void dc_host_irq_lower(struct dc_host *h);
 bool dc_host_irq_asserted(const struct dc_host *h);
 void dc_host_irq_pulse(struct dc_host *h); /* edge: raise then lower */
+/* Re-routes the device's interrupt to another line (a jumperless card's IRQ select): lowers
+ * the old one.  The kernel keeps reporting the line the device started with. */
+void dc_host_irq_move(struct dc_host *h, int line);
 
 /* Timers: events in simulated time, run in (time, scheduling order) order.  A timer belongs
  * to the device and is freed with it.  NULL when memory runs out. */
@@ -280,7 +286,7 @@ void dc_bm_write_now(struct dc_bm *bm, uint64_t addr, const void *src, uint64_t 
 
 /* A model bound to a machine. */
 struct dc_device {
-	const struct dc_device_ops *ops;
+	const struct dc_device_ops *ops; /* the model's, with name and desc filled in */
 	void *opaque;
 	struct dc_device_res res;
 	const struct dc_device_model *model;
@@ -301,5 +307,8 @@ int dc_device_attach(struct dc_machine *m, struct dc_bridge *br,
                      size_t errlen);
 /* Destroys the state and gives the resources back. */
 void dc_device_detach(struct dc_device *d);
+/* The machine's engine behind a model's dc_bm (tests, the kernel's FlushAdapterBuffers). */
+struct dc_busmaster;
+struct dc_busmaster *dc_bm_busmaster(struct dc_bm *bm);
 
 #endif
