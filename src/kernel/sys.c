@@ -361,6 +361,12 @@ int dc_sys_add_device(struct dc_sys *s, const char *name, const struct dc_sysdev
 	    .instance = instance, .capacity = o->capacity, .latency_ns = o->latency_ns};
 	int err = dc_device_attach(s->m, s->br, model, &r, &cfg, &d->dev, dev_err, sizeof(dev_err));
 	if (err) {
+		const char *path = dc_sys_device_model_path(model);
+		if (path) {
+			char tmp[sizeof(dev_err)];
+			snprintf(tmp, sizeof(tmp), "%s: %s", path, dev_err);
+			snprintf(dev_err, sizeof(dev_err), "%s", tmp);
+		}
 		free(d);
 		return err;
 	}
