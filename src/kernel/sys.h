@@ -39,9 +39,8 @@ struct dc_machine *dc_sys_machine(struct dc_sys *s);
 
 /* Options for a device; zero means the device's default. */
 struct dc_sysdev_opts {
-	uint64_t capacity; /* store bytes (block devices; fdc: 1474560 or 737280) */
-	int dma_channel; /* sysblk: 8237 channel (0 = default 3; 5-7 for 16 bits); fdc, sb16 (8-bit)
-	                  */
+	uint64_t capacity;   /* store bytes (the model may accept only some sizes) */
+	int dma_channel;     /* overrides the model's first 8237 channel (0: the declared one) */
 	uint32_t addr_bits;  /* bus masters: 32 or 64 */
 	uint32_t max_sg;     /* bus masters */
 	uint64_t latency_ns; /* command latency */

@@ -193,8 +193,8 @@ int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_
 	return DC_OK;
 }
 
-/* The kind a result names: "read", "write" or "ioctl" (a ring receive is a read, the
- * silence after a stream's writes a write). */
+/* The kind a result names: "read", "write" or "ioctl" (a frame device's receive is a read,
+ * the silence after a stream's writes a write). */
 static const char *major_kind(UCHAR major, bool ioctl)
 {
 	return ioctl ? "ioctl" : major == IRP_MJ_READ ? "read" : "write";
@@ -371,7 +371,7 @@ static void fifo_drop(struct fifo *f, uint64_t n)
 	f->pos += n;
 }
 
-/* ---- Stream devices (sb16) ----------------------------------------------------------------
+/* ---- Stream devices (DC_STORE_STREAM) -------------------------------------------------------
  * One format for the run (from the seed: 8-bit unsigned or 16-bit signed, mono or stereo, at
  * 44.1 kHz), then writes and reads in the seeded mix.  Every write's bytes must appear in the
  * device's sink back to back, in the order sent, followed by nothing but silence; the reads,
