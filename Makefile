@@ -16,7 +16,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 OPT ?= -O2
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -Isrc -fno-strict-aliasing
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -Isrc -I. -fno-strict-aliasing
 SANFLAGS := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 CFLAGS := $(CFLAGS_COMMON) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS)
@@ -32,7 +32,7 @@ REDEFINE := --redefine-sym memcpy=__dc_memcpy --redefine-sym memmove=__dc_memmov
 	--redefine-sym _exit=__dc__exit --redefine-sym _Exit=__dc__Exit \
 	--redefine-sym quick_exit=__dc_quick_exit --redefine-sym abort=__dc_abort
 
-LIB_SRC := $(sort $(wildcard src/hw/*.c src/kernel/*.c src/check/*.c))
+LIB_SRC := $(sort $(wildcard src/hw/*.c devices/*.c src/kernel/*.c src/check/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libdmacoh.a
 

@@ -50,8 +50,8 @@
 #include "dmacoh/check.h"
 #include "hw/bridge.h"
 #include "hw/busmaster.h"
-#include "hw/dev_bmblk.h"
-#include "hw/dev_sysblk.h"
+#include "devices/bmblk.h"
+#include "devices/sysblk.h"
 #include "hw/i8237.h"
 #include "hw/machine.h"
 #include "hw/mapreg.h"
@@ -298,9 +298,9 @@ static void rig_down(struct rig *r)
 	}
 	dc_mapreg_destroy(r->mr);
 	for (int k = 0; k < 2; k++)
-		r->bm[k].ops->destroy(r->bm[k].opaque);
+		dc_device_detach(&r->bm[k]);
 	dc_bridge_destroy(r->br);
-	r->sys.ops->destroy(r->sys.opaque);
+	dc_device_detach(&r->sys);
 	dc_i8237_destroy(r->dma);
 	dc_machine_destroy(r->m);
 }

@@ -7,7 +7,7 @@
 #include "dctest.h"
 #include "hw/bridge.h"
 #include "hw/busmaster.h"
-#include "hw/dev_bmblk.h"
+#include "devices/bmblk.h"
 #include "hw/machine.h"
 #include "hw/mapreg.h"
 
@@ -49,7 +49,7 @@ static void rig_fini(struct rig *r)
 {
 	dc_mapreg_destroy(r->mr);
 	if (r->dev.ops)
-		r->dev.ops->destroy(r->dev.opaque);
+		dc_device_detach(&r->dev);
 	dc_bridge_destroy(r->br);
 	dc_machine_destroy(r->m);
 }

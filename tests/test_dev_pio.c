@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "dctest.h"
-#include "hw/dev_pio.h"
+#include "devices/pio.h"
 #include "hw/machine.h"
 
 struct prig {
@@ -36,7 +36,7 @@ static bool up(struct prig *r, const char *prof)
 static void down(struct prig *r)
 {
 	if (r->dev.ops)
-		r->dev.ops->destroy(r->dev.opaque);
+		dc_device_detach(&r->dev);
 	if (r->m)
 		dc_machine_destroy(r->m);
 }

@@ -6,7 +6,7 @@
 #include "dctest.h"
 #include "hw/bridge.h"
 #include "hw/busmaster.h"
-#include "hw/dev_ring.h"
+#include "devices/ring.h"
 #include "hw/machine.h"
 
 #define IRQ 9
@@ -53,7 +53,7 @@ static void rig_fini(struct rig *r)
 	if (r->cb)
 		dc_free_uncached(r->m, r->cb, 1 + 2 * N * BUF / DC_PAGE_SIZE);
 	if (r->dev.ops)
-		r->dev.ops->destroy(r->dev.opaque);
+		dc_device_detach(&r->dev);
 	dc_bridge_destroy(r->br);
 	dc_machine_destroy(r->m);
 }

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "dctest.h"
-#include "hw/dev_sb16.h"
+#include "devices/sb16.h"
 #include "hw/i8237.h"
 #include "hw/machine.h"
 #include "hw/rng.h"
@@ -100,7 +100,7 @@ static bool rig_up(struct rig *r, const char *prof)
 static void rig_down(struct rig *r)
 {
 	if (r->dev.ops)
-		r->dev.ops->destroy(r->dev.opaque);
+		dc_device_detach(&r->dev);
 	dc_i8237_destroy(r->d);
 	if (r->m)
 		dc_machine_destroy(r->m);

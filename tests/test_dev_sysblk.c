@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dctest.h"
-#include "hw/dev_sysblk.h"
+#include "devices/sysblk.h"
 #include "hw/i8237.h"
 #include "hw/machine.h"
 
@@ -51,7 +51,7 @@ static bool rig_up(struct rig *r, const char *prof, unsigned ch, uint32_t chunk,
 static void rig_down(struct rig *r)
 {
 	if (r->dev.ops)
-		r->dev.ops->destroy(r->dev.opaque);
+		dc_device_detach(&r->dev);
 	dc_i8237_destroy(r->d);
 	if (r->m)
 		dc_machine_destroy(r->m);

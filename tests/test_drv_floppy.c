@@ -16,7 +16,7 @@
 #include "dctool.h"
 #include "dmacoh/check.h"
 #include "dmacoh/driver.h"
-#include "hw/dev_fdc.h"
+#include "devices/fdc.h"
 #include "hw/machine.h"
 #include "hw/rng.h"
 #include "kernel/workload.h"

@@ -14,7 +14,7 @@
 #include "dctest.h"
 #include "dmacoh/check.h"
 #include "dmacoh/driver.h"
-#include "hw/dev_sb16.h"
+#include "devices/sb16.h"
 #include "hw/i8237.h"
 #include "hw/machine.h"
 #include "hw/rng.h"

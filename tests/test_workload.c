@@ -6,7 +6,7 @@
 
 #include "dctest.h"
 #include "dmacoh/check.h"
-#include "hw/dev_ring.h"
+#include "devices/ring.h"
 #include "hw/device.h"
 #include "hw/parse.h"
 #include "kernel/workload.h"

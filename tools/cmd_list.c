@@ -90,21 +90,71 @@ static int list_rules(void)
 	return 0;
 }
 
-/* Each device model as `dmacoh run` builds it, described by the model itself. */
+/* Loaded with --device-model before listing (list devices only). */
+static const char *const *dev_model_files;
+static int n_dev_model_files;
+
+/* One line of what a model declares for its first instance. */
+static void describe_res(const struct dc_device_model *m, char *buf, size_t len)
+{
+	const struct dc_device_res *r = &m->res;
+	size_t n = 0;
+	buf[0] = 0;
+#define ADD(...)                                                                \
+	do {                                                                    \
+		int k_ = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__); \
+		if (k_ > 0)                                                     \
+			n = DC_MIN(n + (size_t)k_, len - 1);                    \
+	} while (0)
+	if (r->port_len)
+		ADD("ports 0x%x-0x%x%s, ", r->port_base, r->port_base + r->port_len - 1,
+		    r->port_holes ? " (with holes)" : "");
+	if (r->mmio_len)
+		ADD("MMIO window+0x%llx (%llu bytes), ", (unsigned long long)r->mmio_base,
+		    (unsigned long long)r->mmio_len);
+	if (r->irq_mode == DC_IRQ_NONE)
+		ADD("no IRQ, ");
+	else if (r->irq >= 0)
+		ADD("IRQ %d %s, ", r->irq, r->irq_mode == DC_IRQ_EDGE ? "edge" : "level");
+	else
+		ADD("any free IRQ %s, ", r->irq_mode == DC_IRQ_EDGE ? "edge" : "level");
+	if (r->dma_channel >= 0)
+		ADD("DMA %d", r->dma_channel);
+	if (r->has_dma2)
+		ADD("+%d", r->dma_channel2);
+	if (r->dma_channel >= 0)
+		ADD(", ");
+	if (r->bus_master) {
+		char bits[32];
+		snprintf(bits, sizeof(bits), r->addr_bits ? "%u-bit" : "platform-width",
+		         r->addr_bits);
+		ADD("bus master (%s, %u S/G elements%s), ", bits, r->max_sg,
+		    r->map_registers ? ", map registers" : "");
+	}
+	ADD("store %s", dc_store_kind_name(m->store_kind));
+	if (m->store_kind == DC_STORE_BLOCK || m->store_kind == DC_STORE_FRAME)
+		ADD("/%u", m->store_unit);
+#undef ADD
+}
+
+/* Each device model (built in, then loaded), described by its own declaration. */
 static int list_devices(void)
 {
-	struct dc_platform p;
-	struct dc_sys *s;
-	if (dc_platform_builtin("pc", &p) || dc_sys_create(&p, &s)) {
-		fprintf(stderr, "dmacoh list: cannot build a machine\n");
-		return 2;
-	}
+	char err[1024];
+	for (int i = 0; i < n_dev_model_files; i++)
+		if (dc_sys_load_device_model(dev_model_files[i], NULL, err, sizeof(err))) {
+			fprintf(stderr, "dmacoh: %s\n", err);
+			return 2;
+		}
 	for (const char *const *n = dc_sys_device_names(); *n; n++) {
-		struct dc_sysdev *d;
-		if (dc_sys_add_device(s, *n, NULL, &d) == DC_OK)
-			printf("%-10s %s\n", *n, dc_sysdev_device(d)->ops->desc);
+		const struct dc_device_model *m = dc_sys_device_model(*n);
+		const char *path = dc_sys_device_model_path(m);
+		char res[512];
+		describe_res(m, res, sizeof(res));
+		printf("%-10s %s%s%s%s\n", *n, m->desc ? m->desc : "", path ? " (from " : "",
+		       path ? path : "", path ? ")" : "");
+		printf("%-10s   %s\n", "", res);
 	}
-	dc_sys_destroy(s);
 	return 0;
 }
 
@@ -178,6 +228,25 @@ int dc_cmd_list(int argc, char **argv)
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;
+	}
+	if (argc > 2 && !strcmp(argv[1], "devices")) {
+		for (int i = 2; i < argc; i++)
+			if (strcmp(argv[i], "--device-model") || i + 1 >= argc) {
+				fprintf(stderr,
+				        "dmacoh list devices: %s (usage: dmacoh list devices "
+				        "[--device-model FILE.so]...)\n",
+				        strcmp(argv[i], "--device-model")
+				            ? "unknown argument"
+				            : "--device-model needs a file");
+				return 2;
+			} else {
+				i++;
+			}
+		static const char *files[64];
+		for (int i = 3; i < argc && n_dev_model_files < 64; i += 2)
+			files[n_dev_model_files++] = argv[i];
+		dev_model_files = files;
+		return list_devices();
 	}
 	if (argc != 2) {
 		fprintf(stderr, "dmacoh list: %s (one of: %s)\n",

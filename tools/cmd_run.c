@@ -82,6 +82,8 @@ static void run_usage(FILE *f)
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
 	    "coherency rule the driver breaks.\n\n"
 	    "  --device NAME      the device model (default: the one the driver names)\n"
+	    "  --device-model FILE.so  load a device model built by dmacoh-cc --device-model\n"
+	    "                     (several allowed); --device NAME then picks it\n"
 	    "  --platform P       built-in platform or profile file (default: noncoherent)\n"
 	    "  --workload SPEC    key=value,... (default: count=100,read=50,write=45,ioctl=5);\n"
 	    "                     plain decimal numbers; a workload moving no data is refused\n"
@@ -361,7 +363,16 @@ int dc_cmd_run(int argc, char **argv)
 		                    : !strcmp(a, "--timeout")      ? &timeout_s
 		                    : !strcmp(a, "--max-accesses") ? &accesses_s
 		                                                   : NULL;
-		if (slot) {
+		if (!strcmp(a, "--device-model")) {
+			/* Loaded at once: a bad model is an input error before anything runs. */
+			char merr[1024];
+			if (i + 1 >= argc)
+				return fail2("%s needs a value (try 'dmacoh run --help')%s", a, "");
+			if (dc_sys_load_device_model(argv[++i], NULL, merr, sizeof(merr))) {
+				fprintf(stderr, "dmacoh: %s\n", merr);
+				return 2;
+			}
+		} else if (slot) {
 			if (i + 1 >= argc)
 				return fail2("%s needs a value (try 'dmacoh run --help')%s", a, "");
 			*slot = argv[++i];

@@ -74,7 +74,8 @@ int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char
 			snprintf(err, errlen, "unknown device '%s' (see 'dmacoh list devices')",
 			         t->device);
 		else
-			snprintf(err, errlen, "device %s: %s", t->device, dc_err_name(e));
+			snprintf(err, errlen, "device %s: %s", t->device,
+			         *dc_sys_device_error() ? dc_sys_device_error() : dc_err_name(e));
 		return e;
 	}
 	return DC_OK;

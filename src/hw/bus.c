@@ -15,6 +15,40 @@ static bool overlaps(const struct dc_io_range *r, unsigned n, uint64_t base, uin
 	return false;
 }
 
+static const struct dc_io_range *owner(const struct dc_io_range *r, unsigned n, uint64_t base,
+                                       uint64_t len)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (base < r[i].base + r[i].len && r[i].base < base + len)
+			return &r[i];
+	return NULL;
+}
+
+const struct dc_io_range *dc_bus_port_owner(const struct dc_bus *b, uint64_t base, uint64_t len)
+{
+	return owner(b->port, b->n_port, base, len);
+}
+
+const struct dc_io_range *dc_bus_mmio_owner(const struct dc_bus *b, uint64_t base, uint64_t len)
+{
+	return owner(b->mmio, b->n_mmio, base, len);
+}
+
+static void drop(struct dc_io_range *r, unsigned *n, const void *opaque)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < *n; i++)
+		if (r[i].opaque != opaque)
+			r[k++] = r[i];
+	*n = k;
+}
+
+void dc_bus_remove(struct dc_bus *b, const void *opaque)
+{
+	drop(b->port, &b->n_port, opaque);
+	drop(b->mmio, &b->n_mmio, opaque);
+}
+
 static int add(struct dc_io_range *r, unsigned *n, uint64_t base, uint64_t len,
                const struct dc_io_ops *ops, void *opaque, const char *name)
 {

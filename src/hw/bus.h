@@ -37,6 +37,11 @@ int dc_bus_add_ports(struct dc_bus *b, uint32_t base, uint32_t len, const struct
                      void *opaque, const char *name);
 int dc_bus_add_mmio(struct dc_bus *b, uint64_t pa, uint64_t len, const struct dc_io_ops *ops,
                     void *opaque, const char *name);
+/* The first claimed range overlapping [base, base + len), or NULL (to name who holds it). */
+const struct dc_io_range *dc_bus_port_owner(const struct dc_bus *b, uint64_t base, uint64_t len);
+const struct dc_io_range *dc_bus_mmio_owner(const struct dc_bus *b, uint64_t base, uint64_t len);
+/* Gives back every range claimed with this opaque (a device going away). */
+void dc_bus_remove(struct dc_bus *b, const void *opaque);
 /* The range claiming mmio address pa, or NULL. */
 const struct dc_io_range *dc_bus_find_mmio(const struct dc_bus *b, uint64_t pa);
 

@@ -21,17 +21,14 @@
 #ifndef DC_BUSMASTER_H
 #define DC_BUSMASTER_H
 
-#include "dmacoh/common.h"
 #include "clock.h"
+#include "dmacoh/common.h"
+#include "dmacoh/device.h"
 
 struct dc_machine;
 struct dc_bridge;
 
-/* One scatter/gather element as the device sees it. */
-struct dc_bm_seg {
-	uint64_t addr; /* logical */
-	uint32_t len;
-};
+/* One scatter/gather element as the device sees it: struct dc_bm_seg of dmacoh/device.h. */
 
 /* Called from a clock event when a transfer ends: status DC_OK, or a negative dc_err when it
  * stopped early (bytes says how far it got). */

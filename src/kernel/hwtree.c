@@ -1,9 +1,10 @@
 /* The legacy hardware tree that IoQueryDeviceDescription searches: what NTDETECT reported on a
  * PC — one ISA bus (a MultifunctionAdapter), its controllers and their peripherals.  Built from
- * the system's devices on each call:
- *   fdc  -> DiskController n, with FloppyDiskPeripheral 0 (a 3.5" 1.44 MB drive);
- *   sb16 -> AudioController n;
- *   sysblk, pio -> OtherController n.
+ * the system's devices on each call, by the class their model declares (dc_device_class):
+ *   DC_CLASS_DISK  -> DiskController n, with FloppyDiskPeripheral 0 (a 3.5" 1.44 MB drive);
+ *   DC_CLASS_AUDIO -> AudioController n;
+ *   DC_CLASS_OTHER -> OtherController n.
+ * A controller's Identifier is its model's `identifier` (else its name).
  * Bus masters are PCI devices, found through PnP only (as on Windows).  A controller's
  * configuration data is its raw resources as a CM_FULL_RESOURCE_DESCRIPTOR; a floppy drive's is
  * a device-specific descriptor followed by CM_FLOPPY_DEVICE_DATA (version 2). */
@@ -63,10 +64,14 @@ static CONFIGURATION_TYPE controller_type(const struct dc_sysdev *d)
 {
 	if (d->bm)
 		return MaximumType; /* PCI: not in this tree */
-	if (!strcmp(d->kind, "fdc"))
+	switch (d->dev.model->dev_class) {
+	case DC_CLASS_DISK:
 		return DiskController;
-	if (!strcmp(d->kind, "sb16"))
+	case DC_CLASS_AUDIO:
 		return AudioController;
+	case DC_CLASS_OTHER:
+		break;
+	}
 	return OtherController;
 }
 
@@ -184,11 +189,8 @@ NTSTATUS IoQueryDeviceDescription(PINTERFACE_TYPE BusType, PULONG BusNumber,
 		    (ULONG)(offsetof(CM_FULL_RESOURCE_DESCRIPTOR,
 		                     PartialResourceList.PartialDescriptors) +
 		            f->PartialResourceList.Count * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR));
-		bool ok = kv_set(ctl,
-		                 !strcmp(d->kind, "fdc")    ? "82077AA"
-		                 : !strcmp(d->kind, "sb16") ? "SB16"
-		                                            : d->kind,
-		                 REG_FULL_RESOURCE_DESCRIPTOR, f, flen);
+		const char *ident = d->dev.model->identifier ? d->dev.model->identifier : d->kind;
+		bool ok = kv_set(ctl, ident, REG_FULL_RESOURCE_DESCRIPTOR, f, flen);
 		free(raw);
 		free(tr);
 		if (!ok) {

@@ -1,17 +1,14 @@
 /* The system: assembly of the machine and its PC hardware, devices, simulated time as the
  * kernel sees it (interrupt and DPC delivery by IRQL), and the application's side of I/O. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "devices/builtin.h"
 #include "dmacoh/driver.h"
-#include "hw/dev_bmblk.h"
-#include "hw/dev_fdc.h"
-#include "hw/dev_pio.h"
-#include "hw/dev_ring.h"
-#include "hw/dev_sb16.h"
-#include "hw/dev_sysblk.h"
+#include "hw/bridge.h"
 #include "kernel.h"
 
 _Thread_local struct dc_sys *dc_sys_cur;
@@ -144,8 +141,7 @@ void dc_sys_destroy(struct dc_sys *s)
 	for (unsigned i = 0; i < s->n_devs; i++) {
 		struct dc_sysdev *d = s->devs[i];
 		dc_io_delete_pdo(s, d);
-		if (d->dev.ops && d->dev.ops->destroy)
-			d->dev.ops->destroy(d->dev.opaque);
+		dc_device_detach(&d->dev);
 		free(d);
 	}
 	dc_io_destroy_bus(s);
@@ -173,18 +169,116 @@ void dc_sys_destroy(struct dc_sys *s)
 
 /* --- Devices ------------------------------------------------------------------------------ */
 
-static const char *const device_names[] = {"sysblk", "bmblk", "ring", "pio", "fdc", "sb16", NULL};
+/* The device models this process knows: the built-ins, then the ones loaded from .so files
+ * (kept loaded until exit: machines hold their names). */
+#define MAX_MODELS 64
+static const struct dc_device_model *models[MAX_MODELS];
+static const char *model_paths[MAX_MODELS];
+static const char *model_names[MAX_MODELS + 1];
+static unsigned n_models;
+static _Thread_local char dev_err[512];
+
+static void models_init(void)
+{
+	if (n_models)
+		return;
+	for (unsigned i = 0; dc_builtin_models[i]; i++) {
+		models[n_models] = dc_builtin_models[i];
+		model_names[n_models++] = dc_builtin_models[i]->name;
+	}
+}
 
 const char *const *dc_sys_device_names(void)
 {
-	return device_names;
+	models_init();
+	return model_names;
 }
 
-static unsigned count_kind(struct dc_sys *s, const char *kind)
+const struct dc_device_model *dc_sys_device_model(const char *name)
+{
+	models_init();
+	for (unsigned i = 0; i < n_models; i++)
+		if (!strcmp(models[i]->name, name))
+			return models[i];
+	return NULL;
+}
+
+const char *dc_sys_device_model_path(const struct dc_device_model *m)
+{
+	models_init();
+	for (unsigned i = 0; i < n_models; i++)
+		if (models[i] == m)
+			return model_paths[i];
+	return NULL;
+}
+
+const char *dc_sys_device_error(void)
+{
+	return dev_err;
+}
+
+int dc_sys_load_device_model(const char *path, const struct dc_device_model **out, char *err,
+                             size_t errlen)
+{
+	models_init();
+	if (out)
+		*out = NULL;
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *why = dlerror();
+		snprintf(err, errlen, "%s: not a loadable device model (%s)", path,
+		         why ? why : "?");
+		return DC_ERR_IO;
+	}
+	const struct dc_device_model *const *sym = dlsym(h, DMACOH_DEVICE_SYMBOL);
+	if (!sym || !*sym) {
+		snprintf(err, errlen,
+		         "%s: not a device model (no %s symbol: build it with dmacoh-cc "
+		         "--device-model and DMACOH_DEVICE_MODEL(...))",
+		         path, DMACOH_DEVICE_SYMBOL);
+		dlclose(h);
+		return DC_ERR_INVAL;
+	}
+	const struct dc_device_model *m = *sym;
+	for (unsigned i = 0; i < n_models; i++)
+		if (models[i] == m) { /* the same file again */
+			if (out)
+				*out = m;
+			return DC_OK;
+		}
+	char why[400];
+	int rc = dc_device_model_check(m, why, sizeof(why));
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		dlclose(h);
+		return rc;
+	}
+	const struct dc_device_model *o = dc_sys_device_model(m->name);
+	if (o) {
+		const char *op = dc_sys_device_model_path(o);
+		snprintf(err, errlen, "%s: device model '%s' exists already (%s%s)", path, m->name,
+		         op ? "loaded from " : "built in", op ? op : "");
+		dlclose(h);
+		return DC_ERR_BUSY;
+	}
+	if (n_models == MAX_MODELS) {
+		snprintf(err, errlen, "%s: more than %u device models", path, MAX_MODELS);
+		dlclose(h);
+		return DC_ERR_NOMEM;
+	}
+	model_paths[n_models] = strdup(path);
+	models[n_models] = m;
+	model_names[n_models++] = m->name;
+	if (out)
+		*out = m;
+	return DC_OK;
+}
+
+static unsigned count_model(struct dc_sys *s, const struct dc_device_model *m)
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < s->n_devs; i++)
-		n += strcmp(s->devs[i]->kind, kind) == 0;
+		n += s->devs[i]->dev.model == m;
 	return n;
 }
 
@@ -204,6 +298,29 @@ static int free_irq(struct dc_sys *s, int preferred)
 	return -1;
 }
 
+/* The resources instance n of a model asks for (its MMIO base still window-relative), or
+ * false when the model has no room for an instance n. */
+static bool instance_res(const struct dc_device_model *m, unsigned n, struct dc_device_res *r)
+{
+	if (m->max_instances && n >= m->max_instances)
+		return false;
+	if (n == 0) {
+		*r = m->res;
+		return true;
+	}
+	if (n <= m->n_more) {
+		*r = m->more[n - 1];
+		return true;
+	}
+	*r = m->n_more ? m->more[m->n_more - 1] : m->res;
+	unsigned k = n - m->n_more;
+	if ((r->port_len && !m->port_stride) || (r->mmio_len && !m->mmio_stride))
+		return false;
+	r->port_base += k * m->port_stride;
+	r->mmio_base += k * m->mmio_stride;
+	return true;
+}
+
 int dc_sys_add_device(struct dc_sys *s, const char *name, const struct dc_sysdev_opts *o,
                       struct dc_sysdev **out)
 {
@@ -212,111 +329,51 @@ int dc_sys_add_device(struct dc_sys *s, const char *name, const struct dc_sysdev
 		o = &none;
 	if (out)
 		*out = NULL;
+	dev_err[0] = 0;
+	const struct dc_device_model *model = dc_sys_device_model(name);
+	if (!model)
+		return snprintf(dev_err, sizeof(dev_err), "unknown device '%s'", name),
+		       DC_ERR_NOTFOUND;
 	if (s->n_devs == DC_SYS_MAX_DEVS)
 		return DC_ERR_NOMEM;
+	unsigned instance = count_model(s, model);
+	struct dc_device_res r;
+	if (!instance_res(model, instance, &r))
+		return snprintf(dev_err, sizeof(dev_err), "%s: no room for device %u of this kind",
+		                name, instance + 1),
+		       DC_ERR_BUSY;
+	if (r.mmio_len)
+		r.mmio_base += dc_mmio_window(s->m);
+	if (o->dma_channel && r.dma_channel >= 0)
+		r.dma_channel = o->dma_channel;
+	if (o->addr_bits)
+		r.addr_bits = o->addr_bits;
+	if (o->max_sg)
+		r.max_sg = o->max_sg;
+	r.irq = r.irq_mode == DC_IRQ_NONE ? -1 : free_irq(s, r.irq);
 	struct dc_sysdev *d = calloc(1, sizeof(*d));
 	if (!d)
 		return DC_ERR_NOMEM;
 	d->s = s;
-	d->instance = count_kind(s, name);
-	int err = DC_ERR_NOTFOUND;
-	if (strcmp(name, "sysblk") == 0) {
-		struct dc_sysblk_cfg c;
-		dc_sysblk_cfg_default(&c);
-		c.dma = s->dma;
-		c.port_base += 0x10 * d->instance;
-		if (o->dma_channel)
-			c.dma_channel = (unsigned)o->dma_channel;
-		if (o->capacity)
-			c.sectors = o->capacity / DC_SYSBLK_SECTOR;
-		if (o->latency_ns)
-			c.latency_ns = o->latency_ns;
-		c.irq = free_irq(s, c.irq);
-		d->kind = "sysblk";
-		err = dc_sysblk_create(s->m, &c, &d->dev);
-	} else if (strcmp(name, "pio") == 0) {
-		struct dc_pio_cfg c;
-		dc_pio_cfg_default(&c);
-		c.port_base += 0x20 * d->instance;
-		if (o->capacity)
-			c.size = o->capacity;
-		if (o->latency_ns)
-			c.latency_ns = o->latency_ns;
-		c.irq = free_irq(s, c.irq);
-		d->kind = "pio";
-		err = dc_pio_create(s->m, &c, &d->dev);
-	} else if (strcmp(name, "bmblk") == 0) {
-		struct dc_bmblk_config c = {0};
-		c.mmio_base = dc_mmio_window(s->m) + 0x1000u * d->instance;
-		c.sectors = o->capacity / DC_BMBLK_SECTOR;
-		c.addr_bits = o->addr_bits;
-		c.max_sg = o->max_sg;
-		c.latency_ns = o->latency_ns;
-		c.irq = free_irq(s, -1);
-		d->kind = "bmblk";
-		err = dc_bmblk_create(s->m, s->br, &c, &d->dev);
-		if (!err)
-			d->bm = dc_bmblk_busmaster(d->dev.opaque);
-	} else if (strcmp(name, "ring") == 0) {
-		struct dc_ring_config c = {0};
-		c.mmio_base = dc_mmio_window(s->m) + 0x10000u + 0x1000u * d->instance;
-		c.addr_bits = o->addr_bits;
-		c.irq = free_irq(s, -1);
-		d->kind = "ring";
-		err = dc_ring_create(s->m, s->br, &c, &d->dev);
-		if (!err)
-			d->bm = dc_ring_busmaster(d->dev.opaque);
-	} else if (strcmp(name, "fdc") == 0) {
-		/* The primary controller at 0x3F0 (IRQ 6, channel 2), a second one at 0x370, as on
-		 * a PC; drive 0 holds a formatted 1.44 MB disk (capacity 737280: a 720 KB one). */
-		struct dc_fdc_cfg c;
-		dc_fdc_cfg_default(&c);
-		c.dma = s->dma;
-		if (d->instance > 1)
-			err = DC_ERR_BUSY;
-		else {
-			c.port_base = d->instance ? 0x370 : 0x3F0;
-			if (o->dma_channel)
-				c.dma_channel = (unsigned)o->dma_channel;
-			c.irq = free_irq(s, d->instance ? -1 : c.irq);
-			d->kind = "fdc";
-			enum dc_fdc_media media =
-			    o->capacity == dc_fdc_media_size(DC_FDC_MEDIA_720K) ? DC_FDC_MEDIA_720K
-			    : !o->capacity || o->capacity == dc_fdc_media_size(DC_FDC_MEDIA_1440K)
-			        ? DC_FDC_MEDIA_1440K
-			        : DC_FDC_MEDIA_NONE;
-			err = media == DC_FDC_MEDIA_NONE ? DC_ERR_INVAL
-			                                 : dc_fdc_create(s->m, &c, &d->dev);
-			if (!err && (err = dc_fdc_insert(d->dev.opaque, 0, media, NULL)))
-				d->dev.ops->destroy(d->dev.opaque);
-		}
-	} else if (strcmp(name, "sb16") == 0) {
-		/* 0x220, IRQ 5, channels 1 and 5; a second card at 0x240 on channels 3 and 6. */
-		struct dc_sb16_cfg c;
-		dc_sb16_cfg_default(&c);
-		c.dma = s->dma;
-		if (d->instance > 1)
-			err = DC_ERR_BUSY;
-		else {
-			c.port_base = 0x220u + 0x20u * d->instance;
-			if (d->instance) {
-				c.dma8 = 3;
-				c.dma16 = 6;
-			}
-			if (o->dma_channel)
-				c.dma8 = (unsigned)o->dma_channel;
-			c.irq = free_irq(s, c.irq);
-			d->kind = "sb16";
-			err = dc_sb16_create(s->m, &c, &d->dev);
-		}
-	}
+	d->instance = instance;
+	d->kind = model->name;
+	const struct dc_device_cfg cfg = {
+	    .instance = instance, .capacity = o->capacity, .latency_ns = o->latency_ns};
+	int err = dc_device_attach(s->m, s->br, model, &r, &cfg, &d->dev, dev_err, sizeof(dev_err));
 	if (err) {
+		const char *path = dc_sys_device_model_path(model);
+		if (path) {
+			char tmp[sizeof(dev_err)];
+			snprintf(tmp, sizeof(tmp), "%s: %s", path, dev_err);
+			snprintf(dev_err, sizeof(dev_err), "%s", tmp);
+		}
 		free(d);
 		return err;
 	}
+	d->bm = dc_device_busmaster(&d->dev);
 	d->pdo = dc_io_create_pdo(s, d);
 	if (!d->pdo) {
-		d->dev.ops->destroy(d->dev.opaque);
+		dc_device_detach(&d->dev);
 		free(d);
 		return DC_ERR_NOMEM;
 	}

@@ -39,18 +39,31 @@ struct dc_machine *dc_sys_machine(struct dc_sys *s);
 
 /* Options for a device; zero means the device's default. */
 struct dc_sysdev_opts {
-	uint64_t capacity; /* store bytes (block devices; fdc: 1474560 or 737280) */
-	int dma_channel; /* sysblk: 8237 channel (0 = default 3; 5-7 for 16 bits); fdc, sb16 (8-bit)
-	                  */
+	uint64_t capacity;   /* store bytes (the model may accept only some sizes) */
+	int dma_channel;     /* overrides the model's first 8237 channel (0: the declared one) */
 	uint32_t addr_bits;  /* bus masters: 32 or 64 */
 	uint32_t max_sg;     /* bus masters */
 	uint64_t latency_ns; /* command latency */
 };
 
-/* Names of the devices dc_sys_add_device knows, NULL-terminated. */
+/* Names of the device models dc_sys_add_device knows (built-in, then loaded), NULL-terminated. */
 const char *const *dc_sys_device_names(void);
-/* Creates device `name` (instance n of that kind gets the next free ports / window / IRQ) and
- * its PDO.  DC_ERR_NOTFOUND (unknown name), errors of the device model. */
+/* The model called name, or NULL. */
+const struct dc_device_model *dc_sys_device_model(const char *name);
+/* The .so a model was loaded from, NULL for a built-in. */
+const char *dc_sys_device_model_path(const struct dc_device_model *m);
+/* Loads a device model built by `dmacoh-cc --device-model` (dlopen; the file stays loaded) and
+ * adds it to the models dc_sys_add_device knows, for every system of this process.  Loading
+ * the same file twice is fine.  Errors, with one line in err naming the file: DC_ERR_IO (not a
+ * shared object), DC_ERR_INVAL (no model symbol, wrong ABI, missing ops member, impossible
+ * resources), DC_ERR_BUSY (a model of that name exists). */
+int dc_sys_load_device_model(const char *path, const struct dc_device_model **out, char *err,
+                             size_t errlen);
+/* One line on why the last dc_sys_add_device of this thread failed ("" if it did not). */
+const char *dc_sys_device_error(void);
+/* Creates device `name` (instance n of that model gets the resources its declaration gives
+ * instance n, and the next free IRQ) and its PDO.  DC_ERR_NOTFOUND (unknown name), DC_ERR_BUSY
+ * (resources taken: dc_sys_device_error names the other device), errors of the model. */
 int dc_sys_add_device(struct dc_sys *s, const char *name, const struct dc_sysdev_opts *o,
                       struct dc_sysdev **out);
 struct dc_device *dc_sysdev_device(struct dc_sysdev *d);

@@ -5,8 +5,6 @@
 #include <string.h>
 
 #include "dmacoh/driver.h"
-#include "hw/dev_ring.h"
-#include "hw/dev_sb16.h"
 #include "hw/parse.h"
 #include "hw/rng.h"
 #include "kernel.h"
@@ -195,8 +193,8 @@ int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_
 	return DC_OK;
 }
 
-/* The kind a result names: "read", "write" or "ioctl" (a ring receive is a read, the
- * silence after a stream's writes a write). */
+/* The kind a result names: "read", "write" or "ioctl" (a frame device's receive is a read,
+ * the silence after a stream's writes a write). */
 static const char *major_kind(UCHAR major, bool ioctl)
 {
 	return ioctl ? "ioctl" : major == IRP_MJ_READ ? "read" : "write";
@@ -259,14 +257,13 @@ static uint64_t irp_timeout(uint64_t bytes, uint64_t bps)
 	return t > (long double)(UINT64_MAX / 2) ? UINT64_MAX / 2 : base + (uint64_t)t;
 }
 
-/* The slowest rate a device moves data at (bytes per simulated second). */
-static uint64_t device_bps(struct dc_machine *m, const char *kind)
+/* The slowest rate a device moves data at (bytes per simulated second): what its model
+ * declares, else the platform's rate for its kind of DMA. */
+static uint64_t device_bps(struct dc_machine *m, const struct dc_device *dev)
 {
-	if (!strcmp(kind, "fdc"))
-		return 250000 / 8 / 4; /* 250 kbit/s media; seeks and missed revolutions: / 4 */
-	if (!strcmp(kind, "sysblk") || !strcmp(kind, "pio"))
-		return m->plat.sysdma_bw;
-	return m->plat.bm_bw;
+	if (dev->model->store_bps)
+		return dev->model->store_bps;
+	return dev->res.bus_master ? m->plat.bm_bw : m->plat.sysdma_bw;
 }
 
 /* One request in flight. */
@@ -374,7 +371,7 @@ static void fifo_drop(struct fifo *f, uint64_t n)
 	f->pos += n;
 }
 
-/* ---- Stream devices (sb16) ----------------------------------------------------------------
+/* ---- Stream devices (DC_STORE_STREAM) -------------------------------------------------------
  * One format for the run (from the seed: 8-bit unsigned or 16-bit signed, mono or stereo, at
  * 44.1 kHz), then writes and reads in the seeded mix.  Every write's bytes must appear in the
  * device's sink back to back, in the order sent, followed by nothing but silence; the reads,
@@ -412,6 +409,7 @@ struct pending_write {
 
 struct stream {
 	struct ctx *c;
+	const struct dc_device_ops *ops;
 	void *dev;
 	struct fifo want;         /* successful writes' bytes not heard yet */
 	struct pending_write *pw; /* their IRPs, oldest first: [pw_head, n_pw) */
@@ -424,7 +422,7 @@ struct stream {
 static void stream_check_sink(struct stream *S)
 {
 	uint64_t played;
-	const uint8_t *sink = dc_sb16_sink(S->dev, &played, NULL);
+	const uint8_t *sink = S->ops->stream_sink(S->dev, &played);
 	uint64_t n = DC_MIN(played, S->want.len), done = 0;
 	while (done < n && S->pw_head < S->n_pw) {
 		struct pending_write *p = &S->pw[S->pw_head];
@@ -437,7 +435,7 @@ static void stream_check_sink(struct stream *S)
 			S->pw_head++;
 	}
 	fifo_drop(&S->want, done);
-	dc_sb16_sink_consume(S->dev, done);
+	S->ops->stream_consume(S->dev, done);
 	if (S->pw_head == S->n_pw)
 		S->pw_head = S->n_pw = 0;
 }
@@ -476,14 +474,15 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	hi -= hi % frame;
 	if (!hi) {
 		snprintf(err, errlen,
-		         "workload: size %u-%u holds no %u-byte frame (sb16 streams whole frames)",
-		         w->size_min, w->size_max, frame);
+		         "workload: size %u-%u holds no %u-byte frame (%s streams whole frames)",
+		         w->size_min, w->size_max, frame, d->kind);
 		return DC_ERR_INVAL;
 	}
 	if (!lo)
 		lo = frame;
 	uint64_t t0 = m->clock.now;
-	struct stream S = {.c = &c, .dev = dev, .silence = f.BitsPerSample == 8 ? 0x80 : 0x00};
+	struct stream S = {
+	    .c = &c, .ops = ops, .dev = dev, .silence = f.BitsPerSample == 8 ? 0x80 : 0x00};
 	struct fifo src = {0}; /* the capture source from the oldest read not checked */
 	uint64_t read_at = 0;
 	struct stream_req *rq = calloc(w->outstanding, sizeof(*rq));
@@ -675,12 +674,10 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	 * and start it again. */
 	uint64_t quiet = 0;
 	for (uint64_t waited = 0;; waited += STREAM_STEP_NS) {
-		struct dc_sb16_state ss;
 		uint64_t have;
-		dc_sb16_state(dev, &ss);
-		dc_sb16_sink(dev, &have, NULL);
-		if (ss.s[DC_SB16_STREAM_8].run == DC_SB16_IDLE &&
-		    ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE) {
+		bool idle = ops->stream_idle(dev);
+		ops->stream_sink(dev, &have);
+		if (idle) {
 			quiet += STREAM_STEP_NS;
 			if (have >= S.want.len || quiet > STREAM_QUIET_NS)
 				break;
@@ -705,7 +702,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	}
 	/* Then only silence. */
 	uint64_t played;
-	const uint8_t *sink = dc_sb16_sink(dev, &played, NULL);
+	const uint8_t *sink = ops->stream_sink(dev, &played);
 	for (uint64_t i = 0; i < played; i++) {
 		if (sink[i] != S.silence) {
 			uint8_t *tail = malloc(played);
@@ -742,34 +739,40 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 {
 	memset(st, 0, sizeof(*st));
 	dc_sys_cur = s;
-	if (!strcmp(d->kind, "sb16"))
+	const struct dc_device_model *dm = d->dev.model;
+	if (dm->store_kind == DC_STORE_STREAM)
 		return run_stream(s, d, top, w, st, fn, opaque, err, errlen);
+	if (dm->store_kind == DC_STORE_NONE) {
+		snprintf(err, errlen,
+		         "workload: device %s declares no backing store: the built-in workload has "
+		         "nothing to verify against",
+		         d->kind);
+		return DC_ERR_INVAL;
+	}
 	struct dc_machine *m = s->m;
 	struct ctx c = {w, st, m};
 	const struct dc_device_ops *ops = d->dev.ops;
-	bool frame = !strcmp(d->kind, "ring");
-	uint32_t gran =
-	    !strcmp(d->kind, "sysblk") || !strcmp(d->kind, "bmblk") || !strcmp(d->kind, "fdc") ? 512
-	                                                                                       : 1;
-	uint64_t bps = device_bps(m, d->kind);
+	bool frame = dm->store_kind == DC_STORE_FRAME;
+	uint32_t max_frame = frame ? dm->store_unit : 0;
+	uint32_t gran = frame ? 1 : dm->store_unit;
+	uint64_t bps = device_bps(m, &d->dev);
 	uint64_t store = frame ? 0 : ops->store_size(d->dev.opaque);
 	uint32_t lo = w->size_min, hi = w->size_max;
 	if (!lo && !hi) {
 		lo = frame ? 1 : gran;
 		hi = frame ? 1514 : 65536;
 	}
-	if (frame && w->fault) {
+	if (dm->no_fault && w->fault) {
 		snprintf(err, errlen,
-		         "workload: fault=%llu: not on ring (its frames loop back: a frame lost to "
+		         "workload: fault=%llu: not on %s (its frames loop back: a frame lost to "
 		         "an injected error has no request to fail)",
-		         (unsigned long long)w->fault);
+		         (unsigned long long)w->fault, d->kind);
 		return DC_ERR_INVAL;
 	}
 	uint64_t slot = frame ? 0 : store / w->outstanding;
 	slot -= slot % gran;
-	if (frame && hi > DC_RING_MAX_FRAME)
-		return snprintf(err, errlen, "workload: frames are at most %u bytes",
-		                DC_RING_MAX_FRAME),
+	if (frame && hi > max_frame)
+		return snprintf(err, errlen, "workload: frames are at most %u bytes", max_frame),
 		       DC_ERR_INVAL;
 	/* Lengths are whole sectors between lo and hi; none can be zero. */
 	uint32_t lo_g = lo ? lo + (gran - lo % gran) % gran : gran, hi_g = hi - hi % gran;
@@ -806,7 +809,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		ops->store_write(d->dev.opaque, 0, model, store);
 	}
 	struct req *rq = calloc(2 * w->outstanding, sizeof(*rq));
-	uint8_t *got = malloc(frame ? DC_RING_MAX_FRAME : hi);
+	uint8_t *got = malloc(frame ? max_frame : hi);
 	if (!rq || !got) {
 		free(rq);
 		free(got);
@@ -882,7 +885,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				struct req *rd = &rq[nb];
 				memset(rd, 0, sizeof(*rd));
 				rd->major = IRP_MJ_READ;
-				rd->len = DC_RING_MAX_FRAME;
+				rd->len = max_frame;
 				rd->buf = dc_sys_alloc_buffer(
 				    s, rd->len, pick_boff(&r, w->align, m->plat.line_size),
 				    w->zone);

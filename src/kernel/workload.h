@@ -11,7 +11,8 @@
  * (IRPs in flight at once, 1-64), seed, fault (every Nth read or write meets an injected
  * transfer error: on a block device it must fail, with Information 0 — with several requests
  * outstanding, one of the batch it was armed in; on a stream device the driver must recover
- * and the request succeed; 0 = never; refused on ring, whose frames are looped back).
+ * and the request succeed; 0 = never; refused on a device whose model says no_fault, e.g. one
+ * whose frames are looped back).
  * Numbers are plain decimal (size also takes K and M); anything else is refused with one
  * line, as is a workload that moves no data.  Outstanding requests use disjoint parts of the
  * store, so the expected contents never depend on the order the driver serves them in.

@@ -17,11 +17,11 @@
  *
  * Deliberately not modelled: link state, MAC addresses and filtering, checksum offload,
  * descriptor prefetch and write-back batching, wire time (a frame takes only its DMA time). */
-#ifndef DC_DEV_RING_H
-#define DC_DEV_RING_H
+#ifndef DC_DEVICES_RING_H
+#define DC_DEVICES_RING_H
 
 #include "dmacoh/common.h"
-#include "device.h"
+#include "dmacoh/device.h"
 
 struct dc_machine;
 struct dc_bridge;
@@ -100,6 +100,9 @@ struct dc_ring_config {
 	int irq;            /* -1: none */
 	uint64_t bw;        /* bytes/s per direction; 0: plat.bm_bw */
 };
+
+/* The model (devices/builtin.c lists it). */
+extern const struct dc_device_model dc_ring_model;
 
 int dc_ring_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_ring_config *cfg,
                    struct dc_device *dev);

@@ -1,4 +1,4 @@
-/* sb16, the Sound Blaster 16's DSP and mixer setup registers: see dev_sb16.h and
+/* sb16, the Sound Blaster 16's DSP and mixer setup registers: see sb16.h and
  * docs/devices/sb16.md.
  *
  * Each engine (8-bit, 16-bit) runs a sample clock: `position` = the bytes the DAC has played
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dev_sb16.h"
-#include "i8237.h"
-#include "machine.h"
+#include "sb16.h"
+
+__extension__ typedef unsigned __int128 u128;
 
 #define NS_PER_S UINT64_C(1000000000)
 #define RBUF 16u    /* DSP read-data FIFO */
@@ -63,12 +63,11 @@ struct stream {
 	uint64_t blocks;
 	uint8_t stage[STAGE];
 	uint32_t s_off, s_len;
-	struct dc_event tick;
+	struct dc_timer *tick;
 };
 
 struct sb {
-	struct dc_machine *m;
-	struct dc_i8237 *dma;
+	struct dc_host *h;
 	int irq;
 	uint64_t tick_ns;
 	uint64_t unit; /* the DMA controller's buffer (chunk x depth) */
@@ -96,7 +95,7 @@ struct sb {
 	bool played_any;
 	uint8_t *src;                        /* source bytes [src_base, src_len) */
 	uint64_t src_base, src_len, src_pos; /* stream positions */
-	struct dc_event irq_ev;
+	struct dc_timer *irq_ev;
 	struct dc_sb16_stats stats;
 };
 
@@ -107,11 +106,11 @@ static void set_irq(struct sb *s, bool may_raise)
 	if (s->irq < 0)
 		return;
 	if (!s->ist)
-		dc_irq_lower(&s->m->irq, (unsigned)s->irq);
+		dc_host_irq_lower(s->h);
 	else if (may_raise)
-		dc_irq_raise(&s->m->irq, (unsigned)s->irq);
+		dc_host_irq_raise(s->h);
 	else
-		dc_event_schedule(&s->m->clock, &s->irq_ev, s->m->clock.now);
+		dc_timer_mod(s->irq_ev, dc_host_now(s->h));
 }
 
 static void irq_event(void *opaque)
@@ -130,7 +129,7 @@ static uint64_t position(const struct stream *t, uint64_t now)
 {
 	uint64_t p = t->base;
 	if (t->run == DC_SB16_RUNNING && now > t->t0 && t->fmt.rate) {
-		uint64_t frames = (uint64_t)((dc_u128)(now - t->t0) * t->fmt.rate / NS_PER_S);
+		uint64_t frames = (uint64_t)((u128)(now - t->t0) * t->fmt.rate / NS_PER_S);
 		p += frames * t->frame;
 	}
 	return DC_MIN(p, t->limit);
@@ -140,7 +139,7 @@ static uint64_t position(const struct stream *t, uint64_t now)
 static uint64_t time_of(const struct stream *t, uint64_t bytes)
 {
 	uint64_t frames = (bytes - t->base + t->frame - 1) / t->frame;
-	dc_u128 ns = ((dc_u128)frames * NS_PER_S + t->fmt.rate - 1) / t->fmt.rate;
+	u128 ns = ((u128)frames * NS_PER_S + t->fmt.rate - 1) / t->fmt.rate;
 	return t->t0 + (uint64_t)ns;
 }
 
@@ -152,14 +151,14 @@ static void dreq(struct stream *t, bool level)
 	if (!level && !t->dreq_out)
 		return;
 	t->dreq_out = level;
-	dc_i8237_dreq(t->sb->dma, t->ch, level);
+	dc_host_dreq(t->sb->h, t->no, level);
 }
 
 static void stop(struct stream *t)
 {
 	t->run = DC_SB16_IDLE;
 	t->exiting = false;
-	dc_event_cancel(&t->sb->m->clock, &t->tick);
+	dc_timer_del(t->tick);
 	dreq(t, false);
 }
 
@@ -175,11 +174,11 @@ static void moved(struct stream *t, uint32_t n)
 		t->blocks += ends;
 		s->ist |= ist_bit(t);
 		s->stats.irqs[t->no] += ends;
-		dc_event_schedule(&s->m->clock, &s->irq_ev, s->m->clock.now);
+		dc_timer_mod(s->irq_ev, dc_host_now(s->h));
 		if (t->fault) {
 			/* The injected failure: the engine gives up after its first block. */
 			t->fault = false;
-			dc_i8237_error(s->dma, t->ch);
+			dc_host_dma_error(s->h, t->no);
 			stop(t);
 			return;
 		}
@@ -192,7 +191,7 @@ static void tick_event(void *opaque)
 {
 	struct stream *t = opaque;
 	struct sb *s = t->sb;
-	uint64_t now = s->m->clock.now;
+	uint64_t now = dc_host_now(s->h);
 	if (t->run == DC_SB16_IDLE)
 		return;
 	s->stats.ticks++;
@@ -241,14 +240,14 @@ static void tick_event(void *opaque)
 		if (tb > now && tb < next)
 			next = tb;
 	}
-	dc_event_schedule(&s->m->clock, &t->tick, next);
+	dc_timer_mod(t->tick, next);
 }
 
 /* ---- DACK ----------------------------------------------------------------------------------- */
 
-static uint8_t *dack_to_device(void *opaque, uint32_t max, uint32_t *n)
+static uint8_t *dack_to_device(void *opaque, unsigned chan, uint32_t max, uint32_t *n)
 {
-	struct stream *t = opaque;
+	struct stream *t = &((struct sb *)opaque)->st[chan];
 	struct sb *s = t->sb;
 	*n = 0;
 	if (t->run == DC_SB16_IDLE || t->dir != DC_DIR_TO_DEVICE || t->done >= t->want)
@@ -273,9 +272,9 @@ static uint8_t *dack_to_device(void *opaque, uint32_t max, uint32_t *n)
 	return dst;
 }
 
-static const uint8_t *dack_from_device(void *opaque, uint32_t max, uint32_t *n)
+static const uint8_t *dack_from_device(void *opaque, unsigned chan, uint32_t max, uint32_t *n)
 {
-	struct stream *t = opaque;
+	struct stream *t = &((struct sb *)opaque)->st[chan];
 	*n = 0;
 	if (t->run == DC_SB16_IDLE || t->dir != DC_DIR_FROM_DEVICE || !t->s_len)
 		return NULL;
@@ -292,25 +291,18 @@ static const uint8_t *dack_from_device(void *opaque, uint32_t max, uint32_t *n)
 }
 
 /* The DSP counts its own bytes: terminal count (the channel reloading) means nothing to it. */
-static void on_tc(void *opaque)
+static void on_tc(void *opaque, unsigned chan)
 {
-	(void)opaque;
+	(void)opaque, (void)chan;
 }
 
-static uint64_t pending(void *opaque)
+static uint64_t pending(void *opaque, unsigned chan)
 {
-	struct stream *t = opaque;
+	struct stream *t = &((struct sb *)opaque)->st[chan];
 	if (!t->dreq_out)
 		return UINT64_MAX;
 	return t->dir == DC_DIR_TO_DEVICE ? t->want - t->done : t->s_len;
 }
-
-static const struct dc_dma_client sb_client = {
-    .dack_from_device = dack_from_device,
-    .dack_to_device = dack_to_device,
-    .tc = on_tc,
-    .pending = pending,
-};
 
 /* ---- DSP commands --------------------------------------------------------------------------- */
 
@@ -338,7 +330,7 @@ static void start(struct sb *s, enum dc_sb16_stream no, enum dc_dir dir, bool au
 	t->frame = (uint32_t)t->fmt.bits / 8 * t->fmt.channels;
 	t->block = block;
 	t->limit = autoinit ? UINT64_MAX : block;
-	t->t0 = s->m->clock.now;
+	t->t0 = dc_host_now(s->h);
 	t->base = t->done = t->want = t->produced = t->blocks = 0;
 	t->s_off = t->s_len = 0;
 	if (s->fault_armed) {
@@ -349,17 +341,17 @@ static void start(struct sb *s, enum dc_sb16_stream no, enum dc_dir dir, bool au
 		s->sink_fmt = t->fmt;
 		s->played_any = true;
 	}
-	dc_event_schedule(&s->m->clock, &t->tick, t->t0 + s->tick_ns);
+	dc_timer_mod(t->tick, t->t0 + s->tick_ns);
 }
 
 static void pause(struct stream *t)
 {
 	if (t->run != DC_SB16_RUNNING)
 		return;
-	t->base = position(t, t->sb->m->clock.now);
+	t->base = position(t, dc_host_now(t->sb->h));
 	t->run = DC_SB16_PAUSED;
 	/* A last tick asks for what the clock reached before it stopped. */
-	dc_event_schedule(&t->sb->m->clock, &t->tick, t->sb->m->clock.now);
+	dc_timer_mod(t->tick, dc_host_now(t->sb->h));
 }
 
 static void resume(struct stream *t)
@@ -367,8 +359,8 @@ static void resume(struct stream *t)
 	if (t->run != DC_SB16_PAUSED)
 		return;
 	t->run = DC_SB16_RUNNING;
-	t->t0 = t->sb->m->clock.now;
-	dc_event_schedule(&t->sb->m->clock, &t->tick, t->t0 + t->sb->tick_ns);
+	t->t0 = dc_host_now(t->sb->h);
+	dc_timer_mod(t->tick, t->t0 + t->sb->tick_ns);
 }
 
 /* Exit auto-initialize: the engine stops at the end of the block its byte count is in (the
@@ -496,7 +488,7 @@ static void dsp_reset(struct sb *s)
 	for (unsigned i = 0; i < DC_SB16_STREAM_COUNT; i++)
 		stop(&s->st[i]);
 	s->ist = 0;
-	dc_event_cancel(&s->m->clock, &s->irq_ev);
+	dc_timer_del(s->irq_ev);
 	set_irq(s, false);
 	s->r_head = s->r_len = 0;
 	s->clen = 0;
@@ -536,8 +528,7 @@ static void select_irq(struct sb *s, uint8_t v)
 {
 	for (unsigned i = 0; i < 4; i++)
 		if (v & (1u << i)) {
-			if (s->irq >= 0)
-				dc_irq_lower(&s->m->irq, (unsigned)s->irq);
+			dc_host_irq_move(s->h, irq_lines[i]);
 			s->irq = irq_lines[i];
 			set_irq(s, false);
 			return;
@@ -550,11 +541,8 @@ static void move_channel(struct sb *s, struct stream *t, unsigned ch)
 	if (ch == t->ch)
 		return;
 	stop(t);
-	dc_i8237_detach(s->dma, t->ch);
-	if (dc_i8237_attach(s->dma, ch, &sb_client, t) == DC_OK)
+	if (dc_host_dma_move(s->h, t->no, ch) == DC_OK)
 		t->ch = ch;
-	else
-		DC_ASSERT(dc_i8237_attach(s->dma, t->ch, &sb_client, t) == DC_OK);
 }
 
 static void select_dma(struct sb *s, uint8_t v)
@@ -689,21 +677,14 @@ static void port_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 		reg_write(opaque, (unsigned)off + i, (uint8_t)(val >> (8 * i)));
 }
 
-static const struct dc_io_ops sb_io_ops = {
-    .read = port_read,
-    .write = port_write,
-};
-
 /* ---- Sink, source, WAV ---------------------------------------------------------------------- */
 
 const uint8_t *dc_sb16_sink(void *sb, uint64_t *len, struct dc_sb16_format *fmt)
 {
 	struct sb *s = sb;
 	/* Bring the channels up to now so every byte they owe the DSP is in. */
-	for (unsigned i = 0; i < DC_SB16_STREAM_COUNT; i++) {
-		struct dc_i8237_chan_state cs;
-		dc_i8237_state(s->dma, s->st[i].ch, &cs);
-	}
+	for (unsigned i = 0; i < DC_SB16_STREAM_COUNT; i++)
+		dc_host_dma_sync(s->h, i);
 	if (len)
 		*len = s->sink_len;
 	if (fmt)
@@ -853,8 +834,7 @@ void dc_sb16_state(void *sb, struct dc_sb16_state *out)
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < DC_SB16_STREAM_COUNT; i++) {
 		struct stream *t = &s->st[i];
-		struct dc_i8237_chan_state cs;
-		dc_i8237_state(s->dma, t->ch, &cs);
+		dc_host_dma_sync(s->h, i);
 		struct dc_sb16_stream_state *o = &out->s[i];
 		o->run = t->run;
 		o->dir = t->dir;
@@ -865,7 +845,7 @@ void dc_sb16_state(void *sb, struct dc_sb16_state *out)
 		o->block = t->block;
 		o->bytes = t->done;
 		o->blocks = t->blocks;
-		o->position = t->run == DC_SB16_IDLE ? t->done : position(t, s->m->clock.now);
+		o->position = t->run == DC_SB16_IDLE ? t->done : position(t, dc_host_now(s->h));
 	}
 	out->irq_status = s->ist;
 	out->irq = s->irq;
@@ -905,10 +885,6 @@ static void sb_destroy(void *opaque)
 	if (!s)
 		return;
 	dsp_reset(s);
-	for (unsigned i = 0; i < DC_SB16_STREAM_COUNT; i++)
-		dc_i8237_detach(s->dma, s->st[i].ch);
-	if (s->irq >= 0)
-		dc_irq_lower(&s->m->irq, (unsigned)s->irq);
 	free(s->sink);
 	free(s->src);
 	free(s);
@@ -965,9 +941,32 @@ static void sb_inject_fault(void *opaque, enum dc_fault f)
 		((struct sb *)opaque)->fault_armed = true;
 }
 
+static int sb_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque);
+
+static const uint8_t *sb_stream_sink(void *opaque, uint64_t *len)
+{
+	return dc_sb16_sink(opaque, len, NULL);
+}
+
+static bool sb_stream_idle(void *opaque)
+{
+	struct dc_sb16_state ss;
+	dc_sb16_state(opaque, &ss);
+	return ss.s[DC_SB16_STREAM_8].run == DC_SB16_IDLE &&
+	       ss.s[DC_SB16_STREAM_16].run == DC_SB16_IDLE;
+}
+
 static const struct dc_device_ops sb_ops = {
-    .name = "sb16",
-    .desc = "Sound Blaster 16 DSP 4.05: 8/16-bit auto-initialize DMA playback and capture",
+    .create = sb_create,
+    .port_read = port_read,
+    .port_write = port_write,
+    .dack_from_device = dack_from_device,
+    .dack_to_device = dack_to_device,
+    .tc = on_tc,
+    .pending = pending,
+    .stream_sink = sb_stream_sink,
+    .stream_consume = dc_sb16_sink_consume,
+    .stream_idle = sb_stream_idle,
     .reset = sb_reset,
     .destroy = sb_destroy,
     .store_size = sb_store_size,
@@ -988,6 +987,93 @@ void dc_sb16_cfg_default(struct dc_sb16_cfg *cfg)
 	};
 }
 
+static int sb_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque)
+{
+	const struct dc_device_res *r = dc_host_res(h);
+	struct dc_sb16_cfg c;
+	if (dcfg->priv)
+		c = *(const struct dc_sb16_cfg *)dcfg->priv;
+	else
+		dc_sb16_cfg_default(&c);
+	c.irq = r->irq;
+	c.dma8 = (unsigned)r->dma_channel;
+	c.dma16 = (unsigned)r->dma_channel2;
+	bool irq_ok = c.irq < 0 || c.irq == 5 || c.irq == 7 || c.irq == 9 || c.irq == 10;
+	bool dma_ok = r->has_dma2 && (c.dma8 == 0 || c.dma8 == 1 || c.dma8 == 3) && c.dma16 >= 5 &&
+	              c.dma16 <= 7;
+	if (!irq_ok || !dma_ok || !c.tick_ns) {
+		dc_host_log(h, "IRQ %d (5, 7, 9, 10), DMA %u (0, 1, 3) and %u (5-7)", c.irq, c.dma8,
+		            c.dma16);
+		return DC_ERR_INVAL;
+	}
+	struct sb *s = calloc(1, sizeof(*s));
+	if (!s)
+		return DC_ERR_NOMEM;
+	s->h = h;
+	s->irq = c.irq < 0 ? -1 : c.irq;
+	s->cfg_irq = s->irq;
+	s->cfg_dma8 = c.dma8;
+	s->cfg_dma16 = c.dma16;
+	s->tick_ns = c.tick_ns;
+	const struct dc_platform *p = dc_host_platform(h);
+	s->unit = (uint64_t)p->sysdma_chunk * p->sysdma_depth;
+	s->sink_fmt = (struct dc_sb16_format){DEFAULT_RATE, 1, 8, false};
+	s->irq_ev = dc_timer_new(h, "sb16-irq", irq_event, s);
+	bool ok = s->irq_ev;
+	for (unsigned i = 0; i < DC_SB16_STREAM_COUNT; i++) {
+		struct stream *t = &s->st[i];
+		t->sb = s;
+		t->no = (enum dc_sb16_stream)i;
+		t->ch = i == DC_SB16_STREAM_8 ? c.dma8 : c.dma16;
+		t->block = 1;
+		t->tick = dc_timer_new(h, i ? "sb16-tick16" : "sb16-tick8", tick_event, t);
+		ok = ok && t->tick;
+	}
+	if (!ok) {
+		free(s);
+		return DC_ERR_NOMEM;
+	}
+	dsp_reset(s);
+	*opaque = s;
+	return DC_OK;
+}
+
+/* A second card: 0x240 on channels 3 and 6. */
+static const struct dc_device_res sb16_second = {
+    .port_base = 0x240,
+    .port_len = DC_SB16_PORTS,
+    .irq = 5,
+    .irq_mode = DC_IRQ_LEVEL,
+    .dma_channel = 3,
+    .has_dma2 = true,
+    .dma_channel2 = 6,
+};
+
+const struct dc_device_model dc_sb16_model = {
+    .abi = DMACOH_DEVICE_ABI,
+    .size = sizeof(struct dc_device_model),
+    .name = "sb16",
+    .desc = "Sound Blaster 16 DSP 4.05: 8/16-bit auto-initialize DMA playback and capture",
+    .ops = &sb_ops,
+    .res =
+        {
+            .port_base = 0x220,
+            .port_len = DC_SB16_PORTS,
+            .irq = 5,
+            .irq_mode = DC_IRQ_LEVEL,
+            .dma_channel = 1,
+            .has_dma2 = true,
+            .dma_channel2 = 5,
+        },
+    .more = &sb16_second,
+    .n_more = 1,
+    .max_instances = 2,
+    .store_kind = DC_STORE_STREAM,
+    .store_unit = 1,
+    .dev_class = DC_CLASS_AUDIO,
+    .identifier = "SB16",
+};
+
 int dc_sb16_create(struct dc_machine *m, const struct dc_sb16_cfg *cfg, struct dc_device *dev)
 {
 	struct dc_sb16_cfg c;
@@ -995,68 +1081,14 @@ int dc_sb16_create(struct dc_machine *m, const struct dc_sb16_cfg *cfg, struct d
 		c = *cfg;
 	else
 		dc_sb16_cfg_default(&c);
-	if (!c.dma)
-		c.dma = dc_i8237_from_bus(&m->bus);
 	if (c.irq == 2)
 		c.irq = 9;
-	bool irq_ok = c.irq < 0 || c.irq == 5 || c.irq == 7 || c.irq == 9 || c.irq == 10;
-	bool dma_ok = (c.dma8 == 0 || c.dma8 == 1 || c.dma8 == 3) && c.dma16 >= 5 && c.dma16 <= 7;
-	if (!c.dma || !irq_ok || !dma_ok || !c.tick_ns || c.port_base + DC_SB16_PORTS > 0x10000)
-		return DC_ERR_INVAL;
-	struct sb *s = calloc(1, sizeof(*s));
-	if (!s)
-		return DC_ERR_NOMEM;
-	s->m = m;
-	s->dma = c.dma;
-	s->irq = c.irq < 0 ? -1 : c.irq;
-	s->cfg_irq = s->irq;
-	s->cfg_dma8 = c.dma8;
-	s->cfg_dma16 = c.dma16;
-	s->tick_ns = c.tick_ns;
-	s->unit = (uint64_t)m->plat.sysdma_chunk * m->plat.sysdma_depth;
-	s->sink_fmt = (struct dc_sb16_format){DEFAULT_RATE, 1, 8, false};
-	dc_event_init(&s->irq_ev, "sb16-irq", irq_event, s);
-	for (unsigned i = 0; i < DC_SB16_STREAM_COUNT; i++) {
-		struct stream *t = &s->st[i];
-		t->sb = s;
-		t->no = (enum dc_sb16_stream)i;
-		t->ch = i == DC_SB16_STREAM_8 ? c.dma8 : c.dma16;
-		t->block = 1;
-		dc_event_init(&t->tick, i ? "sb16-tick16" : "sb16-tick8", tick_event, t);
-	}
-	dsp_reset(s);
-	int rc = dc_i8237_attach(s->dma, c.dma8, &sb_client, &s->st[DC_SB16_STREAM_8]);
-	if (rc == DC_OK) {
-		rc = dc_i8237_attach(s->dma, c.dma16, &sb_client, &s->st[DC_SB16_STREAM_16]);
-		if (rc < 0)
-			dc_i8237_detach(s->dma, c.dma8);
-	}
-	if (rc == DC_OK) {
-		rc = dc_bus_add_ports(&m->bus, c.port_base, DC_SB16_PORTS, &sb_io_ops, s, "sb16");
-		if (rc < 0) {
-			dc_i8237_detach(s->dma, c.dma8);
-			dc_i8237_detach(s->dma, c.dma16);
-		}
-	}
-	if (rc < 0) {
-		free(s);
-		return rc;
-	}
-	*dev = (struct dc_device){
-	    .ops = &sb_ops,
-	    .opaque = s,
-	    .res =
-	        {
-	            .port_base = c.port_base,
-	            .port_len = DC_SB16_PORTS,
-	            .irq = s->irq,
-	            .dma_channel = (int)c.dma8,
-	            .dma_width = 8,
-	            .has_dma2 = true,
-	            .dma_channel2 = (int)c.dma16,
-	            .dma_width2 = 16,
-	            .addr_bits = m->plat.sysdma_addr_bits,
-	        },
-	};
-	return DC_OK;
+	struct dc_device_res r = dc_sb16_model.res;
+	r.port_base = c.port_base;
+	r.irq = c.irq < 0 ? -1 : c.irq;
+	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : DC_IRQ_LEVEL;
+	r.dma_channel = (int)c.dma8;
+	r.dma_channel2 = (int)c.dma16;
+	const struct dc_device_cfg dc = {.priv = &c};
+	return dc_device_attach(m, NULL, &dc_sb16_model, &r, &dc, dev, NULL, 0);
 }

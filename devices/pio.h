@@ -10,11 +10,11 @@
  *
  * No DMA: the device never touches memory.  Deliberately not modelled: the time a port access
  * takes (accesses are instantaneous in simulated time), FIFOs, flow control inside a transfer. */
-#ifndef DC_DEV_PIO_H
-#define DC_DEV_PIO_H
+#ifndef DC_DEVICES_PIO_H
+#define DC_DEVICES_PIO_H
 
 #include "dmacoh/common.h"
-#include "device.h"
+#include "dmacoh/device.h"
 
 struct dc_machine;
 
@@ -80,6 +80,9 @@ void dc_pio_cfg_default(struct dc_pio_cfg *cfg);
 
 /* Creates the device and claims its ports.  DC_ERR_INVAL, DC_ERR_BUSY, DC_ERR_NOMEM.  Destroy
  * with dev->ops->destroy(dev->opaque) together with the machine. */
+/* The model (devices/builtin.c lists it). */
+extern const struct dc_device_model dc_pio_model;
+
 int dc_pio_create(struct dc_machine *m, const struct dc_pio_cfg *cfg, struct dc_device *dev);
 
 struct dc_pio_stats {

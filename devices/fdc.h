@@ -22,11 +22,11 @@
  * choose the drive; DOR's select only chooses whose status DIR and SRA show).  Where the chip
  * would wait forever — no medium, so no index pulse — the command ends after two revolutions
  * with the 8272's not-ready status. */
-#ifndef DC_DEV_FDC_H
-#define DC_DEV_FDC_H
+#ifndef DC_DEVICES_FDC_H
+#define DC_DEVICES_FDC_H
 
 #include "dmacoh/common.h"
-#include "device.h"
+#include "dmacoh/device.h"
 
 struct dc_machine;
 struct dc_i8237;
@@ -191,6 +191,9 @@ void dc_fdc_cfg_default(struct dc_fdc_cfg *cfg);
  * disk-change line active.  dev gets ops, opaque, res; its store is drive 0's medium.
  * DC_ERR_INVAL, DC_ERR_BUSY, DC_ERR_NOMEM.  Destroy with dev->ops->destroy(dev->opaque) before
  * the controller and the machine. */
+/* The model (devices/builtin.c lists it). */
+extern const struct dc_device_model dc_fdc_model;
+
 int dc_fdc_create(struct dc_machine *m, const struct dc_fdc_cfg *cfg, struct dc_device *dev);
 
 /* Inserts a new medium (the drive must be empty: DC_ERR_BUSY).  image: its bytes in LBA order

@@ -21,11 +21,11 @@
  * ~100 us reset time (the DSP is always ready; 0xAA is there at once), mixing and volumes (the
  * stream is recorded as moved), the hardware FIFO (the FIFO bit of a command is accepted and
  * ignored), 16-bit transfers over the 8-bit channel, and any analog path. */
-#ifndef DC_DEV_SB16_H
-#define DC_DEV_SB16_H
+#ifndef DC_DEVICES_SB16_H
+#define DC_DEVICES_SB16_H
 
 #include "dmacoh/common.h"
-#include "device.h"
+#include "dmacoh/device.h"
 
 struct dc_machine;
 struct dc_i8237;
@@ -112,6 +112,9 @@ void dc_sb16_cfg_default(struct dc_sb16_cfg *cfg);
  * both channels.  dev->res names the 8-bit channel.  The store reads the playback stream and
  * writes the capture source.  DC_ERR_INVAL, DC_ERR_BUSY, DC_ERR_NOMEM.  Destroy with
  * dev->ops->destroy before the controller and the machine. */
+/* The model (devices/builtin.c lists it). */
+extern const struct dc_device_model dc_sb16_model;
+
 int dc_sb16_create(struct dc_machine *m, const struct dc_sb16_cfg *cfg, struct dc_device *dev);
 
 /* The PCM format of a stream, as a WAV header describes it. */

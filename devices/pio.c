@@ -1,10 +1,9 @@
-/* pio, the programmed-I/O device: see dev_pio.h and docs/devices/pio.md.  Like the other
+/* pio, the programmed-I/O device: see pio.h and docs/devices/pio.md.  Like the other
  * devices it raises its interrupt only from its own events, never inside a register access. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "dev_pio.h"
-#include "machine.h"
+#include "pio.h"
 
 static const char *const cmd_names[DC_PIO_CMD_COUNT] = {"none", "read", "write", "abort"};
 static const char *const error_names[DC_PIO_ERR_COUNT] = {"none", "bad-cmd", "bad-range",
@@ -34,7 +33,7 @@ const char *dc_pio_reg_name(enum dc_pio_reg r)
 }
 
 struct pio {
-	struct dc_machine *m;
+	struct dc_host *h;
 	int irq;
 	uint8_t *store;
 	uint64_t size, latency_ns;
@@ -47,7 +46,7 @@ struct pio {
 	enum dc_pio_cmd cmd;
 	uint32_t pos; /* bytes moved through DATA */
 	enum dc_pio_error pending_err;
-	struct dc_event ready_ev, done_ev, irq_ev;
+	struct dc_timer *ready_ev, *done_ev, *irq_ev;
 	struct dc_pio_stats st;
 };
 
@@ -57,11 +56,11 @@ static void set_irq(struct pio *p, bool may_raise)
 		return;
 	bool level = (p->ctrl & DC_PIO_CTRL_IEN) && p->causes;
 	if (!level)
-		dc_irq_lower(&p->m->irq, (unsigned)p->irq);
+		dc_host_irq_lower(p->h);
 	else if (may_raise)
-		dc_irq_raise(&p->m->irq, (unsigned)p->irq);
+		dc_host_irq_raise(p->h);
 	else
-		dc_event_schedule(&p->m->clock, &p->irq_ev, p->m->clock.now);
+		dc_timer_mod(p->irq_ev, dc_host_now(p->h));
 }
 
 static void irq_event(void *opaque)
@@ -117,8 +116,8 @@ static void done_event(void *opaque)
 
 static void command(struct pio *p, uint8_t v)
 {
-	dc_event_cancel(&p->m->clock, &p->ready_ev);
-	dc_event_cancel(&p->m->clock, &p->done_ev);
+	dc_timer_del(p->ready_ev);
+	dc_timer_del(p->done_ev);
 	p->cmd = DC_PIO_CMD_NONE;
 	p->status = 0;
 	p->error = DC_PIO_ERR_NONE;
@@ -142,8 +141,8 @@ static void command(struct pio *p, uint8_t v)
 	}
 	/* A write is ready at once; a read (and any refusal) after the latency. */
 	uint64_t when =
-	    p->m->clock.now + (v == DC_PIO_CMD_WRITE && !p->pending_err ? 0 : p->latency_ns);
-	dc_event_schedule(&p->m->clock, &p->ready_ev, when);
+	    dc_host_now(p->h) + (v == DC_PIO_CMD_WRITE && !p->pending_err ? 0 : p->latency_ns);
+	dc_timer_mod(p->ready_ev, when);
 }
 
 static bool data_ok(struct pio *p)
@@ -186,7 +185,7 @@ static void data_write(struct pio *p, uint32_t val, unsigned size)
 	}
 	if (p->cmd == DC_PIO_CMD_WRITE && p->pos == p->length && (p->status & DC_PIO_ST_DRDY)) {
 		p->status = (uint8_t)((p->status & ~DC_PIO_ST_DRDY) | DC_PIO_ST_BUSY);
-		dc_event_schedule(&p->m->clock, &p->done_ev, p->m->clock.now + p->latency_ns);
+		dc_timer_mod(p->done_ev, dc_host_now(p->h) + p->latency_ns);
 	}
 }
 
@@ -195,7 +194,7 @@ static uint8_t reg_read(struct pio *p, uint64_t off)
 	switch (off) {
 	case DC_PIO_REG_CMD: {
 		uint8_t v = p->status;
-		if (p->irq >= 0 && dc_irq_asserted(&p->m->irq, (unsigned)p->irq))
+		if (p->irq >= 0 && dc_host_irq_asserted(p->h))
 			v |= DC_PIO_ST_IRQ;
 		return v;
 	}
@@ -290,19 +289,14 @@ static void port_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 		reg_write(p, off + i, (uint8_t)(val >> (8 * i)));
 }
 
-static const struct dc_io_ops pio_io_ops = {
-    .read = port_read,
-    .write = port_write,
-};
-
 /* ---- dc_device_ops ------------------------------------------------------------------------ */
 
 static void pio_reset(void *opaque)
 {
 	struct pio *p = opaque;
-	dc_event_cancel(&p->m->clock, &p->ready_ev);
-	dc_event_cancel(&p->m->clock, &p->done_ev);
-	dc_event_cancel(&p->m->clock, &p->irq_ev);
+	dc_timer_del(p->ready_ev);
+	dc_timer_del(p->done_ev);
+	dc_timer_del(p->irq_ev);
 	p->cmd = DC_PIO_CMD_NONE;
 	p->status = p->causes = p->error = 0;
 	p->ctrl = DC_PIO_CTRL_IEN;
@@ -352,11 +346,14 @@ static void pio_inject_fault(void *opaque, enum dc_fault f)
 		p->fault_armed = true;
 }
 
+static int pio_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque);
+
 static const struct dc_device_ops pio_ops = {
-    .name = "pio",
-    .desc = "programmed-I/O device (I/O ports, byte/word/dword data port)",
-    .reset = pio_reset,
+    .create = pio_create,
     .destroy = pio_destroy,
+    .port_read = port_read,
+    .port_write = port_write,
+    .reset = pio_reset,
     .store_size = pio_store_size,
     .store_read = pio_store_read,
     .store_write = pio_store_write,
@@ -373,6 +370,64 @@ void dc_pio_cfg_default(struct dc_pio_cfg *cfg)
 	};
 }
 
+static int pio_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque)
+{
+	struct dc_pio_cfg c;
+	if (dcfg->priv) {
+		c = *(const struct dc_pio_cfg *)dcfg->priv;
+	} else {
+		dc_pio_cfg_default(&c);
+		if (dcfg->capacity)
+			c.size = dcfg->capacity;
+		if (dcfg->latency_ns)
+			c.latency_ns = dcfg->latency_ns;
+	}
+	/* The store is byte-addressed by a 32-bit OFFSET register. */
+	if (!c.size || c.size > UINT32_MAX) {
+		dc_host_log(h, "store of %llu bytes (1 to 4 GiB - 1)", (unsigned long long)c.size);
+		return DC_ERR_INVAL;
+	}
+	struct pio *p = calloc(1, sizeof(*p));
+	if (!p)
+		return DC_ERR_NOMEM;
+	/* The store, then as much again for a write's staging area (a write is all or nothing). */
+	p->store = calloc(2, c.size);
+	p->h = h;
+	p->ready_ev = dc_timer_new(h, "pio-ready", ready_event, p);
+	p->done_ev = dc_timer_new(h, "pio-done", done_event, p);
+	p->irq_ev = dc_timer_new(h, "pio-irq", irq_event, p);
+	if (!p->store || !p->ready_ev || !p->done_ev || !p->irq_ev) {
+		free(p->store);
+		free(p);
+		return DC_ERR_NOMEM;
+	}
+	p->irq = dc_host_res(h)->irq;
+	p->size = c.size;
+	p->latency_ns = c.latency_ns;
+	p->ctrl = DC_PIO_CTRL_IEN;
+	*opaque = p;
+	return DC_OK;
+}
+
+const struct dc_device_model dc_pio_model = {
+    .abi = DMACOH_DEVICE_ABI,
+    .size = sizeof(struct dc_device_model),
+    .name = "pio",
+    .desc = "programmed-I/O device (I/O ports, byte/word/dword data port)",
+    .ops = &pio_ops,
+    .res =
+        {
+            .port_base = 0x320,
+            .port_len = DC_PIO_PORTS,
+            .irq = 7,
+            .irq_mode = DC_IRQ_LEVEL,
+            .dma_channel = -1,
+        },
+    .port_stride = 0x20,
+    .store_kind = DC_STORE_BLOCK,
+    .store_unit = 1,
+};
+
 int dc_pio_create(struct dc_machine *m, const struct dc_pio_cfg *cfg, struct dc_device *dev)
 {
 	struct dc_pio_cfg c;
@@ -380,45 +435,12 @@ int dc_pio_create(struct dc_machine *m, const struct dc_pio_cfg *cfg, struct dc_
 		c = *cfg;
 	else
 		dc_pio_cfg_default(&c);
-	/* The store is byte-addressed by a 32-bit OFFSET register. */
-	if (!c.size || c.size > UINT32_MAX || c.irq >= DC_IRQ_LINES ||
-	    c.port_base + DC_PIO_PORTS > 0x10000)
-		return DC_ERR_INVAL;
-	struct pio *p = calloc(1, sizeof(*p));
-	if (!p)
-		return DC_ERR_NOMEM;
-	/* The store, then as much again for a write's staging area (a write is all or nothing). */
-	p->store = calloc(2, c.size);
-	if (!p->store) {
-		free(p);
-		return DC_ERR_NOMEM;
-	}
-	p->m = m;
-	p->irq = c.irq < 0 ? -1 : c.irq;
-	p->size = c.size;
-	p->latency_ns = c.latency_ns;
-	p->ctrl = DC_PIO_CTRL_IEN;
-	dc_event_init(&p->ready_ev, "pio-ready", ready_event, p);
-	dc_event_init(&p->done_ev, "pio-done", done_event, p);
-	dc_event_init(&p->irq_ev, "pio-irq", irq_event, p);
-	int rc = dc_bus_add_ports(&m->bus, c.port_base, DC_PIO_PORTS, &pio_io_ops, p, "pio");
-	if (rc < 0) {
-		free(p->store);
-		free(p);
-		return rc;
-	}
-	*dev = (struct dc_device){
-	    .ops = &pio_ops,
-	    .opaque = p,
-	    .res =
-	        {
-	            .port_base = c.port_base,
-	            .port_len = DC_PIO_PORTS,
-	            .irq = p->irq,
-	            .dma_channel = -1,
-	        },
-	};
-	return DC_OK;
+	struct dc_device_res r = dc_pio_model.res;
+	r.port_base = c.port_base;
+	r.irq = c.irq < 0 ? -1 : c.irq;
+	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : DC_IRQ_LEVEL;
+	const struct dc_device_cfg dc = {.priv = &c};
+	return dc_device_attach(m, NULL, &dc_pio_model, &r, &dc, dev, NULL, 0);
 }
 
 const struct dc_pio_stats *dc_pio_stats(void *opaque)

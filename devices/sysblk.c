@@ -1,4 +1,4 @@
-/* sysblk, the block device on a system DMA channel: see dev_sysblk.h and docs/devices/sysblk.md.
+/* sysblk, the block device on a system DMA channel: see sysblk.h and docs/devices/sysblk.md.
  * The device's side of each byte is a pointer into its store handed to the controller on DACK,
  * so a sector crosses host memory once, in the controller's dc_dma_read/dc_dma_write.  The
  * interrupt rises only from the device's own events, never inside a register access or a DACK,
@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dev_sysblk.h"
-#include "i8237.h"
-#include "machine.h"
+#include "sysblk.h"
 
 static const char *const cmd_names[DC_SYSBLK_CMD_COUNT] = {"none", "read", "write", "abort"};
 static const char *const error_names[DC_SYSBLK_ERR_COUNT] = {"none", "bad-cmd", "bad-range",
@@ -40,8 +38,7 @@ const char *dc_sysblk_reg_name(enum dc_sysblk_reg r)
 }
 
 struct sysblk {
-	struct dc_machine *m;
-	struct dc_i8237 *dma;
+	struct dc_host *h;
 	unsigned ch;
 	int irq;
 	uint8_t *store;
@@ -57,7 +54,7 @@ struct sysblk {
 	enum dc_sysblk_cmd cmd;
 	enum dc_sysblk_error pending_err; /* a command refused at once, reported after latency */
 	uint64_t base, pos, limit;        /* store offset; bytes moved; bytes it will move */
-	struct dc_event start_ev, finish_ev, irq_ev;
+	struct dc_timer *start_ev, *finish_ev, *irq_ev;
 	struct dc_sysblk_stats st;
 };
 
@@ -67,11 +64,11 @@ static void set_irq(struct sysblk *s, bool may_raise)
 		return;
 	bool level = (s->ctrl & DC_SYSBLK_CTRL_IEN) && (s->status & DC_SYSBLK_ST_CAUSES);
 	if (!level)
-		dc_irq_lower(&s->m->irq, (unsigned)s->irq);
+		dc_host_irq_lower(s->h);
 	else if (may_raise)
-		dc_irq_raise(&s->m->irq, (unsigned)s->irq);
+		dc_host_irq_raise(s->h);
 	else
-		dc_event_schedule(&s->m->clock, &s->irq_ev, s->m->clock.now);
+		dc_timer_mod(s->irq_ev, dc_host_now(s->h));
 }
 
 static void irq_event(void *opaque)
@@ -84,7 +81,7 @@ static void drop_dreq(struct sysblk *s)
 {
 	if (s->dreq) {
 		s->dreq = false;
-		dc_i8237_dreq(s->dma, s->ch, false);
+		dc_host_dreq(s->h, 0, false);
 	}
 }
 
@@ -94,7 +91,7 @@ static void start_event(void *opaque)
 	if (!s->busy)
 		return;
 	s->dreq = true;
-	dc_i8237_dreq(s->dma, s->ch, true);
+	dc_host_dreq(s->h, 0, true);
 }
 
 static void finish_event(void *opaque)
@@ -112,7 +109,7 @@ static void finish_event(void *opaque)
 			s->error = DC_SYSBLK_ERR_TRANSFER;
 			s->status |= DC_SYSBLK_ST_ERR;
 			s->st.errors++;
-			dc_i8237_error(s->dma, s->ch);
+			dc_host_dma_error(s->h, 0);
 		} else {
 			s->error = DC_SYSBLK_ERR_NONE;
 			s->status |= DC_SYSBLK_ST_DONE;
@@ -126,12 +123,13 @@ static void finish_event(void *opaque)
 static void reached_limit(struct sysblk *s)
 {
 	s->dreq = false;
-	dc_i8237_dreq(s->dma, s->ch, false);
-	dc_event_schedule(&s->m->clock, &s->finish_ev, s->m->clock.now);
+	dc_host_dreq(s->h, 0, false);
+	dc_timer_mod(s->finish_ev, dc_host_now(s->h));
 }
 
-static const uint8_t *dack_from_device(void *opaque, uint32_t max, uint32_t *n)
+static const uint8_t *dack_from_device(void *opaque, unsigned chan, uint32_t max, uint32_t *n)
 {
+	(void)chan;
 	struct sysblk *s = opaque;
 	*n = 0;
 	if (!s->busy || !s->dreq || s->cmd != DC_SYSBLK_CMD_READ)
@@ -146,8 +144,9 @@ static const uint8_t *dack_from_device(void *opaque, uint32_t max, uint32_t *n)
 	return p;
 }
 
-static uint8_t *dack_to_device(void *opaque, uint32_t max, uint32_t *n)
+static uint8_t *dack_to_device(void *opaque, unsigned chan, uint32_t max, uint32_t *n)
 {
+	(void)chan;
 	struct sysblk *s = opaque;
 	*n = 0;
 	if (!s->busy || s->cmd != DC_SYSBLK_CMD_WRITE || s->pos == s->limit) {
@@ -164,33 +163,28 @@ static uint8_t *dack_to_device(void *opaque, uint32_t max, uint32_t *n)
 	return p;
 }
 
-static void on_tc(void *opaque)
+static void on_tc(void *opaque, unsigned chan)
 {
+	(void)chan;
 	struct sysblk *s = opaque;
 	s->status |= DC_SYSBLK_ST_TC;
 	set_irq(s, false);
 }
 
-static uint64_t pending(void *opaque)
+static uint64_t pending(void *opaque, unsigned chan)
 {
+	(void)chan;
 	struct sysblk *s = opaque;
 	return s->busy && s->dreq ? s->limit - s->pos : UINT64_MAX;
 }
-
-static const struct dc_dma_client sysblk_client = {
-    .dack_from_device = dack_from_device,
-    .dack_to_device = dack_to_device,
-    .tc = on_tc,
-    .pending = pending,
-};
 
 static void abort_running(struct sysblk *s)
 {
 	if (!s->busy)
 		return;
 	drop_dreq(s); /* the controller first moves what it owed the old command */
-	dc_event_cancel(&s->m->clock, &s->start_ev);
-	dc_event_cancel(&s->m->clock, &s->finish_ev);
+	dc_timer_del(s->start_ev);
+	dc_timer_del(s->finish_ev);
 	s->busy = false;
 	s->failing = false;
 	s->st.aborts++;
@@ -205,15 +199,15 @@ static void command(struct sysblk *s, uint8_t v)
 	if (v == DC_SYSBLK_CMD_ABORT)
 		return;
 	s->error = DC_SYSBLK_ERR_NONE;
-	uint64_t when = s->m->clock.now + s->latency_ns;
+	uint64_t when = dc_host_now(s->h) + s->latency_ns;
 	if (v != DC_SYSBLK_CMD_READ && v != DC_SYSBLK_CMD_WRITE) {
 		s->pending_err = DC_SYSBLK_ERR_BAD_CMD;
-		dc_event_schedule(&s->m->clock, &s->finish_ev, when);
+		dc_timer_mod(s->finish_ev, when);
 		return;
 	}
 	if (!s->count || (uint64_t)s->lba + s->count > s->sectors) {
 		s->pending_err = DC_SYSBLK_ERR_BAD_RANGE;
-		dc_event_schedule(&s->m->clock, &s->finish_ev, when);
+		dc_timer_mod(s->finish_ev, when);
 		return;
 	}
 	s->cmd = (enum dc_sysblk_cmd)v;
@@ -231,7 +225,7 @@ static void command(struct sysblk *s, uint8_t v)
 		s->st.reads++;
 	else
 		s->st.writes++;
-	dc_event_schedule(&s->m->clock, &s->start_ev, when);
+	dc_timer_mod(s->start_ev, when);
 }
 
 static uint8_t status_byte(struct sysblk *s)
@@ -241,7 +235,7 @@ static uint8_t status_byte(struct sysblk *s)
 		v |= DC_SYSBLK_ST_BUSY;
 	if (s->dreq)
 		v |= DC_SYSBLK_ST_DRQ;
-	if (s->irq >= 0 && dc_irq_asserted(&s->m->irq, (unsigned)s->irq))
+	if (s->irq >= 0 && dc_host_irq_asserted(s->h))
 		v |= DC_SYSBLK_ST_IRQ;
 	return v;
 }
@@ -318,8 +312,7 @@ static uint32_t port_read(void *opaque, uint64_t off, unsigned size)
 	struct sysblk *s = opaque;
 	if (s->busy) {
 		/* Bring the channel (and so DONE and DRQ) up to now. */
-		struct dc_i8237_chan_state st;
-		dc_i8237_state(s->dma, s->ch, &st);
+		dc_host_dma_sync(s->h, 0);
 	}
 	uint32_t v = 0;
 	for (unsigned i = 0; i < size; i++)
@@ -333,19 +326,14 @@ static void port_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 		reg_write(opaque, off + i, (uint8_t)(val >> (8 * i)));
 }
 
-static const struct dc_io_ops sysblk_io_ops = {
-    .read = port_read,
-    .write = port_write,
-};
-
 /* ---- dc_device_ops ------------------------------------------------------------------------ */
 
 static void sysblk_reset(void *opaque)
 {
 	struct sysblk *s = opaque;
 	abort_running(s);
-	dc_event_cancel(&s->m->clock, &s->finish_ev);
-	dc_event_cancel(&s->m->clock, &s->irq_ev);
+	dc_timer_del(s->finish_ev);
+	dc_timer_del(s->irq_ev);
 	s->pending_err = DC_SYSBLK_ERR_NONE;
 	s->status = s->error = 0;
 	s->ctrl = DC_SYSBLK_CTRL_IEN;
@@ -362,9 +350,6 @@ static void sysblk_destroy(void *opaque)
 	if (!s)
 		return;
 	sysblk_reset(s);
-	dc_i8237_detach(s->dma, s->ch);
-	if (s->irq >= 0)
-		dc_irq_lower(&s->m->irq, (unsigned)s->irq);
 	free(s->store);
 	free(s);
 }
@@ -402,9 +387,16 @@ static void sysblk_inject_fault(void *opaque, enum dc_fault f)
 		s->fault_armed = true;
 }
 
+static int sysblk_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque);
+
 static const struct dc_device_ops sysblk_ops = {
-    .name = "sysblk",
-    .desc = "block device on a system DMA channel (I/O ports, 512-byte sectors)",
+    .create = sysblk_create,
+    .port_read = port_read,
+    .port_write = port_write,
+    .dack_from_device = dack_from_device,
+    .dack_to_device = dack_to_device,
+    .tc = on_tc,
+    .pending = pending,
     .reset = sysblk_reset,
     .destroy = sysblk_destroy,
     .store_size = sysblk_store_size,
@@ -425,6 +417,64 @@ void dc_sysblk_cfg_default(struct dc_sysblk_cfg *cfg)
 	};
 }
 
+static int sysblk_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque)
+{
+	struct dc_sysblk_cfg c;
+	if (dcfg->priv) {
+		c = *(const struct dc_sysblk_cfg *)dcfg->priv;
+	} else {
+		dc_sysblk_cfg_default(&c);
+		if (dcfg->capacity)
+			c.sectors = dcfg->capacity / DC_SYSBLK_SECTOR;
+		if (dcfg->latency_ns)
+			c.latency_ns = dcfg->latency_ns;
+	}
+	if (!c.sectors || c.sectors > (UINT64_C(1) << 32)) {
+		dc_host_log(h, "%llu sectors (1 to 2^32)", (unsigned long long)c.sectors);
+		return DC_ERR_INVAL;
+	}
+	struct sysblk *s = calloc(1, sizeof(*s));
+	if (!s)
+		return DC_ERR_NOMEM;
+	s->store = calloc(c.sectors, DC_SYSBLK_SECTOR);
+	s->h = h;
+	s->start_ev = dc_timer_new(h, "sysblk-start", start_event, s);
+	s->finish_ev = dc_timer_new(h, "sysblk-done", finish_event, s);
+	s->irq_ev = dc_timer_new(h, "sysblk-irq", irq_event, s);
+	if (!s->store || !s->start_ev || !s->finish_ev || !s->irq_ev) {
+		free(s->store);
+		free(s);
+		return DC_ERR_NOMEM;
+	}
+	s->ch = dc_host_dma_channel(h, 0);
+	s->irq = dc_host_res(h)->irq;
+	s->sectors = c.sectors;
+	s->latency_ns = c.latency_ns;
+	s->ctrl = DC_SYSBLK_CTRL_IEN;
+	*opaque = s;
+	return DC_OK;
+}
+
+const struct dc_device_model dc_sysblk_model = {
+    .abi = DMACOH_DEVICE_ABI,
+    .size = sizeof(struct dc_device_model),
+    .name = "sysblk",
+    .desc = "block device on a system DMA channel (I/O ports, 512-byte sectors)",
+    .ops = &sysblk_ops,
+    .res =
+        {
+            .port_base = 0x300,
+            .port_len = DC_SYSBLK_PORTS,
+            .irq = 5,
+            .irq_mode = DC_IRQ_LEVEL,
+            .dma_channel = 3,
+            .port_access = DC_ACCESS_ANY,
+        },
+    .port_stride = 0x10,
+    .store_kind = DC_STORE_BLOCK,
+    .store_unit = DC_SYSBLK_SECTOR,
+};
+
 int dc_sysblk_create(struct dc_machine *m, const struct dc_sysblk_cfg *cfg, struct dc_device *dev)
 {
 	struct dc_sysblk_cfg c;
@@ -432,57 +482,13 @@ int dc_sysblk_create(struct dc_machine *m, const struct dc_sysblk_cfg *cfg, stru
 		c = *cfg;
 	else
 		dc_sysblk_cfg_default(&c);
-	if (!c.dma)
-		c.dma = dc_i8237_from_bus(&m->bus);
-	if (!c.dma || c.dma_channel >= DC_I8237_CHANNELS || c.dma_channel == DC_I8237_CASCADE_CH)
-		return DC_ERR_INVAL;
-	if (!c.sectors || c.sectors > (UINT64_C(1) << 32) || c.irq >= DC_IRQ_LINES ||
-	    c.port_base + DC_SYSBLK_PORTS > 0x10000)
-		return DC_ERR_INVAL;
-	struct sysblk *s = calloc(1, sizeof(*s));
-	if (!s)
-		return DC_ERR_NOMEM;
-	s->store = calloc(c.sectors, DC_SYSBLK_SECTOR);
-	if (!s->store) {
-		free(s);
-		return DC_ERR_NOMEM;
-	}
-	s->m = m;
-	s->dma = c.dma;
-	s->ch = c.dma_channel;
-	s->irq = c.irq < 0 ? -1 : c.irq;
-	s->sectors = c.sectors;
-	s->latency_ns = c.latency_ns;
-	s->ctrl = DC_SYSBLK_CTRL_IEN;
-	dc_event_init(&s->start_ev, "sysblk-start", start_event, s);
-	dc_event_init(&s->finish_ev, "sysblk-done", finish_event, s);
-	dc_event_init(&s->irq_ev, "sysblk-irq", irq_event, s);
-	int rc = dc_i8237_attach(s->dma, s->ch, &sysblk_client, s);
-	if (rc == DC_OK) {
-		rc = dc_bus_add_ports(&m->bus, c.port_base, DC_SYSBLK_PORTS, &sysblk_io_ops, s,
-		                      "sysblk");
-		if (rc < 0)
-			dc_i8237_detach(s->dma, s->ch);
-	}
-	if (rc < 0) {
-		free(s->store);
-		free(s);
-		return rc;
-	}
-	*dev = (struct dc_device){
-	    .ops = &sysblk_ops,
-	    .opaque = s,
-	    .res =
-	        {
-	            .port_base = c.port_base,
-	            .port_len = DC_SYSBLK_PORTS,
-	            .irq = s->irq,
-	            .dma_channel = (int)s->ch,
-	            .dma_width = 8 * dc_i8237_width(s->ch),
-	            .addr_bits = m->plat.sysdma_addr_bits,
-	        },
-	};
-	return DC_OK;
+	struct dc_device_res r = dc_sysblk_model.res;
+	r.port_base = c.port_base;
+	r.dma_channel = (int)c.dma_channel;
+	r.irq = c.irq < 0 ? -1 : c.irq;
+	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : DC_IRQ_LEVEL;
+	const struct dc_device_cfg dc = {.priv = &c};
+	return dc_device_attach(m, NULL, &dc_sysblk_model, &r, &dc, dev, NULL, 0);
 }
 
 const struct dc_sysblk_stats *dc_sysblk_stats(void *opaque)

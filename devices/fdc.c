@@ -1,4 +1,4 @@
-/* fdc, the 82077AA floppy disk controller: see dev_fdc.h and docs/devices/fdc.md.
+/* fdc, the 82077AA floppy disk controller: see fdc.h and docs/devices/fdc.md.
  *
  * Time is the medium's rotation: a track of n sectors is n equal slots of one revolution,
  * slot 0 starting at the index, and the rotation's phase is fixed by the moment the motor
@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dev_fdc.h"
-#include "i8237.h"
-#include "machine.h"
+#include "fdc.h"
 
 #define MS UINT64_C(1000000)
 #define PHYS_CYLS 84u                /* a head can step a little past the last track */
@@ -144,7 +142,7 @@ struct drive {
 	bool seeking;
 	unsigned seek_cyl, seek_steps;
 	uint8_t seek_pcn, seek_st0;
-	struct dc_event seek_ev, motor_ev;
+	struct dc_timer *seek_ev, *motor_ev;
 };
 
 /* What the execution phase is waiting for. */
@@ -168,8 +166,7 @@ struct exec {
 };
 
 struct fdc {
-	struct dc_machine *m;
-	struct dc_i8237 *dma;
+	struct dc_host *h;
 	unsigned ch;
 	int irq;
 	uint32_t base;
@@ -200,7 +197,7 @@ struct fdc {
 	bool dreq_out;   /* what the channel sees */
 	bool fault_armed;
 	struct exec x;
-	struct dc_event exec_ev, done_ev, irq_ev, reset_ev;
+	struct dc_timer *exec_ev, *done_ev, *irq_ev, *reset_ev;
 	struct dc_fdc_stats st;
 };
 
@@ -261,11 +258,11 @@ static void set_irq(struct fdc *f, bool may_raise)
 		return;
 	bool level = int_level(f) && (f->dor & DC_FDC_DOR_DMAGATE);
 	if (!level)
-		dc_irq_lower(&f->m->irq, (unsigned)f->irq);
+		dc_host_irq_lower(f->h);
 	else if (may_raise)
-		dc_irq_raise(&f->m->irq, (unsigned)f->irq);
+		dc_host_irq_raise(f->h);
 	else
-		dc_event_schedule(&f->m->clock, &f->irq_ev, f->m->clock.now);
+		dc_timer_mod(f->irq_ev, dc_host_now(f->h));
 }
 
 static void irq_event(void *opaque)
@@ -281,15 +278,14 @@ static void update_dreq(struct fdc *f)
 	            f->x.pos < f->x.limit;
 	if (want != f->dreq_out) {
 		f->dreq_out = want;
-		dc_i8237_dreq(f->dma, f->ch, want);
+		dc_host_dreq(f->h, 0, want);
 	}
 }
 
 /* Brings the channel up to now, so bytes it owes the device are counted. */
 static void sync_dma(struct fdc *f)
 {
-	struct dc_i8237_chan_state s;
-	dc_i8237_state(f->dma, f->ch, &s);
+	dc_host_dma_sync(f->h, 0);
 }
 
 /* ---- The medium ----------------------------------------------------------------------------- */
@@ -380,19 +376,19 @@ static void finish_at(struct fdc *f, uint64_t when, uint8_t st0, uint8_t st1, ui
 	f->x.step = XS_FINISH;
 	if (st0 & DC_FDC_ST0_IC_MASK)
 		f->st.errors++;
-	dc_event_cancel(&f->m->clock, &f->done_ev);
+	dc_timer_del(f->done_ev);
 	/* A later end (a sector not found) leaves the sector in hand to the channel until then. */
-	if (when <= f->m->clock.now) {
+	if (when <= dc_host_now(f->h)) {
 		f->x.dreq = false;
 		update_dreq(f);
 	}
-	dc_event_schedule(&f->m->clock, &f->exec_ev, when);
+	dc_timer_mod(f->exec_ev, when);
 }
 
 static void finish_now(struct fdc *f, uint8_t ic_bits, uint8_t st1, uint8_t st2,
                        const uint8_t id[4])
 {
-	finish_at(f, f->m->clock.now, st0_of(f, ic_bits), st1, st2, id);
+	finish_at(f, dc_host_now(f->h), st0_of(f, ic_bits), st1, st2, id);
 }
 
 static void result_phase(struct fdc *f, const uint8_t *bytes, unsigned n, bool interrupt)
@@ -413,7 +409,7 @@ static void enter_result(struct fdc *f)
 	f->x.step = XS_IDLE;
 	f->x.dreq = false;
 	update_dreq(f);
-	d->unload_at = f->m->clock.now + hut_ns(f);
+	d->unload_at = dc_host_now(f->h) + hut_ns(f);
 	result_phase(f, f->x.st, 7, true);
 }
 
@@ -488,8 +484,7 @@ static void seek_sector(struct fdc *f, uint64_t t)
 	f->x.has_next = true;
 	f->x.slot = slot;
 	f->x.step = XS_SECTOR;
-	dc_event_schedule(&f->m->clock, &f->exec_ev,
-	                  when + slot_len(f, track_of(d, d->cyl, f->x.hds)->n));
+	dc_timer_mod(f->exec_ev, when + slot_len(f, track_of(d, d->cyl, f->x.hds)->n));
 }
 
 /* Moves drive d's head by `delta` step pulses (it stops at the mechanical ends). */
@@ -508,7 +503,7 @@ static bool drive_ok(const struct fdc *f, unsigned drive)
 static void exec_go(struct fdc *f)
 {
 	struct drive *d = &f->drv[f->x.drive];
-	uint64_t t = f->m->clock.now;
+	uint64_t t = dc_host_now(f->h);
 	enum dc_fdc_cmd cmd = f->cmd;
 	uint8_t want[4];
 	want_id(f, want);
@@ -573,7 +568,7 @@ static void exec_go(struct fdc *f)
 		f->x.step = XS_FMT_SLOT;
 		f->x.dreq = true;
 		update_dreq(f);
-		dc_event_schedule(&f->m->clock, &f->exec_ev, f->x.fmt_index);
+		dc_timer_mod(f->exec_ev, f->x.fmt_index);
 		return;
 	}
 	seek_sector(f, t);
@@ -614,7 +609,7 @@ static void read_sector(struct fdc *f)
 	/* The chip stops after a sector with an error; otherwise it goes for the next one while
 	 * the channel empties this one. */
 	if (!f->x.crc && !f->x.fault && advance(f))
-		seek_sector(f, f->m->clock.now);
+		seek_sector(f, dc_host_now(f->h));
 	else
 		f->x.has_next = false;
 	update_dreq(f);
@@ -633,7 +628,7 @@ static void done_event(void *opaque)
 	update_dreq(f);
 	if (f->x.fault) {
 		cur_id(f, id);
-		dc_i8237_error(f->dma, f->ch);
+		dc_host_dma_error(f->h, 0);
 		finish_now(f, DC_FDC_ST0_IC_ABNORMAL, DC_FDC_ST1_OR, 0, id);
 	} else if (f->x.crc) {
 		cur_id(f, id);
@@ -675,7 +670,7 @@ static void write_sector(struct fdc *f)
 		tr->bad[f->x.slot] = DC_FDC_BAD_NONE; /* a new data field, a new CRC */
 	f->st.sectors_written++;
 	if (f->x.fault) {
-		dc_i8237_error(f->dma, f->ch);
+		dc_host_dma_error(f->h, 0);
 		finish_now(f, DC_FDC_ST0_IC_ABNORMAL, DC_FDC_ST1_OR, 0, id);
 	} else if (f->x.tc) {
 		id_after(f, id);
@@ -687,7 +682,7 @@ static void write_sector(struct fdc *f)
 		f->x.pos = 0;
 		f->x.limit = DC_FDC_SECTOR;
 		f->x.dreq = true;
-		seek_sector(f, f->m->clock.now);
+		seek_sector(f, dc_host_now(f->h));
 		update_dreq(f);
 	}
 }
@@ -722,8 +717,7 @@ static void format_slot(struct fdc *f)
 	if (k == f->x.sc)
 		finish_at(f, f->x.fmt_index + f->rev_ns, st0_of(f, 0), 0, 0, tr->id[k - 1]);
 	else
-		dc_event_schedule(&f->m->clock, &f->exec_ev,
-		                  f->x.fmt_index + f->rev_ns * k / f->x.sc);
+		dc_timer_mod(f->exec_ev, f->x.fmt_index + f->rev_ns * k / f->x.sc);
 }
 
 static void exec_event(void *opaque)
@@ -761,7 +755,7 @@ static void exec_wait_motor(struct fdc *f)
 		return;
 	}
 	f->x.step = XS_GO;
-	dc_event_schedule(&f->m->clock, &f->exec_ev, DC_MAX(f->m->clock.now, d->ready_at));
+	dc_timer_mod(f->exec_ev, DC_MAX(dc_host_now(f->h), d->ready_at));
 }
 
 static void motor_event(void *opaque)
@@ -814,7 +808,7 @@ static void start_exec(struct fdc *f)
 		/* No drive on the cable: nothing ever turns. */
 		uint8_t id[4];
 		want_id(f, id);
-		finish_at(f, f->m->clock.now + NO_MEDIUM_REVS * f->rev_ns,
+		finish_at(f, dc_host_now(f->h) + NO_MEDIUM_REVS * f->rev_ns,
 		          st0_of(f, DC_FDC_ST0_IC_ABNORMAL | DC_FDC_ST0_NR), 0, 0, id);
 		return;
 	}
@@ -861,7 +855,7 @@ static void start_seek(struct fdc *f, unsigned drive, unsigned hds, bool recal, 
 	d->seek_steps = steps;
 	d->seek_st0 = st0;
 	d->seeking = true;
-	dc_event_schedule(&f->m->clock, &d->seek_ev, f->m->clock.now + steps * step_ns(f));
+	dc_timer_mod(d->seek_ev, dc_host_now(f->h) + steps * step_ns(f));
 }
 
 /* ---- Commands ------------------------------------------------------------------------------- */
@@ -966,11 +960,11 @@ static void command(struct fdc *f)
  * are: a driver recalibrates). */
 static void core_reset(struct fdc *f)
 {
-	dc_event_cancel(&f->m->clock, &f->exec_ev);
-	dc_event_cancel(&f->m->clock, &f->done_ev);
-	dc_event_cancel(&f->m->clock, &f->reset_ev);
+	dc_timer_del(f->exec_ev);
+	dc_timer_del(f->done_ev);
+	dc_timer_del(f->reset_ev);
 	for (unsigned i = 0; i < DC_FDC_DRIVES; i++) {
-		dc_event_cancel(&f->m->clock, &f->drv[i].seek_ev);
+		dc_timer_del(f->drv[i].seek_ev);
 		f->drv[i].seeking = false;
 		f->sis_pending[i] = false;
 		f->pcn[i] = 0;
@@ -999,7 +993,7 @@ static void reset_event(void *opaque)
 static void release_reset(struct fdc *f)
 {
 	f->phase = DC_FDC_PHASE_COMMAND;
-	dc_event_schedule(&f->m->clock, &f->reset_ev, f->m->clock.now + RESET_INT_NS);
+	dc_timer_mod(f->reset_ev, dc_host_now(f->h) + RESET_INT_NS);
 }
 
 static void motor(struct fdc *f, unsigned i, bool on)
@@ -1009,16 +1003,16 @@ static void motor(struct fdc *f, unsigned i, bool on)
 		return;
 	d->motor = on;
 	if (on) {
-		d->ready_at = f->m->clock.now + f->spinup_ns;
-		dc_event_schedule(&f->m->clock, &d->motor_ev, d->ready_at);
+		d->ready_at = dc_host_now(f->h) + f->spinup_ns;
+		dc_timer_mod(d->motor_ev, d->ready_at);
 		return;
 	}
-	dc_event_cancel(&f->m->clock, &d->motor_ev);
+	dc_timer_del(d->motor_ev);
 	/* The disk stops turning under a running command: it waits, as the chip waits for
 	 * index pulses, and looks for its sector again once the motor is back at speed. */
 	if (f->phase == DC_FDC_PHASE_EXEC && f->x.drive == i &&
 	    (f->x.step == XS_GO || f->x.step == XS_SECTOR || f->x.step == XS_FMT_SLOT)) {
-		dc_event_cancel(&f->m->clock, &f->exec_ev);
+		dc_timer_del(f->exec_ev);
 		f->x.started = f->x.step != XS_GO;
 		if (f->x.step == XS_FMT_SLOT)
 			f->x.pos = 0;
@@ -1182,11 +1176,6 @@ static void port_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 		reg_write(opaque, (unsigned)off + i, (uint8_t)(val >> (8 * i)));
 }
 
-static const struct dc_io_ops fdc_io_ops = {
-    .read = port_read,
-    .write = port_write,
-};
-
 /* DIR/CCR sit at base + 7, apart from the rest (base + 6 is the hard disk's). */
 static uint32_t port7_read(void *opaque, uint64_t off, unsigned size)
 {
@@ -1203,15 +1192,25 @@ static void port7_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 	reg_write(opaque, DC_FDC_REG_DIR, (uint8_t)val);
 }
 
-static const struct dc_io_ops fdc_io7_ops = {
-    .read = port7_read,
-    .write = port7_write,
-};
+/* The declared port range is base..base+7 with a hole at base + 6. */
+static uint32_t ports_read(void *opaque, uint64_t off, unsigned size)
+{
+	return off == DC_FDC_REG_DIR ? port7_read(opaque, 0, size) : port_read(opaque, off, size);
+}
+
+static void ports_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
+{
+	if (off == DC_FDC_REG_DIR)
+		port7_write(opaque, 0, val, size);
+	else
+		port_write(opaque, off, val, size);
+}
 
 /* ---- DACK ----------------------------------------------------------------------------------- */
 
-static const uint8_t *dack_from_device(void *opaque, uint32_t max, uint32_t *n)
+static const uint8_t *dack_from_device(void *opaque, unsigned chan, uint32_t max, uint32_t *n)
 {
+	(void)chan;
 	struct fdc *f = opaque;
 	*n = 0;
 	if (f->phase != DC_FDC_PHASE_EXEC || f->cmd != DC_FDC_CMD_READ_DATA || !f->x.dreq ||
@@ -1223,14 +1222,15 @@ static const uint8_t *dack_from_device(void *opaque, uint32_t max, uint32_t *n)
 	*n = k;
 	if (f->x.pos == f->x.limit) {
 		f->dreq_out = false;
-		dc_i8237_dreq(f->dma, f->ch, false);
-		dc_event_schedule(&f->m->clock, &f->done_ev, f->m->clock.now);
+		dc_host_dreq(f->h, 0, false);
+		dc_timer_mod(f->done_ev, dc_host_now(f->h));
 	}
 	return p;
 }
 
-static uint8_t *dack_to_device(void *opaque, uint32_t max, uint32_t *n)
+static uint8_t *dack_to_device(void *opaque, unsigned chan, uint32_t max, uint32_t *n)
 {
+	(void)chan;
 	struct fdc *f = opaque;
 	*n = 0;
 	if (f->phase != DC_FDC_PHASE_EXEC ||
@@ -1243,13 +1243,14 @@ static uint8_t *dack_to_device(void *opaque, uint32_t max, uint32_t *n)
 	*n = k;
 	if (f->x.pos == f->x.limit && f->dreq_out) {
 		f->dreq_out = false;
-		dc_i8237_dreq(f->dma, f->ch, false);
+		dc_host_dreq(f->h, 0, false);
 	}
 	return p;
 }
 
-static void on_tc(void *opaque)
+static void on_tc(void *opaque, unsigned chan)
 {
+	(void)chan;
 	struct fdc *f = opaque;
 	if (f->phase != DC_FDC_PHASE_EXEC || f->x.tc)
 		return;
@@ -1259,21 +1260,15 @@ static void on_tc(void *opaque)
 	f->x.tc = true;
 	f->st.tcs++;
 	if (f->cmd == DC_FDC_CMD_READ_DATA)
-		dc_event_schedule(&f->m->clock, &f->done_ev, f->m->clock.now);
+		dc_timer_mod(f->done_ev, dc_host_now(f->h));
 }
 
-static uint64_t pending(void *opaque)
+static uint64_t pending(void *opaque, unsigned chan)
 {
+	(void)chan;
 	struct fdc *f = opaque;
 	return f->dreq_out ? f->x.limit - f->x.pos : UINT64_MAX;
 }
-
-static const struct dc_dma_client fdc_client = {
-    .dack_from_device = dack_from_device,
-    .dack_to_device = dack_to_device,
-    .tc = on_tc,
-    .pending = pending,
-};
 
 /* ---- Media ---------------------------------------------------------------------------------- */
 
@@ -1428,12 +1423,12 @@ void dc_fdc_state(void *fdc, struct dc_fdc_state *out)
 	out->dor = f->dor;
 	out->msr = msr(f);
 	out->rate = f->rate;
-	out->irq = f->irq >= 0 && dc_irq_asserted(&f->m->irq, (unsigned)f->irq);
+	out->irq = f->irq >= 0 && dc_host_irq_asserted(f->h);
 	out->dreq = f->dreq_out;
 	for (unsigned i = 0; i < DC_FDC_DRIVES; i++) {
 		out->pcn[i] = f->pcn[i];
 		out->head[i] = (uint8_t)f->drv[i].cyl;
-		out->spinning[i] = f->drv[i].motor && f->m->clock.now >= f->drv[i].ready_at;
+		out->spinning[i] = f->drv[i].motor && dc_host_now(f->h) >= f->drv[i].ready_at;
 	}
 }
 
@@ -1449,7 +1444,7 @@ static void fdc_reset(void *opaque)
 {
 	struct fdc *f = opaque;
 	core_reset(f);
-	dc_event_cancel(&f->m->clock, &f->irq_ev);
+	dc_timer_del(f->irq_ev);
 	f->fault_armed = false;
 	f->dor = 0;
 	for (unsigned i = 0; i < DC_FDC_DRIVES; i++)
@@ -1473,11 +1468,8 @@ static void fdc_destroy(void *opaque)
 	fdc_reset(f);
 	for (unsigned i = 0; i < DC_FDC_DRIVES; i++) {
 		dc_fdc_eject(f, i);
-		dc_event_cancel(&f->m->clock, &f->drv[i].motor_ev);
+		dc_timer_del(f->drv[i].motor_ev);
 	}
-	dc_i8237_detach(f->dma, f->ch);
-	if (f->irq >= 0)
-		dc_irq_lower(&f->m->irq, (unsigned)f->irq);
 	free(f);
 }
 
@@ -1512,9 +1504,16 @@ static void fdc_inject_fault(void *opaque, enum dc_fault f)
 		((struct fdc *)opaque)->fault_armed = true;
 }
 
+static int fdc_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque);
+
 static const struct dc_device_ops fdc_ops = {
-    .name = "fdc",
-    .desc = "Intel 82077AA floppy disk controller, 3.5\" drives, system DMA channel 2",
+    .create = fdc_create,
+    .port_read = ports_read,
+    .port_write = ports_write,
+    .dack_from_device = dack_from_device,
+    .dack_to_device = dack_to_device,
+    .tc = on_tc,
+    .pending = pending,
     .reset = fdc_reset,
     .destroy = fdc_destroy,
     .store_size = fdc_store_size,
@@ -1522,14 +1521,6 @@ static const struct dc_device_ops fdc_ops = {
     .store_write = fdc_store_write,
     .inject_fault = fdc_inject_fault,
 };
-
-static bool ports_free(const struct dc_bus *b, uint32_t base, uint32_t len)
-{
-	for (unsigned i = 0; i < b->n_port; i++)
-		if (base < b->port[i].base + b->port[i].len && b->port[i].base < base + len)
-			return false;
-	return true;
-}
 
 void dc_fdc_cfg_default(struct dc_fdc_cfg *cfg)
 {
@@ -1544,6 +1535,109 @@ void dc_fdc_cfg_default(struct dc_fdc_cfg *cfg)
 	};
 }
 
+static int fdc_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque)
+{
+	const struct dc_device_res *r = dc_host_res(h);
+	struct dc_fdc_cfg c;
+	enum dc_fdc_media media = DC_FDC_MEDIA_NONE;
+	if (dcfg->priv) {
+		c = *(const struct dc_fdc_cfg *)dcfg->priv;
+	} else {
+		/* Drive 0 holds a formatted 1.44 MB disk (capacity 737280: a 720 KB one). */
+		dc_fdc_cfg_default(&c);
+		media = dcfg->capacity == dc_fdc_media_size(DC_FDC_MEDIA_720K) ? DC_FDC_MEDIA_720K
+		        : !dcfg->capacity || dcfg->capacity == dc_fdc_media_size(DC_FDC_MEDIA_1440K)
+		            ? DC_FDC_MEDIA_1440K
+		            : DC_FDC_MEDIA_NONE;
+		if (media == DC_FDC_MEDIA_NONE) {
+			dc_host_log(h, "capacity %llu: a 3.5\" disk holds 1474560 or 737280 bytes",
+			            (unsigned long long)dcfg->capacity);
+			return DC_ERR_INVAL;
+		}
+	}
+	if (!c.drives || c.drives > DC_FDC_DRIVES || !c.rpm) {
+		dc_host_log(h, "%u drives (1-%u), %u rpm", c.drives, DC_FDC_DRIVES, c.rpm);
+		return DC_ERR_INVAL;
+	}
+	struct fdc *f = calloc(1, sizeof(*f));
+	if (!f)
+		return DC_ERR_NOMEM;
+	f->h = h;
+	f->ch = dc_host_dma_channel(h, 0);
+	f->irq = r->irq;
+	f->base = r->port_base;
+	f->ndrives = c.drives;
+	f->spinup_ns = c.spinup_ns;
+	f->rev_ns = UINT64_C(60000000000) / c.rpm;
+	bool ok = true;
+	for (unsigned i = 0; i < DC_FDC_DRIVES; i++) {
+		struct drive *d = &f->drv[i];
+		d->f = f;
+		d->no = i;
+		d->present = i < c.drives;
+		d->dskchg = true; /* power-on: the line is active until the first step */
+		d->seek_ev = dc_timer_new(h, "fdc-seek", seek_event, d);
+		d->motor_ev = dc_timer_new(h, "fdc-motor", motor_event, d);
+		ok = ok && d->seek_ev && d->motor_ev;
+	}
+	f->exec_ev = dc_timer_new(h, "fdc-exec", exec_event, f);
+	f->done_ev = dc_timer_new(h, "fdc-done", done_event, f);
+	f->irq_ev = dc_timer_new(h, "fdc-irq", irq_event, f);
+	f->reset_ev = dc_timer_new(h, "fdc-reset", reset_event, f);
+	if (!ok || !f->exec_ev || !f->done_ev || !f->irq_ev || !f->reset_ev) {
+		free(f);
+		return DC_ERR_NOMEM;
+	}
+	f->phase = DC_FDC_PHASE_RESET;
+	configure_defaults(f);
+	f->rate = DC_FDC_RATE_250K;
+	f->dsr = DC_FDC_RATE_250K;
+	if (media != DC_FDC_MEDIA_NONE) {
+		int rc = dc_fdc_insert(f, 0, media, NULL);
+		if (rc) {
+			free(f);
+			return rc;
+		}
+	}
+	*opaque = f;
+	return DC_OK;
+}
+
+/* A second controller at 0x370, on any free line. */
+static const struct dc_device_res fdc_second = {
+    .port_base = 0x370,
+    .port_len = DC_FDC_REG_COUNT,
+    .port_holes = 1u << 6,
+    .irq = -1,
+    .irq_mode = DC_IRQ_LEVEL,
+    .dma_channel = 2,
+};
+
+const struct dc_device_model dc_fdc_model = {
+    .abi = DMACOH_DEVICE_ABI,
+    .size = sizeof(struct dc_device_model),
+    .name = "fdc",
+    .desc = "Intel 82077AA floppy disk controller, 3.5\" drives, system DMA channel 2",
+    .ops = &fdc_ops,
+    .res =
+        {
+            .port_base = 0x3F0,
+            .port_len = DC_FDC_REG_COUNT,
+            .port_holes = 1u << 6,
+            .irq = 6,
+            .irq_mode = DC_IRQ_LEVEL,
+            .dma_channel = 2,
+        },
+    .more = &fdc_second,
+    .n_more = 1,
+    .max_instances = 2,
+    .store_kind = DC_STORE_BLOCK,
+    .store_unit = DC_FDC_SECTOR,
+    .store_bps = 250000 / 8 / 4, /* 250 kbit/s media; seeks and missed revolutions: / 4 */
+    .dev_class = DC_CLASS_DISK,
+    .identifier = "82077AA",
+};
+
 int dc_fdc_create(struct dc_machine *m, const struct dc_fdc_cfg *cfg, struct dc_device *dev)
 {
 	struct dc_fdc_cfg c;
@@ -1551,71 +1645,11 @@ int dc_fdc_create(struct dc_machine *m, const struct dc_fdc_cfg *cfg, struct dc_
 		c = *cfg;
 	else
 		dc_fdc_cfg_default(&c);
-	if (!c.dma)
-		c.dma = dc_i8237_from_bus(&m->bus);
-	if (!c.dma || c.dma_channel >= DC_I8237_CHANNELS || c.dma_channel == DC_I8237_CASCADE_CH)
-		return DC_ERR_INVAL;
-	if (!c.drives || c.drives > DC_FDC_DRIVES || !c.rpm || c.irq >= DC_IRQ_LINES ||
-	    c.port_base + DC_FDC_REG_COUNT > 0x10000)
-		return DC_ERR_INVAL;
-	struct fdc *f = calloc(1, sizeof(*f));
-	if (!f)
-		return DC_ERR_NOMEM;
-	f->m = m;
-	f->dma = c.dma;
-	f->ch = c.dma_channel;
-	f->irq = c.irq < 0 ? -1 : c.irq;
-	f->base = c.port_base;
-	f->ndrives = c.drives;
-	f->spinup_ns = c.spinup_ns;
-	f->rev_ns = UINT64_C(60000000000) / c.rpm;
-	for (unsigned i = 0; i < DC_FDC_DRIVES; i++) {
-		struct drive *d = &f->drv[i];
-		d->f = f;
-		d->no = i;
-		d->present = i < c.drives;
-		d->dskchg = true; /* power-on: the line is active until the first step */
-		dc_event_init(&d->seek_ev, "fdc-seek", seek_event, d);
-		dc_event_init(&d->motor_ev, "fdc-motor", motor_event, d);
-	}
-	dc_event_init(&f->exec_ev, "fdc-exec", exec_event, f);
-	dc_event_init(&f->done_ev, "fdc-done", done_event, f);
-	dc_event_init(&f->irq_ev, "fdc-irq", irq_event, f);
-	dc_event_init(&f->reset_ev, "fdc-reset", reset_event, f);
-	f->phase = DC_FDC_PHASE_RESET;
-	configure_defaults(f);
-	f->rate = DC_FDC_RATE_250K;
-	f->dsr = DC_FDC_RATE_250K;
-	/* Two ranges, and the bus cannot give one back: check both are free before claiming. */
-	int rc = ports_free(&m->bus, c.port_base, 6) && ports_free(&m->bus, c.port_base + 7, 1)
-	             ? DC_OK
-	             : DC_ERR_BUSY;
-	if (rc == DC_OK && m->bus.n_port + 2 > DC_BUS_MAX_RANGES)
-		rc = DC_ERR_NOMEM;
-	if (rc == DC_OK)
-		rc = dc_i8237_attach(f->dma, f->ch, &fdc_client, f);
-	if (rc == DC_OK) {
-		rc = dc_bus_add_ports(&m->bus, c.port_base, 6, &fdc_io_ops, f, "fdc");
-		DC_ASSERT(rc == DC_OK);
-		rc = dc_bus_add_ports(&m->bus, c.port_base + 7, 1, &fdc_io7_ops, f, "fdc-dir");
-		DC_ASSERT(rc == DC_OK);
-	}
-	if (rc < 0) {
-		free(f);
-		return rc;
-	}
-	*dev = (struct dc_device){
-	    .ops = &fdc_ops,
-	    .opaque = f,
-	    .res =
-	        {
-	            .port_base = c.port_base,
-	            .port_len = DC_FDC_REG_COUNT,
-	            .irq = f->irq,
-	            .dma_channel = (int)f->ch,
-	            .dma_width = 8 * dc_i8237_width(f->ch),
-	            .addr_bits = m->plat.sysdma_addr_bits,
-	        },
-	};
-	return DC_OK;
+	struct dc_device_res r = dc_fdc_model.res;
+	r.port_base = c.port_base;
+	r.dma_channel = (int)c.dma_channel;
+	r.irq = c.irq < 0 ? -1 : c.irq;
+	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : DC_IRQ_LEVEL;
+	const struct dc_device_cfg dc = {.priv = &c};
+	return dc_device_attach(m, NULL, &dc_fdc_model, &r, &dc, dev, NULL, 0);
 }

@@ -1,4 +1,4 @@
-/* ring, the NIC-like descriptor-ring device: see dev_ring.h and docs/devices/ring.md.
+/* ring, the NIC-like descriptor-ring device: see ring.h and docs/devices/ring.md.
  *
  * Each direction is a small state machine driven by its own bus-master engine: gather the
  * descriptors of one frame (reading them from memory by DMA, untimed), move the frame's bytes
@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge.h"
-#include "busmaster.h"
-#include "dev_ring.h"
-#include "machine.h"
+#include "ring.h"
 
 static const char *const dstatus_names[DC_RING_DS_COUNT] = {"ok", "too-big", "truncated",
                                                             "dma-error"};
@@ -38,9 +35,8 @@ struct rx_frame {
 };
 
 struct ring {
-	struct dc_machine *m;
-	struct dc_bridge *br;
-	struct dc_busmaster tx_bm, rx_bm;
+	struct dc_host *h;
+	struct dc_bm *tx_bm, *rx_bm;
 	uint32_t addr_bits;
 	int irq;
 	bool fault_armed;
@@ -49,7 +45,7 @@ struct ring {
 	bool tx_stalled, rx_nobuf;
 	struct ring_q tx, rx;
 	/* TX frame in flight */
-	uint32_t tx_ndesc;
+	uint32_t tx_ndesc, tx_len;
 	uint8_t tx_frame[DC_RING_MAX_FRAME];
 	/* RX frames waiting for descriptors, oldest at rxq_head; the one in flight is at rxq_head
 	 */
@@ -74,9 +70,9 @@ static void update_irq(struct ring *d)
 	if (d->irq < 0)
 		return;
 	if (d->int_status & d->int_mask)
-		dc_irq_raise(&d->m->irq, (unsigned)d->irq);
+		dc_host_irq_raise(d->h);
 	else
-		dc_irq_lower(&d->m->irq, (unsigned)d->irq);
+		dc_host_irq_lower(d->h);
 }
 
 static void raise_event(struct ring *d, uint32_t bit)
@@ -117,14 +113,14 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)(v >> 16));
 }
 
-static int read_desc(struct ring *d, struct dc_busmaster *bm, const struct ring_q *q, uint32_t idx,
+static int read_desc(struct ring *d, struct dc_bm *bm, const struct ring_q *q, uint32_t idx,
                      struct ring_desc *out)
 {
 	uint8_t b[DC_RING_DESC_SIZE];
-	int err = dc_busmaster_read_now(bm, desc_addr(q, idx), b, sizeof(b));
+	int err = dc_bm_read_now(bm, desc_addr(q, idx), b, sizeof(b));
 	if (err < 0) {
-		d->st.tx_errors += bm == &d->tx_bm;
-		d->st.rx_errors += bm == &d->rx_bm;
+		d->st.tx_errors += bm == d->tx_bm;
+		d->st.rx_errors += bm == d->rx_bm;
 		raise_event(d, DC_RING_INT_ERROR);
 		return err;
 	}
@@ -136,7 +132,7 @@ static int read_desc(struct ring *d, struct dc_busmaster *bm, const struct ring_
 }
 
 /* Writes back a descriptor's len (rx only), flags and status: posted, in order after the data. */
-static void write_desc(struct dc_busmaster *bm, const struct ring_q *q, uint32_t idx, bool with_len,
+static void write_desc(struct dc_bm *bm, const struct ring_q *q, uint32_t idx, bool with_len,
                        uint32_t len, uint16_t flags, uint16_t status)
 {
 	uint8_t b[8];
@@ -144,9 +140,9 @@ static void write_desc(struct dc_busmaster *bm, const struct ring_q *q, uint32_t
 	put16(b + 4, flags);
 	put16(b + 6, status);
 	if (with_len)
-		dc_busmaster_write_now(bm, desc_addr(q, idx) + 8, b, 8);
+		dc_bm_write_now(bm, desc_addr(q, idx) + 8, b, 8);
 	else
-		dc_busmaster_write_now(bm, desc_addr(q, idx) + 12, b + 4, 4);
+		dc_bm_write_now(bm, desc_addr(q, idx) + 12, b + 4, 4);
 }
 
 static bool running(const struct ring *d)
@@ -154,12 +150,12 @@ static bool running(const struct ring *d)
 	return d->ctrl & DC_RING_CTRL_ENABLE;
 }
 
-static void arm_fault(struct ring *d, struct dc_busmaster *bm, uint64_t total)
+static void arm_fault(struct ring *d, struct dc_bm *bm, uint64_t total)
 {
 	if (!d->fault_armed)
 		return;
 	d->fault_armed = false;
-	dc_busmaster_fail_next(bm, total / 2);
+	dc_bm_fail_next(bm, total / 2);
 }
 
 /* --- Wire log and RX queue -------------------------------------------------------------- */
@@ -239,7 +235,7 @@ static void tx_done(void *opaque, int status, uint64_t bytes)
 		ds = DC_RING_DS_DMA_ERROR;
 		d->st.tx_errors++;
 	} else {
-		uint32_t len = (uint32_t)d->tx_bm.total;
+		uint32_t len = d->tx_len;
 		wire_append(d, d->tx_frame, len);
 		d->st.tx_frames++;
 		if (d->ctrl & DC_RING_CTRL_LOOPBACK)
@@ -248,7 +244,7 @@ static void tx_done(void *opaque, int status, uint64_t bytes)
 	for (uint32_t i = 0; i < d->tx_ndesc; i++) {
 		uint32_t idx = (d->tx.head + i) % d->tx.size;
 		bool last = i + 1 == d->tx_ndesc;
-		write_desc(&d->tx_bm, &d->tx, idx, false, 0,
+		write_desc(d->tx_bm, &d->tx, idx, false, 0,
 		           (uint16_t)((last ? DC_RING_DESC_EOP : 0) | flags), ds);
 	}
 	d->tx.head = (d->tx.head + d->tx_ndesc) % d->tx.size;
@@ -263,7 +259,7 @@ static void tx_done(void *opaque, int status, uint64_t bytes)
 static void tx_refuse(struct ring *d, uint32_t ndesc, enum dc_ring_dstatus ds)
 {
 	for (uint32_t i = 0; i < ndesc; i++)
-		write_desc(&d->tx_bm, &d->tx, (d->tx.head + i) % d->tx.size, false, 0,
+		write_desc(d->tx_bm, &d->tx, (d->tx.head + i) % d->tx.size, false, 0,
 		           (uint16_t)(DC_RING_DESC_ERR | (i + 1 == ndesc ? DC_RING_DESC_EOP : 0)),
 		           (uint16_t)ds);
 	d->tx.head = (d->tx.head + ndesc) % d->tx.size;
@@ -274,8 +270,7 @@ static void tx_refuse(struct ring *d, uint32_t ndesc, enum dc_ring_dstatus ds)
 
 static void tx_kick(struct ring *d)
 {
-	while (running(d) && !dc_busmaster_busy(&d->tx_bm) && d->tx.size &&
-	       d->tx.head != d->tx.tail) {
+	while (running(d) && !dc_bm_busy(d->tx_bm) && d->tx.size && d->tx.head != d->tx.tail) {
 		struct dc_bm_seg seg[DC_RING_MAX_FRAGS];
 		uint32_t n = 0, idx = d->tx.head;
 		uint64_t total = 0;
@@ -286,7 +281,7 @@ static void tx_kick(struct ring *d)
 				return; /* the driver has not posted the frame's last descriptor yet
 				         */
 			struct ring_desc de;
-			if (read_desc(d, &d->tx_bm, &d->tx, idx, &de) < 0) {
+			if (read_desc(d, d->tx_bm, &d->tx, idx, &de) < 0) {
 				d->tx_stalled = true;
 				return;
 			}
@@ -307,9 +302,9 @@ static void tx_kick(struct ring *d)
 			idx = (idx + 1) % d->tx.size;
 		}
 		d->tx_ndesc = n;
-		arm_fault(d, &d->tx_bm, total);
-		if (dc_busmaster_start(&d->tx_bm, seg, n, DC_DIR_TO_DEVICE, d->tx_frame, tx_done,
-		                       d) < 0)
+		d->tx_len = (uint32_t)total;
+		arm_fault(d, d->tx_bm, total);
+		if (dc_bm_start(d->tx_bm, seg, n, DC_DIR_TO_DEVICE, d->tx_frame, tx_done, d) < 0)
 			tx_refuse(d, n, DC_RING_DS_DMA_ERROR);
 		return;
 	next:;
@@ -329,7 +324,7 @@ static void rx_done(void *opaque, int status, uint64_t bytes)
 		err = DC_RING_DESC_ERR;
 	for (uint32_t i = 0; i < d->rx_ndesc; i++) {
 		bool last = i + 1 == d->rx_ndesc;
-		write_desc(&d->rx_bm, &d->rx, (d->rx.head + i) % d->rx.size, true, d->rx_len[i],
+		write_desc(d->rx_bm, &d->rx, (d->rx.head + i) % d->rx.size, true, d->rx_len[i],
 		           (uint16_t)((last ? DC_RING_DESC_EOP : 0) | err), ds);
 	}
 	d->rx.head = (d->rx.head + d->rx_ndesc) % d->rx.size;
@@ -346,7 +341,7 @@ static void rx_done(void *opaque, int status, uint64_t bytes)
 
 static void rx_kick(struct ring *d)
 {
-	if (!running(d) || dc_busmaster_busy(&d->rx_bm) || !d->rx.size)
+	if (!running(d) || dc_bm_busy(d->rx_bm) || !d->rx.size)
 		return;
 	script_feed(d);
 	if (!d->rxq_n)
@@ -360,7 +355,7 @@ static void rx_kick(struct ring *d)
 		struct ring_desc de;
 		if (idx == d->rx.tail)
 			break;
-		if (read_desc(d, &d->rx_bm, &d->rx, idx, &de) < 0) {
+		if (read_desc(d, d->rx_bm, &d->rx, idx, &de) < 0) {
 			d->rx_nobuf = true;
 			return;
 		}
@@ -379,8 +374,8 @@ static void rx_kick(struct ring *d)
 	}
 	d->rx_ndesc = n;
 	d->rx_truncated = room < f->len;
-	arm_fault(d, &d->rx_bm, room);
-	if (dc_busmaster_start(&d->rx_bm, seg, n, DC_DIR_FROM_DEVICE, f->data, rx_done, d) < 0) {
+	arm_fault(d, d->rx_bm, room);
+	if (dc_bm_start(d->rx_bm, seg, n, DC_DIR_FROM_DEVICE, f->data, rx_done, d) < 0) {
 		d->rx_ndesc = 0;
 		d->rx_nobuf = true;
 	}
@@ -390,8 +385,8 @@ static void rx_kick(struct ring *d)
 
 static void do_reset(struct ring *d)
 {
-	dc_busmaster_abort(&d->tx_bm);
-	dc_busmaster_abort(&d->rx_bm);
+	dc_bm_abort(d->tx_bm);
+	dc_bm_abort(d->rx_bm);
 	while (d->rxq_n)
 		rxq_pop(d);
 	d->rxq_head = 0;
@@ -413,8 +408,8 @@ static uint32_t reg_read(struct ring *d, uint64_t off)
 	case DC_RING_REG_CTRL:
 		return d->ctrl;
 	case DC_RING_REG_STATUS:
-		return (dc_busmaster_busy(&d->tx_bm) ? DC_RING_STATUS_TX_BUSY : 0) |
-		       (dc_busmaster_busy(&d->rx_bm) ? DC_RING_STATUS_RX_BUSY : 0) |
+		return (dc_bm_busy(d->tx_bm) ? DC_RING_STATUS_TX_BUSY : 0) |
+		       (dc_bm_busy(d->rx_bm) ? DC_RING_STATUS_RX_BUSY : 0) |
 		       (d->tx_stalled ? DC_RING_STATUS_TX_STALLED : 0) |
 		       (d->rx_nobuf ? DC_RING_STATUS_RX_NOBUF : 0);
 	case DC_RING_REG_INT_STATUS:
@@ -457,7 +452,7 @@ static uint32_t mmio_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct ring *d = opaque;
 	/* PCI ordering: the completion of this read pushes the device's posted writes first. */
-	dc_bridge_flush(d->br, d->tx_bm.source);
+	dc_host_bm_flush(d->h);
 	if (size != 4)
 		d->st.bad_accesses++;
 	uint32_t v = reg_read(d, off & ~(uint64_t)3) >> (8 * (off & 3));
@@ -514,14 +509,14 @@ static void mmio_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 	case DC_RING_REG_TX_SIZE:
 		set_ring(&d->tx, off - DC_RING_REG_TX_BASE_LO,
 		         off == DC_RING_REG_TX_BASE_HI && d->addr_bits <= 32 ? 0 : val,
-		         dc_busmaster_busy(&d->tx_bm));
+		         dc_bm_busy(d->tx_bm));
 		return;
 	case DC_RING_REG_RX_BASE_LO:
 	case DC_RING_REG_RX_BASE_HI:
 	case DC_RING_REG_RX_SIZE:
 		set_ring(&d->rx, off - DC_RING_REG_RX_BASE_LO,
 		         off == DC_RING_REG_RX_BASE_HI && d->addr_bits <= 32 ? 0 : val,
-		         dc_busmaster_busy(&d->rx_bm));
+		         dc_bm_busy(d->rx_bm));
 		return;
 	case DC_RING_REG_TX_TAIL:
 		if (d->tx.size && val < d->tx.size) {
@@ -538,11 +533,6 @@ static void mmio_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 	}
 }
 
-static const struct dc_io_ops ring_io = {
-    .read = mmio_read,
-    .write = mmio_write,
-};
-
 /* --- Device ops ------------------------------------------------------------------------- */
 
 static void ring_reset(void *opaque)
@@ -555,12 +545,10 @@ static void ring_destroy(void *opaque)
 	struct ring *d = opaque;
 	if (!d)
 		return;
-	dc_busmaster_fini(&d->tx_bm);
-	dc_busmaster_fini(&d->rx_bm);
+	dc_bm_abort(d->tx_bm);
+	dc_bm_abort(d->rx_bm);
 	while (d->rxq_n)
 		rxq_pop(d);
-	if (d->irq >= 0)
-		dc_irq_lower(&d->m->irq, (unsigned)d->irq);
 	free(d->wire);
 	free(d->script);
 	free(d);
@@ -616,9 +604,12 @@ static void ring_inject_fault(void *opaque, enum dc_fault f)
 		d->fault_armed = true;
 }
 
+static int ring_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque);
+
 static const struct dc_device_ops ring_ops = {
-    .name = "ring",
-    .desc = "NIC-like device with TX/RX descriptor rings in host memory (MMIO)",
+    .create = ring_create,
+    .mmio_read = mmio_read,
+    .mmio_write = mmio_write,
     .reset = ring_reset,
     .destroy = ring_destroy,
     .store_size = ring_store_size,
@@ -627,65 +618,79 @@ static const struct dc_device_ops ring_ops = {
     .inject_fault = ring_inject_fault,
 };
 
+static int ring_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque)
+{
+	const struct dc_device_res *r = dc_host_res(h);
+	struct dc_ring_config c = {0};
+	if (dcfg->priv)
+		c = *(const struct dc_ring_config *)dcfg->priv;
+	else
+		c.bw = dcfg->bw;
+	c.addr_bits = r->addr_bits;
+	if (c.addr_bits != 32 && c.addr_bits != 64) {
+		dc_host_log(h, "addr_bits %u (32 or 64)", c.addr_bits);
+		return DC_ERR_INVAL;
+	}
+	struct ring *d = calloc(1, sizeof(*d));
+	if (!d)
+		return DC_ERR_NOMEM;
+	d->h = h;
+	d->addr_bits = c.addr_bits;
+	d->irq = r->irq;
+	/* TX first: the first engine is the one the kernel drains (both share one source). */
+	d->tx_bm = dc_bm_new(h, c.bw, 0);
+	d->rx_bm = dc_bm_new(h, c.bw, 0);
+	if (!d->tx_bm || !d->rx_bm) {
+		free(d);
+		return DC_ERR_NOMEM;
+	}
+	*opaque = d;
+	return DC_OK;
+}
+
+const struct dc_device_model dc_ring_model = {
+    .abi = DMACOH_DEVICE_ABI,
+    .size = sizeof(struct dc_device_model),
+    .name = "ring",
+    .desc = "NIC-like device with TX/RX descriptor rings in host memory (MMIO)",
+    .ops = &ring_ops,
+    .res =
+        {
+            .mmio_base = 0x10000,
+            .mmio_len = DC_RING_MMIO_LEN,
+            .irq = -1,
+            .irq_mode = DC_IRQ_LEVEL,
+            .dma_channel = -1,
+            .bus_master = true,
+            .scatter_gather = true,
+            .max_sg = DC_RING_MAX_FRAGS,
+        },
+    .mmio_stride = 0x1000,
+    .store_kind = DC_STORE_FRAME,
+    .store_unit = DC_RING_MAX_FRAME,
+    .no_fault = true,
+};
+
 int dc_ring_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_ring_config *cfg,
                    struct dc_device *dev)
 {
 	struct dc_ring_config c = cfg ? *cfg : (struct dc_ring_config){.irq = -1};
 	if (!m || !br || !dev)
 		return DC_ERR_INVAL;
-	if (!c.name)
-		c.name = "ring";
-	if (!c.mmio_base)
-		c.mmio_base = dc_mmio_window(m) + 0x10000;
-	if (!c.addr_bits)
-		c.addr_bits = m->plat.bm_addr_bits ? m->plat.bm_addr_bits : 32;
-	if ((c.addr_bits != 32 && c.addr_bits != 64) || c.irq >= DC_IRQ_LINES)
-		return DC_ERR_INVAL;
-	if (c.mmio_base < m->plat.phys_size)
-		return DC_ERR_RANGE;
-	struct ring *d = calloc(1, sizeof(*d));
-	if (!d)
-		return DC_ERR_NOMEM;
-	d->m = m;
-	d->br = br;
-	d->addr_bits = c.addr_bits;
-	d->irq = c.irq < 0 ? -1 : c.irq;
-	int err = dc_machine_dma_source(m, c.name);
-	int src = err;
-	if (err >= 0)
-		err = dc_busmaster_init(&d->tx_bm, m, br, src, c.addr_bits, c.bw);
-	if (err >= 0)
-		err = dc_busmaster_init(&d->rx_bm, m, br, src, c.addr_bits, c.bw);
-	if (err >= 0)
-		err = dc_bus_add_mmio(&m->bus, c.mmio_base, DC_RING_MMIO_LEN, &ring_io, d, c.name);
-	if (err < 0) {
-		dc_busmaster_fini(&d->tx_bm);
-		dc_busmaster_fini(&d->rx_bm);
-		free(d);
-		return err;
-	}
-	*dev = (struct dc_device){
-	    .ops = &ring_ops,
-	    .opaque = d,
-	    .res =
-	        {
-	            .mmio_base = c.mmio_base,
-	            .mmio_len = DC_RING_MMIO_LEN,
-	            .irq = d->irq,
-	            .dma_channel = -1,
-	            .bus_master = true,
-	            .scatter_gather = true,
-	            .addr_bits = c.addr_bits,
-	            .max_sg = DC_RING_MAX_FRAGS,
-	        },
-	};
-	return DC_OK;
+	struct dc_device_res r = dc_ring_model.res;
+	r.mmio_base = c.mmio_base;
+	r.irq = c.irq < 0 ? -1 : c.irq;
+	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : DC_IRQ_LEVEL;
+	if (c.addr_bits)
+		r.addr_bits = c.addr_bits;
+	const struct dc_device_cfg dc = {.priv = &c};
+	return dc_device_attach(m, br, &dc_ring_model, &r, &dc, dev, NULL, 0);
 }
 
 struct dc_busmaster *dc_ring_busmaster(void *opaque)
 {
 	struct ring *d = opaque;
-	return &d->tx_bm;
+	return dc_bm_busmaster(d->tx_bm);
 }
 
 int dc_ring_inject_rx(void *opaque, const void *frame, uint32_t len)

@@ -15,11 +15,11 @@
  *
  * Deliberately not modelled: seek geometry (one fixed latency per command), queueing, caching
  * in the device, partial-sector commands, ports wider than a byte (wider accesses are split). */
-#ifndef DC_DEV_SYSBLK_H
-#define DC_DEV_SYSBLK_H
+#ifndef DC_DEVICES_SYSBLK_H
+#define DC_DEVICES_SYSBLK_H
 
 #include "dmacoh/common.h"
-#include "device.h"
+#include "dmacoh/device.h"
 
 struct dc_machine;
 struct dc_i8237;
@@ -74,7 +74,7 @@ enum dc_sysblk_error {
 const char *dc_sysblk_error_name(enum dc_sysblk_error e);
 
 struct dc_sysblk_cfg {
-	struct dc_i8237 *dma; /* the controller; NULL: the one on m's bus */
+	struct dc_i8237 *dma; /* ignored: the controller on m's bus */
 	uint32_t port_base;   /* 16 ports */
 	unsigned dma_channel; /* 0-3 (8-bit) or 5-7 (16-bit) */
 	int irq;              /* interrupt line, -1: none */
@@ -89,6 +89,9 @@ void dc_sysblk_cfg_default(struct dc_sysblk_cfg *cfg);
  * res.  DC_ERR_INVAL (bad config, no controller), DC_ERR_BUSY (ports or channel taken),
  * DC_ERR_NOMEM.  Destroy with dev->ops->destroy(dev->opaque) only together with the machine
  * (before it, as the controller): the bus keeps the ports claimed. */
+/* The model (devices/builtin.c lists it). */
+extern const struct dc_device_model dc_sysblk_model;
+
 int dc_sysblk_create(struct dc_machine *m, const struct dc_sysblk_cfg *cfg, struct dc_device *dev);
 
 struct dc_sysblk_stats {

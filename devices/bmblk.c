@@ -1,14 +1,11 @@
-/* bmblk, the bus-master scatter/gather block device: see dev_bmblk.h and docs/devices/bmblk.md.
+/* bmblk, the bus-master scatter/gather block device: see bmblk.h and docs/devices/bmblk.md.
  * A command is checked when the doorbell rings; a rejected one completes with an error after the
  * command latency like any other, so the interrupt never rises inside the driver's register
  * write. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge.h"
-#include "busmaster.h"
-#include "dev_bmblk.h"
-#include "machine.h"
+#include "bmblk.h"
 
 static const char *const cmd_names[DC_BMBLK_CMD_COUNT] = {"none", "read", "write"};
 static const char *const error_names[DC_BMBLK_ERR_COUNT] = {
@@ -30,10 +27,9 @@ struct bmblk_sg {
 };
 
 struct bmblk {
-	struct dc_machine *m;
-	struct dc_bridge *br;
-	struct dc_busmaster bm;
-	struct dc_event done_ev; /* completion of a rejected command */
+	struct dc_host *h;
+	struct dc_bm *bm;
+	struct dc_timer *done_ev; /* completion of a rejected command */
 	uint8_t *store;
 	uint64_t sectors;
 	uint32_t addr_bits, max_sg;
@@ -54,9 +50,9 @@ static void update_irq(struct bmblk *d)
 	if (d->irq < 0)
 		return;
 	if (d->int_status & d->int_mask)
-		dc_irq_raise(&d->m->irq, (unsigned)d->irq);
+		dc_host_irq_raise(d->h);
 	else
-		dc_irq_lower(&d->m->irq, (unsigned)d->irq);
+		dc_host_irq_lower(d->h);
 }
 
 static void complete(struct bmblk *d, enum dc_bmblk_error err, uint64_t bytes)
@@ -71,7 +67,7 @@ static void complete(struct bmblk *d, enum dc_bmblk_error err, uint64_t bytes)
 		d->int_status |= DC_BMBLK_INT_ERROR;
 		d->st.errors++;
 		/* Whatever failed, the driver's FlushAdapterBuffers must say so. */
-		dc_bridge_set_error(d->br, d->bm.source);
+		dc_host_bm_error(d->h);
 	}
 	d->st.bytes += bytes;
 	update_irq(d);
@@ -99,7 +95,7 @@ static void reject(struct bmblk *d, enum dc_bmblk_error err)
 	d->st.rejected_doorbells++;
 	d->status |= DC_BMBLK_STATUS_BUSY;
 	d->error = err;
-	int rc = dc_event_schedule(&d->m->clock, &d->done_ev, d->m->clock.now + d->latency_ns);
+	int rc = dc_timer_mod(d->done_ev, dc_host_now(d->h) + d->latency_ns);
 	DC_ASSERT(rc == DC_OK);
 }
 
@@ -143,7 +139,7 @@ static void doorbell(struct bmblk *d, uint32_t val)
 	if (d->fault_armed) {
 		/* Half the sectors move, then the command fails. */
 		d->fault_armed = false;
-		dc_busmaster_fail_next(&d->bm, (uint64_t)(d->count / 2) * DC_BMBLK_SECTOR);
+		dc_bm_fail_next(d->bm, (uint64_t)(d->count / 2) * DC_BMBLK_SECTOR);
 	}
 	enum dc_dir dir = d->cmd == DC_BMBLK_CMD_READ ? DC_DIR_FROM_DEVICE : DC_DIR_TO_DEVICE;
 	if (d->cmd == DC_BMBLK_CMD_READ)
@@ -151,8 +147,8 @@ static void doorbell(struct bmblk *d, uint32_t val)
 	else
 		d->st.writes++;
 	d->status |= DC_BMBLK_STATUS_BUSY;
-	int rc = dc_busmaster_start(&d->bm, seg, d->sg_count, dir, d->store + lba * DC_BMBLK_SECTOR,
-	                            engine_done, d);
+	int rc = dc_bm_start(d->bm, seg, d->sg_count, dir, d->store + lba * DC_BMBLK_SECTOR,
+	                     engine_done, d);
 	if (rc < 0) {
 		d->status &= ~DC_BMBLK_STATUS_BUSY;
 		reject(d, DC_BMBLK_ERR_ABORT);
@@ -161,8 +157,8 @@ static void doorbell(struct bmblk *d, uint32_t val)
 
 static void do_reset(struct bmblk *d)
 {
-	dc_busmaster_abort(&d->bm);
-	dc_event_cancel(&d->m->clock, &d->done_ev);
+	dc_bm_abort(d->bm);
+	dc_timer_del(d->done_ev);
 	d->status = d->int_status = d->int_mask = 0;
 	d->lba_lo = d->lba_hi = d->count = d->sg_count = 0;
 	d->error = d->bytes_done = 0;
@@ -223,7 +219,7 @@ static uint32_t mmio_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct bmblk *d = opaque;
 	/* PCI ordering: this read's completion pushes the device's posted writes ahead of it. */
-	dc_bridge_flush(d->br, d->bm.source);
+	dc_host_bm_flush(d->h);
 	if (size != 4)
 		d->st.bad_accesses++;
 	uint32_t v = reg_read(d, off & ~(uint64_t)3);
@@ -285,11 +281,6 @@ static void mmio_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 	/* Read-only or unassigned: dropped, as hardware does. */
 }
 
-static const struct dc_io_ops bmblk_io = {
-    .read = mmio_read,
-    .write = mmio_write,
-};
-
 static void bmblk_reset(void *opaque)
 {
 	do_reset(opaque);
@@ -300,10 +291,8 @@ static void bmblk_destroy(void *opaque)
 	struct bmblk *d = opaque;
 	if (!d)
 		return;
-	dc_busmaster_fini(&d->bm);
-	dc_event_cancel(&d->m->clock, &d->done_ev);
-	if (d->irq >= 0)
-		dc_irq_lower(&d->m->irq, (unsigned)d->irq);
+	dc_bm_abort(d->bm);
+	dc_timer_del(d->done_ev);
 	free(d->store);
 	free(d);
 }
@@ -341,9 +330,12 @@ static void bmblk_inject_fault(void *opaque, enum dc_fault f)
 		d->fault_armed = true;
 }
 
+static int bmblk_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque);
+
 static const struct dc_device_ops bmblk_ops = {
-    .name = "bmblk",
-    .desc = "bus-master scatter/gather block device (MMIO, 512-byte sectors)",
+    .create = bmblk_create,
+    .mmio_read = mmio_read,
+    .mmio_write = mmio_write,
     .reset = bmblk_reset,
     .destroy = bmblk_destroy,
     .store_size = bmblk_store_size,
@@ -352,78 +344,93 @@ static const struct dc_device_ops bmblk_ops = {
     .inject_fault = bmblk_inject_fault,
 };
 
+static int bmblk_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void **opaque)
+{
+	const struct dc_device_res *r = dc_host_res(h);
+	struct dc_bmblk_config c = {0};
+	if (dcfg->priv) {
+		c = *(const struct dc_bmblk_config *)dcfg->priv;
+	} else {
+		c.sectors = dcfg->capacity / DC_BMBLK_SECTOR;
+		c.latency_ns = dcfg->latency_ns;
+		c.bw = dcfg->bw;
+	}
+	if (!c.sectors)
+		c.sectors = 2048;
+	c.addr_bits = r->addr_bits;
+	c.max_sg = r->max_sg ? r->max_sg : 32;
+	if ((c.addr_bits != 32 && c.addr_bits != 64) || c.max_sg > DC_BMBLK_MAX_SG ||
+	    c.sectors > (UINT64_MAX >> 10)) {
+		dc_host_log(h, "addr_bits %u (32 or 64), max_sg %u (1-%u), %llu sectors",
+		            c.addr_bits, c.max_sg, DC_BMBLK_MAX_SG, (unsigned long long)c.sectors);
+		return DC_ERR_INVAL;
+	}
+	struct bmblk *d = calloc(1, sizeof(*d));
+	if (!d)
+		return DC_ERR_NOMEM;
+	d->store = calloc(c.sectors, DC_BMBLK_SECTOR);
+	d->h = h;
+	d->done_ev = dc_timer_new(h, "bmblk-reject", rejected_done, d);
+	d->bm = dc_bm_new(h, c.bw, c.latency_ns);
+	if (!d->store || !d->done_ev || !d->bm) {
+		free(d->store);
+		free(d);
+		return DC_ERR_NOMEM;
+	}
+	d->sectors = c.sectors;
+	d->addr_bits = c.addr_bits;
+	d->max_sg = c.max_sg;
+	d->irq = r->irq;
+	d->latency_ns = c.latency_ns;
+	*opaque = d;
+	return DC_OK;
+}
+
+const struct dc_device_model dc_bmblk_model = {
+    .abi = DMACOH_DEVICE_ABI,
+    .size = sizeof(struct dc_device_model),
+    .name = "bmblk",
+    .desc = "bus-master scatter/gather block device (MMIO, 512-byte sectors)",
+    .ops = &bmblk_ops,
+    .res =
+        {
+            .mmio_base = 0,
+            .mmio_len = DC_BMBLK_MMIO_LEN,
+            .irq = -1,
+            .irq_mode = DC_IRQ_LEVEL,
+            .dma_channel = -1,
+            .bus_master = true,
+            .scatter_gather = true,
+            .max_sg = 32,
+            .map_registers = true,
+        },
+    .mmio_stride = 0x1000,
+    .store_kind = DC_STORE_BLOCK,
+    .store_unit = DC_BMBLK_SECTOR,
+};
+
 int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_bmblk_config *cfg,
                     struct dc_device *dev)
 {
 	struct dc_bmblk_config c = cfg ? *cfg : (struct dc_bmblk_config){.irq = -1};
 	if (!m || !br || !dev)
 		return DC_ERR_INVAL;
-	if (!c.name)
-		c.name = "bmblk";
-	if (!c.mmio_base)
-		c.mmio_base = dc_mmio_window(m);
-	if (!c.sectors)
-		c.sectors = 2048;
-	if (!c.addr_bits)
-		c.addr_bits = m->plat.bm_addr_bits ? m->plat.bm_addr_bits : 32;
-	if (!c.max_sg)
-		c.max_sg = 32;
-	if ((c.addr_bits != 32 && c.addr_bits != 64) || c.max_sg > DC_BMBLK_MAX_SG ||
-	    c.irq >= DC_IRQ_LINES || c.sectors > (UINT64_MAX >> 10))
-		return DC_ERR_INVAL;
-	if (c.mmio_base < m->plat.phys_size)
-		return DC_ERR_RANGE;
-	struct bmblk *d = calloc(1, sizeof(*d));
-	if (!d)
-		return DC_ERR_NOMEM;
-	d->store = calloc(c.sectors, DC_BMBLK_SECTOR);
-	if (!d->store) {
-		free(d);
-		return DC_ERR_NOMEM;
-	}
-	d->m = m;
-	d->br = br;
-	d->sectors = c.sectors;
-	d->addr_bits = c.addr_bits;
-	d->max_sg = c.max_sg;
-	d->irq = c.irq < 0 ? -1 : c.irq;
-	d->latency_ns = c.latency_ns;
-	dc_event_init(&d->done_ev, "bmblk-reject", rejected_done, d);
-	int err = dc_machine_dma_source(m, c.name);
-	if (err >= 0)
-		err = dc_busmaster_init(&d->bm, m, br, err, c.addr_bits, c.bw);
-	d->bm.latency_ns = c.latency_ns;
-	if (err >= 0)
-		err =
-		    dc_bus_add_mmio(&m->bus, c.mmio_base, DC_BMBLK_MMIO_LEN, &bmblk_io, d, c.name);
-	if (err < 0) {
-		dc_busmaster_fini(&d->bm);
-		free(d->store);
-		free(d);
-		return err;
-	}
-	*dev = (struct dc_device){
-	    .ops = &bmblk_ops,
-	    .opaque = d,
-	    .res =
-	        {
-	            .mmio_base = c.mmio_base,
-	            .mmio_len = DC_BMBLK_MMIO_LEN,
-	            .irq = d->irq,
-	            .dma_channel = -1,
-	            .bus_master = true,
-	            .scatter_gather = true,
-	            .addr_bits = c.addr_bits,
-	            .max_sg = c.max_sg,
-	        },
-	};
-	return DC_OK;
+	struct dc_device_res r = dc_bmblk_model.res;
+	r.mmio_base = c.mmio_base;
+	r.irq = c.irq < 0 ? -1 : c.irq;
+	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : DC_IRQ_LEVEL;
+	if (c.addr_bits)
+		r.addr_bits = c.addr_bits;
+	if (c.max_sg)
+		r.max_sg = c.max_sg;
+	const struct dc_device_cfg dc = {.priv = &c};
+	return dc_device_attach(m, br, &dc_bmblk_model, &r, &dc, dev, NULL, 0);
 }
 
 struct dc_busmaster *dc_bmblk_busmaster(void *opaque)
 {
 	struct bmblk *d = opaque;
-	return &d->bm;
+	return dc_bm_busmaster(d->bm);
 }
 
 const struct dc_bmblk_stats *dc_bmblk_stats(void *opaque)

@@ -14,11 +14,11 @@
  *
  * Deliberately not modelled: command queueing (one command at a time), seek time, partial-sector
  * transfers, PCI configuration space (resources are fixed at creation). */
-#ifndef DC_DEV_BMBLK_H
-#define DC_DEV_BMBLK_H
+#ifndef DC_DEVICES_BMBLK_H
+#define DC_DEVICES_BMBLK_H
 
 #include "dmacoh/common.h"
-#include "device.h"
+#include "dmacoh/device.h"
 
 struct dc_machine;
 struct dc_bridge;
@@ -92,6 +92,9 @@ struct dc_bmblk_config {
  * ops, opaque and res.  DC_ERR_INVAL (bad config), DC_ERR_RANGE (window inside memory),
  * DC_ERR_BUSY (window taken), DC_ERR_NOMEM.  Destroy with dev->ops->destroy(dev->opaque) only
  * together with the machine: the bus keeps the register window claimed. */
+/* The model (devices/builtin.c lists it). */
+extern const struct dc_device_model dc_bmblk_model;
+
 int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_bmblk_config *cfg,
                     struct dc_device *dev);
 
