@@ -75,6 +75,11 @@ struct dc_run_stats {
 	uint64_t first_store_off, first_buf_off;
 	uint8_t first_want, first_got;
 	uint64_t sim_ns;
+	/* A test application's run (`dmacoh run --app`): what main returned or exit() was given,
+	 * and what its requests did (win32.h's dc_w32_stats). */
+	bool app_ran;
+	int app_exit;
+	uint64_t app_irps, app_cancelled, app_failed, app_hung, app_deadlocks;
 };
 
 /* Called every so often with IRPs done so far; returning true stops the run early. */
