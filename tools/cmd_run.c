@@ -373,8 +373,8 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 		fprintf(out, "  wall time  %.3f s\n", wall);
 	}
 	fflush(out);
-	bool app_bad = x->app_path && (!rs->app_ran || rs->app_exit || rs->app_hung ||
-	                               rs->app_deadlocks);
+	bool app_bad =
+	    x->app_path && (!rs->app_ran || rs->app_exit || rs->app_hung || rs->app_deadlocks);
 	return (dc_check_errors(chk) || rs->mismatched || rs->failed || rs->hung || rs->false_ok ||
 	        *x->what || !x->ran || app_bad)
 	           ? 1

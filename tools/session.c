@@ -144,9 +144,9 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
 		                    dc_sys_now(t->s), what);
 		e = DC_ERR_STATE;
 	} else {
-		e = t->no_workload ? DC_OK
-		                   : dc_run_workload(t->s, t->d, top, w, rs, progress, opaque, err,
-		                                     errlen);
+		e = t->no_workload
+		        ? DC_OK
+		        : dc_run_workload(t->s, t->d, top, w, rs, progress, opaque, err, errlen);
 		if (!e && t->after)
 			e = t->after(t->after_opaque, t);
 		dc_sys_remove_device(t->s, t->d, NULL);

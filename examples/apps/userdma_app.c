@@ -15,13 +15,13 @@
 
 static int failures;
 
-#define CHECK(cond, what)                                                                         \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
+#define CHECK(cond, what)                                                                        \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
 			printf("userdma_app: FAILED: %s (line %d, error %lu)\n", what, __LINE__, \
 			       (unsigned long)GetLastError());                                   \
-			failures++;                                                               \
-		}                                                                                 \
+			failures++;                                                              \
+		}                                                                                \
 	} while (0)
 
 /* An overlapped DeviceIoControl waited for: the common way to call a driver synchronously on
@@ -141,9 +141,10 @@ int main(int argc, char **argv)
 	/* A request that pends until it is cancelled. */
 	ZeroMemory(&ovWait, sizeof(ovWait));
 	ovWait.hEvent = CreateEventA(NULL, TRUE, FALSE, NULL);
-	CHECK(!DeviceIoControl(h, IOCTL_USERDMA_WAIT, NULL, 0, &info, sizeof(info), NULL, &ovWait) &&
-	          GetLastError() == ERROR_IO_PENDING,
-	      "IOCTL_USERDMA_WAIT pends");
+	CHECK(
+	    !DeviceIoControl(h, IOCTL_USERDMA_WAIT, NULL, 0, &info, sizeof(info), NULL, &ovWait) &&
+	        GetLastError() == ERROR_IO_PENDING,
+	    "IOCTL_USERDMA_WAIT pends");
 	CHECK(WaitForSingleObject(ovWait.hEvent, 5) == WAIT_TIMEOUT,
 	      "nothing completes it within 5 ms");
 	CHECK(!GetOverlappedResult(h, &ovWait, &n, FALSE) && GetLastError() == ERROR_IO_INCOMPLETE,
@@ -157,9 +158,10 @@ int main(int argc, char **argv)
 
 	/* A wait that a transfer satisfies. */
 	ResetEvent(ovWait.hEvent);
-	CHECK(!DeviceIoControl(h, IOCTL_USERDMA_WAIT, NULL, 0, &info, sizeof(info), NULL, &ovWait) &&
-	          GetLastError() == ERROR_IO_PENDING,
-	      "IOCTL_USERDMA_WAIT pends again");
+	CHECK(
+	    !DeviceIoControl(h, IOCTL_USERDMA_WAIT, NULL, 0, &info, sizeof(info), NULL, &ovWait) &&
+	        GetLastError() == ERROR_IO_PENDING,
+	    "IOCTL_USERDMA_WAIT pends again");
 	req.Offset = 512 * 1024;
 	CHECK(Ioctl(h, IOCTL_USERDMA_WRITE, &req, sizeof(req), wbuf, 8192, &n) && n == 8192,
 	      "a write while the wait pends");
@@ -167,8 +169,8 @@ int main(int argc, char **argv)
 	      "the write completed the wait");
 
 	/* Errors map as Windows maps them. */
-	CHECK(!Ioctl(h, CTL_CODE(FILE_DEVICE_UNKNOWN, 0x9FF, METHOD_BUFFERED, FILE_ANY_ACCESS), NULL,
-	             0, NULL, 0, &n) &&
+	CHECK(!Ioctl(h, CTL_CODE(FILE_DEVICE_UNKNOWN, 0x9FF, METHOD_BUFFERED, FILE_ANY_ACCESS),
+	             NULL, 0, NULL, 0, &n) &&
 	          GetLastError() == ERROR_INVALID_FUNCTION,
 	      "an unknown control code: ERROR_INVALID_FUNCTION");
 	req.Offset = 100; /* not a sector */

@@ -305,7 +305,8 @@ static NTSTATUS UdDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	case IOCTL_USERDMA_COUNT: {
 		/* METHOD_NEITHER: the caller's own addresses, valid in its context only (the
 		 * dispatch routine runs in it). */
-		unsigned int *reset = (unsigned int *)stack->Parameters.DeviceIoControl.Type3InputBuffer;
+		unsigned int *reset =
+		    (unsigned int *)stack->Parameters.DeviceIoControl.Type3InputBuffer;
 		unsigned long long *count = (unsigned long long *)Irp->UserBuffer;
 		if (inLen < sizeof(*reset) || outLen < sizeof(*count) || reset == NULL ||
 		    count == NULL)

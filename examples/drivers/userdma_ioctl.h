@@ -10,7 +10,8 @@
 
 /* DMA from the caller's buffer to the device: input USERDMA_REQUEST (where on the disk),
  * output buffer = the bytes to write (whole 512-byte sectors), locked for IoReadAccess. */
-#define IOCTL_USERDMA_WRITE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_IN_DIRECT, FILE_WRITE_ACCESS)
+#define IOCTL_USERDMA_WRITE \
+	CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900, METHOD_IN_DIRECT, FILE_WRITE_ACCESS)
 /* DMA from the device into the caller's buffer: input USERDMA_REQUEST, output buffer locked for
  * IoWriteAccess. */
 #define IOCTL_USERDMA_READ CTL_CODE(FILE_DEVICE_UNKNOWN, 0x901, METHOD_OUT_DIRECT, FILE_READ_ACCESS)
@@ -28,7 +29,7 @@ typedef struct _USERDMA_REQUEST {
 } USERDMA_REQUEST;
 
 typedef struct _USERDMA_INFO {
-	unsigned long long Capacity; /* bytes */
+	unsigned long long Capacity;  /* bytes */
 	unsigned long long Transfers; /* requests completed with success */
 	unsigned int SectorSize;
 	unsigned int MaxTransfer; /* the largest request, bytes */

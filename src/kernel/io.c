@@ -1365,8 +1365,9 @@ PIRP dc_sys_build_ioctl(struct dc_sys *s, PDEVICE_OBJECT top, ULONG code, const 
 	} else if (out_len) {
 		bool in_direct = method == METHOD_IN_DIRECT;
 		void *ubuf = direct_pages(s, r, out, out_len, true, !in_direct);
-		PMDL mdl = ubuf ? user_mdl(s, ubuf, out_len, in_direct ? IoReadAccess : IoWriteAccess)
-		                : NULL;
+		PMDL mdl =
+		    ubuf ? user_mdl(s, ubuf, out_len, in_direct ? IoReadAccess : IoWriteAccess)
+		         : NULL;
 		if (!mdl)
 			goto fail;
 		irp->MdlAddress = mdl;

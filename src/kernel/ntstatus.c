@@ -104,7 +104,7 @@ ULONG RtlNtStatusToDosError(NTSTATUS Status)
 	/* FACILITY_NTWIN32 (7): a Win32 error wrapped in an NTSTATUS carries it in its code. */
 	if (((st >> 16) & 0x0FFFu) == 7 && (st >> 30) != 0)
 		return st & 0xFFFFu;
-	const struct map *m = bsearch(&st, table, sizeof(table) / sizeof(table[0]), sizeof(table[0]),
-	                              by_status);
+	const struct map *m =
+	    bsearch(&st, table, sizeof(table) / sizeof(table[0]), sizeof(table[0]), by_status);
 	return m ? m->error : 317 /* ERROR_MR_MID_NOT_FOUND */;
 }

@@ -220,7 +220,8 @@ NTSTATUS dc_w32_link(struct dc_sys *s, PCUNICODE_STRING link, PCUNICODE_STRING t
 	}
 	const char *base = link_base(l);
 	if (!*base || !*t || find_name(w, base, true)) {
-		NTSTATUS st = *base && *t ? STATUS_OBJECT_NAME_COLLISION : STATUS_OBJECT_NAME_INVALID;
+		NTSTATUS st =
+		    *base && *t ? STATUS_OBJECT_NAME_COLLISION : STATUS_OBJECT_NAME_INVALID;
 		free(l), free(t);
 		return st;
 	}
@@ -858,8 +859,9 @@ int GetOverlappedResultEx(HANDLE hFile, void *lpOverlapped, uint32_t *lpNumberOf
 	struct w32_io *io = pending_io(w, f, lpOverlapped);
 	if (io && !io->done && dwMilliseconds) {
 		uint64_t now = s->m->clock.now;
-		uint64_t dl = dwMilliseconds == 0xFFFFFFFFu ? UINT64_MAX
-		                                            : now + (uint64_t)dwMilliseconds * 1000000u;
+		uint64_t dl = dwMilliseconds == 0xFFFFFFFFu
+		                  ? UINT64_MAX
+		                  : now + (uint64_t)dwMilliseconds * 1000000u;
 		struct dc_kwait kw = {.deadline = dl, .pred = io_done, .pred_arg = io};
 		NTSTATUS st = dc_sched_wait(s, &kw);
 		if (st == DC_STATUS_DEADLOCK) {
@@ -870,7 +872,8 @@ int GetOverlappedResultEx(HANDLE hFile, void *lpOverlapped, uint32_t *lpNumberOf
 	}
 	dc_w32_reap(w);
 	if (pending_io(w, f, lpOverlapped)) {
-		dc_w32_set_error(w, dwMilliseconds ? 258 /* WAIT_TIMEOUT */ : 996 /* IO_INCOMPLETE */);
+		dc_w32_set_error(w,
+		                 dwMilliseconds ? 258 /* WAIT_TIMEOUT */ : 996 /* IO_INCOMPLETE */);
 		return 0;
 	}
 	struct w32_overlapped o;

@@ -59,10 +59,10 @@ void dc_w32_app_end(struct dc_sys *s, uint64_t timeout_ns);
 const struct dc_w32_stats *dc_w32_stats(struct dc_sys *s);
 
 /* --- Inside the layer (win32*.c) -------------------------------------------------------------- */
-struct dc_w32 *dc_w32_enter(void);           /* the current system's state, requests reaped */
+struct dc_w32 *dc_w32_enter(void); /* the current system's state, requests reaped */
 void dc_w32_set_error(struct dc_w32 *w, uint32_t err);
 uint32_t dc_w32_last_error(struct dc_w32 *w);
-void dc_w32_reap(struct dc_w32 *w);           /* finishes the completed requests */
+void dc_w32_reap(struct dc_w32 *w);                  /* finishes the completed requests */
 PKEVENT dc_w32_waitable(struct dc_w32 *w, HANDLE h); /* event or file handle's KEVENT */
 struct dc_sys *dc_w32_sys(struct dc_w32 *w);
 void dc_w32_count_deadlock(struct dc_w32 *w);

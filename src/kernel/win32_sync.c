@@ -70,8 +70,7 @@ HANDLE CreateEventW(void *lpEventAttributes, int bManualReset, int bInitialState
 HANDLE CreateEventW(void *lpEventAttributes, int bManualReset, int bInitialState,
                     const WCHAR *lpName)
 {
-	return CreateEventA(lpEventAttributes, bManualReset, bInitialState,
-	                    lpName ? "" : NULL);
+	return CreateEventA(lpEventAttributes, bManualReset, bInitialState, lpName ? "" : NULL);
 }
 
 static PKEVENT event_of(struct dc_w32 *w, HANDLE h)
@@ -127,7 +126,8 @@ static uint32_t wait_objects(uint32_t n, const HANDLE *hs, bool all, uint32_t ms
 	if (!dc_ke_try_wait(s, n, objs, all, &st)) {
 		if (ms == 0)
 			return W32_WAIT_TIMEOUT;
-		struct dc_kwait kw = {.n = n, .objs = objs, .all = all, .deadline = deadline(s, ms)};
+		struct dc_kwait kw = {
+		    .n = n, .objs = objs, .all = all, .deadline = deadline(s, ms)};
 		st = dc_sched_wait(s, &kw);
 	}
 	dc_w32_reap(w);
@@ -163,7 +163,8 @@ void Sleep(uint32_t dwMilliseconds)
 		return;
 	struct dc_sys *s = dc_w32_sys(w);
 	if (dwMilliseconds == W32_INFINITE) {
-		/* Sleep(INFINITE) ends only with the program: nothing to wait for but a deadlock. */
+		/* Sleep(INFINITE) ends only with the program: nothing to wait for but a deadlock.
+		 */
 		dc_w32_count_deadlock(w);
 		return;
 	}
@@ -202,7 +203,8 @@ int QueryPerformanceCounter(int64_t *lpPerformanceCount)
 	return lpPerformanceCount != NULL;
 }
 
-/* --- Memory ------------------------------------------------------------------------------------ */
+/* --- Memory ------------------------------------------------------------------------------------
+ */
 
 /* Sizes of the application's allocations (for realloc): a small open-addressed table keyed by
  * address, in host memory. */

@@ -10,6 +10,7 @@
 #include "hw/parse.h"
 #include "hw/rng.h"
 #include "kernel.h"
+#include "win32.h"
 
 void dc_workload_default(struct dc_workload *w)
 {
@@ -87,6 +88,8 @@ static int parse_item(struct dc_workload *w, const char *k, const char *v, char 
 			*(!strcmp(k, "read")    ? &w->w_read
 			  : !strcmp(k, "write") ? &w->w_write
 			                        : &w->w_ioctl) = (unsigned)n;
+		if (!strcmp(k, "ioctl"))
+			w->ioctl_given = true;
 		return DC_OK;
 	}
 	if (!strcmp(k, "size")) {
@@ -374,6 +377,51 @@ static void fifo_drop(struct fifo *f, uint64_t n)
 	f->pos += n;
 }
 
+/* Has the driver at the top of the stack opted into the workload's control code?  It declares
+ * DMACOH_DRIVER (driver.h's conventions, IOCTL_DMACOH_QUERY_CAPACITY among them). */
+static bool opted_in(struct dc_sys *s, PDEVICE_OBJECT top)
+{
+	for (unsigned i = 0; i < s->n_drvs; i++)
+		if (s->drvs[i]->obj == top->DriverObject)
+			return s->drvs[i]->info != NULL;
+	return false;
+}
+
+/* The workload's file: the device opened as an application opens it.  DC_OK, or the CREATE's
+ * failure reported as a failed request (the run then moves nothing). */
+static int open_device(struct dc_sys *s, PDEVICE_OBJECT top, struct ctx *c, HANDLE *h, void **fo)
+{
+	NTSTATUS st = dc_w32_open(s, top, true, h);
+	if (NT_SUCCESS(st)) {
+		*fo = dc_w32_file_object(s, *h);
+		return DC_OK;
+	}
+	if (st == STATUS_INSUFFICIENT_RESOURCES)
+		return DC_ERR_NOMEM;
+	c->st->failed++;
+	result(c, DC_IRP_FAILED, 0, "create", IRP_MJ_CREATE, 0, 0, st);
+	return DC_ERR_STATE;
+}
+
+/* Requests on the workload's file, built as ReadFile / WriteFile / DeviceIoControl build them. */
+static PIRP file_rw(struct dc_sys *s, PDEVICE_OBJECT top, void *fo, UCHAR major, void *buf,
+                    ULONG len, uint64_t off)
+{
+	PIRP irp = dc_sys_build_rw(s, top, major, buf, len, off);
+	if (irp)
+		dc_sys_irp_set_file(irp, fo);
+	return irp;
+}
+
+static PIRP file_ioctl(struct dc_sys *s, PDEVICE_OBJECT top, void *fo, ULONG code, const void *in,
+                       ULONG in_len, void *out, ULONG out_len)
+{
+	PIRP irp = dc_sys_build_ioctl(s, top, code, in, in_len, out, out_len);
+	if (irp)
+		dc_sys_irp_set_file(irp, fo);
+	return irp;
+}
+
 /* ---- Stream devices (sb16) ----------------------------------------------------------------
  * One format for the run (from the seed: 8-bit unsigned or 16-bit signed, mono or stereo, at
  * 44.1 kHz), then writes and reads in the seeded mix.  Every write's bytes must appear in the
@@ -442,7 +490,7 @@ static void stream_check_sink(struct stream *S)
 		S->pw_head = S->n_pw = 0;
 }
 
-static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
+static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top, void *fo,
                       const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
                       void *opaque, char *err, size_t errlen)
 {
@@ -494,8 +542,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 
 	/* The format first. */
 	IO_STATUS_BLOCK io;
-	PIRP irp =
-	    dc_sys_build_ioctl(s, top, IOCTL_DMACOH_STREAM_SET_FORMAT, &f, sizeof(f), NULL, 0);
+	PIRP irp = file_ioctl(s, top, fo, IOCTL_DMACOH_STREAM_SET_FORMAT, &f, sizeof(f), NULL, 0);
 	if (!irp)
 		goto nomem;
 	dc_sys_send(s, irp);
@@ -523,8 +570,8 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			unsigned pick = (unsigned)dc_rng_below(&r, total_w);
 			if (pick >= w->w_read + w->w_write) {
 				q->ioctl = true;
-				q->irp = dc_sys_build_ioctl(s, top, IOCTL_DMACOH_QUERY_CAPACITY,
-				                            NULL, 0, &q->cap, sizeof(q->cap));
+				q->irp = file_ioctl(s, top, fo, IOCTL_DMACOH_QUERY_CAPACITY, NULL,
+				                    0, &q->cap, sizeof(q->cap));
 				if (!q->irp)
 					goto nomem;
 				continue;
@@ -559,7 +606,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				}
 				dc_cpu_fill(m, q->buf, 0xA5, q->len);
 			}
-			q->irp = dc_sys_build_rw(s, top, q->major, q->buf, q->len, 0);
+			q->irp = file_rw(s, top, fo, q->major, q->buf, q->len, 0);
 			if (!q->irp)
 				goto nomem;
 			if (w->fault && ++data_irps % w->fault == 0 && ops->inject_fault) {
@@ -736,14 +783,10 @@ out:
 	return rc;
 }
 
-int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
-                    const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
-                    void *opaque, char *err, size_t errlen)
+static int run_block(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top, void *fo,
+                     const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
+                     void *opaque, char *err, size_t errlen)
 {
-	memset(st, 0, sizeof(*st));
-	dc_sys_cur = s;
-	if (!strcmp(d->kind, "sb16"))
-		return run_stream(s, d, top, w, st, fn, opaque, err, errlen);
 	struct dc_machine *m = s->m;
 	struct ctx c = {w, st, m};
 	const struct dc_device_ops *ops = d->dev.ops;
@@ -829,8 +872,8 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			memset(q, 0, sizeof(*q));
 			if (pick >= w->w_read + w->w_write) {
 				q->ioctl = true;
-				q->irp = dc_sys_build_ioctl(s, top, IOCTL_DMACOH_QUERY_CAPACITY,
-				                            NULL, 0, &q->cap, sizeof(q->cap));
+				q->irp = file_ioctl(s, top, fo, IOCTL_DMACOH_QUERY_CAPACITY, NULL,
+				                    0, &q->cap, sizeof(q->cap));
 				if (!q->irp)
 					goto nomem;
 				nb++;
@@ -860,7 +903,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				memcpy(q->data, model + q->off, len);
 				dc_cpu_fill(m, q->buf, 0xA5, len);
 			}
-			q->irp = dc_sys_build_rw(s, top, q->major, q->buf, len, q->off);
+			q->irp = file_rw(s, top, fo, q->major, q->buf, len, q->off);
 			if (!q->irp)
 				goto nomem;
 			data_irps++;
@@ -890,7 +933,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 					goto nomem;
 				rd->data = q->data; /* shared: freed with the write */
 				dc_cpu_fill(m, rd->buf, 0xA5, rd->len);
-				rd->irp = dc_sys_build_rw(s, top, IRP_MJ_READ, rd->buf, rd->len, 0);
+				rd->irp = file_rw(s, top, fo, IRP_MJ_READ, rd->buf, rd->len, 0);
 				if (!rd->irp)
 					goto nomem;
 				/* Keep the pair adjacent: the read is sent first. */
@@ -1020,5 +1063,32 @@ out:
 	free(rq);
 	free(got);
 	free(model);
+	return rc;
+}
+
+int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
+                    const struct dc_workload *w0, struct dc_run_stats *st, dc_run_progress_fn fn,
+                    void *opaque, char *err, size_t errlen)
+{
+	memset(st, 0, sizeof(*st));
+	dc_sys_cur = s;
+	/* Never a control code the driver did not opt into. */
+	struct dc_workload wl = *w0;
+	if (!wl.ioctl_given && !opted_in(s, top))
+		wl.w_ioctl = 0;
+	const struct dc_workload *w = &wl;
+	struct ctx c = {w, st, s->m};
+	HANDLE h = NULL;
+	void *fo = NULL;
+	int rc = open_device(s, top, &c, &h, &fo);
+	if (rc == DC_ERR_STATE)
+		return DC_OK; /* the failed CREATE is the run's result */
+	if (rc)
+		return snprintf(err, errlen, "out of memory opening the device"), rc;
+	if (!strcmp(d->kind, "sb16"))
+		rc = run_stream(s, d, top, fo, w, st, fn, opaque, err, errlen);
+	else
+		rc = run_block(s, d, top, fo, w, st, fn, opaque, err, errlen);
+	dc_w32_close(s, h);
 	return rc;
 }

@@ -5,7 +5,7 @@
 #define DMACOH_APP_WINIOCTL_H
 
 #ifndef CTL_CODE
-#define CTL_CODE(DeviceType, Function, Method, Access)                                            \
+#define CTL_CODE(DeviceType, Function, Method, Access) \
 	(((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
 #endif
 #ifndef DEVICE_TYPE_FROM_CTL_CODE
