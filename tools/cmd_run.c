@@ -20,6 +20,8 @@
 #include "hw/parse.h"
 #include "kernel/sys.h"
 #include "kernel/trace.h"
+#include "kernel/win32.h"
+#include "kernel/win32_app.h"
 #include "kernel/workload.h"
 #include "cmds.h"
 #include "supervise.h"
@@ -77,7 +79,8 @@ static void run_usage(FILE *f)
 	    f,
 	    "usage: dmacoh run --driver NAME|FILE [--device NAME] [--platform NAME|FILE]\n"
 	    "                  [--workload SPEC] [--seed N] [--format text|json|sarif]\n"
-	    "                  [--trace FILE] [--timeout SECONDS] [--quiet] [--deterministic]\n\n"
+	    "                  [--trace FILE] [--timeout SECONDS] [--quiet] [--deterministic]\n"
+	    "                  [--app APP.so [-- ARGS...]]\n\n"
 	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
 	    "coherency rule the driver breaks.\n\n"
@@ -98,6 +101,10 @@ static void run_usage(FILE *f)
 	    "      seed=N           0 to 2^64-1 (also set by --seed)\n"
 	    "      fault=N          every Nth read or write meets a transfer error (0 never;\n"
 	    "                       not on ring)\n"
+	    "  --app APP.so       run a test application (built by dmacoh-cc --app; its main\n"
+	    "                     or wmain gets ARGS after --) on the started device instead of\n"
+	    "                     the workload (after it when --workload is given too); its\n"
+	    "                     exit status counts: non-zero is exit 1 (docs/apps.md)\n"
 	    "  --seed N           seeds both the platform's adversary and the workload\n"
 	    "  --format F         report format (default text; also DMACOH_OPTIONS=format=...)\n"
 	    "  --trace FILE       write a Chrome/Perfetto trace of the run\n"
@@ -109,7 +116,8 @@ static void run_usage(FILE *f)
 	    "  --quiet            no progress bar\n"
 	    "  --deterministic    leave wall time out of the summary (for byte-identical "
 	    "output)\n\n"
-	    "Exit status: 0 clean, 1 findings or wrong data, 2 usage or input error.\n"
+	    "Exit status: 0 clean, 1 findings or wrong data (or an application that exited\n"
+	    "non-zero, left requests hung or deadlocked), 2 usage or input error.\n"
 	    "DMACOH_OPTIONS: halt_on_error, max_reports, suppressions=FILE, log_path=FILE, "
 	    "format.\n");
 }
@@ -167,6 +175,45 @@ void dc_run_close_trace(struct dc_run_ctx *x)
 		fprintf(stderr, "dmacoh run: could not write the trace %s\n", x->trace_path);
 }
 
+/* The test application, on the started device (dc_tool_session.after). */
+static int run_app(void *opaque, struct dc_tool_session *t)
+{
+	struct dc_run_ctx *x = opaque;
+	struct dc_app *a = NULL;
+	char err[512];
+	if (dc_app_load(x->app_path, &a, err, sizeof(err))) {
+		snprintf(x->what, sizeof(x->what), "--app %s", err);
+		return DC_OK;
+	}
+	/* Its lines, for findings made in it. */
+	char sym[256];
+	dc_check_symbolize(t->chk, dc_app_entry(a), true, sym, sizeof(sym));
+	int status = 0;
+	char *argv0 = (char *)x->app_path;
+	char **argv = calloc((size_t)x->app_argc + 2, sizeof(*argv));
+	if (!argv)
+		return DC_ERR_NOMEM;
+	argv[0] = argv0;
+	for (int i = 0; i < x->app_argc; i++)
+		argv[i + 1] = x->app_argv[i];
+	int e = dc_app_run(t->s, a, x->app_argc + 1, argv, &status);
+	/* The application's printf output, before the report (the supervised child _exits). */
+	fflush(stdout);
+	free(argv);
+	if (e)
+		return e;
+	const struct dc_w32_stats *ws = dc_w32_stats(t->s);
+	struct dc_run_stats *rs = &x->rs;
+	rs->app_ran = true;
+	rs->app_exit = status;
+	rs->app_irps = ws->irps;
+	rs->app_cancelled = ws->cancelled;
+	rs->app_failed = ws->failed;
+	rs->app_hung = ws->hung;
+	rs->app_deadlocks = ws->deadlocks;
+	return DC_OK;
+}
+
 int dc_run_body(struct dc_run_ctx *x)
 {
 	struct dc_tool_session *t = &x->t;
@@ -201,6 +248,11 @@ int dc_run_body(struct dc_run_ctx *x)
 	}
 	struct progress pr = {
 	    .on = !x->quiet && isatty(2) && x->wl.count >= 1000, .chk = t->chk, .last = -1};
+	if (x->app_path) {
+		t->after = run_app;
+		t->after_opaque = x;
+		t->no_workload = !x->workload_given;
+	}
 	e = dc_tool_session_run(t, &x->wl, &x->rs, on_progress, &pr, err, sizeof(err));
 	if (e == DC_ERR_INVAL) {
 		dc_run_close_trace(x);
@@ -257,7 +309,15 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 	        : x->device_arg ? x->device_arg
 	                        : "?",
 	        x->plat.name, (unsigned long long)x->plat.seed);
-	if (x->ran) {
+	bool app_only = x->app_path && !x->workload_given;
+	if (x->ran && rs->app_ran)
+		fprintf(out,
+		        "  app        %s exited with %d; %llu IRPs (%llu cancelled, %llu failed), "
+		        "%llu hung, %llu deadlocked waits\n",
+		        x->app_path, rs->app_exit, (unsigned long long)rs->app_irps,
+		        (unsigned long long)rs->app_cancelled, (unsigned long long)rs->app_failed,
+		        (unsigned long long)rs->app_hung, (unsigned long long)rs->app_deadlocks);
+	if (x->ran && !app_only) {
 		fprintf(out,
 		        "  IRPs       %llu (%llu read, %llu write, %llu ioctl), %llu failed, %llu "
 		        "hung\n",
@@ -273,7 +333,7 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 	}
 	if (*x->what)
 		fprintf(out, "  run        stopped: %s\n", x->what);
-	if (!x->ran)
+	if (!x->ran || app_only)
 		;
 	else if (!rs->mismatched && rs->hung)
 		fprintf(out, "  data       not verified for the %llu hung IRP%s\n",
@@ -315,8 +375,10 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 		fprintf(out, "  wall time  %.3f s\n", wall);
 	}
 	fflush(out);
+	bool app_bad =
+	    x->app_path && (!rs->app_ran || rs->app_exit || rs->app_hung || rs->app_deadlocks);
 	return (dc_check_errors(chk) || rs->mismatched || rs->failed || rs->hung || rs->false_ok ||
-	        *x->what || !x->ran)
+	        *x->what || !x->ran || app_bad)
 	           ? 1
 	           : 0;
 }
@@ -349,7 +411,9 @@ int dc_cmd_run(int argc, char **argv)
 	memset(x, 0, sizeof(*x));
 	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
 	const char *format = NULL, *trace_path = NULL, *seed_s = NULL, *timeout_s = NULL;
-	const char *accesses_s = NULL;
+	const char *accesses_s = NULL, *app = NULL;
+	int app_argc = 0;
+	char **app_argv = NULL;
 	bool quiet = false, deterministic = false, supervise = true;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -362,6 +426,7 @@ int dc_cmd_run(int argc, char **argv)
 		                    : !strcmp(a, "--seed")         ? &seed_s
 		                    : !strcmp(a, "--timeout")      ? &timeout_s
 		                    : !strcmp(a, "--max-accesses") ? &accesses_s
+		                    : !strcmp(a, "--app")          ? &app
 		                                                   : NULL;
 		if (!strcmp(a, "--device-model")) {
 			/* Loaded at once: a bad model is an input error before anything runs. */
@@ -376,6 +441,11 @@ int dc_cmd_run(int argc, char **argv)
 			if (i + 1 >= argc)
 				return fail2("%s needs a value (try 'dmacoh run --help')%s", a, "");
 			*slot = argv[++i];
+		} else if (!strcmp(a, "--") && app) {
+			/* The rest is the application's. */
+			app_argc = argc - i - 1;
+			app_argv = argv + i + 1;
+			break;
 		} else if (!strcmp(a, "--quiet")) {
 			quiet = true;
 		} else if (!strcmp(a, "--deterministic")) {
@@ -460,8 +530,18 @@ int dc_cmd_run(int argc, char **argv)
 			return fail2("%s: no such driver module%s", path, "");
 		return fail2("unknown driver '%s' (see 'dmacoh list drivers')%s", driver, "");
 	}
+	if (app) {
+		if (!readable(app))
+			return fail2("--app %s: no such application module%s", app, "");
+		if (dc_app_check(app, err, sizeof(err)) != DC_OK)
+			return fail2("--app %s%s", err, "");
+	}
 	if (check_log_path(co))
 		return 2;
+	x->app_path = app;
+	x->app_argc = app_argc;
+	x->app_argv = app_argv;
+	x->workload_given = workload != NULL;
 	x->path = path;
 	x->device_arg = device;
 	x->trace_path = trace_path;

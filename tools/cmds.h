@@ -31,6 +31,11 @@ struct dc_tool_session {
 	char name[64];       /* the module's name ("sysdma-bug-C07"), "" without driver info */
 	char device[64];     /* the device model used */
 	bool failed_routine; /* DriverEntry failed (an R03 finding was recorded before close) */
+	/* Run after the workload on the started device, before its removal (a test application:
+	 * `dmacoh run --app`); no_workload: only that. */
+	int (*after)(void *opaque, struct dc_tool_session *t);
+	void *after_opaque;
+	bool no_workload;
 };
 /* Builds the machine (current) and a checker with co, loads the module at path and adds
  * `device` (NULL: the one the module names).  On error everything is freed and err holds one

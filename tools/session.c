@@ -145,7 +145,11 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
 		                    dc_sys_now(t->s), what);
 		e = DC_ERR_STATE;
 	} else {
-		e = dc_run_workload(t->s, t->d, top, w, rs, progress, opaque, err, errlen);
+		e = t->no_workload
+		        ? DC_OK
+		        : dc_run_workload(t->s, t->d, top, w, rs, progress, opaque, err, errlen);
+		if (!e && t->after)
+			e = t->after(t->after_opaque, t);
 		dc_sys_remove_device(t->s, t->d, NULL);
 	}
 	dc_sys_unload(t->s, t->drv);

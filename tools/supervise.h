@@ -14,6 +14,11 @@
 struct dc_run_ctx {
 	/* Inputs, all checked before anything runs. */
 	const char *path, *device_arg, *trace_path;
+	/* A test application (--app FILE [-- ARGS...]) and whether --workload was given too. */
+	const char *app_path;
+	int app_argc;
+	char **app_argv;
+	bool workload_given;
 	struct dc_platform plat;
 	struct dc_workload wl;
 	struct dc_check_opts co;

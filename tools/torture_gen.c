@@ -71,6 +71,9 @@ static const struct tt_trigger triggers[] = {
      "the failed piece is the request's last (a request of several 32 KiB pieces fails at "
      "the next piece whatever the twin does; C08 is raised on the outcome): requests of one "
      "piece, at most 32 KiB and fewer pages than the map registers"},
+    {"userdma-bug-C01", TT_NEED_WRITE, 0,
+     "flushes before reads only: needs a write (the workload's IRP_MJ_WRITE takes the same "
+     "DMA path as IOCTL_USERDMA_WRITE)"},
     {"wave-bug-A01", TT_NEED_RW, 0, "the flush names half the ring: any stream started"},
     {"wave-bug-A05", 0, 0, "resource leaked at stop/remove: every run"},
     {"wave-bug-A11", 0, 0,

@@ -583,6 +583,8 @@ static inline PSINGLE_LIST_ENTRY PopEntryList(PSINGLE_LIST_ENTRY ListHead)
 
 /* Number of bytes, from the start, that are equal in both blocks. */
 SIZE_T RtlCompareMemory(const VOID *Source1, const VOID *Source2, SIZE_T Length);
+/* The Win32 error an NTSTATUS maps to (src/kernel/ntstatus.c). */
+ULONG RtlNtStatusToDosError(NTSTATUS Status);
 
 /* ======================================================================================
  * Forward declarations of the kernel objects (defined further down)

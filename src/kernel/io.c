@@ -15,6 +15,7 @@
 
 #include "dmacoh/driver.h"
 #include "kernel.h"
+#include "win32.h"
 
 #define RA() __builtin_return_address(0)
 
@@ -58,6 +59,8 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	KeInitializeEvent(&d->DeviceLock, SynchronizationEvent, TRUE);
 	d->NextDevice = DriverObject->DeviceObject;
 	DriverObject->DeviceObject = d;
+	if (DeviceName)
+		dc_w32_name_device(s, DeviceName, d); /* what \\.\ links and CreateFile find */
 	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
 	*DeviceObject = d;
 	return STATUS_SUCCESS;
@@ -79,6 +82,7 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 	if (DeviceObject->AttachedDevice)
 		dc_kbugcheck(s, 0x00000044,
 		             "IoDeleteDevice while another device is attached on top", RA());
+	dc_w32_forget_device(s, DeviceObject);
 	free(DeviceObject);
 }
 
@@ -106,32 +110,34 @@ void IoDetachDevice(PDEVICE_OBJECT TargetDevice)
 
 NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING DeviceName)
 {
-	return SymbolicLinkName && DeviceName ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+	if (!SymbolicLinkName || !DeviceName)
+		return STATUS_INVALID_PARAMETER;
+	return dc_w32_link(dc_k(), SymbolicLinkName, DeviceName);
 }
 
 NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)
 {
-	return SymbolicLinkName ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+	if (!SymbolicLinkName)
+		return STATUS_INVALID_PARAMETER;
+	return dc_w32_unlink(dc_k(), SymbolicLinkName);
 }
 
 NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
                                    const GUID *InterfaceClassGuid, PUNICODE_STRING ReferenceString,
                                    PUNICODE_STRING SymbolicLinkName)
 {
-	(void)ReferenceString;
 	if (!PhysicalDeviceObject || !InterfaceClassGuid || !SymbolicLinkName)
 		return STATUS_INVALID_PARAMETER;
-	/* No registry: the link name is empty, and freeing it is harmless. */
-	SymbolicLinkName->Length = 0;
-	SymbolicLinkName->MaximumLength = 0;
-	SymbolicLinkName->Buffer = NULL;
-	return STATUS_SUCCESS;
+	/* The link names the PDO's stack; the caller frees it with RtlFreeUnicodeString. */
+	return dc_w32_register_interface(dc_k(), PhysicalDeviceObject, InterfaceClassGuid,
+	                                 ReferenceString, SymbolicLinkName);
 }
 
 NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEAN Enable)
 {
-	(void)Enable;
-	return SymbolicLinkName ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+	if (!SymbolicLinkName)
+		return STATUS_INVALID_PARAMETER;
+	return dc_w32_interface_state(dc_k(), SymbolicLinkName, Enable != 0);
 }
 
 void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString)
@@ -274,13 +280,22 @@ struct dc_req {
 	void *sysbuf;
 	PMDL mdl;
 	PDEVICE_OBJECT top;
+	/* Direct I/O over a buffer outside simulated memory (an application's stack or global):
+	 * the pages the MDL describes instead, copied back to `bounced` at the finish. */
+	void *bounce, *bounced;
+	bool bounce_back;
+	dc_irp_done_fn on_done;
+	void *done_opaque;
 };
 
 static void complete_to_app(struct dc_sys *s, PIRP irp)
 {
 	struct dc_req *r = irp->DmacohReserved[RES_REQ];
-	if (r)
+	if (r) {
 		r->done = true;
+		if (r->on_done)
+			r->on_done(r->done_opaque, irp);
+	}
 	(void)s;
 }
 
@@ -1222,6 +1237,45 @@ static PIRP new_request(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major, ULONG
 	return irp;
 }
 
+/* The pages direct I/O locks for buf: buf itself when it is simulated memory, else a bounce
+ * buffer (copied from buf first when the device reads it, back to buf at the finish when the
+ * device writes it).  NULL when memory runs out. */
+static void *direct_pages(struct dc_sys *s, struct dc_req *r, void *buf, ULONG len, bool to_device,
+                          bool from_device)
+{
+	if (dc_mem_in_cached(&s->m->mem, buf))
+		return buf;
+	void *b = dc_sys_alloc_buffer(s, len, (uint32_t)((uintptr_t)buf & (DC_PAGE_SIZE - 1)),
+	                              DC_ZONE_ANY);
+	if (!b)
+		return NULL;
+	if (to_device)
+		dc_cpu_write(s->m, b, buf, len);
+	r->bounce = b;
+	r->bounced = buf;
+	r->bounce_back = from_device;
+	return b;
+}
+
+/* An MDL over len bytes at buf (simulated memory), by its "user" address, probed and locked. */
+static PMDL user_mdl(struct dc_sys *s, void *buf, ULONG len, LOCK_OPERATION op)
+{
+	PMDL mdl = IoAllocateMdl(dc_uva_of(s, buf), len, FALSE, FALSE, NULL);
+	if (mdl)
+		MmProbeAndLockPages(mdl, UserMode, op);
+	return mdl;
+}
+
+static void free_request(struct dc_sys *s, PIRP irp, struct dc_req *r)
+{
+	if (r->sysbuf)
+		dc_pool_free(s, r->sysbuf);
+	if (r->bounce)
+		dc_sys_free_buffer(s, r->bounce);
+	free(r);
+	IoFreeIrp(irp);
+}
+
 PIRP dc_sys_build_rw(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major, void *buf, ULONG len,
                      uint64_t offset)
 {
@@ -1233,6 +1287,7 @@ PIRP dc_sys_build_rw(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major, void *bu
 	PIO_STACK_LOCATION sp = IoGetNextIrpStackLocation(irp);
 	sp->Parameters.Read.Length = len;
 	sp->Parameters.Read.ByteOffset.QuadPart = (LONGLONG)offset;
+	void *ubuf = buf;
 	if (len && (top->Flags & DO_BUFFERED_IO)) {
 		r->sysbuf = dc_pool_alloc(s, len, false, 'fuBS');
 		if (!r->sysbuf)
@@ -1253,19 +1308,19 @@ PIRP dc_sys_build_rw(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major, void *bu
 		}
 	} else if (len) {
 		/* Direct I/O: the application's pages, described by their "user" address. */
-		PMDL mdl = IoAllocateMdl(dc_uva_of(s, buf), len, FALSE, FALSE, NULL);
+		ubuf = direct_pages(s, r, buf, len, major != IRP_MJ_READ, major == IRP_MJ_READ);
+		PMDL mdl = ubuf ? user_mdl(s, ubuf, len,
+		                           major == IRP_MJ_READ ? IoWriteAccess : IoReadAccess)
+		                : NULL;
 		if (!mdl)
 			goto fail;
-		MmProbeAndLockPages(mdl, UserMode,
-		                    major == IRP_MJ_READ ? IoWriteAccess : IoReadAccess);
 		irp->MdlAddress = mdl;
 		r->mdl = mdl;
 	}
-	irp->UserBuffer = dc_uva_of(s, buf);
+	irp->UserBuffer = dc_uva_of(s, ubuf);
 	return irp;
 fail:
-	free(r);
-	IoFreeIrp(irp);
+	free_request(s, irp, r);
 	return NULL;
 }
 
@@ -1281,23 +1336,69 @@ PIRP dc_sys_build_ioctl(struct dc_sys *s, PDEVICE_OBJECT top, ULONG code, const 
 	sp->Parameters.DeviceIoControl.IoControlCode = code;
 	sp->Parameters.DeviceIoControl.InputBufferLength = in_len;
 	sp->Parameters.DeviceIoControl.OutputBufferLength = out_len;
-	/* METHOD_BUFFERED for every code (the only method the conventions use). */
-	ULONG n = DC_MAX(in_len, out_len);
+	ULONG method = METHOD_FROM_CTL_CODE(code);
+	if (method == METHOD_NEITHER) {
+		/* The caller's addresses, raw: the driver probes and reads them in the caller's
+		 * context (the application's thread is the one dispatch runs on). */
+		sp->Parameters.DeviceIoControl.Type3InputBuffer = (PVOID)(uintptr_t)in;
+		irp->UserBuffer = out;
+		return irp;
+	}
+	/* METHOD_BUFFERED: one system buffer of the larger length, input copied in, Information
+	 * bytes copied out.  The direct methods: input in the system buffer, output buffer
+	 * locked in an MDL (IoReadAccess for IN_DIRECT, the device reads it; IoWriteAccess for
+	 * OUT_DIRECT). */
+	ULONG n = method == METHOD_BUFFERED ? DC_MAX(in_len, out_len) : in_len;
 	if (n) {
 		r->sysbuf = dc_pool_alloc(s, n, true, 'fuBS');
-		if (!r->sysbuf) {
-			free(r);
-			IoFreeIrp(irp);
-			return NULL;
-		}
+		if (!r->sysbuf)
+			goto fail;
 		if (in_len)
 			dc_cpu_write(s->m, r->sysbuf, in, in_len);
 		irp->AssociatedIrp.SystemBuffer = r->sysbuf;
-		irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER | IRP_INPUT_OPERATION;
+		irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER |
+		              (method == METHOD_BUFFERED ? IRP_INPUT_OPERATION : 0);
 	}
-	r->user_out = out;
-	r->out_len = out_len;
+	if (method == METHOD_BUFFERED) {
+		r->user_out = out;
+		r->out_len = out_len;
+	} else if (out_len) {
+		bool in_direct = method == METHOD_IN_DIRECT;
+		void *ubuf = direct_pages(s, r, out, out_len, true, !in_direct);
+		PMDL mdl =
+		    ubuf ? user_mdl(s, ubuf, out_len, in_direct ? IoReadAccess : IoWriteAccess)
+		         : NULL;
+		if (!mdl)
+			goto fail;
+		irp->MdlAddress = mdl;
+		r->mdl = mdl;
+		irp->UserBuffer = dc_uva_of(s, ubuf);
+	}
 	return irp;
+fail:
+	free_request(s, irp, r);
+	return NULL;
+}
+
+PIRP dc_sys_build_file(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major)
+{
+	dc_sys_cur = s;
+	return new_request(s, top, major, 0);
+}
+
+void dc_sys_irp_set_file(PIRP irp, void *file_object)
+{
+	IoGetNextIrpStackLocation(irp)->FileObject = file_object;
+	irp->Tail.Overlay.OriginalFileObject = file_object;
+}
+
+void dc_sys_irp_on_done(PIRP irp, dc_irp_done_fn fn, void *opaque)
+{
+	struct dc_req *r = irp->DmacohReserved[RES_REQ];
+	if (r) {
+		r->on_done = fn;
+		r->done_opaque = opaque;
+	}
 }
 
 NTSTATUS dc_sys_send(struct dc_sys *s, PIRP irp)
@@ -1364,27 +1465,29 @@ IO_STATUS_BLOCK dc_sys_finish(struct dc_sys *s, PIRP irp)
 	dc_sys_cur = s;
 	IO_STATUS_BLOCK iosb = irp->IoStatus;
 	struct dc_req *r = irp->DmacohReserved[RES_REQ];
-	if (r) {
-		if (r->sysbuf && r->user_out && NT_SUCCESS(iosb.Status)) {
-			ULONG n = (ULONG)DC_MIN((ULONG_PTR)r->out_len, iosb.Information);
-			uint8_t tmp[256];
-			for (ULONG o = 0; o < n; o += sizeof(tmp)) {
-				ULONG k = DC_MIN(n - o, (ULONG)sizeof(tmp));
-				dc_cpu_read(s->m, (uint8_t *)r->sysbuf + o, tmp, k);
-				if (r->major == IRP_MJ_DEVICE_CONTROL)
-					memcpy((uint8_t *)r->user_out + o, tmp, k);
-				else
-					dc_cpu_write(s->m, (uint8_t *)r->user_out + o, tmp, k);
-			}
-		}
-		if (r->sysbuf)
-			dc_pool_free(s, r->sysbuf);
-		if (r->mdl) {
-			MmUnlockPages(r->mdl);
-			IoFreeMdl(r->mdl);
-		}
-		free(r);
+	if (!r) {
+		IoFreeIrp(irp);
+		return iosb;
 	}
-	IoFreeIrp(irp);
+	uint8_t tmp[256];
+	if (r->sysbuf && r->user_out && NT_SUCCESS(iosb.Status)) {
+		ULONG n = (ULONG)DC_MIN((ULONG_PTR)r->out_len, iosb.Information);
+		for (ULONG o = 0; o < n; o += sizeof(tmp)) {
+			ULONG k = DC_MIN(n - o, (ULONG)sizeof(tmp));
+			dc_cpu_read(s->m, (uint8_t *)r->sysbuf + o, tmp, k);
+			dc_cpu_write(s->m, (uint8_t *)r->user_out + o, tmp, k);
+		}
+	}
+	if (r->mdl) {
+		MmUnlockPages(r->mdl);
+		IoFreeMdl(r->mdl);
+	}
+	if (r->bounce && r->bounce_back && NT_SUCCESS(iosb.Status)) {
+		ULONG n = (ULONG)DC_MIN((ULONG_PTR)r->length, iosb.Information);
+		if (r->major == IRP_MJ_DEVICE_CONTROL)
+			n = r->out_len ? r->out_len : r->length;
+		dc_cpu_read(s->m, r->bounce, r->bounced, n);
+	}
+	free_request(s, irp, r);
 	return iosb;
 }

@@ -101,6 +101,8 @@ struct dc_sys {
 	/* Threads (thread.c): the application's first, then system threads in creation order. */
 	struct dc_kthread *threads, *cur_thread, *prev_thread;
 	unsigned thread_seq;
+	/* The Win32 layer (win32.c): handles, names and links, the application's requests. */
+	struct dc_w32 *w32;
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;

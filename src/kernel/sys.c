@@ -10,6 +10,7 @@
 #include "dmacoh/driver.h"
 #include "hw/bridge.h"
 #include "kernel.h"
+#include "win32.h"
 
 _Thread_local struct dc_sys *dc_sys_cur;
 
@@ -132,6 +133,7 @@ void dc_sys_destroy(struct dc_sys *s)
 		if (!s->drvs[i]->unloaded)
 			dc_sys_unload(s, s->drvs[i]);
 	dc_dma_destroy_all(s);
+	dc_w32_destroy(s);
 	for (unsigned i = 0; i < s->n_drvs; i++) {
 		struct dc_driver *drv = s->drvs[i];
 		free(drv->ext);

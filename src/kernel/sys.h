@@ -106,13 +106,28 @@ int dc_sys_unload(struct dc_sys *s, struct dc_driver *drv);
 void *dc_sys_alloc_buffer(struct dc_sys *s, uint64_t len, uint32_t offset, enum dc_zone z);
 void dc_sys_free_buffer(struct dc_sys *s, void *buf);
 
-/* Builds an IRP for the top of a stack: read/write (direct I/O: an MDL over buf, probed and
- * locked; buffered I/O if the device object asks for it) of len bytes at byte `offset` of the
- * device, or a device control with input/output buffers.  NULL on exhaustion. */
+/* Builds an IRP for the top of a stack as the I/O manager does: read/write (direct I/O: an MDL
+ * over buf, probed and locked; buffered I/O if the device object asks for it) of len bytes at
+ * byte `offset` of the device, or a device control with input/output buffers by the transfer
+ * method of its code (METHOD_BUFFERED: a system buffer, Information bytes copied out;
+ * IN_DIRECT / OUT_DIRECT: input in a system buffer, the output buffer in an MDL locked for
+ * IoReadAccess / IoWriteAccess; NEITHER: Type3InputBuffer and UserBuffer raw).  A buffer a
+ * device would access that is not simulated memory is bounced through some that is.  NULL on
+ * exhaustion. */
 PIRP dc_sys_build_rw(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major, void *buf, ULONG len,
                      uint64_t offset);
 PIRP dc_sys_build_ioctl(struct dc_sys *s, PDEVICE_OBJECT top, ULONG code, const void *in,
                         ULONG in_len, void *out, ULONG out_len);
+/* A request of the file's lifetime (IRP_MJ_CREATE, IRP_MJ_CLEANUP, IRP_MJ_CLOSE, ...): no
+ * buffers, no parameters. */
+PIRP dc_sys_build_file(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major);
+/* The FILE_OBJECT the request is made on (its stack location's FileObject, the IRP's
+ * OriginalFileObject). */
+void dc_sys_irp_set_file(PIRP irp, void *file_object);
+/* Called when the IRP reaches the application (IoCompleteRequest done with it), at the
+ * completing driver's IRQL: record the fact, finish the request later (dc_sys_finish). */
+typedef void (*dc_irp_done_fn)(void *opaque, PIRP irp);
+void dc_sys_irp_on_done(PIRP irp, dc_irp_done_fn fn, void *opaque);
 /* Sends the IRP (IoCallDriver at PASSIVE_LEVEL); returns what the dispatch routine returned. */
 NTSTATUS dc_sys_send(struct dc_sys *s, PIRP irp);
 /* Cancels the IRP as the I/O manager does when the application cancels its request

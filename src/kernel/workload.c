@@ -8,6 +8,7 @@
 #include "hw/parse.h"
 #include "hw/rng.h"
 #include "kernel.h"
+#include "win32.h"
 
 void dc_workload_default(struct dc_workload *w)
 {
@@ -85,6 +86,8 @@ static int parse_item(struct dc_workload *w, const char *k, const char *v, char 
 			*(!strcmp(k, "read")    ? &w->w_read
 			  : !strcmp(k, "write") ? &w->w_write
 			                        : &w->w_ioctl) = (unsigned)n;
+		if (!strcmp(k, "ioctl"))
+			w->ioctl_given = true;
 		return DC_OK;
 	}
 	if (!strcmp(k, "size")) {
@@ -371,6 +374,51 @@ static void fifo_drop(struct fifo *f, uint64_t n)
 	f->pos += n;
 }
 
+/* Has the driver at the top of the stack opted into the workload's control code?  It declares
+ * DMACOH_DRIVER (driver.h's conventions, IOCTL_DMACOH_QUERY_CAPACITY among them). */
+static bool opted_in(struct dc_sys *s, PDEVICE_OBJECT top)
+{
+	for (unsigned i = 0; i < s->n_drvs; i++)
+		if (s->drvs[i]->obj == top->DriverObject)
+			return s->drvs[i]->info != NULL;
+	return false;
+}
+
+/* The workload's file: the device opened as an application opens it.  DC_OK, or the CREATE's
+ * failure reported as a failed request (the run then moves nothing). */
+static int open_device(struct dc_sys *s, PDEVICE_OBJECT top, struct ctx *c, HANDLE *h, void **fo)
+{
+	NTSTATUS st = dc_w32_open(s, top, true, h);
+	if (NT_SUCCESS(st)) {
+		*fo = dc_w32_file_object(s, *h);
+		return DC_OK;
+	}
+	if (st == STATUS_INSUFFICIENT_RESOURCES)
+		return DC_ERR_NOMEM;
+	c->st->failed++;
+	result(c, DC_IRP_FAILED, 0, "create", IRP_MJ_CREATE, 0, 0, st);
+	return DC_ERR_STATE;
+}
+
+/* Requests on the workload's file, built as ReadFile / WriteFile / DeviceIoControl build them. */
+static PIRP file_rw(struct dc_sys *s, PDEVICE_OBJECT top, void *fo, UCHAR major, void *buf,
+                    ULONG len, uint64_t off)
+{
+	PIRP irp = dc_sys_build_rw(s, top, major, buf, len, off);
+	if (irp)
+		dc_sys_irp_set_file(irp, fo);
+	return irp;
+}
+
+static PIRP file_ioctl(struct dc_sys *s, PDEVICE_OBJECT top, void *fo, ULONG code, const void *in,
+                       ULONG in_len, void *out, ULONG out_len)
+{
+	PIRP irp = dc_sys_build_ioctl(s, top, code, in, in_len, out, out_len);
+	if (irp)
+		dc_sys_irp_set_file(irp, fo);
+	return irp;
+}
+
 /* ---- Stream devices (DC_STORE_STREAM) -------------------------------------------------------
  * One format for the run (from the seed: 8-bit unsigned or 16-bit signed, mono or stereo, at
  * 44.1 kHz), then writes and reads in the seeded mix.  Every write's bytes must appear in the
@@ -440,7 +488,7 @@ static void stream_check_sink(struct stream *S)
 		S->pw_head = S->n_pw = 0;
 }
 
-static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
+static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top, void *fo,
                       const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
                       void *opaque, char *err, size_t errlen)
 {
@@ -493,8 +541,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 
 	/* The format first. */
 	IO_STATUS_BLOCK io;
-	PIRP irp =
-	    dc_sys_build_ioctl(s, top, IOCTL_DMACOH_STREAM_SET_FORMAT, &f, sizeof(f), NULL, 0);
+	PIRP irp = file_ioctl(s, top, fo, IOCTL_DMACOH_STREAM_SET_FORMAT, &f, sizeof(f), NULL, 0);
 	if (!irp)
 		goto nomem;
 	dc_sys_send(s, irp);
@@ -522,8 +569,8 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			unsigned pick = (unsigned)dc_rng_below(&r, total_w);
 			if (pick >= w->w_read + w->w_write) {
 				q->ioctl = true;
-				q->irp = dc_sys_build_ioctl(s, top, IOCTL_DMACOH_QUERY_CAPACITY,
-				                            NULL, 0, &q->cap, sizeof(q->cap));
+				q->irp = file_ioctl(s, top, fo, IOCTL_DMACOH_QUERY_CAPACITY, NULL,
+				                    0, &q->cap, sizeof(q->cap));
 				if (!q->irp)
 					goto nomem;
 				continue;
@@ -558,7 +605,7 @@ static int run_stream(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				}
 				dc_cpu_fill(m, q->buf, 0xA5, q->len);
 			}
-			q->irp = dc_sys_build_rw(s, top, q->major, q->buf, q->len, 0);
+			q->irp = file_rw(s, top, fo, q->major, q->buf, q->len, 0);
 			if (!q->irp)
 				goto nomem;
 			if (w->fault && ++data_irps % w->fault == 0 && ops->inject_fault) {
@@ -733,22 +780,11 @@ out:
 	return rc;
 }
 
-int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
-                    const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
-                    void *opaque, char *err, size_t errlen)
+static int run_block(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top, void *fo,
+                     const struct dc_workload *w, struct dc_run_stats *st, dc_run_progress_fn fn,
+                     void *opaque, char *err, size_t errlen)
 {
-	memset(st, 0, sizeof(*st));
-	dc_sys_cur = s;
 	const struct dc_device_model *dm = d->dev.model;
-	if (dm->store_kind == DC_STORE_STREAM)
-		return run_stream(s, d, top, w, st, fn, opaque, err, errlen);
-	if (dm->store_kind == DC_STORE_NONE) {
-		snprintf(err, errlen,
-		         "workload: device %s declares no backing store: the built-in workload has "
-		         "nothing to verify against",
-		         d->kind);
-		return DC_ERR_INVAL;
-	}
 	struct dc_machine *m = s->m;
 	struct ctx c = {w, st, m};
 	const struct dc_device_ops *ops = d->dev.ops;
@@ -832,8 +868,8 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 			memset(q, 0, sizeof(*q));
 			if (pick >= w->w_read + w->w_write) {
 				q->ioctl = true;
-				q->irp = dc_sys_build_ioctl(s, top, IOCTL_DMACOH_QUERY_CAPACITY,
-				                            NULL, 0, &q->cap, sizeof(q->cap));
+				q->irp = file_ioctl(s, top, fo, IOCTL_DMACOH_QUERY_CAPACITY, NULL,
+				                    0, &q->cap, sizeof(q->cap));
 				if (!q->irp)
 					goto nomem;
 				nb++;
@@ -863,7 +899,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 				memcpy(q->data, model + q->off, len);
 				dc_cpu_fill(m, q->buf, 0xA5, len);
 			}
-			q->irp = dc_sys_build_rw(s, top, q->major, q->buf, len, q->off);
+			q->irp = file_rw(s, top, fo, q->major, q->buf, len, q->off);
 			if (!q->irp)
 				goto nomem;
 			data_irps++;
@@ -893,7 +929,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 					goto nomem;
 				rd->data = q->data; /* shared: freed with the write */
 				dc_cpu_fill(m, rd->buf, 0xA5, rd->len);
-				rd->irp = dc_sys_build_rw(s, top, IRP_MJ_READ, rd->buf, rd->len, 0);
+				rd->irp = file_rw(s, top, fo, IRP_MJ_READ, rd->buf, rd->len, 0);
 				if (!rd->irp)
 					goto nomem;
 				/* Keep the pair adjacent: the read is sent first. */
@@ -1023,5 +1059,40 @@ out:
 	free(rq);
 	free(got);
 	free(model);
+	return rc;
+}
+
+int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
+                    const struct dc_workload *w0, struct dc_run_stats *st, dc_run_progress_fn fn,
+                    void *opaque, char *err, size_t errlen)
+{
+	memset(st, 0, sizeof(*st));
+	dc_sys_cur = s;
+	/* Never a control code the driver did not opt into. */
+	struct dc_workload wl = *w0;
+	if (!wl.ioctl_given && !opted_in(s, top))
+		wl.w_ioctl = 0;
+	const struct dc_workload *w = &wl;
+	const struct dc_device_model *dm = d->dev.model;
+	if (dm->store_kind == DC_STORE_NONE) {
+		snprintf(err, errlen,
+		         "workload: device %s declares no backing store: the built-in workload has "
+		         "nothing to verify against (run a test application with --app)",
+		         d->kind);
+		return DC_ERR_INVAL;
+	}
+	struct ctx c = {w, st, s->m};
+	HANDLE h = NULL;
+	void *fo = NULL;
+	int rc = open_device(s, top, &c, &h, &fo);
+	if (rc == DC_ERR_STATE)
+		return DC_OK; /* the failed CREATE is the run's result */
+	if (rc)
+		return snprintf(err, errlen, "out of memory opening the device"), rc;
+	if (dm->store_kind == DC_STORE_STREAM)
+		rc = run_stream(s, d, top, fo, w, st, fn, opaque, err, errlen);
+	else
+		rc = run_block(s, d, top, fo, w, st, fn, opaque, err, errlen);
+	dc_w32_close(s, h);
 	return rc;
 }

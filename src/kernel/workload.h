@@ -5,17 +5,24 @@
  *
  * A workload string is comma-separated key=value pairs, e.g.
  *     count=1000,read=50,write=45,ioctl=5,size=512-65536,align=any,outstanding=4,seed=7
- * Keys: count (IRPs), read / write / ioctl (relative weights), size (N or MIN-MAX bytes; block
- * devices round to their sector), align (any | line | page | an offset 0-4095 of the buffer in
- * its first page), zone (any | isa | dma32 | high: where application buffers live), outstanding
- * (IRPs in flight at once, 1-64), seed, fault (every Nth read or write meets an injected
- * transfer error: on a block device it must fail, with Information 0 — with several requests
- * outstanding, one of the batch it was armed in; on a stream device the driver must recover
- * and the request succeed; 0 = never; refused on a device whose model says no_fault, e.g. one
- * whose frames are looped back).
+ * Keys: count (IRPs), read / write / ioctl (relative weights; the ioctl is driver.h's
+ * IOCTL_DMACOH_QUERY_CAPACITY, sent only to a driver that opted into it: one that declares
+ * DMACOH_DRIVER, whose conventions include it, or when the string gives ioctl=W), size (N or
+ * MIN-MAX bytes; block devices round to their sector), align (any | line | page | an offset 0-4095
+ * of the buffer in its first page), zone (any | isa | dma32 | high: where application buffers
+ * live), outstanding (IRPs in flight at once, 1-64), seed, fault (every Nth read or write meets an
+ * injected transfer error: on a block device it must fail, with Information 0 — with several
+ * requests outstanding, one of the batch it was armed in; on a stream device the driver must
+ * recover and the request succeed; 0 = never; refused on a device whose model says no_fault,
+ * e.g. one whose frames are looped back).
  * Numbers are plain decimal (size also takes K and M); anything else is refused with one
  * line, as is a workload that moves no data.  Outstanding requests use disjoint parts of the
  * store, so the expected contents never depend on the order the driver serves them in.
+ *
+ * The workload is an application of the Win32 layer (win32.h): it opens the device (IRP_MJ_CREATE
+ * on a FILE_OBJECT), sends its requests on that file as ReadFile, WriteFile and DeviceIoControl
+ * build them (io.c), and closes it (IRP_MJ_CLEANUP, IRP_MJ_CLOSE).  A device's capacity is its
+ * backing store's size, from the device model, never from the driver.
  *
  * Verification streams: a block device's expected contents are one copy of its store, a frame
  * or stream device's only what is in flight or not yet played, so memory stays flat in the
@@ -46,6 +53,8 @@ typedef void (*dc_run_result_fn)(void *opaque, const struct dc_irp_result *r);
 struct dc_workload {
 	uint64_t count;
 	unsigned w_read, w_write, w_ioctl;
+	bool
+	    ioctl_given; /* the string said ioctl=W: send them whether the driver opted in or not */
 	uint32_t size_min, size_max; /* 0: the device's default */
 	int align;                   /* DC_ALIGN_*, or an offset in the page */
 	enum dc_zone zone;
@@ -76,6 +85,11 @@ struct dc_run_stats {
 	uint64_t first_store_off, first_buf_off;
 	uint8_t first_want, first_got;
 	uint64_t sim_ns;
+	/* A test application's run (`dmacoh run --app`): what main returned or exit() was given,
+	 * and what its requests did (win32.h's dc_w32_stats). */
+	bool app_ran;
+	int app_exit;
+	uint64_t app_irps, app_cancelled, app_failed, app_hung, app_deadlocks;
 };
 
 /* Called every so often with IRPs done so far; returning true stops the run early. */
