@@ -79,6 +79,7 @@ test: $(TEST_BIN) $(TOOLS)
 
 demo: $(TOOLS) drivers
 	$(BUILD)/dmacoh demo
+	@sh examples/tutorial/demo.sh $(BUILD)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
@@ -90,4 +91,6 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(TEST_INSTR_OBJ:.o=.d) $(TOOL_OBJ:.o=.d)
--include mk/*.mk
+# drivers.mk first: it defines DMACOH_CC, which the others' prerequisites expand when read.
+include mk/drivers.mk
+include $(filter-out mk/drivers.mk,$(sort $(wildcard mk/*.mk)))
