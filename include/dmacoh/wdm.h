@@ -265,8 +265,14 @@ typedef uintptr_t            UINT_PTR;
 typedef ULONG_PTR            SIZE_T, *PSIZE_T;
 typedef LONG_PTR             SSIZE_T, *PSSIZE_T;
 typedef ULONG_PTR            DWORD_PTR;
+#if defined(__cplusplus) && defined(__SIZEOF_WCHAR_T__) && __SIZEOF_WCHAR_T__ == 2
+/* C++ with -fshort-wchar (dmacoh-cc): L"..." is wchar_t, a type of its own in C++. */
+typedef wchar_t              WCHAR, *PWCHAR, *PWCH, *PWSTR, *LPWSTR;
+typedef const wchar_t       *PCWCH, *PCWSTR, *LPCWSTR;
+#else
 typedef uint16_t             WCHAR, *PWCHAR, *PWCH, *PWSTR, *LPWSTR;
 typedef const uint16_t      *PCWCH, *PCWSTR, *LPCWSTR;
+#endif
 typedef unsigned char        BOOLEAN, *PBOOLEAN;
 typedef ULONG                LOGICAL, *PLOGICAL;
 typedef LONG                 NTSTATUS, *PNTSTATUS;
