@@ -52,3 +52,7 @@ $(foreach s,$(DRV_SRC),$(eval $(call drv_rules,$(s))))
 drivers: $(DRIVERS) $(DMACOH_CC) $(DMACOH_CXX)
 all: drivers
 test: drivers
+
+# Tests of the WDK include tree compile as dmacoh-cc compiles a driver: <wdm.h> from
+# include/wdk, 16-bit wchar_t.
+$(BUILD)/tests/test_wdk_layout.o: CFLAGS += -Iinclude/wdk -Itests -fshort-wchar

@@ -39,16 +39,19 @@ struct IBmDmaChannel {
 	virtual VOID FreeMapRegisters(PVOID base, ULONG registers) = 0;
 	virtual ULONG MapRegisterCount() = 0;
 
-protected:
-	~IBmDmaChannel() {}
+      protected:
+	~IBmDmaChannel()
+	{
+	}
 };
 
 /* {6a4c1e52-6f3d-4c35-9b43-1bd5a3e8c201} */
 static const GUID IID_IBmDmaChannel = {
     0x6a4c1e52, 0x6f3d, 0x4c35, {0x9b, 0x43, 0x1b, 0xd5, 0xa3, 0xe8, 0xc2, 0x01}};
 
-class CBmDmaChannel final : public IBmDmaChannel {
-public:
+class CBmDmaChannel final : public IBmDmaChannel
+{
+      public:
 	CBmDmaChannel(PDMA_ADAPTER adapter, ULONG registers)
 	    : m_Ref(1), m_Adapter(adapter), m_Registers(registers)
 	{
@@ -78,8 +81,8 @@ public:
 	NTSTATUS AllocateAdapterChannel(PDEVICE_OBJECT device, ULONG registers,
 	                                PDRIVER_CONTROL control, PVOID context) override
 	{
-		return m_Adapter->DmaOperations->AllocateAdapterChannel(m_Adapter, device, registers,
-		                                                        control, context);
+		return m_Adapter->DmaOperations->AllocateAdapterChannel(
+		    m_Adapter, device, registers, control, context);
 	}
 	PHYSICAL_ADDRESS MapTransfer(PMDL mdl, PVOID base, PVOID va, PULONG length,
 	                             BOOLEAN toDevice) override
@@ -90,8 +93,8 @@ public:
 	BOOLEAN FlushAdapterBuffers(PMDL mdl, PVOID base, PVOID va, ULONG length,
 	                            BOOLEAN toDevice) override
 	{
-		return m_Adapter->DmaOperations->FlushAdapterBuffers(m_Adapter, mdl, base, va, length,
-		                                                     toDevice);
+		return m_Adapter->DmaOperations->FlushAdapterBuffers(m_Adapter, mdl, base, va,
+		                                                     length, toDevice);
 	}
 	VOID FreeMapRegisters(PVOID base, ULONG registers) override
 	{
@@ -102,7 +105,7 @@ public:
 		return m_Registers;
 	}
 
-private:
+      private:
 	/* Only Release ends the object: the adapter goes back with it (G14). */
 	~CBmDmaChannel()
 	{
@@ -309,8 +312,9 @@ static BOOLEAN BmFlushOperation(PBM_EXTENSION ext)
 	ULONG i;
 
 	for (i = 0; i < ext->PieceCount; i++)
-		if (!ext->Channel->FlushAdapterBuffers(ext->Mdl, ext->MapRegisterBase, ext->PieceVa[i],
-		                                       ext->PieceLength[i], ext->WriteToDevice))
+		if (!ext->Channel->FlushAdapterBuffers(ext->Mdl, ext->MapRegisterBase,
+		                                       ext->PieceVa[i], ext->PieceLength[i],
+		                                       ext->WriteToDevice))
 			ok = FALSE;
 	return ok;
 }

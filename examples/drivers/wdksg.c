@@ -120,14 +120,14 @@ _IRQL_requires_max_(HIGH_LEVEL) static ULONG SgRead(_In_ PSG_EXTENSION ext, _In_
 	return READ_REGISTER_ULONG((volatile ULONG *)(ext->Registers + reg));
 }
 
-_IRQL_requires_max_(HIGH_LEVEL) static VOID SgWrite(_In_ PSG_EXTENSION ext, _In_ ULONG reg,
-                                                    _In_ ULONG value)
+_IRQL_requires_max_(HIGH_LEVEL) static VOID
+    SgWrite(_In_ PSG_EXTENSION ext, _In_ ULONG reg, _In_ ULONG value)
 {
 	WRITE_REGISTER_ULONG((volatile ULONG *)(ext->Registers + reg), value);
 }
 
-_IRQL_requires_max_(DISPATCH_LEVEL) static NTSTATUS SgCompleteIrp(__in PIRP Irp, __in NTSTATUS Status,
-                                                                   __in ULONG_PTR Information)
+_IRQL_requires_max_(DISPATCH_LEVEL) static NTSTATUS
+    SgCompleteIrp(__in PIRP Irp, __in NTSTATUS Status, __in ULONG_PTR Information)
 {
 	Irp->IoStatus.Status = Status;
 	Irp->IoStatus.Information = Information;
@@ -160,7 +160,7 @@ _Use_decl_annotations_ static VOID SgUnload(PDRIVER_OBJECT DriverObject)
 }
 
 _Use_decl_annotations_ static NTSTATUS SgAddDevice(PDRIVER_OBJECT DriverObject,
-                                                    PDEVICE_OBJECT PhysicalDeviceObject)
+                                                   PDEVICE_OBJECT PhysicalDeviceObject)
 {
 	PDEVICE_OBJECT fdo = NULL;
 	PSG_EXTENSION ext;
@@ -236,9 +236,8 @@ _Use_decl_annotations_ static NTSTATUS SgReadWrite(PDEVICE_OBJECT DeviceObject, 
  * buffer raises STATUS_BUFFER_TOO_SMALL, and a user-mode METHOD_NEITHER buffer is probed
  * (ProbeForWrite raises STATUS_ACCESS_VIOLATION or STATUS_DATATYPE_MISALIGNMENT).  The
  * exception becomes the returned status; *Buffer is NULL then. */
-_IRQL_requires_max_(PASSIVE_LEVEL) static NTSTATUS SgOutputBuffer(_In_ PIRP Irp,
-                                                                  _In_ ULONG Needed,
-                                                                  _Outptr_ PVOID *Buffer)
+_IRQL_requires_max_(PASSIVE_LEVEL) static NTSTATUS
+    SgOutputBuffer(_In_ PIRP Irp, _In_ ULONG Needed, _Outptr_ PVOID *Buffer)
 {
 	PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
 	ULONG code = stack->Parameters.DeviceIoControl.IoControlCode;

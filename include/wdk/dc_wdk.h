@@ -59,8 +59,7 @@ NTSTATUS RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICODE_STRING Stri
 NTSTATUS RtlUnicodeStringToInteger(PCUNICODE_STRING String, ULONG Base, PULONG Value);
 VOID RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ SourceString);
 VOID RtlInitString(PSTRING DestinationString, PCSZ SourceString);
-NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString,
-                                      PCANSI_STRING SourceString,
+NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString, PCANSI_STRING SourceString,
                                       BOOLEAN AllocateDestinationString);
 VOID RtlFreeAnsiString(PANSI_STRING AnsiString);
 
@@ -88,25 +87,32 @@ VOID ProbeForRead(const volatile VOID *Address, SIZE_T Length, ULONG Alignment);
 VOID ProbeForWrite(volatile VOID *Address, SIZE_T Length, ULONG Alignment);
 
 #ifdef __cplusplus
-#define DC_SEH_INIT {}
+#define DC_SEH_INIT \
+	{           \
+	}
 #else
-#define DC_SEH_INIT {0}
+#define DC_SEH_INIT \
+	{           \
+		0   \
+	}
 #endif
 
 /* __try BODY __except (FILTER) HANDLER   and   __try BODY __finally CLEANUP.
- * One loop, two passes: pass 1 runs the body under setjmp (case 1); pass 2 runs a __finally
- * block (case 2); an exception longjmps back into pass 1's else branch.  __leave leaves the
- * body (to the __finally block, if any). */
+ * One loop, two passes over one if/else: pass 1 (state 1) runs the body under setjmp, and
+ * an exception longjmps back into its else branch (the filter, or the __finally block);
+ * pass 2 (state 2) runs a __finally block after a normal end.  __leave (`continue`) ends the
+ * body and goes on to the __finally block.  A nested __try's frame shadows the outer one
+ * (GetExceptionCode() names the innermost), hence the -Wshadow pragmas. */
 // clang-format off
 #define __try \
+	_Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wshadow\"") \
 	for (struct dc_seh_frame __dc_seh __attribute__((cleanup(dc_seh_cleanup))) = DC_SEH_INIT; \
 	     dc_seh_step(&__dc_seh);) \
-		switch (__dc_seh.state) \
-		case 1: \
-			if (setjmp(__dc_seh.jb) == 0)
-#define __except(filter) else if (dc_seh_filter(&__dc_seh, (filter)))
-#define __finally else case 2: if (dc_seh_finally(&__dc_seh))
-#define __leave break
+		_Pragma("GCC diagnostic pop") \
+		if (__dc_seh.state == 1 && setjmp(__dc_seh.jb) == 0)
+#define __except(filter) else if (__dc_seh.state == 1 && dc_seh_filter(&__dc_seh, (filter)))
+#define __finally else if (dc_seh_finally(&__dc_seh))
+#define __leave continue
 #define _try __try
 #define _except __except
 #define _finally __finally

@@ -69,7 +69,8 @@ typedef enum _MEDIA_TYPE {
 	F3_200Mb_512,
 	F3_240M_512,
 	F3_32M_512
-} MEDIA_TYPE, *PMEDIA_TYPE;
+} MEDIA_TYPE,
+    *PMEDIA_TYPE;
 
 typedef struct _DISK_GEOMETRY {
 	LARGE_INTEGER Cylinders;

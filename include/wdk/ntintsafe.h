@@ -1,6 +1,6 @@
 /* <ntintsafe.h> of dmacoh's WDK include tree: overflow-checked integer arithmetic and
- * conversions between unsigned types (the commonly used subset), STATUS_INTEGER_OVERFLOW on overflow with the result
- * set to the WDK's error value. */
+ * conversions between unsigned types (the commonly used subset), STATUS_INTEGER_OVERFLOW on
+ * overflow with the result set to the WDK's error value. */
 #ifndef DMACOH_WDK_NTINTSAFE_H
 #define DMACOH_WDK_NTINTSAFE_H
 

@@ -219,7 +219,7 @@ static unsigned long long wtoull(const wch *s, wch **end, int base, bool *neg)
 	const wch *digits = p;
 	for (;; p++) {
 		wch c = rd(p);
-		int d = c >= '0' && c <= '9' ? c - '0'
+		int d = c >= '0' && c <= '9'   ? c - '0'
 		        : c >= 'a' && c <= 'z' ? c - 'a' + 10
 		        : c >= 'A' && c <= 'Z' ? c - 'A' + 10
 		                               : 99;
@@ -311,7 +311,7 @@ static int wvformat(struct wout *o, const wch *fmt, va_list ap)
 			}
 		}
 		/* Sizes: h, l, ll, w (wide), I64, I32, I, z. */
-		int size = 0; /* 0 int, 1 long, 2 long long, 3 size_t, -1 short */
+		int size = 0;  /* 0 int, 1 long, 2 long long, 3 size_t, -1 short */
 		int wide = -1; /* for %s/%c: 1 wide, 0 narrow, -1 default (wide in w-printf) */
 		for (;;) {
 			wch s = rd(f);
@@ -369,7 +369,8 @@ static int wvformat(struct wout *o, const wch *fmt, va_list ap)
 			bool w = conv == 's' ? wide != 0 : conv == 'S' ? wide == 1 : wide == 1;
 			if (conv == 'Z') {
 				if (w) {
-					const UNICODE_STRING *us = va_arg(ap, const UNICODE_STRING *);
+					const UNICODE_STRING *us =
+					    va_arg(ap, const UNICODE_STRING *);
 					wtouch(us, sizeof(*us), false);
 					str = us ? us->Buffer : NULL;
 					len = us ? us->Length / 2 : 0;
@@ -431,7 +432,8 @@ static int wvformat(struct wout *o, const wch *fmt, va_list ap)
 				if (size == 2)
 					v = va_arg(ap, long long);
 				else if (size == 1 || size == 3)
-					v = sgn ? va_arg(ap, long) : (long long)va_arg(ap, unsigned long);
+					v = sgn ? va_arg(ap, long)
+					        : (long long)va_arg(ap, unsigned long);
 				else
 					v = sgn ? va_arg(ap, int) : (long long)va_arg(ap, unsigned);
 				if (size == -1)
@@ -616,7 +618,9 @@ DC_EXPORT_W(NTSTATUS, RtlUnicodeStringToInteger, (PCUNICODE_STRING s, ULONG Base
 	ULONG v = 0;
 	for (; i < n; i++) {
 		wch c = up(rd(s->Buffer + i));
-		ULONG d = c >= '0' && c <= '9' ? (ULONG)(c - '0') : c >= 'A' && c <= 'F' ? (ULONG)(c - 'A' + 10) : 99;
+		ULONG d = c >= '0' && c <= '9'   ? (ULONG)(c - '0')
+		          : c >= 'A' && c <= 'F' ? (ULONG)(c - 'A' + 10)
+		                                 : 99;
 		if (d >= Base)
 			break;
 		v = v * Base + d;
