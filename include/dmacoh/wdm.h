@@ -62,7 +62,11 @@ extern "C" {
 #define INLINE                   inline
 #define __forceinline            inline
 #define POINTER_ALIGNMENT        __attribute__((aligned(8)))
+#ifdef __cplusplus
+#define EXTERN_C                 extern "C"
+#else
 #define EXTERN_C                 extern
+#endif
 #define CONST                    const
 #define RESTRICTED_POINTER
 #define UNALIGNED
