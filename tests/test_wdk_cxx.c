@@ -96,26 +96,26 @@ DC_TEST(wdk_cc_reports_every_missing_import_with_its_line)
 	char dir[] = "/tmp/dmacoh-wdkcc-XXXXXX";
 	CHECK(mkdtemp(dir));
 	CHECK(write_file(dir, "mydrv.c",
-	                 "#include <ntddk.h>\n"                                     /* 1 */
-	                 "#include <dmacoh/driver.h>\n"                             /* 2 */
-	                 "VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList);\n"    /* 3 */
-	                 "VOID IoFrobnicate(ULONG);\n"                              /* 4 */
-	                 "NTSTATUS ZwFrobKey(HANDLE);\n"                            /* 5 */
-	                 "VOID KeFrobDpcs(VOID);\n"                                 /* 6 */
-	                 "VOID HalFrobBus(PVOID);\n"                                /* 7 */
-	                 "static VOID Unload(PDRIVER_OBJECT d) { (void)d; }\n"      /* 8 */
+	                 "#include <ntddk.h>\n"                                        /* 1 */
+	                 "#include <dmacoh/driver.h>\n"                                /* 2 */
+	                 "VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList);\n"       /* 3 */
+	                 "VOID IoFrobnicate(ULONG);\n"                                 /* 4 */
+	                 "NTSTATUS ZwFrobKey(HANDLE);\n"                               /* 5 */
+	                 "VOID KeFrobDpcs(VOID);\n"                                    /* 6 */
+	                 "VOID HalFrobBus(PVOID);\n"                                   /* 7 */
+	                 "static VOID Unload(PDRIVER_OBJECT d) { (void)d; }\n"         /* 8 */
 	                 "NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n" /* 9 */
-	                 "{\n"                                                      /* 10 */
-	                 "\tUNREFERENCED_PARAMETER(r);\n"                           /* 11 */
-	                 "\td->DriverUnload = Unload;\n"                            /* 12 */
-	                 "\tIoFrobnicate(1);\n"                                     /* 13 */
-	                 "\tKeFrobDpcs();\n"                                        /* 14 */
-	                 "\tif (ZwFrobKey(NULL) == 0)\n"                            /* 15 */
-	                 "\t\tHalFrobBus(d);\n"                                     /* 16 */
-	                 "\tMmFreePagesFromMdl(NULL);\n"                            /* 17 */
-	                 "\tIoFrobnicate(2);\n"                                     /* 18 */
-	                 "\tKeStallExecutionProcessor(1);\n"                        /* 19 */
-	                 "\treturn STATUS_SUCCESS;\n"                               /* 20 */
+	                 "{\n"                                                         /* 10 */
+	                 "\tUNREFERENCED_PARAMETER(r);\n"                              /* 11 */
+	                 "\td->DriverUnload = Unload;\n"                               /* 12 */
+	                 "\tIoFrobnicate(1);\n"                                        /* 13 */
+	                 "\tKeFrobDpcs();\n"                                           /* 14 */
+	                 "\tif (ZwFrobKey(NULL) == 0)\n"                               /* 15 */
+	                 "\t\tHalFrobBus(d);\n"                                        /* 16 */
+	                 "\tMmFreePagesFromMdl(NULL);\n"                               /* 17 */
+	                 "\tIoFrobnicate(2);\n"                                        /* 18 */
+	                 "\tKeStallExecutionProcessor(1);\n"                           /* 19 */
+	                 "\treturn STATUS_SUCCESS;\n"                                  /* 20 */
 	                 "}\n"));
 	char cmd[PATH_MAX * 2 + 64], out[8192];
 	snprintf(cmd, sizeof(cmd), "cd %s && '%s' -o mydrv.so mydrv.c", dir, cc);
@@ -157,19 +157,20 @@ DC_TEST(wdk_cc_builds_a_c_and_cxx_driver_with_its_own_makefile)
 	CHECK(write_file(dir, "channel.h",
 	                 "#include <wdm.h>\n"
 	                 "EXTERN_C ULONG ChannelSelfTest(VOID);\n"));
-	CHECK(write_file(dir, "entry.c",
-	                 "#include <ntddk.h>\n"
-	                 "#include <dmacoh/driver.h>\n"
-	                 "#include \"channel.h\"\n"
-	                 "DMACOH_DRIVER(\"mydrv\", \"pio\", \"a Makefile-built driver\");\n"
-	                 "DRIVER_INITIALIZE DriverEntry;\n"
-	                 "_Use_decl_annotations_ NTSTATUS DriverEntry(PDRIVER_OBJECT d, "
-	                 "PUNICODE_STRING r)\n"
-	                 "{\n"
-	                 "\tUNREFERENCED_PARAMETER(d);\n"
-	                 "\tUNREFERENCED_PARAMETER(r);\n"
-	                 "\treturn ChannelSelfTest() == 42 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;\n"
-	                 "}\n"));
+	CHECK(
+	    write_file(dir, "entry.c",
+	               "#include <ntddk.h>\n"
+	               "#include <dmacoh/driver.h>\n"
+	               "#include \"channel.h\"\n"
+	               "DMACOH_DRIVER(\"mydrv\", \"pio\", \"a Makefile-built driver\");\n"
+	               "DRIVER_INITIALIZE DriverEntry;\n"
+	               "_Use_decl_annotations_ NTSTATUS DriverEntry(PDRIVER_OBJECT d, "
+	               "PUNICODE_STRING r)\n"
+	               "{\n"
+	               "\tUNREFERENCED_PARAMETER(d);\n"
+	               "\tUNREFERENCED_PARAMETER(r);\n"
+	               "\treturn ChannelSelfTest() == 42 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;\n"
+	               "}\n"));
 	CHECK(write_file(dir, "channel.cpp",
 	                 "#include \"channel.h\"\n"
 	                 "struct IChannel {\n"
@@ -188,14 +189,15 @@ DC_TEST(wdk_cc_builds_a_c_and_cxx_driver_with_its_own_makefile)
 	                 "\treturn v;\n"
 	                 "}\n"));
 	char cmd[PATH_MAX * 4], out[16384];
-	snprintf(cmd, sizeof(cmd),
-	         "cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s CC='%s' CXX='%s' && "
-	         "test -f entry.d && grep -q 'wdm.h' entry.d && test -f channel.d && "
-	         "nm -D --defined-only mydrv.so | grep -q ' DriverEntry$' && "
-	         "nm -D --defined-only mydrv.so | grep -q ' __dmacoh_module$' && "
-	         "nm -D --defined-only mydrv.so | grep -q ' dmacoh_driver_info$' && "
-	         "! nm -D --undefined-only mydrv.so | grep -q '_Znwm\\|_ZdlPv\\|__cxa_pure_virtual'",
-	         dir, cc, cxx);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s CC='%s' CXX='%s' && "
+	    "test -f entry.d && grep -q 'wdm.h' entry.d && test -f channel.d && "
+	    "nm -D --defined-only mydrv.so | grep -q ' DriverEntry$' && "
+	    "nm -D --defined-only mydrv.so | grep -q ' __dmacoh_module$' && "
+	    "nm -D --defined-only mydrv.so | grep -q ' dmacoh_driver_info$' && "
+	    "! nm -D --undefined-only mydrv.so | grep -q '_Znwm\\|_ZdlPv\\|__cxa_pure_virtual'",
+	    dir, cc, cxx);
 	int st = sh(cmd, out, sizeof(out));
 	/* Touching the header rebuilds both objects (the -MMD files are used). */
 	char cmd2[PATH_MAX * 4], out2[4096];
@@ -234,4 +236,49 @@ DC_TEST(wdk_cc_refuses_a_cxx_driver_entry_without_c_linkage)
 	CHECK_MSG(strstr(out, "DriverEntry has C++ linkage: declare it extern \"C\"") &&
 	              strstr(out, "exit 1") && !strstr(out, "drv.so\n"),
 	          "%s", out);
+}
+
+/* A module built without the check (here: dmacoh-cc with no export list, as an older
+ * dmacoh-cc or another build would make it): `dmacoh run` names every missing import on one
+ * line, exit 2, where the loader names only the first. */
+DC_TEST(wdk_run_names_every_missing_import_of_a_module)
+{
+	char cc[PATH_MAX];
+	CHECK_MSG(tool_beside("dmacoh-cc", cc, sizeof(cc)), "no dmacoh-cc beside dmacoh");
+	const char *bin = dct_tool();
+	CHECK(bin);
+	char dir[] = "/tmp/dmacoh-wdkrun-XXXXXX";
+	CHECK(mkdtemp(dir));
+	CHECK(write_file(dir, "drv.c",
+	                 "#include <ntddk.h>\n"
+	                 "#include <dmacoh/driver.h>\n"
+	                 "DMACOH_DRIVER(\"drv\", \"pio\", \"imports routines dmacoh lacks\");\n"
+	                 "VOID IoFrobA(VOID);\n"
+	                 "VOID KeFrobB(VOID);\n"
+	                 "VOID MmFrobC(VOID);\n"
+	                 "NTSTATUS DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)\n"
+	                 "{\n"
+	                 "\tUNREFERENCED_PARAMETER(d);\n"
+	                 "\tUNREFERENCED_PARAMETER(r);\n"
+	                 "\tIoFrobA();\n"
+	                 "\tKeFrobB();\n"
+	                 "\tMmFrobC();\n"
+	                 "\treturn STATUS_SUCCESS;\n"
+	                 "}\n"));
+	char cmd[PATH_MAX * 3], out[4096];
+	snprintf(cmd, sizeof(cmd),
+	         "cd %s && DMACOH_EXPORTS=/nonexistent '%s' -o drv.so drv.c && "
+	         "'%s' run --driver ./drv.so --device pio 2>&1 >/dev/null; echo \"exit $?\"",
+	         dir, cc, bin);
+	sh(cmd, out, sizeof(out));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	sh(cmd, NULL, 0);
+	CHECK_MSG(strstr(out, "3 imported routines not provided by dmacoh") &&
+	              strstr(out, "IoFrobA") && strstr(out, "KeFrobB") && strstr(out, "MmFrobC") &&
+	              strstr(out, "exit 2"),
+	          "%s", out);
+	int lines = 0;
+	for (const char *c = out; *c; c++)
+		lines += *c == '\n';
+	CHECK_MSG(lines == 2, "not one line (and the exit status):\n%s", out);
 }
