@@ -8,7 +8,7 @@ XCC_DIR := $(BUILD)/drivers-$(XCC_OTHER)
 define xcc_rules
 $(XCC_DIR)/$(call drv_name,$(1)).so: $(1) $(DMACOH_CC) $(wildcard include/dmacoh/*.h)
 	@mkdir -p $(XCC_DIR)
-	$(DMACOH_CC) --cc=$(XCC_OTHER) $(DRV_FLAGS) -o $$@ $(1)
+	$(DMACOH_CC) --cc=$(XCC_OTHER) $(call drv_flags,$(1)) -o $$@ $(1)
 XCC_DRIVERS += $(XCC_DIR)/$(call drv_name,$(1)).so
 $(foreach b,$(call drv_bugs,$(1)),$(call xcc_bug_rule,$(1),$(b)))
 endef
@@ -16,7 +16,7 @@ endef
 define xcc_bug_rule
 $(XCC_DIR)/$(call drv_name,$(1))-bug-$(2).so: $(1) $(DMACOH_CC) $(wildcard include/dmacoh/*.h)
 	@mkdir -p $(XCC_DIR)
-	$(DMACOH_CC) --cc=$(XCC_OTHER) $(DRV_FLAGS) -DDMACOH_BUG_$(2) '-DDMACOH_BUG="$(2)"' -o $$@ $(1)
+	$(DMACOH_CC) --cc=$(XCC_OTHER) $(call drv_flags,$(1)) -DDMACOH_BUG_$(2) '-DDMACOH_BUG="$(2)"' -o $$@ $(1)
 XCC_DRIVERS += $(XCC_DIR)/$(call drv_name,$(1))-bug-$(2).so
 
 endef

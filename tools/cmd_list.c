@@ -6,8 +6,11 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "dmacoh/check.h"
 #include "dmacoh/driver.h"
@@ -192,6 +195,81 @@ static int list_drivers(void)
 	return 0;
 }
 
+/* --- exports: what the kernel provides to a module, read from dmacoh's own dynamic symbol
+ * table (so every routine any source file defines is listed, nothing is hand-kept).  Listed:
+ * the Windows names (they start with a capital: IoCallDriver, READ_PORT_UCHAR, ...) and the C
+ * routines dmacoh-cc routes to dmacoh's (__dc_wcslen is listed as wcslen); not the process's
+ * own internals (dc_*, __tsan_* hooks) nor the ways of ending the process dmacoh-cc reroutes
+ * to report them (exit, abort). */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *export_name(const char *sym)
+{
+	static const char *const not_api[] = {"exit", "_exit", "_Exit", "quick_exit", "abort"};
+	if (!strncmp(sym, "__dc_", 5)) {
+		for (size_t i = 0; i < DC_ARRAY_SIZE(not_api); i++)
+			if (!strcmp(sym + 5, not_api[i]))
+				return NULL;
+		return sym + 5;
+	}
+	return (sym[0] >= 'A' && sym[0] <= 'Z') ? sym : NULL;
+}
+
+static int list_exports(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	Elf *e = NULL;
+	if (fd < 0 || elf_version(EV_CURRENT) == EV_NONE ||
+	    !(e = elf_begin(fd, ELF_C_READ, NULL))) {
+		fprintf(stderr, "dmacoh list: cannot read dmacoh's own symbol table\n");
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_BIND(sym.st_info) == STB_LOCAL ||
+			    (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+			     GELF_ST_TYPE(sym.st_info) != STT_OBJECT))
+				continue;
+			const char *name = export_name(elf_strptr(e, sh.sh_link, sym.st_name));
+			if (!name)
+				continue;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 512;
+				char **nn = realloc(names, cap * sizeof(*names));
+				if (!nn)
+					break;
+				names = nn;
+			}
+			names[n++] = strdup(name);
+		}
+	}
+	elf_end(e);
+	close(fd);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] && (i == 0 || !names[i - 1] || strcmp(names[i], names[i - 1])))
+			printf("%s\n", names[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return 0;
+}
+
 static const struct kind {
 	const char *name;
 	int (*list)(void);
@@ -201,6 +279,7 @@ static const struct kind {
     {"devices", list_devices, "device models a driver can run on"},
     {"drivers", list_drivers, "driver modules (example drivers and their buggy twins)"},
     {"rules", list_rules, "the sanitizer's rules (dmacoh explain RULE)"},
+    {"exports", list_exports, "kernel routines a driver module may import (dmacoh-cc checks)"},
 };
 
 static void usage(FILE *f)

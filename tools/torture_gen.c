@@ -26,6 +26,7 @@ static const struct tt_trigger triggers[] = {
      "FreeMapRegisters with the adapter's count: needs requests smaller than the adapter's "
      "maximum (every request spans fewer pages than the platform's map registers)"},
     {"busmaster-bug-C02", TT_NEED_READ, 0, "no KeFlushIoBuffers before a read: needs a read"},
+    {"combm-bug-C02", TT_NEED_READ, 0, "no KeFlushIoBuffers before a read: needs a read"},
     {"floppy-bug-A01", TT_NEED_RW | TT_NEED_LARGE, 18 * 512,
      "flushes from the request's start: wrong only for a second piece, so every request must "
      "be larger than one track (18 sectors)"},
@@ -85,6 +86,8 @@ static const struct tt_trigger triggers[] = {
      "read must be longer than the ring"},
     {"wave-bug-C06", TT_NEED_READ, 0, "no flush after the CPU fills a read: needs a read"},
     {"wave-bug-C07", TT_NEED_RW, 0, "the channel freed without a flush: any stream started"},
+    {"wdksg-bug-C03", TT_NEED_RW, 0,
+     "the DPC reads the buffer before PutScatterGatherList: any read or write"},
 };
 
 const struct tt_trigger *tt_triggers(size_t *n)

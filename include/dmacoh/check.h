@@ -25,6 +25,10 @@
 
 #include "dmacoh/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct dc_machine;
 struct dc_check;
 
@@ -234,5 +238,9 @@ const void *dc_check_driver_pc(const void *pc, bool *exact);
  * at pc (NULL: no driver location), with what as the message. */
 void dc_check_add_result(struct dc_check *c, enum dc_rule rule, const void *pc, bool exact,
                          uint64_t time, const char *what);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

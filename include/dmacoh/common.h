@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum dc_err {
 	DC_OK = 0,
 	DC_ERR_NOMEM = -1,    /* host or simulated memory exhausted */
@@ -47,5 +51,9 @@ enum dc_dir {
 	DC_DIR_FROM_DEVICE, /* device -> memory (a Windows "read") */
 };
 const char *dc_dir_name(enum dc_dir d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

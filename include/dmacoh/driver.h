@@ -9,6 +9,10 @@
 #ifndef DMACOH_DRIVER_H
 #define DMACOH_DRIVER_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DMACOH_DRIVER_INFO_VERSION 1
 
 /* dmacoh-cc defines this symbol in every module it builds; `dmacoh run` refuses a module
@@ -29,9 +33,16 @@ struct dmacoh_driver_info {
 #define DMACOH_BUG_RULE_ 0
 #endif
 
+/* C++: a namespace-scope const has internal linkage; `dmacoh run` looks the symbol up. */
+#ifdef __cplusplus
+#define DMACOH_DRIVER_LINKAGE_ extern "C"
+#else
+#define DMACOH_DRIVER_LINKAGE_
+#endif
+
 /* Use once per driver, at file scope. */
 #define DMACOH_DRIVER(name_, device_, style_)                                                    \
-	__attribute__((used, visibility("default")))                                             \
+	DMACOH_DRIVER_LINKAGE_ __attribute__((used, visibility("default")))                      \
 	const struct dmacoh_driver_info dmacoh_driver_info = {DMACOH_DRIVER_INFO_VERSION, name_, \
 	                                                      device_, style_, DMACOH_BUG_RULE_}
 
@@ -85,5 +96,9 @@ typedef struct _DMACOH_STREAM_POSITION {
 	unsigned long long BytesPlayed;
 	unsigned long long BytesCaptured;
 } DMACOH_STREAM_POSITION;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

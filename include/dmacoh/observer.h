@@ -9,6 +9,10 @@
 
 #include "dmacoh/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* --- Kernel events ---------------------------------------------------------------------------
  * The kernel layer (src/kernel) tells observers every DMA-relevant call a driver made, after the
  * call did its work, with the facts a checker needs to judge it: the arguments exactly as the
@@ -184,5 +188,9 @@ struct dc_observer {
 enum dc_memf { DC_MEMF_REDZONE = 1, DC_MEMF_FREED, DC_MEMF_UNMAPPED };
 
 #define DC_MAX_OBSERVERS 4
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

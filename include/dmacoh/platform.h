@@ -11,6 +11,10 @@
 
 #include "dmacoh/common.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DC_MAX_CACHE_LEVELS 3
 #define DC_NAME_MAX 64
 
@@ -99,5 +103,9 @@ static inline uint32_t dc_platform_sets(const struct dc_platform *p, uint32_t i)
 {
 	return (uint32_t)(p->level[i].size / ((uint64_t)p->line_size * p->level[i].ways));
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -26,6 +26,14 @@
 #pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #pragma GCC diagnostic ignored "-Wmultichar"
 
+/* C++ drivers: C linkage for every routine, and the C11 constructs the WDK relies on too
+ * (anonymous structs, flexible array members) are accepted without -Wpedantic noise. */
+#ifdef __cplusplus
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+extern "C" {
+#endif
+
 // clang-format off
 
 /* ======================================================================================
@@ -42,7 +50,7 @@
 #define DECLSPEC_IMPORT
 #define DECLSPEC_EXPORT
 #define DECLSPEC_NOINLINE        __attribute__((noinline))
-#define DECLSPEC_NORETURN        _Noreturn
+#define DECLSPEC_NORETURN        __attribute__((noreturn))
 #define DECLSPEC_ALIGN(x)        __attribute__((aligned(x)))
 #define DECLSPEC_CACHEALIGN      DECLSPEC_ALIGN(64)
 #define NTKERNELAPI
@@ -53,8 +61,12 @@
 #define FORCEINLINE              static inline
 #define INLINE                   inline
 #define __forceinline            inline
-#define POINTER_ALIGNMENT        _Alignas(8)
+#define POINTER_ALIGNMENT        __attribute__((aligned(8)))
+#ifdef __cplusplus
+#define EXTERN_C                 extern "C"
+#else
 #define EXTERN_C                 extern
+#endif
 #define CONST                    const
 #define RESTRICTED_POINTER
 #define UNALIGNED
@@ -257,8 +269,14 @@ typedef uintptr_t            UINT_PTR;
 typedef ULONG_PTR            SIZE_T, *PSIZE_T;
 typedef LONG_PTR             SSIZE_T, *PSSIZE_T;
 typedef ULONG_PTR            DWORD_PTR;
+#if defined(__cplusplus) && defined(__SIZEOF_WCHAR_T__) && __SIZEOF_WCHAR_T__ == 2
+/* C++ with -fshort-wchar (dmacoh-cc): L"..." is wchar_t, a type of its own in C++. */
+typedef wchar_t              WCHAR, *PWCHAR, *PWCH, *PWSTR, *LPWSTR;
+typedef const wchar_t       *PCWCH, *PCWSTR, *LPCWSTR;
+#else
 typedef uint16_t             WCHAR, *PWCHAR, *PWCH, *PWSTR, *LPWSTR;
 typedef const uint16_t      *PCWCH, *PCWSTR, *LPCWSTR;
+#endif
 typedef unsigned char        BOOLEAN, *PBOOLEAN;
 typedef ULONG                LOGICAL, *PLOGICAL;
 typedef LONG                 NTSTATUS, *PNTSTATUS;
@@ -568,7 +586,11 @@ static inline PSINGLE_LIST_ENTRY PopEntryList(PSINGLE_LIST_ENTRY ListHead)
 #define ALIGN_DOWN_BY(length, alignment)     ((ULONG_PTR)(length) & ~((ULONG_PTR)(alignment) - 1))
 #define ALIGN_UP_BY(length, alignment)       ALIGN_DOWN_BY(((ULONG_PTR)(length) + (alignment) - 1), alignment)
 #define ARGUMENT_PRESENT(ArgumentPointer)    ((CHAR *)((ULONG_PTR)(ArgumentPointer)) != (CHAR *)NULL)
+#ifdef __cplusplus
+#define C_ASSERT(e)                          static_assert(e, #e)
+#else
 #define C_ASSERT(e)                          _Static_assert(e, #e)
+#endif
 
 #define UNREFERENCED_PARAMETER(P)            ((void)(P))
 #define DBG_UNREFERENCED_PARAMETER(P)        ((void)(P))
@@ -2812,5 +2834,10 @@ static inline VOID KeMemoryBarrier(void)
  * dmacoh-specific: nothing a WDK driver uses
  * ==================================================================================== */
 /* (intentionally empty: dmacoh's kernel keeps its private state in its own headers) */
+
+#ifdef __cplusplus
+}
+#pragma GCC diagnostic pop
+#endif
 
 #endif /* DMACOH_WDM_H */

@@ -242,6 +242,21 @@ void __tsan_func_exit(void)
 	}
 }
 
+/* The structured-exception emulation (src/kernel/seh.c): a raise longjmps out of driver
+ * frames whose __tsan_func_exit never runs, so it puts the depth back to the __try's. */
+unsigned dc_cpu_shadow_depth(void);
+unsigned dc_cpu_shadow_depth(void)
+{
+	return shadow_depth;
+}
+
+void dc_cpu_shadow_unwind(unsigned depth);
+void dc_cpu_shadow_unwind(unsigned depth)
+{
+	if (depth < shadow_depth)
+		shadow_depth = depth;
+}
+
 void __tsan_vptr_update(void **vptr, void *val);
 void __tsan_vptr_update(void **vptr, void *val)
 {

@@ -1030,6 +1030,48 @@ static int module_marked(const char *path, char *err, size_t errlen)
 	return DC_OK;
 }
 
+/* After a failed dlopen: every import of the module that nothing in the process defines (the
+ * loader names only the first), as one line "N routines not provided by dmacoh: A, B, ...".
+ * False if there is none (the dlopen failed for another reason). */
+static bool missing_imports(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	size_t n = 0, len = 0;
+	char list[1024] = "";
+	for (Elf_Scn *scn = NULL; e && (scn = elf_nextscn(e, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx != SHN_UNDEF ||
+			    GELF_ST_BIND(sym.st_info) == STB_WEAK ||
+			    !(name = elf_strptr(e, sh.sh_link, sym.st_name)) || !*name ||
+			    dlsym(RTLD_DEFAULT, name))
+				continue;
+			int k =
+			    snprintf(list + len, sizeof(list) - len, "%s%s", n ? ", " : "", name);
+			if (k > 0 && (size_t)k < sizeof(list) - len)
+				len += (size_t)k;
+			n++;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	if (n)
+		snprintf(
+		    err, errlen,
+		    "%s: %zu imported routine%s not provided by dmacoh: %s (dmacoh list exports)",
+		    path, n, n == 1 ? "" : "s", list);
+	return n > 0;
+}
+
 int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
                        char *err, size_t errlen)
 {
@@ -1042,6 +1084,7 @@ int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **ou
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(err, errlen, "%s", dlerror());
+		missing_imports(path, err, errlen);
 		return DC_ERR_IO;
 	}
 	void *sym = dlsym(h, "DriverEntry");
