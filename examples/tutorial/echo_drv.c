@@ -23,8 +23,9 @@
  * the device already wrote the memory" -- true on a coherent PC with memory below 4 GiB,
  * wrong wherever the HAL bounced the frame or the controller still holds bytes (C07).
  */
-#include <dmacoh/wdm.h>
-#include <dmacoh/driver.h>
+#include <wdm.h>
+
+#include <dmacoh/driver.h> /* optional: lets `dmacoh list drivers` name it */
 
 DMACOH_DRIVER("echo_drv", "echo", "tutorial: packet-based bus master, one descriptor");
 
