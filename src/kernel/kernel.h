@@ -101,6 +101,7 @@ struct dc_sys {
 	/* Threads (thread.c): the application's first, then system threads in creation order. */
 	struct dc_kthread *threads, *cur_thread, *prev_thread;
 	unsigned thread_seq;
+	struct dc_dbgprint *dbg; /* DbgPrint output captured (dbgprint.c), NULL until some */
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;

@@ -12,6 +12,7 @@
 #include "hw/dev_ring.h"
 #include "hw/dev_sb16.h"
 #include "hw/dev_sysblk.h"
+#include "dbgprint.h"
 #include "kernel.h"
 
 _Thread_local struct dc_sys *dc_sys_cur;
@@ -150,6 +151,7 @@ void dc_sys_destroy(struct dc_sys *s)
 	}
 	dc_io_destroy_bus(s);
 	dc_threads_fini(s);
+	dc_dbgprint_free(s);
 	if (s->br)
 		dc_bridge_destroy(s->br);
 	if (s->dma)

@@ -1,0 +1,15 @@
+# The diagnostics tests' driver modules (tests/test_diag.c): tests/hostile/diag_hostile.c built
+# by dmacoh-cc once per case (-DDIAG_<CASE>) into $(BUILD)/diag/diag_<case>.so.
+DIAG_DIR := $(BUILD)/diag
+DIAG_CASES := fail hang print start
+DIAG_MODULES := $(DIAG_CASES:%=$(DIAG_DIR)/diag_%.so)
+
+$(DIAG_DIR)/diag_%.so: tests/hostile/diag_hostile.c tests/hostile/hostile.h $(DMACOH_CC) \
+		$(wildcard include/dmacoh/*.h)
+	@mkdir -p $(DIAG_DIR)
+	$(DMACOH_CC) $(DRV_FLAGS) -DDIAG_$(shell echo $* | tr a-z A-Z) -o $@ $<
+
+.PHONY: diag-modules
+diag-modules: $(DIAG_MODULES)
+test: diag-modules
+all: diag-modules
