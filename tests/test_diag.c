@@ -2,7 +2,7 @@
  * default DbgPrintEx filter, --dbgprint, the trace), failed and hung IRPs named in the summary
  * and the report with their status and the driver's last DbgPrint lines, summary lines that
  * claim nothing false, and `run --help` generated from the parser's own key table.  The driver
- * modules are tests/hostile/diag_hostile.c (mk/diag.mk). */
+ * modules are tests/hostile/diag_hostile.c (mk/test_diag.mk). */
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -173,6 +173,25 @@ DC_TEST(diag_failed_start_shows_dbgprint)
 	                        "STATUS_INSUFFICIENT_RESOURCES") &&
 	              !strstr(r.out, "every byte verified"),
 	          "%s", r.out);
+}
+
+/* A crash after a DbgPrint: the X01 finding shows the line, supervised or not. */
+DC_TEST(diag_crash_shows_dbgprint)
+{
+	static struct dct_run r;
+	for (int sup = 0; sup < 2; sup++) {
+		CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", module("crash"),
+		                                             "--workload", WL, "--deterministic",
+		                                             sup ? NULL : "--no-supervise", NULL}));
+		CHECK_EQ(r.status, 1);
+		CHECK_MSG(strstr(r.err, "X01 driver-crash") &&
+		              strstr(r.err, "] diag: about to use a NULL descriptor\n"),
+		          "%s", r.err);
+		/* The supervisor writes the summary (a single process ends in its handler). */
+		CHECK_MSG(!sup || (!strstr(r.out, "every byte verified") &&
+		                   strstr(r.out, "not verified") && strstr(r.out, "stopped: X01")),
+		          "%s", r.out);
+	}
 }
 
 /* Live output: --dbgprint, DMACOH_OPTIONS=dbgprint=1 and the old DMACOH_DBGPRINT=1; what the

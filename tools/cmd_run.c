@@ -213,11 +213,19 @@ static void run_result(void *opaque, const struct dc_irp_result *r)
 	dc_check_stream_write(x->t.chk, DC_REC_IRP, &ri, sizeof(ri));
 }
 
+/* A crash, a hang or an exit() ends the run: its finding shows the driver's last lines. */
+static void final_note(void *opaque, struct dc_irp_note *n)
+{
+	struct dc_run_ctx *x = opaque;
+	dc_tool_note(&x->t, n);
+}
+
 int dc_run_body(struct dc_run_ctx *x)
 {
 	struct dc_tool_session *t = &x->t;
 	if (x->dbgprint)
 		dc_dbgprint_add_sink(t->s, live_dbgprint, x);
+	dc_check_set_final_note(final_note, x);
 	/* In place before the module's constructors and DriverEntry run. */
 	dc_check_install_crash_handler(t->chk, 1);
 	dc_check_set_access_watchdog(x->max_accesses);
@@ -272,6 +280,7 @@ int dc_run_body(struct dc_run_ctx *x)
 	x->sim_ns = dc_sys_now(t->s);
 	x->ran = true;
 	dc_check_set_access_watchdog(0);
+	dc_check_set_final_note(NULL, NULL);
 	dc_run_close_trace(x);
 	return 0;
 }

@@ -259,6 +259,10 @@ struct dc_irp_note {
  * routine (DriverEntry, START_DEVICE), not an IRP of the workload: only its lines are shown. */
 void dc_check_add_irp_result(struct dc_check *c, enum dc_rule rule, const void *pc, bool exact,
                              uint64_t time, const char *what, const struct dc_irp_note *note);
+/* Fills the note of a finding that ends the run (X01, X02, X03), e.g. with the driver's last
+ * DbgPrint lines; called in the crash or watchdog handler (NULL: no note). */
+typedef void (*dc_check_note_fn)(void *opaque, struct dc_irp_note *n);
+void dc_check_set_final_note(dc_check_note_fn fn, void *opaque);
 /* The note of finding i (dc_check_finding's numbering), NULL if it has none. */
 const struct dc_irp_note *dc_check_finding_note(const struct dc_check *c, size_t i);
 /* "IRP_MJ_READ" for an IRP_MJ_* code, "IRP_MJ_0x1f" style text in buf for others. */

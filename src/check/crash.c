@@ -139,16 +139,32 @@ void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *ad
 		stop_run();
 }
 
-/* Records a finding that ends the run: shown whatever the suppressions and max_reports. */
+static dc_check_note_fn final_note_fn;
+static void *final_note_opaque;
+
+void dc_check_set_final_note(dc_check_note_fn fn, void *opaque)
+{
+	final_note_fn = fn;
+	final_note_opaque = opaque;
+}
+
+/* Records a finding that ends the run: shown whatever the suppressions and max_reports, with
+ * the tool's note (the driver's last DbgPrint lines) when it is the rule's first. */
 static void add_final(struct dc_check *c, struct dc_finding *f)
 {
-	size_t keep = c->n_supp;
+	size_t keep = c->n_supp, n_ent = c->n_ent;
 	c->n_supp = 0;
 	uint32_t maxr = c->opts.max_reports;
 	c->opts.max_reports = 0;
 	dc_finding_add(c, f);
 	c->opts.max_reports = maxr;
 	c->n_supp = keep;
+	struct dc_entry *e = c->n_ent > n_ent ? &c->ent[c->n_ent - 1] : NULL;
+	if (!e || !final_note_fn || !(e->note = calloc(1, sizeof(*e->note))))
+		return;
+	e->note->win32 = -1;
+	final_note_fn(final_note_opaque, e->note);
+	dc_stream_note(c, (int)(c->n_ent - 1));
 }
 
 static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact, const void *addr,

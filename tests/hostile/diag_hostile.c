@@ -1,4 +1,4 @@
-/* diag_hostile.c -- drivers for the diagnostics tests (tests/test_diag.c, built by mk/diag.mk
+/* diag_hostile.c -- drivers for the diagnostics tests (tests/test_diag.c, built by mk/test_diag.mk
  * once per case, -DDIAG_<CASE>, into $(BUILD)/diag/diag_<case>.so): the correct hostile base
  * (hostile.h) that prints with DbgPrint/DbgPrintEx and then fails or keeps one request.
  *   DIAG_FAIL   the 2nd read or write: DbgPrint why, then STATUS_INSUFFICIENT_RESOURCES
@@ -6,12 +6,13 @@
  *   DIAG_PRINT  every request succeeds; DbgPrintEx at every level, a line in two calls, a line
  *               longer than dmacoh keeps, 100 lines in DriverEntry (more than the ring holds)
  *   DIAG_START  IRP_MN_START_DEVICE fails after a DbgPrint
+ *   DIAG_CRASH  the 2nd read or write: DbgPrint, then a store through NULL (X01)
  * Not a hostile case of tests/test_hostile.c (no EXPECT marker). */
 #include "hostile.h"
 
 DMACOH_DRIVER("diag", "sysblk", "prints with DbgPrint, then fails or keeps a request");
 
-#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT)
+#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT) || defined(DIAG_CRASH)
 static ULONG Requests;
 
 static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
@@ -34,6 +35,10 @@ static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
 #ifdef DIAG_FAIL
 	DbgPrint("diag: GetScatterGatherList: %lu map registers needed, %lu granted\n", 17UL, 16UL);
 	return STATUS_INSUFFICIENT_RESOURCES;
+#elif defined(DIAG_CRASH)
+	DbgPrint("diag: about to use a NULL descriptor\n");
+	*(volatile ULONG *)(ULONG_PTR)Requests = 1;
+	return STATUS_SUCCESS;
 #elif defined(DIAG_HANG)
 	DbgPrint("diag: waiting for an interrupt that never comes\n");
 	IoMarkIrpPending(irp);
@@ -66,7 +71,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 		Long[i] = (char)('a' + i % 26);
 	DbgPrint("%s\n", Long);
 #endif
-#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT)
+#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT) || defined(DIAG_CRASH)
 	Hostile.Io = CaseIo;
 #endif
 #ifdef DIAG_START
