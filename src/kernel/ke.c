@@ -249,7 +249,11 @@ static void dbg_vprint(struct dc_sys *s, PCSTR Format, va_list ap)
 
 ULONG DbgPrint(PCSTR Format, ...)
 {
-	struct dc_sys *s = dc_k();
+	/* Debug output needs no system: with none current (a constructor of a module loaded
+	 * outside dmacoh run), it goes nowhere. */
+	struct dc_sys *s = dc_sys_cur;
+	if (!s)
+		return 0;
 	va_list ap;
 	va_start(ap, Format);
 	dbg_vprint(s, Format, ap);
@@ -259,7 +263,9 @@ ULONG DbgPrint(PCSTR Format, ...)
 
 ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...)
 {
-	struct dc_sys *s = dc_k();
+	struct dc_sys *s = dc_sys_cur;
+	if (!s)
+		return 0;
 	if (!dc_dbgprint_passes(ComponentId, Level)) {
 		dc_dbgprint_filtered(s);
 		return 0;
