@@ -59,6 +59,26 @@ DC_TEST(diag_failed_irp_in_summary_with_status_and_dbgprint)
 		CHECK_MSG(strstr(r.err, err[i]), "report lacks '%s':\n%s", err[i], r.err);
 }
 
+/* The summary is bounded: the first DC_RUN_IRPS_SHOWN (8) failed IRPs, then a count. */
+DC_TEST(diag_many_failed_irps_bounded)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", module("failall"),
+	                                             "--workload", "count=12,ioctl=0,align=page",
+	                                             "--deterministic", NULL}));
+	CHECK_EQ(r.status, 1);
+	size_t n = 0;
+	for (const char *p = r.out; (p = strstr(p, "\n  failed     IRP ")); p++)
+		n++;
+	CHECK_MSG(n == 8 && strstr(r.out, "12 failed, 0 hung") &&
+	              strstr(r.out, "  ...        4 more failed or hung IRPs") &&
+	              strstr(r.out, "  failed     IRP 8 (") &&
+	              strstr(r.out, "STATUS_DEVICE_DATA_ERROR (0xC000009C)\n") &&
+	              strstr(r.out, "] diag: request 8: medium error\n") &&
+	              strstr(r.out, "findings   R03 x12"),
+	          "%zu shown:\n%s", n, r.out);
+}
+
 /* JSON and SARIF carry the IRP and the lines; the supervised and single-process runs agree. */
 static json_object *report_file(const char *fmt, bool supervised, char *text, size_t cap)
 {

@@ -7,12 +7,14 @@
  *               longer than dmacoh keeps, 100 lines in DriverEntry (more than the ring holds)
  *   DIAG_START  IRP_MN_START_DEVICE fails after a DbgPrint
  *   DIAG_CRASH  the 2nd read or write: DbgPrint, then a store through NULL (X01)
+ *   DIAG_FAILALL  every read or write: DbgPrint, then STATUS_DEVICE_DATA_ERROR
  * Not a hostile case of tests/test_hostile.c (no EXPECT marker). */
 #include "hostile.h"
 
 DMACOH_DRIVER("diag", "sysblk", "prints with DbgPrint, then fails or keeps a request");
 
-#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT) || defined(DIAG_CRASH)
+#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT) || defined(DIAG_CRASH) || \
+    defined(DIAG_FAILALL)
 static ULONG Requests;
 
 static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
@@ -29,6 +31,10 @@ static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
 	DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_MASK | 0x8, "diag: mask without it (filtered)\n");
 	KdPrint(("diag: first half, "));
 	KdPrint(("second half\n"));
+#endif
+#ifdef DIAG_FAILALL
+	DbgPrint("diag: request %lu: medium error\n", Requests);
+	return STATUS_DEVICE_DATA_ERROR;
 #endif
 	if (Requests != 2)
 		return STATUS_SUCCESS;
@@ -71,7 +77,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 		Long[i] = (char)('a' + i % 26);
 	DbgPrint("%s\n", Long);
 #endif
-#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT) || defined(DIAG_CRASH)
+#if defined(DIAG_FAIL) || defined(DIAG_HANG) || defined(DIAG_PRINT) || defined(DIAG_CRASH) || \
+    defined(DIAG_FAILALL)
 	Hostile.Io = CaseIo;
 #endif
 #ifdef DIAG_START
