@@ -38,7 +38,8 @@ DC_TEST(check_options_errors)
 		const char *text, *err;
 	} cases[] = {
 	    {"frobnicate=1", "DMACOH_OPTIONS: unknown option 'frobnicate' (known: halt_on_error, "
-	                     "max_reports, format, log_path, suppressions, alignment_warnings)"},
+	                     "max_reports, format, log_path, suppressions, alignment_warnings, "
+	                     "dbgprint)"},
 	    {"halt_on_error=2", "DMACOH_OPTIONS: halt_on_error: expected 0 or 1, not '2'"},
 	    {"halt_on_error", "DMACOH_OPTIONS: 'halt_on_error': expected key=value"},
 	    {"max_reports=-1",

@@ -278,7 +278,8 @@ DC_TEST(sup_failing_driver_entry_and_start_device_are_r03_not_a_crash)
 	    (const char *const[]){"run", "--driver", module("entry_fail"), "--deterministic", NULL},
 	    NULL));
 	CHECK_MSG(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
-	CHECK_MSG(strstr(r.err, "R03 irp-failed: DriverEntry failed with status 0xC000009A") &&
+	CHECK_MSG(strstr(r.err, "R03 irp-failed: DriverEntry failed with status "
+	                        "STATUS_INSUFFICIENT_RESOURCES (0xC000009A)") &&
 	              strstr(r.err, "sup_hostile.c:"),
 	          "%s", r.err);
 	/* A real driver on a device it cannot start: a finding, not a segfault. */

@@ -90,7 +90,7 @@ static int64_t int_of(json_object *ev, const char *key)
 }
 
 struct trace_counts {
-	int tid_of[8]; /* tid -> index in names (by thread_name) */
+	int tid_of[9]; /* tid -> index in names (by thread_name) */
 	unsigned b[8], e[8], dma, c8237, cposted, irp_b, irp_e, findings;
 	int64_t irp_id_sum;
 	char finding_detail[64];
@@ -125,7 +125,7 @@ DC_TEST(trace_sysdma_read_write_is_valid_and_deterministic)
 	size_t n = json_object_array_length(evs);
 	struct trace_counts c = {0};
 	const char *tracks[] = {"interrupts", "dpcs", "irps", "dma", "findings"};
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 9; i++)
 		c.tid_of[i] = -1;
 	for (size_t i = 0; i < n; i++) {
 		json_object *ev = json_object_array_get_idx(evs, i), *v;
@@ -136,7 +136,7 @@ DC_TEST(trace_sysdma_read_write_is_valid_and_deterministic)
 		              json_object_object_get_ex(ev, "tid", &v),
 		          "event %zu lacks ph/ts/pid/tid", i);
 		int64_t tid = int_of(ev, "tid");
-		CHECK_MSG(tid >= 0 && tid < 8, "event %zu: tid %" PRId64, i, tid);
+		CHECK_MSG(tid >= 0 && tid < 9, "event %zu: tid %" PRId64, i, tid);
 		const char *name = str_of(ev, "name");
 		CHECK_MSG(name, "event %zu has no name", i);
 		if (!strcmp(ph, "M") && !strcmp(name, "thread_name")) {

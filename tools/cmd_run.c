@@ -18,6 +18,7 @@
 #include "dmacoh/platform.h"
 #include "hw/machine.h"
 #include "hw/parse.h"
+#include "kernel/dbgprint.h"
 #include "kernel/sys.h"
 #include "kernel/trace.h"
 #include "kernel/win32.h"
@@ -79,8 +80,8 @@ static void run_usage(FILE *f)
 	    f,
 	    "usage: dmacoh run --driver NAME|FILE [--device NAME] [--platform NAME|FILE]\n"
 	    "                  [--workload SPEC] [--seed N] [--format text|json|sarif]\n"
-	    "                  [--trace FILE] [--timeout SECONDS] [--quiet] [--deterministic]\n"
-	    "                  [--app APP.so [-- ARGS...]]\n\n"
+	    "                  [--trace FILE] [--timeout SECONDS] [--dbgprint] [--quiet]\n"
+	    "                  [--deterministic] [--app APP.so [-- ARGS...]]\n\n"
 	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
 	    "coherency rule the driver breaks.\n\n"
@@ -89,18 +90,28 @@ static void run_usage(FILE *f)
 	    "                     (several allowed); --device NAME then picks it\n"
 	    "  --platform P       built-in platform or profile file (default: noncoherent)\n"
 	    "  --workload SPEC    key=value,... (default: count=100,read=50,write=45,ioctl=5);\n"
-	    "                     plain decimal numbers; a workload moving no data is refused\n"
-	    "      count=N          IRPs, 1 to 10^12\n"
-	    "      read=W write=W ioctl=W  relative weights, 0 to 1000000 (read+write > 0)\n"
-	    "      size=N|MIN-MAX   bytes per request, 1 to 64M (K, M allowed); rounded to the\n"
-	    "                       device's sector (512 on sysblk, bmblk, fdc) or frame (sb16);\n"
-	    "                       at most the store / outstanding, a ring frame 9216, sb16 1M\n"
-	    "      align=any|line|page|N  where buffers start in their first page (N 0-4095)\n"
-	    "      zone=any|isa|dma32|high  where application buffers live\n"
-	    "      outstanding=N    requests in flight at once, 1 to 64\n"
-	    "      seed=N           0 to 2^64-1 (also set by --seed)\n"
-	    "      fault=N          every Nth read or write meets a transfer error (0 never;\n"
-	    "                       not on ring)\n"
+	    "                     plain decimal numbers; a workload moving no data is refused\n");
+	/* The keys from the parser's own table (src/kernel/workload.c). */
+	size_t nk;
+	const struct dc_workload_key *k = dc_workload_keys(&nk);
+	for (size_t i = 0; i < nk; i++) {
+		char head[48];
+		snprintf(head, sizeof(head), "%s=%s", k[i].name, k[i].value);
+		fprintf(f, "      %-22s", head);
+		if (strlen(head) > 22)
+			fprintf(f, "\n      %-22s", "");
+		for (const char *p = k[i].help; *p;) {
+			size_t n = strcspn(p, "\n");
+			fprintf(f, " %.*s\n", (int)n, p);
+			p += n;
+			if (*p == '\n') {
+				p++;
+				fprintf(f, "      %-22s", "");
+			}
+		}
+	}
+	fprintf(
+	    f,
 	    "  --app APP.so       run a test application (built by dmacoh-cc --app; its main\n"
 	    "                     or wmain gets ARGS after --) on the started device instead of\n"
 	    "                     the workload (after it when --workload is given too); its\n"
@@ -113,13 +124,17 @@ static void run_usage(FILE *f)
 	    "  --max-accesses N   simulated watchdog: a driver routine that makes N loads and\n"
 	    "                     stores without returning or waiting is hung (X02);\n"
 	    "                     default 268435456 (2^28), 0: off\n"
+	    "  --dbgprint         show the driver's DbgPrint/KdPrint lines on stderr as they come\n"
+	    "                     (also DMACOH_OPTIONS=dbgprint=1); DbgPrintEx passes Windows'\n"
+	    "                     default filter: DPFLTR_ERROR_LEVEL only.  Always captured: the\n"
+	    "                     last lines before a failed or hung IRP are in the report\n"
 	    "  --quiet            no progress bar\n"
 	    "  --deterministic    leave wall time out of the summary (for byte-identical "
 	    "output)\n\n"
 	    "Exit status: 0 clean, 1 findings or wrong data (or an application that exited\n"
 	    "non-zero, left requests hung or deadlocked), 2 usage or input error.\n"
 	    "DMACOH_OPTIONS: halt_on_error, max_reports, suppressions=FILE, log_path=FILE, "
-	    "format.\n");
+	    "format, dbgprint.\n");
 }
 
 struct progress {
@@ -214,9 +229,51 @@ static int run_app(void *opaque, struct dc_tool_session *t)
 	return DC_OK;
 }
 
+/* --dbgprint: each line of the driver's debug output on stderr as it is completed. */
+static void live_dbgprint(void *opaque, const struct dc_dbg_line *l)
+{
+	(void)opaque;
+	fprintf(stderr, "[DbgPrint t=%llu ns] %s\n", (unsigned long long)l->time, l->text);
+	fflush(stderr);
+}
+
+void dc_run_keep_irp(struct dc_run_ctx *x, const struct dc_run_irp *ri)
+{
+	if (x->n_irps < DC_RUN_IRPS_SHOWN)
+		x->irps[x->n_irps] = *ri;
+	x->n_irps++;
+}
+
+/* A workload result: the finding (session.c) and, for a failed or hung IRP, its line in the
+ * summary, streamed to the supervisor at once. */
+static void run_result(void *opaque, const struct dc_irp_result *r)
+{
+	struct dc_run_ctx *x = opaque;
+	struct dc_run_irp ri;
+	memset(&ri, 0, sizeof(ri));
+	dc_tool_irp_result(&x->t, r, &ri.note);
+	if (r->outcome == DC_IRP_WRONG_DATA)
+		return;
+	snprintf(ri.kind, sizeof(ri.kind), "%s", r->kind ? r->kind : "?");
+	ri.hung = r->outcome == DC_IRP_HUNG;
+	ri.time = r->time;
+	dc_run_keep_irp(x, &ri);
+	dc_check_stream_write(x->t.chk, DC_REC_IRP, &ri, sizeof(ri));
+}
+
+/* A crash, a hang or an exit() ends the run: its finding shows the driver's last lines. */
+static void final_note(void *opaque, struct dc_irp_note *n)
+{
+	struct dc_run_ctx *x = opaque;
+	dc_tool_note(&x->t, n);
+}
+
 int dc_run_body(struct dc_run_ctx *x)
 {
 	struct dc_tool_session *t = &x->t;
+	if (x->dbgprint)
+		dc_dbgprint_add_sink(t->s, live_dbgprint, x);
+	dc_check_set_final_note(final_note, x);
 	/* In place before the module's constructors and DriverEntry run. */
 	dc_check_install_crash_handler(t->chk, 1);
 	dc_check_set_access_watchdog(x->max_accesses);
@@ -253,7 +310,11 @@ int dc_run_body(struct dc_run_ctx *x)
 		t->after_opaque = x;
 		t->no_workload = !x->workload_given;
 	}
+	x->wl.on_result = run_result;
+	x->wl.result_opaque = x;
 	e = dc_tool_session_run(t, &x->wl, &x->rs, on_progress, &pr, err, sizeof(err));
+	dc_dbgprint_flush(t->s);
+	dc_dbgprint_stats(t->s, &x->dbg);
 	if (e == DC_ERR_INVAL) {
 		dc_run_close_trace(x);
 		snprintf(x->err, sizeof(x->err), "%s", err);
@@ -261,12 +322,18 @@ int dc_run_body(struct dc_run_ctx *x)
 	}
 	if (e)
 		snprintf(x->what, sizeof(x->what), "%s", err);
+	else if (dc_check_halted(t->chk) && x->rs.irps < x->wl.count)
+		snprintf(
+		    x->what, sizeof(x->what),
+		    "halt_on_error: the first error ended the workload after %llu of %llu IRPs",
+		    (unsigned long long)x->rs.irps, (unsigned long long)x->wl.count);
 	if (x->rs.first_kind)
 		snprintf(x->first_kind, sizeof(x->first_kind), "%s", x->rs.first_kind);
 	x->rs.first_kind = NULL;
 	x->sim_ns = dc_sys_now(t->s);
 	x->ran = true;
 	dc_check_set_access_watchdog(0);
+	dc_check_set_final_note(NULL, NULL);
 	dc_run_close_trace(x);
 	return 0;
 }
@@ -286,6 +353,100 @@ int dc_run_write_log(struct dc_check *chk, const struct dc_check_opts *co)
 		return DC_ERR_IO;
 	}
 	return DC_OK;
+}
+
+/* Every failed or hung IRP (the first DC_RUN_IRPS_SHOWN): number, kind, major function,
+ * offset, length, status (name and hex), and the driver's last DbgPrint lines before it. */
+static void write_irps(FILE *out, const struct dc_run_ctx *x)
+{
+	uint64_t shown = DC_MIN(x->n_irps, (uint64_t)DC_RUN_IRPS_SHOWN);
+	for (uint64_t i = 0; i < shown; i++) {
+		const struct dc_run_irp *ri = &x->irps[i];
+		const struct dc_irp_note *n = &ri->note;
+		char mb[24], sb[96];
+		fprintf(out, "  %-10s IRP %llu (%s, %s, offset 0x%llx, length %llu): ",
+		        ri->hung ? "hung" : "failed", (unsigned long long)n->irp, ri->kind,
+		        dc_irp_major_name(n->major, mb, sizeof(mb)), (unsigned long long)n->offset,
+		        (unsigned long long)n->length);
+		if (ri->hung)
+			fprintf(out, "not completed at %llu ns", (unsigned long long)ri->time);
+		else
+			fprintf(out, "%s", dc_tool_status_str(n->status, sb, sizeof(sb)));
+		if (n->win32 >= 0)
+			fprintf(out, ", Win32 error %lld", (long long)n->win32);
+		fputc('\n', out);
+		/* The last lines before it (the report has up to DC_NOTE_LINES). */
+		unsigned from = n->n_lines > 3 ? n->n_lines - 3 : 0;
+		if (!n->n_lines)
+			fprintf(out, "               DbgPrint: none before it\n");
+		for (unsigned k = from; k < n->n_lines; k++)
+			fprintf(out, "               DbgPrint [t=%llu ns] %s\n",
+			        (unsigned long long)n->line_time[k], n->line[k]);
+	}
+	if (x->n_irps > shown)
+		fprintf(out, "  %-10s %llu more failed or hung IRPs (counted in R02/R03)\n", "...",
+		        (unsigned long long)(x->n_irps - shown));
+}
+
+/* The data line says only what was checked: "every byte verified" only when every request the
+ * workload meant to check completed and was checked. */
+static void write_data(FILE *out, const struct dc_run_ctx *x)
+{
+	const struct dc_run_stats *rs = &x->rs;
+	if (!x->ran) {
+		fprintf(out, "  data       not verified: the run stopped before the workload "
+		             "ended\n");
+		return;
+	}
+	if (rs->mismatched) {
+		if (*x->first_kind)
+			fprintf(
+			    out,
+			    "  data       WRONG in %llu IRPs (%llu bytes); first: IRP %llu (%s), "
+			    "store offset 0x%llx (byte %llu of the buffer): expected 0x%02x, got "
+			    "0x%02x\n",
+			    (unsigned long long)rs->mismatched, (unsigned long long)rs->bad_bytes,
+			    (unsigned long long)rs->first_irp, x->first_kind,
+			    (unsigned long long)rs->first_store_off,
+			    (unsigned long long)rs->first_buf_off, rs->first_want, rs->first_got);
+		else
+			fprintf(out, "  data       WRONG in %llu IRPs (lengths or capacities)\n",
+			        (unsigned long long)rs->mismatched);
+		return;
+	}
+	if (!rs->irps) {
+		fprintf(out, "  data       nothing moved%s\n",
+		        *x->what ? ": the run stopped before the first IRP" : "");
+		return;
+	}
+	uint64_t unchecked = rs->failed + rs->hung;
+	bool cut = *x->what;
+	if (!unchecked && !cut) {
+		if (rs->faults)
+			fprintf(out,
+			        "  data       every byte verified (the %llu IRPs with an injected "
+			        "fault failed, as they must)\n",
+			        (unsigned long long)rs->faults);
+		else
+			fprintf(out, "  data       every byte verified\n");
+		return;
+	}
+	fprintf(out, "  data       no wrong byte in what completed; not verified:");
+	const char *sep = " ";
+	if (rs->failed) {
+		fprintf(out, "%sthe %llu failed IRP%s", sep, (unsigned long long)rs->failed,
+		        rs->failed == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (rs->hung) {
+		fprintf(out, "%sthe %llu hung IRP%s", sep, (unsigned long long)rs->hung,
+		        rs->hung == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (cut)
+		fprintf(out, "%sthe rest of the workload (the run stopped after %llu IRPs)", sep,
+		        (unsigned long long)rs->irps);
+	fputc('\n', out);
 }
 
 int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
@@ -324,6 +485,9 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 		        (unsigned long long)rs->irps, (unsigned long long)rs->reads,
 		        (unsigned long long)rs->writes, (unsigned long long)rs->ioctls,
 		        (unsigned long long)rs->failed, (unsigned long long)rs->hung);
+	}
+	write_irps(out, x);
+	if (x->ran) {
 		fprintf(out, "  bytes      %llu\n", (unsigned long long)rs->bytes);
 		if (rs->faults)
 			fprintf(out,
@@ -335,23 +499,8 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 		fprintf(out, "  run        stopped: %s\n", x->what);
 	if (!x->ran || app_only)
 		;
-	else if (!rs->mismatched && rs->hung)
-		fprintf(out, "  data       not verified for the %llu hung IRP%s\n",
-		        (unsigned long long)rs->hung, rs->hung == 1 ? "" : "s");
-	else if (!rs->mismatched)
-		fprintf(out, "  data       %s\n",
-		        rs->irps ? "every byte verified" : "nothing moved");
-	else if (*x->first_kind)
-		fprintf(out,
-		        "  data       WRONG in %llu IRPs (%llu bytes); first: IRP %llu (%s), store "
-		        "offset 0x%llx (byte %llu of the buffer): expected 0x%02x, got 0x%02x\n",
-		        (unsigned long long)rs->mismatched, (unsigned long long)rs->bad_bytes,
-		        (unsigned long long)rs->first_irp, x->first_kind,
-		        (unsigned long long)rs->first_store_off,
-		        (unsigned long long)rs->first_buf_off, rs->first_want, rs->first_got);
 	else
-		fprintf(out, "  data       WRONG in %llu IRPs (lengths or capacities)\n",
-		        (unsigned long long)rs->mismatched);
+		write_data(out, x);
 	fprintf(out, "  findings   ");
 	bool any = false;
 	for (int r = 0; r < DC_RULE_COUNT; r++) {
@@ -362,7 +511,23 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 		        (unsigned long long)h);
 		any = true;
 	}
-	fprintf(out, "%s\n", any ? "" : "none");
+	/* "none" is all a finished run can say; a stopped one made none until it stopped. */
+	fprintf(out, "%s\n",
+	        any                   ? ""
+	        : *x->what || !x->ran ? "none until the run stopped"
+	                              : "none");
+	if (x->ran && (x->dbg.lines || x->dbg.filtered)) {
+		fprintf(out, "  DbgPrint   %llu line%s", (unsigned long long)x->dbg.lines,
+		        x->dbg.lines == 1 ? "" : "s");
+		if (x->dbg.filtered)
+			fprintf(
+			    out, ", %llu DbgPrintEx call%s below DPFLTR_ERROR_LEVEL filtered out",
+			    (unsigned long long)x->dbg.filtered, x->dbg.filtered == 1 ? "" : "s");
+		if (x->dbg.truncated)
+			fprintf(out, ", %llu cut at %u bytes", (unsigned long long)x->dbg.truncated,
+			        DC_DBG_LINE - 1);
+		fprintf(out, "%s\n", x->dbgprint ? "" : " (--dbgprint shows them)");
+	}
 	if (x->ran)
 		fprintf(out, "  sim time   %llu.%06llu ms\n",
 		        (unsigned long long)(x->sim_ns / 1000000),
@@ -414,7 +579,7 @@ int dc_cmd_run(int argc, char **argv)
 	const char *accesses_s = NULL, *app = NULL;
 	int app_argc = 0;
 	char **app_argv = NULL;
-	bool quiet = false, deterministic = false, supervise = true;
+	bool quiet = false, deterministic = false, supervise = true, dbgprint = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char **slot = !strcmp(a, "--driver")         ? &driver
@@ -450,6 +615,8 @@ int dc_cmd_run(int argc, char **argv)
 			quiet = true;
 		} else if (!strcmp(a, "--deterministic")) {
 			deterministic = true;
+		} else if (!strcmp(a, "--dbgprint")) {
+			dbgprint = true;
 		} else if (!strcmp(a, "--no-supervise")) {
 			/* Hidden: one process, for measuring what supervision costs. */
 			supervise = false;
@@ -546,6 +713,9 @@ int dc_cmd_run(int argc, char **argv)
 	x->device_arg = device;
 	x->trace_path = trace_path;
 	x->quiet = quiet;
+	/* DMACOH_DBGPRINT=1: the old spelling of DMACOH_OPTIONS=dbgprint=1, still honoured. */
+	const char *old_dbg = getenv("DMACOH_DBGPRINT");
+	x->dbgprint = dbgprint || co->dbgprint || (old_dbg && !strcmp(old_dbg, "1"));
 	x->deterministic = deterministic;
 
 	clock_gettime(CLOCK_MONOTONIC, &x->w0);

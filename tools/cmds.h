@@ -57,6 +57,17 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w,
                         char *err, size_t errlen);
 /* Frees the checker and the system. */
 void dc_tool_session_close(struct dc_tool_session *t);
+/* A workload result as a finding (R01 wrong data; R02 hung, R03 failed with a note: the IRP,
+ * its status by name, the driver's last DbgPrint lines); the note also to *note when not NULL
+ * (R02/R03 only).  What dc_tool_session_run does with results unless w->on_result is set. */
+void dc_tool_irp_result(struct dc_tool_session *t, const struct dc_irp_result *r,
+                        struct dc_irp_note *note);
+/* A note with the driver's last DbgPrint lines (ends a pending partial line) and no status. */
+void dc_tool_note(struct dc_tool_session *t, struct dc_irp_note *n);
+/* Sets the note's status: its name and Win32 error where known. */
+void dc_tool_note_status(struct dc_irp_note *n, NTSTATUS st);
+/* "STATUS_INSUFFICIENT_RESOURCES (0xC000009A)", or "0x...." for a status without a name. */
+const char *dc_tool_status_str(NTSTATUS st, char *buf, size_t len);
 
 /* The demo's table of every driver module on every platform; 1 if one is not as expected. */
 int dc_demo_drivers_table(void); /* demo_table.c */

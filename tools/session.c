@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dmacoh/driver.h"
+#include "kernel/dbgprint.h"
 #include "cmds.h"
 
 int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *plat,
@@ -45,11 +46,14 @@ int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char
 	if ((e = dc_sys_load_module(t->s, path, &t->drv, &st, err, errlen))) {
 		if (e == DC_ERR_STATE) {
 			/* DriverEntry failed: a result at the line it returned from. */
-			char what[160];
-			snprintf(what, sizeof(what), "DriverEntry failed with status 0x%08X",
-			         (unsigned)st);
-			dc_check_add_result(t->chk, DC_RULE_R03, dc_cpu_last_exit(), false,
-			                    dc_sys_now(t->s), what);
+			char what[160], sb[80];
+			struct dc_irp_note n;
+			dc_tool_note(t, &n);
+			dc_tool_note_status(&n, st);
+			snprintf(what, sizeof(what), "DriverEntry failed with status %s",
+			         dc_tool_status_str(st, sb, sizeof(sb)));
+			dc_check_add_irp_result(t->chk, DC_RULE_R03, dc_cpu_last_exit(), false,
+			                        dc_sys_now(t->s), what, &n);
 			t->failed_routine = true;
 		}
 		return e;
@@ -81,40 +85,101 @@ int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char
 	return DC_OK;
 }
 
-/* What the workload saw go wrong becomes a result in the report (R01, R02, R03), so JSON and
- * SARIF carry it too.  No driver location: the IRP is the place. */
-static void on_result(void *opaque, const struct dc_irp_result *r)
+/* The Win32 error an application would get from GetLastError for status.
+ * MERGE(app): engineer "app" writes RtlNtStatusToDosError (branch app); at merge this body
+ * becomes `return (int64_t)RtlNtStatusToDosError(status);`.  Until then: not known (-1), and
+ * reports leave the Win32 error out.  No mapping table of our own here, by design. */
+static int64_t dc_tool_win32_error(NTSTATUS status)
 {
-	struct dc_check *chk = opaque;
-	char what[240];
-	enum dc_rule rule;
+	(void)status;
+	return -1;
+}
+
+void dc_tool_note(struct dc_tool_session *t, struct dc_irp_note *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->win32 = -1;
+	if (!t->s)
+		return;
+	/* A line the driver has not ended yet is part of what it said before. */
+	dc_dbgprint_flush(t->s);
+	struct dc_dbg_line l[DC_NOTE_LINES];
+	n->n_lines = (unsigned)dc_dbgprint_last(t->s, DC_NOTE_LINES, l);
+	for (unsigned k = 0; k < n->n_lines; k++) {
+		n->line_seq[k] = l[k].seq;
+		n->line_time[k] = l[k].time;
+		snprintf(n->line[k], sizeof(n->line[k]), "%s", l[k].text);
+	}
+}
+
+void dc_tool_note_status(struct dc_irp_note *n, NTSTATUS st)
+{
+	n->has_status = true;
+	n->status = st;
+	const char *name = dc_ntstatus_name(st);
+	snprintf(n->status_name, sizeof(n->status_name), "%s", name ? name : "");
+	n->win32 = dc_tool_win32_error(st);
+}
+
+const char *dc_tool_status_str(NTSTATUS st, char *buf, size_t len)
+{
+	const char *name = dc_ntstatus_name(st);
+	if (name)
+		snprintf(buf, len, "%s (0x%08X)", name, (unsigned)st);
+	else
+		snprintf(buf, len, "0x%08X", (unsigned)st);
+	return buf;
+}
+
+/* What the workload saw go wrong becomes a result in the report (R01, R02, R03), so JSON and
+ * SARIF carry it too.  No driver location: the IRP is the place; a hung or failed IRP's note
+ * says which and what the driver printed last before the workload saw it. */
+void dc_tool_irp_result(struct dc_tool_session *t, const struct dc_irp_result *r,
+                        struct dc_irp_note *note)
+{
+	struct dc_check *chk = t->chk;
+	char what[240], sb[80];
 	const char *kind = r->kind ? r->kind : "?";
-	switch (r->outcome) {
-	case DC_IRP_WRONG_DATA:
-		rule = DC_RULE_R01;
+	struct dc_irp_note local, *n = note ? note : &local;
+	if (r->outcome == DC_IRP_WRONG_DATA) {
 		snprintf(what, sizeof(what),
 		         "IRP %llu (%s): %llu bytes wrong; first at store offset 0x%llx (byte %llu "
 		         "of the buffer): expected 0x%02x, got 0x%02x",
 		         (unsigned long long)r->irp, kind, (unsigned long long)r->bad_bytes,
 		         (unsigned long long)r->store_off, (unsigned long long)r->buf_off, r->want,
 		         r->got);
-		break;
-	case DC_IRP_HUNG:
+		if (chk)
+			dc_check_add_result(chk, DC_RULE_R01, NULL, false, r->time, what);
+		return;
+	}
+	dc_tool_note(t, n);
+	n->irp = r->irp;
+	n->major = r->major;
+	n->offset = r->offset;
+	n->length = r->length;
+	enum dc_rule rule;
+	if (r->outcome == DC_IRP_HUNG) {
 		rule = DC_RULE_R02;
 		snprintf(what, sizeof(what),
 		         "IRP %llu (%s, offset 0x%llx, length %llu) still not completed at %llu ns",
 		         (unsigned long long)r->irp, kind, (unsigned long long)r->offset,
 		         (unsigned long long)r->length, (unsigned long long)r->time);
-		break;
-	default:
+	} else {
 		rule = DC_RULE_R03;
+		dc_tool_note_status(n, r->status);
 		snprintf(what, sizeof(what),
-		         "IRP %llu (%s, offset 0x%llx, length %llu) completed with 0x%08X",
+		         "IRP %llu (%s, offset 0x%llx, length %llu) completed with %s",
 		         (unsigned long long)r->irp, kind, (unsigned long long)r->offset,
-		         (unsigned long long)r->length, (unsigned)r->status);
-		break;
+		         (unsigned long long)r->length,
+		         dc_tool_status_str(r->status, sb, sizeof(sb)));
 	}
-	dc_check_add_result(chk, rule, NULL, false, r->time, what);
+	if (chk)
+		dc_check_add_irp_result(chk, rule, NULL, false, r->time, what, n);
+}
+
+static void on_result(void *opaque, const struct dc_irp_result *r)
+{
+	dc_tool_irp_result(opaque, r, NULL);
 }
 
 int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
@@ -124,25 +189,27 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
 	struct dc_workload wl = *w0, *w = &wl;
 	if (!wl.on_result && t->chk) {
 		wl.on_result = on_result;
-		wl.result_opaque = t->chk;
+		wl.result_opaque = t;
 	}
 	memset(rs, 0, sizeof(*rs));
 	PDEVICE_OBJECT top = NULL;
 	NTSTATUS st = 0;
 	int e;
 	if (dc_sys_start_device(t->s, t->drv, t->d, &top, &st) != DC_OK) {
-		snprintf(err, errlen, "the driver failed IRP_MN_START_DEVICE: 0x%08X",
-		         (unsigned)st);
-		char what[160];
+		char what[160], sb[80];
+		snprintf(err, errlen, "the driver failed IRP_MN_START_DEVICE: %s",
+		         dc_tool_status_str(st, sb, sizeof(sb)));
 		snprintf(what, sizeof(what),
-		         "AddDevice or IRP_MN_START_DEVICE failed with status "
-		         "0x%08X",
-		         (unsigned)st);
+		         "AddDevice or IRP_MN_START_DEVICE failed with status %s",
+		         dc_tool_status_str(st, sb, sizeof(sb)));
+		struct dc_irp_note n;
+		dc_tool_note(t, &n);
+		dc_tool_note_status(&n, st);
 		/* Located at the routine that failed (its first line): the line that chose the
 		 * status is not knowable, and the return path's line is the shared epilogue's. */
 		const void *at = dc_sys_start_failed_at(t->s);
-		dc_check_add_result(t->chk, DC_RULE_R03, at ? at : dc_cpu_last_exit(), at != NULL,
-		                    dc_sys_now(t->s), what);
+		dc_check_add_irp_result(t->chk, DC_RULE_R03, at ? at : dc_cpu_last_exit(),
+		                        at != NULL, dc_sys_now(t->s), what, &n);
 		e = DC_ERR_STATE;
 	} else {
 		e = t->no_workload

@@ -38,6 +38,7 @@ struct stats_rec {
 	uint8_t ran;
 	char first_kind[16];
 	char what[1100];
+	struct dc_dbg_stats dbg;
 };
 
 /* The child's end of the run: crash, bug check, exit(), watchdog (crash.c calls this). */
@@ -74,6 +75,7 @@ static _Noreturn void child(struct dc_run_ctx *x, int fd, const sigset_t *old, p
 	s.ran = x->ran;
 	memcpy(s.first_kind, x->first_kind, sizeof(s.first_kind));
 	memcpy(s.what, x->what, sizeof(s.what));
+	s.dbg = x->dbg;
 	dc_check_stream_write(chk, DC_REC_STATS, &s, sizeof(s));
 	_exit(0);
 }
@@ -140,7 +142,19 @@ static void record(struct parent *p, uint32_t type, const char *data, uint32_t l
 		x->first_kind[sizeof(x->first_kind) - 1] = 0;
 		memcpy(x->what, s.what, sizeof(x->what));
 		x->what[sizeof(x->what) - 1] = 0;
+		x->dbg = s.dbg;
 		p->stats = true;
+	} else if (type == DC_REC_IRP && len == sizeof(struct dc_run_irp)) {
+		/* A failed or hung IRP, as the child saw it: kept even if the child dies later. */
+		struct dc_run_irp ri;
+		memcpy(&ri, data, sizeof(ri));
+		ri.kind[sizeof(ri.kind) - 1] = 0;
+		ri.note.status_name[sizeof(ri.note.status_name) - 1] = 0;
+		if (ri.note.n_lines > DC_NOTE_LINES)
+			ri.note.n_lines = 0;
+		for (unsigned k = 0; k < ri.note.n_lines; k++)
+			ri.note.line[k][DC_NOTE_LINE - 1] = 0;
+		dc_run_keep_irp(x, &ri);
 	} else if (type == DC_REC_ERR) {
 		size_t k = len < sizeof(p->err) - 1 ? len : sizeof(p->err) - 1;
 		memcpy(p->err, data, k);

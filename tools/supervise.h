@@ -7,9 +7,20 @@
 
 #include "dmacoh/check.h"
 #include "dmacoh/platform.h"
+#include "kernel/dbgprint.h"
 #include "kernel/trace.h"
 #include "kernel/workload.h"
 #include "cmds.h"
+
+/* A failed or hung IRP the summary names (its note: number, major function, offset, length,
+ * status, the driver's last DbgPrint lines). */
+#define DC_RUN_IRPS_SHOWN 8
+struct dc_run_irp {
+	struct dc_irp_note note;
+	char kind[16];
+	bool hung;
+	uint64_t time; /* simulated ns when the workload saw it */
+};
 
 struct dc_run_ctx {
 	/* Inputs, all checked before anything runs. */
@@ -23,7 +34,8 @@ struct dc_run_ctx {
 	struct dc_workload wl;
 	struct dc_check_opts co;
 	bool quiet, deterministic;
-	unsigned timeout;      /* host watchdog, seconds (0: off) */
+	bool dbgprint;    /* --dbgprint, DMACOH_OPTIONS=dbgprint=1 (or DMACOH_DBGPRINT=1): live */
+	unsigned timeout; /* host watchdog, seconds (0: off) */
 	uint64_t max_accesses; /* simulated watchdog (0: off) */
 	struct timespec w0;
 	/* The session (machine and checker built before the fork). */
@@ -35,6 +47,11 @@ struct dc_run_ctx {
 	char first_kind[16];
 	uint64_t sim_ns;
 	char what[1100]; /* why the run stopped early ("": it did not) */
+	/* Failed and hung IRPs in the order seen: the first DC_RUN_IRPS_SHOWN, and how many in
+	 * all (streamed as they happen, so a run that crashes later still names them). */
+	struct dc_run_irp irps[DC_RUN_IRPS_SHOWN];
+	uint64_t n_irps;
+	struct dc_dbg_stats dbg; /* the driver's DbgPrint output (valid when ran) */
 	char name[64], device[64];
 	char err[1100]; /* an input error (exit 2) */
 };
@@ -56,6 +73,8 @@ int dc_run_write_log(struct dc_check *chk, const struct dc_check_opts *co);
 int dc_run_supervised(struct dc_run_ctx *x);
 
 /* Tool records on the findings stream. */
-enum { DC_REC_INFO = DC_STREAM_TOOL, DC_REC_STATS, DC_REC_ERR };
+enum { DC_REC_INFO = DC_STREAM_TOOL, DC_REC_STATS, DC_REC_ERR, DC_REC_IRP };
+/* Keeps a failed or hung IRP for the summary (both processes). */
+void dc_run_keep_irp(struct dc_run_ctx *x, const struct dc_run_irp *ri);
 
 #endif

@@ -110,12 +110,14 @@ struct dc_check_opts {
 	char log_path[1024];     /* write the report there ("": stderr) */
 	char suppressions[1024]; /* suppressions file ("": none) */
 	bool alignment_warnings; /* C05 warnings for from-device buffers that split a line */
+	bool dbgprint;           /* the tool shows the driver's DbgPrint output as it comes */
 };
 /* Defaults: no halt, no limit, text to stderr, no suppressions, alignment warnings on. */
 void dc_check_opts_init(struct dc_check_opts *o);
 /* Applies text (DMACOH_OPTIONS syntax) over *o.  Keys: halt_on_error, max_reports, format
- * (text|json|sarif), log_path, suppressions, alignment_warnings.  On error *o is unchanged,
- * DC_ERR_PARSE is returned and err holds one line ("DMACOH_OPTIONS: ...: what is wrong"). */
+ * (text|json|sarif), log_path, suppressions, alignment_warnings, dbgprint.  On error *o is
+ * unchanged, DC_ERR_PARSE is returned and err holds one line ("DMACOH_OPTIONS: ...: what is
+ * wrong"). */
 int dc_check_opts_parse(struct dc_check_opts *o, const char *text, char *err, size_t errlen);
 
 /* Attaches a checker to m (o NULL: defaults).  Errors: DC_ERR_NOMEM, DC_ERR_BUSY (the machine
@@ -238,6 +240,37 @@ const void *dc_check_driver_pc(const void *pc, bool *exact);
  * at pc (NULL: no driver location), with what as the message. */
 void dc_check_add_result(struct dc_check *c, enum dc_rule rule, const void *pc, bool exact,
                          uint64_t time, const char *what);
+
+/* What a report shows about the IRP of a workload result (R02 hung, R03 failed), besides its
+ * message: the IRP, its status, and the driver's last DbgPrint lines before the workload saw it
+ * (oldest first). */
+#define DC_NOTE_LINES 5
+#define DC_NOTE_LINE 240
+struct dc_irp_note {
+	uint64_t irp;  /* 1-based number in the workload, 0: not an IRP of the workload */
+	uint8_t major; /* IRP_MJ_* */
+	uint64_t offset, length;
+	bool has_status;      /* completed: status is its IoStatus.Status */
+	int32_t status;       /* NTSTATUS */
+	char status_name[48]; /* "STATUS_..." or "" when unknown */
+	int64_t win32;        /* the Win32 error GetLastError would give, -1: not known */
+	unsigned n_lines;
+	uint64_t line_seq[DC_NOTE_LINES], line_time[DC_NOTE_LINES]; /* number in the run, sim ns */
+	char line[DC_NOTE_LINES][DC_NOTE_LINE];
+};
+/* dc_check_add_result, and the note kept with the finding when the result is the finding's
+ * first occurrence (repeats only count, as every finding's do).  A note with irp 0 is about a
+ * routine (DriverEntry, START_DEVICE), not an IRP of the workload: only its lines are shown. */
+void dc_check_add_irp_result(struct dc_check *c, enum dc_rule rule, const void *pc, bool exact,
+                             uint64_t time, const char *what, const struct dc_irp_note *note);
+/* Fills the note of a finding that ends the run (X01, X02, X03), e.g. with the driver's last
+ * DbgPrint lines; called in the crash or watchdog handler (NULL: no note). */
+typedef void (*dc_check_note_fn)(void *opaque, struct dc_irp_note *n);
+void dc_check_set_final_note(dc_check_note_fn fn, void *opaque);
+/* The note of finding i (dc_check_finding's numbering), NULL if it has none. */
+const struct dc_irp_note *dc_check_finding_note(const struct dc_check *c, size_t i);
+/* "IRP_MJ_READ" for an IRP_MJ_* code, "IRP_MJ_0x1f" style text in buf for others. */
+const char *dc_irp_major_name(unsigned major, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

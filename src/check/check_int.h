@@ -128,6 +128,7 @@ struct dc_entry {
 	bool suppressed;
 	uint64_t key;              /* rule + key groups findings: findings.c */
 	uint64_t ev_time, ev_xfer; /* the last occurrence (dc_finding_add_access) */
+	struct dc_irp_note *note;  /* a workload result's IRP (crash.c), NULL: none */
 };
 
 /* Re-entrancy of the host watchdog's signal (findings.c, crash.c): busy while the findings or
@@ -235,6 +236,8 @@ void dc_stream_after_add(struct dc_check *c, const struct dc_finding *f, int idx
 void dc_stream_manifest(struct dc_check *c, int idx);
 /* The details of entry idx changed (findings.c's lowest-bytes rule): send them again. */
 void dc_stream_update(struct dc_check *c, int idx);
+/* Entry idx got its IRP note (dc_check_add_irp_result): send it. */
+void dc_stream_note(struct dc_check *c, int idx);
 
 /* shadow.c */
 struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa);  /* allocates */

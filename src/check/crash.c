@@ -139,16 +139,32 @@ void dc_crash_record(struct dc_check *c, int sig, const void *pc, const void *ad
 		stop_run();
 }
 
-/* Records a finding that ends the run: shown whatever the suppressions and max_reports. */
+static dc_check_note_fn final_note_fn;
+static void *final_note_opaque;
+
+void dc_check_set_final_note(dc_check_note_fn fn, void *opaque)
+{
+	final_note_fn = fn;
+	final_note_opaque = opaque;
+}
+
+/* Records a finding that ends the run: shown whatever the suppressions and max_reports, with
+ * the tool's note (the driver's last DbgPrint lines) when it is the rule's first. */
 static void add_final(struct dc_check *c, struct dc_finding *f)
 {
-	size_t keep = c->n_supp;
+	size_t keep = c->n_supp, n_ent = c->n_ent;
 	c->n_supp = 0;
 	uint32_t maxr = c->opts.max_reports;
 	c->opts.max_reports = 0;
 	dc_finding_add(c, f);
 	c->opts.max_reports = maxr;
 	c->n_supp = keep;
+	struct dc_entry *e = c->n_ent > n_ent ? &c->ent[c->n_ent - 1] : NULL;
+	if (!e || !final_note_fn || !(e->note = calloc(1, sizeof(*e->note))))
+		return;
+	e->note->win32 = -1;
+	final_note_fn(final_note_opaque, e->note);
+	dc_stream_note(c, (int)(c->n_ent - 1));
 }
 
 static void crash_record(struct dc_check *c, int sig, const void *pc, bool exact, const void *addr,
@@ -449,6 +465,61 @@ void dc_check_add_result(struct dc_check *c, enum dc_rule rule, const void *pc, 
 	f.manifested = true;
 	snprintf(f.what, sizeof(f.what), "%s", what);
 	dc_finding_add(c, &f);
+}
+
+void dc_check_add_irp_result(struct dc_check *c, enum dc_rule rule, const void *pc, bool exact,
+                             uint64_t time, const char *what, const struct dc_irp_note *note)
+{
+	size_t n_ent = c->n_ent;
+	dc_check_add_result(c, rule, pc, exact, time, what);
+	if (!note || c->n_ent == n_ent)
+		return; /* a repeat (or not kept): the first occurrence's note stays */
+	struct dc_entry *e = &c->ent[c->n_ent - 1];
+	if (e->suppressed || !(e->note = malloc(sizeof(*e->note))))
+		return;
+	*e->note = *note;
+	dc_stream_note(c, (int)(c->n_ent - 1));
+}
+
+const struct dc_irp_note *dc_check_finding_note(const struct dc_check *c, size_t i)
+{
+	return i < c->n_vis ? c->ent[c->vis[i]].note : NULL;
+}
+
+const char *dc_irp_major_name(unsigned major, char *buf, size_t len)
+{
+	static const char *const names[] = {"IRP_MJ_CREATE",
+	                                    "IRP_MJ_CREATE_NAMED_PIPE",
+	                                    "IRP_MJ_CLOSE",
+	                                    "IRP_MJ_READ",
+	                                    "IRP_MJ_WRITE",
+	                                    "IRP_MJ_QUERY_INFORMATION",
+	                                    "IRP_MJ_SET_INFORMATION",
+	                                    "IRP_MJ_QUERY_EA",
+	                                    "IRP_MJ_SET_EA",
+	                                    "IRP_MJ_FLUSH_BUFFERS",
+	                                    "IRP_MJ_QUERY_VOLUME_INFORMATION",
+	                                    "IRP_MJ_SET_VOLUME_INFORMATION",
+	                                    "IRP_MJ_DIRECTORY_CONTROL",
+	                                    "IRP_MJ_FILE_SYSTEM_CONTROL",
+	                                    "IRP_MJ_DEVICE_CONTROL",
+	                                    "IRP_MJ_INTERNAL_DEVICE_CONTROL",
+	                                    "IRP_MJ_SHUTDOWN",
+	                                    "IRP_MJ_LOCK_CONTROL",
+	                                    "IRP_MJ_CLEANUP",
+	                                    "IRP_MJ_CREATE_MAILSLOT",
+	                                    "IRP_MJ_QUERY_SECURITY",
+	                                    "IRP_MJ_SET_SECURITY",
+	                                    "IRP_MJ_POWER",
+	                                    "IRP_MJ_SYSTEM_CONTROL",
+	                                    "IRP_MJ_DEVICE_CHANGE",
+	                                    "IRP_MJ_QUERY_QUOTA",
+	                                    "IRP_MJ_SET_QUOTA",
+	                                    "IRP_MJ_PNP"};
+	if (major < DC_ARRAY_SIZE(names))
+		return names[major];
+	snprintf(buf, len, "IRP_MJ_0x%02x", major);
+	return buf;
 }
 
 int dc_check_install_crash_handler(struct dc_check *c, int exit_status)

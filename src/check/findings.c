@@ -96,6 +96,7 @@ static int finding_add(struct dc_check *c, const struct dc_finding *f)
 	c->ent[idx].f.count = 1;
 	c->ent[idx].suppressed = supp;
 	c->ent[idx].key = key;
+	c->ent[idx].note = NULL;
 	size_t s = slot(c, f->rule, key);
 	while (c->hash[s])
 		s = (s + 1) & (c->hash_cap - 1);
@@ -205,6 +206,8 @@ int dc_finding_add(struct dc_check *c, const struct dc_finding *f)
 
 void dc_findings_free(struct dc_check *c)
 {
+	for (size_t i = 0; i < c->n_ent; i++)
+		free(c->ent[i].note);
 	free(c->ent);
 	free(c->vis);
 	free(c->hash);

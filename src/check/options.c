@@ -47,13 +47,16 @@ static bool parse_bool(const char *v, bool *out)
 static int set_opt(struct dc_check_opts *o, const char *key, const char *val, char *err,
                    size_t errlen)
 {
-	if (!strcmp(key, "halt_on_error") || !strcmp(key, "alignment_warnings")) {
+	if (!strcmp(key, "halt_on_error") || !strcmp(key, "alignment_warnings") ||
+	    !strcmp(key, "dbgprint")) {
 		bool b;
 		if (!parse_bool(val, &b))
 			return fail(err, errlen, "DMACOH_OPTIONS: %s: expected 0 or 1, not '%s'",
 			            key, val);
 		if (key[0] == 'h')
 			o->halt_on_error = b;
+		else if (key[0] == 'd')
+			o->dbgprint = b;
 		else
 			o->alignment_warnings = b;
 		return DC_OK;
@@ -88,7 +91,7 @@ static int set_opt(struct dc_check_opts *o, const char *key, const char *val, ch
 	}
 	return fail(err, errlen,
 	            "DMACOH_OPTIONS: unknown option '%s' (known: halt_on_error, max_reports, "
-	            "format, log_path, suppressions, alignment_warnings)%s",
+	            "format, log_path, suppressions, alignment_warnings, dbgprint)%s",
 	            key, "");
 }
 

@@ -3,6 +3,7 @@
  * 2.1.0 (the rule table as runs[].tool.driver.rules).  Everything shown is deterministic: call
  * sites symbolized (never raw pointers), addresses in their shown form (check.h), sim time. */
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,42 @@ static void time_str(uint64_t t, char *buf, size_t len)
 
 /* --- Text -------------------------------------------------------------------------------- */
 
+/* The IRP note of a finding kept in c's entries (R02/R03 results), NULL if none. */
+static const struct dc_irp_note *note_of(const struct dc_finding *f)
+{
+	return ((const struct dc_entry *)(const void *)((const char *)f -
+	                                                offsetof(struct dc_entry, f)))
+	    ->note;
+}
+
+static void write_text_note(FILE *out, const struct dc_irp_note *n)
+{
+	char mb[24];
+	if (n->irp) {
+		fprintf(out, "    IRP %llu: %s, offset 0x%llx, length %llu, ",
+		        (unsigned long long)n->irp, dc_irp_major_name(n->major, mb, sizeof(mb)),
+		        (unsigned long long)n->offset, (unsigned long long)n->length);
+		if (!n->has_status)
+			fprintf(out, "not completed");
+		else
+			fprintf(out, "status %s%s0x%08X%s", n->status_name,
+			        *n->status_name ? " (" : "", (unsigned)n->status,
+			        *n->status_name ? ")" : "");
+		if (n->win32 >= 0)
+			fprintf(out, ", Win32 error %lld", (long long)n->win32);
+		fprintf(out, "\n");
+	}
+	if (!n->n_lines) {
+		fprintf(out, "    DbgPrint: nothing printed before it\n");
+		return;
+	}
+	fprintf(out, "    DbgPrint before it (the driver's last %u line%s):\n", n->n_lines,
+	        n->n_lines == 1 ? "" : "s");
+	for (unsigned k = 0; k < n->n_lines; k++)
+		fprintf(out, "      [t=%llu ns] %s\n", (unsigned long long)n->line_time[k],
+		        n->line[k]);
+}
+
 static void write_text_one(struct dc_check *c, FILE *out, const struct dc_finding *f)
 {
 	const struct dc_rule_info *ri = dc_rule_info(f->rule);
@@ -126,6 +163,8 @@ static void write_text_one(struct dc_check *c, FILE *out, const struct dc_findin
 #undef ADD
 	if (n)
 		fprintf(out, "    %s\n", line);
+	if (note_of(f))
+		write_text_note(out, note_of(f));
 	for (unsigned k = 0; k < f->n_sites; k++) {
 		dc_check_symbolize(c, f->site[k].pc, false, loc, sizeof(loc));
 		time_str(f->site[k].time, tb, sizeof(tb));
@@ -199,6 +238,41 @@ static json_object *jloc(struct dc_check *c, const void *pc, bool exact)
 	return o;
 }
 
+/* A finding's IRP note: {"number", "major", "offset", "length", "status", "status_name",
+ * "win32_error", "completed"} and the DbgPrint lines [{"line", "time_ns", "text"}]. */
+static json_object *json_irp(const struct dc_irp_note *n)
+{
+	char mb[24], st[16];
+	json_object *o = json_object_new_object();
+	jadd(o, "number", json_object_new_uint64(n->irp));
+	jadd(o, "major", json_object_new_string(dc_irp_major_name(n->major, mb, sizeof(mb))));
+	jadd(o, "offset", json_object_new_uint64(n->offset));
+	jadd(o, "length", json_object_new_uint64(n->length));
+	jadd(o, "completed", json_object_new_boolean(n->has_status));
+	if (n->has_status) {
+		snprintf(st, sizeof(st), "0x%08X", (unsigned)n->status);
+		jadd(o, "status", json_object_new_string(st));
+		if (*n->status_name)
+			jadd(o, "status_name", json_object_new_string(n->status_name));
+	}
+	if (n->win32 >= 0)
+		jadd(o, "win32_error", json_object_new_int64(n->win32));
+	return o;
+}
+
+static json_object *json_dbgprint(const struct dc_irp_note *n)
+{
+	json_object *a = json_object_new_array();
+	for (unsigned k = 0; k < n->n_lines; k++) {
+		json_object *l = json_object_new_object();
+		jadd(l, "line", json_object_new_uint64(n->line_seq[k]));
+		jadd(l, "time_ns", json_object_new_uint64(n->line_time[k]));
+		jadd(l, "text", json_object_new_string(n->line[k]));
+		json_object_array_add(a, l);
+	}
+	return a;
+}
+
 static json_object *json_finding(struct dc_check *c, const struct dc_finding *f)
 {
 	const struct dc_rule_info *ri = dc_rule_info(f->rule);
@@ -243,6 +317,11 @@ static json_object *json_finding(struct dc_check *c, const struct dc_finding *f)
 	if (ri->bugcheck)
 		jadd(o, "bugcheck", json_object_new_string(ri->bugcheck));
 	jadd(o, "fix", json_object_new_string(ri->fix));
+	if (note_of(f)) {
+		if (note_of(f)->irp)
+			jadd(o, "irp", json_irp(note_of(f)));
+		jadd(o, "dbgprint", json_dbgprint(note_of(f)));
+	}
 	return o;
 }
 
@@ -420,6 +499,11 @@ static json_object *sarif_report(struct dc_check *c)
 			jadd(props, "pa", jhex(f->pa));
 		if (f->logical != DC_PA_INVALID)
 			jadd(props, "logical", jhex(f->logical));
+		if (note_of(f)) {
+			if (note_of(f)->irp)
+				jadd(props, "irp", json_irp(note_of(f)));
+			jadd(props, "dbgprint", json_dbgprint(note_of(f)));
+		}
 		jadd(res, "properties", props);
 		json_object_array_add(results, res);
 	}

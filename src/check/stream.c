@@ -19,8 +19,9 @@
 static struct dc_check *stream_check;
 static int stream_fd = -1;
 
-/* REC_UPDATE: an entry's details replaced (same occurrence, lower bytes: findings.c). */
-enum { REC_NEW = 1, REC_REPEAT, REC_SUPP, REC_DROP, REC_MANIFEST, REC_UPDATE };
+/* REC_UPDATE: an entry's details replaced (same occurrence, lower bytes: findings.c).
+ * REC_NOTE: a workload result's IRP note (its status, the driver's last DbgPrint lines). */
+enum { REC_NEW = 1, REC_REPEAT, REC_SUPP, REC_DROP, REC_MANIFEST, REC_UPDATE, REC_NOTE };
 
 void dc_check_stream_to(struct dc_check *c, int fd)
 {
@@ -174,6 +175,17 @@ void dc_stream_manifest(struct dc_check *c, int idx)
 		uint32_t i = (uint32_t)idx;
 		dc_check_stream_write(c, REC_MANIFEST, &i, sizeof(i));
 	}
+}
+
+void dc_stream_note(struct dc_check *c, int idx)
+{
+	if (!dc_stream_on(c) || idx < 0 || !c->ent[idx].note)
+		return;
+	char rec[sizeof(uint32_t) + sizeof(struct dc_irp_note)];
+	uint32_t i = (uint32_t)idx;
+	memcpy(rec, &i, sizeof(i));
+	memcpy(rec + sizeof(i), c->ent[idx].note, sizeof(struct dc_irp_note));
+	dc_check_stream_write(c, REC_NOTE, rec, sizeof(rec));
 }
 
 /* --- The receiving end ------------------------------------------------------------------------ */
@@ -340,6 +352,23 @@ int dc_check_stream_apply(struct dc_check *c, uint32_t type, const void *p, size
 		return DC_OK;
 	case DC_STREAM_BEAT:
 		return DC_OK;
+	case REC_NOTE: {
+		struct dc_irp_note note;
+		get(&r, v, sizeof(v[0]));
+		get(&r, &note, sizeof(note));
+		if (r.bad || v[0] >= c->n_ent || note.n_lines > DC_NOTE_LINES)
+			return DC_ERR_PARSE;
+		note.status_name[sizeof(note.status_name) - 1] = 0;
+		for (unsigned k = 0; k < note.n_lines; k++)
+			note.line[k][DC_NOTE_LINE - 1] = 0;
+		struct dc_irp_note *kept =
+		    c->ent[v[0]].note ? c->ent[v[0]].note : malloc(sizeof(*kept));
+		if (!kept)
+			return DC_ERR_NOMEM;
+		*kept = note;
+		c->ent[v[0]].note = kept;
+		return DC_OK;
+	}
 	case REC_MANIFEST:
 		get(&r, v, sizeof(v[0]));
 		if (r.bad || v[0] >= c->n_ent)

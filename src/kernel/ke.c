@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbgprint.h"
 #include "kernel.h"
 
 #define RA() __builtin_return_address(0)
@@ -234,39 +235,45 @@ void KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance)
 
 /* --- Debug output and bug checks ---------------------------------------------------------- */
 
-/* Driver debug output goes nowhere by default (DbgPrint is a kernel debugger channel); set
- * DMACOH_DBGPRINT=1 to see it on stderr. */
-static bool dbgprint_on(void)
+/* Driver debug output is captured by the system (dbgprint.c: a ring of lines, counts, the
+ * tool's live display and the trace); DbgPrintEx through Windows' default filter. */
+static void dbg_vprint(struct dc_sys *s, PCSTR Format, va_list ap)
 {
-	static int on = -1;
-	if (on < 0) {
-		const char *e = getenv("DMACOH_DBGPRINT");
-		on = e && *e == '1';
-	}
-	return on;
+	char buf[1024];
+	int n = vsnprintf(buf, sizeof(buf), Format, ap);
+	if (n >= (int)sizeof(buf)) /* the rest of an over-long call is lost: keep its newline */
+		buf[sizeof(buf) - 2] = '\n';
+	if (n > 0)
+		dc_dbgprint_text(s, buf);
 }
 
 ULONG DbgPrint(PCSTR Format, ...)
 {
-	if (dbgprint_on()) {
-		va_list ap;
-		va_start(ap, Format);
-		vfprintf(stderr, Format, ap);
-		va_end(ap);
-	}
-	return 0;
+	/* Debug output needs no system: with none current (a constructor of a module loaded
+	 * outside dmacoh run), it goes nowhere. */
+	struct dc_sys *s = dc_sys_cur;
+	if (!s)
+		return 0;
+	va_list ap;
+	va_start(ap, Format);
+	dbg_vprint(s, Format, ap);
+	va_end(ap);
+	return 0; /* STATUS_SUCCESS */
 }
 
 ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...)
 {
-	(void)ComponentId;
-	(void)Level;
-	if (dbgprint_on()) {
-		va_list ap;
-		va_start(ap, Format);
-		vfprintf(stderr, Format, ap);
-		va_end(ap);
+	struct dc_sys *s = dc_sys_cur;
+	if (!s)
+		return 0;
+	if (!dc_dbgprint_passes(ComponentId, Level)) {
+		dc_dbgprint_filtered(s);
+		return 0;
 	}
+	va_list ap;
+	va_start(ap, Format);
+	dbg_vprint(s, Format, ap);
+	va_end(ap);
 	return 0;
 }
 

@@ -103,6 +103,7 @@ struct dc_sys {
 	unsigned thread_seq;
 	/* The Win32 layer (win32.c): handles, names and links, the application's requests. */
 	struct dc_w32 *w32;
+	struct dc_dbgprint *dbg; /* DbgPrint output captured (dbgprint.c), NULL until some */
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;

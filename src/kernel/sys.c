@@ -9,6 +9,7 @@
 #include "devices/builtin.h"
 #include "dmacoh/driver.h"
 #include "hw/bridge.h"
+#include "dbgprint.h"
 #include "kernel.h"
 #include "win32.h"
 
@@ -148,6 +149,7 @@ void dc_sys_destroy(struct dc_sys *s)
 	}
 	dc_io_destroy_bus(s);
 	dc_threads_fini(s);
+	dc_dbgprint_free(s);
 	if (s->br)
 		dc_bridge_destroy(s->br);
 	if (s->dma)

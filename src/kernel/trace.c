@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dbgprint.h"
 #include "kernel.h"
 
 enum trace_track {
@@ -21,13 +22,14 @@ enum trace_track {
 	TR_IRPS,
 	TR_KERNEL,
 	TR_FINDINGS,
+	TR_DBGPRINT,
 	TR_COUNT
 };
 
 static const char *const track_names[TR_COUNT] = {
     [TR_PROCESS] = "dmacoh",        [TR_CACHE] = "cpu cache",   [TR_DMA] = "dma",
     [TR_INTERRUPTS] = "interrupts", [TR_DPCS] = "dpcs",         [TR_IRPS] = "irps",
-    [TR_KERNEL] = "kernel",         [TR_FINDINGS] = "findings",
+    [TR_KERNEL] = "kernel",         [TR_FINDINGS] = "findings", [TR_DBGPRINT] = "DbgPrint",
 };
 
 struct trace_irp {
@@ -590,6 +592,17 @@ static void tr_kev(void *opaque, const struct dc_kev *e)
 	counter_posted(t, e->time, false);
 }
 
+/* A line of the driver's debug output, when its newline came (dbgprint.h). */
+static void tr_dbgprint(void *opaque, const struct dc_dbg_line *l)
+{
+	struct dc_trace *t = opaque;
+	bool a = false;
+	ev_begin(t, "i", TR_DBGPRINT, "DbgPrint", l->time);
+	arg_u(t, &a, "line", l->seq);
+	arg_s(t, &a, "text", l->text);
+	ev_end(t, a);
+}
+
 static const struct dc_observer trace_observer = {
     .cache_fill = tr_cache_fill,
     .cache_writeback = tr_cache_writeback,
@@ -630,6 +643,14 @@ int dc_trace_open(struct dc_sys *s, const char *path, struct dc_trace **out, cha
 		free(t);
 		return rc;
 	}
+	if (dc_dbgprint_add_sink(s, tr_dbgprint, t) != DC_OK) {
+		dc_machine_remove_observer(s->m, &trace_observer, t);
+		snprintf(err, errlen, "%s: no DbgPrint sink left", path);
+		fclose(t->f);
+		remove(path);
+		free(t);
+		return DC_ERR_BUSY;
+	}
 	fputs("{\"traceEvents\":[", t->f);
 	ev_metadata(t, TR_PROCESS, "process_name", track_names[TR_PROCESS]);
 	for (int tr = TR_CACHE; tr < TR_COUNT; tr++) {
@@ -657,6 +678,7 @@ int dc_trace_close(struct dc_trace *t)
 	if (!t)
 		return DC_OK;
 	dc_machine_remove_observer(t->s->m, &trace_observer, t);
+	dc_dbgprint_remove_sink(t->s, tr_dbgprint, t);
 	if (t->cache_dropped) {
 		bool a = false;
 		ev_begin(t, "i", TR_CACHE, "cache events dropped", t->last_ts);

@@ -12,7 +12,9 @@
  *               number),
  *   kernel      the DMA calls of the driver (MapTransfer, FlushAdapterBuffers, ...) with their
  *               key arguments,
- *   findings    what the tool adds with dc_trace_instant.
+ *   findings    what the tool adds with dc_trace_instant,
+ *   DbgPrint    each whole line of the driver's debug output that passed the filter
+ *               (instant "DbgPrint", args: line = its number in the run, text; dbgprint.h).
  * The file is written as events happen (nothing is kept in memory but a few counters) and holds
  * no host pointer and no wall time: the same run gives the same bytes.
  *

@@ -33,20 +33,45 @@ static int perr(char *err, size_t errlen, const char *fmt, const char *a, const 
 #define MAX_COUNT UINT64_C(1000000000000)
 #define MAX_SIZE (UINT64_C(64) << 20)
 
-/* A number key: its range, and what the error says. */
-static const struct numkey {
-	const char *name;
-	uint64_t min, max;
-	const char *range;
-} numkeys[] = {
-    {"count", 0, MAX_COUNT, "IRPs, 1 to 10^12"},
-    {"read", 0, 1000000, "a weight, 0 to 1000000"},
-    {"write", 0, 1000000, "a weight, 0 to 1000000"},
-    {"ioctl", 0, 1000000, "a weight, 0 to 1000000"},
-    {"outstanding", 1, 64, "1 to 64"},
-    {"seed", 0, UINT64_MAX, "0 to 18446744073709551615"},
-    {"fault", 0, UINT64_MAX, "every Nth read or write, 0 = never"},
+/* Every key: the parser takes its numbers' ranges from here, and `dmacoh run --help` prints it
+ * (tests/test_diag.c checks each key the help shows is one the parser takes, and back). */
+static const struct dc_workload_key keys[] = {
+    {"count", "N", 0, MAX_COUNT, "IRPs, 1 to 10^12",
+     "IRPs to send, 1 to 10^12 (on ring a frame's write and\n"
+     "the read that receives it are two)"},
+    {"read", "W", 0, 1000000, "a weight, 0 to 1000000",
+     "relative weight of reads, 0 to 1000000 (read+write > 0)"},
+    {"write", "W", 0, 1000000, "a weight, 0 to 1000000", "relative weight of writes, 0 to 1000000"},
+    {"ioctl", "W", 0, 1000000, "a weight, 0 to 1000000",
+     "relative weight of device controls, 0 to 1000000"},
+    {"size", "N|MIN-MAX", 0, 0, NULL,
+     "bytes per request, 1 to 64M (K, M allowed); rounded to\n"
+     "the device's sector (512 on sysblk, bmblk, fdc); at\n"
+     "most the store / outstanding, a ring frame 9216, sb16 1M"},
+    {"align", "any|line|page|N", 0, 0, NULL,
+     "where buffers start in their first page: anywhere, on a\n"
+     "cache line, on a page, or at offset N (0-4095)"},
+    {"zone", "any|isa|dma32|high", 0, 0, NULL,
+     "where application buffers live: anywhere, below 16 MiB,\n"
+     "16 MiB to 4 GiB, above 4 GiB"},
+    {"outstanding", "N", 1, 64, "1 to 64",
+     "requests in flight at once, 1 to 64 (each in its own\n"
+     "part of the store)"},
+    {"seed", "N", 0, UINT64_MAX, "0 to 18446744073709551615", "0 to 2^64-1 (also set by --seed)"},
+    {"fault", "N", 0, UINT64_MAX, "every Nth read or write, 0 = never",
+     "every Nth read or write meets an injected transfer\n"
+     "error (0: never).  sysblk, bmblk, fdc, pio: its IRP must\n"
+     "fail with Information 0 (outstanding > 1: one IRP of the\n"
+     "batch it was armed in); sb16: the driver must recover\n"
+     "and the request succeed; refused on ring (frames loop\n"
+     "back: a lost one has no request to fail)"},
 };
+
+const struct dc_workload_key *dc_workload_keys(size_t *n)
+{
+	*n = DC_ARRAY_SIZE(keys);
+	return keys;
+}
 
 /* One size: a decimal number of bytes, or with K or M. */
 static int parse_size(const char *v, size_t n, uint64_t *out)
@@ -60,9 +85,9 @@ static int parse_item(struct dc_workload *w, const char *k, const char *v, char 
 	dc_parse_quote(qv, sizeof(qv), v);
 	dc_parse_quote(qk, sizeof(qk), k);
 	uint64_t n = 0;
-	for (size_t i = 0; i < DC_ARRAY_SIZE(numkeys); i++) {
-		const struct numkey *nk = &numkeys[i];
-		if (strcmp(k, nk->name))
+	for (size_t i = 0; i < DC_ARRAY_SIZE(keys); i++) {
+		const struct dc_workload_key *nk = &keys[i];
+		if (!nk->max || strcmp(k, nk->name))
 			continue;
 		int r = dc_parse_u64(v, 0, nk->max, &n);
 		if (r == DC_OK && n < nk->min)
@@ -142,10 +167,12 @@ static int parse_item(struct dc_workload *w, const char *k, const char *v, char 
 		return perr(err, errlen, "workload: zone=%s: expected any, isa, dma32 or high%s",
 		            qv, "");
 	}
-	return perr(err, errlen,
-	            "workload: unknown key '%s' (count, read, write, ioctl, size, align, zone, "
-	            "outstanding, seed, fault)%s",
-	            qk, "");
+	char known[160] = "";
+	for (size_t i = 0, at = 0; i < DC_ARRAY_SIZE(keys); i++)
+		at += (size_t)snprintf(known + DC_MIN(at, sizeof(known)),
+		                       sizeof(known) - DC_MIN(at, sizeof(known)), "%s%s",
+		                       i ? ", " : "", keys[i].name);
+	return perr(err, errlen, "workload: unknown key '%s' (%s)", qk, known);
 }
 
 int dc_workload_parse(const char *text, struct dc_workload *w0, char *err, size_t errlen)

@@ -65,6 +65,16 @@ struct dc_workload {
 	void *result_opaque;
 };
 
+/* The keys of a workload string, for the parser and for `dmacoh run --help`. */
+struct dc_workload_key {
+	const char *name;  /* "count" */
+	const char *value; /* what it takes: "N", "any|line|page|N" */
+	uint64_t min, max; /* a plain decimal number key's range; max 0: not a number key */
+	const char *range; /* a number key's range in its error message */
+	const char *help;  /* what it does and its constraints ('\n' between lines) */
+};
+const struct dc_workload_key *dc_workload_keys(size_t *n);
+
 void dc_workload_default(struct dc_workload *w);
 /* Applies a workload string over *w.  DC_ERR_PARSE with one line in err ("workload: ..."),
  * also for a workload that moves no data (count=0, no read or write weight). */
