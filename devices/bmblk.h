@@ -90,9 +90,10 @@ struct dc_bmblk_config {
 
 /* Creates the device, claims its registers on m's bus and registers its DMA source.  dev gets
  * ops, opaque and res.  DC_ERR_INVAL (bad config), DC_ERR_RANGE (window inside memory),
- * DC_ERR_BUSY (window taken), DC_ERR_NOMEM.  Destroy with dev->ops->destroy(dev->opaque) only
- * together with the machine: the bus keeps the register window claimed. */
-/* The model (devices/builtin.c lists it). */
+ * DC_ERR_BUSY (window taken), DC_ERR_NOMEM.  Destroy with dc_device_detach(dev) (before the
+ * machine): it gives the register window back. */
+/* The model (devices/builtin.c lists it); dc_<name>_create is dc_device_attach of it with
+ * this configuration. */
 extern const struct dc_device_model dc_bmblk_model;
 
 int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_bmblk_config *cfg,

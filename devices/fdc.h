@@ -189,9 +189,10 @@ void dc_fdc_cfg_default(struct dc_fdc_cfg *cfg);
 /* Creates the controller in its hardware-reset state (DOR = 0: held in reset, motors off,
  * 250 kbps), claims its ports and attaches it to its channel.  The drives are empty with their
  * disk-change line active.  dev gets ops, opaque, res; its store is drive 0's medium.
- * DC_ERR_INVAL, DC_ERR_BUSY, DC_ERR_NOMEM.  Destroy with dev->ops->destroy(dev->opaque) before
- * the controller and the machine. */
-/* The model (devices/builtin.c lists it). */
+ * DC_ERR_INVAL, DC_ERR_BUSY, DC_ERR_NOMEM.  Destroy with dc_device_detach(dev) before the
+ * controller and the machine. */
+/* The model (devices/builtin.c lists it); dc_<name>_create is dc_device_attach of it with
+ * this configuration. */
 extern const struct dc_device_model dc_fdc_model;
 
 int dc_fdc_create(struct dc_machine *m, const struct dc_fdc_cfg *cfg, struct dc_device *dev);

@@ -79,8 +79,9 @@ struct dc_pio_cfg {
 void dc_pio_cfg_default(struct dc_pio_cfg *cfg);
 
 /* Creates the device and claims its ports.  DC_ERR_INVAL, DC_ERR_BUSY, DC_ERR_NOMEM.  Destroy
- * with dev->ops->destroy(dev->opaque) together with the machine. */
-/* The model (devices/builtin.c lists it). */
+ * with dc_device_detach(dev) before the machine. */
+/* The model (devices/builtin.c lists it); dc_<name>_create is dc_device_attach of it with
+ * this configuration. */
 extern const struct dc_device_model dc_pio_model;
 
 int dc_pio_create(struct dc_machine *m, const struct dc_pio_cfg *cfg, struct dc_device *dev);

@@ -111,8 +111,9 @@ void dc_sb16_cfg_default(struct dc_sb16_cfg *cfg);
 /* Creates the card (DSP reset done, 0xAA not yet pending), claims its ports and attaches to
  * both channels.  dev->res names the 8-bit channel.  The store reads the playback stream and
  * writes the capture source.  DC_ERR_INVAL, DC_ERR_BUSY, DC_ERR_NOMEM.  Destroy with
- * dev->ops->destroy before the controller and the machine. */
-/* The model (devices/builtin.c lists it). */
+ * dc_device_detach(dev) before the controller and the machine. */
+/* The model (devices/builtin.c lists it); dc_<name>_create is dc_device_attach of it with
+ * this configuration. */
 extern const struct dc_device_model dc_sb16_model;
 
 int dc_sb16_create(struct dc_machine *m, const struct dc_sb16_cfg *cfg, struct dc_device *dev);

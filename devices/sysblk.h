@@ -87,9 +87,10 @@ void dc_sysblk_cfg_default(struct dc_sysblk_cfg *cfg);
 
 /* Creates the device, claims its ports and attaches it to its channel.  dev gets ops, opaque and
  * res.  DC_ERR_INVAL (bad config, no controller), DC_ERR_BUSY (ports or channel taken),
- * DC_ERR_NOMEM.  Destroy with dev->ops->destroy(dev->opaque) only together with the machine
- * (before it, as the controller): the bus keeps the ports claimed. */
-/* The model (devices/builtin.c lists it). */
+ * DC_ERR_NOMEM.  Destroy with dc_device_detach(dev) before the
+ * controller and the machine: it gives the ports and the channel back. */
+/* The model (devices/builtin.c lists it); dc_<name>_create is dc_device_attach of it with
+ * this configuration. */
 extern const struct dc_device_model dc_sysblk_model;
 
 int dc_sysblk_create(struct dc_machine *m, const struct dc_sysblk_cfg *cfg, struct dc_device *dev);
