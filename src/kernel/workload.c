@@ -1080,7 +1080,9 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	struct ctx c = {w, st, s->m};
 	HANDLE h = NULL;
 	void *fo = NULL;
-	int rc = open_device(s, top, &c, &h, &fo);
+	/* A driver with no IRP_MJ_CREATE routine (no application could open it on Windows) gets
+	 * the requests without a file, as a kernel-mode client would send them. */
+	int rc = dc_io_handles(top, IRP_MJ_CREATE) ? open_device(s, top, &c, &h, &fo) : DC_OK;
 	if (rc == DC_ERR_STATE)
 		return DC_OK; /* the failed CREATE is the run's result */
 	if (rc)
@@ -1089,6 +1091,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		rc = run_stream(s, d, top, fo, w, st, fn, opaque, err, errlen);
 	else
 		rc = run_block(s, d, top, fo, w, st, fn, opaque, err, errlen);
-	dc_w32_close(s, h);
+	if (h)
+		dc_w32_close(s, h);
 	return rc;
 }
