@@ -967,7 +967,10 @@ void dc_w32_app_end(struct dc_sys *s, uint64_t timeout_ns)
 	if (!w)
 		return;
 	s->irql = PASSIVE_LEVEL;
-	dc_w32_reap(w);
+	/* The application's OVERLAPPEDs are gone with it (its stack, its heap): never written
+	 * again. */
+	for (struct w32_io *io = w->ios; io; io = io->next)
+		io->ov = NULL;
 	/* As Windows does at process exit: cancel each thread's requests, close every handle. */
 	for (struct w32_io *io = w->ios; io; io = io->next)
 		if (!io->done && !io->irp->Cancel)
@@ -990,7 +993,7 @@ void dc_w32_app_end(struct dc_sys *s, uint64_t timeout_ns)
 	for (struct w32_io *io = w->ios; io; io = io->next)
 		if (!io->done)
 			w->st.hung++;
-	/* The rest completed: finished without the OVERLAPPED (the application is gone). */
+	/* The rest completed: finished. */
 	for (struct w32_io **pp = &w->ios; *pp;) {
 		struct w32_io *io = *pp;
 		if (!io->done) {
