@@ -4,10 +4,10 @@ APP_DIR := $(BUILD)/apps
 APP_SRC := $(sort $(wildcard examples/apps/*.c))
 APPS := $(APP_SRC:examples/apps/%.c=$(APP_DIR)/%.so)
 
-$(APP_DIR)/%.so: examples/apps/%.c $(DMACOH_CC) $(wildcard include/dmacoh/app/*.h) \
+$(APP_DIR)/%.so: examples/apps/%.c $(BUILD)/dmacoh-cc $(wildcard include/dmacoh/app/*.h) \
 		$(wildcard examples/drivers/*.h)
 	@mkdir -p $(APP_DIR)
-	$(DMACOH_CC) --app $(WARN) -Werror -o $@ $<
+	$(BUILD)/dmacoh-cc --app $(WARN) -Werror -o $@ $<
 
 .PHONY: apps
 apps: $(APPS)

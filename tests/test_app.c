@@ -72,7 +72,7 @@ DC_TEST(app_userdma_twin_caught_at_the_apps_line)
 /* Builds a one-file application (or, with driver, a driver module) with dmacoh-cc into dir. */
 static bool build_module(const char *dir, const char *name, const char *src, bool app)
 {
-	char cc[PATH_MAX], path[PATH_MAX + 64], cmd[3 * PATH_MAX];
+	char cc[PATH_MAX], path[PATH_MAX + 64], cmd[4 * PATH_MAX];
 	if (!beside_tool("dmacoh-cc", cc, sizeof(cc)))
 		return false;
 	snprintf(path, sizeof(path), "%s/%s.c", dir, name);
@@ -81,7 +81,12 @@ static bool build_module(const char *dir, const char *name, const char *src, boo
 		return false;
 	fputs(src, f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "%s %s -o %s/%s.so %s", cc, app ? "--app" : "", dir, name, path);
+	/* The examples' headers, from the source tree the tests run in. */
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return false;
+	snprintf(cmd, sizeof(cmd), "%s %s -I%s/examples/drivers -o %s/%s.so %s", cc,
+	         app ? "--app" : "", cwd, dir, name, path);
 	return system(cmd) == 0;
 }
 
@@ -129,6 +134,53 @@ DC_TEST(app_exit_status_goes_into_dmacohs)
 	CHECK_EQ(r.status, 0);
 	CHECK(strstr(r.out, "  IRPs       8 ("));
 	CHECK(strstr(r.out, "exited with 0;"));
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+DC_TEST(app_end_cancels_what_is_left_and_a_deadlock_is_reported)
+{
+	char dir[] = "/tmp/dmacoh-app-XXXXXX";
+	CHECK(mkdtemp(dir));
+	/* Leaves a cancellable request pending and its handle open: cancelled at the end, as
+	 * at process exit; not hung. */
+	CHECK(build_module(dir, "leave",
+	                   "#include <windows.h>\n#include \"userdma_ioctl.h\"\n"
+	                   "static OVERLAPPED ov;\nstatic USERDMA_INFO info;\n"
+	                   "int main(void) {\n"
+	                   "  HANDLE h = CreateFileA(USERDMA_DOS_NAME, GENERIC_READ, 0, NULL,\n"
+	                   "                         OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);\n"
+	                   "  if (h == INVALID_HANDLE_VALUE) return 10;\n"
+	                   "  if (DeviceIoControl(h, IOCTL_USERDMA_WAIT, NULL, 0, &info,\n"
+	                   "                      sizeof(info), NULL, &ov)) return 11;\n"
+	                   "  return GetLastError() == ERROR_IO_PENDING ? 0 : 12;\n"
+	                   "}\n",
+	                   true));
+	/* Waits for an event nobody sets: the wait fails instead of hanging. */
+	CHECK(build_module(dir, "deadlock",
+	                   "#include <windows.h>\n"
+	                   "int main(void) {\n"
+	                   "  HANDLE e = CreateEventA(NULL, TRUE, FALSE, NULL);\n"
+	                   "  if (WaitForSingleObject(e, 50) != WAIT_TIMEOUT) return 20;\n"
+	                   "  if (WaitForSingleObject(e, INFINITE) != WAIT_FAILED) return 21;\n"
+	                   "  return GetLastError() == ERROR_POSSIBLE_DEADLOCK ? 0 : 22;\n"
+	                   "}\n",
+	                   true));
+	static struct dct_run r;
+	char app[PATH_MAX];
+	snprintf(app, sizeof(app), "%s/leave.so", dir);
+	CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", "userdma", "--app", app,
+	                                             "--deterministic", NULL}));
+	dct_log("%s\n%s\n", r.out, r.err);
+	CHECK_EQ(r.status, 0);
+	CHECK(strstr(r.out, "exited with 0; 1 IRPs (1 cancelled, 0 failed), 0 hung, 0 deadlocked"));
+	snprintf(app, sizeof(app), "%s/deadlock.so", dir);
+	CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", "userdma", "--app", app,
+	                                             "--deterministic", NULL}));
+	dct_log("%s\n%s\n", r.out, r.err);
+	CHECK_EQ(r.status, 1);
+	CHECK(strstr(r.out, "exited with 0; 0 IRPs (0 cancelled, 0 failed), 0 hung, 1 deadlocked"));
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);

@@ -178,9 +178,29 @@ int main(int argc, char **argv)
 	          GetLastError() == ERROR_INVALID_PARAMETER,
 	      "a misaligned offset: ERROR_INVALID_PARAMETER");
 
-	/* A synchronous handle: the calls wait. */
-	hs = CreateFileW(L"\\\\.\\UserDma", GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
-	CHECK(hs != INVALID_HANDLE_VALUE, "CreateFileW opens the device again, synchronous");
+	/* A synchronous handle, by the device interface: the calls wait. */
+	{
+		static const GUID guid = USERDMA_INTERFACE_GUID;
+		ULONG need = 0;
+		char *list;
+		CHECK(CM_Get_Device_Interface_List_SizeA(&need, (LPGUID)&guid, NULL,
+		                                         CM_GET_DEVICE_INTERFACE_LIST_PRESENT) ==
+		              CR_SUCCESS &&
+		          need > 2,
+		      "CM_Get_Device_Interface_List_Size finds the interface");
+		list = (char *)malloc(need ? need : 1);
+		CHECK(list && CM_Get_Device_Interface_ListA((LPGUID)&guid, NULL, list, need,
+		                                            CM_GET_DEVICE_INTERFACE_LIST_PRESENT) ==
+		                  CR_SUCCESS,
+		      "CM_Get_Device_Interface_List");
+		hs = list ? CreateFileA(list, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL)
+		          : INVALID_HANDLE_VALUE;
+		free(list);
+	}
+	CHECK(hs != INVALID_HANDLE_VALUE, "CreateFileA opens the interface's path, synchronous");
+	CHECK(CreateFileW(L"\\\\.\\UserDma", GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL) !=
+	          INVALID_HANDLE_VALUE,
+	      "CreateFileW opens the link (the handle is closed at the end)");
 	if (hs != INVALID_HANDLE_VALUE) {
 		FillMemory(rbuf, 4096, 0);
 		CHECK(ReadFile(hs, rbuf, 4096, &n, NULL) && n == 4096, "synchronous ReadFile");

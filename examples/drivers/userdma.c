@@ -31,6 +31,7 @@ DMACOH_DRIVER("userdma", "bmblk",
 
 static const WCHAR UdDeviceName[] = u"\\Device\\UserDma0";
 static const WCHAR UdLinkName[] = u"\\DosDevices\\UserDma";
+static const GUID UdInterfaceGuid = USERDMA_INTERFACE_GUID;
 
 /* --- bmblk registers (docs/devices/bmblk.md): 32 bits, little-endian, memory space --- */
 #define BM_REG_ID 0x00
@@ -98,6 +99,7 @@ typedef struct _UD_EXTENSION {
 	ULONGLONG Transfers; /* requests completed with success */
 	PIRP WaitIrp;        /* IOCTL_USERDMA_WAIT pending (the cancel spin lock guards it) */
 	BOOLEAN LinkCreated;
+	UNICODE_STRING InterfaceName; /* the device interface's link (Buffer NULL: none) */
 } UD_EXTENSION, *PUD_EXTENSION;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -181,6 +183,10 @@ static NTSTATUS UdAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Physical
 	}
 	/* The name the application opens: \\.\UserDma. */
 	ext->LinkCreated = (BOOLEAN)NT_SUCCESS(IoCreateSymbolicLink(&link, &name));
+	/* And a device interface, enabled while the device is started. */
+	if (!NT_SUCCESS(IoRegisterDeviceInterface(PhysicalDeviceObject, &UdInterfaceGuid, NULL,
+	                                          &ext->InterfaceName)))
+		ext->InterfaceName.Buffer = NULL;
 	IoInitializeDpcRequest(fdo, UdDpc);
 	fdo->Flags |= DO_DIRECT_IO;
 	fdo->Flags &= ~DO_DEVICE_INITIALIZING;
@@ -640,6 +646,8 @@ static NTSTATUS UdStartDevice(PUD_EXTENSION ext, PCM_RESOURCE_LIST translated)
 	UdWrite(ext, BM_REG_INT_STATUS, BM_INT_DONE | BM_INT_ERROR);
 	UdWrite(ext, BM_REG_INT_MASK, BM_INT_DONE | BM_INT_ERROR);
 	ext->Started = TRUE;
+	if (ext->InterfaceName.Buffer != NULL)
+		IoSetDeviceInterfaceState(&ext->InterfaceName, TRUE);
 	return STATUS_SUCCESS;
 
 fail_adapter:
@@ -661,6 +669,8 @@ static VOID UdStopDevice(PUD_EXTENSION ext)
 	if (!ext->Started)
 		return;
 	ext->Started = FALSE;
+	if (ext->InterfaceName.Buffer != NULL)
+		IoSetDeviceInterfaceState(&ext->InterfaceName, FALSE);
 	UdCompleteWait(ext, STATUS_DEVICE_REMOVED);
 	KeRaiseIrql(DISPATCH_LEVEL, &oldIrql);
 	UdWrite(ext, BM_REG_INT_MASK, 0);
@@ -721,6 +731,7 @@ static NTSTATUS UdPnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 		IoSkipCurrentIrpStackLocation(Irp);
 		status = IoCallDriver(lower, Irp);
 		IoDetachDevice(lower);
+		RtlFreeUnicodeString(&ext->InterfaceName);
 		if (ext->LinkCreated) {
 			UNICODE_STRING link;
 			RtlInitUnicodeString(&link, UdLinkName);

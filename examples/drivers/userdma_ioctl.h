@@ -8,6 +8,16 @@
 /* The device's symbolic link: CreateFile("\\\\.\\UserDma", ...). */
 #define USERDMA_DOS_NAME "\\\\.\\UserDma"
 
+/* Its device interface class (IoRegisterDeviceInterface; CM_Get_Device_Interface_List finds
+ * it): {5d0c2d59-1a3b-4c4e-9a61-0d3c552e7101}. */
+#define USERDMA_INTERFACE_GUID                                         \
+	{                                                              \
+		0x5d0c2d59, 0x1a3b, 0x4c4e,                            \
+		{                                                      \
+			0x9a, 0x61, 0x0d, 0x3c, 0x55, 0x2e, 0x71, 0x01 \
+		}                                                      \
+	}
+
 /* DMA from the caller's buffer to the device: input USERDMA_REQUEST (where on the disk),
  * output buffer = the bytes to write (whole 512-byte sectors), locked for IoReadAccess. */
 #define IOCTL_USERDMA_WRITE \

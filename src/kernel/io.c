@@ -751,6 +751,12 @@ static NTSTATUS bus_other(PDEVICE_OBJECT dev, PIRP irp)
 	return bus_complete(irp, STATUS_INVALID_DEVICE_REQUEST);
 }
 
+bool dc_io_handles(PDEVICE_OBJECT dev, UCHAR major)
+{
+	return dev && dev->DriverObject && major <= IRP_MJ_MAXIMUM_FUNCTION &&
+	       dev->DriverObject->MajorFunction[major] != bus_other;
+}
+
 int dc_io_create_bus(struct dc_sys *s)
 {
 	DRIVER_OBJECT *d = calloc(1, sizeof(*d));

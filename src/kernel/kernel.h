@@ -171,6 +171,8 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line);
 int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *raw,
                     PCM_RESOURCE_LIST *translated);
 struct dc_sysdev *dc_io_pdo_sysdev(PDEVICE_OBJECT pdo);
+/* Does the device's driver have its own routine for `major` (not the I/O manager's default)? */
+bool dc_io_handles(PDEVICE_OBJECT dev, UCHAR major);
 
 /* Threads (thread.c).  What a thread waits for: dispatcher objects (any or all), a deadline
  * (UINT64_MAX: none), or, for the application's thread, a condition. */

@@ -14,6 +14,10 @@
 
 #define W32_HANDLE_BASE 0x100u
 #define W32_STATUS_PENDING 0x103u
+/* Simulated time a synchronous request (and CREATE, CLEANUP, CLOSE) may take before the
+ * application stops waiting for it: a driver that never completes it, while its device keeps
+ * the clock busy, would otherwise keep the run going forever. */
+#define W32_SYNC_LIMIT_NS UINT64_C(60000000000)
 
 enum w32_kind { W32_FREE, W32_FILE, W32_EVENT };
 
@@ -470,7 +474,9 @@ static NTSTATUS send_file_irp(struct dc_sys *s, struct w32_file *f, UCHAR major)
 	dc_sys_irp_set_file(irp, f->fo);
 	dc_sys_send(s, irp);
 	if (!dc_sys_irp_done(irp)) {
-		struct dc_kwait kw = {.deadline = UINT64_MAX, .pred = req_done, .pred_arg = irp};
+		struct dc_kwait kw = {.deadline = s->m->clock.now + W32_SYNC_LIMIT_NS,
+		                      .pred = req_done,
+		                      .pred_arg = irp};
 		if (dc_sched_wait(s, &kw) != STATUS_SUCCESS)
 			return DC_STATUS_DEADLOCK; /* the driver keeps the IRP */
 	}
@@ -644,7 +650,9 @@ static int submit(struct dc_w32 *w, struct w32_file *f, PIRP irp, void *ov, uint
 	}
 	/* Synchronous: the application's thread waits for the completion. */
 	if (!io->done) {
-		struct dc_kwait kw = {.deadline = UINT64_MAX, .pred = io_done, .pred_arg = io};
+		struct dc_kwait kw = {.deadline = s->m->clock.now + W32_SYNC_LIMIT_NS,
+		                      .pred = io_done,
+		                      .pred_arg = io};
 		if (dc_sched_wait(s, &kw) != STATUS_SUCCESS) {
 			/* Nothing will ever complete it: the driver keeps the IRP. */
 			w->st.deadlocks++;
@@ -959,7 +967,10 @@ void dc_w32_app_end(struct dc_sys *s, uint64_t timeout_ns)
 	if (!w)
 		return;
 	s->irql = PASSIVE_LEVEL;
-	dc_w32_reap(w);
+	/* The application's OVERLAPPEDs are gone with it (its stack, its heap): never written
+	 * again. */
+	for (struct w32_io *io = w->ios; io; io = io->next)
+		io->ov = NULL;
 	/* As Windows does at process exit: cancel each thread's requests, close every handle. */
 	for (struct w32_io *io = w->ios; io; io = io->next)
 		if (!io->done && !io->irp->Cancel)
@@ -982,7 +993,7 @@ void dc_w32_app_end(struct dc_sys *s, uint64_t timeout_ns)
 	for (struct w32_io *io = w->ios; io; io = io->next)
 		if (!io->done)
 			w->st.hung++;
-	/* The rest completed: finished without the OVERLAPPED (the application is gone). */
+	/* The rest completed: finished. */
 	for (struct w32_io **pp = &w->ios; *pp;) {
 		struct w32_io *io = *pp;
 		if (!io->done) {

@@ -37,17 +37,20 @@ static int perr(char *err, size_t errlen, const char *fmt, const char *a, const 
  * (tests/test_diag.c checks each key the help shows is one the parser takes, and back). */
 static const struct dc_workload_key keys[] = {
     {"count", "N", 0, MAX_COUNT, "IRPs, 1 to 10^12",
-     "IRPs to send, 1 to 10^12 (on ring a frame's write and\n"
-     "the read that receives it are two)"},
+     "IRPs to send, 1 to 10^12 (on a frame device a frame's\n"
+     "write and the read that receives it are two)"},
     {"read", "W", 0, 1000000, "a weight, 0 to 1000000",
      "relative weight of reads, 0 to 1000000 (read+write > 0)"},
     {"write", "W", 0, 1000000, "a weight, 0 to 1000000", "relative weight of writes, 0 to 1000000"},
     {"ioctl", "W", 0, 1000000, "a weight, 0 to 1000000",
-     "relative weight of device controls, 0 to 1000000"},
+     "relative weight of device controls, 0 to 1000000: driver.h's\n"
+     "IOCTL_DMACOH_QUERY_CAPACITY, sent only to a driver that\n"
+     "declares DMACOH_DRIVER unless the string gives ioctl=W"},
     {"size", "N|MIN-MAX", 0, 0, NULL,
      "bytes per request, 1 to 64M (K, M allowed); rounded to\n"
-     "the device's sector (512 on sysblk, bmblk, fdc); at\n"
-     "most the store / outstanding, a ring frame 9216, sb16 1M"},
+     "the device's unit (its sector: `dmacoh list devices`); at\n"
+     "most the store / outstanding, a frame device's largest\n"
+     "frame, 1M on a stream device"},
     {"align", "any|line|page|N", 0, 0, NULL,
      "where buffers start in their first page: anywhere, on a\n"
      "cache line, on a page, or at offset N (0-4095)"},
@@ -60,11 +63,12 @@ static const struct dc_workload_key keys[] = {
     {"seed", "N", 0, UINT64_MAX, "0 to 18446744073709551615", "0 to 2^64-1 (also set by --seed)"},
     {"fault", "N", 0, UINT64_MAX, "every Nth read or write, 0 = never",
      "every Nth read or write meets an injected transfer\n"
-     "error (0: never).  sysblk, bmblk, fdc, pio: its IRP must\n"
-     "fail with Information 0 (outstanding > 1: one IRP of the\n"
-     "batch it was armed in); sb16: the driver must recover\n"
-     "and the request succeed; refused on ring (frames loop\n"
-     "back: a lost one has no request to fail)"},
+     "error (0: never).  Block devices: its IRP must fail with\n"
+     "Information 0 (outstanding > 1: one IRP of the batch it\n"
+     "was armed in); stream devices: the driver must recover\n"
+     "and the request succeed; refused on a device whose model\n"
+     "says no_fault (looped-back frames: a lost one has no\n"
+     "request to fail).  `dmacoh list devices` shows each kind"},
 };
 
 const struct dc_workload_key *dc_workload_keys(size_t *n)
@@ -1111,7 +1115,9 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 	struct ctx c = {w, st, s->m};
 	HANDLE h = NULL;
 	void *fo = NULL;
-	int rc = open_device(s, top, &c, &h, &fo);
+	/* A driver with no IRP_MJ_CREATE routine (no application could open it on Windows) gets
+	 * the requests without a file, as a kernel-mode client would send them. */
+	int rc = dc_io_handles(top, IRP_MJ_CREATE) ? open_device(s, top, &c, &h, &fo) : DC_OK;
 	if (rc == DC_ERR_STATE)
 		return DC_OK; /* the failed CREATE is the run's result */
 	if (rc)
@@ -1120,6 +1126,7 @@ int dc_run_workload(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top,
 		rc = run_stream(s, d, top, fo, w, st, fn, opaque, err, errlen);
 	else
 		rc = run_block(s, d, top, fo, w, st, fn, opaque, err, errlen);
-	dc_w32_close(s, h);
+	if (h)
+		dc_w32_close(s, h);
 	return rc;
 }

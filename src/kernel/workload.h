@@ -21,7 +21,8 @@
  *
  * The workload is an application of the Win32 layer (win32.h): it opens the device (IRP_MJ_CREATE
  * on a FILE_OBJECT), sends its requests on that file as ReadFile, WriteFile and DeviceIoControl
- * build them (io.c), and closes it (IRP_MJ_CLEANUP, IRP_MJ_CLOSE).  A device's capacity is its
+ * build them (io.c), and closes it (IRP_MJ_CLEANUP, IRP_MJ_CLOSE); a driver with no
+ * IRP_MJ_CREATE routine gets the requests without a file.  A device's capacity is its
  * backing store's size, from the device model, never from the driver.
  *
  * Verification streams: a block device's expected contents are one copy of its store, a frame
