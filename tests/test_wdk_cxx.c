@@ -46,10 +46,18 @@ static int sh(const char *cmd, char *out, size_t len)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* build/<cc>/NAME beside the dmacoh binary. */
+/* The dmacoh binary, absolute (the tests cd into scratch directories). */
+static const char *tool_abs(void)
+{
+	static char abs[PATH_MAX];
+	const char *bin = dct_tool();
+	return bin && realpath(bin, abs) ? abs : NULL;
+}
+
+/* build/<cc>/NAME beside the dmacoh binary, absolute. */
 static bool tool_beside(const char *name, char *path, size_t len)
 {
-	const char *bin = dct_tool();
+	const char *bin = tool_abs();
 	if (!bin)
 		return false;
 	snprintf(path, len, "%s", bin);
@@ -245,7 +253,7 @@ DC_TEST(wdk_run_names_every_missing_import_of_a_module)
 {
 	char cc[PATH_MAX];
 	CHECK_MSG(tool_beside("dmacoh-cc", cc, sizeof(cc)), "no dmacoh-cc beside dmacoh");
-	const char *bin = dct_tool();
+	const char *bin = tool_abs();
 	CHECK(bin);
 	char dir[] = "/tmp/dmacoh-wdkrun-XXXXXX";
 	CHECK(mkdtemp(dir));
