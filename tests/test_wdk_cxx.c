@@ -290,3 +290,28 @@ DC_TEST(wdk_run_names_every_missing_import_of_a_module)
 		lines += *c == '\n';
 	CHECK_MSG(lines == 2, "not one line (and the exit status):\n%s", out);
 }
+
+/* `dmacoh list exports`: the kernel's routines from dmacoh's own symbols, sorted, with the
+ * routed C routines under their C names and none of dmacoh's internals. */
+DC_TEST(wdk_list_exports_names_the_kernel_surface)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(&r, (const char *const[]){"list", "exports", NULL}));
+	CHECK_EQ(r.status, 0);
+	static const char *const want[] = {"\nIofCallDriver\n", "\nKeFlushIoBuffers\n",
+	                                   "\nProbeForWrite\n", "\nRtlCopyUnicodeString\n",
+	                                   "\nmemcpy\n",        "\nwcslen\n",
+	                                   "\n_snwprintf\n"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK_MSG(strstr(r.out, want[i]), "no%s", want[i]);
+	CHECK(!strstr(r.out, "dc_") && !strstr(r.out, "__tsan") && !strstr(r.out, "\nexit\n") &&
+	      !strstr(r.out, "\nmain\n"));
+	char prev[128] = "", cur[128];
+	int lines = 0;
+	for (const char *p = r.out, *q; (q = strchr(p, '\n')); p = q + 1, lines++) {
+		snprintf(cur, sizeof(cur), "%.*s", (int)(q - p), p);
+		CHECK_MSG(strcmp(prev, cur) < 0, "not sorted or repeated: %s after %s", cur, prev);
+		memcpy(prev, cur, sizeof(prev));
+	}
+	CHECK(lines > 100);
+}
