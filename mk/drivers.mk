@@ -12,9 +12,10 @@ DRV_FLAGS := $(WARN) -Werror
 # C++ sources: the C-only warnings removed.
 drv_flags = $(if $(filter %.cpp,$(1)),$(filter-out -Wstrict-prototypes -Wmissing-prototypes,$(DRV_FLAGS)),$(DRV_FLAGS))
 
+# Rewritten only when the list changes, so relinking dmacoh does not rebuild every module.
 $(DMACOH_EXPORTS): $(BUILD)/dmacoh
 	nm -D --defined-only $< | awk 'NF == 3 { print $$3 }' | sort -u > $@.tmp
-	mv $@.tmp $@
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(DMACOH_CC): tools/dmacoh-cc.in $(DMACOH_EXPORTS)
 	@mkdir -p $(dir $@)

@@ -69,11 +69,14 @@ DC_TEST(cli_usage_errors)
 	    {{NULL}, "dmacoh: missing command (try 'dmacoh --help')\n"},
 	    {{"frobnicate"}, "dmacoh: unknown command 'frobnicate' (try 'dmacoh --help')\n"},
 	    {{"help", "frob"}, "dmacoh: help: unknown command 'frob' (try 'dmacoh --help')\n"},
-	    {{"list"}, "dmacoh list: missing KIND (one of: platforms, devices, drivers, rules)\n"},
+	    {{"list"},
+	     "dmacoh list: missing KIND (one of: platforms, devices, drivers, rules, exports)\n"},
 	    {{"list", "gadgets"},
-	     "dmacoh list: unknown kind 'gadgets' (one of: platforms, devices, drivers, rules)\n"},
+	     "dmacoh list: unknown kind 'gadgets' (one of: platforms, devices, drivers, rules, "
+	     "exports)\n"},
 	    {{"list", "platforms", "x"},
-	     "dmacoh list: too many arguments (one of: platforms, devices, drivers, rules)\n"},
+	     "dmacoh list: too many arguments (one of: platforms, devices, drivers, rules, "
+	     "exports)\n"},
 	    {{"platform"},
 	     "dmacoh platform: missing action (show or check; try 'dmacoh platform --help')\n"},
 	    {{"platform", "eat"}, "dmacoh platform: unknown action 'eat' (show or check)\n"},

@@ -46,10 +46,18 @@ static int sh(const char *cmd, char *out, size_t len)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* build/<cc>/NAME beside the dmacoh binary. */
+/* The dmacoh binary, absolute (the tests cd into scratch directories). */
+static const char *tool_abs(void)
+{
+	static char abs[PATH_MAX];
+	const char *bin = dct_tool();
+	return bin && realpath(bin, abs) ? abs : NULL;
+}
+
+/* build/<cc>/NAME beside the dmacoh binary, absolute. */
 static bool tool_beside(const char *name, char *path, size_t len)
 {
-	const char *bin = dct_tool();
+	const char *bin = tool_abs();
 	if (!bin)
 		return false;
 	snprintf(path, len, "%s", bin);
@@ -245,7 +253,7 @@ DC_TEST(wdk_run_names_every_missing_import_of_a_module)
 {
 	char cc[PATH_MAX];
 	CHECK_MSG(tool_beside("dmacoh-cc", cc, sizeof(cc)), "no dmacoh-cc beside dmacoh");
-	const char *bin = dct_tool();
+	const char *bin = tool_abs();
 	CHECK(bin);
 	char dir[] = "/tmp/dmacoh-wdkrun-XXXXXX";
 	CHECK(mkdtemp(dir));
@@ -281,4 +289,29 @@ DC_TEST(wdk_run_names_every_missing_import_of_a_module)
 	for (const char *c = out; *c; c++)
 		lines += *c == '\n';
 	CHECK_MSG(lines == 2, "not one line (and the exit status):\n%s", out);
+}
+
+/* `dmacoh list exports`: the kernel's routines from dmacoh's own symbols, sorted, with the
+ * routed C routines under their C names and none of dmacoh's internals. */
+DC_TEST(wdk_list_exports_names_the_kernel_surface)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(&r, (const char *const[]){"list", "exports", NULL}));
+	CHECK_EQ(r.status, 0);
+	static const char *const want[] = {"\nIofCallDriver\n", "\nKeFlushIoBuffers\n",
+	                                   "\nProbeForWrite\n", "\nRtlCopyUnicodeString\n",
+	                                   "\nmemcpy\n",        "\nwcslen\n",
+	                                   "\n_snwprintf\n"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK_MSG(strstr(r.out, want[i]), "no%s", want[i]);
+	CHECK(!strstr(r.out, "dc_") && !strstr(r.out, "__tsan") && !strstr(r.out, "\nexit\n") &&
+	      !strstr(r.out, "\nmain\n"));
+	char prev[128] = "", cur[128];
+	int lines = 0;
+	for (const char *p = r.out, *q; (q = strchr(p, '\n')); p = q + 1, lines++) {
+		snprintf(cur, sizeof(cur), "%.*s", (int)(q - p), p);
+		CHECK_MSG(strcmp(prev, cur) < 0, "not sorted or repeated: %s after %s", cur, prev);
+		memcpy(prev, cur, sizeof(prev));
+	}
+	CHECK(lines > 100);
 }
