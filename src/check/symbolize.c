@@ -1,8 +1,11 @@
 /* pc -> file:line:function for reports, with elfutils libdw's dwfl API over the running
- * process.  The module of an address is checked against the dynamic linker's own list
- * (dl_iterate_phdr): a module dlopen'ed after the first lookup, or one whose range the first
- * snapshot got wrong, makes the process be reported again.  Every answer is cached per
- * address: a report asks for the same few call sites over and over.  A return address is
+ * process.  The modules are the dynamic linker's own list (dl_iterate_phdr), each reported
+ * at its load bias: not /proc/self/maps, where any other mapping of a module's file (libelf's
+ * own mmap of the ELF it reads, the first time an address of the module is looked up) is
+ * indistinguishable from the module and, placed right below it, moves the module's start and
+ * so its bias (every lookup then misses its DWARF, depending on where ASLR put the mappings).
+ * A module dlopen'ed after the first lookup makes the process be reported again.  Every answer is
+ * cached per address: a report asks for the same few call sites over and over.  A return address is
  * looked up at pc - 1 (the call instruction), as every sanitizer does.
  *
  * The line: DWARF line 0 ("no source line", which clang emits for merged or hoisted code) is
@@ -20,6 +23,7 @@
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "check_int.h"
@@ -47,6 +51,35 @@ static const Dwfl_Callbacks callbacks = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
+struct report_ctx {
+	Dwfl *dwfl;
+	uintptr_t vdso;
+	int n;
+};
+
+/* One loaded object, at the bias the dynamic linker gave it.  The vDSO (no file) and an
+ * object whose file cannot be read are left out: their addresses show as unknown. */
+static int report_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct report_ctx *r = data;
+	char exe[4096];
+	const char *path = info->dlpi_name;
+	if (r->vdso && (uintptr_t)info->dlpi_phdr >= r->vdso &&
+	    (uintptr_t)info->dlpi_phdr - r->vdso < (uintptr_t)sysconf(_SC_PAGESIZE))
+		return 0;
+	if (!path || !*path) { /* the main program */
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return 0;
+		exe[n] = 0;
+		path = exe;
+	}
+	if (dwfl_report_elf(r->dwfl, path, path, -1, info->dlpi_addr, false))
+		r->n++;
+	return 0;
+}
+
 static bool report(struct dc_sym *s)
 {
 	if (!s->dwfl) {
@@ -54,10 +87,11 @@ static bool report(struct dc_sym *s)
 		if (!s->dwfl)
 			return false;
 	}
+	struct report_ctx r = {.dwfl = s->dwfl, .vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR)};
 	dwfl_report_begin(s->dwfl);
-	int r = dwfl_linux_proc_report(s->dwfl, getpid());
+	dl_iterate_phdr(report_cb, &r);
 	dwfl_report_end(s->dwfl, NULL, NULL);
-	return r == 0;
+	return r.n > 0;
 }
 
 static struct dc_sym *sym_state(struct dc_check *c)
@@ -287,8 +321,8 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
 }
 
 /* The module of addr.  When the dynamic linker knows a loaded segment holding addr that the
- * snapshot's module does not cover (a module loaded since, or a range the snapshot got
- * wrong), the process is reported again. */
+ * snapshot's module does not cover (a module loaded since, or one unloaded and another loaded
+ * at its place), the process is reported again. */
 static Dwfl_Module *module_of(struct dc_sym *s, uintptr_t addr)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
