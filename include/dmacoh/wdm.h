@@ -2811,4 +2811,6 @@ static inline VOID KeMemoryBarrier(void)
  * ==================================================================================== */
 /* (intentionally empty: dmacoh's kernel keeps its private state in its own headers) */
 
+#include "dmacoh/wdm_plumbing.h" /* remove locks, IoTimer, error log, registry, ... */
+
 #endif /* DMACOH_WDM_H */

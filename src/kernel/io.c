@@ -58,6 +58,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	KeInitializeEvent(&d->DeviceLock, SynchronizationEvent, TRUE);
 	d->NextDevice = DriverObject->DeviceObject;
 	DriverObject->DeviceObject = d;
+	dc_plumb_device_new(s, d);
 	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
 	*DeviceObject = d;
 	return STATUS_SUCCESS;
@@ -79,6 +80,7 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 	if (DeviceObject->AttachedDevice)
 		dc_kbugcheck(s, 0x00000044,
 		             "IoDeleteDevice while another device is attached on top", RA());
+	dc_plumb_device_gone(s, DeviceObject);
 	free(DeviceObject);
 }
 
@@ -800,39 +802,6 @@ struct dc_sysdev *dc_io_pdo_sysdev(PDEVICE_OBJECT pdo)
 	return NULL;
 }
 
-NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPERTY DeviceProperty,
-                             ULONG BufferLength, PVOID PropertyBuffer, PULONG ResultLength)
-{
-	struct dc_sys *s = dc_k();
-	struct dc_sysdev *d = dc_io_pdo_sysdev(DeviceObject);
-	if (!d || !ResultLength)
-		return STATUS_INVALID_PARAMETER;
-	/* What a PDO can answer without a registry: the bus type, and the device's description
-	 * as an ASCII-in-UTF-16 string. */
-	if (DeviceProperty == DevicePropertyLegacyBusType) {
-		*ResultLength = sizeof(INTERFACE_TYPE);
-		if (BufferLength < sizeof(INTERFACE_TYPE))
-			return STATUS_BUFFER_TOO_SMALL;
-		INTERFACE_TYPE t = d->bm ? PCIBus : Isa;
-		dc_ktouch(s, PropertyBuffer, sizeof(t), true);
-		memcpy(PropertyBuffer, &t, sizeof(t));
-		return STATUS_SUCCESS;
-	}
-	if (DeviceProperty == DevicePropertyDeviceDescription) {
-		const char *desc = d->dev.ops->desc;
-		size_t n = strlen(desc) + 1;
-		*ResultLength = (ULONG)(n * sizeof(WCHAR));
-		if (BufferLength < n * sizeof(WCHAR))
-			return STATUS_BUFFER_TOO_SMALL;
-		WCHAR *w = PropertyBuffer;
-		dc_ktouch(s, w, n * sizeof(WCHAR), true);
-		for (size_t i = 0; i < n; i++)
-			w[i] = (WCHAR)(unsigned char)desc[i];
-		return STATUS_SUCCESS;
-	}
-	return STATUS_INVALID_PARAMETER_2;
-}
-
 /* --- Resources ---------------------------------------------------------------------------- */
 
 int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *raw,
@@ -942,9 +911,10 @@ static int add_driver(struct dc_sys *s, const char *name, void *handle, PDRIVER_
 	for (unsigned i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
 		obj->MajorFunction[i] = bus_other;
 	s->drvs[s->n_drvs++] = drv;
-	static WCHAR regpath[] = {'\\', 'R', 'E', 'G', 'I', 'S', 'T', 'R', 'Y', 0};
+	/* The driver's service key, NUL-terminated as Windows hands it over. */
+	static _Thread_local WCHAR regpath[160];
 	UNICODE_STRING rp;
-	RtlInitUnicodeString(&rp, regpath);
+	dc_reg_driver_key(s, name, regpath, DC_ARRAY_SIZE(regpath), &rp);
 	s->irql = PASSIVE_LEVEL;
 	NTSTATUS st = entry(obj, &rp);
 	if (status)

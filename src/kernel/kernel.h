@@ -13,6 +13,7 @@
 #include "hw/i8237.h"
 #include "hw/machine.h"
 #include "hw/mapreg.h"
+#include "registry.h"
 #include "sys.h"
 
 #define DC_SYS_MAX_DEVS 16
@@ -101,6 +102,8 @@ struct dc_sys {
 	/* Threads (thread.c): the application's first, then system threads in creation order. */
 	struct dc_kthread *threads, *cur_thread, *prev_thread;
 	unsigned thread_seq;
+	struct dc_reg *reg;     /* the registry (registry.c), created on first use */
+	struct dc_plumb *plumb; /* timers, error log, ... (plumb.c), created on first use */
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;
@@ -205,6 +208,13 @@ void dc_threads_unload(struct dc_sys *s, void *module_base, const char *name);
 bool dc_ke_try_wait(struct dc_sys *s, ULONG n, PVOID *objs, bool all, NTSTATUS *st);
 /* Timers of a system (ke.c). */
 void dc_ke_timers_fini(struct dc_sys *s);
+
+/* WDM plumbing (plumb.c and friends): IoTimers, the error log, VPBs; created on first use. */
+struct dc_plumb;
+void dc_plumb_fini(struct dc_sys *s);
+/* IoCreateDevice made dev / IoDeleteDevice is deleting it (its timer and VPB go with it). */
+void dc_plumb_device_new(struct dc_sys *s, PDEVICE_OBJECT dev);
+void dc_plumb_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
 
 /* DMA (dma.c). */
 void dc_dma_destroy_all(struct dc_sys *s);
