@@ -409,7 +409,7 @@ VOID ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 	KeInitializeEvent(&FastMutex->Event, SynchronizationEvent, FALSE);
 }
 
-static void fm_take(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const void *pc)
+static bool fm_take(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const void *pc)
 {
 	dc_ktouch(s, m, sizeof(*m), true);
 	PVOID me = (PVOID)s->cur_thread;
@@ -420,7 +420,7 @@ static void fm_take(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const 
 		static _Thread_local char msg[128];
 		memcpy(msg, what, sizeof(msg));
 		dc_kbugcheck(s, 0xC4, msg, pc);
-		return;
+		return false;
 	}
 	while (m->Count != 1) {
 		m->Contention++;
@@ -428,14 +428,15 @@ static void fm_take(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const 
 		dc_ktouch(s, m, sizeof(*m), true);
 		if (st == DC_STATUS_DEADLOCK) {
 			dc_kbugcheck(s, 0xE4, "a fast mutex is never released", pc);
-			return;
+			return false;
 		}
 	}
 	m->Count = 0;
 	m->Owner = me;
+	return true;
 }
 
-static void fm_give(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const void *pc)
+static bool fm_give(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const void *pc)
 {
 	dc_ktouch(s, m, sizeof(*m), true);
 	if (m->Count == 1 || m->Owner != (PVOID)s->cur_thread) {
@@ -444,7 +445,7 @@ static void fm_give(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const 
 		static _Thread_local char msg[128];
 		memcpy(msg, what, sizeof(msg));
 		dc_kbugcheck(s, 0xC4, msg, pc);
-		return;
+		return false;
 	}
 	m->Count = 1;
 	m->Owner = NULL;
@@ -452,6 +453,7 @@ static void fm_give(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const 
 		m->Contention--;
 		KeSetEvent(&m->Event, 0, FALSE);
 	}
+	return true;
 }
 
 VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
@@ -459,8 +461,10 @@ VOID ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExAcquireFastMutex", PASSIVE_LEVEL, APC_LEVEL, RA());
 	KIRQL old = dc_irql_raise(s, APC_LEVEL);
-	fm_take(s, FastMutex, "ExAcquireFastMutex", RA());
-	FastMutex->OldIrql = old;
+	if (fm_take(s, FastMutex, "ExAcquireFastMutex", RA()))
+		FastMutex->OldIrql = old;
+	else
+		dc_irql_lower(s, old);
 }
 
 VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
@@ -468,8 +472,8 @@ VOID ExReleaseFastMutex(PFAST_MUTEX FastMutex)
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ExReleaseFastMutex", APC_LEVEL, APC_LEVEL, RA());
 	KIRQL old = (KIRQL)FastMutex->OldIrql;
-	fm_give(s, FastMutex, "ExReleaseFastMutex", RA());
-	dc_irql_lower(s, old);
+	if (fm_give(s, FastMutex, "ExReleaseFastMutex", RA()))
+		dc_irql_lower(s, old);
 }
 
 BOOLEAN ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex)
