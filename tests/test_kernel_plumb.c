@@ -178,12 +178,17 @@ DC_TEST(plumb_error_log_entries)
 	CHECK(IoAllocateErrorLogEntry(dev, ERROR_LOG_MAXIMUM_SIZE + 1) == NULL);
 	PIO_ERROR_LOG_PACKET e = IoAllocateErrorLogEntry(dev, sizeof(IO_ERROR_LOG_PACKET) + 4);
 	CHECK(e != NULL);
-	CHECK_EQ(e->ErrorCode, 0); /* zeroed */
-	e->ErrorCode = STATUS_IO_TIMEOUT;
-	e->UniqueErrorValue = 42;
-	e->DumpDataSize = 8;
-	e->DumpData[0] = 0x1234;
-	e->DumpData[1] = 0x5678;
+	/* The entry is simulated pool: filled through the cache model, as a driver's stores go. */
+	IO_ERROR_LOG_PACKET pk;
+	dc_cpu_read(dc_sys_machine(s), e, &pk, sizeof(pk));
+	CHECK_EQ(pk.ErrorCode, 0); /* zeroed */
+	pk.ErrorCode = STATUS_IO_TIMEOUT;
+	pk.UniqueErrorValue = 42;
+	pk.DumpDataSize = 8;
+	pk.DumpData[0] = 0x1234;
+	ULONG second = 0x5678;
+	dc_cpu_write(dc_sys_machine(s), e, &pk, sizeof(pk));
+	dc_cpu_write(dc_sys_machine(s), e->DumpData + 1, &second, sizeof(second));
 	KIRQL old;
 	KeRaiseIrql(DISPATCH_LEVEL, &old); /* allowed up to DISPATCH_LEVEL */
 	IoWriteErrorLogEntry(e);

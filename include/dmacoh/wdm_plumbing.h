@@ -117,6 +117,99 @@ PCONFIGURATION_INFORMATION IoGetConfigurationInformation(void);
 	           ((Status) == STATUS_VERIFY_REQUIRED) || ((Status) == STATUS_WRONG_VOLUME)))
 VOID KeFlushWriteBuffer(void);
 
+/* --- Volume parameter blocks: IoCreateDevice gives one to disk, CD-ROM, tape and virtual-disk
+ * devices (DEVICE_OBJECT.Vpb). */
+#define MAXIMUM_VOLUME_LABEL_LENGTH (32 * sizeof(WCHAR))
+struct _VPB {
+	CSHORT Type;                         /* 0  IO_TYPE_VPB */
+	CSHORT Size;                         /* 2  */
+	USHORT Flags;                        /* 4  */
+	USHORT VolumeLabelLength;            /* 6  bytes */
+	struct _DEVICE_OBJECT *DeviceObject; /* 8  the file system's volume device */
+	struct _DEVICE_OBJECT *RealDevice;   /* 16 */
+	ULONG SerialNumber;                  /* 24 */
+	ULONG ReferenceCount;                /* 28 */
+	WCHAR VolumeLabel[MAXIMUM_VOLUME_LABEL_LENGTH / sizeof(WCHAR)]; /* 32 */
+};                                                                      /* 96 */
+#define IO_TYPE_VPB 0x0000000a
+#define VPB_MOUNTED 0x00000001
+#define VPB_LOCKED 0x00000002
+#define VPB_PERSISTENT 0x00000004
+#define VPB_REMOVE_PENDING 0x00000008
+#define VPB_RAW_MOUNT 0x00000010
+#define VPB_DIRECT_WRITES_ALLOWED 0x00000020
+
+/* --- Device stacks, PnP and power --------------------------------------------------------- */
+NTSTATUS IoAttachDeviceToDeviceStackSafe(PDEVICE_OBJECT SourceDevice, PDEVICE_OBJECT TargetDevice,
+                                         PDEVICE_OBJECT *AttachedToDeviceObject);
+VOID IoInvalidateDeviceRelations(PDEVICE_OBJECT DeviceObject, DEVICE_RELATION_TYPE Type);
+VOID IoSetHardErrorOrVerifyDevice(PIRP Irp, PDEVICE_OBJECT DeviceObject);
+/* Macros in the WDK as well: an ARC name is a symbolic link. */
+#define IoAssignArcName(ArcName, DeviceName) IoCreateSymbolicLink((ArcName), (DeviceName))
+#define IoDeassignArcName(ArcName) IoDeleteSymbolicLink((ArcName))
+
+/* --- IRPs a driver builds for another driver ------------------------------------------ */
+PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject,
+                                   PVOID InputBuffer, ULONG InputBufferLength, PVOID OutputBuffer,
+                                   ULONG OutputBufferLength, BOOLEAN InternalDeviceIoControl,
+                                   PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock);
+PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
+                                  ULONG Length, PLARGE_INTEGER StartingOffset, PKEVENT Event,
+                                  PIO_STATUS_BLOCK IoStatusBlock);
+PIRP IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject, PVOID Buffer,
+                                   ULONG Length, PLARGE_INTEGER StartingOffset,
+                                   PIO_STATUS_BLOCK IoStatusBlock);
+NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK DesiredAccess,
+                                  PFILE_OBJECT *FileObject, PDEVICE_OBJECT *DeviceObject);
+
+typedef VOID REQUEST_POWER_COMPLETE(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction,
+                                    POWER_STATE PowerState, PVOID Context,
+                                    PIO_STATUS_BLOCK IoStatus);
+typedef REQUEST_POWER_COMPLETE *PREQUEST_POWER_COMPLETE;
+NTSTATUS PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction, POWER_STATE PowerState,
+                           PREQUEST_POWER_COMPLETE CompletionFunction, PVOID Context, PIRP *Irp);
+
+/* Create dispositions and an access right drivers test for. */
+#ifndef FILE_OPENED
+#define FILE_SUPERSEDED 0x00000000
+#define FILE_OPENED 0x00000001
+#define FILE_CREATED 0x00000002
+#define FILE_OVERWRITTEN 0x00000003
+#define FILE_EXISTS 0x00000004
+#define FILE_DOES_NOT_EXIST 0x00000005
+#endif
+#ifndef FILE_READ_ATTRIBUTES
+#define FILE_READ_ATTRIBUTES 0x0080
+#define FILE_WRITE_ATTRIBUTES 0x0100
+#endif
+
+/* --- DPCs and interrupts ---------------------------------------------------------------- */
+/* A threaded DPC runs at DISPATCH_LEVEL here, as Windows runs it when threaded DPCs are off:
+ * the stricter of its two documented environments. */
+VOID KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);
+VOID KeFlushQueuedDpcs(void);
+
+/* --- Memory --------------------------------------------------------------------------- */
+PVOID MmAllocateNonCachedMemory(SIZE_T NumberOfBytes);
+VOID MmFreeNonCachedMemory(PVOID BaseAddress, SIZE_T NumberOfBytes);
+#ifndef PAGE_NOACCESS
+#define PAGE_NOACCESS 0x01
+#define PAGE_READONLY 0x02
+#define PAGE_READWRITE 0x04
+#define PAGE_WRITECOPY 0x08
+#define PAGE_EXECUTE 0x10
+#define PAGE_EXECUTE_READ 0x20
+#define PAGE_EXECUTE_READWRITE 0x40
+#define PAGE_GUARD 0x100
+#define PAGE_NOCACHE 0x200
+#define PAGE_WRITECOMBINE 0x400
+#endif
+PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG Protect);
+/* The WDK's x64 definition: the PC's DMA needs no alignment beyond a byte. */
+#define HalGetDmaAlignmentRequirement() 1L
+/* The deprecated HAL export (an inline over GetDmaAlignment in old DDKs). */
+ULONG HalGetDmaAlignment(PDMA_ADAPTER DmaAdapter);
+
 #ifdef __cplusplus
 }
 #endif

@@ -58,7 +58,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	KeInitializeEvent(&d->DeviceLock, SynchronizationEvent, TRUE);
 	d->NextDevice = DriverObject->DeviceObject;
 	DriverObject->DeviceObject = d;
-	dc_plumb_device_new(s, d);
+	dc_plumb_device_new(s, d, DeviceName);
 	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
 	*DeviceObject = d;
 	return STATUS_SUCCESS;
@@ -283,7 +283,8 @@ static void complete_to_app(struct dc_sys *s, PIRP irp)
 	struct dc_req *r = irp->DmacohReserved[RES_REQ];
 	if (r)
 		r->done = true;
-	(void)s;
+	else
+		dc_irpbuild_complete(s, irp); /* an IRP a driver built (irpbuild.c) */
 }
 
 void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)

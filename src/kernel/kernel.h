@@ -213,8 +213,16 @@ void dc_ke_timers_fini(struct dc_sys *s);
 struct dc_plumb;
 void dc_plumb_fini(struct dc_sys *s);
 /* IoCreateDevice made dev / IoDeleteDevice is deleting it (its timer and VPB go with it). */
-void dc_plumb_device_new(struct dc_sys *s, PDEVICE_OBJECT dev);
+void dc_plumb_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name);
 void dc_plumb_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
+/* Its VPB, for the device types that get one (iosvc.c). */
+void dc_iosvc_vpb_new(PDEVICE_OBJECT dev);
+void dc_iosvc_vpb_gone(PDEVICE_OBJECT dev);
+/* Named devices and driver-built IRPs (irpbuild.c). */
+void dc_irpbuild_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name);
+void dc_irpbuild_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
+void dc_irpbuild_complete(struct dc_sys *s, PIRP irp);
+void dc_irpbuild_fini(struct dc_sys *s);
 
 /* DMA (dma.c). */
 void dc_dma_destroy_all(struct dc_sys *s);

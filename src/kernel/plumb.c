@@ -58,6 +58,7 @@ static struct dc_plumb *plumb(struct dc_sys *s)
 
 void dc_plumb_fini(struct dc_sys *s)
 {
+	dc_irpbuild_fini(s);
 	struct dc_plumb *p = s->plumb;
 	if (!p)
 		return;
@@ -258,14 +259,17 @@ VOID IoStopTimer(PDEVICE_OBJECT DeviceObject)
 	KeRemoveQueueDpc(&t->dpc);
 }
 
-void dc_plumb_device_new(struct dc_sys *s, PDEVICE_OBJECT dev)
+void dc_plumb_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name)
 {
-	(void)s, (void)dev;
+	dc_iosvc_vpb_new(dev);
+	dc_irpbuild_device_new(s, dev, name);
 }
 
 void dc_plumb_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev)
 {
 	struct dc_plumb *p = s->plumb;
+	dc_iosvc_vpb_gone(dev);
+	dc_irpbuild_device_gone(s, dev);
 	if (!p || !dev->Timer)
 		return;
 	for (struct _IO_TIMER **pp = &p->timers; *pp; pp = &(*pp)->next)
