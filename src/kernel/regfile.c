@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel.h"
-#include "plumb.h"
+#include "dmacoh/common.h"
 #include "registry.h"
 
 #define DC_REGFILE_MAX (64u << 20)
@@ -645,14 +644,4 @@ int dc_regfile_load(struct dc_reg *r, const char *path, char *err, size_t errlen
 	int e = dc_regfile_parse(r, path, b, len, err, errlen);
 	free(b);
 	return e;
-}
-
-int dc_sys_load_registry(struct dc_sys *s, const char *path, char *err, size_t errlen)
-{
-	struct dc_reg *r = dc_reg_of(s);
-	if (!r) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return DC_ERR_NOMEM;
-	}
-	return dc_regfile_load(r, path, err, errlen);
 }
