@@ -70,7 +70,7 @@ static bool pl_roundtrip(struct kf *k, uint64_t off, ULONG len, uint32_t boff, u
 	return true;
 }
 
-#define PL_REG "tests/data/registry/plumbed.reg"
+#define PL_REG "examples/registry/plumbed.reg"
 
 DC_TEST(drv_plumbed_every_platform_with_and_without_registry)
 {

@@ -508,7 +508,7 @@ DC_TEST(reg_sys_load_registry_file)
 	char err[512];
 	CHECK_EQ(dc_sys_load_registry(s, "/nonexistent/x.reg", err, sizeof(err)), DC_ERR_IO);
 	CHECK(strstr(err, "/nonexistent/x.reg: "));
-	const char *path = "tests/data/registry/plumbed.reg";
+	const char *path = "examples/registry/plumbed.reg";
 	int e = dc_sys_load_registry(s, path, err, sizeof(err));
 	CHECK_MSG(e == 0, "%s", err);
 	CHECK_EQ(dword_at(dc_reg_of(s),
