@@ -184,6 +184,86 @@ NTSTATUS PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction, POW
 #endif
 
 /* --- DPCs and interrupts ---------------------------------------------------------------- */
+/* IoConnectInterruptEx.  No device here has message-signaled interrupts, so CONNECT_MESSAGE_BASED
+ * connects FallBackServiceRoutine to the line and sets Version to CONNECT_LINE_BASED, as
+ * Windows does for a device without messages. */
+#define CONNECT_FULLY_SPECIFIED 0x1
+#define CONNECT_LINE_BASED 0x2
+#define CONNECT_MESSAGE_BASED 0x3
+#define CONNECT_FULLY_SPECIFIED_GROUP 0x4
+#define CONNECT_MESSAGE_BASED_PASSIVE 0x5
+#define CONNECT_CURRENT_VERSION 0x5
+
+typedef struct _IO_INTERRUPT_MESSAGE_INFO IO_INTERRUPT_MESSAGE_INFO, *PIO_INTERRUPT_MESSAGE_INFO;
+typedef BOOLEAN KMESSAGE_SERVICE_ROUTINE(struct _KINTERRUPT *Interrupt, PVOID ServiceContext,
+                                         ULONG MessageID);
+typedef KMESSAGE_SERVICE_ROUTINE *PKMESSAGE_SERVICE_ROUTINE;
+
+typedef struct _IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS {
+	PDEVICE_OBJECT PhysicalDeviceObject; /* 0  */
+	PKINTERRUPT *InterruptObject;        /* 8  */
+	PKSERVICE_ROUTINE ServiceRoutine;    /* 16 */
+	PVOID ServiceContext;                /* 24 */
+	PKSPIN_LOCK SpinLock;                /* 32 */
+	KIRQL SynchronizeIrql;               /* 40 */
+	BOOLEAN FloatingSave;                /* 41 */
+	BOOLEAN ShareVector;                 /* 42 */
+	ULONG Vector;                        /* 44 */
+	KIRQL Irql;                          /* 48 */
+	KINTERRUPT_MODE InterruptMode;       /* 52 */
+	KAFFINITY ProcessorEnableMask;       /* 56 */
+	USHORT Group;                        /* 64 */
+} IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS,
+    *PIO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS; /* 72 */
+
+typedef struct _IO_CONNECT_INTERRUPT_LINE_BASED_PARAMETERS {
+	PDEVICE_OBJECT PhysicalDeviceObject; /* 0  */
+	PKINTERRUPT *InterruptObject;        /* 8  */
+	PKSERVICE_ROUTINE ServiceRoutine;    /* 16 */
+	PVOID ServiceContext;                /* 24 */
+	PKSPIN_LOCK SpinLock;                /* 32 */
+	KIRQL SynchronizeIrql;               /* 40 */
+	BOOLEAN FloatingSave;                /* 41 */
+} IO_CONNECT_INTERRUPT_LINE_BASED_PARAMETERS, *PIO_CONNECT_INTERRUPT_LINE_BASED_PARAMETERS;
+
+typedef struct _IO_CONNECT_INTERRUPT_MESSAGE_BASED_PARAMETERS {
+	PDEVICE_OBJECT PhysicalDeviceObject; /* 0 */
+	union {
+		PVOID *Generic;
+		PIO_INTERRUPT_MESSAGE_INFO *InterruptMessageTable;
+		PKINTERRUPT *InterruptObject;
+	} ConnectionContext;                             /* 8  */
+	PKMESSAGE_SERVICE_ROUTINE MessageServiceRoutine; /* 16 */
+	PVOID ServiceContext;                            /* 24 */
+	PKSPIN_LOCK SpinLock;                            /* 32 */
+	KIRQL SynchronizeIrql;                           /* 40 */
+	BOOLEAN FloatingSave;                            /* 41 */
+	PKSERVICE_ROUTINE FallBackServiceRoutine;        /* 48 */
+} IO_CONNECT_INTERRUPT_MESSAGE_BASED_PARAMETERS, *PIO_CONNECT_INTERRUPT_MESSAGE_BASED_PARAMETERS;
+
+typedef struct _IO_CONNECT_INTERRUPT_PARAMETERS {
+	ULONG Version; /* 0 */
+	union {
+		IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS FullySpecified;
+		IO_CONNECT_INTERRUPT_LINE_BASED_PARAMETERS LineBased;
+		IO_CONNECT_INTERRUPT_MESSAGE_BASED_PARAMETERS MessageBased;
+	};                                                            /* 8 */
+} IO_CONNECT_INTERRUPT_PARAMETERS, *PIO_CONNECT_INTERRUPT_PARAMETERS; /* 80 */
+
+typedef struct _IO_DISCONNECT_INTERRUPT_PARAMETERS {
+	ULONG Version;
+	union {
+		PVOID Generic;
+		PKINTERRUPT InterruptObject;
+		PIO_INTERRUPT_MESSAGE_INFO InterruptMessageTable;
+	} ConnectionContext;
+} IO_DISCONNECT_INTERRUPT_PARAMETERS, *PIO_DISCONNECT_INTERRUPT_PARAMETERS;
+
+NTSTATUS IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Parameters);
+VOID IoDisconnectInterruptEx(PIO_DISCONNECT_INTERRUPT_PARAMETERS Parameters);
+KIRQL KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt);
+VOID KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql);
+
 /* A threaded DPC runs at DISPATCH_LEVEL here, as Windows runs it when threaded DPCs are off:
  * the stricter of its two documented environments. */
 VOID KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);

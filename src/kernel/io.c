@@ -658,6 +658,31 @@ BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE Sync
 	return r;
 }
 
+KIRQL KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt)
+{
+	struct dc_sys *s = dc_k();
+	if (!Interrupt) {
+		dc_kbugcheck(s, 0x0000001E, "KeAcquireInterruptSpinLock with a NULL interrupt",
+		             RA());
+		return s->irql;
+	}
+	dc_irql_require(s, "KeAcquireInterruptSpinLock", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
+	return dc_irql_raise(s, Interrupt->sync_irql);
+}
+
+void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
+{
+	struct dc_sys *s = dc_k();
+	if (!Interrupt) {
+		dc_kbugcheck(s, 0x0000001E, "KeReleaseInterruptSpinLock with a NULL interrupt",
+		             RA());
+		return;
+	}
+	dc_irql_require(s, "KeReleaseInterruptSpinLock", Interrupt->sync_irql, Interrupt->sync_irql,
+	                RA());
+	dc_irql_lower(s, OldIrql);
+}
+
 void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 {
 	struct dc_kint *ki = s->ints[line];
@@ -681,8 +706,10 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 	s->irql = old;
 	/* A level-triggered line still asserted interrupts again; a storm from an ISR that never
 	 * claims or acknowledges its device is cut off, as Windows' interrupt storm detection
-	 * does with a bug check. */
-	if (dc_irq_asserted(&s->m->irq, line)) {
+	 * does with a bug check.  A latched (edge-triggered) line interrupts once per rising
+	 * edge: still asserted is no new interrupt. */
+	bool latched = s->ints[line] && s->ints[line]->k.mode == Latched;
+	if (dc_irq_asserted(&s->m->irq, line) && !latched) {
 		if (++s->irq_storm[line] > 1000) {
 			dc_kbugcheck(s, 0x0000009C /* INTERRUPT_STORM */,
 			             "interrupt storm: the ISR does not acknowledge its device",
