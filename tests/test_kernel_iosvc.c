@@ -330,3 +330,55 @@ DC_TEST(iosvc_power_dpcs_memory_and_irql)
 	IoDeleteDevice(dev);
 	dc_sys_destroy(s);
 }
+
+DC_TEST(iosvc_pages_for_mdl)
+{
+	struct slog l;
+	PDRIVER_OBJECT drv;
+	struct dc_sys *s = svc_sys(&l, NULL, NULL, &drv);
+	CHECK(s);
+	PHYSICAL_ADDRESS lo = {.QuadPart = 0}, hi = {.QuadPart = 0xFFFFFFFF},
+	                 skip = {.QuadPart = 0};
+	/* Scattered pages by default, as Windows hands them out; one run when asked. */
+	for (int contig = 0; contig < 2; contig++) {
+		PMDL mdl =
+		    MmAllocatePagesForMdlEx(lo, hi, skip, 5 * PAGE_SIZE + 100, MmCached,
+		                            contig ? MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS : 0);
+		CHECK(mdl != NULL);
+		CHECK_EQ(MmGetMdlByteCount(mdl), 5 * PAGE_SIZE + 100);
+		CHECK(mdl->MdlFlags & MDL_PAGES_LOCKED);
+		PPFN_NUMBER pfn = MmGetMdlPfnArray(mdl);
+		bool adjacent = true;
+		for (int i = 1; i < 6; i++) {
+			CHECK(pfn[i] != 0);
+			CHECK(pfn[i] < (UINT64_C(4) << 30) / PAGE_SIZE);
+			adjacent &= pfn[i] == pfn[i - 1] + 1;
+		}
+		CHECK_MSG(adjacent == (contig != 0), "contig %d", contig);
+		PUCHAR va = MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority);
+		CHECK(va != NULL);
+		UCHAR b = 1;
+		dc_cpu_read(M(), va + 3 * PAGE_SIZE, &b, 1);
+		CHECK_EQ(b, 0); /* zeroed */
+		if (mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA)
+			MmUnmapLockedPages(va, mdl);
+		MmFreePagesFromMdl(mdl);
+		CHECK_EQ(l.crash, 0);
+		MmFreePagesFromMdl(mdl); /* twice: the PFN database would be corrupt */
+		CHECK_EQ(l.crash, 1);
+		CHECK_EQ(l.last_crash, 0x4E);
+		l.crash = 0;
+		ExFreePool(mdl);
+	}
+	CHECK(MmAllocatePagesForMdl(lo, hi, skip, 0) == NULL);
+	/* At DISPATCH_LEVEL the allocation breaks its rule (APC_LEVEL at most). */
+	KIRQL old;
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	PMDL m2 = MmAllocatePagesForMdl(lo, hi, skip, PAGE_SIZE);
+	KeLowerIrql(old);
+	CHECK_EQ(l.irql, 1);
+	MmFreePagesFromMdl(m2);
+	ExFreePool(m2);
+	CHECK_EQ(l.crash, 0);
+	dc_sys_destroy(s);
+}

@@ -285,6 +285,23 @@ VOID MmFreeNonCachedMemory(PVOID BaseAddress, SIZE_T NumberOfBytes);
 #define PAGE_WRITECOMBINE 0x400
 #endif
 PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG Protect);
+
+/* Pages for an MDL (the MDL is pool: ExFreePool it after MmFreePagesFromMdl). */
+#define MM_DONT_ZERO_ALLOCATION 0x00000001
+#define MM_ALLOCATE_FROM_LOCAL_NODE_ONLY 0x00000002
+#define MM_ALLOCATE_FULLY_REQUIRED 0x00000004
+#define MM_ALLOCATE_NO_WAIT 0x00000008
+#define MM_ALLOCATE_PREFER_CONTIGUOUS 0x00000010
+#define MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS 0x00000020
+#define MM_ALLOCATE_FAST_LARGE_PAGES 0x00000040
+#define MM_ALLOCATE_TRIM_IF_NECESSARY 0x00000080
+#define MM_ALLOCATE_AND_HOT_REMOVE 0x00000100
+PMDL MmAllocatePagesForMdl(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS HighAddress,
+                           PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes);
+PMDL MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS HighAddress,
+                             PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes,
+                             MEMORY_CACHING_TYPE CacheType, ULONG Flags);
+VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList);
 /* The WDK's x64 definition: the PC's DMA needs no alignment beyond a byte. */
 #define HalGetDmaAlignmentRequirement() 1L
 /* The deprecated HAL export (an inline over GetDmaAlignment in old DDKs). */

@@ -223,6 +223,8 @@ void dc_irpbuild_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRIN
 void dc_irpbuild_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
 void dc_irpbuild_complete(struct dc_sys *s, PIRP irp);
 void dc_irpbuild_fini(struct dc_sys *s);
+/* Pages MmAllocatePagesForMdl handed out (mdlpages.c), forgotten with the system. */
+void dc_mdlpages_fini(struct dc_sys *s);
 
 /* DMA (dma.c). */
 void dc_dma_destroy_all(struct dc_sys *s);

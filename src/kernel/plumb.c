@@ -59,6 +59,7 @@ static struct dc_plumb *plumb(struct dc_sys *s)
 void dc_plumb_fini(struct dc_sys *s)
 {
 	dc_irpbuild_fini(s);
+	dc_mdlpages_fini(s);
 	struct dc_plumb *p = s->plumb;
 	if (!p)
 		return;
