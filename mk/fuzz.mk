@@ -14,6 +14,9 @@ FUZZ_SRC_profile := src/hw/platform.c src/hw/parse.c src/hw/common.c
 FUZZ_LIBS_profile := -linih -lm
 FUZZ_ARGS_profile := -dict=$(CURDIR)/fuzz/profile.dict -max_len=4096
 
+FUZZ_SRC_regfile := src/kernel/regfile.c src/kernel/registry.c
+FUZZ_ARGS_regfile := -dict=$(CURDIR)/fuzz/regfile.dict -max_len=4096
+
 define FUZZ_template
 $(FUZZ_BUILD)/fuzz_$(1): fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1))
 	@mkdir -p $(FUZZ_BUILD)

@@ -19,6 +19,8 @@
 #include "hw/machine.h"
 #include "hw/parse.h"
 #include "kernel/dbgprint.h"
+#include "kernel/plumb.h"
+#include "kernel/registry.h"
 #include "kernel/sys.h"
 #include "kernel/trace.h"
 #include "kernel/win32.h"
@@ -81,7 +83,8 @@ static void run_usage(FILE *f)
 	    "usage: dmacoh run --driver NAME|FILE [--device NAME] [--platform NAME|FILE]\n"
 	    "                  [--workload SPEC] [--seed N] [--format text|json|sarif]\n"
 	    "                  [--trace FILE] [--timeout SECONDS] [--dbgprint] [--quiet]\n"
-	    "                  [--deterministic] [--app APP.so [-- ARGS...]]\n\n"
+	    "                  [--deterministic] [--app APP.so [-- ARGS...]]\n"
+	    "                  [--registry FILE.reg]\n\n"
 	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
 	    "coherency rule the driver breaks.\n\n"
@@ -117,6 +120,10 @@ static void run_usage(FILE *f)
 	    "                     the workload (after it when --workload is given too); its\n"
 	    "                     exit status counts: non-zero is exit 1 (docs/apps.md)\n"
 	    "  --seed N           seeds both the platform's adversary and the workload\n"
+	    "  --registry F.reg   loads a regedit export (REGEDIT4 or version 5.00) into the\n"
+	    "                     simulated registry before DriverEntry: the driver's\n"
+	    "                     Services\\<driver>\\Parameters, devices' "
+	    "Enum\\DMACOH\\<device>\\<n>\n"
 	    "  --format F         report format (default text; also DMACOH_OPTIONS=format=...)\n"
 	    "  --trace FILE       write a Chrome/Perfetto trace of the run\n"
 	    "  --timeout S        host-time watchdog: a driver still running after S seconds\n"
@@ -576,7 +583,7 @@ int dc_cmd_run(int argc, char **argv)
 	memset(x, 0, sizeof(*x));
 	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
 	const char *format = NULL, *trace_path = NULL, *seed_s = NULL, *timeout_s = NULL;
-	const char *accesses_s = NULL, *app = NULL;
+	const char *accesses_s = NULL, *app = NULL, *registry = NULL;
 	int app_argc = 0;
 	char **app_argv = NULL;
 	bool quiet = false, deterministic = false, supervise = true, dbgprint = false;
@@ -592,6 +599,7 @@ int dc_cmd_run(int argc, char **argv)
 		                    : !strcmp(a, "--timeout")      ? &timeout_s
 		                    : !strcmp(a, "--max-accesses") ? &accesses_s
 		                    : !strcmp(a, "--app")          ? &app
+		                    : !strcmp(a, "--registry")     ? &registry
 		                                                   : NULL;
 		if (!strcmp(a, "--device-model")) {
 			/* Loaded at once: a bad model is an input error before anything runs. */
@@ -667,6 +675,17 @@ int dc_cmd_run(int argc, char **argv)
 			             accesses_s, "");
 		x->max_accesses = v;
 	}
+	if (registry) {
+		/* Parsed whole now, so that a bad file stops the run before anything ran. */
+		struct dc_reg *scratch = dc_reg_create();
+		int re =
+		    scratch ? dc_regfile_load(scratch, registry, err, sizeof(err)) : DC_ERR_NOMEM;
+		dc_reg_destroy(scratch);
+		if (re == DC_ERR_NOMEM && !scratch)
+			snprintf(err, sizeof(err), "%s: out of memory", registry);
+		if (re)
+			return fail2("%s%s", err, "");
+	}
 	struct dc_check_opts *co = &x->co;
 	dc_check_opts_init(co);
 	/* The PC HAL's GetDmaAlignment is 1: buffers that split a line are the application's
@@ -721,6 +740,10 @@ int dc_cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &x->w0);
 	if (dc_tool_session_build(&x->t, plat, co, err, sizeof(err)))
 		return fail2("%s%s", err, "");
+	if (registry && dc_sys_load_registry(x->t.s, registry, err, sizeof(err))) {
+		dc_tool_session_close(&x->t);
+		return fail2("%s%s", err, "");
+	}
 	if (supervise)
 		return dc_run_supervised(x);
 	int rc = dc_run_body(x);

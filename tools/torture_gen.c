@@ -45,6 +45,10 @@ static const struct tt_trigger triggers[] = {
     {"floppy-bug-C08", TT_NEED_FAULT, 0,
      "the flush's verdict is ignored: only a failed transfer makes it matter"},
     {"pio-bug-A07", TT_NEED_RW, 0, "copies through the user VA: any read or write"},
+    {"plumbed-bug-A13", TT_NEED_RW | TT_NEED_LARGE, 2 * 512 + 1,
+     "the buffer position is not advanced in the split loop: needs a request split into "
+     "several operations, i.e. longer than the registry's MaxTransferSectors (2 sectors "
+     "without a .reg file)"},
     {"pio-bug-C06", TT_NEED_READ, 0, "no flush after a PIO read: needs a read"},
     {"ring-bug-C01", TT_NEED_RW, 0,
      "TX packet not flushed: any frame sent (reads and writes "

@@ -105,6 +105,9 @@ enum dc_kev_type {
 	 * block (0: nothing was freed). */
 	DC_KEV_POOL_ALLOC,
 	DC_KEV_POOL_FREE,
+	/* IoWriteErrorLogEntry: routine = the entry as one line, va = the entry, status =
+	 * ErrorCode, value = UniqueErrorValue. */
+	DC_KEV_ERRLOG,
 	DC_KEV_COUNT
 };
 const char *dc_kev_name(enum dc_kev_type t);

@@ -2835,6 +2835,8 @@ static inline VOID KeMemoryBarrier(void)
  * ==================================================================================== */
 /* (intentionally empty: dmacoh's kernel keeps its private state in its own headers) */
 
+#include "dmacoh/wdm_plumbing.h" /* remove locks, IoTimer, error log, registry, ... */
+
 #ifdef __cplusplus
 }
 #pragma GCC diagnostic pop

@@ -61,6 +61,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	DriverObject->DeviceObject = d;
 	if (DeviceName)
 		dc_w32_name_device(s, DeviceName, d); /* what \\.\ links and CreateFile find */
+	dc_plumb_device_new(s, d, DeviceName);
 	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
 	*DeviceObject = d;
 	return STATUS_SUCCESS;
@@ -83,6 +84,7 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 		dc_kbugcheck(s, 0x00000044,
 		             "IoDeleteDevice while another device is attached on top", RA());
 	dc_w32_forget_device(s, DeviceObject);
+	dc_plumb_device_gone(s, DeviceObject);
 	free(DeviceObject);
 }
 
@@ -295,8 +297,9 @@ static void complete_to_app(struct dc_sys *s, PIRP irp)
 		r->done = true;
 		if (r->on_done)
 			r->on_done(r->done_opaque, irp);
+	} else {
+		dc_irpbuild_complete(s, irp); /* an IRP a driver built (irpbuild.c) */
 	}
-	(void)s;
 }
 
 void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
@@ -670,6 +673,31 @@ BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE Sync
 	return r;
 }
 
+KIRQL KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt)
+{
+	struct dc_sys *s = dc_k();
+	if (!Interrupt) {
+		dc_kbugcheck(s, 0x0000001E, "KeAcquireInterruptSpinLock with a NULL interrupt",
+		             RA());
+		return s->irql;
+	}
+	dc_irql_require(s, "KeAcquireInterruptSpinLock", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
+	return dc_irql_raise(s, Interrupt->sync_irql);
+}
+
+void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
+{
+	struct dc_sys *s = dc_k();
+	if (!Interrupt) {
+		dc_kbugcheck(s, 0x0000001E, "KeReleaseInterruptSpinLock with a NULL interrupt",
+		             RA());
+		return;
+	}
+	dc_irql_require(s, "KeReleaseInterruptSpinLock", Interrupt->sync_irql, Interrupt->sync_irql,
+	                RA());
+	dc_irql_lower(s, OldIrql);
+}
+
 void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 {
 	struct dc_kint *ki = s->ints[line];
@@ -693,8 +721,10 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 	s->irql = old;
 	/* A level-triggered line still asserted interrupts again; a storm from an ISR that never
 	 * claims or acknowledges its device is cut off, as Windows' interrupt storm detection
-	 * does with a bug check. */
-	if (dc_irq_asserted(&s->m->irq, line)) {
+	 * does with a bug check.  A latched (edge-triggered) line interrupts once per rising
+	 * edge: still asserted is no new interrupt. */
+	bool latched = s->ints[line] && s->ints[line]->k.mode == Latched;
+	if (dc_irq_asserted(&s->m->irq, line) && !latched) {
 		if (++s->irq_storm[line] > 1000) {
 			dc_kbugcheck(s, 0x0000009C /* INTERRUPT_STORM */,
 			             "interrupt storm: the ISR does not acknowledge its device",
@@ -821,39 +851,6 @@ struct dc_sysdev *dc_io_pdo_sysdev(PDEVICE_OBJECT pdo)
 	return NULL;
 }
 
-NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPERTY DeviceProperty,
-                             ULONG BufferLength, PVOID PropertyBuffer, PULONG ResultLength)
-{
-	struct dc_sys *s = dc_k();
-	struct dc_sysdev *d = dc_io_pdo_sysdev(DeviceObject);
-	if (!d || !ResultLength)
-		return STATUS_INVALID_PARAMETER;
-	/* What a PDO can answer without a registry: the bus type, and the device's description
-	 * as an ASCII-in-UTF-16 string. */
-	if (DeviceProperty == DevicePropertyLegacyBusType) {
-		*ResultLength = sizeof(INTERFACE_TYPE);
-		if (BufferLength < sizeof(INTERFACE_TYPE))
-			return STATUS_BUFFER_TOO_SMALL;
-		INTERFACE_TYPE t = d->bm ? PCIBus : Isa;
-		dc_ktouch(s, PropertyBuffer, sizeof(t), true);
-		memcpy(PropertyBuffer, &t, sizeof(t));
-		return STATUS_SUCCESS;
-	}
-	if (DeviceProperty == DevicePropertyDeviceDescription) {
-		const char *desc = d->dev.ops->desc;
-		size_t n = strlen(desc) + 1;
-		*ResultLength = (ULONG)(n * sizeof(WCHAR));
-		if (BufferLength < n * sizeof(WCHAR))
-			return STATUS_BUFFER_TOO_SMALL;
-		WCHAR *w = PropertyBuffer;
-		dc_ktouch(s, w, n * sizeof(WCHAR), true);
-		for (size_t i = 0; i < n; i++)
-			w[i] = (WCHAR)(unsigned char)desc[i];
-		return STATUS_SUCCESS;
-	}
-	return STATUS_INVALID_PARAMETER_2;
-}
-
 /* --- Resources ---------------------------------------------------------------------------- */
 
 int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *raw,
@@ -963,9 +960,10 @@ static int add_driver(struct dc_sys *s, const char *name, void *handle, PDRIVER_
 	for (unsigned i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
 		obj->MajorFunction[i] = bus_other;
 	s->drvs[s->n_drvs++] = drv;
-	static WCHAR regpath[] = {'\\', 'R', 'E', 'G', 'I', 'S', 'T', 'R', 'Y', 0};
+	/* The driver's service key, NUL-terminated as Windows hands it over. */
+	static _Thread_local WCHAR regpath[160];
 	UNICODE_STRING rp;
-	RtlInitUnicodeString(&rp, regpath);
+	dc_reg_driver_key(s, name, regpath, DC_ARRAY_SIZE(regpath), &rp);
 	s->irql = PASSIVE_LEVEL;
 	NTSTATUS st = entry(obj, &rp);
 	if (status)

@@ -179,7 +179,8 @@ ULONGLONG KeQueryInterruptTime(void)
 
 /* --- DPCs --------------------------------------------------------------------------------- */
 
-#define DC_DPC_OBJECT 19 /* DpcObject in KOBJECTS */
+#define DC_DPC_OBJECT 19          /* DpcObject in KOBJECTS */
+#define DC_THREADED_DPC_OBJECT 24 /* ThreadedDpcObject (KeInitializeThreadedDpc, iosvc.c) */
 
 void KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext)
 {
@@ -198,7 +199,8 @@ BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument
 	dc_ktouch(s, Dpc, sizeof(*Dpc), true);
 	if (Dpc->DpcData)
 		return FALSE;
-	if (Dpc->Type != DC_DPC_OBJECT || !Dpc->DeferredRoutine) {
+	if ((Dpc->Type != DC_DPC_OBJECT && Dpc->Type != DC_THREADED_DPC_OBJECT) ||
+	    !Dpc->DeferredRoutine) {
 		dc_kbugcheck(s, 0x0A, "KeInsertQueueDpc on a DPC that was never initialized", RA());
 		return FALSE;
 	}

@@ -13,6 +13,7 @@
 #include "hw/i8237.h"
 #include "hw/machine.h"
 #include "hw/mapreg.h"
+#include "registry.h"
 #include "sys.h"
 
 #define DC_SYS_MAX_DEVS 16
@@ -104,6 +105,8 @@ struct dc_sys {
 	/* The Win32 layer (win32.c): handles, names and links, the application's requests. */
 	struct dc_w32 *w32;
 	struct dc_dbgprint *dbg; /* DbgPrint output captured (dbgprint.c), NULL until some */
+	struct dc_reg *reg;     /* the registry (registry.c), created on first use */
+	struct dc_plumb *plumb; /* timers, error log, ... (plumb.c), created on first use */
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;
@@ -210,6 +213,23 @@ void dc_threads_unload(struct dc_sys *s, void *module_base, const char *name);
 bool dc_ke_try_wait(struct dc_sys *s, ULONG n, PVOID *objs, bool all, NTSTATUS *st);
 /* Timers of a system (ke.c). */
 void dc_ke_timers_fini(struct dc_sys *s);
+
+/* WDM plumbing (plumb.c and friends): IoTimers, the error log, VPBs; created on first use. */
+struct dc_plumb;
+void dc_plumb_fini(struct dc_sys *s);
+/* IoCreateDevice made dev / IoDeleteDevice is deleting it (its timer and VPB go with it). */
+void dc_plumb_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name);
+void dc_plumb_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
+/* Its VPB, for the device types that get one (iosvc.c). */
+void dc_iosvc_vpb_new(PDEVICE_OBJECT dev);
+void dc_iosvc_vpb_gone(PDEVICE_OBJECT dev);
+/* Named devices and driver-built IRPs (irpbuild.c). */
+void dc_irpbuild_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name);
+void dc_irpbuild_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
+void dc_irpbuild_complete(struct dc_sys *s, PIRP irp);
+void dc_irpbuild_fini(struct dc_sys *s);
+/* Pages MmAllocatePagesForMdl handed out (mdlpages.c), forgotten with the system. */
+void dc_mdlpages_fini(struct dc_sys *s);
 
 /* DMA (dma.c). */
 void dc_dma_destroy_all(struct dc_sys *s);

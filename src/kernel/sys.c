@@ -148,8 +148,10 @@ void dc_sys_destroy(struct dc_sys *s)
 		free(d);
 	}
 	dc_io_destroy_bus(s);
+	dc_plumb_fini(s);
 	dc_threads_fini(s);
 	dc_dbgprint_free(s);
+	dc_reg_destroy(s->reg);
 	if (s->br)
 		dc_bridge_destroy(s->br);
 	if (s->dma)

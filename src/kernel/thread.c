@@ -430,6 +430,8 @@ NTSTATUS ZwClose(HANDLE Handle)
 	struct dc_sys *s = dc_sys_cur;
 	if (!Handle)
 		return STATUS_INVALID_HANDLE;
+	if (s && dc_reg_is_handle(Handle))
+		return dc_reg_handle_close(s->reg, Handle);
 	if (!s || !s->threads)
 		return STATUS_SUCCESS;
 	struct dc_kthread *t = by_handle(s, Handle);

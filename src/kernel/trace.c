@@ -450,6 +450,7 @@ static const struct kev_fmt kev_fmts[DC_KEV_COUNT] = {
     [DC_KEV_MDL_MAP] = {K_VA_OK, NULL},
     [DC_KEV_BAD_ACCESS] = {K_WHAT, NULL},
     [DC_KEV_CRASH] = {K_WHAT | K_NTSTATUS, NULL},
+    [DC_KEV_ERRLOG] = {K_WHAT | K_NTSTATUS | K_VALUE, "unique"},
 };
 
 static void flags_str(uint32_t flags, char *buf, size_t len)
