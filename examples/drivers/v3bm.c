@@ -69,8 +69,8 @@ DMACOH_DRIVER("v3bm", "bmblk",
 #define BM_MAX_SG 64
 
 #define V3_TAG '3vBD'
-#define V3_SG_ELEMENTS 4        /* the driver's scatter/gather buffer */
-#define V3_CHUNK (32 * 1024)    /* bytes asked of one MapTransferEx at most */
+#define V3_SG_ELEMENTS 4     /* the driver's scatter/gather buffer */
+#define V3_CHUNK (32 * 1024) /* bytes asked of one MapTransferEx at most */
 #define V3_SG_BYTES (sizeof(SCATTER_GATHER_LIST) + V3_SG_ELEMENTS * sizeof(SCATTER_GATHER_ELEMENT))
 
 typedef struct _V3_EXTENSION {
@@ -433,16 +433,15 @@ static VOID V3Dpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 		    ext->WriteToDevice);
 #elif defined(DMACOH_BUG_V02)
 	/* BUG V02: the flush names the Length asked for, not the one MapTransferEx returned. */
-	flushStatus = ad->DmaOperations->FlushAdapterBuffersEx(ad, ext->Mdl, ext->MapRegisterBase,
-	                                                       ext->PieceOffset,
-	                                                       ext->PieceRequested,
-	                                                       ext->WriteToDevice);
+	flushStatus = ad->DmaOperations->FlushAdapterBuffersEx(
+	    ad, ext->Mdl, ext->MapRegisterBase, ext->PieceOffset, ext->PieceRequested,
+	    ext->WriteToDevice);
 #elif defined(DMACOH_BUG_V08)
 	/* BUG V08: the v1 flush for a v3 mapping (CurrentVa from the Offset). */
-	if (!ad->DmaOperations->FlushAdapterBuffers(
-	        ad, ext->Mdl, ext->MapRegisterBase,
-	        (PUCHAR)MmGetMdlVirtualAddress(ext->Mdl) + ext->PieceOffset, ext->PieceMapped,
-	        ext->WriteToDevice))
+	if (!ad->DmaOperations->FlushAdapterBuffers(ad, ext->Mdl, ext->MapRegisterBase,
+	                                            (PUCHAR)MmGetMdlVirtualAddress(ext->Mdl) +
+	                                                ext->PieceOffset,
+	                                            ext->PieceMapped, ext->WriteToDevice))
 		flushStatus = STATUS_UNSUCCESSFUL;
 #else
 	flushStatus = ad->DmaOperations->FlushAdapterBuffersEx(ad, ext->Mdl, ext->MapRegisterBase,
@@ -615,8 +614,8 @@ static NTSTATUS V3StartDevice(PV3_EXTENSION ext, PCM_RESOURCE_LIST translated)
 		goto fail_adapter;
 	}
 
-	ext->SgBuffer = (PSCATTER_GATHER_LIST)ExAllocatePoolWithTag(NonPagedPool, V3_SG_BYTES,
-	                                                            V3_TAG);
+	ext->SgBuffer =
+	    (PSCATTER_GATHER_LIST)ExAllocatePoolWithTag(NonPagedPool, V3_SG_BYTES, V3_TAG);
 	below4g.QuadPart = 0xFFFFFFFFLL;
 	ext->Common = (PUCHAR)ext->DmaAdapter->DmaOperations->AllocateCommonBufferEx(
 	    ext->DmaAdapter, &below4g, PAGE_SIZE, &ext->CommonLogical, TRUE, MM_ANY_NODE_OK);

@@ -78,7 +78,7 @@ enum dc_rule {
 	DC_RULE_V02, /* v3-flush-mismatch */
 	DC_RULE_V03, /* v3-cpu-access-during-dma */
 	DC_RULE_V04, /* v3-partial-map-skipped */
-	DC_RULE_V05, /* v3-transfer-status-ignored */
+	DC_RULE_V05, /* v3-status-ignored */
 	DC_RULE_V06, /* v3-adapter-object-held */
 	DC_RULE_V07, /* v3-cached-common-buffer */
 	DC_RULE_V08, /* v3-mixed-routines */

@@ -742,8 +742,7 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 				in_xfer = true;
 				if (!pc || (!write && x->dir == DC_DIR_TO_DEVICE))
 					continue;
-				struct dc_finding f =
-				    fnd(x->v3 ? DC_RULE_V03 : DC_RULE_C03, pc, t);
+				struct dc_finding f = fnd(x->v3 ? DC_RULE_V03 : DC_RULE_C03, pc, t);
 				fill_xfer(c, &f, x);
 				set_range(c, &f, NULL, a, p->logical + (a - p->pa), b - a);
 				f.bytes = b - a;
@@ -1004,9 +1003,13 @@ static void c07(struct dc_check *c, struct dc_xfer *x, const struct dc_kev *e, i
 	site(&f, "mapped at", x->map_pc, x->map_time);
 	site(&f, c07_label[how], e->pc, e->time);
 	what(&f, "%s of %llu bytes {0} %s without %s {1}",
-	     x->sg ? "GetScatterGatherList" : x->v3 ? "MapTransferEx" : "MapTransfer",
+	     x->sg   ? "GetScatterGatherList"
+	     : x->v3 ? "MapTransferEx"
+	             : "MapTransfer",
 	     (unsigned long long)f.bytes, c07_how[how],
-	     x->sg ? "PutScatterGatherList" : x->v3 ? "FlushAdapterBuffersEx" : "FlushAdapterBuffers");
+	     x->sg   ? "PutScatterGatherList"
+	     : x->v3 ? "FlushAdapterBuffersEx"
+	             : "FlushAdapterBuffers");
 	bool bounced = false;
 	for (uint32_t k = 0; k < x->n_pieces; k++)
 		bounced |=
@@ -1272,8 +1275,8 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 			what(&f, "FlushAdapterBuffersEx(%s) differs from its MapTransferEx(%s) {0}",
 			     got, want);
 		else
-			what(&f, "FlushAdapterBuffers(%s) differs from its MapTransfer(%s) {0}", got,
-			     want);
+			what(&f, "FlushAdapterBuffers(%s) differs from its MapTransfer(%s) {0}",
+			     got, want);
 		dc_finding_add(c, &f);
 	}
 	if (r) {
@@ -1534,7 +1537,8 @@ static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
 			site(&f, "flushed at", c->ff[i].pc, c->ff[i].time);
 			site(&f, "completed at", e->pc, e->time);
 			what(&f, "%s {0} and the IRP completed with status 0x%08x {1}",
-			     v3 ? "FlushAdapterBuffersEx failed" : "FlushAdapterBuffers returned FALSE",
+			     v3 ? "FlushAdapterBuffersEx failed"
+			        : "FlushAdapterBuffers returned FALSE",
 			     (unsigned)(uint32_t)e->status);
 			f.manifested = true;
 			dc_finding_add(c, &f);

@@ -222,8 +222,7 @@ struct dc_check {
 bool dc_v3_routine(const char *routine);
 void dc_v3_map_ex(struct dc_check *c, const struct dc_kev *e);
 bool dc_v3_skipped(const struct dc_check *c, const void *mdl);
-void dc_v3_irp_complete(struct dc_check *c, const struct dc_kev *e, const void *mdl,
-                        unsigned dev);
+void dc_v3_irp_complete(struct dc_check *c, const struct dc_kev *e, const void *mdl, unsigned dev);
 void dc_v3_free(struct dc_check *c);
 int dc_v3_grow(void **arr, size_t *cap, size_t elem, size_t need);
 

@@ -462,7 +462,7 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "After each MapTransferEx, advance by the *Length it returned: the next call uses "
          "Offset + *Length and the remaining length."},
     [DC_RULE_V05] =
-        {"V05", "v3-transfer-status-ignored", DC_SEV_ERROR, "§3, G6", "",
+        {"V05", "v3-status-ignored", DC_SEV_ERROR, "§3, G6", "",
          "FlushAdapterBuffersEx failed (or a DmaCompletionRoutine reported a status other than "
          "DmaComplete) and the IRP still completed with success",
          "V05 v3-transfer-status-ignored: FlushAdapterBuffersEx returned S [at X] and the IRP "

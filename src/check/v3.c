@@ -57,8 +57,8 @@ static struct dc_v3part *part_find(struct dc_check *c, const void *adapter, cons
 	return NULL;
 }
 
-static void v04(struct dc_check *c, const struct dc_v3part *p, const struct dc_kev *e,
-                unsigned dev, uint64_t bytes, const char *what)
+static void v04(struct dc_check *c, const struct dc_v3part *p, const struct dc_kev *e, unsigned dev,
+                uint64_t bytes, const char *what)
 {
 	struct dc_finding f;
 	memset(&f, 0, sizeof(f));
@@ -80,9 +80,8 @@ static void v04(struct dc_check *c, const struct dc_v3part *p, const struct dc_k
 	bool known = false;
 	for (size_t i = 0; i < c->n_v04; i++)
 		known |= c->v04_mdls[i] == p->mdl;
-	if (!known && (c->n_v04 < c->cap_v04 ||
-	               !dc_v3_grow((void **)&c->v04_mdls, &c->cap_v04, sizeof(*c->v04_mdls),
-	                           c->n_v04 + 1)))
+	if (!known && (c->n_v04 < c->cap_v04 || !dc_v3_grow((void **)&c->v04_mdls, &c->cap_v04,
+	                                                    sizeof(*c->v04_mdls), c->n_v04 + 1)))
 		c->v04_mdls[c->n_v04++] = p->mdl;
 }
 
@@ -96,11 +95,12 @@ void dc_v3_irp_complete(struct dc_check *c, const struct dc_kev *e, const void *
 			continue;
 		if (e->len_out > p->end) {
 			char what[200];
-			snprintf(what, sizeof(what),
-			         "IRP completed with Information %llu after a partial MapTransferEx "
-			         "that ended at Offset %llu {0}: %llu bytes never mapped",
-			         (unsigned long long)e->len_out, (unsigned long long)p->end,
-			         (unsigned long long)(e->len_out - p->end));
+			snprintf(
+			    what, sizeof(what),
+			    "IRP completed with Information %llu after a partial MapTransferEx "
+			    "that ended at Offset %llu {0}: %llu bytes never mapped",
+			    (unsigned long long)e->len_out, (unsigned long long)p->end,
+			    (unsigned long long)(e->len_out - p->end));
 			v04(c, p, e, dev, e->len_out - p->end, what);
 		}
 		c->v3p[i] = c->v3p[--c->n_v3p];
@@ -118,11 +118,12 @@ void dc_v3_map_ex(struct dc_check *c, const struct dc_kev *e)
 	struct dc_v3part *p = part_find(c, e->adapter, e->mdl);
 	if (p && off > p->end) {
 		char what[200];
-		snprintf(what, sizeof(what),
-		         "MapTransferEx at Offset %llu after a partial mapping that ended at Offset "
-		         "%llu {0} skips %llu bytes",
-		         (unsigned long long)off, (unsigned long long)p->end,
-		         (unsigned long long)(off - p->end));
+		snprintf(
+		    what, sizeof(what),
+		    "MapTransferEx at Offset %llu after a partial mapping that ended at Offset "
+		    "%llu {0} skips %llu bytes",
+		    (unsigned long long)off, (unsigned long long)p->end,
+		    (unsigned long long)(off - p->end));
 		v04(c, p, e, 0, off - p->end, what);
 	}
 	if (p && off < p->end && e->len_out == e->len) {
@@ -135,8 +136,8 @@ void dc_v3_map_ex(struct dc_check *c, const struct dc_kev *e)
 	}
 	if (e->len_out < e->len) {
 		if (!p) {
-			if (c->n_v3p >= c->cap_v3p &&
-			    dc_v3_grow((void **)&c->v3p, &c->cap_v3p, sizeof(*c->v3p), c->n_v3p + 1))
+			if (c->n_v3p >= c->cap_v3p && dc_v3_grow((void **)&c->v3p, &c->cap_v3p,
+			                                         sizeof(*c->v3p), c->n_v3p + 1))
 				return;
 			p = &c->v3p[c->n_v3p++];
 		}

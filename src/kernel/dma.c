@@ -880,8 +880,7 @@ static void free_run(struct dc_sys *s, void *va, uint64_t pages, bool cached)
 
 static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Length,
                              PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled,
-                             uint64_t min_pa, uint64_t max_pa, const char *routine,
-                             const void *pc)
+                             uint64_t min_pa, uint64_t max_pa, const char *routine, const void *pc)
 {
 	dc_irql_require(s, routine, PASSIVE_LEVEL, PASSIVE_LEVEL, pc);
 	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_COMMON_ALLOC, routine, pc);
@@ -1612,12 +1611,14 @@ struct dc_dma_v3 **dc_dma_v3_slot(struct dc_sys *s, const void *p)
 PHYSICAL_ADDRESS dc_dma_map(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va,
                             PULONG len, BOOLEAN write, const char *routine, const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	return map_transfer(s, ad, mdl, mrb, va, len, write, routine, pc);
 }
 
 BOOLEAN dc_dma_flush(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va, ULONG len,
                      BOOLEAN write, const char *routine, const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	return flush_adapter(s, ad, mdl, mrb, va, len, write, routine, pc);
 }
 
@@ -1625,11 +1626,13 @@ NTSTATUS dc_dma_alloc_channel(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT 
                               PDRIVER_CONTROL control, PVOID ctx, const char *routine,
                               const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	return allocate_channel(s, ad, dev, nregs, control, ctx, routine, pc);
 }
 
 void dc_dma_free_channel(struct dc_sys *s, PDMA_ADAPTER ad, const char *routine, const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	free_channel(s, ad, routine, pc);
 }
 
@@ -1651,6 +1654,7 @@ void dc_dma_release_object(struct dc_sys *s, PDMA_ADAPTER ad, const char *routin
 void dc_dma_free_map_registers(struct dc_sys *s, PDMA_ADAPTER ad, PVOID mrb, ULONG n,
                                const char *routine, const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	free_map_registers(s, ad, mrb, n, routine, pc);
 }
 
@@ -1670,9 +1674,10 @@ bool dc_dma_cancel_wait(struct dc_sys *s, PDMA_ADAPTER ad, PVOID ctx)
 }
 
 NTSTATUS dc_dma_get_sg(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT dev, PMDL mdl, PVOID va,
-                       ULONG len, PDRIVER_LIST_CONTROL control, PVOID ctx, BOOLEAN write,
-                       PVOID buf, ULONG buf_len, const char *routine, const void *pc)
+                       ULONG len, PDRIVER_LIST_CONTROL control, PVOID ctx, BOOLEAN write, PVOID buf,
+                       ULONG buf_len, const char *routine, const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	return get_sg(s, ad, dev, mdl, va, len, control, ctx, write, buf, buf_len, routine, pc);
 }
 
@@ -1680,17 +1685,20 @@ PVOID dc_dma_alloc_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PPHYSICA
                           BOOLEAN cached, uint64_t min_pa, uint64_t max_pa, const char *routine,
                           const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	return allocate_common(s, ad, len, logical, cached, min_pa, max_pa, routine, pc);
 }
 
 void dc_dma_free_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PHYSICAL_ADDRESS logical,
                         PVOID va, BOOLEAN cached, const char *routine, const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	free_common(s, ad, len, logical, va, cached, routine, pc);
 }
 
 void dc_dma_put_sg(struct dc_sys *s, PDMA_ADAPTER ad, PSCATTER_GATHER_LIST sgl, BOOLEAN write,
                    const char *routine, const void *pc)
 {
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
 	put_sg(s, ad, sgl, write, routine, pc);
 }

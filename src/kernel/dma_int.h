@@ -14,8 +14,8 @@ struct dc_dma_facts {
 	bool master, sg, v3;
 	int channel; /* system DMA: the 8237 channel */
 	uint32_t nmr, addr_bits;
-	bool owned;    /* the adapter object is allocated to a request */
-	bool waiting;  /* requests are queued for it */
+	bool owned;   /* the adapter object is allocated to a request */
+	bool waiting; /* requests are queued for it */
 	PDEVICE_OBJECT pdo;
 };
 /* false (and nothing emitted) if p is no live adapter. */
@@ -44,8 +44,8 @@ void dc_dma_free_map_registers(struct dc_sys *s, PDMA_ADAPTER ad, PVOID mrb, ULO
 /* Removes a queued AllocateAdapterChannel request whose Context is ctx: true if one was. */
 bool dc_dma_cancel_wait(struct dc_sys *s, PDMA_ADAPTER ad, PVOID ctx);
 NTSTATUS dc_dma_get_sg(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT dev, PMDL mdl, PVOID va,
-                       ULONG len, PDRIVER_LIST_CONTROL control, PVOID ctx, BOOLEAN write,
-                       PVOID buf, ULONG buf_len, const char *routine, const void *pc);
+                       ULONG len, PDRIVER_LIST_CONTROL control, PVOID ctx, BOOLEAN write, PVOID buf,
+                       ULONG buf_len, const char *routine, const void *pc);
 void dc_dma_put_sg(struct dc_sys *s, PDMA_ADAPTER ad, PSCATTER_GATHER_LIST sgl, BOOLEAN write,
                    const char *routine, const void *pc);
 /* AllocateCommonBuffer, below min_pa.. max_pa (inclusive) physical addresses. */

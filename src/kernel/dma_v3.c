@@ -80,8 +80,8 @@ struct dc_dma_v3 {
  * members. */
 struct sysdma_ctl {
 	const char *name;
-	bool completion_irq;   /* interrupts at the end of a transfer: DmaCompletionRoutine works */
-	ULONG max_runs;        /* contiguous runs one transfer can move */
+	bool completion_irq; /* interrupts at the end of a transfer: DmaCompletionRoutine works */
+	ULONG max_runs;      /* contiguous runs one transfer can move */
 	void (*cancel)(struct dc_sys *s, const struct dc_dma_facts *f); /* stop the channel */
 };
 
@@ -221,7 +221,8 @@ static NTSTATUS op_get_dma_transfer_info(PDMA_ADAPTER DmaAdapter, PMDL Mdl, ULON
 	ULONG in = 0, left = Length, pages = 0;
 	for (PMDL m = chain_at(Mdl, Offset, &in); m && left; m = m->Next, in = 0) {
 		ULONG here = DC_MIN(left, (ULONG)(m->ByteCount - in));
-		pages += ADDRESS_AND_SIZE_TO_SPAN_PAGES((PUCHAR)MmGetMdlVirtualAddress(m) + in, here);
+		pages +=
+		    ADDRESS_AND_SIZE_TO_SPAN_PAGES((PUCHAR)MmGetMdlVirtualAddress(m) + in, here);
 		left -= here;
 	}
 	dc_ktouch(s, TransferInfo, sizeof(*TransferInfo), true);
@@ -278,9 +279,8 @@ static IO_ALLOCATION_ACTION ctx_control(PDEVICE_OBJECT dev, PIRP irp, PVOID mrb,
 }
 
 static NTSTATUS op_allocate_adapter_channel_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                                               PVOID DmaTransferContext,
-                                               ULONG NumberOfMapRegisters, ULONG Flags,
-                                               PDRIVER_CONTROL ExecutionRoutine,
+                                               PVOID DmaTransferContext, ULONG NumberOfMapRegisters,
+                                               ULONG Flags, PDRIVER_CONTROL ExecutionRoutine,
                                                PVOID ExecutionContext, PVOID *MapRegisterBase)
 {
 	struct dc_sys *s = dc_k();
@@ -415,8 +415,8 @@ static void clean_before(struct dc_sys *s, PMDL m, ULONG in, ULONG len, bool rea
 }
 
 static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPTER DmaAdapter,
-                       PMDL Mdl, PVOID MapRegisterBase, ULONGLONG Offset, PULONG Length,
-                       ULONG want, BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
+                       PMDL Mdl, PVOID MapRegisterBase, ULONGLONG Offset, PULONG Length, ULONG want,
+                       BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
                        ULONG ScatterGatherBufferLength,
                        PDMA_COMPLETION_ROUTINE DmaCompletionRoutine, const void *pc)
 {
@@ -435,7 +435,8 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 	if (ScatterGatherBuffer) {
 		if (ScatterGatherBufferLength < sg_size(1))
 			return STATUS_BUFFER_TOO_SMALL;
-		ULONG fit = (ScatterGatherBufferLength - sg_size(0)) / sizeof(SCATTER_GATHER_ELEMENT);
+		ULONG fit =
+		    (ScatterGatherBufferLength - sg_size(0)) / sizeof(SCATTER_GATHER_ELEMENT);
 		cap = ctl ? DC_MIN(cap, fit) : fit;
 	}
 	if (regs == 0)
@@ -533,9 +534,9 @@ static NTSTATUS op_map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapR
 		dc_ktouch(s, Length, sizeof(*Length), false);
 		want = *Length;
 	}
-	NTSTATUS st = map_ex(s, f, DmaAdapter, Mdl, MapRegisterBase, Offset, Length, want,
-	                     WriteToDevice, ScatterGatherBuffer, ScatterGatherBufferLength,
-	                     DmaCompletionRoutine, pc);
+	NTSTATUS st =
+	    map_ex(s, f, DmaAdapter, Mdl, MapRegisterBase, Offset, Length, want, WriteToDevice,
+	           ScatterGatherBuffer, ScatterGatherBufferLength, DmaCompletionRoutine, pc);
 	struct dc_kev e = {.type = DC_KEV_MAP_EX,
 	                   .routine = "MapTransferEx",
 	                   .pc = pc,
@@ -615,7 +616,8 @@ static NTSTATUS op_cancel_mapped_transfer(PDMA_ADAPTER DmaAdapter, PVOID DmaTran
 	return STATUS_UNSUCCESSFUL; /* nothing mapped on it */
 }
 
-/* --- GetScatterGatherListEx, BuildScatterGatherListEx ------------------------------------------ */
+/* --- GetScatterGatherListEx, BuildScatterGatherListEx ------------------------------------------
+ */
 
 static VOID ctx_list_control(PDEVICE_OBJECT dev, PIRP irp, PSCATTER_GATHER_LIST sgl, PVOID context)
 {
@@ -669,11 +671,12 @@ static NTSTATUS sg_ex(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT dev, PVO
 	return STATUS_SUCCESS;
 }
 
-static NTSTATUS op_get_scatter_gather_list_ex(
-    PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PVOID DmaTransferContext, PMDL Mdl,
-    ULONGLONG Offset, ULONG Length, ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine,
-    PVOID Context, BOOLEAN WriteToDevice, PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
-    PVOID CompletionContext, PSCATTER_GATHER_LIST *ScatterGatherList)
+static NTSTATUS
+op_get_scatter_gather_list_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                              PVOID DmaTransferContext, PMDL Mdl, ULONGLONG Offset, ULONG Length,
+                              ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
+                              BOOLEAN WriteToDevice, PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+                              PVOID CompletionContext, PSCATTER_GATHER_LIST *ScatterGatherList)
 {
 	(void)CompletionContext;
 	return sg_ex(dc_k(), DmaAdapter, DeviceObject, DmaTransferContext, Mdl, Offset, Length,
@@ -697,7 +700,8 @@ static NTSTATUS op_build_scatter_gather_list_ex(
 	             "BuildScatterGatherListEx", RA());
 }
 
-/* --- Common buffers ---------------------------------------------------------------------------- */
+/* --- Common buffers ----------------------------------------------------------------------------
+ */
 
 static PVOID op_allocate_common_buffer_ex(PDMA_ADAPTER DmaAdapter, PPHYSICAL_ADDRESS MaximumAddress,
                                           ULONG Length, PPHYSICAL_ADDRESS LogicalAddress,
@@ -758,13 +762,11 @@ static NTSTATUS op_flush_dma_buffer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, BOOLEAN R
 	return Mdl && !dc_mdl_bad(s, Mdl) ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
 }
 
-static NTSTATUS op_allocate_common_buffer_vector(PDMA_ADAPTER DmaAdapter,
-                                                 PHYSICAL_ADDRESS LowAddress,
-                                                 PHYSICAL_ADDRESS HighAddress,
-                                                 MEMORY_CACHING_TYPE CacheType, ULONG IdealNode,
-                                                 ULONG Flags, ULONG NumberOfElements,
-                                                 ULONGLONG SizeOfElements,
-                                                 PDMA_COMMON_BUFFER_VECTOR *VectorOut)
+static NTSTATUS
+op_allocate_common_buffer_vector(PDMA_ADAPTER DmaAdapter, PHYSICAL_ADDRESS LowAddress,
+                                 PHYSICAL_ADDRESS HighAddress, MEMORY_CACHING_TYPE CacheType,
+                                 ULONG IdealNode, ULONG Flags, ULONG NumberOfElements,
+                                 ULONGLONG SizeOfElements, PDMA_COMMON_BUFFER_VECTOR *VectorOut)
 {
 	struct dc_sys *s = dc_k();
 	(void)IdealNode;
@@ -774,7 +776,7 @@ static NTSTATUS op_allocate_common_buffer_vector(PDMA_ADAPTER DmaAdapter,
 	if (!facts(s, DmaAdapter, &f, DC_KEV_NONE, r, RA()) || !VectorOut || Flags ||
 	    NumberOfElements == 0 || SizeOfElements == 0 || SizeOfElements > 0xFFFFFFFFu ||
 	    (CacheType != MmCached && CacheType != MmNonCached) ||
-	    LowAddress.QuadPart > HighAddress.QuadPart)
+	    (uint64_t)LowAddress.QuadPart > (uint64_t)HighAddress.QuadPart)
 		return STATUS_INVALID_PARAMETER;
 	struct dc_dma_v3 *v = v3_of(s, DmaAdapter);
 	DMA_COMMON_BUFFER_VECTOR *vec = calloc(1, sizeof(*vec));
@@ -789,14 +791,15 @@ static NTSTATUS op_allocate_common_buffer_vector(PDMA_ADAPTER DmaAdapter,
 	vec->elems = el;
 	for (ULONG i = 0; i < NumberOfElements; i++) {
 		el[i].len = (ULONG)SizeOfElements;
-		el[i].va = dc_dma_alloc_common(s, DmaAdapter, el[i].len, &el[i].logical, vec->cached,
-		                               (uint64_t)LowAddress.QuadPart,
+		el[i].va = dc_dma_alloc_common(s, DmaAdapter, el[i].len, &el[i].logical,
+		                               vec->cached, (uint64_t)LowAddress.QuadPart,
 		                               (uint64_t)HighAddress.QuadPart, r, RA());
 		if (!el[i].va) {
 			/* All or nothing. */
 			for (ULONG k = 0; k < i; k++)
-				dc_dma_free_common(s, DmaAdapter, el[k].len, el[k].logical, el[k].va,
-				                   vec->cached, "FreeCommonBufferVector", RA());
+				dc_dma_free_common(s, DmaAdapter, el[k].len, el[k].logical,
+				                   el[k].va, vec->cached, "FreeCommonBufferVector",
+				                   RA());
 			free(el);
 			free(vec);
 			return STATUS_INSUFFICIENT_RESOURCES;
@@ -865,14 +868,16 @@ static VOID op_free_common_buffer_vector(PDMA_ADAPTER DmaAdapter, PDMA_COMMON_BU
 				if (vec->elems[i].live)
 					dc_dma_free_common(s, DmaAdapter, vec->elems[i].len,
 					                   vec->elems[i].logical, vec->elems[i].va,
-					                   vec->cached, "FreeCommonBufferVector", RA());
+					                   vec->cached, "FreeCommonBufferVector",
+					                   RA());
 			free(vec->elems);
 			free(vec);
 			return;
 		}
 }
 
-/* --- DMA domains and CreateCommonBufferFromMdl: DMA remapping only ----------------------------- */
+/* --- DMA domains and CreateCommonBufferFromMdl: DMA remapping only -----------------------------
+ */
 
 static NTSTATUS op_allocate_domain_common_buffer(PDMA_ADAPTER DmaAdapter, HANDLE DomainHandle,
                                                  PPHYSICAL_ADDRESS MaximumAddress, ULONG Length,
@@ -921,11 +926,10 @@ static HANDLE op_get_dma_domain(PDMA_ADAPTER DmaAdapter)
 	return NULL;
 }
 
-static NTSTATUS op_create_common_buffer_from_mdl(PDMA_ADAPTER DmaAdapter, PMDL Mdl,
-                                                 PDMA_COMMON_BUFFER_EXTENDED_CONFIGURATION
-                                                     ExtendedConfigs,
-                                                 ULONG ExtendedConfigsCount,
-                                                 PPHYSICAL_ADDRESS LogicalAddress)
+static NTSTATUS
+op_create_common_buffer_from_mdl(PDMA_ADAPTER DmaAdapter, PMDL Mdl,
+                                 PDMA_COMMON_BUFFER_EXTENDED_CONFIGURATION ExtendedConfigs,
+                                 ULONG ExtendedConfigsCount, PPHYSICAL_ADDRESS LogicalAddress)
 {
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "CreateCommonBufferFromMdl", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
@@ -936,7 +940,8 @@ static NTSTATUS op_create_common_buffer_from_mdl(PDMA_ADAPTER DmaAdapter, PMDL M
 	return STATUS_NOT_SUPPORTED;
 }
 
-/* --- The table ---------------------------------------------------------------------------------- */
+/* --- The table ----------------------------------------------------------------------------------
+ */
 
 static DMA_OPERATIONS v3_ops;
 static const DMA_OPERATIONS *v2_ops;

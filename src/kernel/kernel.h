@@ -101,6 +101,9 @@ struct dc_sys {
 	/* Threads (thread.c): the application's first, then system threads in creation order. */
 	struct dc_kthread *threads, *cur_thread, *prev_thread;
 	unsigned thread_seq;
+	/* A call site whose IRQL the caller judged already (a v3 routine built on a v1/v2 one,
+	 * dma_int.h): the next dc_irql_require from it is skipped. */
+	const void *irql_judged;
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;
