@@ -30,6 +30,12 @@ BENCH_DMA_BIN := $(BENCH_DIR)/dmacoh-bench-dma
 $(BENCH_DMA_BIN): $(BENCH_DIR)/dma.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_DIR)/dma.o $(LIB) $(LIBS)
 
+# DMA version 3 (bench/dma_v3.c): through the kernel layer's v3 routines; run.sh appends its
+# section.
+BENCH_DMA_V3_BIN := $(BENCH_DIR)/dmacoh-bench-dma-v3
+$(BENCH_DMA_V3_BIN): $(BENCH_DIR)/dma_v3.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_DIR)/dma_v3.o $(LIB) $(LIBS)
+
 # Scale (bench/scale.c): IRPs through a driver module, so the binary exports the kernel surface
 # to it as the dmacoh tool does; the module is examples/drivers/sglist.c built by dmacoh-cc
 # (mk/drivers.mk's rule).
@@ -38,11 +44,18 @@ BENCH_SCALE_DRV := $(BUILD)/drivers/sglist.so
 $(BENCH_SCALE_BIN): $(BENCH_DIR)/scale.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_DIR)/scale.o $(LINK_LIB) $(LIBS)
 
-bench: $(BENCH_BIN) $(BENCH_DMA_BIN) $(BENCH_SCALE_BIN) $(BENCH_SCALE_DRV) $(BENCH_XC_STREAM)
+bench: $(BENCH_BIN) $(BENCH_DMA_BIN) $(BENCH_SCALE_BIN) $(BENCH_SCALE_DRV) $(BENCH_XC_STREAM) \
+	$(BENCH_DMA_V3_BIN)
 	@rm -rf $(BENCH_DIR)/work && mkdir -p $(BENCH_DIR)/work
 	bench/run.sh "$(CC)" $(BENCH_BIN) $(BENCH_XC_STREAM) tests/crosscheck/xc_stream.c \
 		$(BENCH_DIR)/work $(BENCH_DMA_BIN) $(BENCH_SCALE_BIN) $(BENCH_SCALE_DRV) \
 		> $(BENCH_DIR)/RESULTS.md
+	$(BENCH_DMA_V3_BIN) >> $(BENCH_DIR)/RESULTS.md
 	cp $(BENCH_DIR)/RESULTS.md bench/RESULTS.md
 
--include $(BENCH_DIR)/bench.d $(BENCH_DIR)/dma.d $(BENCH_DIR)/scale.d
+# The v3 rows alone (a quick run, printed): make bench-v3
+.PHONY: bench-v3
+bench-v3: $(BENCH_DMA_V3_BIN)
+	$(BENCH_DMA_V3_BIN)
+
+-include $(BENCH_DIR)/bench.d $(BENCH_DIR)/dma.d $(BENCH_DIR)/scale.d $(BENCH_DIR)/dma_v3.d

@@ -65,8 +65,9 @@ DC_TEST(kapi_get_dma_adapter_versions_and_refusals)
 	CHECK(s);
 	ULONG n = 0;
 	DEVICE_DESCRIPTION dd = sysdma_desc(16384);
-	/* Versions 0-2 are served; 3 is not (NULL, as for any version the HAL lacks). */
-	dd.Version = DEVICE_DESCRIPTION_VERSION3;
+	/* Versions 0-3 are served (3: test_dma_v3.c); 4 is not (NULL, as for any version the HAL
+	 * lacks). */
+	dd.Version = DEVICE_DESCRIPTION_VERSION3 + 1;
 	CHECK(IoGetDmaAdapter(dc_sysdev_pdo(d), &dd, &n) == NULL);
 	dd.Version = DEVICE_DESCRIPTION_VERSION;
 	PDMA_ADAPTER a = IoGetDmaAdapter(dc_sysdev_pdo(d), &dd, &n);

@@ -305,8 +305,31 @@ DC_TEST(wdm_dma_operations_layout)
 	CHECK_EQ(offsetof(DMA_OPERATIONS, MapTransferEx), 184);
 	CHECK_EQ(offsetof(DMA_OPERATIONS, FlushAdapterBuffersEx), 208);
 	CHECK_EQ(offsetof(DMA_OPERATIONS, CancelMappedTransfer), 224);
-	CHECK_EQ(sizeof(DMA_OPERATIONS), 232);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, GetDmaTransferInfo), 136);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, InitializeDmaTransferContext), 144);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, AllocateCommonBufferEx), 152);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, ConfigureAdapterChannel), 168);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, CancelAdapterChannel), 176);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, GetScatterGatherListEx), 192);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, BuildScatterGatherListEx), 200);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, FreeAdapterObject), 216);
+	/* The Windows 10 members, in the WDK's order after CancelMappedTransfer. */
+	CHECK_EQ(offsetof(DMA_OPERATIONS, AllocateDomainCommonBuffer), 232);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, FlushDmaBuffer), 240);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, JoinDmaDomain), 248);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, LeaveDmaDomain), 256);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, GetDmaDomain), 264);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, AllocateCommonBufferWithBounds), 272);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, AllocateCommonBufferVector), 280);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, GetCommonBufferFromVectorByIndex), 288);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, FreeCommonBufferFromVector), 296);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, FreeCommonBufferVector), 304);
+	CHECK_EQ(offsetof(DMA_OPERATIONS, CreateCommonBufferFromMdl), 312);
+	CHECK_EQ(sizeof(DMA_OPERATIONS), 320);
 	CHECK_EQ(RTL_SIZEOF_THROUGH_FIELD(DMA_OPERATIONS, BuildMdlFromScatterGatherList), 128);
+	CHECK_EQ(RTL_SIZEOF_THROUGH_FIELD(DMA_OPERATIONS, CancelMappedTransfer), 232);
+	CHECK_EQ(sizeof(DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION), 40);
+	CHECK_EQ(offsetof(DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION, LogicalAddressLimits), 8);
 	CHECK_EQ(DmaComplete, 0);
 	CHECK_EQ(DmaCancelled, 3);
 }

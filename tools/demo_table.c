@@ -35,8 +35,9 @@ static void cell_rules(struct dc_check *chk, struct cell *c)
 {
 	/* R01-R03 are what the workload saw (wrong data, hung or failed IRPs): the CORRUPT
 	 * column shows them, the rule list shows rules only. */
-	for (int r = 0; r < DC_RULE_R01 && r < 64; r++)
-		if (dc_check_rule_hits(chk, (enum dc_rule)r))
+	for (int r = 0; r < DC_RULE_COUNT && r < 64; r++)
+		if ((r < DC_RULE_R01 || r > DC_RULE_R03) &&
+		    dc_check_rule_hits(chk, (enum dc_rule)r))
 			c->rules[r / 32] |= 1u << (r % 32);
 }
 

@@ -79,6 +79,19 @@ static const struct tt_trigger triggers[] = {
     {"userdma-bug-C01", TT_NEED_WRITE, 0,
      "flushes before reads only: needs a write (the workload's IRP_MJ_WRITE takes the same "
      "DMA path as IOCTL_USERDMA_WRITE)"},
+    {"v3bm-bug-V01", TT_NEED_WRITE, 0,
+     "no FlushAdapterBuffersEx after a write piece: needs a write"},
+    {"v3bm-bug-V02", TT_NEED_RW | TT_NEED_LARGE, 20480,
+     "flushes the Length asked for: differs only when MapTransferEx maps part of a chunk, which "
+     "needs a chunk spanning more pages than the 5 registers (every request above 20 KiB)"},
+    {"v3bm-bug-V03", TT_NEED_READ, 0,
+     "reads the buffer before FlushAdapterBuffersEx: judged on a device-to-memory transfer, "
+     "needs a read"},
+    {"v3bm-bug-V04", TT_NEED_RW | TT_NEED_LARGE, 20480,
+     "advances by the Length asked for: wrong only after a partial mapping (every request "
+     "above 20 KiB, more pages than the 5 registers)"},
+    {"v3bm-bug-V07", 0, 0, "the start-up self-test reads the common buffer unflushed: every run"},
+    {"v3bm-bug-V08", TT_NEED_RW, 0, "the v1 flush of a MapTransferEx: any read or write"},
     {"wave-bug-A01", TT_NEED_RW, 0, "the flush names half the ring: any stream started"},
     {"wave-bug-A05", 0, 0, "resource leaked at stop/remove: every run"},
     {"wave-bug-A11", 0, 0,

@@ -16,8 +16,8 @@
  * DC_CHECK_CACHED_BASE + its offset in the window, an uncached one as DC_CHECK_UNCACHED_BASE +
  * its physical address (host pointers change from run to run; these do not).
  *
- * Not done: several machines per checker, several host threads, DMA v3 (MapTransferEx &
- * co. have no kernel events yet), judging the contents of data (only who wrote what, when). */
+ * Not done: several machines per checker, several host threads, judging the contents of data
+ * (only who wrote what, when). */
 #ifndef DMACOH_CHECK_H
 #define DMACOH_CHECK_H
 
@@ -43,7 +43,8 @@ const char *dc_severity_name(enum dc_severity s);
 
 /* Stable rule IDs (DESIGN §5.2).  C: coherency, A: DMA API misuse, M: simulated kernel memory
  * (Special Pool's class), X: the driver crashed, hung or tried to end the process, R: what the
- * workload saw (wrong data, hung or failed IRPs) — results, so that JSON and SARIF carry them. */
+ * workload saw (wrong data, hung or failed IRPs) — results, so that JSON and SARIF carry them;
+ * V: the DMA version 3 contract (wdm-dma-spec §3). */
 enum dc_rule {
 	DC_RULE_C01, /* stale-device-read */
 	DC_RULE_C02, /* dma-over-cached-line */
@@ -75,6 +76,16 @@ enum dc_rule {
 	DC_RULE_R01, /* wrong-data: a result of the workload, not of a rule */
 	DC_RULE_R02, /* irp-hung */
 	DC_RULE_R03, /* irp-failed */
+	/* DMA operations version 3 (src/check/v3.c): rules of the v3 contract, judged only on
+	 * adapters from DEVICE_DESCRIPTION_VERSION3. */
+	DC_RULE_V01, /* v3-missing-flush */
+	DC_RULE_V02, /* v3-flush-mismatch */
+	DC_RULE_V03, /* v3-cpu-access-during-dma */
+	DC_RULE_V04, /* v3-partial-map-skipped */
+	DC_RULE_V05, /* v3-status-ignored */
+	DC_RULE_V06, /* v3-adapter-object-held */
+	DC_RULE_V07, /* v3-cached-common-buffer */
+	DC_RULE_V08, /* v3-mixed-routines */
 	DC_RULE_COUNT
 };
 

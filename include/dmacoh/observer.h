@@ -108,6 +108,10 @@ enum dc_kev_type {
 	/* IoWriteErrorLogEntry: routine = the entry as one line, va = the entry, status =
 	 * ErrorCode, value = UniqueErrorValue. */
 	DC_KEV_ERRLOG,
+	/* MapTransferEx returned (after the DC_KEV_MAP of each run it mapped): adapter, mdl (the
+	 * chain), mrb, value = Offset, len = *Length on entry, len_out = *Length on exit (bytes
+	 * mapped), dir, status = the NTSTATUS returned. */
+	DC_KEV_MAP_EX,
 	DC_KEV_COUNT
 };
 const char *dc_kev_name(enum dc_kev_type t);
@@ -121,6 +125,11 @@ const char *dc_kev_name(enum dc_kev_type t);
 #define DC_KEVF_READ 0x40u
 #define DC_KEVF_DMA 0x80u
 #define DC_KEVF_QUEUED 0x100u
+/* DC_KEV_CHANNEL_FREE: the adapter object was released and its registers kept
+ * (FreeAdapterObject(DeallocateObjectKeepRegisters)); FreeMapRegisters is still owed.  Events
+ * of the version 3 routines carry their routine name ("MapTransferEx", ...); a v3 adapter is
+ * one whose DC_KEV_ADAPTER_GET status (DEVICE_DESCRIPTION.Version) is 3. */
+#define DC_KEVF_KEEP_REGS 0x200u
 
 /* Why a MapTransfer mapped nothing or less than asked (DC_KEV_MAP status). */
 enum dc_kmap_status {

@@ -1111,7 +1111,8 @@ typedef NTSTATUS BUILD_SCATTER_GATHER_LIST_EX(PDMA_ADAPTER DmaAdapter,
                                               PVOID ScatterGatherBuffer,
                                               ULONG ScatterGatherLength,
                                               PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
-                                              PVOID CompletionContext, PVOID ScatterGatherList);
+                                              PVOID CompletionContext,
+                                              PSCATTER_GATHER_LIST *ScatterGatherList);
 typedef BUILD_SCATTER_GATHER_LIST_EX *PBUILD_SCATTER_GATHER_LIST_EX;
 
 typedef NTSTATUS FLUSH_ADAPTER_BUFFERS_EX(PDMA_ADAPTER DmaAdapter, PMDL Mdl,
@@ -1125,8 +1126,97 @@ typedef FREE_ADAPTER_OBJECT *PFREE_ADAPTER_OBJECT;
 typedef NTSTATUS CANCEL_MAPPED_TRANSFER(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext);
 typedef CANCEL_MAPPED_TRANSFER *PCANCEL_MAPPED_TRANSFER;
 
-/* Versions 1, 2 (Windows XP) and 3 (Windows 8), in Microsoft's order; Size says which
- * members exist.  The Windows 10 additions (domains, FlushDmaBuffer, ...) are not here. */
+/* --- Windows 10 additions at the end of DMA_OPERATIONS (version 3 adapters only) -------- */
+typedef struct _DMA_COMMON_BUFFER_VECTOR DMA_COMMON_BUFFER_VECTOR, *PDMA_COMMON_BUFFER_VECTOR;
+
+typedef enum _DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION_TYPE {
+	CommonBufferConfigTypeLogicalAddressLimits,
+	CommonBufferConfigTypeSubSection,
+	CommonBufferConfigTypeHardwareAccessPermissions,
+	CommonBufferConfigTypeMax
+} DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION_TYPE;
+
+typedef enum _DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION_ACCESS_TYPE {
+	CommonBufferHardwareAccessReadOnly,
+	CommonBufferHardwareAccessWriteOnly,
+	CommonBufferHardwareAccessReadWrite,
+	CommonBufferHardwareAccessMax
+} DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION_ACCESS_TYPE;
+
+typedef struct _DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION {
+	DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION_TYPE ConfigType;
+	union {
+		struct {
+			PHYSICAL_ADDRESS Minimum;
+			PHYSICAL_ADDRESS Maximum;
+		} LogicalAddressLimits;
+		struct {
+			ULONGLONG Offset;
+			ULONG Length;
+		} SubSection;
+		DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION_ACCESS_TYPE HardwareAccessType;
+		ULONGLONG Reserved[4];
+	};
+} DMA_COMMON_BUFFER_EXTENDED_CONFIGURATION, *PDMA_COMMON_BUFFER_EXTENDED_CONFIGURATION;
+
+typedef NTSTATUS ALLOCATE_DOMAIN_COMMON_BUFFER(PDMA_ADAPTER DmaAdapter, HANDLE DomainHandle,
+                                               PPHYSICAL_ADDRESS MaximumAddress, ULONG Length,
+                                               ULONG Flags, MEMORY_CACHING_TYPE *CacheType,
+                                               NODE_REQUIREMENT PreferredNode,
+                                               PPHYSICAL_ADDRESS LogicalAddress,
+                                               PVOID *VirtualAddress);
+typedef ALLOCATE_DOMAIN_COMMON_BUFFER *PALLOCATE_DOMAIN_COMMON_BUFFER;
+
+typedef NTSTATUS FLUSH_DMA_BUFFER(PDMA_ADAPTER DmaAdapter, PMDL Mdl, BOOLEAN ReadOperation);
+typedef FLUSH_DMA_BUFFER *PFLUSH_DMA_BUFFER;
+
+typedef NTSTATUS JOIN_DMA_DOMAIN(PDMA_ADAPTER DmaAdapter, HANDLE DomainHandle);
+typedef JOIN_DMA_DOMAIN *PJOIN_DMA_DOMAIN;
+
+typedef NTSTATUS LEAVE_DMA_DOMAIN(PDMA_ADAPTER DmaAdapter);
+typedef LEAVE_DMA_DOMAIN *PLEAVE_DMA_DOMAIN;
+
+typedef HANDLE GET_DMA_DOMAIN(PDMA_ADAPTER DmaAdapter);
+typedef GET_DMA_DOMAIN *PGET_DMA_DOMAIN;
+
+typedef PVOID ALLOCATE_COMMON_BUFFER_WITH_BOUNDS(PDMA_ADAPTER DmaAdapter,
+                                                 PPHYSICAL_ADDRESS MinimumAddress,
+                                                 PPHYSICAL_ADDRESS MaximumAddress, ULONG Length,
+                                                 ULONG Flags, MEMORY_CACHING_TYPE *CacheType,
+                                                 NODE_REQUIREMENT PreferredNode,
+                                                 PPHYSICAL_ADDRESS LogicalAddress);
+typedef ALLOCATE_COMMON_BUFFER_WITH_BOUNDS *PALLOCATE_COMMON_BUFFER_WITH_BOUNDS;
+
+typedef NTSTATUS ALLOCATE_COMMON_BUFFER_VECTOR(PDMA_ADAPTER DmaAdapter,
+                                               PHYSICAL_ADDRESS LowAddress,
+                                               PHYSICAL_ADDRESS HighAddress,
+                                               MEMORY_CACHING_TYPE CacheType, ULONG IdealNode,
+                                               ULONG Flags, ULONG NumberOfElements,
+                                               ULONGLONG SizeOfElements,
+                                               PDMA_COMMON_BUFFER_VECTOR *VectorOut);
+typedef ALLOCATE_COMMON_BUFFER_VECTOR *PALLOCATE_COMMON_BUFFER_VECTOR;
+
+typedef VOID GET_COMMON_BUFFER_FROM_VECTOR_BY_INDEX(PDMA_ADAPTER DmaAdapter,
+                                                    PDMA_COMMON_BUFFER_VECTOR Vector,
+                                                    ULONG Index, PVOID *VirtualAddressOut,
+                                                    PPHYSICAL_ADDRESS LogicalAddressOut);
+typedef GET_COMMON_BUFFER_FROM_VECTOR_BY_INDEX *PGET_COMMON_BUFFER_FROM_VECTOR_BY_INDEX;
+
+typedef VOID FREE_COMMON_BUFFER_FROM_VECTOR(PDMA_ADAPTER DmaAdapter,
+                                            PDMA_COMMON_BUFFER_VECTOR Vector, ULONG Index);
+typedef FREE_COMMON_BUFFER_FROM_VECTOR *PFREE_COMMON_BUFFER_FROM_VECTOR;
+
+typedef VOID FREE_COMMON_BUFFER_VECTOR(PDMA_ADAPTER DmaAdapter, PDMA_COMMON_BUFFER_VECTOR Vector);
+typedef FREE_COMMON_BUFFER_VECTOR *PFREE_COMMON_BUFFER_VECTOR;
+
+typedef NTSTATUS CREATE_COMMON_BUFFER_FROM_MDL(
+    PDMA_ADAPTER DmaAdapter, PMDL Mdl, PDMA_COMMON_BUFFER_EXTENDED_CONFIGURATION ExtendedConfigs,
+    ULONG ExtendedConfigsCount, PPHYSICAL_ADDRESS LogicalAddress);
+typedef CREATE_COMMON_BUFFER_FROM_MDL *PCREATE_COMMON_BUFFER_FROM_MDL;
+
+/* Versions 1, 2 (Windows XP) and 3 (Windows 8, extended by Windows 10), in Microsoft's order;
+ * Size says which members exist: a v1/v2 adapter's table ends at BuildMdlFromScatterGatherList
+ * (Size 128), a v3 adapter's at CreateCommonBufferFromMdl (Size 320). */
 typedef struct _DMA_OPERATIONS {
 	ULONG                               Size;                          /* 0   */
 	PPUT_DMA_ADAPTER                    PutDmaAdapter;                 /* 8   */
@@ -1159,7 +1249,19 @@ typedef struct _DMA_OPERATIONS {
 	PFLUSH_ADAPTER_BUFFERS_EX           FlushAdapterBuffersEx;         /* 208 */
 	PFREE_ADAPTER_OBJECT                FreeAdapterObject;             /* 216 */
 	PCANCEL_MAPPED_TRANSFER             CancelMappedTransfer;          /* 224 */
-} DMA_OPERATIONS, *PDMA_OPERATIONS;                                    /* 232 */
+	/* Windows 10 */
+	PALLOCATE_DOMAIN_COMMON_BUFFER      AllocateDomainCommonBuffer;    /* 232 */
+	PFLUSH_DMA_BUFFER                   FlushDmaBuffer;                /* 240 */
+	PJOIN_DMA_DOMAIN                    JoinDmaDomain;                 /* 248 */
+	PLEAVE_DMA_DOMAIN                   LeaveDmaDomain;                /* 256 */
+	PGET_DMA_DOMAIN                     GetDmaDomain;                  /* 264 */
+	PALLOCATE_COMMON_BUFFER_WITH_BOUNDS AllocateCommonBufferWithBounds; /* 272 */
+	PALLOCATE_COMMON_BUFFER_VECTOR      AllocateCommonBufferVector;    /* 280 */
+	PGET_COMMON_BUFFER_FROM_VECTOR_BY_INDEX GetCommonBufferFromVectorByIndex; /* 288 */
+	PFREE_COMMON_BUFFER_FROM_VECTOR     FreeCommonBufferFromVector;    /* 296 */
+	PFREE_COMMON_BUFFER_VECTOR          FreeCommonBufferVector;        /* 304 */
+	PCREATE_COMMON_BUFFER_FROM_MDL      CreateCommonBufferFromMdl;     /* 312 */
+} DMA_OPERATIONS, *PDMA_OPERATIONS;                                    /* 320 */
 
 /* ======================================================================================
  * 4. Kernel dispatcher objects, DPCs, device queues, callbacks

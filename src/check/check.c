@@ -272,8 +272,8 @@ static void cover_irp(struct dc_check *c, const struct dc_xfer *x)
 				    last->off + last->len == o) {
 					last->len += p->len;
 				} else if (GROW(r->spans, r->n_spans, r->cap_spans)) {
-					r->spans[r->n_spans++] =
-					    (struct dc_span){o, p->len, x->map_pc, x->map_time};
+					r->spans[r->n_spans++] = (struct dc_span){
+					    o, p->len, x->map_pc, x->map_time, x->v3};
 				}
 				goto next_piece;
 			}
@@ -305,6 +305,7 @@ static struct dc_xfer *xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 	x->map_pc = e->pc;
 	x->map_time = e->time;
 	x->c03 = -1;
+	x->v3 = dc_v3_routine(e->routine);
 	struct dc_adapter *a = adapter_find(c, e->adapter);
 	x->device = a ? a->dev_no : dev_no(c, e->device);
 	x->pieces = copy_pieces(e);
@@ -630,7 +631,7 @@ static void cb_report(struct dc_check *c, const struct dc_common *b, uint32_t k,
 	                    "whose other bytes the CPU wrote since the last flush",
 	};
 	const struct dc_kev_piece *p = &b->pieces[k];
-	struct dc_finding f = fnd(r, h->pc, time);
+	struct dc_finding f = fnd(b->v3 ? DC_RULE_V07 : r, h->pc, time);
 	struct dc_adapter *a = adapter_find(c, b->adapter);
 	bool dev_write = r != DC_RULE_C01;
 	f.device = a ? a->dev_no : 0;
@@ -741,7 +742,7 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 				in_xfer = true;
 				if (!pc || (!write && x->dir == DC_DIR_TO_DEVICE))
 					continue;
-				struct dc_finding f = fnd(DC_RULE_C03, pc, t);
+				struct dc_finding f = fnd(x->v3 ? DC_RULE_V03 : DC_RULE_C03, pc, t);
 				fill_xfer(c, &f, x);
 				set_range(c, &f, NULL, a, p->logical + (a - p->pa), b - a);
 				f.bytes = b - a;
@@ -790,6 +791,10 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 		uint32_t piece = 0;
 		struct dc_common *b = common_by_pa(c, pa, &piece);
 		struct dc_adapter *a = b ? adapter_find(c, b->adapter) : NULL;
+		if (b && b->v3) {
+			f.rule = DC_RULE_V07;
+			f.severity = dc_rule_info(f.rule)->severity;
+		}
 		f.device = a ? a->dev_no : 0;
 		f.dir = DC_DIR_FROM_DEVICE;
 		set_range(c, &f, NULL, pa,
@@ -988,7 +993,7 @@ static void c07(struct dc_check *c, struct dc_xfer *x, const struct dc_kev *e, i
 	if (x->c07)
 		return;
 	x->c07 = true;
-	struct dc_finding f = fnd(DC_RULE_C07, e->pc, e->time);
+	struct dc_finding f = fnd(x->v3 ? DC_RULE_V01 : DC_RULE_C07, e->pc, e->time);
 	fill_xfer(c, &f, x);
 	uint64_t total = 0;
 	for (size_t i = 0; i < c->n_xf; i++)
@@ -998,8 +1003,13 @@ static void c07(struct dc_check *c, struct dc_xfer *x, const struct dc_kev *e, i
 	site(&f, "mapped at", x->map_pc, x->map_time);
 	site(&f, c07_label[how], e->pc, e->time);
 	what(&f, "%s of %llu bytes {0} %s without %s {1}",
-	     x->sg ? "GetScatterGatherList" : "MapTransfer", (unsigned long long)f.bytes,
-	     c07_how[how], x->sg ? "PutScatterGatherList" : "FlushAdapterBuffers");
+	     x->sg   ? "GetScatterGatherList"
+	     : x->v3 ? "MapTransferEx"
+	             : "MapTransfer",
+	     (unsigned long long)f.bytes, c07_how[how],
+	     x->sg   ? "PutScatterGatherList"
+	     : x->v3 ? "FlushAdapterBuffersEx"
+	             : "FlushAdapterBuffers");
 	bool bounced = false;
 	for (uint32_t k = 0; k < x->n_pieces; k++)
 		bounced |=
@@ -1172,8 +1182,9 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 {
 	use_adapter(c, e, "FlushAdapterBuffers");
 	struct dc_mrb *r = mrb_find(c, e->adapter, e->mrb);
+	bool v3 = dc_v3_routine(e->routine);
 	if (e->status == 0 && e->mdl && GROW(c->ff, c->n_ff, c->cap_ff))
-		c->ff[c->n_ff++] = (struct dc_failed_flush){e->mdl, e->pc, e->time};
+		c->ff[c->n_ff++] = (struct dc_failed_flush){e->mdl, e->pc, e->time, v3};
 	struct dc_xfer *x = e->xfer ? xfer_find(c, e->xfer) : NULL;
 	if (!x) {
 		if (e->xfer)
@@ -1218,6 +1229,15 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 	 * kernel drained. */
 	bool chain = !(e->va == x->va && e->len == x->len_out) && e->va == head->va;
 	const struct dc_xfer *ref = chain ? head : x;
+	if (v3 != x->v3) {
+		/* A v1 flush of a v3 mapping or the reverse: that is the mistake (V08). */
+		struct dc_finding f = fnd(DC_RULE_V08, e->pc, e->time);
+		fill_xfer(c, &f, ref);
+		site(&f, "mapped at", ref->map_pc, ref->map_time);
+		what(&f, "%s of a transfer mapped by %s {0}", routine(e, "FlushAdapterBuffers"),
+		     x->v3 ? "MapTransferEx" : "MapTransfer");
+		dc_finding_add(c, &f);
+	}
 	uint64_t ref_len = chain ? total : x->len_out;
 	char got[160] = "", want[160] = "";
 	size_t gn = 0, wn = 0;
@@ -1235,7 +1255,10 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 		DIFF("Mdl", "%s", "another", "%s", "the MapTransfer's");
 	if (e->va != ref->va) {
 		long long go = (long long)((intptr_t)e->va - (intptr_t)ref->va) + ref->va_off;
-		DIFF("CurrentVa", "MDL+%lld", go, "MDL+%lld", (long long)ref->va_off);
+		if (x->v3)
+			DIFF("Offset", "%lld", go, "%lld", (long long)ref->va_off);
+		else
+			DIFF("CurrentVa", "MDL+%lld", go, "MDL+%lld", (long long)ref->va_off);
 	}
 	if (e->len != ref_len)
 		DIFF("Length", "%llu", (unsigned long long)e->len, "%llu",
@@ -1244,11 +1267,16 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 		DIFF("WriteToDevice", "%s", e->dir == DC_DIR_TO_DEVICE ? "TRUE" : "FALSE", "%s",
 		     ref->dir == DC_DIR_TO_DEVICE ? "TRUE" : "FALSE");
 #undef DIFF
-	if (gn) {
-		struct dc_finding f = fnd(DC_RULE_A01, e->pc, e->time);
+	if (gn && v3 == x->v3) {
+		struct dc_finding f = fnd(x->v3 ? DC_RULE_V02 : DC_RULE_A01, e->pc, e->time);
 		fill_xfer(c, &f, ref);
 		site(&f, "mapped at", ref->map_pc, ref->map_time);
-		what(&f, "FlushAdapterBuffers(%s) differs from its MapTransfer(%s) {0}", got, want);
+		if (x->v3)
+			what(&f, "FlushAdapterBuffersEx(%s) differs from its MapTransferEx(%s) {0}",
+			     got, want);
+		else
+			what(&f, "FlushAdapterBuffers(%s) differs from its MapTransfer(%s) {0}",
+			     got, want);
 		dc_finding_add(c, &f);
 	}
 	if (r) {
@@ -1310,7 +1338,7 @@ static void ev_sg_put(struct dc_check *c, const struct dc_kev *e)
 		dc_finding_add(c, &f);
 	}
 	if (e->status == 0 && x->mdl && GROW(c->ff, c->n_ff, c->cap_ff))
-		c->ff[c->n_ff++] = (struct dc_failed_flush){x->mdl, e->pc, e->time};
+		c->ff[c->n_ff++] = (struct dc_failed_flush){x->mdl, e->pc, e->time, x->v3};
 	xfer_end(c, x);
 }
 
@@ -1382,8 +1410,8 @@ static int span_cmp(const void *pa, const void *pb)
 static void coverage(struct dc_check *c, struct dc_irp *r, const struct dc_kev *e, unsigned dev)
 {
 	uint64_t info = DC_MIN(e->len_out, r->len);
-	if (!r->n_spans || !info)
-		return;
+	if (!r->n_spans || !info || dc_v3_skipped(c, r->mdl))
+		return; /* bytes a MapTransferEx skipped: V04 said so */
 	qsort(r->spans, r->n_spans, sizeof(r->spans[0]), span_cmp);
 	uint64_t covered = 0, skipped = 0, twice = 0, start = UINT64_MAX;
 	const struct dc_span *culprit = NULL;
@@ -1393,7 +1421,10 @@ static void coverage(struct dc_check *c, struct dc_irp *r, const struct dc_kev *
 			skipped += DC_MIN(sp->off, info) - covered;
 			if (!culprit && i)
 				culprit = &r->spans[i - 1];
-		} else if (sp->off < covered && sp->off != start) {
+		} else if (sp->off < covered && sp->off != start && !sp->v3) {
+			/* (A MapTransferEx may map again the tail of a partial mapping that the
+			 * device could not take whole, a partial sector: v3 continues at or before
+			 * Offset + *Length, and only skipping is wrong, V04.) */
 			twice += DC_MIN(DC_MIN(covered, sp->off + sp->len), info) - sp->off;
 			if (!culprit)
 				culprit = sp;
@@ -1500,13 +1531,14 @@ static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
 		if (!mdl || c->ff[i].mdl != mdl)
 			continue;
 		if (nt_success(e->status)) {
-			struct dc_finding f = fnd(DC_RULE_C08, e->pc, e->time);
+			bool v3 = c->ff[i].v3;
+			struct dc_finding f = fnd(v3 ? DC_RULE_V05 : DC_RULE_C08, e->pc, e->time);
 			f.device = dev;
 			site(&f, "flushed at", c->ff[i].pc, c->ff[i].time);
 			site(&f, "completed at", e->pc, e->time);
-			what(&f,
-			     "FlushAdapterBuffers returned FALSE {0} and the IRP completed with "
-			     "status 0x%08x {1}",
+			what(&f, "%s {0} and the IRP completed with status 0x%08x {1}",
+			     v3 ? "FlushAdapterBuffersEx failed"
+			        : "FlushAdapterBuffers returned FALSE",
 			     (unsigned)(uint32_t)e->status);
 			f.manifested = true;
 			dc_finding_add(c, &f);
@@ -1533,6 +1565,8 @@ static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
 			     (unsigned long long)e->len);
 		dc_finding_add(c, &f);
 	}
+	if (nt_success(e->status) && mdl)
+		dc_v3_irp_complete(c, e, mdl, dev);
 	if (r && nt_success(e->status))
 		coverage(c, r, e, dev);
 	if (r) {
@@ -1557,7 +1591,8 @@ static void ev_adapter_get(struct dc_check *c, const struct dc_kev *e)
 	                         .dev_no = dev_no(c, e->device),
 	                         .master = (e->flags & DC_KEVF_MASTER) != 0,
 	                         .sg = (e->flags & DC_KEVF_SG) != 0,
-	                         .nmr = e->count};
+	                         .nmr = e->count,
+	                         .v3 = e->status == 3};
 	/* A new adapter at an old address: forget what the old one had. */
 	for (size_t i = 0; i < c->n_mrbs;)
 		if (c->mrbs[i].adapter == e->adapter)
@@ -1596,7 +1631,10 @@ static void leaks(struct dc_check *c, const struct dc_kev *e, struct dc_adapter 
 			         cbs, cbs == 1 ? "" : "s", chans, chans == 1 ? "" : "s", runs,
 			         runs == 1 ? "" : "s", lists, lists == 1 ? "" : "s");
 			if (!only || cbs || chans || runs || lists) {
-				struct dc_finding f = fnd(DC_RULE_A05, e->pc, e->time);
+				/* A v3 adapter object still allocated, and nothing else: V06. */
+				bool v06 = a->v3 && chans && !cbs && !runs && !lists;
+				struct dc_finding f =
+				    fnd(v06 ? DC_RULE_V06 : DC_RULE_A05, e->pc, e->time);
 				f.device = a->dev_no;
 				if (only)
 					what(&f, "PutDmaAdapter with %s", held);
@@ -1652,7 +1690,8 @@ static void ev_common_alloc(struct dc_check *c, const struct dc_kev *e)
 	                        .logical = e->logical,
 	                        .cached = (e->flags & DC_KEVF_CACHED) != 0,
 	                        .pc = e->pc,
-	                        .pieces = copy_pieces(e)};
+	                        .pieces = copy_pieces(e),
+	                        .v3 = dc_v3_routine(e->routine)};
 	b->n_pieces = b->pieces ? e->n_pieces : 0;
 }
 
@@ -1736,6 +1775,10 @@ static void ev_channel_alloc(struct dc_check *c, const struct dc_kev *e)
 	struct dc_adapter *a = use_adapter(c, e, "AllocateAdapterChannel");
 	if (!a)
 		return;
+	if (e->status == (int64_t)(int32_t)0xC0000120 && a->allocs) {
+		a->allocs--; /* CancelAdapterChannel withdrew a queued request */
+		return;
+	}
 	if (e->count > a->nmr) {
 		struct dc_finding f = fnd(DC_RULE_A03, e->pc, e->time);
 		f.device = a->dev_no;
@@ -1813,6 +1856,16 @@ static void ev_channel_free(struct dc_check *c, const struct dc_kev *e)
 	struct dc_adapter *a = use_adapter(c, e, "FreeAdapterChannel");
 	if (!a)
 		return;
+	if (e->flags & DC_KEVF_KEEP_REGS) {
+		/* FreeAdapterObject(DeallocateObjectKeepRegisters): the registers stay, and their
+		 * transfers with them; FreeMapRegisters is owed. */
+		a->held_ctl = 0;
+		for (size_t i = 0; i < c->n_mrbs; i++)
+			if (c->mrbs[i].adapter == e->adapter && c->mrbs[i].with_channel &&
+			    !c->mrbs[i].freed)
+				c->mrbs[i].with_channel = false;
+		return;
+	}
 	close_open(c, e, e->adapter, NULL, true, 1);
 	if (!a->held_ctl) {
 		struct dc_finding f = fnd(DC_RULE_A04, e->pc, e->time);
@@ -2032,6 +2085,9 @@ static void on_kev(void *opaque, const struct dc_kev *e)
 		dc_crash_record(c, (int)e->status, e->pc, e->va,
 		                e->routine ? e->routine : "the kernel stopped the driver");
 		break;
+	case DC_KEV_MAP_EX:
+		dc_v3_map_ex(c, e);
+		break;
 	default:
 		break;
 	}
@@ -2120,6 +2176,7 @@ void dc_check_destroy(struct dc_check *c)
 	free(c->mrbs);
 	free(c->ff);
 	free(c->devs);
+	dc_v3_free(c);
 	dc_shadow_free(c);
 	dc_findings_free(c);
 	dc_supp_free(c);

@@ -68,6 +68,7 @@ struct dc_xfer {
 	uint64_t issued, landed; /* device write bytes issued / landed in memory */
 	int c03;                 /* C03 finding (index) whose race may still happen, -1 */
 	uint64_t c03_lo, c03_hi;
+	bool v3; /* mapped by a version 3 routine (MapTransferEx, Get/BuildScatterGatherListEx) */
 };
 
 struct dc_adapter {
@@ -79,6 +80,7 @@ struct dc_adapter {
 	uint64_t allocs, controls; /* AllocateAdapterChannel calls granted, AdapterControls run */
 	uint64_t held_ctl;         /* the AdapterControl (number) holding the channel, 0: none */
 	bool map_refused;          /* an A12 since the channel or registers were last released */
+	bool v3;                   /* DEVICE_DESCRIPTION_VERSION3 */
 };
 
 struct dc_mrb {
@@ -97,6 +99,7 @@ struct dc_common {
 	const void *pc, *free_pc;
 	struct dc_kev_piece *pieces;
 	uint32_t n_pieces;
+	bool v3; /* from a version 3 allocator (AllocateCommonBufferEx, ...) */
 };
 
 /* Bytes of an IRP's buffer one transfer mapped (A13), as offsets into the buffer. */
@@ -104,6 +107,7 @@ struct dc_span {
 	uint64_t off, len;
 	const void *pc; /* the MapTransfer / GetScatterGatherList */
 	uint64_t time;
+	bool v3; /* by MapTransferEx: a re-map of bytes mapped before is V04's to judge */
 };
 
 struct dc_irp {
@@ -118,6 +122,15 @@ struct dc_irp {
 
 struct dc_failed_flush {
 	const void *mdl, *pc;
+	uint64_t time;
+	bool v3; /* FlushAdapterBuffersEx */
+};
+
+/* v3.c: a MapTransferEx that mapped less than asked; the next one on the MDL continues at end. */
+struct dc_v3part {
+	const void *adapter, *mdl;
+	uint64_t end;
+	const void *pc;
 	uint64_t time;
 };
 
@@ -198,7 +211,21 @@ struct dc_check {
 
 	struct dc_sym *sym;
 	struct dc_memsafe *ms;
+
+	/* v3.c */
+	struct dc_v3part *v3p;
+	size_t n_v3p, cap_v3p;
+	const void **v04_mdls; /* MDLs a V04 was reported on: their IRPs' coverage is V04's */
+	size_t n_v04, cap_v04;
 };
+
+/* v3.c: the version 3 rules that need state of their own, and what check.c asks of it. */
+bool dc_v3_routine(const char *routine);
+void dc_v3_map_ex(struct dc_check *c, const struct dc_kev *e);
+bool dc_v3_skipped(const struct dc_check *c, const void *mdl);
+void dc_v3_irp_complete(struct dc_check *c, const struct dc_kev *e, const void *mdl, unsigned dev);
+void dc_v3_free(struct dc_check *c);
+int dc_v3_grow(void **arr, size_t *cap, size_t elem, size_t need);
 
 /* findings.c: records a finding (returns its entry index, or -1 when it was not kept).  A
  * repeat of rule + source line adds to the count (and ORs manifested) of the first one. */

@@ -405,6 +405,113 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "Check the status the driver returns against the request; dmacoh run --dbgprint "
          "shows the driver's messages before it.",
          NULL},
+    [DC_RULE_V01] =
+        {"V01", "v3-missing-flush", DC_SEV_ERROR, "§3 FlushAdapterBuffersEx rules", "0x0D",
+         "a successful MapTransferEx has no FlushAdapterBuffersEx before the next MapTransferEx "
+         "on its map registers, the IRP's completion, or the release of the adapter object or "
+         "registers (also after CancelMappedTransfer)",
+         "V01 v3-missing-flush: MapTransferEx of N bytes [mapped at X] "
+         "completed|released|mapped again without FlushAdapterBuffersEx [at Y]",
+         "In version 3 FlushAdapterBuffersEx is where the HAL drains the controller or the "
+         "bridge and invalidates the CPU caches over what the device wrote: without it read "
+         "data stays stale in the caches or in bounce pages, and the adapter's state is "
+         "inconsistent for the next MapTransferEx.  CancelMappedTransfer stops the transfer "
+         "but does not replace the flush.",
+         "read data never reached the buffer (bounced) or is still in flight",
+         "Call FlushAdapterBuffersEx(Adapter, Mdl, MapRegisterBase, Offset, Length, "
+         "WriteToDevice) with the MapTransferEx's arguments and the Length it returned, once "
+         "per successful MapTransferEx, after the transfer ended (or was cancelled) and before "
+         "the next MapTransferEx, the IRP's completion and FreeAdapterObject/FreeMapRegisters."},
+    [DC_RULE_V02] =
+        {"V02", "v3-flush-mismatch", DC_SEV_ERROR, "§3 FlushAdapterBuffersEx rules",
+         "0x00/1, 0x1B, 0x1F",
+         "FlushAdapterBuffersEx arguments differ from its MapTransferEx (Mdl, MapRegisterBase, "
+         "Offset, the Length MapTransferEx returned, WriteToDevice)",
+         "V02 v3-flush-mismatch: FlushAdapterBuffersEx(FIELD=x) differs from its MapTransferEx "
+         "(FIELD=y) [mapped at X]",
+         "The HAL drains, copies back and invalidates what the flush names: another Offset or "
+         "Length leaves bytes of the transfer stale or touches bytes of another one; the other "
+         "direction skips the invalidation a read needs.",
+         "never judged (an API rule)",
+         "Keep the Offset you passed to MapTransferEx and the *Length it returned (it may be "
+         "shorter than asked), and pass exactly those, with the same Mdl, MapRegisterBase and "
+         "WriteToDevice, to FlushAdapterBuffersEx."},
+    [DC_RULE_V03] =
+        {"V03", "v3-cpu-access-during-dma", DC_SEV_ERROR, "§3", "",
+         "the CPU touches bytes of a transfer between MapTransferEx (or GetScatterGatherListEx/"
+         "BuildScatterGatherListEx) and its FlushAdapterBuffersEx (PutScatterGatherList)",
+         "V03 v3-cpu-access-during-dma: CPU wrote|read N bytes of transfer #n while the device "
+         "owns them [mapped at X]",
+         "MapTransferEx cleaned the caches and started the transfer; FlushAdapterBuffersEx "
+         "invalidates them at its end.  A CPU access in between brings lines back into the "
+         "cache that the device then bypasses, or reads bytes not yet copied back.",
+         "the CPU read data the device had not delivered yet, or a line it wrote was lost",
+         "Do not touch the buffer between MapTransferEx and FlushAdapterBuffersEx; look at "
+         "the data after the flush."},
+    [DC_RULE_V04] =
+        {"V04", "v3-partial-map-skipped", DC_SEV_ERROR, "§3 Partial mapping", "",
+         "MapTransferEx mapped less than asked (*Length shortened) and the next MapTransferEx "
+         "on that MDL starts past Offset + *Length: bytes are never transferred",
+         "V04 v3-partial-map-skipped: MapTransferEx at Offset O after a partial mapping that "
+         "ended at E skips N bytes [mapped at X]",
+         "MapTransferEx may map only part of the request (map registers, the scatter/gather "
+         "buffer, the controller's limits) and still return STATUS_SUCCESS; *Length says how "
+         "much.  A driver that advances by what it asked for instead of what was mapped never "
+         "transfers the rest.",
+         "bytes of the request were never transferred",
+         "After each MapTransferEx, advance by the *Length it returned: the next call uses "
+         "Offset + *Length and the remaining length."},
+    [DC_RULE_V05] =
+        {"V05", "v3-status-ignored", DC_SEV_ERROR, "§3, G6", "",
+         "FlushAdapterBuffersEx failed (or a DmaCompletionRoutine reported a status other than "
+         "DmaComplete) and the IRP still completed with success",
+         "V05 v3-transfer-status-ignored: FlushAdapterBuffersEx returned S [at X] and the IRP "
+         "completed with status S2 [at Y]",
+         "In version 3 the transfer's verdict comes from FlushAdapterBuffersEx's NTSTATUS "
+         "(and, for system DMA, the DMA_COMPLETION_STATUS), as from FlushAdapterBuffers' "
+         "BOOLEAN in v1/v2: the data of a failed transfer is not what was asked for.",
+         "always",
+         "Fail the IRP (Information 0) when FlushAdapterBuffersEx does not return "
+         "STATUS_SUCCESS or the completion status is not DmaComplete."},
+    [DC_RULE_V06] =
+        {"V06", "v3-adapter-object-held", DC_SEV_ERROR, "§3 Adapter release, G14", "0x07",
+         "PutDmaAdapter, removal or unload while a version 3 adapter object is still "
+         "allocated (KeepObject or a synchronous AllocateAdapterChannelEx without "
+         "FreeAdapterObject)",
+         "V06 v3-adapter-object-held: PutDmaAdapter with the adapter object still allocated",
+         "An adapter object kept by KeepObject (or granted synchronously without an "
+         "ExecutionRoutine) stays the driver's until FreeAdapterObject: no other request gets "
+         "the channel, and PutDmaAdapter leaks it.",
+         "never judged (an API rule)",
+         "Call FreeAdapterObject(Adapter, DeallocateObject) (or DeallocateObjectKeepRegisters "
+         "then FreeMapRegisters) when the transfer is done, and before PutDmaAdapter."},
+    [DC_RULE_V07] =
+        {"V07", "v3-cached-common-buffer", DC_SEV_ERROR, "§3 Common buffers, G2", "",
+         "a cache-enabled common buffer from AllocateCommonBufferEx (or a v3 allocator) is "
+         "read or written by the device, or read by the CPU after the device wrote it, "
+         "without FlushDmaBuffer (or KeFlushIoBuffers) in between",
+         "V07 v3-cached-common-buffer: device|CPU read|wrote N bytes of a cache-enabled "
+         "common buffer without FlushDmaBuffer [allocated at X]",
+         "MapTransferEx/FlushAdapterBuffersEx do the cache maintenance of transfers, not of "
+         "common buffers: a cache-enabled one is the driver's to flush on non-coherent "
+         "hardware, with FlushDmaBuffer where v1/v2 uses KeFlushIoBuffers.",
+         "the device or the CPU saw stale bytes",
+         "Allocate common buffers with CacheEnabled = FALSE on non-coherent hardware, or call "
+         "FlushDmaBuffer(Adapter, Mdl, ReadOperation) over the buffer's MDL before each "
+         "device access and before the CPU reads what the device wrote."},
+    [DC_RULE_V08] =
+        {"V08", "v3-mixed-routines", DC_SEV_ERROR, "§3", "",
+         "a transfer mapped with MapTransferEx is flushed with FlushAdapterBuffers, or one "
+         "mapped with MapTransfer with FlushAdapterBuffersEx",
+         "V08 v3-mixed-routines: FlushAdapterBuffers[Ex] of a transfer mapped by "
+         "MapTransfer[Ex] [mapped at X]",
+         "The v1 and v3 routines keep different state (a CurrentVa versus an Offset into an "
+         "MDL chain, a BOOLEAN versus an NTSTATUS, v3's cache maintenance): a v1 flush of a v3 "
+         "mapping does not invalidate the caches as v3 promises, and the reverse leaves the "
+         "v1 contract's KeFlushIoBuffers to the driver while it may assume it done.",
+         "never judged (an API rule)",
+         "Pair MapTransferEx with FlushAdapterBuffersEx and MapTransfer with "
+         "FlushAdapterBuffers; a v3 driver uses the Ex routines throughout."},
 };
 
 const struct dc_rule_info *dc_rule_info(enum dc_rule r)

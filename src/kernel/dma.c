@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel.h"
+#include "dma_int.h"
 
 #define RA() __builtin_return_address(0)
 
@@ -96,6 +96,8 @@ struct dc_adapter {
 	struct dc_cbuf *cbufs;
 	struct dc_sgrec *sgls;
 	bool granting;
+	bool v3;               /* DEVICE_DESCRIPTION_VERSION3: the v3 table (dma_v3.c) */
+	struct dc_dma_v3 *v3s; /* its v3 state */
 };
 
 static const DMA_OPERATIONS dma_ops;
@@ -154,11 +156,16 @@ static uint64_t sysdma_page(const struct dc_adapter *a)
 static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_DESCRIPTION dd,
                                       ULONG *nmr_out)
 {
-	if (dd->Version > DEVICE_DESCRIPTION_VERSION2)
-		return NULL; /* v3 is not provided: NULL, as for any version the HAL lacks */
+	if (dd->Version > DEVICE_DESCRIPTION_VERSION3)
+		return NULL; /* NULL, as for any version the HAL lacks */
+	/* Version 3 ignores Dma32/64BitAddresses: a bus master says DmaAddressWidth. */
+	bool v3 = dd->Version == DEVICE_DESCRIPTION_VERSION3;
+	if (v3 && dd->Master && (dd->DmaAddressWidth < 24 || dd->DmaAddressWidth > 64))
+		return NULL;
 	struct dc_adapter *a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
+	a->v3 = v3;
 	a->s = s;
 	a->dev = d;
 	a->master = dd->Master;
@@ -170,7 +177,11 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 	if (a->master) {
 		a->sg = dd->ScatterGather;
 		a->channel = -1;
-		if (dd->Dma64BitAddresses)
+		if (v3)
+			a->addr_bits = dd->DmaAddressWidth >= 64   ? 64
+			               : dd->DmaAddressWidth >= 32 ? 32
+			                                           : 24;
+		else if (dd->Dma64BitAddresses)
 			a->addr_bits = 64;
 		else if (dd->Dma32BitAddresses || dd->InterfaceType == PCIBus)
 			a->addr_bits = 32;
@@ -203,7 +214,7 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 		dc_mapreg_set_dma_page(a->mr, sysdma_page(a));
 	a->pub.Version = 1;
 	a->pub.Size = sizeof(DMA_ADAPTER);
-	a->pub.DmaOperations = (PDMA_OPERATIONS)&dma_ops;
+	a->pub.DmaOperations = (PDMA_OPERATIONS)(v3 ? dc_dma_v3_ops(&dma_ops) : &dma_ops);
 	a->next = s->adapters;
 	s->adapters = a;
 	*nmr_out = a->nmr;
@@ -869,7 +880,7 @@ static void free_run(struct dc_sys *s, void *va, uint64_t pages, bool cached)
 
 static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Length,
                              PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled,
-                             const char *routine, const void *pc)
+                             uint64_t min_pa, uint64_t max_pa, const char *routine, const void *pc)
 {
 	dc_irql_require(s, routine, PASSIVE_LEVEL, PASSIVE_LEVEL, pc);
 	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_COMMON_ALLOC, routine, pc);
@@ -882,8 +893,16 @@ static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Le
 	struct dc_cbuf *c = pages ? calloc(1, sizeof(*c)) : NULL;
 	void *va = NULL;
 	if (c && LogicalAddress) {
-		enum dc_zone z = zone_for(a->addr_bits);
-		va = alloc_run(s, pages, z, CacheEnabled);
+		/* v3's MaximumAddress narrows the zone; the allocator's zones are its lows. */
+		uint32_t bits = a->addr_bits;
+		if (max_pa < (UINT64_C(1) << 24) - 1)
+			bits = 0; /* below what any zone guarantees: refused below */
+		else if (max_pa < (UINT64_C(1) << 32) - 1)
+			bits = DC_MIN(bits, 24u);
+		else if (max_pa < UINT64_MAX)
+			bits = DC_MIN(bits, 32u);
+		enum dc_zone z = zone_for(bits);
+		va = bits ? alloc_run(s, pages, z, CacheEnabled) : NULL;
 		/* The 8237 cannot cross a 64 KiB DMA page: retry past the boundary. */
 		uint64_t pa = va ? dc_va_to_pa(s->m, va) : 0;
 		if (va && !a->master && pages <= 16 &&
@@ -897,6 +916,11 @@ static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Le
 				va = NULL;
 			}
 		}
+	}
+	if (va && (dc_va_to_pa(s->m, va) < min_pa ||
+	           dc_va_to_pa(s->m, va) + pages * DC_PAGE_SIZE - 1 > max_pa)) {
+		free_run(s, va, pages, CacheEnabled);
+		va = NULL;
 	}
 	if (!va) {
 		free(c);
@@ -928,8 +952,8 @@ static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Le
 static PVOID op_allocate_common_buffer(PDMA_ADAPTER DmaAdapter, ULONG Length,
                                        PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled)
 {
-	return allocate_common(dc_k(), DmaAdapter, Length, LogicalAddress, CacheEnabled,
-	                       "AllocateCommonBuffer", RA());
+	return allocate_common(dc_k(), DmaAdapter, Length, LogicalAddress, CacheEnabled, 0,
+	                       UINT64_MAX, "AllocateCommonBuffer", RA());
 }
 
 static void free_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Length,
@@ -1215,16 +1239,14 @@ static NTSTATUS op_build_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OB
 	              "BuildScatterGatherList", RA());
 }
 
-static void op_put_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
-                                       BOOLEAN WriteToDevice)
+static void put_sg(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
+                   BOOLEAN WriteToDevice, const char *routine, const void *pc)
 {
-	struct dc_sys *s = dc_k();
-	dc_irql_require(s, "PutScatterGatherList", DISPATCH_LEVEL, DISPATCH_LEVEL, RA());
-	struct dc_adapter *a =
-	    check_adapter(s, DmaAdapter, DC_KEV_SG_PUT, "PutScatterGatherList", RA());
+	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
+	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_SG_PUT, routine, pc);
 	if (!a)
 		return;
-	struct dc_kev e = kev(DC_KEV_SG_PUT, "PutScatterGatherList", RA(), a, a);
+	struct dc_kev e = kev(DC_KEV_SG_PUT, routine, pc, a, a);
 	e.sgl = ScatterGather;
 	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
 	struct dc_sgrec **pp = &a->sgls;
@@ -1258,6 +1280,12 @@ static void op_put_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_
 		free(rec->sgl);
 	free(rec);
 	try_grant(a);
+}
+
+static void op_put_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
+                                       BOOLEAN WriteToDevice)
+{
+	put_sg(dc_k(), DmaAdapter, ScatterGather, WriteToDevice, "PutScatterGatherList", RA());
 }
 
 static NTSTATUS op_calculate_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID CurrentVa,
@@ -1378,8 +1406,8 @@ void IoFreeMapRegisters(PADAPTER_OBJECT AdapterObject, PVOID MapRegisterBase,
 PVOID HalAllocateCommonBuffer(PADAPTER_OBJECT AdapterObject, ULONG Length,
                               PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled)
 {
-	return allocate_common(dc_k(), AdapterObject, Length, LogicalAddress, CacheEnabled,
-	                       "HalAllocateCommonBuffer", RA());
+	return allocate_common(dc_k(), AdapterObject, Length, LogicalAddress, CacheEnabled, 0,
+	                       UINT64_MAX, "HalAllocateCommonBuffer", RA());
 }
 
 void HalFreeCommonBuffer(PADAPTER_OBJECT AdapterObject, ULONG Length,
@@ -1425,9 +1453,15 @@ void KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation)
 {
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "KeFlushIoBuffers", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
+	dc_dma_ke_flush(s, Mdl, ReadOperation, DmaOperation, "KeFlushIoBuffers", RA());
+}
+
+void dc_dma_ke_flush(struct dc_sys *s, PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation,
+                     const char *routine, const void *pc)
+{
 	struct dc_kev e = {.type = DC_KEV_KE_FLUSH,
-	                   .routine = "KeFlushIoBuffers",
-	                   .pc = RA(),
+	                   .routine = routine,
+	                   .pc = pc,
 	                   .mdl = Mdl,
 	                   .flags = (ReadOperation ? DC_KEVF_READ : 0) |
 	                            (DmaOperation ? DC_KEVF_DMA : 0)};
@@ -1519,7 +1553,152 @@ void dc_dma_destroy_all(struct dc_sys *s)
 			free(w);
 		}
 		dc_mapreg_destroy(a->mr);
+		dc_dma_v3_free(a->v3s);
 		free(a);
 	}
 	s->adapters = NULL;
+}
+
+/* --- What the version 3 layer borrows (dma_int.h) ------------------------------------------- */
+
+bool dc_dma_facts(struct dc_sys *s, const void *p, struct dc_dma_facts *out)
+{
+	struct dc_adapter *a = adapter_of(s, p);
+	if (!a || a->released)
+		return false;
+	*out = (struct dc_dma_facts){.master = a->master,
+	                             .sg = a->sg,
+	                             .v3 = a->v3,
+	                             .channel = a->channel,
+	                             .nmr = a->nmr,
+	                             .addr_bits = a->addr_bits,
+	                             .owned = a->owned,
+	                             .waiting = a->waitq != NULL,
+	                             .pdo = a->dev ? a->dev->pdo : NULL};
+	return true;
+}
+
+bool dc_dma_regs_free(struct dc_sys *s, const void *p, uint32_t n)
+{
+	struct dc_adapter *a = adapter_of(s, p);
+	if (!a || a->released)
+		return false;
+	if (!n)
+		return true;
+	int first = dc_mapreg_alloc(a->mr, n);
+	if (first < 0)
+		return false;
+	dc_mapreg_free(a->mr, (uint32_t)first, n);
+	return true;
+}
+
+bool dc_dma_mrb_room(struct dc_sys *s, const void *p, const void *mrb, uint32_t *left)
+{
+	struct dc_adapter *a = adapter_of(s, p);
+	struct dc_mrb *b = a && !a->released ? mrb_of(a, mrb) : NULL;
+	if (!b)
+		return false;
+	*left = b->n > b->cursor ? b->n - b->cursor : 0;
+	return true;
+}
+
+struct dc_dma_v3 **dc_dma_v3_slot(struct dc_sys *s, const void *p)
+{
+	struct dc_adapter *a = adapter_of(s, p);
+	return a && !a->released ? &a->v3s : NULL;
+}
+
+PHYSICAL_ADDRESS dc_dma_map(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va,
+                            PULONG len, BOOLEAN write, const char *routine, const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	return map_transfer(s, ad, mdl, mrb, va, len, write, routine, pc);
+}
+
+BOOLEAN dc_dma_flush(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va, ULONG len,
+                     BOOLEAN write, const char *routine, const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	return flush_adapter(s, ad, mdl, mrb, va, len, write, routine, pc);
+}
+
+NTSTATUS dc_dma_alloc_channel(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT dev, ULONG nregs,
+                              PDRIVER_CONTROL control, PVOID ctx, const char *routine,
+                              const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	return allocate_channel(s, ad, dev, nregs, control, ctx, routine, pc);
+}
+
+void dc_dma_free_channel(struct dc_sys *s, PDMA_ADAPTER ad, const char *routine, const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	free_channel(s, ad, routine, pc);
+}
+
+void dc_dma_release_object(struct dc_sys *s, PDMA_ADAPTER ad, const char *routine, const void *pc)
+{
+	struct dc_adapter *a = check_adapter(s, ad, DC_KEV_CHANNEL_FREE, routine, pc);
+	if (!a)
+		return;
+	struct dc_kev e = kev(DC_KEV_CHANNEL_FREE, routine, pc, a, a);
+	e.flags = DC_KEVF_KEEP_REGS;
+	e.mrb = a->channel_mrb;
+	e.status = a->owned;
+	a->channel_mrb = NULL; /* the registers stay in a->mrbs: FreeMapRegisters frees them */
+	a->owned = false;
+	dc_kev_emit(s, &e);
+	try_grant(a);
+}
+
+void dc_dma_free_map_registers(struct dc_sys *s, PDMA_ADAPTER ad, PVOID mrb, ULONG n,
+                               const char *routine, const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	free_map_registers(s, ad, mrb, n, routine, pc);
+}
+
+bool dc_dma_cancel_wait(struct dc_sys *s, PDMA_ADAPTER ad, PVOID ctx)
+{
+	struct dc_adapter *a = adapter_of(s, ad);
+	if (!a || a->released)
+		return false;
+	for (struct dc_wait **pp = &a->waitq; *pp; pp = &(*pp)->next)
+		if ((*pp)->ctx == ctx) {
+			struct dc_wait *w = *pp;
+			*pp = w->next;
+			free(w);
+			return true;
+		}
+	return false;
+}
+
+NTSTATUS dc_dma_get_sg(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT dev, PMDL mdl, PVOID va,
+                       ULONG len, PDRIVER_LIST_CONTROL control, PVOID ctx, BOOLEAN write, PVOID buf,
+                       ULONG buf_len, const char *routine, const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	return get_sg(s, ad, dev, mdl, va, len, control, ctx, write, buf, buf_len, routine, pc);
+}
+
+PVOID dc_dma_alloc_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PPHYSICAL_ADDRESS logical,
+                          BOOLEAN cached, uint64_t min_pa, uint64_t max_pa, const char *routine,
+                          const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	return allocate_common(s, ad, len, logical, cached, min_pa, max_pa, routine, pc);
+}
+
+void dc_dma_free_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PHYSICAL_ADDRESS logical,
+                        PVOID va, BOOLEAN cached, const char *routine, const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	free_common(s, ad, len, logical, va, cached, routine, pc);
+}
+
+void dc_dma_put_sg(struct dc_sys *s, PDMA_ADAPTER ad, PSCATTER_GATHER_LIST sgl, BOOLEAN write,
+                   const char *routine, const void *pc)
+{
+	s->irql_judged = pc; /* the v3 routine judged the IRQL */
+	put_sg(s, ad, sgl, write, routine, pc);
 }

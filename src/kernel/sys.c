@@ -57,6 +57,10 @@ void dc_kbugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc
 
 void dc_irql_require(struct dc_sys *s, const char *routine, KIRQL lo, KIRQL hi, const void *pc)
 {
+	if (pc && s->irql_judged == pc) {
+		s->irql_judged = NULL;
+		return;
+	}
 	if (s->irql >= lo && s->irql <= hi)
 		return;
 	struct dc_kev e = {.type = DC_KEV_IRQL,

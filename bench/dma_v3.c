@@ -1,0 +1,274 @@
+/* `make bench`, DMA version 3 throughput: host bytes per second of whole bus-master transfers
+ * made through the real v3 routines of the kernel layer (src/kernel/dma_v3.c), sanitizer off
+ * and on, as a ratio to a host `memcpy` of the same bytes timed in the same process, in
+ * alternating slices (as bench/dma.c does for the engines alone).  It prints a Markdown section
+ * that bench/run.sh appends to bench/RESULTS.md.
+ *
+ *   dmacoh-bench-dma-v3
+ *
+ * Per transfer, as a v3 driver does it (the bench plays the driver, without IRPs): a synchronous
+ * AllocateAdapterChannelEx without routine (the map registers at once), MapTransferEx into the
+ * caller's scatter/gather buffer (which cleans the CPU caches over the bytes) looping on partial
+ * mappings, the bmblk command registers and doorbell through MmMapIoSpace, the clock run until
+ * the device is no longer busy, FlushAdapterBuffersEx (drain, invalidate after a read) and
+ * FreeAdapterObject(DeallocateObject).  A bmblk with 32 address bits, its buffer below 4 GiB:
+ * no bounce.  Sanitizer on: a second system with a checker attached (dc_check_create, as
+ * `dmacoh run` does), which sees every kernel event of those routines; any finding stops the
+ * bench.  Not measured: system DMA through v3 (the 8237's figures are bench/dma.c's). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stats.h"
+#include "dmacoh/check.h"
+#include "hw/machine.h"
+#include "kernel/sys.h"
+
+#define RUNS 5
+#define SLICES 6
+#define SLICE_BYTES (8u << 20)
+#define MAX_LEN (256u << 10)
+#define SG_MAX 64
+
+/* bmblk registers (docs/devices/bmblk.md). */
+#define R_STATUS 0x0C
+#define R_INT_STATUS 0x10
+#define R_LBA_LO 0x18
+#define R_LBA_HI 0x1C
+#define R_SECTORS 0x20
+#define R_SG_COUNT 0x24
+#define R_DOORBELL 0x28
+#define R_SG(i) (0x100 + 16 * (i))
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static __attribute__((noreturn)) void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "dmacoh-bench-dma-v3: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+struct rig {
+	struct dc_sys *s;
+	struct dc_check *chk;
+	struct dc_sysdev *d;
+	PDMA_ADAPTER a;
+	volatile UCHAR *regs;
+	uint8_t *buf;
+	PMDL mdl;
+	UCHAR ctx[DMA_TRANSFER_CONTEXT_SIZE_V1];
+	ULONG_PTR sg_buf[(sizeof(SCATTER_GATHER_LIST) + SG_MAX * sizeof(SCATTER_GATHER_ELEMENT)) /
+	                 sizeof(ULONG_PTR)];
+	ULONG nmr;
+};
+
+static void wr(struct rig *r, ULONG off, ULONG v)
+{
+	WRITE_REGISTER_ULONG((volatile ULONG *)(r->regs + off), v);
+}
+
+static ULONG rd(struct rig *r, ULONG off)
+{
+	return READ_REGISTER_ULONG((volatile ULONG *)(r->regs + off));
+}
+
+static void rig_up(struct rig *r, const char *plat, bool san)
+{
+	memset(r, 0, sizeof(*r));
+	struct dc_platform p;
+	if (dc_platform_builtin(plat, &p) || dc_sys_create(&p, &r->s))
+		die("no system on %s", plat);
+	if (dc_sys_add_device(r->s, "bmblk", NULL, &r->d))
+		die("no bmblk");
+	if (san) {
+		struct dc_check_opts o;
+		dc_check_opts_init(&o);
+		o.alignment_warnings = false;
+		if (dc_check_create(dc_sys_machine(r->s), &o, &r->chk))
+			die("dc_check_create failed");
+	}
+	DEVICE_DESCRIPTION dd;
+	memset(&dd, 0, sizeof(dd));
+	dd.Version = DEVICE_DESCRIPTION_VERSION3;
+	dd.Master = TRUE;
+	dd.ScatterGather = TRUE;
+	dd.DmaAddressWidth = 32;
+	dd.InterfaceType = PCIBus;
+	dd.MaximumLength = MAX_LEN;
+	r->a = IoGetDmaAdapter(dc_sysdev_pdo(r->d), &dd, &r->nmr);
+	if (!r->a)
+		die("no v3 adapter");
+	const struct dc_device *dev = dc_sysdev_device(r->d);
+	PHYSICAL_ADDRESS base;
+	base.QuadPart = (LONGLONG)dev->res.mmio_base;
+	r->regs = MmMapIoSpace(base, dev->res.mmio_len, MmNonCached);
+	r->buf = dc_sys_alloc_buffer(r->s, MAX_LEN, 0, DC_ZONE_DMA32);
+	r->mdl = IoAllocateMdl(r->buf, MAX_LEN, FALSE, FALSE, NULL);
+	if (!r->regs || !r->buf || !r->mdl)
+		die("setup failed");
+	MmBuildMdlForNonPagedPool(r->mdl);
+	if (r->a->DmaOperations->InitializeDmaTransferContext(r->a, r->ctx))
+		die("InitializeDmaTransferContext failed");
+}
+
+static void rig_down(struct rig *r)
+{
+	dc_sys_run_for(r->s, 0);
+	if (r->chk && dc_check_count(r->chk)) {
+		dc_check_report(r->chk);
+		die("the sanitizer found something in a correct sequence");
+	}
+	IoFreeMdl(r->mdl);
+	MmUnmapIoSpace((PVOID)r->regs, dc_sysdev_device(r->d)->res.mmio_len);
+	r->a->DmaOperations->PutDmaAdapter(r->a);
+	if (r->chk)
+		dc_check_destroy(r->chk);
+	dc_sys_free_buffer(r->s, r->buf);
+	dc_sys_destroy(r->s);
+}
+
+/* One whole transfer of len bytes (whole sectors) at sector 0, through the v3 routines. */
+static void xfer(struct rig *r, bool read, ULONG len)
+{
+	PDMA_OPERATIONS ops = r->a->DmaOperations;
+	PSCATTER_GATHER_LIST sg = (PSCATTER_GATHER_LIST)r->sg_buf;
+	dc_sys_run_for(r->s, 0); /* this system is the current one (two are alive) */
+	KIRQL old;
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	PVOID mrb = NULL;
+	ULONG regs = ADDRESS_AND_SIZE_TO_SPAN_PAGES(r->buf, len);
+	if (regs > r->nmr)
+		regs = r->nmr;
+	if (ops->AllocateAdapterChannelEx(r->a, dc_sysdev_pdo(r->d), r->ctx, regs,
+	                                  DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &mrb))
+		die("AllocateAdapterChannelEx failed (%u registers)", (unsigned)regs);
+	for (ULONG done = 0; done < len;) {
+		ULONG l = len - done;
+		if (ops->MapTransferEx(r->a, r->mdl, mrb, done, 0, &l, (BOOLEAN)!read, sg,
+		                       sizeof(r->sg_buf), NULL, NULL))
+			die("MapTransferEx failed");
+		ULONG sectors = l / 512, n = sg->NumberOfElements, total = 0;
+		if (!sectors || n > SG_MAX)
+			die("a piece the device cannot take");
+		for (ULONG i = 0; i < n; i++) {
+			ULONG el = sg->Elements[i].Length;
+			if (el > sectors * 512 - total)
+				el = sectors * 512 - total;
+			wr(r, R_SG(i), sg->Elements[i].Address.LowPart);
+			wr(r, R_SG(i) + 4, 0);
+			wr(r, R_SG(i) + 8, el);
+			total += el;
+		}
+		wr(r, R_LBA_LO, done / 512);
+		wr(r, R_LBA_HI, 0);
+		wr(r, R_SECTORS, sectors);
+		wr(r, R_SG_COUNT, n);
+		wr(r, R_DOORBELL, read ? 1 : 2);
+		KeLowerIrql(old);
+		while (rd(r, R_STATUS) & 1)
+			dc_sys_run_for(r->s, 20000);
+		KeRaiseIrql(DISPATCH_LEVEL, &old);
+		wr(r, R_INT_STATUS, 3);
+		if (ops->FlushAdapterBuffersEx(r->a, r->mdl, mrb, done, l, (BOOLEAN)!read))
+			die("FlushAdapterBuffersEx failed");
+		done += sectors * 512;
+	}
+	ops->FreeAdapterObject(r->a, DeallocateObject);
+	KeLowerIrql(old);
+}
+
+static uint8_t *mc_src, *mc_dst;
+
+static uint64_t slice_memcpy(uint32_t len, uint32_t k)
+{
+	uint64_t t0 = now_ns();
+	for (uint32_t i = 0; i < k; i++) {
+		memcpy(mc_dst, mc_src, len);
+		__asm__ volatile("" : : "r"(mc_dst) : "memory");
+	}
+	return now_ns() - t0;
+}
+
+static uint64_t slice_dma(struct rig *r, bool read, uint32_t len, uint32_t k)
+{
+	uint64_t t0 = now_ns();
+	for (uint32_t i = 0; i < k; i++)
+		xfer(r, read, len);
+	return now_ns() - t0;
+}
+
+int main(void)
+{
+	static const char *const plats[] = {"pc", "noncoherent"};
+	static const uint32_t sizes[] = {4u << 10, 64u << 10, 256u << 10};
+	mc_src = malloc(MAX_LEN);
+	mc_dst = malloc(MAX_LEN);
+	if (!mc_src || !mc_dst)
+		die("out of memory");
+	memset(mc_src, 0x5a, MAX_LEN);
+	printf("## DMA version 3 throughput (sanitizer off and on)\n\n");
+	printf("`%s`: whole bus-master transfers through the v3 routines of the kernel layer "
+	       "(synchronous AllocateAdapterChannelEx, MapTransferEx into the caller's "
+	       "scatter/gather buffer with its cache maintenance, the bmblk command, "
+	       "FlushAdapterBuffersEx, FreeAdapterObject), against `memcpy` of the same bytes in "
+	       "the same process, %d runs of %d alternating slices of %u MiB; median (min–max).  "
+	       "Sanitizer on: a checker attached to a second system, seeing every v3 kernel "
+	       "event.\n\n",
+	       "bench/dma_v3.c", RUNS, SLICES, SLICE_BYTES >> 20);
+	printf("| platform | direction | size | DMA ÷ memcpy, sanitizer off | on | ns per transfer "
+	       "off / on / memcpy |\n|---|---|---|---|---|---|\n");
+	for (unsigned pi = 0; pi < 2; pi++) {
+		struct rig r, rs;
+		rig_up(&r, plats[pi], false);
+		rig_up(&rs, plats[pi], true);
+		for (int read = 0; read < 2; read++)
+			for (unsigned si = 0; si < 3; si++) {
+				uint32_t len = sizes[si], k = SLICE_BYTES / len;
+				double off[RUNS], on[RUNS], ns_off[RUNS], ns_on[RUNS], ns_mc[RUNS];
+				xfer(&r, read, len);
+				xfer(&rs, read, len);
+				for (int run = 0; run < RUNS; run++) {
+					uint64_t a = 0, b = 0, c = 0;
+					for (int sl = 0; sl < SLICES; sl++) {
+						c += slice_memcpy(len, k);
+						a += slice_dma(&r, read, len, k);
+						b += slice_dma(&rs, read, len, k);
+					}
+					off[run] = (double)c / (double)a;
+					on[run] = (double)c / (double)b;
+					double n = (double)SLICES * k;
+					ns_off[run] = (double)a / n;
+					ns_on[run] = (double)b / n;
+					ns_mc[run] = (double)c / n;
+				}
+				struct summary so = summarize(off, RUNS), sn = summarize(on, RUNS);
+				printf("| %s | %s | %u KiB | %.3f (%.3f–%.3f) | %.3f (%.3f–%.3f) | "
+				       "%.0f / "
+				       "%.0f / %.0f |\n",
+				       plats[pi], read ? "read" : "write", len >> 10, so.med,
+				       so.min, so.max, sn.med, sn.min, sn.max,
+				       summarize(ns_off, RUNS).med, summarize(ns_on, RUNS).med,
+				       summarize(ns_mc, RUNS).med);
+				fflush(stdout);
+			}
+		rig_down(&r);
+		rig_down(&rs);
+	}
+	printf("\n");
+	free(mc_src);
+	free(mc_dst);
+	return 0;
+}
