@@ -106,7 +106,7 @@ DC_TEST(wdk_cc_reports_every_missing_import_with_its_line)
 	CHECK(write_file(dir, "mydrv.c",
 	                 "#include <ntddk.h>\n"                                        /* 1 */
 	                 "#include <dmacoh/driver.h>\n"                                /* 2 */
-	                 "VOID MmFreePagesFromMdl(PMDL MemoryDescriptorList);\n"       /* 3 */
+	                 "VOID MmFrobPagesFromMdl(PMDL MemoryDescriptorList);\n"       /* 3 */
 	                 "VOID IoFrobnicate(ULONG);\n"                                 /* 4 */
 	                 "NTSTATUS ZwFrobKey(HANDLE);\n"                               /* 5 */
 	                 "VOID KeFrobDpcs(VOID);\n"                                    /* 6 */
@@ -120,7 +120,7 @@ DC_TEST(wdk_cc_reports_every_missing_import_with_its_line)
 	                 "\tKeFrobDpcs();\n"                                           /* 14 */
 	                 "\tif (ZwFrobKey(NULL) == 0)\n"                               /* 15 */
 	                 "\t\tHalFrobBus(d);\n"                                        /* 16 */
-	                 "\tMmFreePagesFromMdl(NULL);\n"                               /* 17 */
+	                 "\tMmFrobPagesFromMdl(NULL);\n"                               /* 17 */
 	                 "\tIoFrobnicate(2);\n"                                        /* 18 */
 	                 "\tKeStallExecutionProcessor(1);\n"                           /* 19 */
 	                 "\treturn STATUS_SUCCESS;\n"                                  /* 20 */
@@ -136,7 +136,7 @@ DC_TEST(wdk_cc_reports_every_missing_import_with_its_line)
 	    "mydrv.c:14: KeFrobDpcs is not provided by dmacoh\n",
 	    "mydrv.c:15: ZwFrobKey is not provided by dmacoh\n",
 	    "mydrv.c:16: HalFrobBus is not provided by dmacoh\n",
-	    "mydrv.c:17: MmFreePagesFromMdl is not provided by dmacoh\n",
+	    "mydrv.c:17: MmFrobPagesFromMdl is not provided by dmacoh\n",
 	};
 	const char *at = out;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {

@@ -76,6 +76,55 @@ static bool readable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
 }
 
+/* Which devices (built-in and loaded) honour fault=N and how, from their models' declared
+ * store kinds: "honoured by sysblk, bmblk (the IRP fails), sb16 (the driver recovers);
+ * refused on ring". */
+static void fault_devices(FILE *f)
+{
+	static const char *const how[] = {[DC_STORE_BLOCK] = "the IRP fails",
+	                                  [DC_STORE_FRAME] = "the IRP fails",
+	                                  [DC_STORE_STREAM] = "the driver recovers"};
+	char line[1024];
+	size_t n = (size_t)snprintf(line, sizeof(line), "honoured by");
+	const char *sep = " ";
+	for (int kind = DC_STORE_BLOCK; kind <= DC_STORE_STREAM; kind++) {
+		bool any = false;
+		for (const char *const *d = dc_sys_device_names(); *d && n < sizeof(line); d++) {
+			const struct dc_device_model *m = dc_sys_device_model(*d);
+			if (!m || m->no_fault || (int)m->store_kind != kind)
+				continue;
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", sep, *d);
+			sep = ", ";
+			any = true;
+		}
+		if (any && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " (%s)", how[kind]);
+	}
+	sep = "; refused on ";
+	for (const char *const *d = dc_sys_device_names(); *d && n < sizeof(line); d++) {
+		const struct dc_device_model *m = dc_sys_device_model(*d);
+		if (m && (m->no_fault || m->store_kind == DC_STORE_NONE)) {
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", sep, *d);
+			sep = ", ";
+		}
+	}
+	/* wrapped to the help's width, as continuation lines of the key */
+	for (const char *p = line; *p;) {
+		size_t w = strlen(p);
+		if (w > 52) {
+			w = 52;
+			while (w && p[w] != ' ')
+				w--;
+			if (!w)
+				w = 52;
+		}
+		fprintf(f, "      %-22s %.*s\n", "", (int)w, p);
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 static void run_usage(FILE *f)
 {
 	fprintf(
@@ -112,6 +161,8 @@ static void run_usage(FILE *f)
 				fprintf(f, "      %-22s", "");
 			}
 		}
+		if (!strcmp(k[i].name, "fault"))
+			fault_devices(f);
 	}
 	fprintf(
 	    f,

@@ -85,14 +85,11 @@ int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char
 	return DC_OK;
 }
 
-/* The Win32 error an application would get from GetLastError for status.
- * MERGE(app): engineer "app" writes RtlNtStatusToDosError (branch app); at merge this body
- * becomes `return (int64_t)RtlNtStatusToDosError(status);`.  Until then: not known (-1), and
- * reports leave the Win32 error out.  No mapping table of our own here, by design. */
+/* The Win32 error an application would get from GetLastError for status (the kernel's
+ * RtlNtStatusToDosError, Microsoft's documented mapping). */
 static int64_t dc_tool_win32_error(NTSTATUS status)
 {
-	(void)status;
-	return -1;
+	return (int64_t)RtlNtStatusToDosError(status);
 }
 
 void dc_tool_note(struct dc_tool_session *t, struct dc_irp_note *n)
