@@ -185,9 +185,15 @@ static int run_app(void *opaque, struct dc_tool_session *t)
 		snprintf(x->what, sizeof(x->what), "--app %s", err);
 		return DC_OK;
 	}
-	/* Its lines, for findings made in it. */
+	/* Its lines, for findings made in it.  Reading the new module re-reads the process: the
+	 * driver's lines are read again too while it is loaded (its report comes after the
+	 * unload). */
 	char sym[256];
 	dc_check_symbolize(t->chk, dc_app_entry(a), true, sym, sizeof(sym));
+	PDRIVER_OBJECT dobj = dc_driver_object(t->drv);
+	if (dobj && dobj->DriverInit)
+		dc_check_symbolize(t->chk, (const void *)(uintptr_t)dobj->DriverInit, true, sym,
+		                   sizeof(sym));
 	int status = 0;
 	char *argv0 = (char *)x->app_path;
 	char **argv = calloc((size_t)x->app_argc + 2, sizeof(*argv));
