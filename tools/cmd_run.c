@@ -248,19 +248,18 @@ void dc_run_close_trace(struct dc_run_ctx *x)
 		fprintf(stderr, "dmacoh run: could not write the trace %s\n", x->trace_path);
 }
 
+/* The application's module, loaded before the driver's: the symbolizer then reads the process
+ * once with both in it (reading it again later, after the driver's unload, loses the
+ * driver's lines). */
+static struct dc_app *loaded_app;
+
 /* The test application, on the started device (dc_tool_session.after). */
 static int run_app(void *opaque, struct dc_tool_session *t)
 {
 	struct dc_run_ctx *x = opaque;
-	struct dc_app *a = NULL;
-	char err[512];
-	if (dc_app_load(x->app_path, &a, err, sizeof(err))) {
-		snprintf(x->what, sizeof(x->what), "--app %s", err);
-		return DC_OK;
-	}
-	/* Its lines, for findings made in it. */
-	char sym[256];
-	dc_check_symbolize(t->chk, dc_app_entry(a), true, sym, sizeof(sym));
+	struct dc_app *a = loaded_app;
+	if (!a)
+		return DC_OK; /* its load failed: x->what says why */
 	int status = 0;
 	char *argv0 = (char *)x->app_path;
 	char **argv = calloc((size_t)x->app_argc + 2, sizeof(*argv));
@@ -335,6 +334,11 @@ int dc_run_body(struct dc_run_ctx *x)
 	/* In place before the module's constructors and DriverEntry run. */
 	dc_check_install_crash_handler(t->chk, 1);
 	dc_check_set_access_watchdog(x->max_accesses);
+	if (x->app_path && dc_app_load(x->app_path, &loaded_app, x->err, sizeof(x->err))) {
+		snprintf(x->what, sizeof(x->what), "--app %.1000s", x->err);
+		*x->err = 0;
+		loaded_app = NULL;
+	}
 	int e = dc_tool_session_load(t, x->path, x->device_arg, x->err, sizeof(x->err));
 	if (e) {
 		if (!t->failed_routine)
