@@ -9,8 +9,8 @@
  * (src/kernel) implements them.  Written from the WDK documentation and
  * docs/wdm-dma-spec.md; no code is taken from any other project.
  *
- * Wide strings: WCHAR is uint16_t, so use u"..." literals (char16_t) — L"..." is 32-bit
- * wchar_t on Linux unless the driver is compiled with -fshort-wchar.
+ * Wide strings: WCHAR is 16 bits; dmacoh-cc compiles with -fshort-wchar, so L"..." is a
+ * WCHAR string as on Windows (in C++ WCHAR is wchar_t).  Without it use u"..." literals.
  */
 #ifndef DMACOH_WDM_H
 #define DMACOH_WDM_H
