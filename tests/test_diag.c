@@ -40,7 +40,7 @@ DC_TEST(diag_failed_irp_in_summary_with_status_and_dbgprint)
 	static const char *const out[] = {
 	    "1 failed, 0 hung",
 	    "  failed     IRP 2 (write, IRP_MJ_WRITE, offset 0x67e00, length 4096): "
-	    "STATUS_INSUFFICIENT_RESOURCES (0xC000009A)\n",
+	    "STATUS_INSUFFICIENT_RESOURCES (0xC000009A), Win32 error 1450\n",
 	    "DbgPrint [t=1051000 ns] diag: GetScatterGatherList: 17 map registers needed, 16 "
 	    "granted\n",
 	    "not verified: the 1 failed IRP",
@@ -52,7 +52,7 @@ DC_TEST(diag_failed_irp_in_summary_with_status_and_dbgprint)
 	    "R03 irp-failed: IRP 2 (write, offset 0x67e00, length 4096) completed with "
 	    "STATUS_INSUFFICIENT_RESOURCES (0xC000009A)",
 	    "    IRP 2: IRP_MJ_WRITE, offset 0x67e00, length 4096, status "
-	    "STATUS_INSUFFICIENT_RESOURCES (0xC000009A)\n",
+	    "STATUS_INSUFFICIENT_RESOURCES (0xC000009A), Win32 error 1450\n",
 	    "      [t=1051000 ns] diag: GetScatterGatherList: 17 map registers needed",
 	};
 	for (size_t i = 0; i < sizeof(err) / sizeof(err[0]); i++)
@@ -73,7 +73,7 @@ DC_TEST(diag_many_failed_irps_bounded)
 	CHECK_MSG(n == 8 && strstr(r.out, "12 failed, 0 hung") &&
 	              strstr(r.out, "  ...        4 more failed or hung IRPs") &&
 	              strstr(r.out, "  failed     IRP 8 (") &&
-	              strstr(r.out, "STATUS_DEVICE_DATA_ERROR (0xC000009C)\n") &&
+	              strstr(r.out, "STATUS_DEVICE_DATA_ERROR (0xC000009C), Win32 error 23\n") &&
 	              strstr(r.out, "] diag: request 8: medium error\n") &&
 	              strstr(r.out, "findings   R03 x12"),
 	          "%zu shown:\n%s", n, r.out);

@@ -59,8 +59,8 @@ static void tut_run(struct dct_run *r, const char *drv, const char *platform)
 	snprintf(model, sizeof(model), "%s/echo.so", tut_dir);
 	snprintf(driver, sizeof(driver), "%s/%s.so", tut_dir, drv);
 	snprintf(app, sizeof(app), "%s/echo_app.so", tut_dir);
-	if (!dct_run_tool(r, (const char *const[]){"run", "--device-model", model, "--driver", driver,
-	                                           "--app", app, "--platform", platform,
+	if (!dct_run_tool(r, (const char *const[]){"run", "--device-model", model, "--driver",
+	                                           driver, "--app", app, "--platform", platform,
 	                                           "--deterministic", "--quiet", NULL}))
 		r->status = -2;
 	dct_log("%s on %s: status %d\n%.2000s\n%.2000s\n", drv, platform, r->status, r->err,

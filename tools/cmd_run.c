@@ -559,10 +559,8 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 	}
 	if (*x->what)
 		fprintf(out, "  run        stopped: %s\n", x->what);
-	if (!x->ran || app_only)
-		;
-	else
-		write_data(out, x);
+	if (!app_only)
+		write_data(out, x); /* an application checks its own data */
 	fprintf(out, "  findings   ");
 	bool any = false;
 	for (int r = 0; r < DC_RULE_COUNT; r++) {

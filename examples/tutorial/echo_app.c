@@ -66,14 +66,16 @@ int main(int argc, char **argv)
 		}
 		if (!ReadFile(h, in, len, &got, NULL) || got != len) {
 			printf("echo_app: frame %u: ReadFile(%lu) got %lu bytes, error %lu\n", i,
-			       (unsigned long)len, (unsigned long)got, (unsigned long)GetLastError());
+			       (unsigned long)len, (unsigned long)got,
+			       (unsigned long)GetLastError());
 			bad++;
 			break;
 		}
 		if (memcmp(in, out, len) != 0) {
 			for (k = 0; k < len && in[k] == out[k]; k++)
 				;
-			printf("echo_app: frame %u (%lu bytes): byte %lu came back 0x%02x, sent 0x%02x\n",
+			printf("echo_app: frame %u (%lu bytes): byte %lu came back 0x%02x, sent "
+			       "0x%02x\n",
 			       i, (unsigned long)len, (unsigned long)k, in[k], out[k]);
 			bad++;
 		}

@@ -61,8 +61,8 @@ struct echo {
 	uint32_t int_status, int_mask;
 	uint32_t tx_lo, tx_hi, tx_len, rx_lo, rx_hi, rx_len, rx_frame_len;
 	bool rx_armed;
-	uint8_t *tx_buf;                   /* the frame being fetched */
-	uint8_t *frame[ECHO_DEPTH];        /* frame memory, a ring */
+	uint8_t *tx_buf;            /* the frame being fetched */
+	uint8_t *frame[ECHO_DEPTH]; /* frame memory, a ring */
 	uint32_t frame_len[ECHO_DEPTH];
 	unsigned head, count;
 	bool fail_next; /* inject_fault: the next transfer stops half way */
@@ -188,21 +188,33 @@ static uint32_t echo_mmio_read(void *opaque, uint64_t off, unsigned size)
 	(void)size; /* only 4 is declared, so only 4 arrives */
 	dc_host_bm_flush(e->h);
 	switch (off) {
-	case ECHO_REG_ID: return ECHO_ID_VALUE;
+	case ECHO_REG_ID:
+		return ECHO_ID_VALUE;
 	case ECHO_REG_STATUS:
 		return (dc_bm_busy(e->tx) ? 1u : 0u) | (dc_bm_busy(e->rx) ? 2u : 0u) |
 		       (e->rx_armed ? 4u : 0u) | e->count << 8;
-	case ECHO_REG_INT_STATUS: return e->int_status;
-	case ECHO_REG_INT_MASK: return e->int_mask;
-	case ECHO_REG_TX_ADDR_LO: return e->tx_lo;
-	case ECHO_REG_TX_ADDR_HI: return e->tx_hi;
-	case ECHO_REG_TX_LEN: return e->tx_len;
-	case ECHO_REG_RX_ADDR_LO: return e->rx_lo;
-	case ECHO_REG_RX_ADDR_HI: return e->rx_hi;
-	case ECHO_REG_RX_LEN: return e->rx_len;
-	case ECHO_REG_RX_FRAME_LEN: return e->rx_frame_len;
-	case ECHO_REG_MAX_FRAME: return ECHO_MAX_FRAME;
-	default: return 0; /* reserved: reads as zero */
+	case ECHO_REG_INT_STATUS:
+		return e->int_status;
+	case ECHO_REG_INT_MASK:
+		return e->int_mask;
+	case ECHO_REG_TX_ADDR_LO:
+		return e->tx_lo;
+	case ECHO_REG_TX_ADDR_HI:
+		return e->tx_hi;
+	case ECHO_REG_TX_LEN:
+		return e->tx_len;
+	case ECHO_REG_RX_ADDR_LO:
+		return e->rx_lo;
+	case ECHO_REG_RX_ADDR_HI:
+		return e->rx_hi;
+	case ECHO_REG_RX_LEN:
+		return e->rx_len;
+	case ECHO_REG_RX_FRAME_LEN:
+		return e->rx_frame_len;
+	case ECHO_REG_MAX_FRAME:
+		return ECHO_MAX_FRAME;
+	default:
+		return 0; /* reserved: reads as zero */
 	}
 }
 
@@ -224,12 +236,24 @@ static void echo_mmio_write(void *opaque, uint64_t off, uint32_t val, unsigned s
 		e->int_mask = val & 7u;
 		echo_update_irq(e);
 		break;
-	case ECHO_REG_TX_ADDR_LO: e->tx_lo = val; break;
-	case ECHO_REG_TX_ADDR_HI: e->tx_hi = val; break;
-	case ECHO_REG_TX_LEN: e->tx_len = val; break;
-	case ECHO_REG_RX_ADDR_LO: e->rx_lo = val; break;
-	case ECHO_REG_RX_ADDR_HI: e->rx_hi = val; break;
-	case ECHO_REG_RX_LEN: e->rx_len = val; break;
+	case ECHO_REG_TX_ADDR_LO:
+		e->tx_lo = val;
+		break;
+	case ECHO_REG_TX_ADDR_HI:
+		e->tx_hi = val;
+		break;
+	case ECHO_REG_TX_LEN:
+		e->tx_len = val;
+		break;
+	case ECHO_REG_RX_ADDR_LO:
+		e->rx_lo = val;
+		break;
+	case ECHO_REG_RX_ADDR_HI:
+		e->rx_hi = val;
+		break;
+	case ECHO_REG_RX_LEN:
+		e->rx_len = val;
+		break;
 	case ECHO_REG_DOORBELL:
 		if (val == 1u) {
 			echo_send(e);
@@ -242,7 +266,8 @@ static void echo_mmio_write(void *opaque, uint64_t off, uint32_t val, unsigned s
 			}
 		}
 		break;
-	default: break; /* read-only or reserved: ignored */
+	default:
+		break; /* read-only or reserved: ignored */
 	}
 }
 

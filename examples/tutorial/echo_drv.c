@@ -346,7 +346,8 @@ static NTSTATUS EchoStartDevice(PECHO_EXTENSION ext, PCM_RESOURCE_LIST translate
 			level = d->u.Interrupt.Level;
 			vector = d->u.Interrupt.Vector;
 			affinity = d->u.Interrupt.Affinity;
-			mode = (d->Flags & CM_RESOURCE_INTERRUPT_LATCHED) ? Latched : LevelSensitive;
+			mode =
+			    (d->Flags & CM_RESOURCE_INTERRUPT_LATCHED) ? Latched : LevelSensitive;
 			shared = (BOOLEAN)(d->ShareDisposition == CmResourceShareShared);
 			haveInterrupt = TRUE;
 		}
