@@ -105,8 +105,8 @@ struct dc_sys {
 	/* The Win32 layer (win32.c): handles, names and links, the application's requests. */
 	struct dc_w32 *w32;
 	struct dc_dbgprint *dbg; /* DbgPrint output captured (dbgprint.c), NULL until some */
-	struct dc_reg *reg;     /* the registry (registry.c), created on first use */
-	struct dc_plumb *plumb; /* timers, error log, ... (plumb.c), created on first use */
+	struct dc_reg *reg;      /* the registry (registry.c), created on first use */
+	struct dc_plumb *plumb;  /* timers, error log, ... (plumb.c), created on first use */
 	/* A call site whose IRQL the caller judged already (a v3 routine built on a v1/v2 one,
 	 * dma_int.h): the next dc_irql_require from it is skipped. */
 	const void *irql_judged;
