@@ -154,6 +154,7 @@ DC_TEST(iosvc_vpb_attach_safe_and_device_pointer)
 	IoDetachDevice(disk);
 	IoDeleteDevice(filter);
 	IoDeleteDevice(disk);
+	IoDeleteDevice(other);
 	CHECK_EQ(IoGetDeviceObjectPointer(&upper, FILE_READ_DATA, &fo, &top),
 	         STATUS_OBJECT_NAME_NOT_FOUND);
 	CHECK_EQ(l.crash + l.irql, 0);

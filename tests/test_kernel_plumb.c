@@ -121,6 +121,7 @@ DC_TEST(plumb_remove_lock_counts_waits_and_refuses)
 	IoReleaseRemoveLockAndWait(&lock4, (PVOID)1);
 	CHECK_EQ(l.irql, 1);
 	KeLowerIrql(old);
+	IoDeleteDevice(dev);
 	dc_sys_destroy(s);
 }
 
@@ -215,6 +216,7 @@ DC_TEST(plumb_error_log_entries)
 	CHECK(IoAllocateErrorLogEntry(dev, sizeof(IO_ERROR_LOG_PACKET)) != NULL);
 	KeLowerIrql(old);
 	CHECK_EQ(l.irql, 1);
+	IoDeleteDevice(dev);
 	dc_sys_destroy(s);
 }
 
@@ -265,6 +267,7 @@ DC_TEST(plumb_fast_mutex)
 	CHECK_EQ(l.irql, 3);
 	ExReleaseFastMutex(&m);
 	KeLowerIrql(old);
+	IoDeleteDevice(dev);
 	dc_sys_destroy(s);
 }
 
@@ -285,5 +288,6 @@ DC_TEST(plumb_small_services)
 	CHECK(IoIsErrorUserInduced(STATUS_MEDIA_WRITE_PROTECTED));
 	CHECK(!IoIsErrorUserInduced(STATUS_DEVICE_DATA_ERROR));
 	KeFlushWriteBuffer();
+	IoDeleteDevice(dev);
 	dc_sys_destroy(s);
 }
