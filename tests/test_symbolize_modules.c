@@ -125,6 +125,20 @@ static void sm_unload(struct sm_mod *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Under AddressSanitizer the pages right below a dlopen'ed module are never free (its
+ * allocator's and shadow's reservations sit there), so the placement these tests force cannot
+ * be made: they then check nothing and say so.  Plain gcc and clang builds must place it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SM_CAN_PLACE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SM_CAN_PLACE 0
+#endif
+#endif
+#ifndef SM_CAN_PLACE
+#define SM_CAN_PLACE 1
+#endif
+
 static bool sm_is_entry_line(const char *got, const char *file)
 {
 	return !strncmp(got, file, strlen(file)) && got[strlen(file)] == ':' &&
@@ -148,6 +162,10 @@ DC_TEST(symmod_copy_of_the_file_below_a_module_keeps_its_lines)
 	if (env)
 		tc_fini(&v);
 	sm_unload(&m);
+	if (!placed && !SM_CAN_PLACE) {
+		dct_log("skipped: the copy cannot be placed below the module under ASan\n");
+		return;
+	}
 	CHECK(placed);
 	CHECK(env);
 	CHECK_MSG(sm_is_entry_line(got, "examples/drivers/pio.c"), "got %s", got);
@@ -185,6 +203,10 @@ DC_TEST(symmod_reported_again_with_a_copy_below_keeps_the_modules_lines)
 	if (h2)
 		dlclose(h2);
 	CHECK_MSG(strstr(got0, ":sm_here"), "got %s", got0);
+	if (!placed && !SM_CAN_PLACE) {
+		dct_log("skipped: the copy cannot be placed below the module under ASan\n");
+		return;
+	}
 	CHECK(placed);
 	CHECK_MSG(sm_is_entry_line(got1, "examples/drivers/pio.c"), "got %s", got1);
 	CHECK_MSG(e2, "%s: %s", path, dlerror());
