@@ -690,11 +690,16 @@ static struct w32_file *file_of(struct dc_w32 *w, HANDLE h)
 	return e->file;
 }
 
-static HANDLE create_file(const char *name, uint32_t flags)
+/* CreateFileA/W after the name is in ASCII (NULL: no name given). */
+static HANDLE create_file(const char *name, uint32_t disposition, uint32_t flags)
 {
 	struct dc_w32 *w = dc_w32_enter();
 	if (!w)
 		return (HANDLE)(intptr_t)-1;
+	if (!name || disposition != 3 /* OPEN_EXISTING */) {
+		dc_w32_set_error(w, name ? 87 : 3);
+		return (HANDLE)(intptr_t)-1;
+	}
 	uint32_t err;
 	PDEVICE_OBJECT top = resolve(w, name, &err);
 	if (!top) {
@@ -719,19 +724,12 @@ HANDLE CreateFileA(const char *lpFileName, uint32_t dwDesiredAccess, uint32_t dw
                    uint32_t dwFlagsAndAttributes, HANDLE hTemplateFile)
 {
 	(void)dwDesiredAccess, (void)dwShareMode, (void)lpSecurityAttributes, (void)hTemplateFile;
-	struct dc_w32 *w = dc_w32_enter();
-	if (!w)
-		return (HANDLE)(intptr_t)-1;
-	if (!lpFileName || dwCreationDisposition != 3 /* OPEN_EXISTING */) {
-		dc_w32_set_error(w, lpFileName ? 87 : 3);
-		return (HANDLE)(intptr_t)-1;
-	}
 	char name[512];
 	size_t n = 0;
-	for (; lpFileName[n] && n < sizeof(name) - 1; n++)
+	for (; lpFileName && lpFileName[n] && n < sizeof(name) - 1; n++)
 		name[n] = lpFileName[n];
 	name[n] = 0;
-	return create_file(name, dwFlagsAndAttributes);
+	return create_file(lpFileName ? name : NULL, dwCreationDisposition, dwFlagsAndAttributes);
 }
 
 HANDLE CreateFileW(const WCHAR *lpFileName, uint32_t dwDesiredAccess, uint32_t dwShareMode,
@@ -742,19 +740,12 @@ HANDLE CreateFileW(const WCHAR *lpFileName, uint32_t dwDesiredAccess, uint32_t d
                    uint32_t dwFlagsAndAttributes, HANDLE hTemplateFile)
 {
 	(void)dwDesiredAccess, (void)dwShareMode, (void)lpSecurityAttributes, (void)hTemplateFile;
-	struct dc_w32 *w = dc_w32_enter();
-	if (!w)
-		return (HANDLE)(intptr_t)-1;
-	if (!lpFileName || dwCreationDisposition != 3 /* OPEN_EXISTING */) {
-		dc_w32_set_error(w, lpFileName ? 87 : 3);
-		return (HANDLE)(intptr_t)-1;
-	}
 	char name[512];
 	size_t n = 0;
-	for (; lpFileName[n] && n < sizeof(name) - 1; n++)
+	for (; lpFileName && lpFileName[n] && n < sizeof(name) - 1; n++)
 		name[n] = lpFileName[n] < 128 ? (char)lpFileName[n] : '?';
 	name[n] = 0;
-	return create_file(name, dwFlagsAndAttributes);
+	return create_file(lpFileName ? name : NULL, dwCreationDisposition, dwFlagsAndAttributes);
 }
 
 static uint64_t ov_offset(struct dc_sys *s, void *ov, struct w32_file *f)
