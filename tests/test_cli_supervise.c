@@ -228,18 +228,19 @@ DC_TEST(sup_infinite_loops_end_with_x02_at_the_loop_line)
 	                                       {"loop_dispatch", "LOOP"},
 	                                       {"loop_dispatch_mem", "LOOP_MEM"}};
 	for (size_t i = 0; i < 4; i++) {
-		CHECK(run(&r,
-		          (const char *const[]){"run", "--driver", module(cases[i][0]), "--timeout",
-		                                "1", "--max-accesses", "0", "--deterministic", NULL},
-		          NULL));
+		CHECK(
+		    run(&r,
+		        (const char *const[]){"run", "--driver", module(cases[i][0]), "--timeout",
+		                              "1", "--max-accesses", "0", "--deterministic", NULL},
+		        NULL));
 		CHECK_MSG(r.status == 1, "%s: exit %d\n%s", cases[i][0], r.status, r.err);
 		CHECK_MSG(strstr(r.err, "ERROR: X02 driver-hang:"), "%s:\n%s", cases[i][0], r.err);
 		char at[128], at_for[128] = "(none)";
 		snprintf(at, sizeof(at), "%s", line_of(cases[i][1]));
 		if (!strcmp(cases[i][1], "LOOP_MEM"))
 			snprintf(at_for, sizeof(at_for), "%s", line_of("LOOP_MEM_FOR"));
-		CHECK_MSG(strstr(r.err, at) || strstr(r.err, at_for), "%s: neither %s nor %s in\n%s",
-		          cases[i][0], at, at_for, r.err);
+		CHECK_MSG(strstr(r.err, at) || strstr(r.err, at_for),
+		          "%s: neither %s nor %s in\n%s", cases[i][0], at, at_for, r.err);
 	}
 }
 
@@ -248,10 +249,11 @@ DC_TEST(sup_counted_watchdog_stops_a_memory_loop_at_its_access_line)
 	static struct sup_run r;
 	static const char *const cases[] = {"loop_entry_mem", "loop_dispatch_mem"};
 	for (size_t i = 0; i < 2; i++) {
-		CHECK(run(&r,
-		          (const char *const[]){"run", "--driver", module(cases[i]), "--timeout", "0",
-		                                "--max-accesses", "100000", "--deterministic", NULL},
-		          NULL));
+		CHECK(
+		    run(&r,
+		        (const char *const[]){"run", "--driver", module(cases[i]), "--timeout", "0",
+		                              "--max-accesses", "100000", "--deterministic", NULL},
+		        NULL));
 		CHECK_MSG(r.status == 1, "%s: exit %d\n%s", cases[i], r.status, r.err);
 		CHECK_MSG(strstr(r.err, "ERROR: X02 driver-hang:"), "%s:\n%s", cases[i], r.err);
 		CHECK_MSG(strstr(r.err, line_of("LOOP_MEM")), "%s: no %s in\n%s", cases[i],

@@ -30,7 +30,7 @@ __attribute__((constructor)) static void SupCtor(void)
 __attribute__((noinline)) static void SupSpin(volatile ULONG *p)
 {
 #ifdef SUP_LOOP_MEM
-	for (;;) /* SUP:LOOP_MEM_FOR */
+	for (;;)          /* SUP:LOOP_MEM_FOR */
 		(void)*p; /* SUP:LOOP_MEM */
 #else
 	(void)p;
