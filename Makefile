@@ -74,8 +74,9 @@ $(TEST_BIN): $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LINK_LIB) $(LIBS)
 
+# One shard per core (tests/shards.sh); DMACOH_TEST_JOBS=1 runs them in one process.
 test: $(TEST_BIN) $(TOOLS)
-	DMACOH_BIN=$(BUILD)/dmacoh DMACOH_DRIVER_DIR=$(BUILD)/drivers $(TEST_BIN)
+	DMACOH_BIN=$(BUILD)/dmacoh DMACOH_DRIVER_DIR=$(BUILD)/drivers sh tests/shards.sh $(TEST_BIN)
 
 demo: $(TOOLS) drivers
 	$(BUILD)/dmacoh demo

@@ -1,5 +1,8 @@
-/* Runs every registered test (or those whose name contains argv[1]) and prints one summary. */
+/* Runs every registered test (or those whose name contains argv[1]) and prints one summary.
+ * `--shard I/N` runs only every Nth test from the I-th (0-based) of the sorted list, so that
+ * tests/shards.sh can run N processes side by side (`make test` on a machine with N cores). */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,10 +84,19 @@ static int by_file_then_name(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	const char *filter = NULL;
+	unsigned shard = 0, shards = 1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-v"))
 			verbose = true;
-		else
+		else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+			char end;
+			if (sscanf(argv[++i], "%u/%u%c", &shard, &shards, &end) != 2 || !shards ||
+			    shard >= shards) {
+				fprintf(stderr, "dmacoh-tests: --shard wants I/N with I < N, not %s\n",
+				        argv[i]);
+				return 2;
+			}
+		} else
 			filter = argv[i];
 	}
 	qsort(cases, n_cases, sizeof(cases[0]), by_file_then_name);
@@ -92,6 +104,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (size_t i = 0; i < n_cases; i++) {
 		if (filter && !strstr(cases[i].name, filter) && !strstr(cases[i].file, filter))
+			continue;
+		if (i % shards != shard)
 			continue;
 		cur_failed = false;
 		log_len = 0;
