@@ -92,7 +92,8 @@ int main(int argc, char **argv)
 			char end;
 			if (sscanf(argv[++i], "%u/%u%c", &shard, &shards, &end) != 2 || !shards ||
 			    shard >= shards) {
-				fprintf(stderr, "dmacoh-tests: --shard wants I/N with I < N, not %s\n",
+				fprintf(stderr,
+				        "dmacoh-tests: --shard wants I/N with I < N, not %s\n",
 				        argv[i]);
 				return 2;
 			}
