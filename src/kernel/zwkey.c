@@ -263,6 +263,16 @@ static NTSTATUS value_info(struct dc_sys *s, const struct dc_regval_view *v,
 	return st;
 }
 
+/* What ZwQueryValueKey and ZwEnumerateValueKey check first: the handle, then the class. */
+static NTSTATUS value_query_key(struct dc_sys *s, HANDLE h, KEY_VALUE_INFORMATION_CLASS cls,
+                                struct dc_regkey **k)
+{
+	NTSTATUS st = handle_key(s, h, k);
+	if (NT_SUCCESS(st) && (unsigned)cls > KeyValuePartialInformationAlign64)
+		st = STATUS_INVALID_PARAMETER;
+	return st;
+}
+
 NTSTATUS ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName,
                          KEY_VALUE_INFORMATION_CLASS KeyValueInformationClass,
                          PVOID KeyValueInformation, ULONG Length, PULONG ResultLength)
@@ -270,11 +280,9 @@ NTSTATUS ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName,
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ZwQueryValueKey", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	struct dc_regkey *k;
-	NTSTATUS st = handle_key(s, KeyHandle, &k);
+	NTSTATUS st = value_query_key(s, KeyHandle, KeyValueInformationClass, &k);
 	if (!NT_SUCCESS(st))
 		return st;
-	if ((unsigned)KeyValueInformationClass > KeyValuePartialInformationAlign64)
-		return STATUS_INVALID_PARAMETER;
 	size_t n = 0;
 	const WCHAR *name = ValueName ? ustr(s, ValueName, &n) : NULL;
 	if (ValueName && !name)
@@ -293,11 +301,9 @@ NTSTATUS ZwEnumerateValueKey(HANDLE KeyHandle, ULONG Index,
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "ZwEnumerateValueKey", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	struct dc_regkey *k;
-	NTSTATUS st = handle_key(s, KeyHandle, &k);
+	NTSTATUS st = value_query_key(s, KeyHandle, KeyValueInformationClass, &k);
 	if (!NT_SUCCESS(st))
 		return st;
-	if ((unsigned)KeyValueInformationClass > KeyValuePartialInformationAlign64)
-		return STATUS_INVALID_PARAMETER;
 	struct dc_regval_view v;
 	if (!dc_reg_value_at(k, Index, &v))
 		return STATUS_NO_MORE_ENTRIES;
