@@ -1,7 +1,9 @@
 /* Inside the sanitizer: the checker object shared by its files.
  *   shadow.c     the contract shadow: per physical page, byte and line bitmaps (sparse, two
  *                levels), plus what the real caches did that matters for `manifested`
- *   check.c      the observer: CPU and device accesses, cache and kernel events, the rules
+ *   check.c      the observer's table and life cycle, the finding template, record look-ups
+ *   xfer.c       open transfers, synchronisation, judging CPU, cache and device accesses
+ *   kev.c        kernel events and the rules they break (chk.h: what these three share)
  *   findings.c   findings: deduplication, suppressions, halt_on_error, max_reports
  *   report.c     text, JSON and SARIF reports
  *   symbolize.c  pc -> file:line:function with elfutils libdw (cached)
