@@ -197,10 +197,7 @@ int dc_check_create_err(struct dc_machine *m, const struct dc_check_opts *o, str
 	c->ls = m->cache.line_shift;
 	c->nl = c->ls >= DC_PAGE_SHIFT ? 1 : DC_PAGE_SIZE >> c->ls;
 	c->phys_pages = m->mem.phys_size >> DC_PAGE_SHIFT;
-	c->last_pfn = UINT64_MAX;
-	c->n_top = (c->phys_pages + 1023) / 1024;
-	c->top = calloc(c->n_top ? c->n_top : 1, sizeof(*c->top));
-	if (!c->top) {
+	if (dc_shadow_init(c) < 0) {
 		free(c);
 		return DC_ERR_NOMEM;
 	}
@@ -237,6 +234,9 @@ void dc_check_destroy(struct dc_check *c)
 	for (size_t i = 0; i < c->n_xf; i++)
 		dc_chk_xfer_free(c->xf[i]);
 	free(c->xf);
+	for (size_t i = 0; i < c->n_pool; i++)
+		dc_chk_xfer_free(c->xf_pool[i]);
+	free(c->xf_pool);
 	for (size_t i = 0; i < c->n_cb; i++)
 		free(c->cb[i].pieces);
 	free(c->cb);

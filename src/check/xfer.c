@@ -48,7 +48,10 @@ void dc_chk_xfer_close(struct dc_check *c, struct dc_xfer *x)
 			break;
 		}
 	}
-	dc_chk_xfer_free(x);
+	if (GROW(c->xf_pool, c->n_pool, c->cap_pool))
+		c->xf_pool[c->n_pool++] = x;
+	else
+		dc_chk_xfer_free(x);
 }
 
 /* A new open transfer from a MAP or SG_MAP event; NULL on exhaustion. */
@@ -82,13 +85,126 @@ static void cover_irp(struct dc_check *c, const struct dc_xfer *x)
 	}
 }
 
+/* A transfer record with room for n pieces and w words of `pre` (zeroed), from the pool when
+ * one is there: a transfer allocates nothing once the pool holds as many as are open at once. */
+static struct dc_xfer *xfer_get(struct dc_check *c, uint32_t n, uint32_t w)
+{
+	struct dc_xfer *x;
+	if (c->n_pool) {
+		x = c->xf_pool[--c->n_pool];
+		struct dc_kev_piece *pieces = x->pieces;
+		uint32_t *lbase = x->lbase;
+		uint64_t *pre = x->pre;
+		uint32_t cp = x->cap_pieces, cw = x->cap_pre;
+		memset(x, 0, sizeof(*x));
+		x->pieces = pieces, x->lbase = lbase, x->pre = pre;
+		x->cap_pieces = cp, x->cap_pre = cw;
+	} else {
+		x = calloc(1, sizeof(*x));
+		if (!x)
+			return NULL;
+	}
+	if (n > x->cap_pieces) {
+		struct dc_kev_piece *p = realloc(x->pieces, n * sizeof(*p));
+		if (p)
+			x->pieces = p;
+		uint32_t *b = realloc(x->lbase, (n + 1) * sizeof(*b));
+		if (b)
+			x->lbase = b;
+		if (!p || !b) {
+			dc_chk_xfer_free(x);
+			return NULL;
+		}
+		x->cap_pieces = n;
+	}
+	if (!x->lbase) {
+		x->lbase = calloc(1, sizeof(*x->lbase));
+		if (!x->lbase) {
+			dc_chk_xfer_free(x);
+			return NULL;
+		}
+	}
+	if (w > x->cap_pre) {
+		uint64_t *p = realloc(x->pre, w * sizeof(*p));
+		if (!p) {
+			dc_chk_xfer_free(x);
+			return NULL;
+		}
+		x->pre = p;
+		x->cap_pre = w;
+	}
+	memset(x->pre, 0, w * sizeof(*x->pre));
+	return x;
+}
+
+/* ORs the n bits of src (from bit 0) into dst from bit off. */
+static void bits_or_at(uint64_t *dst, uint32_t off, const uint64_t *src, uint32_t n)
+{
+	uint32_t s = off & 63;
+	uint64_t *d = dst + (off >> 6);
+	for (uint32_t k = 0; k * 64 < n; k++) {
+		uint64_t v = src[k];
+		if (n - k * 64 < 64)
+			v &= (UINT64_C(1) << (n - k * 64)) - 1;
+		if (!v)
+			continue;
+		d[k] |= v << s;
+		if (s)
+			d[k + 1] |= v >> (64 - s);
+	}
+}
+
+/* Lines [l0, l0 + n) of a page (n <= lines per page): out bit j is set when bm (a byte bitmap)
+ * has a bit in line l0 + j and, if `and` is not NULL, line l0 + j's bit is set there too. */
+static void lines_any(const struct dc_check *c, const uint64_t *bm, const uint64_t *and,
+                      uint32_t l0, uint32_t n, uint64_t *out)
+{
+	memset(out, 0, ((n + 63) / 64) * sizeof(*out));
+	uint32_t ls = c->ls;
+	if (ls == 6) { /* a line per word: a word's test per line, the `and` bits a word at once */
+		for (uint32_t j = 0; j < n; j++)
+			out[j >> 6] |= (uint64_t)(bm[l0 + j] != 0) << (j & 63);
+		if (and) {
+			for (uint32_t k = 0; k * 64 < n; k++) {
+				uint32_t s = (l0 + k * 64) & 63, w = (l0 + k * 64) >> 6;
+				uint64_t v = and[w] >> s;
+				if (s && w + 1 < DC_SH_LWORDS)
+					v |= and[w + 1] << (64 - s);
+				out[k] &= v;
+			}
+		}
+		return;
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		uint32_t l = l0 + j;
+		if (and&&!dc_bit_test(and, l))
+			continue;
+		uint64_t v;
+		if (ls >= 6) {
+			const uint64_t *w = bm + ((size_t)l << (ls - 6));
+			v = 0;
+			for (uint32_t k = 0; k < 1u << (ls - 6); k++)
+				v |= w[k];
+		} else {
+			uint32_t b = l << ls;
+			v = bm[b >> 6] >> (b & 63) & ((UINT64_C(1) << (1u << ls)) - 1);
+		}
+		out[j >> 6] |= (uint64_t)(v != 0) << (j & 63);
+	}
+}
+
 struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, bool sg)
 {
-	struct dc_xfer *x = calloc(1, sizeof(*x));
-	if (!x || !GROW(c->xf, c->n_xf, c->cap_xf)) {
-		free(x);
+	uint32_t np = e->n_pieces && e->pieces ? e->n_pieces : 0, nlines = 0;
+	for (uint32_t i = 0; i < np; i++)
+		if (e->pieces[i].len)
+			nlines += (uint32_t)(((e->pieces[i].pa + e->pieces[i].len - 1) >> c->ls) -
+			                     (e->pieces[i].pa >> c->ls) + 1);
+	if (!GROW(c->xf, c->n_xf, c->cap_xf))
 		return NULL;
-	}
+	struct dc_xfer *x = xfer_get(c, np, (nlines + 63) / 64 + 1);
+	if (!x)
+		return NULL;
 	x->id = e->xfer;
 	x->group = e->xfer;
 	x->dir = e->dir;
@@ -108,13 +224,10 @@ struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 	x->v3 = dc_v3_routine(e->routine);
 	struct dc_adapter *a = dc_chk_adapter_find(c, e->adapter);
 	x->device = a ? a->dev_no : dc_chk_dev_no(c, e->device);
-	x->pieces = dc_chk_copy_pieces(e);
-	x->n_pieces = x->pieces ? e->n_pieces : 0;
-	x->lbase = calloc(x->n_pieces + 1, sizeof(*x->lbase));
-	if (!x->lbase) {
-		dc_chk_xfer_free(x);
-		return NULL;
-	}
+	if (np)
+		memcpy(x->pieces, e->pieces, np * sizeof(*x->pieces));
+	x->n_pieces = np;
+	x->lbase[0] = 0;
 	for (uint32_t i = 0; i < x->n_pieces; i++) {
 		const struct dc_kev_piece *p = &x->pieces[i];
 		x->lbase[i] = x->nlines;
@@ -122,13 +235,16 @@ struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 			x->nlines +=
 			    (uint32_t)(((p->pa + p->len - 1) >> c->ls) - (p->pa >> c->ls) + 1);
 	}
-	x->pre = calloc((x->nlines + 63) / 64 + 1, sizeof(uint64_t));
-	if (!x->pre) {
-		dc_chk_xfer_free(x);
-		return NULL;
-	}
 	x->common = x->n_pieces && dc_chk_common_by_pa(c, x->pieces[0].pa, NULL);
-	/* Own the pages; snapshot the lines the contract already breaks. */
+	/* Own the pages; snapshot the lines the contract already breaks.  To the device: a line
+	 * with bytes of the piece the CPU wrote and did not flush.  From it: a line the CPU may
+	 * hold *dirty* (touched, and written anywhere in the line since the last flush).  A clean
+	 * line the CPU only read cannot be written back over the device's bytes, and
+	 * FlushAdapterBuffers invalidates it before the CPU reads the data (a read before that
+	 * is C03/C04), as judge_common knows for common buffers.  Whole lines are taken a page at
+	 * a time from the line summary of W; only the piece's partial first and last lines (to
+	 * the device) look at the bytes. */
+	uint64_t sum[DC_SH_LWORDS];
 	for (uint32_t i = 0; i < x->n_pieces; i++) {
 		const struct dc_kev_piece *p = &x->pieces[i];
 		EACH_PAGE(p->pa, p->len, q, n)
@@ -138,26 +254,23 @@ struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 				continue;
 			ps->owned++;
 			ps->watch = true;
-			for (uint64_t l = q >> c->ls; l <= (q + n - 1) >> c->ls; l++) {
-				uint32_t li = (uint32_t)(l & ((DC_PAGE_SIZE >> c->ls) - 1));
-				uint64_t lo = DC_MAX(q, l << c->ls),
-				         hi = DC_MIN(q + n, (l + 1) << c->ls);
-				/* To the device: bytes of the piece the CPU wrote and did not
-				 * flush. From it: a line the CPU may hold *dirty* (written anywhere
-				 * in the line since the last flush).  A clean line the CPU only
-				 * read cannot be written back over the device's bytes, and
-				 * FlushAdapterBuffers invalidates it before the CPU reads the data
-				 * (a read before that is C03/C04), as judge_common knows for common
-				 * buffers. */
-				bool pre = x->dir == DC_DIR_TO_DEVICE
-				               ? dc_bits_first(ps->w, (uint32_t)(lo & DC_PAGE_MASK),
-				                               (uint32_t)(hi - lo)) >= 0
-				               : dc_bit_test(ps->t, li) &&
-				                     dc_bits_first(ps->w, li << c->ls,
-				                                   (uint32_t)line_size(c)) >= 0;
-				if (pre)
-					dc_bit_set(x->pre, xline(c, x, i, lo));
+			uint32_t l0 = line_of(c, q), cnt = line_of(c, q + n - 1) - l0 + 1;
+			bool to_dev = x->dir == DC_DIR_TO_DEVICE;
+			lines_any(c, ps->w, to_dev ? NULL : ps->t, l0, cnt, sum);
+			/* To the device, a line the piece covers in part: its own bytes only. */
+			for (uint32_t j = 0; to_dev && j < cnt; j = j ? cnt : DC_MAX(cnt - 1, 1)) {
+				uint64_t llo = ((q >> c->ls) + j) << c->ls,
+				         lhi = llo + line_size(c);
+				uint64_t lo = DC_MAX(q, llo), hi = DC_MIN(q + n, lhi);
+				if (lo == llo && hi == lhi)
+					continue;
+				if (dc_bits_first(ps->w, (uint32_t)(lo & DC_PAGE_MASK),
+				                  (uint32_t)(hi - lo)) >= 0)
+					dc_bit_set(sum, j);
+				else
+					dc_bit_clear(sum, j);
 			}
+			bits_or_at(x->pre, xline(c, x, i, q), sum, cnt);
 		}
 	}
 	c->xf[c->n_xf++] = x;
@@ -179,17 +292,14 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 		if (!ps)
 			continue;
 		uint32_t off = (uint32_t)(q & DC_PAGE_MASK);
+		uint32_t l0 = line_of(c, q), cnt = line_of(c, q + n - 1) - l0 + 1;
 		dc_bits_clear(ps->w, off, (uint32_t)n);
 		if (pio_read)
 			dc_bits_clear(ps->pw, off, (uint32_t)n);
-		for (uint32_t l = line_of(c, q); l <= line_of(c, q + n - 1); l++) {
-			dc_bit_clear(ps->t, l);
-			if (ps->ext) {
-				ps->ext->mf[l] = 0;
-				ps->ext->cand[l] = 0;
-			}
-		}
+		dc_bits_clear(ps->t, l0, cnt);
 		if (ps->ext) {
+			memset(ps->ext->mf + l0, 0, cnt * sizeof(*ps->ext->mf));
+			memset(ps->ext->cand + l0, 0, cnt * sizeof(*ps->ext->cand));
 			dc_bits_clear(ps->ext->d, off, (uint32_t)n);
 			dc_shadow_rewatch(ps);
 		}
@@ -200,8 +310,10 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 		for (uint32_t k = 0; k < x->n_pieces; k++) {
 			const struct dc_kev_piece *p = &x->pieces[k];
 			uint64_t a = DC_MAX(lo, p->pa), b = DC_MIN(hi, p->pa + p->len);
-			for (uint64_t q = a; q < b; q = ((q >> c->ls) + 1) << c->ls)
-				dc_bit_clear(x->pre, xline(c, x, k, q));
+			if (a < b) {
+				uint32_t first = xline(c, x, k, a);
+				dc_bits_clear(x->pre, first, xline(c, x, k, b - 1) - first + 1);
+			}
 		}
 	}
 }
@@ -280,12 +392,18 @@ static uint64_t xfer_bytes_in_pre(struct dc_check *c, const struct dc_xfer *x, b
 /* First line of the transfer in `pre` (its pa), DC_PA_INVALID if none. */
 static uint64_t xfer_first_pre(struct dc_check *c, const struct dc_xfer *x)
 {
+	int b = x->nlines ? dc_bits_first(x->pre, 0, x->nlines) : -1;
+	if (b < 0)
+		return DC_PA_INVALID;
 	for (uint32_t i = 0; i < x->n_pieces; i++) {
 		const struct dc_kev_piece *p = &x->pieces[i];
-		for (uint64_t q = p->pa, end = p->pa + p->len; q < end;
-		     q = DC_MIN(end, ((q >> c->ls) + 1) << c->ls))
-			if (dc_bit_test(x->pre, xline(c, x, i, q)))
-				return q;
+		if (!p->len)
+			continue;
+		uint32_t nl = (uint32_t)(((p->pa + p->len - 1) >> c->ls) - (p->pa >> c->ls) + 1);
+		if ((uint32_t)b >= x->lbase[i] + nl)
+			continue;
+		uint64_t q = ((p->pa >> c->ls) + ((uint32_t)b - x->lbase[i])) << c->ls;
+		return DC_MAX(q, p->pa);
 	}
 	return DC_PA_INVALID;
 }
@@ -313,19 +431,24 @@ void dc_chk_judge_xfer(struct dc_check *c, struct dc_xfer *x, uint32_t i, uint64
 		x->issued += len;
 	if (x->common)
 		return;
+	if (!len)
+		return;
+	/* The lines of [pa, pa + len) in `pre`, a word at a time; a read must also find bytes
+	 * the CPU wrote in the part of such a line the device reads. */
+	uint32_t l_first = xline(c, x, i, pa), last = xline(c, x, i, pa + len - 1);
 	bool hit = false;
-	for (uint64_t q = pa, end = pa + len; q < end && !hit;
-	     q = DC_MIN(end, ((q >> c->ls) + 1) << c->ls)) {
-		if (!dc_bit_test(x->pre, xline(c, x, i, q)))
-			continue;
+	for (int b = dc_bits_first(x->pre, l_first, last - l_first + 1); b >= 0 && !hit;
+	     b = (uint32_t)b < last ? dc_bits_first(x->pre, (uint32_t)b + 1, last - (uint32_t)b)
+	                            : -1) {
 		if (dev_write) {
 			hit = true;
-		} else {
-			struct dc_pshadow *ps = dc_shadow_find(c, q);
-			uint64_t e2 = DC_MIN(end, ((q >> c->ls) + 1) << c->ls);
-			hit = ps && dc_bits_first(ps->w, (uint32_t)(q & DC_PAGE_MASK),
-			                          (uint32_t)(e2 - q)) >= 0;
+			break;
 		}
+		uint64_t lpa = ((pa >> c->ls) + ((uint32_t)b - l_first)) << c->ls;
+		uint64_t q = DC_MAX(pa, lpa), e2 = DC_MIN(pa + len, lpa + line_size(c));
+		struct dc_pshadow *ps = dc_shadow_find(c, q);
+		hit = ps &&
+		      dc_bits_first(ps->w, (uint32_t)(q & DC_PAGE_MASK), (uint32_t)(e2 - q)) >= 0;
 	}
 	if (!hit)
 		return;
@@ -623,15 +746,9 @@ void dc_chk_on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t le
 	if (!cached || !len)
 		return;
 	struct dc_pshadow *ps;
-	if (DC_LIKELY(pa >> DC_PAGE_SHIFT == c->last_pfn)) {
-		ps = c->last_ps;
-	} else {
-		ps = dc_shadow_get(c, pa);
-		if (DC_UNLIKELY(!ps))
-			return;
-		c->last_pfn = pa >> DC_PAGE_SHIFT;
-		c->last_ps = ps;
-	}
+	ps = dc_shadow_get(c, pa);
+	if (DC_UNLIKELY(!ps))
+		return;
 	uint32_t off = (uint32_t)(pa & DC_PAGE_MASK), l = off >> c->ls;
 	ps->t[l >> 6] |= UINT64_C(1) << (l & 63);
 	if (write) {
