@@ -510,7 +510,12 @@ static void section_instr(void)
 	    "to the machine (`dc_check_create`), so every access also goes to the sanitizer's "
 	    "observer, which updates the contract shadow (the issue 5 figure: ns per checked CPU "
 	    "access, goal ≤ 5 ns); the loops break no rule, and any report stops the bench.  An "
-	    "observer also turns off `dc_cpu_hook`'s two inline fast paths.\n\n");
+	    "observer also turns off `dc_cpu_hook`'s two inline fast paths.  *ThreadSanitizer* "
+	    "and *AddressSanitizer (peer)*: the same loops built with `-fsanitize=thread` or "
+	    "`-fsanitize=address` and linked with that sanitizer's runtime (`bench/peer.c`, one "
+	    "binary each), timed against the plain twin in their own process on host-heap "
+	    "buffers, right after this loop's other rows: the cost a user pays for the sanitizers "
+	    "dmacoh's checked access is compared with (goal: checked access ≤ TSan's).\n\n");
 	printf(
 	    "| loop | where | instrumented ÷ plain time | extra ns per access (goal: ≤ 5 inside, "
 	    "with or without the sanitizer; ≈ 0 outside) |\n|---|---|---|---|\n");
