@@ -25,13 +25,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "loops.h"
 #include "stats.h"
 #include "dmacoh/check.h"
 #include "hw/cache.h"
 #include "hw/machine.h"
 #include "../tests/crosscheck/xc_lib.h"
-
-#define DC_BENCH_RUNS 7
 
 /* The twins of bench/drv_loop.c: instrumented (driver code) and plain. */
 uint64_t drv_sum_instr(const volatile uint64_t *p, size_t n);
@@ -49,6 +48,7 @@ static const char *xc_bin, *xc_src, *workdir;
  * the extra ns per instrumented access per loop case and place (section 2's "where"). */
 static double note_model_tag[2], note_model_cg[2];
 static double note_instr[8][4];
+static double note_peer[8][2];  /* TSan, ASan extra ns per access */
 static double note_flush[2][2]; /* noncoherent, 64 KiB / 1 MiB: 10 % ÷ 100 % */
 
 static uint64_t now_ns(void)
@@ -164,7 +164,6 @@ static void tag_init(struct tag_level *l, uint64_t size, uint32_t ways, uint32_t
 
 /* Both simulators keep their state across slices of the trace, so the two can be timed slice
  * by slice, alternately: whatever else the host is doing then weighs on both alike. */
-#define DC_BENCH_SLICES 16
 
 struct ceiling {
 	struct tag_level l1, ll;
@@ -431,41 +430,6 @@ static void section_model(void)
 
 /* --- 2. Instrumented access cost --------------------------------------------------------- */
 
-enum loop_kind {
-	LOOP_SUM,
-	LOOP_FILL,
-	LOOP_COPY,
-	LOOP_STRIDE,
-};
-
-struct loop_case {
-	const char *name;
-	enum loop_kind kind;
-	size_t bytes; /* of each buffer */
-};
-
-static const struct loop_case loop_cases[] = {
-    {"sequential read, 16 KiB (L1-resident)", LOOP_SUM, 16 << 10},
-    {"sequential write, 16 KiB (L1-resident)", LOOP_FILL, 16 << 10},
-    {"copy 8 KiB → 8 KiB (L1-resident; lines alternate)", LOOP_COPY, 8 << 10},
-    {"one read per line, 16 KiB (L1-resident)", LOOP_STRIDE, 16 << 10},
-    {"sequential read, 512 KiB (LL-resident)", LOOP_SUM, 512 << 10},
-    {"copy 4 MiB → 4 MiB (misses to memory, dirty write-backs)", LOOP_COPY, 4 << 20},
-};
-
-static size_t loop_accesses(const struct loop_case *c)
-{
-	size_t words = c->bytes / 8;
-	switch (c->kind) {
-	case LOOP_COPY:
-		return 2 * words;
-	case LOOP_STRIDE:
-		return words / 8;
-	default:
-		return words;
-	}
-}
-
 static volatile uint64_t sink;
 
 static uint64_t time_loop(const struct loop_case *c, bool instr, uint64_t *a, uint64_t *b,
@@ -495,6 +459,32 @@ static uint64_t time_loop(const struct loop_case *c, bool instr, uint64_t *a, ui
 	return dt;
 }
 
+/* The peers (bench/peer.c), next to this binary: dmacoh-bench-peer-tsan and -asan.  Runs one
+ * for loop ci and prints its row; returns its median extra ns per access (NAN: not run). */
+static const char *self_dir = ".";
+
+static double peer_row(size_t ci, const char *which, const char *label)
+{
+	const struct loop_case *c = &loop_cases[ci];
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "%s/dmacoh-bench-peer-%s %zu", self_dir, which, ci);
+	progress("instrumented: %s, %s", c->name, label);
+	FILE *f = popen(cmd, "r");
+	double v[6];
+	int got =
+	    f ? fscanf(f, "%lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) : 0;
+	int st = f ? pclose(f) : -1;
+	if (got != 6 || st != 0) {
+		printf("| %s | %s | not run (`%s` failed) | |\n", c->name, label, cmd);
+		return NAN;
+	}
+	char x[64], y[64];
+	printf("| %s | %s | %s | %s |\n", c->name, label,
+	       ratio_str((struct summary){v[0], v[1], v[2]}, x, sizeof(x)),
+	       num_str((struct summary){v[3], v[4], v[5]}, y, sizeof(y)));
+	return v[3];
+}
+
 /* Which rows section_instr runs: all (-1), or one "where" (the profile of "instr-san"). */
 static int instr_where = -1;
 
@@ -520,7 +510,12 @@ static void section_instr(void)
 	    "to the machine (`dc_check_create`), so every access also goes to the sanitizer's "
 	    "observer, which updates the contract shadow (the issue 5 figure: ns per checked CPU "
 	    "access, goal ≤ 5 ns); the loops break no rule, and any report stops the bench.  An "
-	    "observer also turns off `dc_cpu_hook`'s two inline fast paths.\n\n");
+	    "observer also turns off `dc_cpu_hook`'s two inline fast paths.  *ThreadSanitizer* "
+	    "and *AddressSanitizer (peer)*: the same loops built with `-fsanitize=thread` or "
+	    "`-fsanitize=address` and linked with that sanitizer's runtime (`bench/peer.c`, one "
+	    "binary each), timed against the plain twin in their own process on host-heap "
+	    "buffers, right after this loop's other rows: the cost a user pays for the sanitizers "
+	    "dmacoh's checked access is compared with (goal: checked access ≤ TSan's).\n\n");
 	printf(
 	    "| loop | where | instrumented ÷ plain time | extra ns per access (goal: ≤ 5 inside, "
 	    "with or without the sanitizer; ≈ 0 outside) |\n|---|---|---|---|\n");
@@ -528,7 +523,7 @@ static void section_instr(void)
 		const struct loop_case *c = &loop_cases[ci];
 		size_t pages = (c->bytes + DC_PAGE_SIZE - 1) / DC_PAGE_SIZE;
 		size_t acc = loop_accesses(c);
-		size_t calls = DC_MAX((size_t)DC_BENCH_SLICES, ((size_t)8 << 20) / acc);
+		size_t calls = LOOP_CALLS(acc);
 		double floor_ns = 0;
 		/* where: 0 inside the cached window, 1 outside (host heap), 2 host heap with no
 		 * machine current: the hook's call and return alone, the floor for "outside";
@@ -619,6 +614,23 @@ static void section_instr(void)
 				free(a);
 				free(b);
 			}
+		}
+		if (instr_where >= 0)
+			continue;
+		double tsan = peer_row(ci, "tsan",
+		                       "ThreadSanitizer (peer: `-fsanitize=thread`, its runtime)");
+		double asan = peer_row(
+		    ci, "asan", "AddressSanitizer (peer: `-fsanitize=address`, its runtime)");
+		note_peer[ci][0] = tsan, note_peer[ci][1] = asan;
+		if (!isnan(tsan)) {
+			char got[96], by[64] = "";
+			double mine = note_instr[ci][3];
+			snprintf(got, sizeof(got), "%.2f ns (TSan %.2f, ASan %.2f)", mine, tsan,
+			         asan);
+			if (mine > tsan)
+				snprintf(by, sizeof(by), "%.2f× TSan's", mine / tsan);
+			goal(mine <= tsan, "≤ ThreadSanitizer's, same loop, same run", got, by,
+			     "checked access (sanitizer on) against ThreadSanitizer, %s", c->name);
 		}
 	}
 	printf("\nMedian (min–max) of %d runs; each run times the two builds over about 8 M "
@@ -886,6 +898,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	xc_bin = argv[1], xc_src = argv[2], workdir = argv[3];
+	static char dir[4096];
+	const char *slash = strrchr(argv[0], '/');
+	if (slash) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - argv[0]), argv[0]);
+		self_dir = dir;
+	}
 	const char *only = argc == 5 ? argv[4] : NULL;
 	if (!only || !strcmp(only, "model"))
 		section_model();

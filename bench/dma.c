@@ -169,7 +169,10 @@ static void kev_ke_flush(struct rig *r, enum engine e, uint8_t *buf, uint32_t le
 static void bridge_check(void *opaque, int source, uint64_t logical, uint64_t len, enum dc_dir dir)
 {
 	struct rig *r = opaque;
-	int k = source == r->bm_source[1];
+	/* Two bmblk devices share one DMA source id (dc_machine_dma_source names sources by model,
+	 * src/hw/devhost.c), so the source cannot say which: the one with an outstanding list
+	 * does (one transfer at a time here). */
+	int k = r->bm_source[0] != r->bm_source[1] ? source == r->bm_source[1] : r->n_sg[1] > 0;
 	struct dc_kev e = {.type = DC_KEV_DEVICE_ACCESS,
 	                   .routine = "bus master",
 	                   .device = &k_pdo[ENG_BM64 + k],

@@ -18,12 +18,42 @@ $(BENCH_DIR)/drv_loop-plain.o: bench/drv_loop.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fsanitize=thread,$(INSTR_CFLAGS)) -DDRV_SUFFIX=_plain -c $< -o $@
 
+# The peers (bench/peer.c): the same loops built with a real sanitizer and linked with its
+# runtime, beside the plain twin, one binary per sanitizer; dmacoh-bench runs them from its own
+# directory.  Their own flags, never $(SANFLAGS): a runtime per binary.
+PEER_CFLAGS := $(filter-out -fsanitize=thread,$(INSTR_CFLAGS))
+BENCH_PEER_TSAN := $(BENCH_DIR)/dmacoh-bench-peer-tsan
+BENCH_PEER_ASAN := $(BENCH_DIR)/dmacoh-bench-peer-asan
+$(BENCH_DIR)/drv_loop-tsan.o: bench/drv_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PEER_CFLAGS) -fsanitize=thread -DDRV_SUFFIX=_san -c $< -o $@
+
+$(BENCH_DIR)/drv_loop-asan.o: bench/drv_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PEER_CFLAGS) -fsanitize=address -DDRV_SUFFIX=_san -c $< -o $@
+
+$(BENCH_DIR)/peer-main.o: bench/peer.c bench/loops.h bench/stats.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PEER_CFLAGS) -c $< -o $@
+
+$(BENCH_PEER_TSAN): $(BENCH_DIR)/peer-main.o $(BENCH_DIR)/drv_loop-plain.o $(BENCH_DIR)/drv_loop-tsan.o
+	$(CC) -fsanitize=thread -o $@ $^ -lm
+
+$(BENCH_PEER_ASAN): $(BENCH_DIR)/peer-main.o $(BENCH_DIR)/drv_loop-plain.o $(BENCH_DIR)/drv_loop-asan.o
+	$(CC) -fsanitize=address -o $@ $^ -lm
+
 # bench.o comes from the Makefile's generic rule.
 BENCH_OBJ := $(BENCH_DIR)/bench.o $(BENCH_DIR)/drv_loop-instr.o $(BENCH_DIR)/drv_loop-plain.o \
 	$(BENCH_XC_LIB)
 
-$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB) $(BENCH_PEER_TSAN) $(BENCH_PEER_ASAN)
 	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB) $(LIBS)
+
+# The instrumented-access section alone, with the peers (a quick run, printed): make bench-instr
+.PHONY: bench-instr
+bench-instr: $(BENCH_BIN) $(BENCH_XC_STREAM)
+	@mkdir -p $(BENCH_DIR)/work
+	$(BENCH_BIN) $(BENCH_XC_STREAM) tests/crosscheck/xc_stream.c $(BENCH_DIR)/work instr
 
 # DMA throughput (bench/dma.c): its own binary; run.sh splices its section into RESULTS.md.
 BENCH_DMA_BIN := $(BENCH_DIR)/dmacoh-bench-dma

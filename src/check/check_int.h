@@ -1,7 +1,9 @@
 /* Inside the sanitizer: the checker object shared by its files.
  *   shadow.c     the contract shadow: per physical page, byte and line bitmaps (sparse, two
  *                levels), plus what the real caches did that matters for `manifested`
- *   check.c      the observer: CPU and device accesses, cache and kernel events, the rules
+ *   check.c      the observer's table and life cycle, the finding template, record look-ups
+ *   xfer.c       open transfers, synchronisation, judging CPU, cache and device accesses
+ *   kev.c        kernel events and the rules they break (chk.h: what these three share)
  *   findings.c   findings: deduplication, suppressions, halt_on_error, max_reports
  *   report.c     text, JSON and SARIF reports
  *   symbolize.c  pc -> file:line:function with elfutils libdw (cached)
@@ -43,8 +45,9 @@ struct dc_pshadow {
 	uint32_t owned;           /* pieces of open transfers on this page */
 	bool watch;               /* the slow path must look: owned, device bytes, stale lines */
 	struct dc_pext *ext;
-	const void **wpc; /* per line: the last driver instruction that wrote it */
-	const void **tpc; /* per line: the last driver instruction that touched it */
+	const void **wpc;        /* per line: the last driver instruction that wrote it */
+	const void **tpc;        /* per line: the last driver instruction that touched it */
+	struct dc_pshadow *next; /* every page shadow, for freeing (dc_check.shadows) */
 };
 
 /* --- Kernel-side state the rules need ----------------------------------------------------- */
@@ -65,8 +68,9 @@ struct dc_xfer {
 	uint32_t nlines;
 	uint64_t
 	    *pre; /* lines dirty (to-device) / touched (from-device) at map, not flushed since */
-	uint64_t issued, landed; /* device write bytes issued / landed in memory */
-	int c03;                 /* C03 finding (index) whose race may still happen, -1 */
+	uint32_t cap_pieces, cap_pre; /* allocated: pieces (lbase: + 1), pre words (xfer pool) */
+	uint64_t issued, landed;      /* device write bytes issued / landed in memory */
+	int c03;                      /* C03 finding (index) whose race may still happen, -1 */
 	uint64_t c03_lo, c03_hi;
 	bool v3; /* mapped by a version 3 routine (MapTransferEx, Get/BuildScatterGatherListEx) */
 };
@@ -168,16 +172,18 @@ struct dc_check {
 	uint32_t ls, nl; /* line shift, lines per page */
 	uint64_t phys_pages;
 
-	/* Two-level page table of shadows: top[pfn >> 10][pfn & 1023]. */
-	struct dc_pshadow ***top;
-	uint64_t last_pfn; /* the hot path's one-entry cache of the table (UINT64_MAX: empty) */
-	struct dc_pshadow *last_ps;
-	uint64_t n_top;
-	uint64_t shadow_pages; /* allocated, for tests */
-	bool oom;              /* a shadow allocation failed: judgements may be missed */
+	/* Direct-mapped table of page shadows, flat[pfn] (NULL: none yet), as ASan and TSan map
+	 * theirs: reserved for every frame, backed by the host only where touched. */
+	struct dc_pshadow **flat;
+	size_t flat_bytes;
+	struct dc_pshadow *shadows; /* all of them, linked by next */
+	uint64_t shadow_pages;      /* allocated, for tests */
+	bool oom;                   /* a shadow allocation failed: judgements may be missed */
 
 	struct dc_xfer **xf; /* open transfers */
 	size_t n_xf, cap_xf;
+	struct dc_xfer **xf_pool; /* closed transfers kept with their arrays for the next one */
+	size_t n_pool, cap_pool;
 	struct dc_adapter *ad;
 	size_t n_ad, cap_ad;
 	struct dc_mrb *mrbs;
@@ -267,8 +273,16 @@ void dc_stream_update(struct dc_check *c, int idx);
 void dc_stream_note(struct dc_check *c, int idx);
 
 /* shadow.c */
-struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa);  /* allocates */
+int dc_shadow_init(struct dc_check *c);                             /* -1: no memory */
+struct dc_pshadow *dc_shadow_new(struct dc_check *c, uint64_t pa);  /* allocates */
 struct dc_pshadow *dc_shadow_find(struct dc_check *c, uint64_t pa); /* NULL if none */
+/* The page shadow of pa, allocated on first use; NULL outside memory or out of memory. */
+static inline struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa)
+{
+	uint64_t pfn = pa >> DC_PAGE_SHIFT;
+	struct dc_pshadow *ps = DC_LIKELY(pfn < c->phys_pages) ? c->flat[pfn] : NULL;
+	return DC_LIKELY(ps) ? ps : dc_shadow_new(c, pa);
+}
 struct dc_pext *dc_shadow_ext(struct dc_check *c, struct dc_pshadow *ps);
 void dc_shadow_rewatch(struct dc_pshadow *ps);
 void dc_shadow_free(struct dc_check *c);

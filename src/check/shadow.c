@@ -1,42 +1,43 @@
-/* The contract shadow's storage: a two-level table of page shadows indexed by physical frame
- * number, allocated on the first CPU access or device access to a page, so memory grows with
- * the memory touched, not with the memory simulated.  A page shadow holds byte bitmaps (who
- * wrote which byte since when) and line bitmaps (which lines the CPU touched), plus the last
- * driver instruction per line for reports; what only pages with DMA history need lives in a
- * second block (struct dc_pext) allocated on the first device access. */
+/* The contract shadow's storage: a direct-mapped table of page shadows indexed by physical
+ * frame number (reserved for all frames with MAP_NORESERVE: the host backs only the table's
+ * pages that are written), each allocated on the first CPU access or device access to its
+ * page, so memory grows with the memory touched, not with the memory simulated.  A page shadow
+ * holds byte bitmaps (who wrote which byte since when) and line bitmaps (which lines the CPU
+ * touched), plus the last driver instruction per line for reports; what only pages with DMA history
+ * need lives in a second block (struct dc_pext) allocated on the first device access. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "check_int.h"
 
-#define TOP_SHIFT 10
-#define LEAF (1u << TOP_SHIFT)
+int dc_shadow_init(struct dc_check *c)
+{
+	size_t n = c->phys_pages ? (size_t)c->phys_pages : 1;
+	c->flat_bytes = (n * sizeof(*c->flat) + DC_PAGE_MASK) & ~(size_t)DC_PAGE_MASK;
+	void *p = mmap(NULL, c->flat_bytes, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		c->flat = NULL;
+		return -1;
+	}
+	c->flat = p;
+	return 0;
+}
 
 struct dc_pshadow *dc_shadow_find(struct dc_check *c, uint64_t pa)
 {
 	uint64_t pfn = pa >> DC_PAGE_SHIFT;
-	if (pfn >= c->phys_pages)
-		return NULL;
-	struct dc_pshadow **leaf = c->top[pfn >> TOP_SHIFT];
-	return leaf ? leaf[pfn & (LEAF - 1)] : NULL;
+	return pfn < c->phys_pages ? c->flat[pfn] : NULL;
 }
 
-struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa)
+struct dc_pshadow *dc_shadow_new(struct dc_check *c, uint64_t pa)
 {
 	uint64_t pfn = pa >> DC_PAGE_SHIFT;
 	if (pfn >= c->phys_pages)
 		return NULL;
-	struct dc_pshadow **leaf = c->top[pfn >> TOP_SHIFT];
-	if (DC_UNLIKELY(!leaf)) {
-		leaf = calloc(LEAF, sizeof(*leaf));
-		if (!leaf) {
-			c->oom = true;
-			return NULL;
-		}
-		c->top[pfn >> TOP_SHIFT] = leaf;
-	}
-	struct dc_pshadow *ps = leaf[pfn & (LEAF - 1)];
-	if (DC_LIKELY(ps))
+	struct dc_pshadow *ps = c->flat[pfn];
+	if (ps)
 		return ps;
 	/* One block: the shadow, then the two per-line pc arrays. */
 	ps = calloc(1, sizeof(*ps) + 2 * (size_t)c->nl * sizeof(void *));
@@ -46,7 +47,9 @@ struct dc_pshadow *dc_shadow_get(struct dc_check *c, uint64_t pa)
 	}
 	ps->wpc = (const void **)(ps + 1);
 	ps->tpc = ps->wpc + c->nl;
-	leaf[pfn & (LEAF - 1)] = ps;
+	c->flat[pfn] = ps;
+	ps->next = c->shadows;
+	c->shadows = ps;
 	c->shadow_pages++;
 	return ps;
 }
@@ -83,22 +86,16 @@ void dc_shadow_rewatch(struct dc_pshadow *ps)
 
 void dc_shadow_free(struct dc_check *c)
 {
-	if (!c->top)
+	if (!c->flat)
 		return;
-	for (uint64_t i = 0; i < c->n_top; i++) {
-		struct dc_pshadow **leaf = c->top[i];
-		if (!leaf)
-			continue;
-		for (unsigned k = 0; k < LEAF; k++) {
-			if (leaf[k]) {
-				free(leaf[k]->ext);
-				free(leaf[k]);
-			}
-		}
-		free(leaf);
+	for (struct dc_pshadow *ps = c->shadows, *nx; ps; ps = nx) {
+		nx = ps->next;
+		free(ps->ext);
+		free(ps);
 	}
-	free(c->top);
-	c->top = NULL;
+	c->shadows = NULL;
+	munmap(c->flat, c->flat_bytes);
+	c->flat = NULL;
 }
 
 /* --- Bitmaps ---------------------------------------------------------------------------- */
@@ -108,22 +105,38 @@ static inline uint64_t word_mask(uint32_t lo, uint32_t n)
 	return (n >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1) << lo;
 }
 
+/* Set and clear take the whole words in the middle of the range at once (a page's byte bitmap
+ * is 64 words: synchronising a page is three memsets, not 192 masked word updates). */
 void dc_bits_set(uint64_t *bm, uint32_t off, uint32_t len)
 {
-	while (len) {
-		uint32_t b = off & 63, n = DC_MIN(len, 64 - b);
+	uint32_t b = off & 63;
+	if (b) {
+		uint32_t n = DC_MIN(len, 64 - b);
 		bm[off >> 6] |= word_mask(b, n);
 		off += n, len -= n;
 	}
+	if (len >= 64) {
+		memset(&bm[off >> 6], 0xff, (size_t)(len >> 6) * sizeof(*bm));
+		off += len & ~63u, len &= 63;
+	}
+	if (len)
+		bm[off >> 6] |= word_mask(0, len);
 }
 
 void dc_bits_clear(uint64_t *bm, uint32_t off, uint32_t len)
 {
-	while (len) {
-		uint32_t b = off & 63, n = DC_MIN(len, 64 - b);
+	uint32_t b = off & 63;
+	if (b) {
+		uint32_t n = DC_MIN(len, 64 - b);
 		bm[off >> 6] &= ~word_mask(b, n);
 		off += n, len -= n;
 	}
+	if (len >= 64) {
+		memset(&bm[off >> 6], 0, (size_t)(len >> 6) * sizeof(*bm));
+		off += len & ~63u, len &= 63;
+	}
+	if (len)
+		bm[off >> 6] &= ~word_mask(0, len);
 }
 
 uint32_t dc_bits_count(const uint64_t *bm, uint32_t off, uint32_t len)
