@@ -59,11 +59,11 @@ static char st(const struct dc_cache *c, uint32_t cpu, uint64_t pa)
 }
 
 /* Two processors, shared L2, one line. */
-#define SETUP2()                                                    \
-	struct dc_platform p;                                       \
-	struct dc_cache c;                                          \
-	struct rec r = {0};                                         \
-	geom(&p, 2, 2);                                             \
+#define SETUP2()              \
+	struct dc_platform p; \
+	struct dc_cache c;    \
+	struct rec r = {0};   \
+	geom(&p, 2, 2);       \
 	CHECK(dc_cache_init(&c, &p, &rec_ops, &r, 1) == 0)
 
 DC_TEST(mesi_local_read_miss_alone_is_exclusive)
@@ -268,7 +268,7 @@ DC_TEST(mesi_three_levels_private_l2)
 	acc(&c, 0, L(4), DC_ACC_READ); /* L(0) left 0's L1, is in its private L2 */
 	CHECK_EQ(dc_cache_probe_cpu(&c, 0, L(0), NULL), 1);
 	CHECK_EQ(st(&c, 0, L(0)), 'E');
-	acc(&c, 1, L(0), DC_ACC_WRITE); /* invalidates the copy in 0's L2 too */
+	acc(&c, 1, L(0), DC_ACC_WRITE);                     /* invalidates the copy in 0's L2 too */
 	CHECK_EQ(dc_cache_probe_cpu(&c, 0, L(0), NULL), 2); /* only the shared L3 */
 	CHECK_EQ(st(&c, 0, L(0)), 'I');
 	CHECK_EQ(st(&c, 1, L(0)), 'M');

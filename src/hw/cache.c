@@ -202,7 +202,8 @@ static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, 
 		l->st.evictions++;
 		drop(c, cpu, i, k);
 	}
-	l->w[k] = (struct dc_cache_way){.tag = tag, .stamp = ++l->clock, .data = data, .state = state};
+	l->w[k] =
+	    (struct dc_cache_way){.tag = tag, .stamp = ++l->clock, .data = data, .state = state};
 	return k;
 }
 

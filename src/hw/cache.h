@@ -60,7 +60,7 @@ struct dc_cache_stats {
 /* One way of a set: everything a lookup or a replacement touches, together, so a set is one
  * run of records (two per host line) rather than four parallel arrays. */
 struct dc_cache_way {
-	uint64_t tag;  /* line number (pa >> line_shift) + 1; 0 = invalid */
+	uint64_t tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
 	uint64_t stamp; /* LRU: last use; 0 for an invalid way */
 	uint8_t *data;  /* the line's bytes in the cached window */
 	uint32_t state; /* DC_LS_* */
