@@ -626,6 +626,7 @@ NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE Serv
 	ki->k.irql = Irql;
 	ki->k.sync_irql = SynchronizeIrql;
 	ki->k.mode = InterruptMode;
+	s->mp.affinity[line] = ProcessorEnableMask; /* issue 17: the processors it goes to */
 	ki->k.lock = SpinLock ? SpinLock : &ki->k.own_lock;
 	ki->k.connected = true;
 	ki->k.next = s->ints[line];
