@@ -379,3 +379,39 @@ DC_TEST(mesi_dma_write_snoops_every_processor)
 	CHECK(!memcmp(got, pat, sizeof(pat)));
 	dc_machine_destroy(m);
 }
+
+/* The cachegrind cross-check per processor: two processors run disjoint reference streams,
+ * interleaved; each processor's L1 counts are those of a single-processor cache running its
+ * stream alone, which `make crosscheck` compares with cachegrind's D1.  (The shared level
+ * sees both streams, so its counts are the machine's, not either stream's.) */
+DC_TEST(mesi_per_processor_l1_counts_are_each_streams_own)
+{
+	struct dc_platform p;
+	geom(&p, 2, 1);
+	p.level[0] = (struct dc_cache_geom){.size = 1024, .ways = 4, .repl = DC_REPL_LRU};
+	struct dc_cache one[2], two;
+	CHECK(dc_cache_init(&one[0], &p, NULL, NULL, 1) == 0);
+	CHECK(dc_cache_init(&one[1], &p, NULL, NULL, 1) == 0);
+	p.processors = 2;
+	CHECK(dc_cache_init(&two, &p, NULL, NULL, 1) == 0);
+	uint64_t x = 11;
+	for (int i = 0; i < 40000; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t cpu = (x >> 62) & 1;
+		/* Disjoint: processor 0 even lines, processor 1 odd lines, 64 lines each. */
+		uint64_t pa = (((x >> 40) % 64) * 2 + cpu) * 64 + ((x >> 20) & 63);
+		enum dc_access ac = (x >> 61) & 1 ? DC_ACC_WRITE : DC_ACC_READ;
+		dc_cache_access(&one[cpu], pa, NULL, ac);
+		acc(&two, cpu, pa, ac);
+	}
+	for (uint32_t q = 0; q < 2; q++)
+		for (int k = 0; k < 2; k++) {
+			CHECK_EQ(two.view[q][0]->st.hits[k], one[q].lv[0].st.hits[k]);
+			CHECK_EQ(two.view[q][0]->st.misses[k], one[q].lv[0].st.misses[k]);
+		}
+	CHECK(two.view[1][0]->st.misses[0] > 0);
+	CHECK_EQ(two.cst[0].invalidated + two.cst[1].invalidated, 0);
+	dc_cache_fini(&one[0]);
+	dc_cache_fini(&one[1]);
+	dc_cache_fini(&two);
+}
