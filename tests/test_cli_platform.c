@@ -154,6 +154,7 @@ DC_TEST(cli_platform_show_pc_golden)
 	                     "name = pc\n"
 	                     "coherency = coherent\n"
 	                     "seed = 1\n"
+	                     "processors = 2\n"
 	                     "\n"
 	                     "[memory]\n"
 	                     "phys_size = 8G\n"

@@ -4,8 +4,8 @@
  * transfer speeds.  Built-ins: "pc", "noncoherent", "noncoherent-prefetch".  A profile file is
  * an INI file (parsed by Debian's inih); see docs/profiles.md for every key.
  *
- * Deliberately not modelled: instruction caches, TLBs, NUMA, per-CPU private caches (the CPUs
- * are coherent with each other, so one hierarchy stands for all of them). */
+ * Deliberately not modelled: instruction caches, TLBs, NUMA.  Processors (`processors = N`)
+ * have private L1 (and L2 of three levels) caches kept coherent with each other by MOESI. */
 #ifndef DMACOH_PLATFORM_H
 #define DMACOH_PLATFORM_H
 
@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 #define DC_MAX_CACHE_LEVELS 3
+#define DC_MAX_CPUS 8
 #define DC_NAME_MAX 64
 
 enum dc_coherency {
@@ -51,6 +52,7 @@ struct dc_platform {
 	char name[DC_NAME_MAX];
 	enum dc_coherency coherency;
 	uint64_t seed;
+	uint32_t processors; /* 1..DC_MAX_CPUS, each with its private cache levels */
 
 	/* Memory */
 	uint64_t phys_size; /* bytes of simulated physical memory (sparse) */

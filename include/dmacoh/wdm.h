@@ -2687,6 +2687,21 @@ BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument
 BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc);
 VOID KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance);
 
+/* Processors (one group). */
+typedef struct _PROCESSOR_NUMBER {
+	USHORT Group;
+	UCHAR  Number;
+	UCHAR  Reserved;
+} PROCESSOR_NUMBER, *PPROCESSOR_NUMBER;
+#define ALL_PROCESSOR_GROUPS 0xffff
+ULONG KeGetCurrentProcessorNumber(void);
+ULONG KeGetCurrentProcessorNumberEx(PPROCESSOR_NUMBER ProcNumber);
+ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors);
+ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber);
+KAFFINITY KeQueryActiveProcessors(void);
+VOID KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number);
+NTSTATUS KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber);
+
 /* Device queues (DEVICE_OBJECT.DeviceQueue is the one IoStartPacket uses). */
 VOID KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue);
 BOOLEAN KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry);

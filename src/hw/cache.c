@@ -1,6 +1,9 @@
-/* The cache hierarchy model.  See cache.h for the semantics (cachegrind-compatible levels,
- * one data array in the cached window). */
+/* The cache hierarchy model, with one or several processors.  See cache.h for the semantics
+ * (cachegrind-compatible levels, one data array in the cached window, MOESI between the
+ * processors' private levels).  Not modelled here: anything about memory (the machine's
+ * fill/writeback callbacks), snoop timing. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cache.h"
 
@@ -21,48 +24,87 @@ static bool pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
+/* Distinct levels: lv[0..n_levels) (processor 0's private ones and the shared ones), then
+ * each other processor's private ones.  *idx: the level's index in a processor's view. */
+static uint32_t n_distinct(const struct dc_cache *c)
+{
+	return c->n_levels + (c->n_cpus - 1) * c->n_private;
+}
+
+static struct dc_cache_level *dlevel(struct dc_cache *c, uint32_t d, uint32_t *idx)
+{
+	if (d < c->n_levels) {
+		if (idx)
+			*idx = d;
+		return &c->lv[d];
+	}
+	d -= c->n_levels;
+	if (idx)
+		*idx = d % c->n_private;
+	return &c->cpl[d / c->n_private][d % c->n_private];
+}
+
+static const struct dc_cache_level *cdlevel(const struct dc_cache *c, uint32_t d, uint32_t *idx)
+{
+	return dlevel((struct dc_cache *)c, d, idx);
+}
+
+static int level_init(struct dc_cache_level *l, const struct dc_platform *p, uint32_t i)
+{
+	uint32_t sets = dc_platform_sets(p, i);
+	if (!p->level[i].ways || !pow2(sets))
+		return DC_ERR_INVAL;
+	l->sets = sets;
+	l->ways = p->level[i].ways;
+	l->set_mask = sets - 1;
+	l->repl = p->level[i].repl;
+	size_t bytes = (size_t)sets * l->ways * sizeof(*l->w);
+	bytes = (bytes + 63) & ~(size_t)63;
+	/* Sets start on a host line: with 8 ways a lookup reads 4 lines, always the same ones. */
+	l->w = aligned_alloc(64, bytes);
+	if (!l->w)
+		return DC_ERR_NOMEM;
+	memset(l->w, 0, bytes);
+	return DC_OK;
+}
+
 int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct dc_cache_ops *ops,
                   void *opaque, uint64_t seed)
 {
 	*c = (struct dc_cache){.ops = ops, .opaque = opaque};
-	if (!pow2(p->line_size) || p->n_levels < 1 || p->n_levels > DC_MAX_CACHE_LEVELS)
+	uint32_t ncpu = p->processors ? p->processors : 1;
+	if (!pow2(p->line_size) || p->n_levels < 1 || p->n_levels > DC_MAX_CACHE_LEVELS ||
+	    ncpu > DC_MAX_CPUS)
 		return DC_ERR_INVAL;
 	c->line_size = p->line_size;
 	c->line_shift = (uint32_t)__builtin_ctz(p->line_size);
 	c->n_levels = p->n_levels;
+	c->n_private = p->n_levels >= 3 ? 2 : 1;
+	c->n_cpus = ncpu;
 	dc_rng_seed(&c->rng, seed);
-	for (uint32_t i = 0; i < p->n_levels; i++) {
-		struct dc_cache_level *l = &c->lv[i];
-		uint32_t sets = dc_platform_sets(p, i);
-		if (!p->level[i].ways || !pow2(sets)) {
+	for (uint32_t d = 0; d < n_distinct(c); d++) {
+		uint32_t i;
+		struct dc_cache_level *l = dlevel(c, d, &i);
+		int rc = level_init(l, p, i);
+		if (rc < 0) {
 			dc_cache_fini(c);
-			return DC_ERR_INVAL;
-		}
-		l->sets = sets;
-		l->ways = p->level[i].ways;
-		l->set_mask = sets - 1;
-		l->repl = p->level[i].repl;
-		size_t n = (size_t)sets * l->ways;
-		l->tag = calloc(n, sizeof(*l->tag));
-		l->stamp = calloc(n, sizeof(*l->stamp));
-		l->data = calloc(n, sizeof(*l->data));
-		l->dirty = calloc(n, sizeof(*l->dirty));
-		if (!l->tag || !l->stamp || !l->data || !l->dirty) {
-			dc_cache_fini(c);
-			return DC_ERR_NOMEM;
+			return rc;
 		}
 	}
+	for (uint32_t q = 0; q < ncpu; q++)
+		for (uint32_t i = 0; i < c->n_levels; i++)
+			c->view[q][i] = q && i < c->n_private ? &c->cpl[q - 1][i] : &c->lv[i];
+	c->l1 = c->view[0][0];
 	return DC_OK;
 }
 
 void dc_cache_fini(struct dc_cache *c)
 {
-	for (uint32_t i = 0; i < DC_MAX_CACHE_LEVELS; i++) {
-		free(c->lv[i].tag);
-		free(c->lv[i].stamp);
-		free(c->lv[i].data);
-		free(c->lv[i].dirty);
-	}
+	for (uint32_t i = 0; i < DC_MAX_CACHE_LEVELS; i++)
+		free(c->lv[i].w);
+	for (uint32_t q = 0; q < DC_MAX_CPUS - 1; q++)
+		for (uint32_t i = 0; i < DC_MAX_CACHE_LEVELS - 1; i++)
+			free(c->cpl[q][i].w);
 	*c = (struct dc_cache){0};
 }
 
@@ -70,26 +112,19 @@ void dc_cache_fini(struct dc_cache *c)
 static inline long find(const struct dc_cache_level *l, uint64_t tag)
 {
 	size_t base = (size_t)((tag - 1) & l->set_mask) * l->ways;
-	const uint64_t *t = l->tag + base;
-	for (uint32_t w = 0; w < l->ways; w++)
-		if (t[w] == tag)
-			return (long)(base + w);
+	const struct dc_cache_way *w = l->w + base;
+	for (uint32_t i = 0; i < l->ways; i++)
+		if (w[i].tag == tag)
+			return (long)(base + i);
 	return -1;
 }
 
-static int find_level(const struct dc_cache *c, uint64_t tag, uint32_t skip, long *idx)
+static bool present_any(const struct dc_cache *c, uint64_t tag)
 {
-	for (uint32_t i = 0; i < c->n_levels; i++) {
-		if (i == skip)
-			continue;
-		long k = find(&c->lv[i], tag);
-		if (k >= 0) {
-			if (idx)
-				*idx = k;
-			return (int)i;
-		}
-	}
-	return -1;
+	for (uint32_t d = 0; d < n_distinct(c); d++)
+		if (find(cdlevel(c, d, NULL), tag) >= 0)
+			return true;
+	return false;
 }
 
 static uint64_t line_pa(const struct dc_cache *c, uint64_t tag)
@@ -97,37 +132,39 @@ static uint64_t line_pa(const struct dc_cache *c, uint64_t tag)
 	return (tag - 1) << c->line_shift;
 }
 
-/* Removes the line at index k of level i.  A dirty line passes its dirtiness to a lower level
- * holding it, or is written back; observers hear when the line left the whole hierarchy. */
-static void drop(struct dc_cache *c, uint32_t i, long k)
+static void clear_way(struct dc_cache_way *w)
 {
-	struct dc_cache_level *l = &c->lv[i];
-	uint64_t tag = l->tag[k];
-	uint8_t *data = l->data[k];
-	bool dirty = l->dirty[k];
-	l->tag[k] = 0;
-	l->stamp[k] = 0;
-	l->dirty[k] = 0;
-	l->data[k] = NULL;
+	*w = (struct dc_cache_way){0};
+}
+
+/* Removes the line at way k of processor cpu's level i.  A dirty line passes its dirtiness to a
+ * lower level of the same processor's view holding it, or is written back; observers hear when
+ * the line left every processor's hierarchy. */
+static void drop(struct dc_cache *c, uint32_t cpu, uint32_t i, long k)
+{
+	struct dc_cache_level *l = c->view[cpu][i];
+	struct dc_cache_way old = l->w[k];
+	clear_way(&l->w[k]);
 	bool lower = false; /* a lower level still holds the line */
-	if (dirty) {
+	if (old.state & DC_LS_DIRTY) {
 		for (uint32_t j = i + 1; j < c->n_levels && !lower; j++) {
-			long kk = find(&c->lv[j], tag);
+			long kk = find(c->view[cpu][j], old.tag);
 			if (kk >= 0) {
-				c->lv[j].dirty[kk] = 1;
+				struct dc_cache_way *w = &c->view[cpu][j]->w[kk];
+				w->state = j < c->n_private ? old.state : DC_LS_DIRTY;
 				lower = true;
 			}
 		}
 		if (!lower) {
 			l->st.writebacks++;
 			if (c->ops && c->ops->writeback)
-				c->ops->writeback(c->opaque, line_pa(c, tag), data);
+				c->ops->writeback(c->opaque, line_pa(c, old.tag), old.data);
 		}
 	}
 	/* Only an observer needs to know whether another level holds the line; a lower level
 	 * found above already answers it. */
-	if (!lower && c->ops && c->ops->gone && find_level(c, tag, i, NULL) < 0)
-		c->ops->gone(c->opaque, line_pa(c, tag));
+	if (!lower && c->ops && c->ops->gone && !present_any(c, old.tag))
+		c->ops->gone(c->opaque, line_pa(c, old.tag));
 }
 
 /* Chooses the way of tag's set in level l that a new line takes: an invalid way, else the
@@ -135,83 +172,147 @@ static void drop(struct dc_cache *c, uint32_t i, long k)
 static long victim(struct dc_cache *c, struct dc_cache_level *l, uint64_t tag)
 {
 	size_t base = (size_t)((tag - 1) & l->set_mask) * l->ways;
-	const uint64_t *s = l->stamp + base;
+	const struct dc_cache_way *s = l->w + base;
 	if (l->repl == DC_REPL_RANDOM) {
 		for (uint32_t w = 0; w < l->ways; w++)
-			if (!l->tag[base + w])
+			if (!s[w].tag)
 				return (long)(base + w);
 		return (long)(base + dc_rng_below(&c->rng, l->ways));
 	}
-	/* An invalid way has stamp 0 (drop and dc_cache_line_op keep it so) and a valid one a
-	 * stamp >= 1, so the first least stamp is the first invalid way if there is one.  The
-	 * minimum stays in a register and the choice is a select, not a branch: with a branch,
-	 * every other way mispredicts. */
+	/* An invalid way has stamp 0 (clear_way keeps it so) and a valid one a stamp >= 1, so
+	 * the first least stamp is the first invalid way if there is one.  The minimum stays in
+	 * a register and the choice is a select, not a branch: with a branch, every other way
+	 * mispredicts. */
 	uint32_t best = 0;
-	uint64_t min = s[0];
+	uint64_t min = s[0].stamp;
 	for (uint32_t w = 1; w < l->ways; w++) {
-		bool lt = s[w] < min;
-		min = lt ? s[w] : min;
+		bool lt = s[w].stamp < min;
+		min = lt ? s[w].stamp : min;
 		best = lt ? w : best;
 	}
 	return (long)(base + best);
 }
 
-static long install(struct dc_cache *c, uint32_t i, uint64_t tag, uint8_t *data, bool dirty)
+static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, uint8_t *data,
+                    uint32_t state)
 {
-	struct dc_cache_level *l = &c->lv[i];
+	struct dc_cache_level *l = c->view[cpu][i];
 	long k = victim(c, l, tag);
-	if (l->tag[k]) {
+	if (l->w[k].tag) {
 		l->st.evictions++;
-		drop(c, i, k);
+		drop(c, cpu, i, k);
 	}
-	l->tag[k] = tag;
-	l->data[k] = data;
-	l->dirty[k] = dirty;
-	l->stamp[k] = ++l->clock;
+	l->w[k] =
+	    (struct dc_cache_way){.tag = tag, .stamp = ++l->clock, .data = data, .state = state};
 	return k;
+}
+
+/* The snoop of a miss (or an upgrade) by processor p: every other processor's private copies
+ * of the line lose exclusivity (a read: M -> O, E -> S) or are invalidated (a write: their
+ * dirtiness moves to the writer, which takes the line Modified).  Returns whether any other
+ * processor held the line (it supplies the data: the window already holds its bytes). */
+static bool snoop_others(struct dc_cache *c, uint32_t p, uint64_t tag, bool write)
+{
+	bool any = false;
+	for (uint32_t q = 0; q < c->n_cpus; q++) {
+		if (q == p)
+			continue;
+		bool held = false;
+		for (uint32_t i = 0; i < c->n_private; i++) {
+			long k = find(c->view[q][i], tag);
+			if (k < 0)
+				continue;
+			held = true;
+			struct dc_cache_way *w = &c->view[q][i]->w[k];
+			if (write)
+				clear_way(w);
+			else
+				w->state &= ~DC_LS_EXCL;
+		}
+		if (held) {
+			any = true;
+			if (write)
+				c->cst[q].invalidated++;
+			else
+				c->cst[q].supplied++;
+		}
+	}
+	return any;
+}
+
+/* Processor p now holds the line alone: its private copies become exclusive. */
+static void own_private(struct dc_cache *c, uint32_t p, uint64_t tag)
+{
+	for (uint32_t i = 0; i < c->n_private; i++) {
+		long k = find(c->view[p][i], tag);
+		if (k >= 0)
+			c->view[p][i]->w[k].state |= DC_LS_EXCL;
+	}
+}
+
+void dc_cache_upgrade(struct dc_cache *c, long k)
+{
+	uint64_t tag = c->l1->w[k].tag;
+	snoop_others(c, c->cur, tag, true);
+	own_private(c, c->cur, tag);
+	c->cst[c->cur].upgrades++;
 }
 
 uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, enum dc_access a)
 {
 	uint64_t tag = (pa >> c->line_shift) + 1;
 	uint8_t *line = data ? data - (pa & (c->line_size - 1)) : NULL;
-	struct dc_cache_level *l1 = &c->lv[0];
+	uint32_t p = c->cur;
+	struct dc_cache_level *l1 = c->l1;
+	bool write = a == DC_ACC_WRITE;
 	long k = find(l1, tag);
 	c->mru_tag = 0;
 	if (k >= 0) {
-		l1->st.hits[a]++;
-		l1->stamp[k] = ++l1->clock;
-		if (a == DC_ACC_WRITE)
-			l1->dirty[k] = 1;
-		c->mru_tag = tag;
-		c->mru_dirty = l1->dirty[k];
-		c->mru_k = k;
+		dc_cache_l1_hit_at(c, k, a);
 		return 0;
 	}
 	l1->st.misses[a]++;
 	uint32_t hit = c->n_levels;
+	long hk = -1;
 	for (uint32_t i = 1; i < c->n_levels; i++) {
-		struct dc_cache_level *l = &c->lv[i];
-		long kk = find(l, tag);
-		if (kk >= 0) {
+		struct dc_cache_level *l = c->view[p][i];
+		hk = find(l, tag);
+		if (hk >= 0) {
 			l->st.hits[a]++;
-			l->stamp[kk] = ++l->clock;
+			l->w[hk].stamp = ++l->clock;
 			hit = i;
 			break;
 		}
 		l->st.misses[a]++;
 	}
-	if (hit == c->n_levels) {
+	/* The state of the new private copies. */
+	uint32_t st;
+	bool other = false;
+	if (hit < c->n_private) {
+		/* This processor's own L2 holds it: no snoop unless a write to a shared copy. */
+		uint32_t lower = c->view[p][hit]->w[hk].state;
+		if (write && !(lower & DC_LS_EXCL)) {
+			snoop_others(c, p, tag, true);
+			own_private(c, p, tag);
+			c->cst[p].upgrades++;
+		}
+		st = write ? DC_LS_M : (lower & DC_LS_EXCL);
+	} else {
+		if (c->n_cpus > 1)
+			other = snoop_others(c, p, tag, write);
+		st = write ? DC_LS_M : other ? DC_LS_S : DC_LS_E;
+	}
+	if (hit == c->n_levels && !other) {
 		l1->st.fills++;
 		if (c->ops && c->ops->fill)
 			c->ops->fill(c->opaque, line_pa(c, tag), line);
 	}
 	/* Every level that missed allocates, deepest first, as cachegrind's LL then D1. */
 	for (uint32_t i = hit; i-- > 1;)
-		install(c, i, tag, line, false);
-	c->mru_k = install(c, 0, tag, line, a == DC_ACC_WRITE);
+		install(c, p, i, tag, line, i < c->n_private ? (st & DC_LS_EXCL) : 0);
+	c->mru_k = install(c, p, 0, tag, line, st);
 	c->mru_tag = tag;
-	c->mru_dirty = a == DC_ACC_WRITE;
+	c->mru_dirty = st == DC_LS_M;
 	return hit;
 }
 
@@ -220,12 +321,14 @@ int dc_cache_probe(const struct dc_cache *c, uint64_t pa, bool *dirty)
 	uint64_t tag = (pa >> c->line_shift) + 1;
 	int first = -1;
 	bool d = false;
-	for (uint32_t i = 0; i < c->n_levels; i++) {
-		long k = find(&c->lv[i], tag);
+	for (uint32_t x = 0; x < n_distinct(c); x++) {
+		uint32_t i;
+		const struct dc_cache_level *l = cdlevel(c, x, &i);
+		long k = find(l, tag);
 		if (k >= 0) {
-			if (first < 0)
+			if (first < 0 || (int)i < first)
 				first = (int)i;
-			d |= c->lv[i].dirty[k];
+			d |= (l->w[k].state & DC_LS_DIRTY) != 0;
 		}
 	}
 	if (dirty)
@@ -233,37 +336,83 @@ int dc_cache_probe(const struct dc_cache *c, uint64_t pa, bool *dirty)
 	return first;
 }
 
+int dc_cache_probe_cpu(const struct dc_cache *c, uint32_t cpu, uint64_t pa, uint32_t *state)
+{
+	uint64_t tag = (pa >> c->line_shift) + 1;
+	int first = -1;
+	uint32_t s = 0;
+	if (cpu < c->n_cpus)
+		for (uint32_t i = 0; i < c->n_levels; i++) {
+			long k = find(c->view[cpu][i], tag);
+			if (k < 0)
+				continue;
+			if (first < 0)
+				first = (int)i;
+			if (i < c->n_private)
+				s |= c->view[cpu][i]->w[k].state;
+		}
+	if (state)
+		*state = s;
+	return first;
+}
+
+char dc_cache_state_letter(const struct dc_cache *c, uint32_t cpu, uint64_t pa)
+{
+	uint32_t s;
+	int lvl = dc_cache_probe_cpu(c, cpu, pa, &s);
+	if (lvl < 0 || (uint32_t)lvl >= c->n_private)
+		return 'I';
+	static const char letters[] = {'S', 'O', 'E', 'M'};
+	return letters[s & DC_LS_M];
+}
+
+void dc_cache_level_stats(const struct dc_cache *c, uint32_t i, struct dc_cache_stats *out)
+{
+	*out = (struct dc_cache_stats){0};
+	if (i >= c->n_levels)
+		return;
+	uint32_t n = i < c->n_private ? c->n_cpus : 1;
+	for (uint32_t q = 0; q < n; q++) {
+		const struct dc_cache_stats *s = &c->view[q][i]->st;
+		for (int a = 0; a < 2; a++) {
+			out->hits[a] += s->hits[a];
+			out->misses[a] += s->misses[a];
+		}
+		out->evictions += s->evictions;
+		out->writebacks += s->writebacks;
+		out->fills += s->fills;
+	}
+}
+
 bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 {
 	uint64_t tag = (pa >> c->line_shift) + 1;
-	long idx[DC_MAX_CACHE_LEVELS];
-	bool present = false, dirty = false;
+	struct dc_cache_way *hold[DC_MAX_CACHE_LEVELS * DC_MAX_CPUS];
+	uint32_t n = 0;
+	bool dirty = false;
 	uint8_t *data = NULL;
 	c->mru_tag = 0;
-	for (uint32_t i = 0; i < c->n_levels; i++) {
-		idx[i] = find(&c->lv[i], tag);
-		if (idx[i] >= 0) {
-			present = true;
-			dirty |= c->lv[i].dirty[idx[i]];
-			data = c->lv[i].data[idx[i]];
+	for (uint32_t d = 0; d < n_distinct(c); d++) {
+		struct dc_cache_level *l = dlevel(c, d, NULL);
+		long k = find(l, tag);
+		if (k >= 0) {
+			hold[n++] = &l->w[k];
+			dirty |= (l->w[k].state & DC_LS_DIRTY) != 0;
+			data = l->w[k].data;
 		}
 	}
-	if (!present)
+	if (!n)
 		return false;
 	if (dirty && op != DC_CACHE_INVAL) {
 		c->lv[c->n_levels - 1].st.writebacks++;
 		if (c->ops && c->ops->writeback)
 			c->ops->writeback(c->opaque, line_pa(c, tag), data);
 	}
-	for (uint32_t i = 0; i < c->n_levels; i++) {
-		if (idx[i] < 0)
-			continue;
-		c->lv[i].dirty[idx[i]] = 0;
-		if (op != DC_CACHE_CLEAN) {
-			c->lv[i].tag[idx[i]] = 0;
-			c->lv[i].stamp[idx[i]] = 0;
-			c->lv[i].data[idx[i]] = NULL;
-		}
+	for (uint32_t j = 0; j < n; j++) {
+		if (op == DC_CACHE_CLEAN)
+			hold[j]->state &= ~DC_LS_DIRTY;
+		else
+			clear_way(hold[j]);
 	}
 	if (op != DC_CACHE_CLEAN && c->ops && c->ops->gone)
 		c->ops->gone(c->opaque, line_pa(c, tag));
@@ -274,16 +423,17 @@ uint64_t dc_cache_data_range_op(struct dc_cache *c, const uint8_t *lo, const uin
                                 enum dc_cache_op op)
 {
 	uint64_t affected = 0;
-	for (uint32_t i = 0; i < c->n_levels; i++) {
-		struct dc_cache_level *l = &c->lv[i];
+	for (uint32_t x = 0; x < n_distinct(c); x++) {
+		struct dc_cache_level *l = dlevel(c, x, NULL);
 		size_t n = (size_t)l->sets * l->ways;
 		for (size_t k = 0; k < n; k++) {
-			const uint8_t *d = l->data[k];
-			if (!l->tag[k] || !d || d >= hi || d + c->line_size <= lo)
+			const struct dc_cache_way *w = &l->w[k];
+			const uint8_t *d = w->data;
+			if (!w->tag || !d || d >= hi || d + c->line_size <= lo)
 				continue;
-			if (op == DC_CACHE_CLEAN && !l->dirty[k])
+			if (op == DC_CACHE_CLEAN && !(w->state & DC_LS_DIRTY))
 				continue;
-			affected += dc_cache_line_op(c, line_pa(c, l->tag[k]), op);
+			affected += dc_cache_line_op(c, line_pa(c, w->tag), op);
 		}
 	}
 	return affected;
@@ -292,44 +442,46 @@ uint64_t dc_cache_data_range_op(struct dc_cache *c, const uint8_t *lo, const uin
 bool dc_cache_prefetch(struct dc_cache *c, uint64_t pa, uint8_t *data)
 {
 	uint64_t tag = (pa >> c->line_shift) + 1;
-	if (find_level(c, tag, UINT32_MAX, NULL) >= 0)
+	if (present_any(c, tag))
 		return false;
 	uint8_t *line = data ? data - (pa & (c->line_size - 1)) : NULL;
 	c->mru_tag = 0;
-	c->lv[0].st.fills++;
+	c->l1->st.fills++;
 	if (c->ops && c->ops->fill)
 		c->ops->fill(c->opaque, line_pa(c, tag), line);
 	for (uint32_t i = c->n_levels; i-- > 0;)
-		install(c, i, tag, line, false);
+		install(c, c->cur, i, tag, line, i < c->n_private ? DC_LS_E : 0);
 	return true;
 }
 
 bool dc_cache_evict_random(struct dc_cache *c)
 {
 	uint32_t i = (uint32_t)dc_rng_below(&c->rng, c->n_levels);
-	struct dc_cache_level *l = &c->lv[i];
+	struct dc_cache_level *l = c->view[c->cur][i];
 	size_t k = (size_t)dc_rng_below(&c->rng, (uint64_t)l->sets * l->ways);
-	if (!l->tag[k])
+	if (!l->w[k].tag)
 		return false;
 	l->st.evictions++;
-	return dc_cache_line_op(c, line_pa(c, l->tag[k]), DC_CACHE_CLEAN_INVAL);
+	return dc_cache_line_op(c, line_pa(c, l->w[k].tag), DC_CACHE_CLEAN_INVAL);
 }
 
 uint64_t dc_cache_total_lines(const struct dc_cache *c)
 {
 	uint64_t n = 0;
-	for (uint32_t i = 0; i < c->n_levels; i++)
-		n += (uint64_t)c->lv[i].sets * c->lv[i].ways;
+	for (uint32_t x = 0; x < n_distinct(c); x++) {
+		const struct dc_cache_level *l = cdlevel(c, x, NULL);
+		n += (uint64_t)l->sets * l->ways;
+	}
 	return n;
 }
 
 void dc_cache_flush_all(struct dc_cache *c)
 {
-	for (uint32_t i = 0; i < c->n_levels; i++) {
-		struct dc_cache_level *l = &c->lv[i];
+	for (uint32_t x = 0; x < n_distinct(c); x++) {
+		struct dc_cache_level *l = dlevel(c, x, NULL);
 		size_t n = (size_t)l->sets * l->ways;
 		for (size_t k = 0; k < n; k++)
-			if (l->tag[k])
-				dc_cache_line_op(c, line_pa(c, l->tag[k]), DC_CACHE_CLEAN_INVAL);
+			if (l->w[k].tag)
+				dc_cache_line_op(c, line_pa(c, l->w[k].tag), DC_CACHE_CLEAN_INVAL);
 	}
 }

@@ -12,8 +12,18 @@
  * The model knows nothing of memory: it calls fill/writeback with the line's physical address
  * and its data pointer.  Keys are physical addresses; tag-only users pass data = NULL.
  *
- * Not modelled: write-through, no-write-allocate, victim caches, MESI between CPUs (the CPUs
- * are coherent with each other by assumption). */
+ * Several processors (docs/machine.md "Processors"): each has its own private levels (L1, and L2
+ * when there are three levels; the last level is shared, except with one level), coherent with
+ * each other by MOESI write-invalidate snooping.  The bytes still live once, in the cached
+ * window: a read miss of a line another processor holds is supplied by that cache (its copy goes
+ * Owned or Shared), a write invalidates every other copy and takes its dirtiness, so the window
+ * always holds the one value the processors agree on; what differs between processors is which
+ * of them holds a line and in which state.  Maintenance by line (clean/invalidate) acts on every
+ * processor's copies, as ARM's broadcast DC CIVAC and x86's CLFLUSH do, and as the HAL's
+ * IPI-based flush does.  The calls act on behalf of the current processor (dc_cache_set_cpu).
+ *
+ * Not modelled: write-through, no-write-allocate, victim caches, snoop filters or directories,
+ * the timing of snoops, inclusive last levels. */
 #ifndef DC_CACHE_H
 #define DC_CACHE_H
 
@@ -38,17 +48,40 @@ struct dc_cache_stats {
 	uint64_t evictions, writebacks, fills;
 };
 
-/* One level: parallel arrays indexed set * ways + way, so a set's tags share a host line. */
+/* A copy's state bits.  In a private level they make the MOESI state: M = DIRTY|EXCL,
+ * O = DIRTY, E = EXCL, S = 0 (valid: tag != 0).  In a shared level only DIRTY means anything. */
+#define DC_LS_DIRTY 1u
+#define DC_LS_EXCL 2u
+#define DC_LS_M (DC_LS_DIRTY | DC_LS_EXCL)
+#define DC_LS_O DC_LS_DIRTY
+#define DC_LS_E DC_LS_EXCL
+#define DC_LS_S 0u
+
+/* One way of a set: everything a lookup or a replacement touches, together, so a set is one
+ * run of records (two per host line) rather than four parallel arrays. */
+struct dc_cache_way {
+	uint64_t tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
+	uint64_t stamp; /* LRU: last use; 0 for an invalid way */
+	uint8_t *data;  /* the line's bytes in the cached window */
+	uint32_t state; /* DC_LS_* */
+	uint32_t pad_;
+};
+
+/* One level of one processor (private) or of all (shared): w[set * ways + way]. */
 struct dc_cache_level {
 	uint32_t sets, ways;
 	uint32_t set_mask;
 	enum dc_repl repl;
 	uint64_t clock;
-	uint64_t *tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
-	uint64_t *stamp; /* LRU: last use */
-	uint8_t **data;  /* the line's bytes in the cached window */
-	uint8_t *dirty;
+	struct dc_cache_way *w;
 	struct dc_cache_stats st;
+};
+
+/* Coherence traffic seen by one processor. */
+struct dc_cache_cpu_stats {
+	uint64_t supplied;    /* its copy answered another processor's miss (cache to cache) */
+	uint64_t invalidated; /* its copy was invalidated by another processor's write */
+	uint64_t upgrades;    /* its write to a Shared/Owned line invalidated the others */
 };
 
 struct dc_cache_ops {
@@ -62,21 +95,47 @@ struct dc_cache_ops {
 
 struct dc_cache {
 	uint32_t n_levels;
+	uint32_t n_private; /* levels each processor has its own: 1, or 2 of 3 */
+	uint32_t n_cpus, cur;
 	uint32_t line_shift, line_size;
+	/* Storage: processor 0's private levels and the shared ones, so lv[i] is what a
+	 * single-processor user expects; other processors' private levels in cpl. */
 	struct dc_cache_level lv[DC_MAX_CACHE_LEVELS];
+	struct dc_cache_level cpl[DC_MAX_CPUS - 1][DC_MAX_CACHE_LEVELS - 1];
+	/* view[p][i]: level i as processor p sees it (shared levels alias). */
+	struct dc_cache_level *view[DC_MAX_CPUS][DC_MAX_CACHE_LEVELS];
+	struct dc_cache_level *l1; /* view[cur][0] */
+	struct dc_cache_cpu_stats cst[DC_MAX_CPUS];
 	const struct dc_cache_ops *ops;
 	void *opaque;
 	struct dc_rng rng;
-	/* Fast path: the last line looked up, known to be MRU in L1 (tag, and whether dirty),
-	 * and its index in L1's arrays. */
+	/* Fast path: the last line looked up by the current processor, known to be MRU in its
+	 * L1 (tag, and whether Modified: writable without telling anyone), and its index in
+	 * L1's ways. */
 	uint64_t mru_tag;
 	bool mru_dirty;
 	long mru_k;
 };
 
+/* p->processors processors (0 is taken as 1). */
 int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct dc_cache_ops *ops,
                   void *opaque, uint64_t seed);
 void dc_cache_fini(struct dc_cache *c);
+
+/* The processor the following references are made by. */
+static inline void dc_cache_set_cpu(struct dc_cache *c, uint32_t cpu)
+{
+	if (cpu == c->cur || cpu >= c->n_cpus)
+		return;
+	c->cur = cpu;
+	c->l1 = c->view[cpu][0];
+	c->mru_tag = 0;
+}
+
+/* A write to a line the current processor holds but not exclusively (S or O) in L1 way k:
+ * invalidates the other copies.  Out of line: the fast paths never need it with one
+ * processor. */
+void dc_cache_upgrade(struct dc_cache *c, long k);
 
 /* One CPU reference to the line holding pa; data is the host address of the byte at pa in the
  * cached window (NULL for tag-only use).  Returns the level that
@@ -88,7 +147,7 @@ static inline uint32_t dc_cache_access(struct dc_cache *c, uint64_t pa, uint8_t 
 {
 	uint64_t tag = (pa >> c->line_shift) + 1;
 	if (DC_LIKELY(tag == c->mru_tag && (a == DC_ACC_READ || c->mru_dirty))) {
-		c->lv[0].st.hits[a]++;
+		c->l1->st.hits[a]++;
 		return 0;
 	}
 	return dc_cache_access_slow(c, pa, data, a);
@@ -98,20 +157,34 @@ static inline uint32_t dc_cache_access(struct dc_cache *c, uint64_t pa, uint8_t 
  * exactly what dc_cache_access does for an L1 hit, without looking the line up. */
 static inline void dc_cache_l1_hit_at(struct dc_cache *c, long k, enum dc_access a)
 {
-	struct dc_cache_level *l1 = &c->lv[0];
+	struct dc_cache_level *l1 = c->l1;
+	struct dc_cache_way *w = &l1->w[k];
 	l1->st.hits[a]++;
-	l1->stamp[k] = ++l1->clock;
-	if (a == DC_ACC_WRITE)
-		l1->dirty[k] = 1;
-	c->mru_tag = l1->tag[k];
-	c->mru_dirty = l1->dirty[k];
+	w->stamp = ++l1->clock;
+	if (a == DC_ACC_WRITE && w->state != DC_LS_M) {
+		if (DC_UNLIKELY(!(w->state & DC_LS_EXCL)))
+			dc_cache_upgrade(c, k);
+		w->state = DC_LS_M;
+	}
+	c->mru_tag = w->tag;
+	c->mru_dirty = w->state == DC_LS_M;
 	c->mru_k = k;
 }
 
-/* Level that holds the line (lowest index), or -1.  *dirty: dirty in any level. */
+/* Level that holds the line (lowest index) in any processor, or -1.  *dirty: dirty in any
+ * level of any processor.  This is what a transfer is judged against: a line dirty in
+ * processor 1's L1 is dirty here whichever processor starts the DMA. */
 int dc_cache_probe(const struct dc_cache *c, uint64_t pa, bool *dirty);
+/* The same for one processor's view (its private levels, then the shared ones); *state: the
+ * DC_LS_* bits of its private copies (DC_LS_EXCL|DC_LS_DIRTY etc.), 0 if none; -1: absent. */
+int dc_cache_probe_cpu(const struct dc_cache *c, uint32_t cpu, uint64_t pa, uint32_t *state);
+/* MOESI letter of a processor's copy: 'M', 'O', 'E', 'S' or 'I'. */
+char dc_cache_state_letter(const struct dc_cache *c, uint32_t cpu, uint64_t pa);
+/* Statistics of level i summed over processors (a shared level counted once). */
+void dc_cache_level_stats(const struct dc_cache *c, uint32_t i, struct dc_cache_stats *out);
 
-/* Maintenance of one line in every level.  Returns true if the line was present. */
+/* Maintenance of one line in every level of every processor.  Returns true if the line was
+ * present. */
 bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op);
 
 /* Maintenance of every present line whose data lies in [lo, hi): walks all lines of the
@@ -119,14 +192,16 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op);
 uint64_t dc_cache_data_range_op(struct dc_cache *c, const uint8_t *lo, const uint8_t *hi,
                                 enum dc_cache_op op);
 
-/* Fills a line without a CPU reference (speculative fill / prefetch).  No statistics as a
- * reference; counted in fills.  Returns false if it was already present. */
+/* Fills a line into the current processor without a CPU reference (speculative fill /
+ * prefetch).  No statistics as a reference; counted in fills.  Returns false if it was
+ * already present in any processor. */
 bool dc_cache_prefetch(struct dc_cache *c, uint64_t pa, uint8_t *data);
 
-/* Evicts one valid line chosen at random (adversary).  Returns true if one was evicted. */
+/* Evicts one valid line chosen at random among the current processor's levels (adversary),
+ * from every processor.  Returns true if one was evicted. */
 bool dc_cache_evict_random(struct dc_cache *c);
 
-/* Total lines of all levels; the crossover for range maintenance. */
+/* Total lines of all levels of all processors; the crossover for range maintenance. */
 uint64_t dc_cache_total_lines(const struct dc_cache *c);
 
 /* Drops every line, writing dirty ones back. */

@@ -642,11 +642,26 @@ size_t dc_machine_stats_str(const struct dc_machine *m, char *buf, size_t len)
 	} while (0)
 	OUT("platform %s (%s)\n", m->plat.name, dc_coherency_name(m->plat.coherency));
 	for (uint32_t i = 0; i < m->cache.n_levels; i++) {
-		const struct dc_cache_stats *s = &m->cache.lv[i].st;
+		struct dc_cache_stats s;
+		dc_cache_level_stats(&m->cache, i, &s);
 		OUT("L%u: hits %llu/%llu misses %llu/%llu (r/w) evictions %llu writebacks %llu\n",
-		    i + 1, (unsigned long long)s->hits[0], (unsigned long long)s->hits[1],
-		    (unsigned long long)s->misses[0], (unsigned long long)s->misses[1],
-		    (unsigned long long)s->evictions, (unsigned long long)s->writebacks);
+		    i + 1, (unsigned long long)s.hits[0], (unsigned long long)s.hits[1],
+		    (unsigned long long)s.misses[0], (unsigned long long)s.misses[1],
+		    (unsigned long long)s.evictions, (unsigned long long)s.writebacks);
+	}
+	/* Per processor (with one, the lines above are its own). */
+	for (uint32_t q = 0; m->cache.n_cpus > 1 && q < m->cache.n_cpus; q++) {
+		OUT("cpu%u:", q);
+		for (uint32_t i = 0; i < m->cache.n_private; i++) {
+			const struct dc_cache_stats *s = &m->cache.view[q][i]->st;
+			OUT(" L%u hits %llu/%llu misses %llu/%llu;", i + 1,
+			    (unsigned long long)s->hits[0], (unsigned long long)s->hits[1],
+			    (unsigned long long)s->misses[0], (unsigned long long)s->misses[1]);
+		}
+		const struct dc_cache_cpu_stats *cs = &m->cache.cst[q];
+		OUT(" snoops: supplied %llu, invalidated %llu, upgrades %llu\n",
+		    (unsigned long long)cs->supplied, (unsigned long long)cs->invalidated,
+		    (unsigned long long)cs->upgrades);
 	}
 	OUT("cpu: reads %llu writes %llu uncached %llu; adversary: random evictions %llu, "
 	    "speculative fills %llu, write-backs %llu\n",

@@ -85,6 +85,16 @@ struct dc_machine {
 int dc_machine_create(const struct dc_platform *p, struct dc_machine **out);
 void dc_machine_destroy(struct dc_machine *m);
 
+/* The processor whose caches the CPU side uses from now on (0..processors - 1). */
+static inline void dc_machine_set_cpu(struct dc_machine *m, uint32_t cpu)
+{
+	dc_cache_set_cpu(&m->cache, cpu);
+}
+static inline uint32_t dc_machine_cpu(const struct dc_machine *m)
+{
+	return m->cache.cur;
+}
+
 /* The machine instrumented code runs against (one per host thread; NULL: hooks do nothing). */
 void dc_machine_set_current(struct dc_machine *m);
 struct dc_machine *dc_machine_current(void);
@@ -147,7 +157,7 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 	        m->cache.mru_tag == m->mru_ctag && m->mru_ctag &&
 	        (a == DC_ACC_READ || m->cache.mru_dirty) && m->evict_countdown > 1 && !m->n_obs)) {
 		m->evict_countdown--;
-		m->cache.lv[0].st.hits[a]++;
+		m->cache.l1->st.hits[a]++;
 		if (a == DC_ACC_READ)
 			m->st.reads++;
 		else
@@ -159,7 +169,7 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 	uint64_t pa =
 	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
 	uint64_t tag = (pa >> shift) + 1;
-	if (DC_LIKELY(m->cache.lv[0].tag[k] == tag && ((off + size - 1) >> shift) == vl &&
+	if (DC_LIKELY(m->cache.l1->w[k].tag == tag && ((off + size - 1) >> shift) == vl &&
 	              m->evict_countdown > 1 && !m->n_obs)) {
 		m->evict_countdown--;
 		dc_cache_l1_hit_at(&m->cache, k, a);

@@ -1442,7 +1442,7 @@ ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber, ULONG
 	if (BusInterruptLevel >= DC_IRQ_LINES || !Irql || !Affinity)
 		return 0;
 	*Irql = DC_DIRQL(BusInterruptLevel);
-	*Affinity = 1;
+	*Affinity = (KAFFINITY)((UINT64_C(1) << dc_mp_count(dc_k())) - 1); /* every processor */
 	return DC_VECTOR_BASE + BusInterruptLevel;
 }
 

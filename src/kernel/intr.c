@@ -48,7 +48,8 @@ static NTSTATUS connect_line(struct dc_sys *s, PDEVICE_OBJECT pdo, PKINTERRUPT *
 	if (!pdo_interrupt(s, pdo, &vector, &irql, &mode, &shared))
 		return STATUS_NOT_FOUND; /* the device was assigned no interrupt */
 	return IoConnectInterrupt(obj, isr, ctx, lock, vector, irql, sync > irql ? sync : irql,
-	                          mode, shared, 1, FALSE);
+	                          mode, shared, (KAFFINITY)((UINT64_C(1) << dc_mp_count(s)) - 1),
+	                          FALSE);
 }
 
 NTSTATUS IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Parameters)

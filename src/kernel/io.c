@@ -626,6 +626,7 @@ NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE Serv
 	ki->k.irql = Irql;
 	ki->k.sync_irql = SynchronizeIrql;
 	ki->k.mode = InterruptMode;
+	s->mp.affinity[line] = ProcessorEnableMask; /* issue 17: the processors it goes to */
 	ki->k.lock = SpinLock ? SpinLock : &ki->k.own_lock;
 	ki->k.connected = true;
 	ki->k.next = s->ints[line];
@@ -905,7 +906,8 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
 				p->u.Interrupt.Level = DC_DIRQL((unsigned)r->irq);
 				p->u.Interrupt.Vector = DC_VECTOR_BASE + (ULONG)r->irq;
 			}
-			p->u.Interrupt.Affinity = 1;
+			/* Every processor, as the PnP manager assigns by default (issue 17). */
+			p->u.Interrupt.Affinity = (KAFFINITY)((UINT64_C(1) << dc_mp_count(s)) - 1);
 			p++;
 		}
 		if (r->dma_channel >= 0) {

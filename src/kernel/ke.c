@@ -207,6 +207,7 @@ BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument
 	Dpc->SystemArgument1 = SystemArgument1;
 	Dpc->SystemArgument2 = SystemArgument2;
 	Dpc->DpcData = &s->dpcs;
+	dc_mp_dpc_queued(s, Dpc);
 	if (Dpc->Importance == HighImportance)
 		InsertHeadList(&s->dpcs, &Dpc->DpcListEntry);
 	else

@@ -58,6 +58,19 @@ struct dc_iomap {
 
 struct dc_pool; /* pool.c */
 
+/* Which processor work runs on (sched.c). */
+enum dc_mp_policy {
+	DC_MP_ROUND_ROBIN, /* interrupts go to each enabled processor in turn (default) */
+	DC_MP_RANDOM,      /* seeded */
+	DC_MP_FIRST,       /* the lowest enabled processor: the single-processor behaviour */
+};
+struct dc_mp {
+	enum dc_mp_policy policy;
+	struct dc_rng rng;
+	uint64_t next;
+	uint64_t affinity[DC_IRQ_LINES]; /* ProcessorEnableMask of the line's interrupt */
+};
+
 struct dc_sys {
 	struct dc_machine *m;
 	/* The driver routine whose failure ended the last dc_sys_start_device (AddDevice or the
@@ -110,12 +123,24 @@ struct dc_sys {
 	/* A call site whose IRQL the caller judged already (a v3 routine built on a v1/v2 one,
 	 * dma_int.h): the next dc_irql_require from it is skipped. */
 	const void *irql_judged;
+	struct dc_mp mp; /* processors (sched.c) */
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;
 
 /* The current system; a wdm.h routine called with none is a use outside dmacoh (abort). */
 struct dc_sys *dc_k(void);
+
+/* Processors (sched.c). */
+void dc_mp_init(struct dc_sys *s);
+void dc_mp_set_policy(struct dc_sys *s, enum dc_mp_policy p, uint64_t seed);
+uint32_t dc_mp_count(const struct dc_sys *s);
+/* A processor of mask (bit n: processor n) by the policy. */
+uint32_t dc_mp_pick(struct dc_sys *s, uint64_t mask);
+/* Runs what follows on processor cpu; returns the one to go back to with dc_mp_enter. */
+uint32_t dc_mp_enter(struct dc_sys *s, uint32_t cpu);
+void dc_mp_dpc_queued(struct dc_sys *s, PRKDPC dpc);
+uint32_t dc_mp_dpc_cpu(struct dc_sys *s, const KDPC *dpc);
 
 /* Fills time and emits a kernel event to every observer. */
 void dc_kev_emit(struct dc_sys *s, struct dc_kev *e);

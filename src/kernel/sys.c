@@ -96,6 +96,7 @@ int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 	if (err)
 		goto fail;
 	InitializeListHead(&s->dpcs);
+	dc_mp_init(s);
 	s->iospace = mmap(NULL, DC_IOSPACE_SIZE, PROT_NONE,
 	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	/* The user alias holds nothing of the buffers and is reserved inaccessible: a driver that
@@ -441,7 +442,10 @@ void dc_sys_deliver(struct dc_sys *s)
 		int l = next_irq(s);
 		if (l >= 0) {
 			s->irq_pending &= ~(1u << l);
+			/* The interrupt goes to a processor of its affinity. */
+			uint32_t prev = dc_mp_enter(s, dc_mp_pick(s, s->mp.affinity[l]));
 			dc_io_run_isrs(s, (unsigned)l);
+			dc_mp_enter(s, prev);
 			continue;
 		}
 		if (s->irql < DISPATCH_LEVEL && !IsListEmpty(&s->dpcs)) {
@@ -450,6 +454,7 @@ void dc_sys_deliver(struct dc_sys *s)
 			dc_cpu_ref(s->m, dpc, sizeof(*dpc), DC_ACC_WRITE, NULL);
 			dpc->DpcData = NULL;
 			KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
+			uint32_t prev = dc_mp_enter(s, dc_mp_dpc_cpu(s, dpc));
 			s->delivering = false;
 			struct dc_kev e = {.type = DC_KEV_DPC, .status = 1, .irql = s->irql};
 			dc_kev_emit(s, &e);
@@ -458,6 +463,7 @@ void dc_sys_deliver(struct dc_sys *s)
 			e = (struct dc_kev){.type = DC_KEV_DPC, .status = 0, .irql = s->irql};
 			dc_kev_emit(s, &e);
 			s->delivering = true;
+			dc_mp_enter(s, prev);
 			s->irql = old;
 			continue;
 		}
