@@ -392,8 +392,10 @@ static int claim(struct dc_host *h, char *err, size_t errlen)
 	int chs[2] = {r->dma_channel, r->has_dma2 ? r->dma_channel2 : -1};
 	if (chs[0] >= 0 || chs[1] >= 0) {
 		if (!h->dma)
-			return snprintf(err, errlen, "%s: system DMA without a DMA controller",
-			                h->name),
+			return snprintf(err, errlen,
+			                "%s: system DMA without a DMA controller (no 8237: the "
+			                "platform's system DMA controller is %s)",
+			                h->name, dc_sysdma_ctl_name(m->plat.sysdma_ctl)),
 			       DC_ERR_INVAL;
 		for (unsigned k = 0; k < 2; k++) {
 			if (chs[k] < 0)

@@ -191,7 +191,7 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 	} else {
 		unsigned ch = dd->DmaChannel;
 		bool wide = ch >= 4;
-		if (ch > 7 || ch == 4 || (dd->DmaWidth == Width16Bits) != wide ||
+		if (!s->dma || ch > 7 || ch == 4 || (dd->DmaWidth == Width16Bits) != wide ||
 		    (dd->DmaWidth != Width8Bits && dd->DmaWidth != Width16Bits))
 			goto fail;
 		for (struct dc_adapter *o = s->adapters; o; o = o->next)
