@@ -127,6 +127,8 @@ static void describe_res(const struct dc_device_model *m, char *buf, size_t len)
 		ADD("+%d", r->dma_channel2);
 	if (r->dma_channel >= 0)
 		ADD(", ");
+	if (m->size >= sizeof(*m) && m->has_request_line)
+		ADD("request line %u, ", m->request_line);
 	if (r->bus_master) {
 		char bits[32];
 		snprintf(bits, sizeof(bits), r->addr_bits ? "%u-bit" : "platform-width",

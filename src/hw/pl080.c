@@ -241,6 +241,9 @@ static void lli_end(struct chan *c)
 		c->done = true;
 		if (!c->flen)
 			c->cfg &= ~DC_PL080_CCFG_E;
+		/* DMACTC: the peripheral learns that the transfer is complete. */
+		if (l >= 0 && d->ln[l].cl && d->ln[l].cl->tc)
+			d->ln[l].cl->tc(d->ln[l].opaque);
 	}
 	update_irq(d);
 }
