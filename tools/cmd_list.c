@@ -67,6 +67,8 @@ static void describe(const struct dc_platform *p, char *buf, size_t len)
 	}
 	if (a->speculative_fill)
 		ADD("%sspeculative fills", sep);
+	if (p->sysdma_ctl != DC_SYSDMA_8237)
+		ADD("; system DMA: %s (request lines, no 8237)", dc_sysdma_ctl_name(p->sysdma_ctl));
 #undef ADD
 }
 
