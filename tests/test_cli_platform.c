@@ -180,6 +180,7 @@ DC_TEST(cli_platform_show_pc_golden)
 	                     "speculative_fill = 0\n"
 	                     "\n"
 	                     "[sysdma]\n"
+	                     "controller = 8237\n"
 	                     "chunk = 16\n"
 	                     "depth = 4\n"
 	                     "wait_full = yes\n"

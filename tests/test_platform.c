@@ -116,7 +116,7 @@ DC_TEST(platform_builtin_names_and_unknown)
 		CHECK_MSG(dc_platform_validate(&p, err, sizeof(err)) == DC_OK, "%s: %s", names[n],
 		          err);
 	}
-	CHECK_EQ(n, 3);
+	CHECK_EQ(n, 4);
 	struct dc_platform p;
 	memset(&p, 0x5a, sizeof(p));
 	CHECK_EQ(dc_platform_builtin("vax", &p), DC_ERR_NOTFOUND);
@@ -401,7 +401,7 @@ static const struct bad {
      "set before it"},
     {"[platform]\nbase = vax\n",
      "soc.ini:2: [platform] base: unknown built-in profile 'vax' (expected one of pc, "
-     "noncoherent, noncoherent-prefetch)"},
+     "noncoherent, noncoherent-prefetch, arm-soc)"},
     /* malformed values */
     {"[cache.L1]\nways = four\n",
      "soc.ini:2: [cache.L1] ways: expected a positive integer, got 'four'"},

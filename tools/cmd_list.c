@@ -67,6 +67,8 @@ static void describe(const struct dc_platform *p, char *buf, size_t len)
 	}
 	if (a->speculative_fill)
 		ADD("%sspeculative fills", sep);
+	if (p->sysdma_ctl != DC_SYSDMA_8237)
+		ADD("; system DMA: %s (request lines, no 8237)", dc_sysdma_ctl_name(p->sysdma_ctl));
 #undef ADD
 }
 
@@ -127,6 +129,8 @@ static void describe_res(const struct dc_device_model *m, char *buf, size_t len)
 		ADD("+%d", r->dma_channel2);
 	if (r->dma_channel >= 0)
 		ADD(", ");
+	if (m->size >= sizeof(*m) && m->has_request_line)
+		ADD("request line %u, ", m->request_line);
 	if (r->bus_master) {
 		char bits[32];
 		snprintf(bits, sizeof(bits), r->addr_bits ? "%u-bit" : "platform-width",

@@ -202,6 +202,12 @@ struct dc_device_model {
 	                      * no request to fail) */
 	enum dc_device_class dev_class;
 	const char *identifier; /* hardware-tree Identifier; NULL: the name */
+	/* Appended (DMACOH_DEVICE_REQUEST_LINES, see the request-line block at the end): the
+	 * peripheral request line of the platform's request-line DMA controller this device
+	 * drives (arm-soc's PL080: 0-15), instead of an 8237 channel.  A model built before this
+	 * addition has a smaller `size` and no request line. */
+	bool has_request_line;
+	uint8_t request_line;
 };
 
 /* Exports `model` (a struct dc_device_model) from a shared object under the well-known symbol. */
@@ -281,6 +287,24 @@ void dc_bm_fail_next(struct dc_bm *bm, uint64_t bytes);
 uint64_t dc_bm_ns(const struct dc_bm *bm, uint64_t n); /* time for n bytes */
 int dc_bm_read_now(struct dc_bm *bm, uint64_t addr, void *dst, uint64_t len);
 void dc_bm_write_now(struct dc_bm *bm, uint64_t addr, const void *src, uint64_t len);
+
+/* ---- Request lines (an addition to ABI 1: DMACOH_DEVICE_REQUEST_LINES) --------------------
+ * A model with has_request_line is a peripheral of a request-line DMA controller (a SoC's
+ * DMAC; arm-soc's PL080): the driver's v3 adapter names the line (DmaRequestLine) and the
+ * device's data register (DeviceAddress), the HAL binds a controller channel to the line.
+ * The device moves data with the system DMA client ops above, always with chan 0:
+ * dack_from_device hands over bytes for memory, dack_to_device offers room for bytes from
+ * memory, tc (optional for a request line) is the controller's DMACTC at the end of the
+ * transfer.  Attaching fails on a platform without such a controller. */
+#define DMACOH_DEVICE_REQUEST_LINES 1
+/* The device asserts (true) or drops its request; asserting again restarts a channel that
+ * stalled because the device gave or took nothing. */
+void dc_host_request(struct dc_host *h, bool level);
+/* The device answers the controller with an error: the channel stops and raises its error
+ * interrupt (the HAL's DMA_COMPLETION_STATUS then says DmaError). */
+void dc_host_request_error(struct dc_host *h);
+/* The line this instance drives, -1: none. */
+int dc_host_request_line(const struct dc_host *h);
 
 /* ---- The host's side (dmacoh, tests, embedders; not for models) --------------------------- */
 

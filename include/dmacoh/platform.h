@@ -1,8 +1,9 @@
 /* A platform profile: everything about the simulated machine that differs between a PC and a
  * non-coherent SoC — cache geometry, whether DMA snoops the caches, the adversary that makes
  * latent coherency bugs show, the system DMA controller's internal buffer, address widths and
- * transfer speeds.  Built-ins: "pc", "noncoherent", "noncoherent-prefetch".  A profile file is
- * an INI file (parsed by Debian's inih); see docs/profiles.md for every key.
+ * transfer speeds.  Built-ins: "pc", "noncoherent", "noncoherent-prefetch" and "arm-soc" (a
+ * non-coherent SoC whose system DMA controller is a PL080 with request lines, no ISA).  A profile
+ * file is an INI file (parsed by Debian's inih); see docs/profiles.md for every key.
  *
  * Deliberately not modelled: instruction caches, TLBs, NUMA.  Processors (`processors = N`)
  * have private L1 (and L2 of three levels) caches kept coherent with each other by MOESI. */
@@ -30,6 +31,13 @@ enum dc_repl {
 	DC_REPL_RANDOM, /* seeded */
 };
 const char *dc_repl_name(enum dc_repl r);
+
+/* Which system DMA controller the platform has (profile key [sysdma] controller). */
+enum dc_sysdma_ctl {
+	DC_SYSDMA_8237,  /* the PC/AT pair of 8237A controllers on ISA ports (PC platforms) */
+	DC_SYSDMA_PL080, /* an ARM PL080 with 16 request lines, memory-mapped (arm-soc): no ISA */
+};
+const char *dc_sysdma_ctl_name(enum dc_sysdma_ctl c);
 
 struct dc_cache_geom {
 	uint64_t size; /* bytes */
@@ -76,6 +84,10 @@ struct dc_platform {
 	uint32_t bridge_posted; /* bytes the host bridge's posted-write buffer holds */
 	uint32_t map_registers; /* map registers the HAL gives one adapter */
 	uint64_t bm_bw;         /* bytes per simulated second */
+
+	/* Appended: the system DMA controller (the sysdma_* keys above are its parameters:
+	 * buffer keys for the 8237, addr_bits and bandwidth for both). */
+	enum dc_sysdma_ctl sysdma_ctl;
 };
 
 /* Fills *p with a built-in profile.  DC_ERR_NOTFOUND for an unknown name. */

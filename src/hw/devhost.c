@@ -7,6 +7,7 @@
  *
  * Deliberately not done here: choosing resources for an instance (the kernel's PnP side does
  * that from the model's declaration), MSI delivery, shared interrupt lines. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "device.h"
 #include "i8237.h"
 #include "machine.h"
+#include "pl080.h"
 
 struct dc_timer {
 	struct dc_event ev;
@@ -45,6 +47,8 @@ struct dc_host {
 	void *opaque;
 	int source; /* DMA source of the bus-master engines, -1: none */
 	struct chan_ctx chan[2];
+	struct dc_pl080 *pl080; /* the request-line controller, when the model has a line */
+	int rline;              /* its line, -1: none */
 	struct dc_timer *timers;
 	struct dc_bm *bms;
 	uint64_t bad_size; /* accesses of an undeclared size */
@@ -86,7 +90,7 @@ int dc_device_model_check(const struct dc_device_model *m, char *err, size_t err
 		BAD("device model ABI %u, this dmacoh speaks %u (rebuild it with this dmacoh-cc "
 		    "--device-model)",
 		    m->abi, DMACOH_DEVICE_ABI);
-	if (m->size < sizeof(*m))
+	if (m->size < offsetof(struct dc_device_model, has_request_line))
 		BAD("device model struct of %u bytes, ABI %u has %zu (built against another "
 		    "device.h?)",
 		    m->size, DMACOH_DEVICE_ABI, sizeof(*m));
@@ -286,7 +290,8 @@ static uint8_t *rel_to(void *o, uint32_t max, uint32_t *n)
 static void rel_tc(void *o)
 {
 	struct chan_ctx *c = o;
-	c->h->model->ops->tc(c->h->opaque, c->idx);
+	if (c->h->model->ops->tc)
+		c->h->model->ops->tc(c->h->opaque, c->idx);
 }
 
 static uint64_t rel_pending(void *o)
@@ -327,6 +332,11 @@ static void detach_channels(struct dc_host *h)
 static void release(struct dc_host *h)
 {
 	detach_channels(h);
+	if (h->rline >= 0 && h->pl080) {
+		dc_pl080_request(h->pl080, (unsigned)h->rline, false);
+		dc_pl080_detach(h->pl080, (unsigned)h->rline);
+		h->rline = -1;
+	}
 	dc_bus_remove(&h->m->bus, h);
 	if (h->res.irq >= 0 && h->res.irq_mode != DC_IRQ_NONE)
 		dc_irq_lower(&h->m->irq, (unsigned)h->res.irq);
@@ -392,8 +402,10 @@ static int claim(struct dc_host *h, char *err, size_t errlen)
 	int chs[2] = {r->dma_channel, r->has_dma2 ? r->dma_channel2 : -1};
 	if (chs[0] >= 0 || chs[1] >= 0) {
 		if (!h->dma)
-			return snprintf(err, errlen, "%s: system DMA without a DMA controller",
-			                h->name),
+			return snprintf(err, errlen,
+			                "%s: system DMA without a DMA controller (no 8237: the "
+			                "platform's system DMA controller is %s)",
+			                h->name, dc_sysdma_ctl_name(m->plat.sysdma_ctl)),
 			       DC_ERR_INVAL;
 		for (unsigned k = 0; k < 2; k++) {
 			if (chs[k] < 0)
@@ -412,6 +424,26 @@ static int claim(struct dc_host *h, char *err, size_t errlen)
 			}
 			h->chan[k].ch = chs[k];
 		}
+	}
+	if (h->model->size >= offsetof(struct dc_device_model, request_line) + 1 &&
+	    h->model->has_request_line) {
+		unsigned line = h->model->request_line;
+		h->pl080 = dc_pl080_from_bus(&m->bus);
+		if (!h->pl080)
+			return snprintf(err, errlen,
+			                "%s: request line %u without a request-line DMA controller "
+			                "(the platform's system DMA controller is %s)",
+			                h->name, line, dc_sysdma_ctl_name(m->plat.sysdma_ctl)),
+			       DC_ERR_INVAL;
+		if (line >= DC_PL080_LINES)
+			return snprintf(err, errlen, "%s: request line %u (0-%u)", h->name, line,
+			                DC_PL080_LINES - 1),
+			       DC_ERR_INVAL;
+		int rc = dc_pl080_attach(h->pl080, line, &client_ops_nopending, &h->chan[0]);
+		if (rc)
+			return snprintf(err, errlen, "%s: request line %u is taken", h->name, line),
+			       rc;
+		h->rline = (int)line;
 	}
 	if (r->bus_master) {
 		if (!h->br)
@@ -463,6 +495,7 @@ int dc_device_attach(struct dc_machine *m, struct dc_bridge *br,
 	h->model = model;
 	h->res = res ? *res : model->res;
 	h->source = -1;
+	h->rline = -1;
 	for (unsigned k = 0; k < 2; k++)
 		h->chan[k] = (struct chan_ctx){h, k, -1};
 	if (cfg->instance)
@@ -782,4 +815,23 @@ int dc_bm_read_now(struct dc_bm *bm, uint64_t addr, void *dst, uint64_t len)
 void dc_bm_write_now(struct dc_bm *bm, uint64_t addr, const void *src, uint64_t len)
 {
 	dc_busmaster_write_now(&bm->bm, addr, src, len);
+}
+
+/* ---- Request lines --------------------------------------------------------------------------- */
+
+void dc_host_request(struct dc_host *h, bool level)
+{
+	if (h->rline >= 0)
+		dc_pl080_request(h->pl080, (unsigned)h->rline, level);
+}
+
+void dc_host_request_error(struct dc_host *h)
+{
+	if (h->rline >= 0)
+		dc_pl080_error(h->pl080, (unsigned)h->rline);
+}
+
+int dc_host_request_line(const struct dc_host *h)
+{
+	return h->rline;
 }

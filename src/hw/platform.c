@@ -47,6 +47,16 @@ static const char *const repl_names[] = {
     [DC_REPL_RANDOM] = "random",
 };
 
+static const char *const sysdma_ctl_names[] = {
+    [DC_SYSDMA_8237] = "8237",
+    [DC_SYSDMA_PL080] = "pl080",
+};
+
+const char *dc_sysdma_ctl_name(enum dc_sysdma_ctl c)
+{
+	return (unsigned)c < DC_ARRAY_SIZE(sysdma_ctl_names) ? sysdma_ctl_names[c] : "?";
+}
+
 const char *dc_coherency_name(enum dc_coherency c)
 {
 	return (unsigned)c < DC_ARRAY_SIZE(coherency_names) ? coherency_names[c] : "?";
@@ -104,6 +114,31 @@ static void make_noncoherent_prefetch(struct dc_platform *p)
 	p->adv.speculative_fill = 0.25;
 }
 
+/* A non-coherent ARM SoC (profiles/arm-soc.ini is the same as a file): three cache levels
+ * with a random-replacement last level, ARM-like speculation, and a PL080 as the system DMA
+ * controller (request lines, 32-bit addresses, no ISA and no 8237). */
+static void make_arm_soc(struct dc_platform *p)
+{
+	make_noncoherent_prefetch(p);
+	snprintf(p->name, sizeof(p->name), "arm-soc");
+	p->seed = 42;
+	p->phys_size = 4 * GIB;
+	p->va_size = 16 * GIB;
+	p->n_levels = 3;
+	p->level[0] = (struct dc_cache_geom){32 * KIB, 4, DC_REPL_LRU};
+	p->level[1] = (struct dc_cache_geom){256 * KIB, 8, DC_REPL_LRU};
+	p->level[2] = (struct dc_cache_geom){2 * MIB, 16, DC_REPL_RANDOM};
+	p->adv.random_evict = 0.002;
+	p->adv.prefetch_lines = 1;
+	p->adv.speculative_fill = 0.1;
+	p->sysdma_ctl = DC_SYSDMA_PL080;
+	p->sysdma_addr_bits = 32;
+	p->sysdma_bw = 100000000;
+	p->bridge_posted = 128;
+	p->map_registers = 32;
+	p->bm_bw = 500000000;
+}
+
 static const struct {
 	const char *name;
 	void (*make)(struct dc_platform *p);
@@ -111,9 +146,11 @@ static const struct {
     {"pc", make_pc},
     {"noncoherent", make_noncoherent},
     {"noncoherent-prefetch", make_noncoherent_prefetch},
+    {"arm-soc", make_arm_soc},
 };
 
-static const char *const builtin_names[] = {"pc", "noncoherent", "noncoherent-prefetch", NULL};
+static const char *const builtin_names[] = {"pc", "noncoherent", "noncoherent-prefetch", "arm-soc",
+                                            NULL};
 
 const char *const *dc_platform_builtin_names(void)
 {
@@ -159,6 +196,7 @@ enum kind {
 	K_NAME,      /* char[DC_NAME_MAX] */
 	K_COHERENCY, /* enum dc_coherency */
 	K_REPL,      /* enum dc_repl */
+	K_SYSDMA,    /* enum dc_sysdma_ctl */
 	K_BOOL,      /* bool */
 	K_PROB,      /* double in [0, 1] */
 	K_INT,       /* a count: decimal or 0x hex */
@@ -214,6 +252,7 @@ static const struct key keys[] = {
     KEY(S_ADVERSARY, "evict_dirty_after_dma", K_BOOL, adv.evict_dirty_after_dma),
     NUM(S_ADVERSARY, "prefetch_lines", K_INT, adv.prefetch_lines, 0, 511, 0),
     KEY(S_ADVERSARY, "speculative_fill", K_PROB, adv.speculative_fill),
+    KEY(S_SYSDMA, "controller", K_SYSDMA, sysdma_ctl),
     NUM(S_SYSDMA, "chunk", K_SIZE, sysdma_chunk, 8, 64 * KIB, F_POW2),
     NUM(S_SYSDMA, "depth", K_INT, sysdma_depth, 1, 4096, 0),
     KEY(S_SYSDMA, "wait_full", K_BOOL, sysdma_wait_full),
@@ -470,6 +509,13 @@ static int check(const struct dc_platform *p, const int *key_line, char *msg, si
 				return (int)i;
 			}
 			break;
+		case K_SYSDMA:
+			if ((unsigned)*CFIELD(p, k, enum dc_sysdma_ctl) >=
+			    DC_ARRAY_SIZE(sysdma_ctl_names)) {
+				snprintf(msg, len, "%s: not a system DMA controller", label);
+				return (int)i;
+			}
+			break;
 		case K_BOOL:
 			break;
 		case K_PROB:
@@ -579,6 +625,10 @@ int dc_platform_format(const struct dc_platform *p, char *buf, size_t len)
 			break;
 		case K_REPL:
 			snprintf(val, sizeof(val), "%s", dc_repl_name(*CFIELD(p, k, enum dc_repl)));
+			break;
+		case K_SYSDMA:
+			snprintf(val, sizeof(val), "%s",
+			         dc_sysdma_ctl_name(*CFIELD(p, k, enum dc_sysdma_ctl)));
 			break;
 		case K_BOOL:
 			snprintf(val, sizeof(val), "%s", *CFIELD(p, k, bool) ? "yes" : "no");
@@ -822,6 +872,7 @@ static const char *const kind_expect[] = {
     [K_NAME] = "1 to 63 characters from A-Z a-z 0-9 . _ + -",
     [K_COHERENCY] = "coherent or noncoherent",
     [K_REPL] = "lru or random",
+    [K_SYSDMA] = "8237 or pl080",
     [K_BOOL] = "yes or no (or true/false, on/off, 1/0)",
     [K_PROB] = "a probability from 0 to 1",
     [K_INT] = "an integer",
@@ -875,6 +926,13 @@ static bool apply(struct parse *ps, const struct key *k, const char *value)
 		ok = v >= 0;
 		if (ok)
 			*FIELD(&ps->w, k, enum dc_repl) = (enum dc_repl)v;
+		break;
+	}
+	case K_SYSDMA: {
+		int v = enum_lookup(value, sysdma_ctl_names, DC_ARRAY_SIZE(sysdma_ctl_names));
+		ok = v >= 0;
+		if (ok)
+			*FIELD(&ps->w, k, enum dc_sysdma_ctl) = (enum dc_sysdma_ctl)v;
 		break;
 	}
 	case K_BOOL:

@@ -19,86 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dma_int.h"
-
-#define RA() __builtin_return_address(0)
-
-struct dc_xfer {
-	struct dc_xfer *next;
-	uint64_t id;
-	PMDL mdl;
-	void *va; /* CurrentVa as passed */
-	ULONG len;
-	enum dc_dir dir;
-	uint32_t first, n; /* registers */
-	struct dc_kev_piece *pieces;
-	uint32_t n_pieces;
-};
-
-struct dc_mrb {
-	struct dc_mrb *next;
-	struct dc_adapter *ad;
-	uint32_t first, n;
-	uint32_t cursor; /* next register MapTransfer loads */
-	struct dc_xfer *xfers;
-};
-
-enum wait_kind { WAIT_CHANNEL, WAIT_SG };
-
-struct dc_wait {
-	struct dc_wait *next;
-	enum wait_kind kind;
-	PDEVICE_OBJECT dev;
-	ULONG nregs;
-	PDRIVER_CONTROL control;
-	PDRIVER_LIST_CONTROL list_control;
-	PVOID ctx;
-	/* Scatter/gather requests */
-	PMDL mdl;
-	PVOID va;
-	ULONG len;
-	BOOLEAN write;
-	PVOID sg_buf; /* BuildScatterGatherList: the caller's buffer */
-	ULONG sg_buf_len;
-	const char *routine;
-	const void *pc;
-};
-
-struct dc_cbuf {
-	struct dc_cbuf *next;
-	void *va;
-	ULONG len;
-	uint64_t logical;
-	uint64_t pages;
-	bool cached;
-};
-
-struct dc_sgrec {
-	struct dc_sgrec *next;
-	PSCATTER_GATHER_LIST sgl;
-	bool own_buffer; /* allocated by GetScatterGatherList (freed at Put) */
-	struct dc_mrb *mrb;
-};
-
-struct dc_adapter {
-	DMA_ADAPTER pub; /* first: a PDMA_ADAPTER is a pointer to this */
-	struct dc_adapter *next;
-	struct dc_sys *s;
-	struct dc_sysdev *dev;
-	bool master, sg, autoinit, demand, released;
-	int channel;
-	uint32_t addr_bits, nmr;
-	struct dc_mapreg_file *mr;
-	bool owned; /* the adapter object is allocated to a request (AdapterControl/KeepObject) */
-	struct dc_mrb *channel_mrb;
-	struct dc_mrb *mrbs;
-	struct dc_wait *waitq;
-	struct dc_cbuf *cbufs;
-	struct dc_sgrec *sgls;
-	bool granting;
-	bool v3;               /* DEVICE_DESCRIPTION_VERSION3: the v3 table (dma_v3.c) */
-	struct dc_dma_v3 *v3s; /* its v3 state */
-};
+#include "dma_priv.h"
 
 static const DMA_OPERATIONS dma_ops;
 
@@ -120,8 +41,8 @@ static struct dc_mrb *mrb_of(struct dc_adapter *a, const void *p)
 	return NULL;
 }
 
-static struct dc_kev kev(enum dc_kev_type t, const char *routine, const void *pc,
-                         struct dc_adapter *a, const void *adapter_arg)
+struct dc_kev dc_dmap_kev(enum dc_kev_type t, const char *routine, const void *pc,
+                          struct dc_adapter *a, const void *adapter_arg)
 {
 	struct dc_kev e = {.type = t, .routine = routine, .pc = pc, .adapter = adapter_arg};
 	if (a)
@@ -130,13 +51,13 @@ static struct dc_kev kev(enum dc_kev_type t, const char *routine, const void *pc
 }
 
 /* An adapter argument that is NULL, not ours or released: report it, and tell the caller. */
-static struct dc_adapter *check_adapter(struct dc_sys *s, const void *p, enum dc_kev_type t,
-                                        const char *routine, const void *pc)
+struct dc_adapter *dc_dmap_check_adapter(struct dc_sys *s, const void *p, enum dc_kev_type t,
+                                         const char *routine, const void *pc)
 {
 	struct dc_adapter *a = adapter_of(s, p);
 	if (a && !a->released)
 		return a;
-	struct dc_kev e = kev(t, routine, pc, a, p);
+	struct dc_kev e = dc_dmap_kev(t, routine, pc, a, p);
 	e.status = -1;
 	if (t == DC_KEV_MAP)
 		e.status = DC_KMAP_NO_ADAPTER;
@@ -191,7 +112,7 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 	} else {
 		unsigned ch = dd->DmaChannel;
 		bool wide = ch >= 4;
-		if (ch > 7 || ch == 4 || (dd->DmaWidth == Width16Bits) != wide ||
+		if (!s->dma || ch > 7 || ch == 4 || (dd->DmaWidth == Width16Bits) != wide ||
 		    (dd->DmaWidth != Width8Bits && dd->DmaWidth != Width16Bits))
 			goto fail;
 		for (struct dc_adapter *o = s->adapters; o; o = o->next)
@@ -227,7 +148,7 @@ fail:
 static void emit_get(struct dc_sys *s, struct dc_adapter *a, PDEVICE_OBJECT pdo,
                      PDEVICE_DESCRIPTION dd, const char *routine, const void *pc)
 {
-	struct dc_kev e = kev(DC_KEV_ADAPTER_GET, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_ADAPTER_GET, routine, pc, a, a);
 	e.device = pdo;
 	e.count = a ? a->nmr : 0;
 	if (dd) {
@@ -318,19 +239,19 @@ static struct dc_mrb *mrb_new(struct dc_adapter *a, uint32_t n)
 	return b;
 }
 
-static void xfer_free(struct dc_xfer *x)
+void dc_dmap_xfer_free(struct dc_xfer *x)
 {
 	free(x->pieces);
 	free(x);
 }
 
 /* Frees a map register base; open transfers are abandoned (their bounced data is lost). */
-static void mrb_free(struct dc_adapter *a, struct dc_mrb *b)
+void dc_dmap_mrb_free(struct dc_adapter *a, struct dc_mrb *b)
 {
 	for (struct dc_xfer *x = b->xfers, *nx; x; x = nx) {
 		nx = x->next;
 		dc_mapreg_discard(a->mr, x->first, x->n);
-		xfer_free(x);
+		dc_dmap_xfer_free(x);
 	}
 	if (b->n)
 		dc_mapreg_free(a->mr, b->first, b->n);
@@ -344,10 +265,8 @@ static void mrb_free(struct dc_adapter *a, struct dc_mrb *b)
 	free(b);
 }
 
-static void run_sg(struct dc_adapter *a, struct dc_wait *w, struct dc_mrb *b);
-
 /* Hands the adapter to queued requests while it is free and registers are available. */
-static void try_grant(struct dc_adapter *a)
+void dc_dmap_try_grant(struct dc_adapter *a)
 {
 	struct dc_sys *s = a->s;
 	if (a->granting)
@@ -361,14 +280,15 @@ static void try_grant(struct dc_adapter *a)
 		a->waitq = w->next;
 		KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
 		if (w->kind == WAIT_SG) {
-			run_sg(a, w, b);
+			dc_dmap_run_sg(a, w, b);
 		} else {
 			a->owned = true;
 			PIRP irp = w->dev ? w->dev->CurrentIrp : NULL;
 			a->granting = false;
 			IO_ALLOCATION_ACTION act = w->control(w->dev, irp, b, w->ctx);
 			a->granting = true;
-			struct dc_kev e = kev(DC_KEV_ADAPTER_CONTROL, "AdapterControl", NULL, a, a);
+			struct dc_kev e =
+			    dc_dmap_kev(DC_KEV_ADAPTER_CONTROL, "AdapterControl", NULL, a, a);
 			e.device = w->dev;
 			e.irp = irp;
 			e.mrb = b;
@@ -377,7 +297,7 @@ static void try_grant(struct dc_adapter *a)
 			dc_kev_emit(s, &e);
 			if (mrb_of(a, b)) {
 				if (act == DeallocateObject) {
-					mrb_free(a, b);
+					dc_dmap_mrb_free(a, b);
 					a->owned = false;
 				} else if (act == DeallocateObjectKeepRegisters) {
 					a->owned = false;
@@ -400,10 +320,11 @@ static NTSTATUS allocate_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter,
                                  const char *routine, const void *pc)
 {
 	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_CHANNEL_ALLOC, routine, pc);
+	struct dc_adapter *a =
+	    dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_CHANNEL_ALLOC, routine, pc);
 	if (!a)
 		return STATUS_INVALID_PARAMETER;
-	struct dc_kev e = kev(DC_KEV_CHANNEL_ALLOC, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_CHANNEL_ALLOC, routine, pc, a, a);
 	e.device = DeviceObject;
 	e.count = NumberOfMapRegisters;
 	if (NumberOfMapRegisters > a->nmr || !ExecutionRoutine) {
@@ -429,7 +350,7 @@ static NTSTATUS allocate_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter,
 	e.status = STATUS_SUCCESS;
 	e.flags = (a->owned || a->waitq != w) ? DC_KEVF_QUEUED : 0;
 	dc_kev_emit(s, &e);
-	try_grant(a);
+	dc_dmap_try_grant(a);
 	return STATUS_SUCCESS;
 }
 
@@ -445,21 +366,22 @@ static void free_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char *
                          const void *pc)
 {
 	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_CHANNEL_FREE, routine, pc);
+	struct dc_adapter *a =
+	    dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_CHANNEL_FREE, routine, pc);
 	if (!a)
 		return;
-	struct dc_kev e = kev(DC_KEV_CHANNEL_FREE, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_CHANNEL_FREE, routine, pc, a, a);
 	if (a->channel_mrb) {
 		e.count = a->channel_mrb->n;
 		e.mrb = a->channel_mrb;
-		mrb_free(a, a->channel_mrb);
+		dc_dmap_mrb_free(a, a->channel_mrb);
 	}
 	e.status = a->owned;
 	a->owned = false;
 	if (!a->master)
 		dc_i8237_hal_mask(a->s->dma, (unsigned)a->channel, true);
 	dc_kev_emit(s, &e);
-	try_grant(a);
+	dc_dmap_try_grant(a);
 }
 
 static void op_free_adapter_channel(PDMA_ADAPTER DmaAdapter)
@@ -471,10 +393,11 @@ static void free_map_registers(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PVOID 
                                ULONG NumberOfMapRegisters, const char *routine, const void *pc)
 {
 	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_MAPREG_FREE, routine, pc);
+	struct dc_adapter *a =
+	    dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_MAPREG_FREE, routine, pc);
 	if (!a)
 		return;
-	struct dc_kev e = kev(DC_KEV_MAPREG_FREE, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_MAPREG_FREE, routine, pc, a, a);
 	e.mrb = MapRegisterBase;
 	e.count = NumberOfMapRegisters;
 	struct dc_mrb *b = mrb_of(a, MapRegisterBase);
@@ -482,9 +405,9 @@ static void free_map_registers(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PVOID 
 	/* The run is freed whatever count was passed: the checker reports a mismatch, and the
 	 * registers are not leaked to block every later request. */
 	if (b)
-		mrb_free(a, b);
+		dc_dmap_mrb_free(a, b);
 	dc_kev_emit(s, &e);
-	try_grant(a);
+	dc_dmap_try_grant(a);
 }
 
 static void op_free_map_registers(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
@@ -502,10 +425,10 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 {
 	PHYSICAL_ADDRESS ret = {.QuadPart = 0};
 	dc_irql_require(s, routine, PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_MAP, routine, pc);
+	struct dc_adapter *a = dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_MAP, routine, pc);
 	if (!a)
 		return ret;
-	struct dc_kev e = kev(DC_KEV_MAP, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_MAP, routine, pc, a, a);
 	e.mdl = Mdl;
 	e.mrb = MapRegisterBase;
 	e.va = CurrentVa;
@@ -560,7 +483,7 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 		for (struct dc_xfer *x = b->xfers, *nx; x; x = nx) {
 			nx = x->next;
 			dc_mapreg_discard(a->mr, x->first, x->n);
-			xfer_free(x);
+			dc_dmap_xfer_free(x);
 		}
 		b->xfers = NULL;
 		b->cursor = 0;
@@ -734,7 +657,7 @@ static void invalidate_after_read(struct dc_sys *s, const struct dc_kev_piece *p
 }
 
 /* The device side of a drain: the 8237's internal buffer, or the bridge's posted writes. */
-static bool drain_device(struct dc_adapter *a)
+bool dc_dmap_drain_device(struct dc_adapter *a)
 {
 	if (!a->master)
 		return dc_i8237_hal_flush(a->s->dma, (unsigned)a->channel);
@@ -743,7 +666,7 @@ static bool drain_device(struct dc_adapter *a)
 	return true;
 }
 
-static bool drain_xfer(struct dc_adapter *a, struct dc_xfer *x, bool device_ok)
+bool dc_dmap_drain_xfer(struct dc_adapter *a, struct dc_xfer *x, bool device_ok)
 {
 	struct dc_machine *m = a->s->m;
 	if (x->dir == DC_DIR_FROM_DEVICE)
@@ -766,10 +689,10 @@ static BOOLEAN flush_adapter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl
                              BOOLEAN WriteToDevice, const char *routine, const void *pc)
 {
 	dc_irql_require(s, routine, PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_FLUSH, routine, pc);
+	struct dc_adapter *a = dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_FLUSH, routine, pc);
 	if (!a)
 		return FALSE;
-	struct dc_kev e = kev(DC_KEV_FLUSH, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_FLUSH, routine, pc, a, a);
 	e.mdl = Mdl;
 	e.mrb = MapRegisterBase;
 	e.va = CurrentVa;
@@ -788,8 +711,8 @@ static BOOLEAN flush_adapter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl
 			hit = &b->xfers;
 		struct dc_xfer *x = *hit;
 		*hit = x->next;
-		bool dev_ok = drain_device(a);
-		ok = drain_xfer(a, x, dev_ok);
+		bool dev_ok = dc_dmap_drain_device(a);
+		ok = dc_dmap_drain_xfer(a, x, dev_ok);
 		/* A scatter/gather operation built by several MapTransfers is flushed once, with
 		 * its first CurrentVa and its total Length: the rest of it drains too. */
 		if (a->master && a->sg && x->va == CurrentVa)
@@ -798,8 +721,8 @@ static BOOLEAN flush_adapter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl
 				if (y->mdl == Mdl && (uint8_t *)y->va > (uint8_t *)CurrentVa &&
 				    (uint8_t *)y->va + y->len <= (uint8_t *)CurrentVa + Length) {
 					*qq = y->next;
-					drain_xfer(a, y, dev_ok);
-					xfer_free(y);
+					dc_dmap_drain_xfer(a, y, dev_ok);
+					dc_dmap_xfer_free(y);
 					continue;
 				}
 				qq = &y->next;
@@ -809,13 +732,13 @@ static BOOLEAN flush_adapter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl
 		e.n_pieces = x->n_pieces;
 		e.status = ok;
 		dc_kev_emit(s, &e);
-		xfer_free(x);
+		dc_dmap_xfer_free(x);
 		if (!b->xfers)
 			b->cursor = 0;
 		return ok;
 	}
 	/* Nothing mapped: the controller is drained all the same. */
-	ok = drain_device(a);
+	ok = dc_dmap_drain_device(a);
 	e.status = ok;
 	dc_kev_emit(s, &e);
 	return ok;
@@ -832,7 +755,7 @@ static ULONG read_counter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char 
                           const void *pc)
 {
 	dc_irql_require(s, routine, PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_NONE, routine, pc);
+	struct dc_adapter *a = dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_NONE, routine, pc);
 	if (!a || a->master)
 		return 0;
 	return dc_i8237_hal_read_counter(s->dma, (unsigned)a->channel);
@@ -847,7 +770,8 @@ static ULONG op_get_dma_alignment(PDMA_ADAPTER DmaAdapter)
 {
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "GetDmaAlignment", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_NONE, "GetDmaAlignment", RA());
+	struct dc_adapter *a =
+	    dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_NONE, "GetDmaAlignment", RA());
 	/* The PC HAL places no alignment requirement on DMA buffers, except that a 16-bit
 	 * channel moves words from even addresses. */
 	return a && !a->master && a->channel >= 4 ? 2 : 1;
@@ -883,10 +807,11 @@ static PVOID allocate_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Le
                              uint64_t min_pa, uint64_t max_pa, const char *routine, const void *pc)
 {
 	dc_irql_require(s, routine, PASSIVE_LEVEL, PASSIVE_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_COMMON_ALLOC, routine, pc);
+	struct dc_adapter *a =
+	    dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_COMMON_ALLOC, routine, pc);
 	if (!a)
 		return NULL;
-	struct dc_kev e = kev(DC_KEV_COMMON_ALLOC, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_COMMON_ALLOC, routine, pc, a, a);
 	e.len = Length;
 	e.flags = CacheEnabled ? DC_KEVF_CACHED : 0;
 	uint64_t pages = Length ? (Length + DC_PAGE_SIZE - 1) / DC_PAGE_SIZE : 0;
@@ -963,10 +888,10 @@ static void free_common(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, ULONG Length,
 	dc_irql_require(s, routine, PASSIVE_LEVEL, PASSIVE_LEVEL, pc);
 	struct dc_adapter *a = adapter_of(s, DmaAdapter);
 	if (!a) {
-		(void)check_adapter(s, DmaAdapter, DC_KEV_COMMON_FREE, routine, pc);
+		(void)dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_COMMON_FREE, routine, pc);
 		return;
 	}
-	struct dc_kev e = kev(DC_KEV_COMMON_FREE, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_COMMON_FREE, routine, pc, a, a);
 	e.len = Length;
 	e.logical = (uint64_t)LogicalAddress.QuadPart;
 	e.va = VirtualAddress;
@@ -1001,10 +926,10 @@ static void op_put_dma_adapter(PDMA_ADAPTER DmaAdapter)
 	struct dc_sys *s = dc_k();
 	dc_irql_require(s, "PutDmaAdapter", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	struct dc_adapter *a =
-	    check_adapter(s, DmaAdapter, DC_KEV_ADAPTER_PUT, "PutDmaAdapter", RA());
+	    dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_ADAPTER_PUT, "PutDmaAdapter", RA());
 	if (!a)
 		return;
-	struct dc_kev e = kev(DC_KEV_ADAPTER_PUT, "PutDmaAdapter", RA(), a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_ADAPTER_PUT, "PutDmaAdapter", RA(), a, a);
 	e.status = 1;
 	dc_kev_emit(s, &e);
 	/* What the driver still holds stays allocated (leaked), as on Windows; requests still
@@ -1015,337 +940,6 @@ static void op_put_dma_adapter(PDMA_ADAPTER DmaAdapter)
 		free(w);
 	}
 	a->waitq = NULL;
-}
-
-/* --- Scatter/gather lists ------------------------------------------------------------------------
- */
-
-static ULONG sg_size(ULONG elems)
-{
-	return (ULONG)(sizeof(SCATTER_GATHER_LIST) + elems * sizeof(SCATTER_GATHER_ELEMENT));
-}
-
-/* Pieces of an MDL chain range (GetScatterGatherList handles chains): count only, or fill. */
-static int chain_pieces(struct dc_sys *s, PMDL mdl, PVOID va, ULONG len,
-                        struct dc_mapreg_piece *out, uint32_t max)
-{
-	uint8_t *mva = MmGetMdlVirtualAddress(mdl);
-	if ((uint8_t *)va < mva || (uint64_t)((uint8_t *)va - mva) >= mdl->ByteCount)
-		return DC_ERR_INVAL;
-	uint64_t off = (uint64_t)((uint8_t *)va - mva);
-	uint32_t n = 0;
-	while (len && mdl) {
-		uint64_t here = DC_MIN((uint64_t)len, mdl->ByteCount - off);
-		int k = dc_mdl_pieces(s, mdl, off, here, out ? out + n : NULL, out ? max - n : 0);
-		if (!out) {
-			/* Counting: pages spanned. */
-			uint64_t at = mdl->ByteOffset + off;
-			k = (int)(((at & DC_PAGE_MASK) + here + DC_PAGE_SIZE - 1) >> DC_PAGE_SHIFT);
-		}
-		if (k < 0)
-			return k;
-		n += (uint32_t)k;
-		len -= (ULONG)here;
-		mdl = mdl->Next;
-		off = 0;
-	}
-	return len ? DC_ERR_INVAL : (int)n;
-}
-
-static void run_sg(struct dc_adapter *a, struct dc_wait *w, struct dc_mrb *b)
-{
-	struct dc_sys *s = a->s;
-	struct dc_kev e = kev(DC_KEV_SG_MAP, w->routine, w->pc, a, a);
-	e.device = w->dev;
-	e.irp = w->dev ? w->dev->CurrentIrp : NULL;
-	e.mdl = w->mdl;
-	e.va = w->va;
-	e.len = w->len;
-	e.dir = w->write ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
-	struct dc_mapreg_piece *pieces = malloc(b->n * sizeof(*pieces));
-	uint64_t *logical = malloc(b->n * sizeof(*logical));
-	struct dc_kev_piece *kp = calloc(b->n, sizeof(*kp));
-	struct dc_sgrec *rec = calloc(1, sizeof(*rec));
-	int np = pieces ? chain_pieces(s, w->mdl, w->va, w->len, pieces, b->n) : DC_ERR_NOMEM;
-	PSCATTER_GATHER_LIST sgl = NULL;
-	if (np <= 0 || !logical || !kp || !rec ||
-	    dc_mapreg_map(a->mr, b->first, pieces, (uint32_t)np, e.dir, logical)) {
-		e.status = STATUS_INSUFFICIENT_RESOURCES;
-		goto fail;
-	}
-	/* Adjacent logical pieces merge into one element. */
-	ULONG elems = 0;
-	for (int i = 0; i < np; i++)
-		if (i == 0 || logical[i] != logical[i - 1] + pieces[i - 1].len)
-			elems++;
-	if (w->sg_buf) {
-		if (w->sg_buf_len < sg_size(elems)) {
-			dc_mapreg_discard(a->mr, b->first, (uint32_t)np);
-			e.status = STATUS_BUFFER_TOO_SMALL;
-			goto fail;
-		}
-		sgl = w->sg_buf;
-	} else {
-		sgl = calloc(1, sg_size(elems));
-		if (!sgl) {
-			dc_mapreg_discard(a->mr, b->first, (uint32_t)np);
-			e.status = STATUS_INSUFFICIENT_RESOURCES;
-			goto fail;
-		}
-		rec->own_buffer = true;
-	}
-	dc_ktouch(s, sgl, sg_size(elems), true);
-	sgl->NumberOfElements = 0;
-	sgl->Reserved = 0;
-	for (int i = 0; i < np; i++) {
-		kp[i] = (struct dc_kev_piece){.va = pieces[i].va,
-		                              .pa = pieces[i].pa,
-		                              .logical = logical[i],
-		                              .len = pieces[i].len};
-		if (i && logical[i] == logical[i - 1] + pieces[i - 1].len) {
-			sgl->Elements[sgl->NumberOfElements - 1].Length += pieces[i].len;
-			continue;
-		}
-		SCATTER_GATHER_ELEMENT *el = &sgl->Elements[sgl->NumberOfElements++];
-		el->Address.QuadPart = (LONGLONG)logical[i];
-		el->Length = pieces[i].len;
-		el->Reserved = 0;
-	}
-	struct dc_xfer *x = calloc(1, sizeof(*x));
-	if (!x) {
-		dc_mapreg_discard(a->mr, b->first, (uint32_t)np);
-		if (rec->own_buffer)
-			free(sgl);
-		e.status = STATUS_INSUFFICIENT_RESOURCES;
-		goto fail;
-	}
-	x->id = ++s->xfer_seq;
-	x->mdl = w->mdl;
-	x->va = w->va;
-	x->len = w->len;
-	x->dir = e.dir;
-	x->first = b->first;
-	x->n = (uint32_t)np;
-	x->pieces = kp;
-	x->n_pieces = (uint32_t)np;
-	b->xfers = x;
-	rec->sgl = sgl;
-	rec->mrb = b;
-	rec->next = a->sgls;
-	a->sgls = rec;
-	e.status = STATUS_SUCCESS;
-	e.xfer = x->id;
-	e.sgl = sgl;
-	e.pieces = kp;
-	e.n_pieces = (uint32_t)np;
-	e.logical = (uint64_t)sgl->Elements[0].Address.QuadPart;
-	e.len_out = w->len;
-	dc_kev_emit(s, &e);
-	free(pieces);
-	free(logical);
-	/* The adapter is free again once the list is handed over; the registers stay with it. */
-	a->granting = false;
-	w->list_control(w->dev, (PIRP)e.irp, sgl, w->ctx);
-	a->granting = true;
-	return;
-fail:
-	dc_kev_emit(s, &e);
-	free(pieces);
-	free(logical);
-	free(kp);
-	free(rec);
-	mrb_free(a, b);
-}
-
-static NTSTATUS get_sg(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                       PMDL Mdl, PVOID CurrentVa, ULONG Length,
-                       PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context, BOOLEAN WriteToDevice,
-                       PVOID buf, ULONG buf_len, const char *routine, const void *pc)
-{
-	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_SG_MAP, routine, pc);
-	if (!a)
-		return STATUS_INVALID_PARAMETER;
-	struct dc_kev e = kev(DC_KEV_SG_MAP, routine, pc, a, a);
-	e.device = DeviceObject;
-	e.mdl = Mdl;
-	e.va = CurrentVa;
-	e.len = Length;
-	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
-	int n = Mdl && Length && ExecutionRoutine ? chain_pieces(s, Mdl, CurrentVa, Length, NULL, 0)
-	                                          : DC_ERR_INVAL;
-	if (n <= 0) {
-		e.status = STATUS_INVALID_PARAMETER;
-		dc_kev_emit(s, &e);
-		return STATUS_INVALID_PARAMETER;
-	}
-	if ((uint32_t)n > a->nmr) {
-		e.status = STATUS_INSUFFICIENT_RESOURCES;
-		dc_kev_emit(s, &e);
-		return STATUS_INSUFFICIENT_RESOURCES;
-	}
-	if (buf && buf_len < sg_size((ULONG)n)) {
-		e.status = STATUS_BUFFER_TOO_SMALL;
-		dc_kev_emit(s, &e);
-		return STATUS_BUFFER_TOO_SMALL;
-	}
-	struct dc_wait *w = calloc(1, sizeof(*w));
-	if (!w) {
-		e.status = STATUS_INSUFFICIENT_RESOURCES;
-		dc_kev_emit(s, &e);
-		return STATUS_INSUFFICIENT_RESOURCES;
-	}
-	w->kind = WAIT_SG;
-	w->dev = DeviceObject;
-	w->nregs = (ULONG)n;
-	w->list_control = ExecutionRoutine;
-	w->ctx = Context;
-	w->mdl = Mdl;
-	w->va = CurrentVa;
-	w->len = Length;
-	w->write = WriteToDevice;
-	w->sg_buf = buf;
-	w->sg_buf_len = buf_len;
-	w->routine = routine;
-	w->pc = pc;
-	struct dc_wait **pp = &a->waitq;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = w;
-	try_grant(a);
-	return STATUS_SUCCESS;
-}
-
-static NTSTATUS op_get_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                                           PMDL Mdl, PVOID CurrentVa, ULONG Length,
-                                           PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
-                                           BOOLEAN WriteToDevice)
-{
-	return get_sg(dc_k(), DmaAdapter, DeviceObject, Mdl, CurrentVa, Length, ExecutionRoutine,
-	              Context, WriteToDevice, NULL, 0, "GetScatterGatherList", RA());
-}
-
-static NTSTATUS op_build_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                                             PMDL Mdl, PVOID CurrentVa, ULONG Length,
-                                             PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
-                                             BOOLEAN WriteToDevice, PVOID ScatterGatherBuffer,
-                                             ULONG ScatterGatherLength)
-{
-	struct dc_sys *s = dc_k();
-	if (!ScatterGatherBuffer)
-		return STATUS_INVALID_PARAMETER;
-	return get_sg(s, DmaAdapter, DeviceObject, Mdl, CurrentVa, Length, ExecutionRoutine,
-	              Context, WriteToDevice, ScatterGatherBuffer, ScatterGatherLength,
-	              "BuildScatterGatherList", RA());
-}
-
-static void put_sg(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
-                   BOOLEAN WriteToDevice, const char *routine, const void *pc)
-{
-	dc_irql_require(s, routine, DISPATCH_LEVEL, DISPATCH_LEVEL, pc);
-	struct dc_adapter *a = check_adapter(s, DmaAdapter, DC_KEV_SG_PUT, routine, pc);
-	if (!a)
-		return;
-	struct dc_kev e = kev(DC_KEV_SG_PUT, routine, pc, a, a);
-	e.sgl = ScatterGather;
-	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
-	struct dc_sgrec **pp = &a->sgls;
-	while (*pp && (*pp)->sgl != ScatterGather)
-		pp = &(*pp)->next;
-	if (!*pp) {
-		e.status = 0;
-		dc_kev_emit(s, &e);
-		return;
-	}
-	struct dc_sgrec *rec = *pp;
-	*pp = rec->next;
-	struct dc_mrb *b = rec->mrb;
-	struct dc_xfer *x = b->xfers;
-	bool ok = drain_device(a);
-	if (x) {
-		ok = drain_xfer(a, x, ok);
-		e.xfer = x->id;
-		e.mdl = x->mdl;
-		e.pieces = x->pieces;
-		e.n_pieces = x->n_pieces;
-	}
-	e.status = ok;
-	dc_kev_emit(s, &e);
-	if (x) {
-		b->xfers = NULL;
-		xfer_free(x);
-	}
-	mrb_free(a, b);
-	if (rec->own_buffer)
-		free(rec->sgl);
-	free(rec);
-	try_grant(a);
-}
-
-static void op_put_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
-                                       BOOLEAN WriteToDevice)
-{
-	put_sg(dc_k(), DmaAdapter, ScatterGather, WriteToDevice, "PutScatterGatherList", RA());
-}
-
-static NTSTATUS op_calculate_scatter_gather_list(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID CurrentVa,
-                                                 ULONG Length, PULONG ScatterGatherListSize,
-                                                 PULONG NumberOfMapRegisters)
-{
-	struct dc_sys *s = dc_k();
-	struct dc_adapter *a =
-	    check_adapter(s, DmaAdapter, DC_KEV_NONE, "CalculateScatterGatherList", RA());
-	if (!a || !ScatterGatherListSize || Length == 0)
-		return STATUS_INVALID_PARAMETER;
-	int n;
-	if (!Mdl)
-		n = (int)ADDRESS_AND_SIZE_TO_SPAN_PAGES(CurrentVa, Length);
-	else
-		n = chain_pieces(s, Mdl, CurrentVa, Length, NULL, 0);
-	if (n <= 0)
-		return STATUS_INVALID_PARAMETER;
-	dc_ktouch(s, ScatterGatherListSize, sizeof(ULONG), true);
-	*ScatterGatherListSize = sg_size((ULONG)n);
-	if (NumberOfMapRegisters) {
-		dc_ktouch(s, NumberOfMapRegisters, sizeof(ULONG), true);
-		*NumberOfMapRegisters = (ULONG)n;
-	}
-	return STATUS_SUCCESS;
-}
-
-static NTSTATUS op_build_mdl_from_scatter_gather_list(PDMA_ADAPTER DmaAdapter,
-                                                      PSCATTER_GATHER_LIST ScatterGather,
-                                                      PMDL OriginalMdl, PMDL *TargetMdl)
-{
-	struct dc_sys *s = dc_k();
-	struct dc_adapter *a =
-	    check_adapter(s, DmaAdapter, DC_KEV_NONE, "BuildMdlFromScatterGatherList", RA());
-	if (!a || !ScatterGather || !OriginalMdl || !TargetMdl)
-		return STATUS_INVALID_PARAMETER;
-	struct dc_sgrec *rec = a->sgls;
-	while (rec && rec->sgl != ScatterGather)
-		rec = rec->next;
-	if (!rec)
-		return STATUS_INVALID_PARAMETER;
-	/* An MDL over the pages the device actually uses: the caller's, or the bounce pages. */
-	PMDL m = IoAllocateMdl(MmGetMdlVirtualAddress(OriginalMdl), OriginalMdl->ByteCount, FALSE,
-	                       FALSE, NULL);
-	if (!m)
-		return STATUS_INSUFFICIENT_RESOURCES;
-	PPFN_NUMBER pfn = MmGetMdlPfnArray(m);
-	ULONG np = (ULONG)ADDRESS_AND_SIZE_TO_SPAN_PAGES(MmGetMdlVirtualAddress(m), m->ByteCount);
-	ULONG k = 0;
-	for (ULONG i = 0; i < ScatterGather->NumberOfElements && k < np; i++) {
-		uint64_t lo = (uint64_t)ScatterGather->Elements[i].Address.QuadPart & ~DC_PAGE_MASK;
-		uint64_t hi = (uint64_t)ScatterGather->Elements[i].Address.QuadPart +
-		              ScatterGather->Elements[i].Length;
-		for (uint64_t p = lo; p < hi && k < np; p += DC_PAGE_SIZE)
-			pfn[k++] = p >> DC_PAGE_SHIFT;
-	}
-	m->MdlFlags |= MDL_PAGES_LOCKED | MDL_PARTIAL;
-	dc_ktouch(s, TargetMdl, sizeof(*TargetMdl), true);
-	*TargetMdl = m;
-	return STATUS_SUCCESS;
 }
 
 static const DMA_OPERATIONS dma_ops = {
@@ -1360,11 +954,11 @@ static const DMA_OPERATIONS dma_ops = {
     .MapTransfer = op_map_transfer,
     .GetDmaAlignment = op_get_dma_alignment,
     .ReadDmaCounter = op_read_dma_counter,
-    .GetScatterGatherList = op_get_scatter_gather_list,
-    .PutScatterGatherList = op_put_scatter_gather_list,
-    .CalculateScatterGatherList = op_calculate_scatter_gather_list,
-    .BuildScatterGatherList = op_build_scatter_gather_list,
-    .BuildMdlFromScatterGatherList = op_build_mdl_from_scatter_gather_list,
+    .GetScatterGatherList = dc_dmap_op_get_sg_list,
+    .PutScatterGatherList = dc_dmap_op_put_sg_list,
+    .CalculateScatterGatherList = dc_dmap_op_calculate_sg_list,
+    .BuildScatterGatherList = dc_dmap_op_build_sg_list,
+    .BuildMdlFromScatterGatherList = dc_dmap_op_build_mdl_from_sg_list,
 };
 
 /* --- The legacy routines ---------------------------------------------------------------------- */
@@ -1536,7 +1130,7 @@ void dc_dma_destroy_all(struct dc_sys *s)
 	for (struct dc_adapter *a = s->adapters, *na; a; a = na) {
 		na = a->next;
 		while (a->mrbs)
-			mrb_free(a, a->mrbs);
+			dc_dmap_mrb_free(a, a->mrbs);
 		for (struct dc_cbuf *c = a->cbufs, *nc; c; c = nc) {
 			nc = c->next;
 			free_run(s, c->va, c->pages, c->cached);
@@ -1638,17 +1232,17 @@ void dc_dma_free_channel(struct dc_sys *s, PDMA_ADAPTER ad, const char *routine,
 
 void dc_dma_release_object(struct dc_sys *s, PDMA_ADAPTER ad, const char *routine, const void *pc)
 {
-	struct dc_adapter *a = check_adapter(s, ad, DC_KEV_CHANNEL_FREE, routine, pc);
+	struct dc_adapter *a = dc_dmap_check_adapter(s, ad, DC_KEV_CHANNEL_FREE, routine, pc);
 	if (!a)
 		return;
-	struct dc_kev e = kev(DC_KEV_CHANNEL_FREE, routine, pc, a, a);
+	struct dc_kev e = dc_dmap_kev(DC_KEV_CHANNEL_FREE, routine, pc, a, a);
 	e.flags = DC_KEVF_KEEP_REGS;
 	e.mrb = a->channel_mrb;
 	e.status = a->owned;
 	a->channel_mrb = NULL; /* the registers stay in a->mrbs: FreeMapRegisters frees them */
 	a->owned = false;
 	dc_kev_emit(s, &e);
-	try_grant(a);
+	dc_dmap_try_grant(a);
 }
 
 void dc_dma_free_map_registers(struct dc_sys *s, PDMA_ADAPTER ad, PVOID mrb, ULONG n,
@@ -1678,7 +1272,8 @@ NTSTATUS dc_dma_get_sg(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT dev, PM
                        ULONG buf_len, const char *routine, const void *pc)
 {
 	s->irql_judged = pc; /* the v3 routine judged the IRQL */
-	return get_sg(s, ad, dev, mdl, va, len, control, ctx, write, buf, buf_len, routine, pc);
+	return dc_dmap_get_sg(s, ad, dev, mdl, va, len, control, ctx, write, buf, buf_len, routine,
+	                      pc);
 }
 
 PVOID dc_dma_alloc_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PPHYSICAL_ADDRESS logical,
@@ -1700,5 +1295,5 @@ void dc_dma_put_sg(struct dc_sys *s, PDMA_ADAPTER ad, PSCATTER_GATHER_LIST sgl, 
                    const char *routine, const void *pc)
 {
 	s->irql_judged = pc; /* the v3 routine judged the IRQL */
-	put_sg(s, ad, sgl, write, routine, pc);
+	dc_dmap_put_sg(s, ad, sgl, write, routine, pc);
 }

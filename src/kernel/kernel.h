@@ -11,6 +11,7 @@
 #include "hw/bridge.h"
 #include "hw/busmaster.h"
 #include "hw/i8237.h"
+#include "hw/pl080.h"
 #include "hw/machine.h"
 #include "hw/mapreg.h"
 #include "registry.h"
@@ -85,7 +86,8 @@ struct dc_sys {
 	 * (mm.c): what dc_mdl_bad accepts.  A pointer set: cap slots, a power of two. */
 	void **live_mdls;
 	size_t n_live_mdls, cap_live_mdls;
-	struct dc_i8237 *dma;
+	struct dc_i8237 *dma;   /* NULL on a platform whose controller is not the 8237 */
+	struct dc_pl080 *pl080; /* the arm-soc system DMA controller, or NULL */
 	struct dc_bridge *br;
 	KIRQL irql;
 	/* Devices and drivers. */

@@ -111,8 +111,13 @@ int dc_sys_create(const struct dc_platform *p, struct dc_sys **out)
 		err = DC_ERR_NOMEM;
 		goto fail;
 	}
-	if ((err = dc_i8237_create(s->m, NULL, &s->dma)) ||
-	    (err = dc_bridge_create(s->m, s->m->plat.bridge_posted, &s->br)) ||
+	/* The platform's system DMA controller: the 8237 pair on a PC, a PL080 on arm-soc. */
+	if (s->m->plat.sysdma_ctl == DC_SYSDMA_PL080)
+		err = dc_pl080_create(s->m, dc_mmio_window(s->m) + DC_PL080_MMIO_OFFSET,
+		                      DC_PL080_IRQ, &s->pl080);
+	else
+		err = dc_i8237_create(s->m, NULL, &s->dma);
+	if (err || (err = dc_bridge_create(s->m, s->m->plat.bridge_posted, &s->br)) ||
 	    (err = dc_pool_create(s)) || (err = dc_io_create_bus(s)) || (err = dc_threads_init(s)))
 		goto fail;
 	dc_bridge_set_check(s->br, dc_dma_bridge_check, s);
@@ -161,6 +166,8 @@ void dc_sys_destroy(struct dc_sys *s)
 		dc_bridge_destroy(s->br);
 	if (s->dma)
 		dc_i8237_destroy(s->dma);
+	if (s->pl080)
+		dc_pl080_destroy(s->pl080);
 	dc_pool_destroy(s);
 	if (s->uva)
 		munmap(s->uva, s->m->mem.va_size);
