@@ -25,9 +25,11 @@ static bool pdo_interrupt(struct dc_sys *s, PDEVICE_OBJECT pdo, ULONG *vector, K
 	if (!d || dc_io_resources(s, d, &raw, &tr))
 		return false;
 	bool found = false;
+	/* By pointer: PartialDescriptors is declared [1], and an index past it lets the compiler
+	 * assume the loop runs once. */
 	PCM_PARTIAL_RESOURCE_LIST l = &tr->List[0].PartialResourceList;
-	for (ULONG i = 0; i < l->Count && !found; i++) {
-		PCM_PARTIAL_RESOURCE_DESCRIPTOR p = &l->PartialDescriptors[i];
+	PCM_PARTIAL_RESOURCE_DESCRIPTOR p = l->PartialDescriptors;
+	for (ULONG i = 0; i < l->Count && !found; i++, p++) {
 		if (p->Type != CmResourceTypeInterrupt ||
 		    (p->Flags & CM_RESOURCE_INTERRUPT_MESSAGE))
 			continue;
@@ -67,14 +69,14 @@ static ULONG pdo_messages(struct dc_sys *s, PDEVICE_OBJECT pdo, ULONG *vector, K
 	ULONG n = 0;
 	PCM_PARTIAL_RESOURCE_LIST lr = &raw->List[0].PartialResourceList;
 	PCM_PARTIAL_RESOURCE_LIST lt = &tr->List[0].PartialResourceList;
-	for (ULONG i = 0; i < lt->Count && i < lr->Count && !n; i++) {
-		PCM_PARTIAL_RESOURCE_DESCRIPTOR p = &lt->PartialDescriptors[i];
+	PCM_PARTIAL_RESOURCE_DESCRIPTOR p = lt->PartialDescriptors, q = lr->PartialDescriptors;
+	for (ULONG i = 0; i < lt->Count && i < lr->Count && !n; i++, p++, q++) {
 		if (p->Type != CmResourceTypeInterrupt ||
 		    !(p->Flags & CM_RESOURCE_INTERRUPT_MESSAGE))
 			continue;
 		*vector = p->u.MessageInterrupt.Translated.Vector;
 		*irql = (KIRQL)p->u.MessageInterrupt.Translated.Level;
-		n = lr->PartialDescriptors[i].u.MessageInterrupt.Raw.MessageCount;
+		n = q->u.MessageInterrupt.Raw.MessageCount;
 	}
 	free(raw);
 	free(tr);
