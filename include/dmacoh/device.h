@@ -1,7 +1,7 @@
 /* The public device-model API: how a piece of hardware is described to dmacoh and what it may
  * ask of the machine.  A device model is plain, uninstrumented C (no dmacoh-cc
  * instrumentation: the device is hardware, not driver code), built into a shared object by
- * `dmacoh-cc --device-model` and loaded with `dmacoh run --device-model FILE.so`; the six
+ * `dmacoh-cc --device-model` and loaded with `dmacoh run --device-model FILE.so`; the
  * built-in devices (devices/) are written against this header only.  Full guide:
  * docs/devices/api.md.
  *

@@ -38,20 +38,11 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	dc_irql_require(s, "IoCreateDevice", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	if (!DriverObject || !DeviceObject)
 		return STATUS_INVALID_PARAMETER;
-	/* The extension is nonpaged pool, as on Windows: simulated cached memory, so a driver's
-	 * accesses to it go through the cache model and memsafe (an overrun hits the redzone after
-	 * it, a use after IoDeleteDevice is one after free).  It is its own block, zeroed; the
-	 * object itself stays host memory (the kernel reads its fields directly). */
+	/* The extension follows the object, 16-byte aligned, as the I/O manager lays it out. */
 	size_t objsz = (sizeof(DEVICE_OBJECT) + 15) & ~(size_t)15;
-	DEVICE_OBJECT *d = calloc(1, objsz);
-	void *ext =
-	    DeviceExtensionSize ? dc_pool_alloc(s, DeviceExtensionSize, true, 'txeD') : NULL;
-	if (!d || (DeviceExtensionSize && !ext)) {
-		free(d);
-		if (ext)
-			dc_pool_free(s, ext);
+	DEVICE_OBJECT *d = calloc(1, objsz + DeviceExtensionSize);
+	if (!d)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	}
 	d->Type = 3; /* IO_TYPE_DEVICE */
 	d->Size = (USHORT)(objsz + DeviceExtensionSize);
 	d->ReferenceCount = 1;
@@ -61,7 +52,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	d->Flags = DO_DEVICE_INITIALIZING | (Exclusive ? DO_EXCLUSIVE : 0) |
 	           (DeviceName ? DO_DEVICE_HAS_NAME : 0);
 	d->StackSize = 1;
-	d->DeviceExtension = ext;
+	d->DeviceExtension = DeviceExtensionSize ? (uint8_t *)d + objsz : NULL;
 	d->AlignmentRequirement = 0; /* FILE_BYTE_ALIGNMENT */
 	d->SectorSize = 512;
 	KeInitializeDeviceQueue(&d->DeviceQueue);
@@ -94,8 +85,6 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 		             "IoDeleteDevice while another device is attached on top", RA());
 	dc_w32_forget_device(s, DeviceObject);
 	dc_plumb_device_gone(s, DeviceObject);
-	if (DeviceObject->DeviceExtension)
-		dc_pool_free(s, DeviceObject->DeviceExtension);
 	free(DeviceObject);
 }
 
