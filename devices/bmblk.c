@@ -34,6 +34,8 @@ struct bmblk {
 	uint64_t sectors;
 	uint32_t addr_bits, max_sg;
 	int irq;
+	bool msi;          /* bmblk-msi: messages instead of the line */
+	uint32_t msi_prev; /* INT_STATUS & INT_MASK when the last message was due */
 	uint64_t latency_ns;
 	bool fault_armed;
 	/* Registers */
@@ -49,7 +51,19 @@ static void update_irq(struct bmblk *d)
 {
 	if (d->irq < 0)
 		return;
-	if (d->int_status & d->int_mask)
+	uint32_t cur = d->int_status & d->int_mask;
+	if (d->msi) {
+		/* A message per cause that becomes pending: 1 for an error (the command is done
+		 * too), else 0 for a completion. */
+		uint32_t rising = cur & ~d->msi_prev;
+		d->msi_prev = cur;
+		if (rising & DC_BMBLK_INT_ERROR)
+			dc_host_msi(d->h, DC_BMBLK_MSI_ERROR);
+		else if (rising & DC_BMBLK_INT_DONE)
+			dc_host_msi(d->h, DC_BMBLK_MSI_DONE);
+		return;
+	}
+	if (cur)
 		dc_host_irq_raise(d->h);
 	else
 		dc_host_irq_lower(d->h);
@@ -381,6 +395,7 @@ static int bmblk_create(struct dc_host *h, const struct dc_device_cfg *dcfg, voi
 	d->addr_bits = c.addr_bits;
 	d->max_sg = c.max_sg;
 	d->irq = r->irq;
+	d->msi = r->irq_mode == DC_IRQ_MSI;
 	d->latency_ns = c.latency_ns;
 	*opaque = d;
 	return DC_OK;
@@ -409,6 +424,33 @@ const struct dc_device_model dc_bmblk_model = {
     .store_unit = DC_BMBLK_SECTOR,
 };
 
+/* The same device with message-signalled interrupts: message 0 (DC_BMBLK_MSI_DONE) when a
+ * command completes, message 1 (DC_BMBLK_MSI_ERROR) when it fails; INT_STATUS and INT_MASK
+ * work as on the line-based one (an acknowledged cause can fire again). */
+const struct dc_device_model dc_bmblk_msi_model = {
+    .abi = DMACOH_DEVICE_ABI,
+    .size = sizeof(struct dc_device_model),
+    .name = "bmblk-msi",
+    .desc = "bus-master scatter/gather block device with MSI (MMIO, 512-byte sectors)",
+    .ops = &bmblk_ops,
+    .res =
+        {
+            .mmio_base = 0x20000,
+            .mmio_len = DC_BMBLK_MMIO_LEN,
+            .irq = -1,
+            .irq_mode = DC_IRQ_MSI,
+            .msi_messages = 2,
+            .dma_channel = -1,
+            .bus_master = true,
+            .scatter_gather = true,
+            .max_sg = 32,
+            .map_registers = true,
+        },
+    .mmio_stride = 0x1000,
+    .store_kind = DC_STORE_BLOCK,
+    .store_unit = DC_BMBLK_SECTOR,
+};
+
 int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_bmblk_config *cfg,
                     struct dc_device *dev)
 {
@@ -418,13 +460,15 @@ int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_
 	struct dc_device_res r = dc_bmblk_model.res;
 	r.mmio_base = c.mmio_base;
 	r.irq = c.irq < 0 ? -1 : c.irq;
-	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : DC_IRQ_LEVEL;
+	r.irq_mode = c.irq < 0 ? DC_IRQ_NONE : c.msi ? DC_IRQ_MSI : DC_IRQ_LEVEL;
+	r.msi_messages = c.msi ? 2 : 0;
 	if (c.addr_bits)
 		r.addr_bits = c.addr_bits;
 	if (c.max_sg)
 		r.max_sg = c.max_sg;
 	const struct dc_device_cfg dc = {.priv = &c};
-	return dc_device_attach(m, br, &dc_bmblk_model, &r, &dc, dev, NULL, 0);
+	return dc_device_attach(m, br, c.msi ? &dc_bmblk_msi_model : &dc_bmblk_model, &r, &dc, dev,
+	                        NULL, 0);
 }
 
 struct dc_busmaster *dc_bmblk_busmaster(void *opaque)

@@ -83,7 +83,8 @@ struct dc_bmblk_config {
 	uint64_t sectors;    /* capacity; 0: 2048 (1 MiB) */
 	uint32_t addr_bits;  /* 32 or 64; 0: plat.bm_addr_bits */
 	uint32_t max_sg;     /* 1..DC_BMBLK_MAX_SG; 0: 32 */
-	int irq;             /* interrupt line, -1: none */
+	int irq;             /* interrupt line, -1: none (msi: the first vector's line) */
+	bool msi;            /* message-signalled (the bmblk-msi model): 2 messages */
 	uint64_t bw;         /* bytes/s; 0: plat.bm_bw */
 	uint64_t latency_ns; /* from doorbell to the first byte moving */
 };
@@ -95,6 +96,9 @@ struct dc_bmblk_config {
 /* The model (devices/builtin.c lists it); dc_<name>_create is dc_device_attach of it with
  * this configuration. */
 extern const struct dc_device_model dc_bmblk_model;
+extern const struct dc_device_model dc_bmblk_msi_model; /* MSI: messages below */
+#define DC_BMBLK_MSI_DONE 0u                            /* a command completed */
+#define DC_BMBLK_MSI_ERROR 1u /* a command failed (INT_ERROR and INT_DONE) */
 
 int dc_bmblk_create(struct dc_machine *m, struct dc_bridge *br, const struct dc_bmblk_config *cfg,
                     struct dc_device *dev);

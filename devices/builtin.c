@@ -11,6 +11,6 @@
 #include "sysblk.h"
 
 const struct dc_device_model *const dc_builtin_models[] = {
-    &dc_sysblk_model, &dc_bmblk_model, &dc_ring_model,    &dc_pio_model,
-    &dc_fdc_model,    &dc_sb16_model,  &dc_spififo_model, NULL,
+    &dc_sysblk_model, &dc_bmblk_model, &dc_bmblk_msi_model, &dc_ring_model, &dc_pio_model,
+    &dc_fdc_model,    &dc_sb16_model,  &dc_spififo_model,   NULL,
 };

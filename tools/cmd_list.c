@@ -119,6 +119,8 @@ static void describe_res(const struct dc_device_model *m, char *buf, size_t len)
 		    (unsigned long long)r->mmio_len);
 	if (r->irq_mode == DC_IRQ_NONE)
 		ADD("no IRQ, ");
+	else if (r->irq_mode == DC_IRQ_MSI)
+		ADD("MSI (%u messages), ", r->msi_messages);
 	else if (r->irq >= 0)
 		ADD("IRQ %d %s, ", r->irq, r->irq_mode == DC_IRQ_EDGE ? "edge" : "level");
 	else

@@ -13,17 +13,26 @@
  *   IoTimer     a once-a-second watchdog: a request that makes no progress for WatchdogSeconds
  *               is written to the error log.
  *   error log   one informational entry when the device starts (its transfer limit).
+ *   MSI         IoConnectInterruptEx(CONNECT_MESSAGE_BASED): on bmblk-msi one
+ *               KMESSAGE_SERVICE_ROUTINE call per message (0: done, 1: error) through the
+ *               IO_INTERRUPT_MESSAGE_INFO table; on bmblk (no messages) the I/O manager falls
+ *               back to the line and BmIsr, and says so in Version.
  *
  * Buggy twin (-DDMACOH_BUG_A13): the split loop advances the disk position but not the buffer
  * position, so every operation after the first maps the start of the buffer again -- bytes
  * transferred twice, others never (transfer-coverage).  Only requests larger than the
  * registry's MaxTransferSectors are split, so the registry decides which requests show it.
+ *
+ * Buggy twin (-DDMACOH_BUG_C03): trusting MSI ordering (the device's data is in memory before
+ * its message arrives), the DPC of a completion message peeks at the first byte of a read before
+ * FlushAdapterBuffers: the data is in memory, but the transfer is not over for the CPU, whose
+ * cache may still hold the old line (cpu-access-during-dma).
  */
 #include <dmacoh/wdm.h>
 #include <dmacoh/driver.h>
 
-DMACOH_DRIVER("plumbed", "bmblk",
-              "bus master with registry parameters, remove locks, IoTimer and error log");
+DMACOH_DRIVER("plumbed", "bmblk-msi",
+              "bus master with registry parameters, remove locks, IoTimer, error log and MSI");
 
 /* --- bmblk registers (docs/devices/bmblk.md): 32 bits, little-endian, memory space --- */
 #define BM_REG_ID 0x00
@@ -62,7 +71,10 @@ typedef struct _BM_EXTENSION {
 
 	PUCHAR Registers;
 	SIZE_T RegistersLength;
-	PKINTERRUPT Interrupt;
+	PKINTERRUPT Interrupt;                   /* line-based (the fallback) */
+	PIO_INTERRUPT_MESSAGE_INFO MessageTable; /* message-based */
+	ULONG ConnectVersion;                    /* what IoConnectInterruptEx connected */
+	volatile LONG Messages;                  /* bit per MessageID seen since the DPC ran */
 	PDMA_ADAPTER DmaAdapter;
 	ULONG NumberOfMapRegisters;    /* what IoGetDmaAdapter granted */
 	ULONG MaxSg;                   /* CAPS[7:0] */
@@ -95,6 +107,7 @@ typedef struct _BM_EXTENSION {
 	LONG SeenProgress;
 	ULONG StuckSeconds;
 	BOOLEAN StuckLogged;
+	UCHAR Peeked; /* the C03 twin's look at the data */
 } BM_EXTENSION, *PBM_EXTENSION;
 
 #define BM_TAG 'mulP'
@@ -111,6 +124,7 @@ static DRIVER_UNLOAD BmUnload;
 static DRIVER_STARTIO BmStartIo;
 static DRIVER_CONTROL BmAdapterControl;
 static KSERVICE_ROUTINE BmIsr;
+static KMESSAGE_SERVICE_ROUTINE BmMessageIsr;
 static IO_DPC_ROUTINE BmDpc;
 static DRIVER_DISPATCH BmCreateClose;
 static DRIVER_DISPATCH BmReadWrite;
@@ -461,6 +475,24 @@ static BOOLEAN BmIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
 	return TRUE;
 }
 
+/* One message of bmblk-msi: 0 a completion, 1 an error.  A message is never shared, and its
+ * data (PCI ordering) is in memory, not yet in the CPU's view: the DPC still flushes. */
+static BOOLEAN BmMessageIsr(PKINTERRUPT Interrupt, PVOID ServiceContext, ULONG MessageID)
+{
+	PBM_EXTENSION ext = (PBM_EXTENSION)ServiceContext;
+	ULONG status;
+
+	UNREFERENCED_PARAMETER(Interrupt);
+	status = BmRead(ext, BM_REG_INT_STATUS) & (BM_INT_DONE | BM_INT_ERROR);
+	BmWrite(ext, BM_REG_INT_STATUS, status);
+	if (MessageID == 1)
+		status |= BM_INT_ERROR | BM_INT_DONE;
+	InterlockedOr(&ext->InterruptStatus, (LONG)status);
+	InterlockedOr(&ext->Messages, (LONG)(1u << MessageID));
+	IoRequestDpc(ext->Self, ext->Self->CurrentIrp, NULL);
+	return TRUE;
+}
+
 /* Releases the map registers and completes the request (G7: after the last flush). */
 static VOID BmFinishRequest(PBM_EXTENSION ext, NTSTATUS status)
 {
@@ -481,6 +513,7 @@ static VOID BmDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 {
 	PBM_EXTENSION ext = (PBM_EXTENSION)DeviceObject->DeviceExtension;
 	ULONG intStatus = (ULONG)InterlockedExchange(&ext->InterruptStatus, 0);
+	ULONG messages = (ULONG)InterlockedExchange(&ext->Messages, 0);
 	NTSTATUS status = ext->OpStatus;
 
 	UNREFERENCED_PARAMETER(Dpc);
@@ -491,6 +524,17 @@ static VOID BmDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Contex
 	     (!ext->OpMapped || (intStatus & (BM_INT_DONE | BM_INT_ERROR)) == 0)))
 		return; /* no operation in progress, or it is not finished */
 
+#ifdef DMACOH_BUG_C03
+	/* BUG C03: "the message came after the data", so the first byte of a read is looked at
+	 * before FlushAdapterBuffers ends the transfer for the CPU. */
+	if ((messages & 1) != 0 && ext->OpMapped && !ext->WriteToDevice) {
+		PUCHAR va = (PUCHAR)MmGetSystemAddressForMdlSafe(ext->Mdl, NormalPagePriority);
+		if (va != NULL)
+			ext->Peeked = va[ext->Done];
+	}
+#else
+	UNREFERENCED_PARAMETER(messages);
+#endif
 	if (ext->OpMapped) {
 		BOOLEAN ok = BmFlushOperation(ext);
 		ext->OpMapped = FALSE;
@@ -540,6 +584,8 @@ static NTSTATUS BmStartDevice(PBM_EXTENSION ext, PCM_RESOURCE_LIST translated)
 	KAFFINITY affinity = 0;
 	KINTERRUPT_MODE mode = LevelSensitive;
 	BOOLEAN shared = FALSE, haveInterrupt = FALSE;
+	IO_CONNECT_INTERRUPT_PARAMETERS connect;
+	PVOID connectContext = NULL;
 	NTSTATUS status;
 
 	if (translated == NULL || translated->Count == 0)
@@ -603,10 +649,27 @@ static NTSTATUS BmStartDevice(PBM_EXTENSION ext, PCM_RESOURCE_LIST translated)
 		goto fail_adapter;
 	}
 
-	status = IoConnectInterrupt(&ext->Interrupt, BmIsr, ext, NULL, vector, (KIRQL)level,
-	                            (KIRQL)level, mode, shared, affinity, FALSE);
+	/* Messages if the device was given any, else the line (Version says which). */
+	RtlZeroMemory(&connect, sizeof(connect));
+	connect.Version = CONNECT_MESSAGE_BASED;
+	connect.MessageBased.PhysicalDeviceObject = ext->Pdo;
+	connect.MessageBased.ConnectionContext.Generic = &connectContext;
+	connect.MessageBased.MessageServiceRoutine = BmMessageIsr;
+	connect.MessageBased.ServiceContext = ext;
+	connect.MessageBased.FallBackServiceRoutine = BmIsr;
+	status = IoConnectInterruptEx(&connect);
 	if (!NT_SUCCESS(status))
 		goto fail_adapter;
+	ext->ConnectVersion = connect.Version;
+	if (connect.Version == CONNECT_MESSAGE_BASED)
+		ext->MessageTable = (PIO_INTERRUPT_MESSAGE_INFO)connectContext;
+	else
+		ext->Interrupt = (PKINTERRUPT)connectContext;
+	UNREFERENCED_PARAMETER(vector);
+	UNREFERENCED_PARAMETER(level);
+	UNREFERENCED_PARAMETER(affinity);
+	UNREFERENCED_PARAMETER(mode);
+	UNREFERENCED_PARAMETER(shared);
 	BmWrite(ext, BM_REG_INT_STATUS, BM_INT_DONE | BM_INT_ERROR);
 	BmWrite(ext, BM_REG_INT_MASK, BM_INT_DONE | BM_INT_ERROR);
 	ext->Started = TRUE;
@@ -628,6 +691,7 @@ fail_unmap:
 static VOID BmStopDevice(PBM_EXTENSION ext)
 {
 	PDMA_ADAPTER ad = ext->DmaAdapter;
+	IO_DISCONNECT_INTERRUPT_PARAMETERS disconnect;
 	KIRQL oldIrql;
 
 	if (!ext->Started)
@@ -647,8 +711,15 @@ static VOID BmStopDevice(PBM_EXTENSION ext)
 	}
 	KeLowerIrql(oldIrql);
 
-	IoDisconnectInterrupt(ext->Interrupt);
+	RtlZeroMemory(&disconnect, sizeof(disconnect));
+	disconnect.Version = ext->ConnectVersion;
+	if (ext->ConnectVersion == CONNECT_MESSAGE_BASED)
+		disconnect.ConnectionContext.InterruptMessageTable = ext->MessageTable;
+	else
+		disconnect.ConnectionContext.InterruptObject = ext->Interrupt;
+	IoDisconnectInterruptEx(&disconnect);
 	ext->Interrupt = NULL;
+	ext->MessageTable = NULL;
 	KeRemoveQueueDpc(&ext->Self->Dpc);
 	ad->DmaOperations->PutDmaAdapter(ad);
 	ext->DmaAdapter = NULL;

@@ -1,7 +1,7 @@
 /* The public device-model API: how a piece of hardware is described to dmacoh and what it may
  * ask of the machine.  A device model is plain, uninstrumented C (no dmacoh-cc
  * instrumentation: the device is hardware, not driver code), built into a shared object by
- * `dmacoh-cc --device-model` and loaded with `dmacoh run --device-model FILE.so`; the six
+ * `dmacoh-cc --device-model` and loaded with `dmacoh run --device-model FILE.so`; the
  * built-in devices (devices/) are written against this header only.  Full guide:
  * docs/devices/api.md.
  *
@@ -26,8 +26,8 @@
  *
  * Deliberately not offered: PCI configuration space (resources are fixed when the device is
  * created), several port ranges or MMIO windows per device (one of each; holes in the port
- * range are declared with port_holes), shared interrupt lines, MSI delivery (declared MSI is
- * refused for now), DMA to another device (peer-to-peer). */
+ * range are declared with port_holes), shared interrupt lines, MSI-X (MSI only: up to 16
+ * messages, a power of two), per-message masking, DMA to another device (peer-to-peer). */
 #ifndef DMACOH_DEVICE_H
 #define DMACOH_DEVICE_H
 
@@ -53,7 +53,8 @@ enum dc_irq_mode {
 	DC_IRQ_NONE = 0, /* no interrupt */
 	DC_IRQ_LEVEL,    /* asserted until the driver acknowledges it in the device (ISA, INTx) */
 	DC_IRQ_EDGE,     /* a pulse: dc_host_irq_pulse */
-	DC_IRQ_MSI,      /* message-signalled (msi_messages); not supported yet: refused */
+	DC_IRQ_MSI,      /* message-signalled, bus masters only: msi_messages (1, 2, 4, 8, 16)
+	                  * edges sent with dc_host_msi; the device has no line */
 };
 
 /* Access sizes a register window accepts (bit per size); others read all ones, writes are
@@ -82,7 +83,8 @@ struct dc_device_res {
 	uint32_t max_sg;    /* scatter/gather elements per transfer (bus masters) */
 	/* Appended in ABI 1 (after the fields the kernel's resource lists use): */
 	enum dc_irq_mode irq_mode;
-	uint32_t msi_messages; /* DC_IRQ_MSI: messages wanted */
+	uint32_t msi_messages; /* DC_IRQ_MSI: messages wanted (granted: all of them; irq is
+	                        * then the first of msi_messages consecutive vectors' lines) */
 	uint32_t port_holes;   /* bit i: port_base + i is not decoded (i < 32) */
 	uint8_t port_access;   /* DC_ACCESS_* the ports accept; 0: any */
 	uint8_t mmio_access;   /* DC_ACCESS_* the MMIO window accepts; 0: any */
@@ -287,6 +289,13 @@ void dc_bm_fail_next(struct dc_bm *bm, uint64_t bytes);
 uint64_t dc_bm_ns(const struct dc_bm *bm, uint64_t n); /* time for n bytes */
 int dc_bm_read_now(struct dc_bm *bm, uint64_t addr, void *dst, uint64_t len);
 void dc_bm_write_now(struct dc_bm *bm, uint64_t addr, const void *src, uint64_t len);
+
+/* Message-signalled interrupts (res.irq_mode DC_IRQ_MSI).  Sends message `msg` (0 ..
+ * msi_messages - 1): a posted memory write to the interrupt controller, so it is ordered
+ * behind the device's earlier posted DMA writes: the host bridge lands them first (PCI
+ * ordering), then the message's vector gets one edge.  Two sends before the CPU takes the first
+ * are one interrupt (the vector is pending once).  A msg out of range is dropped and logged. */
+void dc_host_msi(struct dc_host *h, unsigned msg);
 
 /* ---- Request lines (an addition to ABI 1: DMACOH_DEVICE_REQUEST_LINES) --------------------
  * A model with has_request_line is a peripheral of a request-line DMA controller (a SoC's

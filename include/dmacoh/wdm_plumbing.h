@@ -184,9 +184,10 @@ NTSTATUS PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction, POW
 #endif
 
 /* --- DPCs and interrupts ---------------------------------------------------------------- */
-/* IoConnectInterruptEx.  No device here has message-signaled interrupts, so CONNECT_MESSAGE_BASED
- * connects FallBackServiceRoutine to the line and sets Version to CONNECT_LINE_BASED, as
- * Windows does for a device without messages. */
+/* IoConnectInterruptEx.  CONNECT_MESSAGE_BASED connects every message of a device that was
+ * given MSI (its start resources carry CM_RESOURCE_INTERRUPT_MESSAGE) and hands back the
+ * IO_INTERRUPT_MESSAGE_INFO table; for a device without messages it connects
+ * FallBackServiceRoutine to the line and sets Version to CONNECT_LINE_BASED, as Windows does. */
 #define CONNECT_FULLY_SPECIFIED 0x1
 #define CONNECT_LINE_BASED 0x2
 #define CONNECT_MESSAGE_BASED 0x3
@@ -194,7 +195,36 @@ NTSTATUS PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction, POW
 #define CONNECT_MESSAGE_BASED_PASSIVE 0x5
 #define CONNECT_CURRENT_VERSION 0x5
 
-typedef struct _IO_INTERRUPT_MESSAGE_INFO IO_INTERRUPT_MESSAGE_INFO, *PIO_INTERRUPT_MESSAGE_INFO;
+#define CM_RESOURCE_INTERRUPT_MESSAGE_TOKEN ((ULONG)-2)
+
+typedef enum _KINTERRUPT_POLARITY {
+	InterruptPolarityUnknown = 0,
+	InterruptActiveHigh = 1,
+	InterruptRisingEdge = 1,
+	InterruptActiveLow = 2,
+	InterruptFallingEdge = 2,
+	InterruptActiveBoth = 3,
+	InterruptActiveBothTriggerLow = 3,
+	InterruptActiveBothTriggerHigh = 4
+} KINTERRUPT_POLARITY,
+    *PKINTERRUPT_POLARITY;
+
+typedef struct _IO_INTERRUPT_MESSAGE_INFO_ENTRY {
+	PHYSICAL_ADDRESS MessageAddress;                              /* 0  */
+	KAFFINITY TargetProcessorSet;                                 /* 8  */
+	PKINTERRUPT InterruptObject;                                  /* 16 */
+	ULONG MessageData;                                            /* 24 */
+	ULONG Vector;                                                 /* 28 */
+	KIRQL Irql;                                                   /* 32 */
+	KINTERRUPT_MODE Mode;                                         /* 36 */
+	KINTERRUPT_POLARITY Polarity;                                 /* 40 */
+} IO_INTERRUPT_MESSAGE_INFO_ENTRY, *PIO_INTERRUPT_MESSAGE_INFO_ENTRY; /* 48 */
+
+typedef struct _IO_INTERRUPT_MESSAGE_INFO {
+	KIRQL UnifiedIrql;                                /* 0 */
+	ULONG MessageCount;                               /* 4 */
+	IO_INTERRUPT_MESSAGE_INFO_ENTRY MessageInfo[1];   /* 8 */
+} IO_INTERRUPT_MESSAGE_INFO, *PIO_INTERRUPT_MESSAGE_INFO; /* 56 */
 typedef BOOLEAN KMESSAGE_SERVICE_ROUTINE(struct _KINTERRUPT *Interrupt, PVOID ServiceContext,
                                          ULONG MessageID);
 typedef KMESSAGE_SERVICE_ROUTINE *PKMESSAGE_SERVICE_ROUTINE;

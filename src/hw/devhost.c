@@ -6,7 +6,9 @@
  * engines.  Everything a model allocates through its host is freed with the device.
  *
  * Deliberately not done here: choosing resources for an instance (the kernel's PnP side does
- * that from the model's declaration), MSI delivery, shared interrupt lines. */
+ * that from the model's declaration), shared interrupt lines.  MSI: a message is one edge on
+ * the line of its vector (res.irq + msg), sent after the bridge has landed the device's posted
+ * writes; the device never holds a line asserted. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,10 +126,13 @@ int dc_device_model_check(const struct dc_device_model *m, char *err, size_t err
 	NEED(m->store_kind == DC_STORE_STREAM, stream_consume);
 	NEED(m->store_kind == DC_STORE_STREAM, stream_idle);
 #undef NEED
-	if (r->irq_mode == DC_IRQ_MSI)
-		BAD("device model '%s': MSI interrupts are not supported yet (declare DC_IRQ_LEVEL "
-		    "or DC_IRQ_EDGE)",
+	if (r->irq_mode == DC_IRQ_MSI && !r->bus_master)
+		BAD("device model '%s': MSI needs a bus master (a message is a memory write)",
 		    m->name);
+	if (r->irq_mode == DC_IRQ_MSI && (r->msi_messages == 0 || r->msi_messages > 16 ||
+	                                  (r->msi_messages & (r->msi_messages - 1))))
+		BAD("device model '%s': msi_messages %u (1, 2, 4, 8 or 16)", m->name,
+		    r->msi_messages);
 	if ((unsigned)r->irq_mode > DC_IRQ_MSI)
 		BAD("device model '%s': irq_mode %d is not a dc_irq_mode", m->name,
 		    (int)r->irq_mode);
@@ -136,7 +141,8 @@ int dc_device_model_check(const struct dc_device_model *m, char *err, size_t err
 		    r->port_len);
 	if (!r->port_len && !r->mmio_len)
 		BAD("device model '%s': no registers (declare ports or an MMIO window)", m->name);
-	if (r->irq_mode != DC_IRQ_NONE && r->irq >= 32)
+	if (r->irq_mode != DC_IRQ_NONE && r->irq >= 0 &&
+	    (uint64_t)r->irq + (r->irq_mode == DC_IRQ_MSI ? r->msi_messages : 1) > 32)
 		BAD("device model '%s': interrupt line %d (0-31)", m->name, r->irq);
 	if (r->has_dma2 && r->dma_channel < 0)
 		BAD("device model '%s': a second DMA channel without a first", m->name);
@@ -338,7 +344,7 @@ static void release(struct dc_host *h)
 		h->rline = -1;
 	}
 	dc_bus_remove(&h->m->bus, h);
-	if (h->res.irq >= 0 && h->res.irq_mode != DC_IRQ_NONE)
+	if (h->res.irq >= 0 && h->res.irq_mode != DC_IRQ_NONE && h->res.irq_mode != DC_IRQ_MSI)
 		dc_irq_lower(&h->m->irq, (unsigned)h->res.irq);
 	for (struct dc_timer *t = h->timers, *nx; t; t = nx) {
 		nx = t->next;
@@ -597,21 +603,45 @@ void dc_host_log(struct dc_host *h, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The device drives an interrupt line (an MSI device has none: its vectors take messages). */
+static bool has_line(const struct dc_host *h)
+{
+	return h->res.irq >= 0 && h->res.irq_mode != DC_IRQ_MSI;
+}
+
 void dc_host_irq_raise(struct dc_host *h)
 {
-	if (h->res.irq >= 0)
+	if (has_line(h))
 		dc_irq_raise(&h->m->irq, (unsigned)h->res.irq);
 }
 
 void dc_host_irq_lower(struct dc_host *h)
 {
-	if (h->res.irq >= 0)
+	if (has_line(h))
 		dc_irq_lower(&h->m->irq, (unsigned)h->res.irq);
 }
 
 bool dc_host_irq_asserted(const struct dc_host *h)
 {
-	return h->res.irq >= 0 && dc_irq_asserted(&h->m->irq, (unsigned)h->res.irq);
+	return has_line(h) && dc_irq_asserted(&h->m->irq, (unsigned)h->res.irq);
+}
+
+void dc_host_msi(struct dc_host *h, unsigned msg)
+{
+	const struct dc_device_res *r = &h->res;
+	if (r->irq_mode != DC_IRQ_MSI || r->irq < 0)
+		return;
+	if (msg >= r->msi_messages) {
+		dc_host_log(h, "MSI message %u sent, %u granted", msg, r->msi_messages);
+		return;
+	}
+	/* The message is a posted write behind the device's data: PCI ordering lands the data
+	 * first, so an ISR that reads the buffer after the interrupt sees it in memory. */
+	if (h->source >= 0)
+		dc_bridge_flush(h->br, h->source);
+	unsigned line = (unsigned)r->irq + msg;
+	dc_irq_raise(&h->m->irq, line);
+	dc_irq_lower(&h->m->irq, line);
 }
 
 void dc_host_irq_pulse(struct dc_host *h)
@@ -622,7 +652,7 @@ void dc_host_irq_pulse(struct dc_host *h)
 
 void dc_host_irq_move(struct dc_host *h, int line)
 {
-	if (line == h->res.irq)
+	if (line == h->res.irq || h->res.irq_mode == DC_IRQ_MSI)
 		return;
 	dc_host_irq_lower(h);
 	h->res.irq = line >= 0 && line < DC_IRQ_LINES ? line : -1;

@@ -895,7 +895,24 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
 			p->u.Memory.Length = (ULONG)r->mmio_len;
 			p++;
 		}
-		if (r->irq >= 0) {
+		if (r->irq >= 0 && r->irq_mode == DC_IRQ_MSI) {
+			/* One descriptor for all messages, as the PCI bus reports MSI. */
+			p->Type = CmResourceTypeInterrupt;
+			p->ShareDisposition = CmResourceShareDeviceExclusive;
+			p->Flags = CM_RESOURCE_INTERRUPT_LATCHED | CM_RESOURCE_INTERRUPT_MESSAGE;
+			if (t == 0) {
+				p->u.MessageInterrupt.Raw.MessageCount = (USHORT)r->msi_messages;
+				p->u.MessageInterrupt.Raw.Vector =
+				    CM_RESOURCE_INTERRUPT_MESSAGE_TOKEN;
+				p->u.MessageInterrupt.Raw.Affinity = 1;
+			} else {
+				p->u.MessageInterrupt.Translated.Level = DC_DIRQL((unsigned)r->irq);
+				p->u.MessageInterrupt.Translated.Vector =
+				    DC_VECTOR_BASE + (ULONG)r->irq;
+				p->u.MessageInterrupt.Translated.Affinity = 1;
+			}
+			p++;
+		} else if (r->irq >= 0) {
 			p->Type = CmResourceTypeInterrupt;
 			p->ShareDisposition = CmResourceShareDeviceExclusive;
 			p->Flags = CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE;

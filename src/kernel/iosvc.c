@@ -25,18 +25,21 @@ void dc_iosvc_vpb_new(PDEVICE_OBJECT dev)
 	default:
 		return;
 	}
-	VPB *v = calloc(1, sizeof(*v));
+	/* Nonpaged pool, as IoCreateDevice's: a driver reading or setting its fields goes through
+	 * the cache model. */
+	struct dc_sys *s = dc_k();
+	VPB *v = dc_pool_alloc(s, sizeof(*v), true, ' bpV');
 	if (!v)
 		return;
-	v->Type = IO_TYPE_VPB;
-	v->Size = sizeof(*v);
-	v->RealDevice = dev;
+	VPB init = {.Type = IO_TYPE_VPB, .Size = sizeof(VPB), .RealDevice = dev};
+	dc_cpu_write(s->m, v, &init, sizeof(init));
 	dev->Vpb = v;
 }
 
 void dc_iosvc_vpb_gone(PDEVICE_OBJECT dev)
 {
-	free(dev->Vpb);
+	if (dev->Vpb)
+		dc_pool_free(dc_k(), dev->Vpb);
 	dev->Vpb = NULL;
 }
 

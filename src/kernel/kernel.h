@@ -98,6 +98,7 @@ struct dc_sys {
 	DRIVER_OBJECT *bus_driver; /* owns the PDOs */
 	/* Interrupts: connected objects per line, lines that rose and are not yet serviced. */
 	struct dc_kint *ints[DC_IRQ_LINES];
+	struct dc_msi_set *msi_sets; /* CONNECT_MESSAGE_BASED connections (intr.c) */
 	uint32_t irq_pending;
 	unsigned irq_storm[DC_IRQ_LINES];
 	/* DPCs queued (KDPC.DpcListEntry). */
@@ -171,6 +172,8 @@ void dc_irql_lower(struct dc_sys *s, KIRQL to);
 int dc_pool_create(struct dc_sys *s);
 void dc_pool_destroy(struct dc_sys *s);
 void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag);
+/* Disconnects and frees the message-based interrupt connections left (intr.c). */
+void dc_intr_fini(struct dc_sys *s);
 bool dc_pool_free(struct dc_sys *s, void *p);
 /* FreeCommonBuffer's memory: poisoned and held in the pool's quarantine before it is freed. */
 void dc_quarantine_common(struct dc_sys *s, void *va, uint64_t pages, bool cached);

@@ -157,6 +157,7 @@ void dc_sys_destroy(struct dc_sys *s)
 		dc_device_detach(&d->dev);
 		free(d);
 	}
+	dc_intr_fini(s);
 	dc_io_destroy_bus(s);
 	dc_plumb_fini(s);
 	dc_threads_fini(s);
@@ -300,14 +301,34 @@ static unsigned count_model(struct dc_sys *s, const struct dc_device_model *m)
 	return n;
 }
 
+/* Lines taken: a device's line, or the lines of all its MSI vectors. */
+static uint32_t used_irqs(struct dc_sys *s)
+{
+	uint32_t used = 0;
+	for (unsigned i = 0; i < s->n_devs; i++) {
+		const struct dc_device_res *r = &s->devs[i]->dev.res;
+		unsigned n = r->irq_mode == DC_IRQ_MSI ? r->msi_messages : 1;
+		if (r->irq >= 0)
+			used |= (uint32_t)(((uint64_t)1 << n) - 1) << r->irq;
+	}
+	return used;
+}
+
+/* MSI vectors: an aligned block of n lines above the ISA ones (16-31), -1 if none is free. */
+static int free_msi(struct dc_sys *s, unsigned n)
+{
+	uint32_t used = used_irqs(s), want = (uint32_t)(((uint64_t)1 << n) - 1);
+	for (unsigned l = 16; l + n <= DC_IRQ_LINES; l += n)
+		if (!(used & (want << l)))
+			return (int)l;
+	return -1;
+}
+
 /* The ISA IRQs a PC leaves free for add-in devices, in the order they are handed out. */
 static int free_irq(struct dc_sys *s, int preferred)
 {
 	static const int order[] = {5, 7, 10, 11, 9, 12, 15, 3, 4};
-	uint32_t used = 0;
-	for (unsigned i = 0; i < s->n_devs; i++)
-		if (s->devs[i]->dev.res.irq >= 0)
-			used |= 1u << s->devs[i]->dev.res.irq;
+	uint32_t used = used_irqs(s);
 	if (preferred >= 0 && !(used & (1u << preferred)))
 		return preferred;
 	for (size_t i = 0; i < DC_ARRAY_SIZE(order); i++)
@@ -368,7 +389,13 @@ int dc_sys_add_device(struct dc_sys *s, const char *name, const struct dc_sysdev
 		r.addr_bits = o->addr_bits;
 	if (o->max_sg)
 		r.max_sg = o->max_sg;
-	r.irq = r.irq_mode == DC_IRQ_NONE ? -1 : free_irq(s, r.irq);
+	r.irq = r.irq_mode == DC_IRQ_NONE  ? -1
+	        : r.irq_mode == DC_IRQ_MSI ? free_msi(s, r.msi_messages)
+	                                   : free_irq(s, r.irq);
+	if (r.irq_mode == DC_IRQ_MSI && r.irq < 0)
+		return snprintf(dev_err, sizeof(dev_err), "%s: no %u MSI vectors left", name,
+		                r.msi_messages),
+		       DC_ERR_BUSY;
 	struct dc_sysdev *d = calloc(1, sizeof(*d));
 	if (!d)
 		return DC_ERR_NOMEM;
