@@ -15,6 +15,7 @@
 
 #include "dmacoh/driver.h"
 #include "kernel.h"
+#include "obnames.h"
 #include "win32.h"
 
 #define RA() __builtin_return_address(0)
@@ -34,10 +35,12 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
                         PDEVICE_OBJECT *DeviceObject)
 {
 	struct dc_sys *s = dc_k();
-	(void)DeviceName;
 	dc_irql_require(s, "IoCreateDevice", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	if (!DriverObject || !DeviceObject)
 		return STATUS_INVALID_PARAMETER;
+	/* An empty name is no name; an existing one is refused before anything is made. */
+	if (DeviceName && (!DeviceName->Buffer || !DeviceName->Length))
+		DeviceName = NULL;
 	/* The extension follows the object, 16-byte aligned, as the I/O manager lays it out. */
 	size_t objsz = (sizeof(DEVICE_OBJECT) + 15) & ~(size_t)15;
 	DEVICE_OBJECT *d = calloc(1, objsz + DeviceExtensionSize);
@@ -57,10 +60,16 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	d->SectorSize = 512;
 	KeInitializeDeviceQueue(&d->DeviceQueue);
 	KeInitializeEvent(&d->DeviceLock, SynchronizationEvent, TRUE);
+	if (DeviceName) {
+		/* The one namespace: what links, CreateFile and IoGetDeviceObjectPointer find. */
+		NTSTATUS nst = dc_ob_name_device(s, DeviceName, d);
+		if (!NT_SUCCESS(nst)) {
+			free(d);
+			return nst;
+		}
+	}
 	d->NextDevice = DriverObject->DeviceObject;
 	DriverObject->DeviceObject = d;
-	if (DeviceName)
-		dc_w32_name_device(s, DeviceName, d); /* what \\.\ links and CreateFile find */
 	dc_plumb_device_new(s, d, DeviceName);
 	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
 	*DeviceObject = d;
@@ -83,7 +92,7 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 	if (DeviceObject->AttachedDevice)
 		dc_kbugcheck(s, 0x00000044,
 		             "IoDeleteDevice while another device is attached on top", RA());
-	dc_w32_forget_device(s, DeviceObject);
+	dc_ob_forget_device(s, DeviceObject);
 	dc_plumb_device_gone(s, DeviceObject);
 	free(DeviceObject);
 }
@@ -114,14 +123,18 @@ NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING 
 {
 	if (!SymbolicLinkName || !DeviceName)
 		return STATUS_INVALID_PARAMETER;
-	return dc_w32_link(dc_k(), SymbolicLinkName, DeviceName);
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoCreateSymbolicLink", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	return dc_ob_link(s, SymbolicLinkName, DeviceName);
 }
 
 NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)
 {
 	if (!SymbolicLinkName)
 		return STATUS_INVALID_PARAMETER;
-	return dc_w32_unlink(dc_k(), SymbolicLinkName);
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoDeleteSymbolicLink", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	return dc_ob_unlink(s, SymbolicLinkName);
 }
 
 NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
@@ -131,15 +144,15 @@ NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
 	if (!PhysicalDeviceObject || !InterfaceClassGuid || !SymbolicLinkName)
 		return STATUS_INVALID_PARAMETER;
 	/* The link names the PDO's stack; the caller frees it with RtlFreeUnicodeString. */
-	return dc_w32_register_interface(dc_k(), PhysicalDeviceObject, InterfaceClassGuid,
-	                                 ReferenceString, SymbolicLinkName);
+	return dc_ob_register_interface(dc_k(), PhysicalDeviceObject, InterfaceClassGuid,
+	                                ReferenceString, SymbolicLinkName);
 }
 
 NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEAN Enable)
 {
 	if (!SymbolicLinkName)
 		return STATUS_INVALID_PARAMETER;
-	return dc_w32_interface_state(dc_k(), SymbolicLinkName, Enable != 0);
+	return dc_ob_interface_state(dc_k(), SymbolicLinkName, Enable != 0);
 }
 
 void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString)
