@@ -946,8 +946,7 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
 /* --- Loading and PnP ------------------------------------------------------------------------ */
 
 static int add_driver(struct dc_sys *s, const char *name, void *handle, PDRIVER_INITIALIZE entry,
-                      const struct dmacoh_driver_info *info, struct dc_driver **out,
-                      NTSTATUS *status)
+                      const struct dmacoh_driver_info *info, struct dc_driver **out)
 {
 	if (s->n_drvs == DC_SYS_MAX_DRIVERS)
 		return DC_ERR_NOMEM;
@@ -973,21 +972,38 @@ static int add_driver(struct dc_sys *s, const char *name, void *handle, PDRIVER_
 	for (unsigned i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
 		obj->MajorFunction[i] = bus_other;
 	s->drvs[s->n_drvs++] = drv;
+	drv->unloaded = true; /* until DriverEntry succeeds: nothing to unload */
+	*out = drv;
+	return DC_OK;
+}
+
+int dc_sys_init_driver(struct dc_sys *s, struct dc_driver *drv, NTSTATUS *status)
+{
+	dc_sys_cur = s;
+	if (drv->entered)
+		return DC_ERR_STATE;
+	drv->entered = true;
 	/* The driver's service key, NUL-terminated as Windows hands it over. */
 	static _Thread_local WCHAR regpath[160];
 	UNICODE_STRING rp;
-	dc_reg_driver_key(s, name, regpath, DC_ARRAY_SIZE(regpath), &rp);
+	dc_reg_driver_key(s, drv->name, regpath, DC_ARRAY_SIZE(regpath), &rp);
 	s->irql = PASSIVE_LEVEL;
-	NTSTATUS st = entry(obj, &rp);
+	NTSTATUS st = drv->obj->DriverInit(drv->obj, &rp);
 	if (status)
 		*status = st;
-	if (!NT_SUCCESS(st)) {
-		drv->unloaded = true;
+	if (!NT_SUCCESS(st))
 		return DC_ERR_STATE;
-	}
-	if (out)
-		*out = drv;
+	drv->unloaded = false;
+	/* The I/O manager clears DO_DEVICE_INITIALIZING on the devices DriverEntry created (a
+	 * legacy driver's); AddDevice's own devices are the driver's to clear. */
+	for (PDEVICE_OBJECT d = drv->obj->DeviceObject; d; d = d->NextDevice)
+		d->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
 	return DC_OK;
+}
+
+bool dc_sys_driver_is_legacy(const struct dc_driver *drv)
+{
+	return drv->entered && !drv->unloaded && !drv->obj->DriverExtension->AddDevice;
 }
 
 int dc_sys_load_entry(struct dc_sys *s, const char *name, PDRIVER_INITIALIZE entry,
@@ -998,7 +1014,11 @@ int dc_sys_load_entry(struct dc_sys *s, const char *name, PDRIVER_INITIALIZE ent
 		*out = NULL;
 	if (!entry)
 		return DC_ERR_INVAL;
-	return add_driver(s, name, NULL, entry, NULL, out, status);
+	struct dc_driver *drv;
+	int e = add_driver(s, name, NULL, entry, NULL, &drv);
+	if (!e && !(e = dc_sys_init_driver(s, drv, status)) && out)
+		*out = drv;
+	return e;
 }
 
 /* Whether the file at path is a module dmacoh-cc built (its dynamic symbols hold the marker),
@@ -1089,8 +1109,8 @@ static bool missing_imports(const char *path, char *err, size_t errlen)
 	return n > 0;
 }
 
-int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
-                       char *err, size_t errlen)
+int dc_sys_open_module(struct dc_sys *s, const char *path, struct dc_driver **out, char *err,
+                       size_t errlen)
 {
 	dc_sys_cur = s;
 	if (out)
@@ -1121,10 +1141,32 @@ int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **ou
 	char *dot = strrchr(name, '.');
 	if (dot)
 		*dot = 0;
-	int e = add_driver(s, name, h, entry, info, out, status);
+	int e = add_driver(s, name, h, entry, info, out);
+	if (e) {
+		snprintf(err, errlen, "%s: too many drivers", path);
+		dlclose(h);
+	}
+	return e;
+}
+
+int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
+                       char *err, size_t errlen)
+{
+	struct dc_driver *drv;
+	if (out)
+		*out = NULL;
+	int e = dc_sys_open_module(s, path, &drv, err, errlen);
+	if (e)
+		return e;
+	NTSTATUS st = 0;
+	e = dc_sys_init_driver(s, drv, &st);
+	if (status)
+		*status = st;
 	if (e == DC_ERR_STATE)
 		snprintf(err, errlen, "%s: DriverEntry failed with status 0x%08X", path,
-		         (unsigned)(status ? *status : 0));
+		         (unsigned)st);
+	else if (out)
+		*out = drv;
 	return e;
 }
 

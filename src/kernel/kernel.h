@@ -47,7 +47,8 @@ struct dc_driver {
 	const struct dmacoh_driver_info *info;
 	DRIVER_OBJECT *obj;
 	DRIVER_EXTENSION *ext;
-	bool unloaded;
+	bool entered;  /* DriverEntry was called */
+	bool unloaded; /* nothing to unload: DriverEntry not called, failed, or unloaded */
 };
 
 /* One MmMapIoSpace mapping: host addresses [va, va + len) stand for bus addresses [pa, ...). */
