@@ -12,6 +12,8 @@
 #include "dctest.h"
 #include "dctool.h"
 #include "dmacoh/wdm.h"
+#include "devices/fdc.h"
+#include "devices/sb16.h"
 #include "hw/machine.h"
 #include "kernel/sys.h"
 
@@ -48,9 +50,9 @@ DC_TEST(drv_legacy_clean_on_every_platform_with_and_without_registry)
 	static struct dct_run r;
 	for (const char *const *p = dc_platform_builtin_names(); *p; p++) {
 		for (int reg = 0; reg < 2; reg++) {
-			const char *args[16] = {"run",           "--driver",   "legacy",
-			                        "--platform",    *p,           "--workload",
-			                        WL ",fault=7",   "--deterministic", "--dbgprint"};
+			const char *args[16] = {
+			    "run",        "--driver",    "legacy",          "--platform", *p,
+			    "--workload", WL ",fault=7", "--deterministic", "--dbgprint"};
 			size_t n = 9;
 			if (reg) {
 				args[n++] = "--registry";
@@ -139,7 +141,8 @@ DC_TEST(drv_legacy_bad_names_one_line_exit_2)
 		CHECK_EQ(r.status, 2);
 		char want[256];
 		snprintf(want, sizeof(want),
-		         "dmacoh run: --open '%s': expected a device name \\\\.\\NAME (or \\\\?\\NAME)\n",
+		         "dmacoh run: --open '%s': expected a device name \\\\.\\NAME (or "
+		         "\\\\?\\NAME)\n",
 		         bad[i]);
 		CHECK_MSG(!strcmp(r.err, want), "%s", r.err);
 	}
@@ -152,13 +155,15 @@ DC_TEST(drv_legacy_no_device_one_line_exit_2_findings_kept)
 	                                             "--deterministic", "--dbgprint", NULL}));
 	CHECK_EQ(r.status, 2);
 	char b[512];
-	CHECK_MSG(!strcmp(last_line(r.err, b, sizeof(b)),
-	                  "dmacoh run: legacy-nodev is a legacy driver (no AddDevice) and created no "
-	                  "device object in DriverEntry: nothing to open"),
-	          "%s", r.err);
+	CHECK_MSG(
+	    !strcmp(last_line(r.err, b, sizeof(b)),
+	            "dmacoh run: legacy-nodev is a legacy driver (no AddDevice) and created no "
+	            "device object in DriverEntry: nothing to open"),
+	    "%s", r.err);
 	/* Nothing lost: DriverEntry's A08 is reported, and DriverUnload ran. */
-	CHECK_MSG(strstr(r.err, "A08 wrong-irql: IoCreateSymbolicLink called at IRQL DISPATCH_LEVEL"),
-	          "%s", r.err);
+	CHECK_MSG(
+	    strstr(r.err, "A08 wrong-irql: IoCreateSymbolicLink called at IRQL DISPATCH_LEVEL"),
+	    "%s", r.err);
 	CHECK_MSG(strstr(r.out, "findings   A08 x1"), "%s", r.out);
 	CHECK_MSG(strstr(r.err, "legacy-nodev: unloaded"), "%s", r.err);
 	CHECK(!strstr(r.err, "IRP_MN_START_DEVICE"));
@@ -295,5 +300,40 @@ DC_TEST(drv_legacy_bus_data_and_resource_reports)
 	l->List[0].PartialResourceList.PartialDescriptors[0].u.Port.Start.QuadPart = 0x1234;
 	CHECK_EQ(IoReportDetectedDevice(drv, Isa, 0, 0, l, NULL, FALSE, &pdo),
 	         STATUS_NO_SUCH_DEVICE);
+	dc_sys_destroy(s);
+}
+
+/* ISA devices are created as a PC BIOS leaves them after POST (docs/devices/fdc.md, sb16.md):
+ * what a legacy driver meets in DriverEntry if it does not reset the hardware itself. */
+DC_TEST(drv_legacy_isa_devices_start_as_the_bios_leaves_them)
+{
+	PDRIVER_OBJECT drv;
+	struct dc_sysdev *fdc, *sb;
+	struct dc_sys *s = ns_sys(&drv, &fdc);
+	CHECK(s);
+	CHECK_EQ(dc_sys_add_device(s, "sb16", NULL, &sb), DC_OK);
+	PUCHAR f = (PUCHAR)(ULONG_PTR)dc_sysdev_device(fdc)->res.port_base;
+	/* The floppy controller out of reset: motors off, DMA and IRQ enabled, ready for a
+	 * command, no interrupt pending (its line not asserted). */
+	CHECK_EQ(READ_PORT_UCHAR(f + DC_FDC_REG_DOR), 0x0C);
+	CHECK_EQ(READ_PORT_UCHAR(f + DC_FDC_REG_MSR), 0x80);
+	CHECK(!dc_irq_asserted(&dc_sys_machine(s)->irq, 6));
+	/* The SB16: the DSP reset done (nothing waiting to be read), the mixer at power-on. */
+	PUCHAR b = (PUCHAR)(ULONG_PTR)dc_sysdev_device(sb)->res.port_base;
+	CHECK_EQ(READ_PORT_UCHAR(b + DC_SB16_REG_RSTATUS) & 0x80, 0);
+	static const UCHAR reg[] = {0x22, 0x30, 0x32, 0x36, 0x3C, 0x3D, 0x3E, 0x44, 0x47};
+	static const UCHAR want[] = {0xCC, 0xC0, 0xC0, 0x00, 0x1F, 0x15, 0x0B, 0x80, 0x80};
+	for (size_t i = 0; i < sizeof(reg); i++) {
+		WRITE_PORT_UCHAR(b + DC_SB16_REG_MIXER_ADDR, reg[i]);
+		CHECK_MSG(READ_PORT_UCHAR(b + DC_SB16_REG_MIXER_DATA) == want[i], "mixer 0x%02x",
+		          reg[i]);
+	}
+	/* A mixer reset restores those values (it used to zero every register). */
+	WRITE_PORT_UCHAR(b + DC_SB16_REG_MIXER_ADDR, 0x30);
+	WRITE_PORT_UCHAR(b + DC_SB16_REG_MIXER_DATA, 0x08);
+	WRITE_PORT_UCHAR(b + DC_SB16_REG_MIXER_ADDR, 0x00);
+	WRITE_PORT_UCHAR(b + DC_SB16_REG_MIXER_DATA, 0x00);
+	WRITE_PORT_UCHAR(b + DC_SB16_REG_MIXER_ADDR, 0x30);
+	CHECK_EQ(READ_PORT_UCHAR(b + DC_SB16_REG_MIXER_DATA), 0xC0);
 	dc_sys_destroy(s);
 }
