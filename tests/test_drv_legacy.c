@@ -300,6 +300,21 @@ DC_TEST(drv_legacy_bus_data_and_resource_reports)
 	l->List[0].PartialResourceList.PartialDescriptors[0].u.Port.Start.QuadPart = 0x1234;
 	CHECK_EQ(IoReportDetectedDevice(drv, Isa, 0, 0, l, NULL, FALSE, &pdo),
 	         STATUS_NO_SUCH_DEVICE);
+	/* IoGetDmaAdapter without a PDO (optional: a legacy driver's) finds the device on the
+	 * channel as HalGetAdapter does; it used to refuse. */
+	DEVICE_DESCRIPTION dd;
+	memset(&dd, 0, sizeof(dd));
+	dd.Version = DEVICE_DESCRIPTION_VERSION;
+	dd.InterfaceType = Isa;
+	dd.DmaChannel = (ULONG)dc_sysdev_device(fdc)->res.dma_channel;
+	dd.DmaWidth = Width8Bits;
+	dd.MaximumLength = 0x4800;
+	ULONG nmr = 0;
+	PDMA_ADAPTER a = IoGetDmaAdapter(NULL, &dd, &nmr);
+	CHECK(a != NULL && nmr > 0);
+	a->DmaOperations->PutDmaAdapter(a);
+	dd.DmaChannel = 7; /* nothing on it */
+	CHECK(IoGetDmaAdapter(NULL, &dd, &nmr) == NULL);
 	dc_sys_destroy(s);
 }
 
