@@ -112,6 +112,14 @@ DC_TEST(drv_legacy_open_of_a_pnp_driver_link)
 	                                             "--deterministic", NULL}));
 	CHECK_MSG(r.status == 0 && strstr(r.out, "every byte verified"), "%d\n%s\n%s", r.status,
 	          r.out, r.err);
+	/* A device interface path (IoRegisterDeviceInterface, enabled at start). */
+	CHECK(dct_run_tool(
+	    &r,
+	    (const char *const[]){"run", "--driver", "userdma", "--open",
+	                          "\\\\?\\DMACOH#bmblk#0000#{5d0c2d59-1a3b-4c4e-9a61-0d3c552e7101}",
+	                          "--workload", "count=10", "--deterministic", NULL}));
+	CHECK_MSG(r.status == 0 && strstr(r.out, "every byte verified"), "%d\n%s\n%s", r.status,
+	          r.out, r.err);
 	/* A name the PnP driver did not create: one line, exit 2; the device is still removed
 	 * and the driver unloaded (no leak finding, no crash). */
 	CHECK(dct_run_tool(&r, (const char *const[]){"run", "--driver", "wdksg", "--open",
