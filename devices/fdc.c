@@ -1588,10 +1588,19 @@ static int fdc_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void 
 		free(f);
 		return DC_ERR_NOMEM;
 	}
-	f->phase = DC_FDC_PHASE_RESET;
+	/* As a PC BIOS leaves the controller after POST (docs/devices/fdc.md): out of reset with
+	 * DOR = 0x0C (drive 0 selected, motors off, DMA and IRQ gated on), the four polling
+	 * interrupts of its own reset already sensed, the data rate and SPECIFY (SRT 6 ms, HUT
+	 * 240 ms, HLT 4 ms at 500 kbps: the BIOS's 0xAF 0x02) of a 1.44 MB drive.  A driver
+	 * resets it itself (DOR 0, then 0x0C) before relying on anything else. */
 	configure_defaults(f);
-	f->rate = DC_FDC_RATE_250K;
-	f->dsr = DC_FDC_RATE_250K;
+	f->phase = DC_FDC_PHASE_COMMAND;
+	f->dor = DC_FDC_DOR_NRESET | DC_FDC_DOR_DMAGATE;
+	f->rate = DC_FDC_RATE_500K;
+	f->dsr = DC_FDC_RATE_500K;
+	f->srt = 0xA;
+	f->hut = 0xF;
+	f->hlt = 0x1;
 	if (media != DC_FDC_MEDIA_NONE) {
 		int rc = dc_fdc_insert(f, 0, media, NULL);
 		if (rc) {

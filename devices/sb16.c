@@ -559,6 +559,22 @@ static void select_dma(struct sb *s, uint8_t v)
 		}
 }
 
+/* The CT1745 mixer's power-on (and mixer-reset) values, from Creative's SB16 hardware
+ * programming guide: master, voice and MIDI at 24 of 31 (0xC0; the SBPro registers 0x22,
+ * 0x04, 0x26 at 0xCC), CD, line, mic and PC speaker off, output switches 0x1F (line, CD, mic
+ * on), input switches left 0x15 / right 0x0B, gains 0, AGC off, treble and bass 8 of 15
+ * (0x80).  docs/devices/sb16.md lists them. */
+static void mixer_defaults(struct sb *s)
+{
+	static const uint8_t def[][2] = {{0x04, 0xCC}, {0x22, 0xCC}, {0x26, 0xCC}, {0x30, 0xC0},
+	                                 {0x31, 0xC0}, {0x32, 0xC0}, {0x33, 0xC0}, {0x34, 0xC0},
+	                                 {0x35, 0xC0}, {0x3C, 0x1F}, {0x3D, 0x15}, {0x3E, 0x0B},
+	                                 {0x44, 0x80}, {0x45, 0x80}, {0x46, 0x80}, {0x47, 0x80}};
+	memset(s->mixer, 0, sizeof(s->mixer));
+	for (size_t i = 0; i < sizeof(def) / sizeof(def[0]); i++)
+		s->mixer[def[i][0]] = def[i][1];
+}
+
 static uint8_t mixer_read(struct sb *s)
 {
 	switch (s->mix_index) {
@@ -577,7 +593,7 @@ static void mixer_write(struct sb *s, uint8_t v)
 {
 	switch (s->mix_index) {
 	case DC_SB16_MIX_RESET:
-		memset(s->mixer, 0, sizeof(s->mixer));
+		mixer_defaults(s);
 		break;
 	case DC_SB16_MIX_IRQ:
 		select_irq(s, v);
@@ -871,7 +887,7 @@ static void sb_reset(void *opaque)
 	s->fault_armed = false;
 	s->last_read = 0;
 	s->mix_index = 0;
-	memset(s->mixer, 0, sizeof(s->mixer));
+	mixer_defaults(s);
 	for (unsigned i = 0; i < 4; i++)
 		if (irq_lines[i] == s->cfg_irq)
 			select_irq(s, (uint8_t)(1u << i));
@@ -1033,7 +1049,11 @@ static int sb_create(struct dc_host *h, const struct dc_device_cfg *dcfg, void *
 		free(s);
 		return DC_ERR_NOMEM;
 	}
+	/* As a PC BIOS (or the boot-time init of a PnP BIOS) leaves the card: the DSP reset and
+	 * out of reset (no 0xAA pending: the reset's answer was read), the speaker off, the mixer
+	 * at its power-on values. */
 	dsp_reset(s);
+	mixer_defaults(s);
 	*opaque = s;
 	return DC_OK;
 }

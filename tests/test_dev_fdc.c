@@ -245,9 +245,11 @@ DC_TEST(fdc_reset_version_dumpreg_and_the_msr_handshake)
 {
 	struct rig r;
 	CHECK(rig_up(&r, "pc"));
-	/* Created in hardware reset: DOR 0, MSR 0, no interrupt. */
-	CHECK_EQ(inb(&r, BASE + DC_FDC_REG_DOR), 0);
-	CHECK_EQ(msr(&r), 0);
+	/* Created as the BIOS leaves it after POST: out of reset, DOR 0x0C (motors off, DMA and
+	 * IRQ gated on), ready for a command (MSR RQM), no interrupt pending. */
+	CHECK_EQ(inb(&r, BASE + DC_FDC_REG_DOR), 0x0C);
+	CHECK_EQ(msr(&r), DC_FDC_MSR_RQM);
+	CHECK(!dc_irq_asserted(&r.m->irq, 6));
 	CHECK(bring_up(&r, 0));
 	CHECK_EQ(msr(&r), DC_FDC_MSR_RQM);
 	uint8_t v = DC_FDC_OP_VERSION, res[10];

@@ -19,6 +19,7 @@
 #include "hw/machine.h"
 #include "hw/parse.h"
 #include "kernel/dbgprint.h"
+#include "kernel/obnames.h"
 #include "kernel/plumb.h"
 #include "kernel/registry.h"
 #include "kernel/sys.h"
@@ -133,7 +134,7 @@ static void run_usage(FILE *f)
 	    "                  [--workload SPEC] [--seed N] [--format text|json|sarif]\n"
 	    "                  [--trace FILE] [--timeout SECONDS] [--dbgprint] [--quiet]\n"
 	    "                  [--deterministic] [--app APP.so [-- ARGS...]]\n"
-	    "                  [--registry FILE.reg]\n\n"
+	    "                  [--registry FILE.reg] [--open \\\\.\\NAME]\n\n"
 	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
 	    "coherency rule the driver breaks.\n\n"
@@ -175,6 +176,10 @@ static void run_usage(FILE *f)
 	    "                     simulated registry before DriverEntry: the driver's\n"
 	    "                     Services\\<driver>\\Parameters, devices' "
 	    "Enum\\DMACOH\\<device>\\<n>\n"
+	    "  --open \\\\.\\NAME    the device the workload opens, as CreateFile does (a\n"
+	    "                     \\DosDevices link, \\\\.\\GLOBALROOT\\Device\\X, an interface);\n"
+	    "                     default: the started PnP stack; for a legacy driver (no\n"
+	    "                     AddDevice) its one \\DosDevices link, else its one device\n"
 	    "  --format F         report format (default text; also DMACOH_OPTIONS=format=...)\n"
 	    "  --trace FILE       write a Chrome/Perfetto trace of the run\n"
 	    "  --timeout S        host-time watchdog: a driver still running after S seconds\n"
@@ -339,6 +344,7 @@ int dc_run_body(struct dc_run_ctx *x)
 		*x->err = 0;
 		loaded_app = NULL;
 	}
+	t->open = x->open;
 	int e = dc_tool_session_load(t, x->path, x->device_arg, x->err, sizeof(x->err));
 	if (e) {
 		if (!t->failed_routine)
@@ -377,7 +383,10 @@ int dc_run_body(struct dc_run_ctx *x)
 	e = dc_tool_session_run(t, &x->wl, &x->rs, on_progress, &pr, err, sizeof(err));
 	dc_dbgprint_flush(t->s);
 	dc_dbgprint_stats(t->s, &x->dbg);
-	if (e == DC_ERR_INVAL) {
+	if (e == DC_ERR_INVAL || e == DC_ERR_NOTFOUND) {
+		/* An input error found only now (a workload the device cannot take, --open naming
+		 * nothing, a legacy driver with no device): exit 2, the findings so far reported.
+		 */
 		dc_run_close_trace(x);
 		snprintf(x->err, sizeof(x->err), "%s", err);
 		return 2;
@@ -636,7 +645,7 @@ int dc_cmd_run(int argc, char **argv)
 	memset(x, 0, sizeof(*x));
 	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
 	const char *format = NULL, *trace_path = NULL, *seed_s = NULL, *timeout_s = NULL;
-	const char *accesses_s = NULL, *app = NULL, *registry = NULL;
+	const char *accesses_s = NULL, *app = NULL, *registry = NULL, *open_s = NULL;
 	int app_argc = 0;
 	char **app_argv = NULL;
 	bool quiet = false, deterministic = false, supervise = true, dbgprint = false;
@@ -653,6 +662,7 @@ int dc_cmd_run(int argc, char **argv)
 		                    : !strcmp(a, "--max-accesses") ? &accesses_s
 		                    : !strcmp(a, "--app")          ? &app
 		                    : !strcmp(a, "--registry")     ? &registry
+		                    : !strcmp(a, "--open")         ? &open_s
 		                                                   : NULL;
 		if (!strcmp(a, "--device-model")) {
 			/* Loaded at once: a bad model is an input error before anything runs. */
@@ -739,6 +749,10 @@ int dc_cmd_run(int argc, char **argv)
 		if (re)
 			return fail2("%s%s", err, "");
 	}
+	char kpath[600];
+	if (open_s && dc_ob_win32_path(open_s, kpath, sizeof(kpath)))
+		return fail2("--open '%s': expected a device name \\\\.\\NAME (or \\\\?\\NAME)%s",
+		             open_s, "");
 	struct dc_check_opts *co = &x->co;
 	dc_check_opts_init(co);
 	/* The PC HAL's GetDmaAlignment is 1: buffers that split a line are the application's
@@ -783,6 +797,7 @@ int dc_cmd_run(int argc, char **argv)
 	x->workload_given = workload != NULL;
 	x->path = path;
 	x->device_arg = device;
+	x->open = open_s;
 	x->trace_path = trace_path;
 	x->quiet = quiet;
 	/* DMACOH_DBGPRINT=1: the old spelling of DMACOH_OPTIONS=dbgprint=1, still honoured. */
@@ -802,6 +817,9 @@ int dc_cmd_run(int argc, char **argv)
 	int rc = dc_run_body(x);
 	dc_check_uninstall_crash_handler();
 	if (rc) {
+		/* Nothing lost: what the driver did before the error is still reported. */
+		if (dc_check_count(x->t.chk))
+			(void)dc_run_finish(x, x->t.chk);
 		dc_tool_session_close(&x->t);
 		return fail2("%s%s", x->err, "");
 	}

@@ -31,6 +31,11 @@ struct dc_tool_session {
 	char name[64];       /* the module's name ("sysdma-bug-C07"), "" without driver info */
 	char device[64];     /* the device model used */
 	bool failed_routine; /* DriverEntry failed (an R03 finding was recorded before close) */
+	bool legacy;         /* no AddDevice after DriverEntry: hosted NT4-style, no PnP IRPs */
+	/* The Win32 name the workload opens (\\.\NAME), NULL: the started stack's top (PnP) or,
+	 * for a legacy driver, its one \DosDevices link, else its one device. */
+	const char *open;
+	char opened[128]; /* what was opened, for the summary ("" before the run) */
 	/* Run after the workload on the started device, before its removal (a test application:
 	 * `dmacoh run --app`); no_workload: only that. */
 	int (*after)(void *opaque, struct dc_tool_session *t);
@@ -49,9 +54,12 @@ int dc_tool_session_build(struct dc_tool_session *t, const struct dc_platform *p
                           const struct dc_check_opts *co, char *err, size_t errlen);
 int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char *device, char *err,
                          size_t errlen);
-/* Starts the device through PnP, runs w, removes the device and unloads the driver.  DC_OK, or
- * the error with one line in err: DC_ERR_STATE (START_DEVICE failed), DC_ERR_INVAL (a workload
- * the device cannot take), others from dc_run_workload (the run stopped; stats so far). */
+/* Starts the device through PnP (a legacy driver: nothing, it made its devices in DriverEntry),
+ * opens t->open or the default, runs w, removes the device (PnP) and unloads the driver (its
+ * DriverUnload always runs).  DC_OK, or the error with one line in err: DC_ERR_STATE
+ * (START_DEVICE failed), DC_ERR_INVAL (a workload the device cannot take), DC_ERR_NOTFOUND
+ * (nothing to open: --open names nothing, a legacy driver made no device or several),
+ * others from dc_run_workload (the run stopped; stats so far). */
 int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w,
                         struct dc_run_stats *rs, dc_run_progress_fn progress, void *opaque,
                         char *err, size_t errlen);

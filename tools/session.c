@@ -1,11 +1,14 @@
 /* One driver on one machine with the sanitizer watching: the sequence `dmacoh run` and every
  * cell of the demo table share (build the machine and the checker, load the module, add the
- * device it names, start it through PnP, run a workload, remove, unload). */
+ * device it names, run DriverEntry, start the device through PnP, run a workload, remove,
+ * unload).  A legacy (NT4-style) driver, one without AddDevice, gets no PnP IRPs: it found its
+ * hardware and made its devices in DriverEntry, and the workload opens one by name. */
 #include <stdio.h>
 #include <string.h>
 
 #include "dmacoh/driver.h"
 #include "kernel/dbgprint.h"
+#include "kernel/obnames.h"
 #include "cmds.h"
 
 int dc_tool_session_open(struct dc_tool_session *t, const struct dc_platform *plat,
@@ -43,21 +46,11 @@ int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char
 {
 	NTSTATUS st = 0;
 	int e;
-	if ((e = dc_sys_load_module(t->s, path, &t->drv, &st, err, errlen))) {
-		if (e == DC_ERR_STATE) {
-			/* DriverEntry failed: a result at the line it returned from. */
-			char what[160], sb[80];
-			struct dc_irp_note n;
-			dc_tool_note(t, &n);
-			dc_tool_note_status(&n, st);
-			snprintf(what, sizeof(what), "DriverEntry failed with status %s",
-			         dc_tool_status_str(st, sb, sizeof(sb)));
-			dc_check_add_irp_result(t->chk, DC_RULE_R03, dc_cpu_last_exit(), false,
-			                        dc_sys_now(t->s), what, &n);
-			t->failed_routine = true;
-		}
+	/* The module first (its info names its device), then the device, then DriverEntry: the
+	 * machine and its devices exist before any driver runs, as at boot, so that a legacy
+	 * driver finds its hardware in DriverEntry. */
+	if ((e = dc_sys_open_module(t->s, path, &t->drv, err, errlen)))
 		return e;
-	}
 	/* The module's strings go away with it at unload: keep copies. */
 	const struct dmacoh_driver_info *info = dc_driver_info(t->drv);
 	if (info && info->name)
@@ -82,6 +75,22 @@ int dc_tool_session_load(struct dc_tool_session *t, const char *path, const char
 			         *dc_sys_device_error() ? dc_sys_device_error() : dc_err_name(e));
 		return e;
 	}
+	if ((e = dc_sys_init_driver(t->s, t->drv, &st))) {
+		/* DriverEntry failed: a result at the line it returned from. */
+		char what[160], sb[80];
+		struct dc_irp_note n;
+		snprintf(err, errlen, "%s: DriverEntry failed with status 0x%08X", path,
+		         (unsigned)st);
+		dc_tool_note(t, &n);
+		dc_tool_note_status(&n, st);
+		snprintf(what, sizeof(what), "DriverEntry failed with status %s",
+		         dc_tool_status_str(st, sb, sizeof(sb)));
+		dc_check_add_irp_result(t->chk, DC_RULE_R03, dc_cpu_last_exit(), false,
+		                        dc_sys_now(t->s), what, &n);
+		t->failed_routine = true;
+		return e;
+	}
+	t->legacy = dc_sys_driver_is_legacy(t->drv);
 	return DC_OK;
 }
 
@@ -179,6 +188,78 @@ static void on_result(void *opaque, const struct dc_irp_result *r)
 	dc_tool_irp_result(opaque, r, NULL);
 }
 
+/* The device object (top of its stack) the name opens, as CreateFile would reach it. */
+static int open_name(struct dc_tool_session *t, const char *name, PDEVICE_OBJECT *top, char *err,
+                     size_t errlen)
+{
+	char k[600];
+	uint32_t w = dc_ob_win32_path(name, k, sizeof(k));
+	if (w) {
+		snprintf(err, errlen, "--open %s: not a device name (expected \\\\.\\NAME)", name);
+		return DC_ERR_INVAL;
+	}
+	PDEVICE_OBJECT dev = NULL;
+	if (!NT_SUCCESS(dc_ob_lookup_a(t->s, k, &dev))) {
+		char have[400] = "";
+		size_t n = 0;
+		enum dc_ob_kind kind;
+		PDEVICE_OBJECT d;
+		char nm[160];
+		for (size_t i = 0; dc_ob_entry(t->s, i, &kind, &d, nm, sizeof(nm)) && n < 300; i++)
+			if (kind == DC_OB_LINK && !strncmp(nm, "\\??\\", 4))
+				n += (size_t)snprintf(have + n, sizeof(have) - n, "%s\\\\.\\%s",
+				                      n ? ", " : "", nm + 4);
+		snprintf(err, errlen, "--open %s: no such device or symbolic link (%s%s)", name,
+		         n ? "the names there are: " : "no \\DosDevices link exists", have);
+		return DC_ERR_NOTFOUND;
+	}
+	while (dev->AttachedDevice)
+		dev = dev->AttachedDevice;
+	*top = dev;
+	snprintf(t->opened, sizeof(t->opened), "%s", name);
+	return DC_OK;
+}
+
+/* What a legacy driver's workload opens without --open: its one \DosDevices link, else its
+ * one device object. */
+static int legacy_target(struct dc_tool_session *t, PDEVICE_OBJECT *top, char *err, size_t errlen)
+{
+	PDRIVER_OBJECT drv = dc_driver_object(t->drv);
+	unsigned links = 0, devs = 0;
+	char link[160] = "", nm[160];
+	enum dc_ob_kind kind;
+	PDEVICE_OBJECT d;
+	for (size_t i = 0; dc_ob_entry(t->s, i, &kind, &d, nm, sizeof(nm)); i++)
+		if (kind == DC_OB_LINK && !strncmp(nm, "\\??\\", 4) && d &&
+		    d->DriverObject == drv && !links++)
+			snprintf(link, sizeof(link), "\\\\.\\%s", nm + 4);
+	PDEVICE_OBJECT one = NULL;
+	for (d = drv->DeviceObject; d; d = d->NextDevice, devs++)
+		one = d;
+	const char *who = *t->name ? t->name : "the driver";
+	if (links == 1)
+		return open_name(t, link, top, err, errlen);
+	if (devs == 1) {
+		while (one->AttachedDevice)
+			one = one->AttachedDevice;
+		*top = one;
+		snprintf(t->opened, sizeof(t->opened), "its device object");
+		return DC_OK;
+	}
+	if (!devs)
+		snprintf(err, errlen,
+		         "%s is a legacy driver (no AddDevice) and created no device object in "
+		         "DriverEntry: nothing to open",
+		         who);
+	else
+		snprintf(
+		    err, errlen,
+		    "%s created %u device objects and %u \\DosDevices links to them: say which "
+		    "to open with --open \\\\.\\NAME",
+		    who, devs, links);
+	return DC_ERR_NOTFOUND;
+}
+
 int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
                         struct dc_run_stats *rs, dc_run_progress_fn progress, void *opaque,
                         char *err, size_t errlen)
@@ -192,7 +273,18 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
 	PDEVICE_OBJECT top = NULL;
 	NTSTATUS st = 0;
 	int e;
-	if (dc_sys_start_device(t->s, t->drv, t->d, &top, &st) != DC_OK) {
+	if (t->legacy) {
+		/* NT4-style: the driver made its devices and links in DriverEntry; no PnP IRP is
+		 * ever sent to it. */
+		e = t->open ? open_name(t, t->open, &top, err, errlen)
+		            : legacy_target(t, &top, err, errlen);
+		if (!e)
+			e = t->no_workload ? DC_OK
+			                   : dc_run_workload(t->s, t->d, top, w, rs, progress,
+			                                     opaque, err, errlen);
+		if (!e && t->after)
+			e = t->after(t->after_opaque, t);
+	} else if (dc_sys_start_device(t->s, t->drv, t->d, &top, &st) != DC_OK) {
 		char what[160], sb[80];
 		snprintf(err, errlen, "the driver failed IRP_MN_START_DEVICE: %s",
 		         dc_tool_status_str(st, sb, sizeof(sb)));
@@ -209,9 +301,11 @@ int dc_tool_session_run(struct dc_tool_session *t, const struct dc_workload *w0,
 		                        at != NULL, dc_sys_now(t->s), what, &n);
 		e = DC_ERR_STATE;
 	} else {
-		e = t->no_workload
-		        ? DC_OK
-		        : dc_run_workload(t->s, t->d, top, w, rs, progress, opaque, err, errlen);
+		e = t->open ? open_name(t, t->open, &top, err, errlen) : DC_OK;
+		if (!e)
+			e = t->no_workload ? DC_OK
+			                   : dc_run_workload(t->s, t->d, top, w, rs, progress,
+			                                     opaque, err, errlen);
 		if (!e && t->after)
 			e = t->after(t->after_opaque, t);
 		dc_sys_remove_device(t->s, t->d, NULL);

@@ -387,6 +387,12 @@ int dc_run_supervised(struct dc_run_ctx *x)
 		fprintf(stderr, "dmacoh run: the run's findings stream was damaged; the report "
 		                "holds what could be read\n");
 	int rc = dc_run_finish(x, chk);
+	/* The child's input error (exit 2) stays an input error once its findings are out. */
+	if (*p.err && !parent_sig && !watchdog_killed && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 2) {
+		fprintf(stderr, "dmacoh run: %s\n", p.err);
+		rc = 2;
+	}
 	free(p.buf);
 	dc_tool_session_close(&x->t);
 	if (parent_sig && !rc)

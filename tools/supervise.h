@@ -25,6 +25,7 @@ struct dc_run_irp {
 struct dc_run_ctx {
 	/* Inputs, all checked before anything runs. */
 	const char *path, *device_arg, *trace_path;
+	const char *open; /* --open \\.\NAME (NULL: the default) */
 	/* A test application (--app FILE [-- ARGS...]) and whether --workload was given too. */
 	const char *app_path;
 	int app_argc;

@@ -44,6 +44,10 @@ static const struct tt_trigger triggers[] = {
     {"floppy-bug-C07", TT_NEED_RW, 0, "no FlushAdapterBuffers after a piece: any read or write"},
     {"floppy-bug-C08", TT_NEED_FAULT, 0,
      "the flush's verdict is ignored: only a failed transfer makes it matter"},
+    {"legacy-bug-A13", TT_NEED_RW | TT_NEED_LARGE, 8192,
+     "the split loop does not advance past a piece of exactly the registry's BufferSize: needs "
+     "a request split into several pieces, i.e. longer than BufferSize (8 KiB without a .reg "
+     "file; the 3 map registers an 8 KiB piece needs are always granted)"},
     {"pio-bug-A07", TT_NEED_RW, 0, "copies through the user VA: any read or write"},
     {"plumbed-bug-A13", TT_NEED_RW | TT_NEED_LARGE, 2 * 512 + 1,
      "the buffer position is not advanced in the split loop: needs a request split into "

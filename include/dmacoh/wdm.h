@@ -2791,6 +2791,39 @@ ULONG HalGetInterruptVector(INTERFACE_TYPE InterfaceType, ULONG BusNumber,
                             ULONG BusInterruptLevel, ULONG BusInterruptVector, PKIRQL Irql,
                             PKAFFINITY Affinity);
 
+/* Legacy (NT4-style) hardware discovery: bus data and resource reports (ntddk.h). */
+typedef enum _BUS_DATA_TYPE {
+	ConfigurationSpaceUndefined = -1,
+	Cmos,
+	EisaConfiguration,
+	Pos,
+	CbusConfiguration,
+	PCIConfiguration,
+	VMEConfiguration,
+	NuBusConfiguration,
+	PCMCIAConfiguration,
+	MPIConfiguration,
+	MPSAConfiguration,
+	PNPISAConfiguration,
+	SgiInternalConfiguration,
+	MaximumBusDataType
+} BUS_DATA_TYPE,
+    *PBUS_DATA_TYPE;
+ULONG HalGetBusData(BUS_DATA_TYPE BusDataType, ULONG BusNumber, ULONG SlotNumber, PVOID Buffer,
+                    ULONG Length);
+ULONG HalGetBusDataByOffset(BUS_DATA_TYPE BusDataType, ULONG BusNumber, ULONG SlotNumber,
+                            PVOID Buffer, ULONG Offset, ULONG Length);
+NTSTATUS IoReportResourceUsage(PUNICODE_STRING DriverClassName, PDRIVER_OBJECT DriverObject,
+                               PCM_RESOURCE_LIST DriverList, ULONG DriverListSize,
+                               PDEVICE_OBJECT DeviceObject, PCM_RESOURCE_LIST DeviceList,
+                               ULONG DeviceListSize, BOOLEAN OverrideConflict,
+                               PBOOLEAN ConflictDetected);
+NTSTATUS IoReportDetectedDevice(PDRIVER_OBJECT DriverObject, INTERFACE_TYPE LegacyBusType,
+                                ULONG BusNumber, ULONG SlotNumber, PCM_RESOURCE_LIST ResourceList,
+                                PIO_RESOURCE_REQUIREMENTS_LIST ResourceRequirements,
+                                BOOLEAN ResourceAssigned,
+                                PDEVICE_OBJECT *DeviceObject);
+
 /* --- Waiting, timers, threads, work items -------------------------------------------- */
 VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State);
 LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait);

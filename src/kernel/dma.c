@@ -163,31 +163,12 @@ static void emit_get(struct dc_sys *s, struct dc_adapter *a, PDEVICE_OBJECT pdo,
 	dc_kev_emit(s, &e);
 }
 
-struct _DMA_ADAPTER *IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
-                                     struct _DEVICE_DESCRIPTION *DeviceDescription,
-                                     PULONG NumberOfMapRegisters)
+/* HalGetAdapter's lookup, also IoGetDmaAdapter's with no PDO (a legacy driver's, as the I/O
+ * manager hands it to the HAL): the device is found by its DMA channel, or is the first bus
+ * master without an adapter. */
+static struct dc_adapter *hal_get(struct dc_sys *s, PDEVICE_DESCRIPTION DeviceDescription,
+                                  PULONG NumberOfMapRegisters, const char *routine, const void *pc)
 {
-	struct dc_sys *s = dc_k();
-	dc_irql_require(s, "IoGetDmaAdapter", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
-	struct dc_sysdev *d = dc_io_pdo_sysdev(PhysicalDeviceObject);
-	struct dc_adapter *a = NULL;
-	if (d && DeviceDescription && NumberOfMapRegisters) {
-		dc_ktouch(s, DeviceDescription, sizeof(*DeviceDescription), false);
-		ULONG n = 0;
-		a = adapter_new(s, d, DeviceDescription, &n);
-		if (a) {
-			dc_ktouch(s, NumberOfMapRegisters, sizeof(ULONG), true);
-			*NumberOfMapRegisters = n;
-		}
-	}
-	emit_get(s, a, PhysicalDeviceObject, DeviceDescription, "IoGetDmaAdapter", RA());
-	return a ? &a->pub : NULL;
-}
-
-PADAPTER_OBJECT HalGetAdapter(PDEVICE_DESCRIPTION DeviceDescription, PULONG NumberOfMapRegisters)
-{
-	struct dc_sys *s = dc_k();
-	dc_irql_require(s, "HalGetAdapter", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	struct dc_adapter *a = NULL;
 	struct dc_sysdev *d = NULL;
 	if (DeviceDescription && NumberOfMapRegisters) {
@@ -213,7 +194,43 @@ PADAPTER_OBJECT HalGetAdapter(PDEVICE_DESCRIPTION DeviceDescription, PULONG Numb
 		if (d && (a = adapter_new(s, d, DeviceDescription, &n)))
 			*NumberOfMapRegisters = n;
 	}
-	emit_get(s, a, d ? d->pdo : NULL, DeviceDescription, "HalGetAdapter", RA());
+	emit_get(s, a, d ? d->pdo : NULL, DeviceDescription, routine, pc);
+	return a;
+}
+
+struct _DMA_ADAPTER *IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
+                                     struct _DEVICE_DESCRIPTION *DeviceDescription,
+                                     PULONG NumberOfMapRegisters)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoGetDmaAdapter", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	/* PhysicalDeviceObject is optional (required of PnP drivers only). */
+	if (!PhysicalDeviceObject) {
+		struct dc_adapter *la =
+		    hal_get(s, DeviceDescription, NumberOfMapRegisters, "IoGetDmaAdapter", RA());
+		return la ? &la->pub : NULL;
+	}
+	struct dc_sysdev *d = dc_io_pdo_sysdev(PhysicalDeviceObject);
+	struct dc_adapter *a = NULL;
+	if (d && DeviceDescription && NumberOfMapRegisters) {
+		dc_ktouch(s, DeviceDescription, sizeof(*DeviceDescription), false);
+		ULONG n = 0;
+		a = adapter_new(s, d, DeviceDescription, &n);
+		if (a) {
+			dc_ktouch(s, NumberOfMapRegisters, sizeof(ULONG), true);
+			*NumberOfMapRegisters = n;
+		}
+	}
+	emit_get(s, a, PhysicalDeviceObject, DeviceDescription, "IoGetDmaAdapter", RA());
+	return a ? &a->pub : NULL;
+}
+
+PADAPTER_OBJECT HalGetAdapter(PDEVICE_DESCRIPTION DeviceDescription, PULONG NumberOfMapRegisters)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "HalGetAdapter", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	struct dc_adapter *a =
+	    hal_get(s, DeviceDescription, NumberOfMapRegisters, "HalGetAdapter", RA());
 	return a ? &a->pub : NULL;
 }
 

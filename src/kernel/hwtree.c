@@ -223,3 +223,142 @@ NTSTATUS IoQueryDeviceDescription(PINTERFACE_TYPE BusType, PULONG BusNumber,
 	kv_free(bus);
 	return st;
 }
+
+/* --- Bus data and resource reports ----------------------------------------------------------- */
+
+/* The system's first device of a class (NULL: none). */
+static struct dc_sysdev *first_of(struct dc_sys *s, enum dc_device_class c)
+{
+	for (unsigned i = 0; i < s->n_devs; i++)
+		if (!s->devs[i]->bm && s->devs[i]->dev.model->dev_class == c)
+			return s->devs[i];
+	return NULL;
+}
+
+/* CMOS bytes as the BIOS leaves them: 0x10 the floppy drive types (drive A a 3.5" 1.44 MB,
+ * type 4, when a floppy controller exists), 0x14 the equipment byte (bit 0: floppy drives
+ * present); every other byte reads 0.  128 bytes. */
+static UCHAR cmos_byte(struct dc_sys *s, ULONG at)
+{
+	bool fdc = first_of(s, DC_CLASS_DISK) != NULL;
+	if (at == 0x10)
+		return fdc ? 0x40 : 0x00;
+	if (at == 0x14)
+		return fdc ? 0x01 : 0x00;
+	return 0;
+}
+
+ULONG HalGetBusDataByOffset(BUS_DATA_TYPE BusDataType, ULONG BusNumber, ULONG SlotNumber,
+                            PVOID Buffer, ULONG Offset, ULONG Length)
+{
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "HalGetBusDataByOffset", PASSIVE_LEVEL, HIGH_LEVEL, RA());
+	if (!Buffer || !Length)
+		return 0;
+	UCHAR b[256];
+	ULONG have = 0;
+	switch (BusDataType) {
+	case Cmos:
+		/* SlotNumber is the first CMOS register; bus 0 is the 128-byte RTC CMOS. */
+		if (BusNumber != 0 || SlotNumber + Offset >= 128)
+			return 0;
+		have = DC_MIN(Length, 128 - (SlotNumber + Offset));
+		for (ULONG i = 0; i < have; i++)
+			b[i] = cmos_byte(s, SlotNumber + Offset + i);
+		break;
+	case PCIConfiguration:
+		/* PCI configuration space is not modelled: bus 0 exists and every slot is empty
+		 * (VendorID reads PCI_INVALID_VENDORID, 2 bytes, as the HAL answers). */
+		if (BusNumber != 0)
+			return 0;
+		if (Offset >= 2)
+			return 0;
+		have = DC_MIN(Length, 2 - Offset);
+		b[0] = 0xFF, b[1] = 0xFF;
+		memmove(b, b + Offset, have);
+		break;
+	default:
+		return 0; /* no such bus data on this machine */
+	}
+	dc_ktouch(s, Buffer, have, true);
+	memcpy(Buffer, b, have);
+	return have;
+}
+
+ULONG HalGetBusData(BUS_DATA_TYPE BusDataType, ULONG BusNumber, ULONG SlotNumber, PVOID Buffer,
+                    ULONG Length)
+{
+	return HalGetBusDataByOffset(BusDataType, BusNumber, SlotNumber, Buffer, 0,
+	                             DC_MIN(Length, 256u));
+}
+
+/* The device whose raw resources the list names (its first port or memory range), or NULL. */
+static struct dc_sysdev *device_of(struct dc_sys *s, const CM_RESOURCE_LIST *l, ULONG size)
+{
+	ULONG fixed =
+	    (ULONG)offsetof(CM_RESOURCE_LIST, List[0].PartialResourceList.PartialDescriptors);
+	if (!l || size < fixed)
+		return NULL;
+	dc_ktouch(s, l, fixed, false);
+	if (l->Count < 1)
+		return NULL;
+	const CM_PARTIAL_RESOURCE_LIST *pl = &l->List[0].PartialResourceList;
+	for (ULONG i = 0;
+	     i < pl->Count && fixed + (i + 1) * sizeof(pl->PartialDescriptors[0]) <= size; i++) {
+		const CM_PARTIAL_RESOURCE_DESCRIPTOR *p = &pl->PartialDescriptors[i];
+		dc_ktouch(s, p, sizeof(*p), false);
+		for (unsigned k = 0; k < s->n_devs; k++) {
+			const struct dc_device_res *r = &s->devs[k]->dev.res;
+			if ((p->Type == CmResourceTypePort && r->port_len &&
+			     (uint64_t)p->u.Port.Start.QuadPart == r->port_base) ||
+			    (p->Type == CmResourceTypeMemory && r->mmio_len &&
+			     (uint64_t)p->u.Memory.Start.QuadPart == r->mmio_base))
+				return s->devs[k];
+		}
+	}
+	return NULL;
+}
+
+NTSTATUS IoReportResourceUsage(PUNICODE_STRING DriverClassName, PDRIVER_OBJECT DriverObject,
+                               PCM_RESOURCE_LIST DriverList, ULONG DriverListSize,
+                               PDEVICE_OBJECT DeviceObject, PCM_RESOURCE_LIST DeviceList,
+                               ULONG DeviceListSize, BOOLEAN OverrideConflict,
+                               PBOOLEAN ConflictDetected)
+{
+	(void)DriverClassName, (void)DeviceObject, (void)OverrideConflict;
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoReportResourceUsage", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	if (!DriverObject || !ConflictDetected || (!DriverList && !DeviceList) ||
+	    (DriverList && !DriverListSize) || (DeviceList && !DeviceListSize))
+		return STATUS_INVALID_PARAMETER;
+	/* One driver per system: the resources it reports are the hardware's own, so there is
+	 * nothing to conflict with; a list that names no device on this machine is still
+	 * accepted, as Windows accepts a report for hardware it does not know. */
+	(void)device_of(s, DriverList ? DriverList : DeviceList,
+	                DriverList ? DriverListSize : DeviceListSize);
+	dc_ktouch(s, ConflictDetected, sizeof(*ConflictDetected), true);
+	*ConflictDetected = FALSE;
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS IoReportDetectedDevice(PDRIVER_OBJECT DriverObject, INTERFACE_TYPE LegacyBusType,
+                                ULONG BusNumber, ULONG SlotNumber, PCM_RESOURCE_LIST ResourceList,
+                                PIO_RESOURCE_REQUIREMENTS_LIST ResourceRequirements,
+                                BOOLEAN ResourceAssigned, PDEVICE_OBJECT *DeviceObject)
+{
+	(void)BusNumber, (void)SlotNumber, (void)ResourceRequirements, (void)ResourceAssigned;
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoReportDetectedDevice", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	if (!DriverObject || !DeviceObject || !ResourceList)
+		return STATUS_INVALID_PARAMETER;
+	/* The PDO of the device model the resources belong to: what the PnP manager makes for a
+	 * detected device is a root-enumerated PDO; here the device's own PDO stands for it. */
+	struct dc_sysdev *d = device_of(
+	    s, ResourceList,
+	    (ULONG)(sizeof(CM_RESOURCE_LIST) + 8 * sizeof(CM_PARTIAL_RESOURCE_DESCRIPTOR)));
+	if (!d || (LegacyBusType != Isa && LegacyBusType != InterfaceTypeUndefined))
+		return STATUS_NO_SUCH_DEVICE;
+	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
+	*DeviceObject = d->pdo;
+	return STATUS_SUCCESS;
+}

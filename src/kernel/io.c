@@ -15,6 +15,7 @@
 
 #include "dmacoh/driver.h"
 #include "kernel.h"
+#include "obnames.h"
 #include "win32.h"
 
 #define RA() __builtin_return_address(0)
@@ -34,10 +35,12 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
                         PDEVICE_OBJECT *DeviceObject)
 {
 	struct dc_sys *s = dc_k();
-	(void)DeviceName;
 	dc_irql_require(s, "IoCreateDevice", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	if (!DriverObject || !DeviceObject)
 		return STATUS_INVALID_PARAMETER;
+	/* An empty name is no name; an existing one is refused before anything is made. */
+	if (DeviceName && (!DeviceName->Buffer || !DeviceName->Length))
+		DeviceName = NULL;
 	/* The extension follows the object, 16-byte aligned, as the I/O manager lays it out. */
 	size_t objsz = (sizeof(DEVICE_OBJECT) + 15) & ~(size_t)15;
 	DEVICE_OBJECT *d = calloc(1, objsz + DeviceExtensionSize);
@@ -57,10 +60,16 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	d->SectorSize = 512;
 	KeInitializeDeviceQueue(&d->DeviceQueue);
 	KeInitializeEvent(&d->DeviceLock, SynchronizationEvent, TRUE);
+	if (DeviceName) {
+		/* The one namespace: what links, CreateFile and IoGetDeviceObjectPointer find. */
+		NTSTATUS nst = dc_ob_name_device(s, DeviceName, d);
+		if (!NT_SUCCESS(nst)) {
+			free(d);
+			return nst;
+		}
+	}
 	d->NextDevice = DriverObject->DeviceObject;
 	DriverObject->DeviceObject = d;
-	if (DeviceName)
-		dc_w32_name_device(s, DeviceName, d); /* what \\.\ links and CreateFile find */
 	dc_plumb_device_new(s, d, DeviceName);
 	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
 	*DeviceObject = d;
@@ -83,7 +92,7 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 	if (DeviceObject->AttachedDevice)
 		dc_kbugcheck(s, 0x00000044,
 		             "IoDeleteDevice while another device is attached on top", RA());
-	dc_w32_forget_device(s, DeviceObject);
+	dc_ob_forget_device(s, DeviceObject);
 	dc_plumb_device_gone(s, DeviceObject);
 	free(DeviceObject);
 }
@@ -114,14 +123,18 @@ NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING 
 {
 	if (!SymbolicLinkName || !DeviceName)
 		return STATUS_INVALID_PARAMETER;
-	return dc_w32_link(dc_k(), SymbolicLinkName, DeviceName);
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoCreateSymbolicLink", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	return dc_ob_link(s, SymbolicLinkName, DeviceName);
 }
 
 NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)
 {
 	if (!SymbolicLinkName)
 		return STATUS_INVALID_PARAMETER;
-	return dc_w32_unlink(dc_k(), SymbolicLinkName);
+	struct dc_sys *s = dc_k();
+	dc_irql_require(s, "IoDeleteSymbolicLink", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
+	return dc_ob_unlink(s, SymbolicLinkName);
 }
 
 NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
@@ -131,15 +144,15 @@ NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
 	if (!PhysicalDeviceObject || !InterfaceClassGuid || !SymbolicLinkName)
 		return STATUS_INVALID_PARAMETER;
 	/* The link names the PDO's stack; the caller frees it with RtlFreeUnicodeString. */
-	return dc_w32_register_interface(dc_k(), PhysicalDeviceObject, InterfaceClassGuid,
-	                                 ReferenceString, SymbolicLinkName);
+	return dc_ob_register_interface(dc_k(), PhysicalDeviceObject, InterfaceClassGuid,
+	                                ReferenceString, SymbolicLinkName);
 }
 
 NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEAN Enable)
 {
 	if (!SymbolicLinkName)
 		return STATUS_INVALID_PARAMETER;
-	return dc_w32_interface_state(dc_k(), SymbolicLinkName, Enable != 0);
+	return dc_ob_interface_state(dc_k(), SymbolicLinkName, Enable != 0);
 }
 
 void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString)
@@ -952,8 +965,7 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
 /* --- Loading and PnP ------------------------------------------------------------------------ */
 
 static int add_driver(struct dc_sys *s, const char *name, void *handle, PDRIVER_INITIALIZE entry,
-                      const struct dmacoh_driver_info *info, struct dc_driver **out,
-                      NTSTATUS *status)
+                      const struct dmacoh_driver_info *info, struct dc_driver **out)
 {
 	if (s->n_drvs == DC_SYS_MAX_DRIVERS)
 		return DC_ERR_NOMEM;
@@ -979,21 +991,38 @@ static int add_driver(struct dc_sys *s, const char *name, void *handle, PDRIVER_
 	for (unsigned i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
 		obj->MajorFunction[i] = bus_other;
 	s->drvs[s->n_drvs++] = drv;
+	drv->unloaded = true; /* until DriverEntry succeeds: nothing to unload */
+	*out = drv;
+	return DC_OK;
+}
+
+int dc_sys_init_driver(struct dc_sys *s, struct dc_driver *drv, NTSTATUS *status)
+{
+	dc_sys_cur = s;
+	if (drv->entered)
+		return DC_ERR_STATE;
+	drv->entered = true;
 	/* The driver's service key, NUL-terminated as Windows hands it over. */
 	static _Thread_local WCHAR regpath[160];
 	UNICODE_STRING rp;
-	dc_reg_driver_key(s, name, regpath, DC_ARRAY_SIZE(regpath), &rp);
+	dc_reg_driver_key(s, drv->name, regpath, DC_ARRAY_SIZE(regpath), &rp);
 	s->irql = PASSIVE_LEVEL;
-	NTSTATUS st = entry(obj, &rp);
+	NTSTATUS st = drv->obj->DriverInit(drv->obj, &rp);
 	if (status)
 		*status = st;
-	if (!NT_SUCCESS(st)) {
-		drv->unloaded = true;
+	if (!NT_SUCCESS(st))
 		return DC_ERR_STATE;
-	}
-	if (out)
-		*out = drv;
+	drv->unloaded = false;
+	/* The I/O manager clears DO_DEVICE_INITIALIZING on the devices DriverEntry created (a
+	 * legacy driver's); AddDevice's own devices are the driver's to clear. */
+	for (PDEVICE_OBJECT d = drv->obj->DeviceObject; d; d = d->NextDevice)
+		d->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
 	return DC_OK;
+}
+
+bool dc_sys_driver_is_legacy(const struct dc_driver *drv)
+{
+	return drv->entered && !drv->unloaded && !drv->obj->DriverExtension->AddDevice;
 }
 
 int dc_sys_load_entry(struct dc_sys *s, const char *name, PDRIVER_INITIALIZE entry,
@@ -1004,7 +1033,11 @@ int dc_sys_load_entry(struct dc_sys *s, const char *name, PDRIVER_INITIALIZE ent
 		*out = NULL;
 	if (!entry)
 		return DC_ERR_INVAL;
-	return add_driver(s, name, NULL, entry, NULL, out, status);
+	struct dc_driver *drv;
+	int e = add_driver(s, name, NULL, entry, NULL, &drv);
+	if (!e && !(e = dc_sys_init_driver(s, drv, status)) && out)
+		*out = drv;
+	return e;
 }
 
 /* Whether the file at path is a module dmacoh-cc built (its dynamic symbols hold the marker),
@@ -1095,8 +1128,8 @@ static bool missing_imports(const char *path, char *err, size_t errlen)
 	return n > 0;
 }
 
-int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
-                       char *err, size_t errlen)
+int dc_sys_open_module(struct dc_sys *s, const char *path, struct dc_driver **out, char *err,
+                       size_t errlen)
 {
 	dc_sys_cur = s;
 	if (out)
@@ -1127,10 +1160,32 @@ int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **ou
 	char *dot = strrchr(name, '.');
 	if (dot)
 		*dot = 0;
-	int e = add_driver(s, name, h, entry, info, out, status);
+	int e = add_driver(s, name, h, entry, info, out);
+	if (e) {
+		snprintf(err, errlen, "%s: too many drivers", path);
+		dlclose(h);
+	}
+	return e;
+}
+
+int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
+                       char *err, size_t errlen)
+{
+	struct dc_driver *drv;
+	if (out)
+		*out = NULL;
+	int e = dc_sys_open_module(s, path, &drv, err, errlen);
+	if (e)
+		return e;
+	NTSTATUS st = 0;
+	e = dc_sys_init_driver(s, drv, &st);
+	if (status)
+		*status = st;
 	if (e == DC_ERR_STATE)
 		snprintf(err, errlen, "%s: DriverEntry failed with status 0x%08X", path,
-		         (unsigned)(status ? *status : 0));
+		         (unsigned)st);
+	else if (out)
+		*out = drv;
 	return e;
 }
 

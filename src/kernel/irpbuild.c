@@ -3,15 +3,16 @@
  * (buffered, direct or neither I/O as the target device asks), their completion by the I/O
  * manager (output copied back, *UserIosb set, UserEvent signalled, buffers, MDLs and the IRP
  * freed; an asynchronous IRP is the caller's to free in its completion routine), PoRequestPowerIrp
- * with its completion function, and IoGetDeviceObjectPointer over the names given to
- * IoCreateDevice.  System buffers are simulated pool, so a driver's accesses to them go through
- * the cache model.  Not modelled: symbolic links in IoGetDeviceObjectPointer's name (only
- * \Device names), file-object semantics (the FILE_OBJECT returned is a token), APC-based
+ * with its completion function, and IoGetDeviceObjectPointer over the object manager's namespace
+ * (obnames.h: device names and the links to them).  System buffers are simulated pool, so a
+ * driver's accesses to them go through the cache model.  Not modelled: file-object semantics
+ * (the FILE_OBJECT returned is a token), APC-based
  * completion (the event and IOSB are set at completion time, on the completing thread). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel.h"
+#include "obnames.h"
 
 #define RA() __builtin_return_address(0)
 
@@ -26,51 +27,9 @@ struct built {
 	PMDL mdl; /* direct I/O: the caller's buffer locked */
 };
 
-struct named {
-	struct named *next;
-	struct dc_sys *s;
-	PDEVICE_OBJECT dev;
-	WCHAR *name;
-	size_t n;
-};
-
 static _Thread_local struct built *builts;
-static _Thread_local struct named *names;
 
 /* --- Named devices --------------------------------------------------------------------------- */
-
-void dc_irpbuild_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name)
-{
-	if (!name || !name->Buffer || !name->Length)
-		return;
-	struct named *d = calloc(1, sizeof(*d));
-	size_t n = name->Length / sizeof(WCHAR);
-	if (!d || !(d->name = malloc(n * sizeof(WCHAR)))) {
-		free(d);
-		return;
-	}
-	dc_ktouch(s, name->Buffer, name->Length, false);
-	memcpy(d->name, name->Buffer, n * sizeof(WCHAR));
-	d->n = n;
-	d->s = s;
-	d->dev = dev;
-	d->next = names;
-	names = d;
-}
-
-void dc_irpbuild_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev)
-{
-	for (struct named **pp = &names; *pp;) {
-		struct named *d = *pp;
-		if (d->s == s && (d->dev == dev || !dev)) {
-			*pp = d->next;
-			free(d->name);
-			free(d);
-		} else {
-			pp = &d->next;
-		}
-	}
-}
 
 NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK DesiredAccess,
                                   PFILE_OBJECT *FileObject, PDEVICE_OBJECT *DeviceObject)
@@ -85,25 +44,20 @@ NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK Desire
 	if (!n || !ObjectName->Buffer)
 		return STATUS_OBJECT_NAME_INVALID;
 	dc_ktouch(s, ObjectName->Buffer, ObjectName->Length, false);
-	for (struct named *d = names; d; d = d->next) {
-		if (d->s != s || d->n != n)
-			continue;
-		size_t i = 0;
-		while (i < n && dc_wup(d->name[i]) == dc_wup(ObjectName->Buffer[i]))
-			i++;
-		if (i < n)
-			continue;
-		/* The top of the device's stack, as an open of the name reaches it. */
-		PDEVICE_OBJECT top = d->dev;
-		while (top->AttachedDevice)
-			top = top->AttachedDevice;
-		dc_ktouch(s, FileObject, sizeof(*FileObject), true);
-		dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
-		*FileObject = (PFILE_OBJECT)(void *)d; /* a token: FILE_OBJECT is opaque */
-		*DeviceObject = top;
-		return STATUS_SUCCESS;
-	}
-	return STATUS_OBJECT_NAME_NOT_FOUND;
+	/* The object manager's namespace: device names, and links to them (\DosDevices\X). */
+	PDEVICE_OBJECT dev = NULL;
+	NTSTATUS st = dc_ob_lookup(s, ObjectName->Buffer, n, &dev);
+	if (!NT_SUCCESS(st))
+		return st;
+	/* The top of the device's stack, as an open of the name reaches it. */
+	PDEVICE_OBJECT top = dev;
+	while (top->AttachedDevice)
+		top = top->AttachedDevice;
+	dc_ktouch(s, FileObject, sizeof(*FileObject), true);
+	dc_ktouch(s, DeviceObject, sizeof(*DeviceObject), true);
+	*FileObject = (PFILE_OBJECT)dc_ob_file_token(s); /* a token: FILE_OBJECT is opaque */
+	*DeviceObject = top;
+	return STATUS_SUCCESS;
 }
 
 /* --- Built IRPs ------------------------------------------------------------------------------- */
@@ -143,7 +97,6 @@ void dc_irpbuild_fini(struct dc_sys *s)
 			pp = &b->next;
 		}
 	}
-	dc_irpbuild_device_gone(s, NULL);
 }
 
 /* A buffer the target reaches by MDL: locked as Windows' MmProbeAndLockPages(KernelMode). */

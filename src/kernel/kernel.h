@@ -48,7 +48,8 @@ struct dc_driver {
 	const struct dmacoh_driver_info *info;
 	DRIVER_OBJECT *obj;
 	DRIVER_EXTENSION *ext;
-	bool unloaded;
+	bool entered;  /* DriverEntry was called */
+	bool unloaded; /* nothing to unload: DriverEntry not called, failed, or unloaded */
 };
 
 /* One MmMapIoSpace mapping: host addresses [va, va + len) stand for bus addresses [pa, ...). */
@@ -123,6 +124,7 @@ struct dc_sys {
 	struct dc_dbgprint *dbg; /* DbgPrint output captured (dbgprint.c), NULL until some */
 	struct dc_reg *reg;      /* the registry (registry.c), created on first use */
 	struct dc_plumb *plumb;  /* timers, error log, ... (plumb.c), created on first use */
+	struct dc_obns *ob;      /* device names, links, interfaces (obnames.c), on first use */
 	/* A call site whose IRQL the caller judged already (a v3 routine built on a v1/v2 one,
 	 * dma_int.h): the next dc_irql_require from it is skipped. */
 	const void *irql_judged;
@@ -256,9 +258,7 @@ void dc_plumb_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
 /* Its VPB, for the device types that get one (iosvc.c). */
 void dc_iosvc_vpb_new(PDEVICE_OBJECT dev);
 void dc_iosvc_vpb_gone(PDEVICE_OBJECT dev);
-/* Named devices and driver-built IRPs (irpbuild.c). */
-void dc_irpbuild_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name);
-void dc_irpbuild_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev);
+/* Driver-built IRPs (irpbuild.c). */
 void dc_irpbuild_complete(struct dc_sys *s, PIRP irp);
 void dc_irpbuild_fini(struct dc_sys *s);
 /* Pages MmAllocatePagesForMdl handed out (mdlpages.c), forgotten with the system. */

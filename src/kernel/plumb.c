@@ -262,15 +262,14 @@ VOID IoStopTimer(PDEVICE_OBJECT DeviceObject)
 
 void dc_plumb_device_new(struct dc_sys *s, PDEVICE_OBJECT dev, PUNICODE_STRING name)
 {
+	(void)s, (void)name;
 	dc_iosvc_vpb_new(dev);
-	dc_irpbuild_device_new(s, dev, name);
 }
 
 void dc_plumb_device_gone(struct dc_sys *s, PDEVICE_OBJECT dev)
 {
 	struct dc_plumb *p = s->plumb;
 	dc_iosvc_vpb_gone(dev);
-	dc_irpbuild_device_gone(s, dev);
 	if (!p || !dev->Timer)
 		return;
 	for (struct _IO_TIMER **pp = &p->timers; *pp; pp = &(*pp)->next)

@@ -11,6 +11,7 @@
 #include "hw/bridge.h"
 #include "dbgprint.h"
 #include "kernel.h"
+#include "obnames.h"
 #include "win32.h"
 
 _Thread_local struct dc_sys *dc_sys_cur;
@@ -145,6 +146,7 @@ void dc_sys_destroy(struct dc_sys *s)
 			dc_sys_unload(s, s->drvs[i]);
 	dc_dma_destroy_all(s);
 	dc_w32_destroy(s);
+	dc_ob_destroy(s);
 	for (unsigned i = 0; i < s->n_drvs; i++) {
 		struct dc_driver *drv = s->drvs[i];
 		free(drv->ext);

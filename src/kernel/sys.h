@@ -76,6 +76,16 @@ PDEVICE_OBJECT dc_sysdev_pdo(struct dc_sysdev *d);
  * DriverEntry), DC_ERR_STATE (DriverEntry failed: its NTSTATUS in *status if not NULL). */
 int dc_sys_load_module(struct dc_sys *s, const char *path, struct dc_driver **out, NTSTATUS *status,
                        char *err, size_t errlen);
+/* The two halves of dc_sys_load_module, so that devices can be added between them (a legacy
+ * driver finds its hardware in DriverEntry, as at boot): loads the module (its driver object
+ * made, DriverEntry not run; the same errors but DC_ERR_STATE), then runs DriverEntry once
+ * (DC_ERR_STATE with its NTSTATUS in *status when it fails). */
+int dc_sys_open_module(struct dc_sys *s, const char *path, struct dc_driver **out, char *err,
+                       size_t errlen);
+int dc_sys_init_driver(struct dc_sys *s, struct dc_driver *drv, NTSTATUS *status);
+/* A driver whose DriverEntry succeeded without setting DriverExtension->AddDevice: an NT4-style
+ * driver that finds its hardware and creates its devices itself; it gets no PnP IRPs. */
+bool dc_sys_driver_is_legacy(const struct dc_driver *drv);
 /* The same for a driver linked into the process. */
 int dc_sys_load_entry(struct dc_sys *s, const char *name, PDRIVER_INITIALIZE entry,
                       struct dc_driver **out, NTSTATUS *status);

@@ -1,12 +1,14 @@
 /* The Win32 file routines a test application calls (CreateFileA/W, ReadFile, WriteFile,
  * DeviceIoControl, GetOverlappedResult(Ex), CancelIo(Ex), CloseHandle), the handle table, and
- * the names CreateFile resolves: device names (IoCreateDevice), symbolic links
- * (IoCreateSymbolicLink) and device interfaces (IoRegisterDeviceInterface).  See win32.h.
+ * CreateFile's resolution of a device path through the object manager's namespace (obnames.h:
+ * device names, symbolic links, device interfaces).  See win32.h.
  *
  * Requests are built by the I/O manager's code (io.c) as Windows builds them and sent on the
  * handle's FILE_OBJECT.  Not modelled: share modes, access checks, exclusive devices,
  * relative opens, file names below a device (\\.\X\sub: the rest goes nowhere). */
 #include "win32.h"
+
+#include "obnames.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,20 +52,10 @@ struct w32_io {
 	IO_STATUS_BLOCK iosb;
 };
 
-struct w32_name {
-	char *name;          /* lower case, no \??\ prefix for links */
-	char *target;        /* a link's target device name (lower case); NULL for a device */
-	PDEVICE_OBJECT dev;  /* a named device, or an interface's PDO */
-	bool iface, enabled; /* a device interface, and its state */
-	GUID guid;
-};
-
 struct dc_w32 {
 	struct dc_sys *s;
 	struct w32_handle *h;
 	size_t n_h;
-	struct w32_name *names;
-	size_t n_names;
 	struct w32_io *ios;
 	uint32_t last_error;
 	struct dc_w32_stats st;
@@ -127,195 +119,9 @@ void dc_w32_destroy(struct dc_sys *s)
 		n = io->next;
 		free(io);
 	}
-	for (size_t i = 0; i < w->n_names; i++) {
-		free(w->names[i].name);
-		free(w->names[i].target);
-	}
-	free(w->names);
 	free(w->h);
 	free(w);
 	s->w32 = NULL;
-}
-
-/* --- Names ------------------------------------------------------------------------------------ */
-
-/* A counted UTF-16 string as lower-case ASCII (other characters as '?'). */
-static char *narrow(PCUNICODE_STRING u)
-{
-	size_t n = u && u->Buffer ? u->Length / sizeof(WCHAR) : 0;
-	char *p = malloc(n + 1);
-	if (!p)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		WCHAR c = u->Buffer[i];
-		p[i] = c < 128 ? (char)(c >= 'A' && c <= 'Z' ? c + 32 : c) : '?';
-	}
-	p[n] = 0;
-	return p;
-}
-
-/* A link name without its namespace prefix (\??\, \DosDevices\, \GLOBAL??\). */
-static const char *link_base(const char *l)
-{
-	static const char *const pre[] = {"\\??\\", "\\dosdevices\\", "\\global??\\"};
-	for (size_t i = 0; i < DC_ARRAY_SIZE(pre); i++)
-		if (!strncmp(l, pre[i], strlen(pre[i])))
-			return l + strlen(pre[i]);
-	return l;
-}
-
-static struct w32_name *add_name(struct dc_w32 *w)
-{
-	struct w32_name *n = realloc(w->names, (w->n_names + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	w->names = n;
-	n = &w->names[w->n_names++];
-	memset(n, 0, sizeof(*n));
-	return n;
-}
-
-static void drop_name(struct dc_w32 *w, size_t i)
-{
-	free(w->names[i].name);
-	free(w->names[i].target);
-	w->names[i] = w->names[--w->n_names];
-}
-
-static struct w32_name *find_name(struct dc_w32 *w, const char *name, bool link)
-{
-	for (size_t i = 0; i < w->n_names; i++)
-		if ((w->names[i].target != NULL || w->names[i].iface) == link &&
-		    !strcmp(w->names[i].name, name))
-			return &w->names[i];
-	return NULL;
-}
-
-void dc_w32_name_device(struct dc_sys *s, PCUNICODE_STRING name, PDEVICE_OBJECT dev)
-{
-	struct dc_w32 *w = dc_w32_get(s);
-	char *n = narrow(name);
-	struct w32_name *e = w && n && *n ? add_name(w) : NULL;
-	if (!e) {
-		free(n);
-		return;
-	}
-	e->name = n;
-	e->dev = dev;
-}
-
-void dc_w32_forget_device(struct dc_sys *s, PDEVICE_OBJECT dev)
-{
-	struct dc_w32 *w = s->w32;
-	for (size_t i = 0; w && i < w->n_names;)
-		if (w->names[i].dev == dev)
-			drop_name(w, i);
-		else
-			i++;
-}
-
-NTSTATUS dc_w32_link(struct dc_sys *s, PCUNICODE_STRING link, PCUNICODE_STRING target)
-{
-	struct dc_w32 *w = dc_w32_get(s);
-	char *l = narrow(link), *t = narrow(target);
-	if (!w || !l || !t) {
-		free(l), free(t);
-		return STATUS_INSUFFICIENT_RESOURCES;
-	}
-	const char *base = link_base(l);
-	if (!*base || !*t || find_name(w, base, true)) {
-		NTSTATUS st =
-		    *base && *t ? STATUS_OBJECT_NAME_COLLISION : STATUS_OBJECT_NAME_INVALID;
-		free(l), free(t);
-		return st;
-	}
-	struct w32_name *e = add_name(w);
-	char *b = strdup(base);
-	free(l);
-	if (!e || !b) {
-		if (e)
-			w->n_names--;
-		free(b), free(t);
-		return STATUS_INSUFFICIENT_RESOURCES;
-	}
-	e->name = b;
-	e->target = t;
-	return STATUS_SUCCESS;
-}
-
-NTSTATUS dc_w32_unlink(struct dc_sys *s, PCUNICODE_STRING link)
-{
-	struct dc_w32 *w = s->w32;
-	char *l = narrow(link);
-	NTSTATUS st = STATUS_OBJECT_NAME_NOT_FOUND;
-	for (size_t i = 0; w && l && i < w->n_names; i++)
-		if (w->names[i].target && !strcmp(w->names[i].name, link_base(l))) {
-			drop_name(w, i);
-			st = STATUS_SUCCESS;
-			break;
-		}
-	free(l);
-	return st;
-}
-
-NTSTATUS dc_w32_register_interface(struct dc_sys *s, PDEVICE_OBJECT pdo, const GUID *g,
-                                   PCUNICODE_STRING ref, PUNICODE_STRING link)
-{
-	struct dc_w32 *w = dc_w32_get(s);
-	struct dc_sysdev *d = dc_io_pdo_sysdev(pdo);
-	if (!d)
-		return STATUS_INVALID_DEVICE_REQUEST; /* not a PDO */
-	char *r = ref ? narrow(ref) : NULL;
-	char name[256];
-	snprintf(name, sizeof(name),
-	         "dmacoh#%s#%04u#{%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}%s%s", d->kind,
-	         d->instance, (unsigned)g->Data1, g->Data2, g->Data3, g->Data4[0], g->Data4[1],
-	         g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7],
-	         r && *r ? "\\" : "", r && *r ? r : "");
-	free(r);
-	for (char *p = name; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-	struct w32_name *e = w ? find_name(w, name, true) : NULL;
-	if (!e && w && (e = add_name(w)) != NULL) {
-		e->name = strdup(name);
-		e->iface = true;
-		e->dev = pdo;
-		e->guid = *g;
-		if (!e->name) {
-			w->n_names--;
-			e = NULL;
-		}
-	}
-	/* The caller frees the string with RtlFreeUnicodeString (ExFreePool). */
-	size_t n = strlen(name) + 4;
-	WCHAR *buf = e ? ExAllocatePoolWithTag(PagedPool, (n + 1) * sizeof(WCHAR), 'fIcD') : NULL;
-	if (!buf)
-		return STATUS_INSUFFICIENT_RESOURCES;
-	const char *full = "\\??\\";
-	WCHAR tmp[300];
-	for (size_t i = 0; i < n; i++)
-		tmp[i] = (WCHAR)(unsigned char)(i < 4 ? full[i] : name[i - 4]);
-	tmp[n] = 0;
-	dc_ktouch(s, buf, (n + 1) * sizeof(WCHAR), true);
-	memcpy(buf, tmp, (n + 1) * sizeof(WCHAR));
-	dc_ktouch(s, link, sizeof(*link), true);
-	link->Buffer = buf;
-	link->Length = (USHORT)(n * sizeof(WCHAR));
-	link->MaximumLength = (USHORT)((n + 1) * sizeof(WCHAR));
-	return STATUS_SUCCESS;
-}
-
-NTSTATUS dc_w32_interface_state(struct dc_sys *s, PCUNICODE_STRING link, bool enable)
-{
-	struct dc_w32 *w = s->w32;
-	char *l = narrow(link);
-	struct w32_name *e = w && l ? find_name(w, link_base(l), true) : NULL;
-	free(l);
-	if (!e || !e->iface)
-		return STATUS_OBJECT_NAME_NOT_FOUND;
-	e->enabled = enable;
-	return STATUS_SUCCESS;
 }
 
 /* CM_Get_Device_Interface_List(A): the \\?\ paths of the enabled interfaces of a class, each
@@ -323,18 +129,15 @@ NTSTATUS dc_w32_interface_state(struct dc_sys *s, PCUNICODE_STRING link, bool en
 static uint32_t iface_list(const GUID *g, char *buf, uint32_t cap, uint32_t *len)
 {
 	struct dc_sys *s = dc_sys_current();
-	struct dc_w32 *w = s ? dc_w32_get(s) : NULL;
-	if (!g || !w)
+	if (!g || !s)
 		return 3; /* CR_INVALID_POINTER */
 	uint32_t n = 0;
-	for (size_t i = 0; i < w->n_names; i++) {
-		struct w32_name *e = &w->names[i];
-		if (!e->iface || !e->enabled || memcmp(&e->guid, g, sizeof(*g)))
-			continue;
-		uint32_t k = (uint32_t)strlen(e->name) + 5;
+	char name[600];
+	for (size_t i = 0; dc_ob_interface(s, g, i, name, sizeof(name)); i++) {
+		uint32_t k = (uint32_t)strlen(name) + 5;
 		if (buf && n + k < cap) {
 			memcpy(buf + n, "\\\\?\\", 4);
-			memcpy(buf + n + 4, e->name, k - 4);
+			memcpy(buf + n + 4, name, k - 4);
 		}
 		n += k;
 	}
@@ -375,35 +178,22 @@ static PDEVICE_OBJECT stack_top_of(PDEVICE_OBJECT d)
 	return d;
 }
 
-/* The top of the stack a path names: \\.\LINK or \\?\LINK (a symbolic link or an enabled
- * device interface), \\.\GLOBALROOT\Device\NAME (a named device object). */
+/* The top of the stack a path names, through the object manager's namespace (obnames.h):
+ * \\.\X and \\?\X are \??\X (a symbolic link, an enabled device interface, or
+ * GLOBALROOT\Device\NAME); what follows a device's name is its file name. */
 static PDEVICE_OBJECT resolve(struct dc_w32 *w, const char *path, uint32_t *err)
 {
-	char p[512];
-	size_t n = strlen(path);
-	if (n >= sizeof(p)) {
-		*err = 123; /* ERROR_INVALID_NAME */
+	char k[600];
+	if ((*err = dc_ob_win32_path(path, k, sizeof(k))) != 0)
 		return NULL;
-	}
-	for (size_t i = 0; i <= n; i++)
-		p[i] = (char)(path[i] >= 'A' && path[i] <= 'Z' ? path[i] + 32 : path[i]);
-	*err = 2; /* ERROR_FILE_NOT_FOUND */
-	if (strncmp(p, "\\\\.\\", 4) && strncmp(p, "\\\\?\\", 4)) {
-		*err = 3; /* ERROR_PATH_NOT_FOUND: not a device path (no files on disk here) */
-		return NULL;
-	}
-	const char *rest = p + 4;
-	if (!strncmp(rest, "globalroot\\", 11)) {
-		struct w32_name *e = find_name(w, rest + 10, false);
-		return e ? stack_top_of(e->dev) : NULL;
-	}
-	struct w32_name *e = find_name(w, rest, true);
-	if (!e)
-		return NULL;
-	if (e->iface)
-		return e->enabled ? stack_top_of(e->dev) : NULL;
-	struct w32_name *d = find_name(w, e->target, false);
-	return d ? stack_top_of(d->dev) : NULL;
+	PDEVICE_OBJECT dev = NULL;
+	NTSTATUS st = dc_ob_lookup_a(w->s, k, &dev);
+	if (NT_SUCCESS(st))
+		return stack_top_of(dev);
+	*err = st == STATUS_OBJECT_PATH_NOT_FOUND ? 3   /* ERROR_PATH_NOT_FOUND */
+	       : st == STATUS_OBJECT_NAME_INVALID ? 123 /* ERROR_INVALID_NAME */
+	                                          : 2;  /* ERROR_FILE_NOT_FOUND */
+	return NULL;
 }
 
 /* --- Handles ------------------------------------------------------------------------------ */

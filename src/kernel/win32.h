@@ -34,16 +34,6 @@ struct dc_w32 *dc_w32_get(struct dc_sys *s);
 /* Frees the state (dc_sys_destroy). */
 void dc_w32_destroy(struct dc_sys *s);
 
-/* --- Names (called by io.c) ---------------------------------------------------------------- */
-void dc_w32_name_device(struct dc_sys *s, PCUNICODE_STRING name, PDEVICE_OBJECT dev);
-void dc_w32_forget_device(struct dc_sys *s, PDEVICE_OBJECT dev);
-NTSTATUS dc_w32_link(struct dc_sys *s, PCUNICODE_STRING link, PCUNICODE_STRING target);
-NTSTATUS dc_w32_unlink(struct dc_sys *s, PCUNICODE_STRING link);
-/* IoRegisterDeviceInterface: a link \??\DMACOH#<kind>#<instance>#{guid}[\ref] (pool string). */
-NTSTATUS dc_w32_register_interface(struct dc_sys *s, PDEVICE_OBJECT pdo, const GUID *guid,
-                                   PCUNICODE_STRING ref, PUNICODE_STRING link);
-NTSTATUS dc_w32_interface_state(struct dc_sys *s, PCUNICODE_STRING link, bool enable);
-
 /* --- Handles -------------------------------------------------------------------------------- */
 /* Opens the device stack whose top is `top` (IRP_MJ_CREATE on a new FILE_OBJECT); *h is the
  * handle.  The driver's failure status is returned (and no handle made). */
