@@ -344,3 +344,23 @@ DC_TEST(busmaster_injected_failure_and_master_abort)
 	dc_bridge_destroy(br);
 	dc_machine_destroy(m);
 }
+
+/* Two instances of one model are two requesters: their posted writes and the checker's state
+ * are per source, so they must not share one (they did while sources were looked up by the
+ * model's name).  A detached instance's source is reused by the next of that name. */
+DC_TEST(dma_sources_are_per_device_instance_and_reused_after_detach)
+{
+	struct dc_platform p;
+	struct dc_machine *m;
+	CHECK(dc_platform_builtin("pc", &p) == 0);
+	CHECK(dc_machine_create(&p, &m) == 0);
+	unsigned n0 = m->n_dma_sources;
+	int a = dc_machine_dma_source_get(m, "bmblk"), b = dc_machine_dma_source_get(m, "bmblk");
+	CHECK(a >= 0 && b >= 0 && a != b);
+	CHECK_EQ(m->n_dma_sources, n0 + 2);
+	dc_machine_dma_source_put(m, a);
+	CHECK_EQ(dc_machine_dma_source_get(m, "bmblk"), a);
+	CHECK(dc_machine_dma_source_get(m, "ring") != a);
+	CHECK_EQ(m->n_dma_sources, n0 + 3);
+	dc_machine_destroy(m);
+}

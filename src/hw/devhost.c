@@ -358,6 +358,8 @@ static void release(struct dc_host *h)
 		free(b);
 	}
 	h->bms = NULL;
+	dc_machine_dma_source_put(h->m, h->source);
+	h->source = -1;
 	for (unsigned i = 0; i < n_live; i++)
 		if (live[i] == h) {
 			live[i] = live[--n_live];
@@ -456,7 +458,7 @@ static int claim(struct dc_host *h, char *err, size_t errlen)
 			return snprintf(err, errlen, "%s: a bus master without a host bridge",
 			                h->name),
 			       DC_ERR_INVAL;
-		h->source = dc_machine_dma_source(m, h->model->name);
+		h->source = dc_machine_dma_source_get(m, h->model->name);
 		if (h->source < 0)
 			return snprintf(err, errlen, "%s: no DMA source left", h->name), h->source;
 	}

@@ -190,6 +190,26 @@ int dc_machine_dma_source(struct dc_machine *m, const char *name)
 	return (int)m->n_dma_sources++;
 }
 
+int dc_machine_dma_source_get(struct dc_machine *m, const char *name)
+{
+	for (unsigned i = 0; i < m->n_dma_sources; i++)
+		if (!(m->dma_source_held & (1u << i)) && !strcmp(m->dma_source_name[i], name)) {
+			m->dma_source_held |= 1u << i;
+			return (int)i;
+		}
+	if (m->n_dma_sources == DC_MAX_DMA_SOURCES)
+		return DC_ERR_NOMEM;
+	m->dma_source_name[m->n_dma_sources] = name;
+	m->dma_source_held |= 1u << m->n_dma_sources;
+	return (int)m->n_dma_sources++;
+}
+
+void dc_machine_dma_source_put(struct dc_machine *m, int source)
+{
+	if (source >= 0 && (unsigned)source < m->n_dma_sources)
+		m->dma_source_held &= ~(1u << source);
+}
+
 /* --- Memory for buffers ------------------------------------------------------------------ */
 
 void dc_machine_poison(struct dc_machine *m, const void *va, uint64_t len, uint8_t kind)

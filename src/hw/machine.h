@@ -54,6 +54,7 @@ struct dc_machine {
 	struct dc_cpu_stats st;
 	const char *dma_source_name[DC_MAX_DMA_SOURCES];
 	unsigned n_dma_sources;
+	uint32_t dma_source_held; /* bit i: source i belongs to an attached device instance */
 	const struct dc_observer *obs[DC_MAX_OBSERVERS];
 	void *obs_opaque[DC_MAX_OBSERVERS];
 	unsigned n_obs;
@@ -108,6 +109,12 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
                          void *opaque);
 /* Registers a DMA engine's name for reports; returns its source id. */
 int dc_machine_dma_source(struct dc_machine *m, const char *name);
+/* A source of its own for one device instance: a free source of that name is reused (a
+ * device detached and attached again), else a new one, so two instances of one model never
+ * share a source (the bridge's posted writes and the checker's per-source state are per
+ * source).  dc_machine_dma_source_put gives it back when the instance detaches. */
+int dc_machine_dma_source_get(struct dc_machine *m, const char *name);
+void dc_machine_dma_source_put(struct dc_machine *m, int source);
 
 /* Memory for buffers (kernel pool, MDL pages, common buffers).  Cached: n pages of the
  * cached window on scattered frames (contig: one physical run).  Uncached: a physically
