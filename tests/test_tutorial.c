@@ -75,13 +75,6 @@ DC_TEST(tutorial_out_of_tree_device_driver_app_clean_on_every_platform)
 	}
 	for (const char *const *p = dc_platform_builtin_names(); *p; p++) {
 		struct dct_run r;
-		if (!strcmp(*p, "arm-soc")) {
-			/* A known bug, not the platform's: with phys_size <= 4 GiB (pc with
-			 * phys_size = 4G too) echo_app's memcmp and its byte loop disagree on 41 of
-			 * 64 frames, with no finding.  Skipped until it is fixed. */
-			printf("(arm-soc skipped: echo_app memcmp bug with <= 4 GiB of memory) ");
-			continue;
-		}
 		tut_run(&r, "echo_drv", *p);
 		CHECK_EQ(r.status, 0);
 		CHECK(strstr(r.out, "echo_app: 64 frames, 0 bad"));

@@ -9,6 +9,7 @@
  *
  * Not done: distinguishing volatile from plain accesses (they are modelled alike; device
  * registers are reached through READ/WRITE_REGISTER_*, not through volatile pointers). */
+#include <stdint.h>
 #include <string.h>
 
 #include "machine.h"
@@ -526,4 +527,152 @@ void __tsan_atomic_signal_fence(int mo)
 {
 	(void)mo;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* --- C library reads of simulated memory ----------------------------------------------------
+ * memcmp, memchr and the str* routines run in the host C library, which is not instrumented:
+ * called on simulated memory they would read the cached window as it is, stale where a line is
+ * not cached and DMA has since written memory.  dmacoh-cc renames a module's calls to these,
+ * which first read every byte the routine looks at through the model (a line not cached is
+ * filled from memory then), and then call the library. */
+
+/* Reads [p, p + n) through the model, one line at a time. */
+static void read_through(struct dc_machine *m, const void *p, size_t n, const void *pc)
+{
+	if (!touches_windows(m, p, n))
+		return;
+	uint32_t ls = m->cache.line_size;
+	const uint8_t *b = p;
+	while (n) {
+		size_t k = DC_MIN(n, (size_t)(ls - ((uintptr_t)b & (ls - 1))));
+		dc_cpu_ref(m, b, k, DC_ACC_READ, pc);
+		b += k, n -= k;
+	}
+}
+
+/* The length of the string at s (at most max), its bytes and NUL read through the model. */
+static size_t strnlen_through(struct dc_machine *m, const char *s, size_t max, const void *pc)
+{
+	if (!m)
+		return strnlen(s, max);
+	uint32_t ls = m->cache.line_size;
+	size_t n = 0;
+	while (n < max) {
+		const char *b = s + n;
+		size_t k = DC_MIN(max - n, (size_t)(ls - ((uintptr_t)b & (ls - 1))));
+		if (touches_windows(m, b, k))
+			dc_cpu_ref(m, b, k, DC_ACC_READ, pc);
+		const char *z = memchr(b, 0, k);
+		if (z)
+			return n + (size_t)(z - b);
+		n += k;
+	}
+	return max;
+}
+
+static int do_memcmp(const void *a, const void *b, size_t n, const void *pc)
+{
+	read_through(cur, a, n, pc);
+	read_through(cur, b, n, pc);
+	return memcmp(a, b, n);
+}
+
+int __dc_memcmp(const void *a, const void *b, size_t n);
+int __dc_memcmp(const void *a, const void *b, size_t n)
+{
+	return do_memcmp(a, b, n, PC());
+}
+
+int __dc_bcmp(const void *a, const void *b, size_t n);
+int __dc_bcmp(const void *a, const void *b, size_t n)
+{
+	return do_memcmp(a, b, n, PC());
+}
+
+void *__dc_memchr(const void *s, int c, size_t n);
+void *__dc_memchr(const void *s, int c, size_t n)
+{
+	read_through(cur, s, n, PC());
+	return memchr(s, c, n);
+}
+
+size_t __dc_strlen(const char *s);
+size_t __dc_strlen(const char *s)
+{
+	return strnlen_through(cur, s, SIZE_MAX, PC());
+}
+
+size_t __dc_strnlen(const char *s, size_t max);
+size_t __dc_strnlen(const char *s, size_t max)
+{
+	return strnlen_through(cur, s, max, PC());
+}
+
+int __dc_strcmp(const char *a, const char *b);
+int __dc_strcmp(const char *a, const char *b)
+{
+	const void *pc = PC();
+	strnlen_through(cur, a, SIZE_MAX, pc);
+	strnlen_through(cur, b, SIZE_MAX, pc);
+	return strcmp(a, b);
+}
+
+int __dc_strncmp(const char *a, const char *b, size_t n);
+int __dc_strncmp(const char *a, const char *b, size_t n)
+{
+	const void *pc = PC();
+	strnlen_through(cur, a, n, pc);
+	strnlen_through(cur, b, n, pc);
+	return strncmp(a, b, n);
+}
+
+char *__dc_strchr(const char *s, int c);
+char *__dc_strchr(const char *s, int c)
+{
+	strnlen_through(cur, s, SIZE_MAX, PC());
+	return strchr(s, c);
+}
+
+char *__dc_strrchr(const char *s, int c);
+char *__dc_strrchr(const char *s, int c)
+{
+	strnlen_through(cur, s, SIZE_MAX, PC());
+	return strrchr(s, c);
+}
+
+char *__dc_strstr(const char *h, const char *n);
+char *__dc_strstr(const char *h, const char *n)
+{
+	const void *pc = PC();
+	strnlen_through(cur, h, SIZE_MAX, pc);
+	strnlen_through(cur, n, SIZE_MAX, pc);
+	return strstr(h, n);
+}
+
+char *__dc_strcpy(char *d, const char *src);
+char *__dc_strcpy(char *d, const char *src)
+{
+	const void *pc = PC();
+	do_memmove(d, src, strnlen_through(cur, src, SIZE_MAX, pc) + 1, pc);
+	return d;
+}
+
+/* strncpy: the string's bytes, then NULs up to n. */
+char *__dc_strncpy(char *d, const char *src, size_t n);
+char *__dc_strncpy(char *d, const char *src, size_t n)
+{
+	const void *pc = PC();
+	size_t k = strnlen_through(cur, src, n, pc);
+	do_memmove(d, src, k, pc);
+	do_memset(d + k, 0, n - k, pc);
+	return d;
+}
+
+char *__dc_strcat(char *d, const char *src);
+char *__dc_strcat(char *d, const char *src)
+{
+	const void *pc = PC();
+	size_t k = strnlen_through(cur, d, SIZE_MAX, pc);
+	do_memmove(d + k, src, strnlen_through(cur, src, SIZE_MAX, pc) + 1, pc);
+	return d;
 }
