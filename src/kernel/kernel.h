@@ -269,4 +269,10 @@ void dc_dma_destroy_all(struct dc_sys *s);
 /* A device's bridge accesses (A09 facts). */
 void dc_dma_bridge_check(void *opaque, int source, uint64_t logical, uint64_t len, enum dc_dir dir);
 
+/* io.c, for pnp.c: the top of a device's stack, and a PnP IRP sent down it at PASSIVE (time
+ * runs until it completes). */
+PDEVICE_OBJECT dc_io_stack_top(PDEVICE_OBJECT pdo);
+NTSTATUS dc_io_send_pnp(struct dc_sys *s, struct dc_sysdev *d, UCHAR minor, PCM_RESOURCE_LIST raw,
+                        PCM_RESOURCE_LIST translated);
+
 #endif
