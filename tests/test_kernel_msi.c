@@ -259,3 +259,38 @@ DC_TEST(msi_table_layout_matches_the_x64_wdk)
 	CHECK_EQ(CM_RESOURCE_INTERRUPT_MESSAGE_TOKEN, 0xFFFFFFFEu);
 	CHECK_EQ(InterruptActiveBothTriggerHigh, 4);
 }
+
+/* Line interrupts are described as the device signals them: level (INTx, the built-in ISA
+ * models) as LevelSensitive, a pulse as Latched (the flag said LevelSensitive for both). */
+DC_TEST(line_interrupt_resources_say_latched_for_an_edge_device)
+{
+	struct dc_platform p;
+	struct dc_sys *s;
+	struct dc_sysdev *d;
+	CHECK_EQ(dc_platform_builtin("pc", &p), 0);
+	CHECK_EQ(dc_sys_create(&p, &s), 0);
+	CHECK_EQ(dc_sys_add_device(s, "bmblk", NULL, &d), 0);
+	for (int edge = 0; edge < 2; edge++) {
+		dc_sysdev_device(d)->res.irq_mode = edge ? DC_IRQ_EDGE : DC_IRQ_LEVEL;
+		PCM_RESOURCE_LIST raw, tr;
+		CHECK_EQ(dc_io_resources(s, d, &raw, &tr), 0);
+		PCM_PARTIAL_RESOURCE_DESCRIPTOR rp =
+		    raw->List[0].PartialResourceList.PartialDescriptors;
+		PCM_PARTIAL_RESOURCE_DESCRIPTOR tp =
+		    tr->List[0].PartialResourceList.PartialDescriptors;
+		unsigned seen = 0;
+		for (ULONG i = 0; i < raw->List[0].PartialResourceList.Count; i++, rp++, tp++)
+			if (rp->Type == CmResourceTypeInterrupt) {
+				USHORT want = edge ? CM_RESOURCE_INTERRUPT_LATCHED
+				                   : CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE;
+				CHECK_EQ(rp->Flags, want);
+				CHECK_EQ(tp->Flags, want);
+				seen++;
+			}
+		CHECK_EQ(seen, 1);
+		free(raw);
+		free(tr);
+	}
+	dc_sysdev_device(d)->res.irq_mode = DC_IRQ_LEVEL;
+	dc_sys_destroy(s);
+}

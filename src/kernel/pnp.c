@@ -198,7 +198,13 @@ int dc_io_resources(struct dc_sys *s, struct dc_sysdev *d, PCM_RESOURCE_LIST *ra
 		} else if (r->irq >= 0) {
 			p->Type = CmResourceTypeInterrupt;
 			p->ShareDisposition = CmResourceShareDeviceExclusive;
-			p->Flags = CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE;
+			/* As the device signals it: a pulse is Latched, which a driver reading the
+			 * flags passes to IoConnectInterrupt (LevelSensitive would run its ISR
+			 * again while nothing is asserted... until an interrupt storm is reported).
+			 */
+			p->Flags = r->irq_mode == DC_IRQ_EDGE
+			               ? CM_RESOURCE_INTERRUPT_LATCHED
+			               : CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE;
 			if (t == 0) {
 				p->u.Interrupt.Level = (ULONG)r->irq;
 				p->u.Interrupt.Vector = (ULONG)r->irq;
