@@ -138,6 +138,8 @@ void dc_v3soc_fini(struct dc_sys *s)
 {
 	if (!s->v3soc)
 		return;
+	if (s->v3soc->intr)
+		IoDisconnectInterrupt(s->v3soc->intr); /* the HAL's own connection */
 	for (unsigned i = 0; i < DC_PL080_CHANNELS; i++)
 		if (s->v3soc->ch[i].lli_pfn)
 			dc_mem_frame_free(&s->m->mem, s->v3soc->ch[i].lli_pfn);
