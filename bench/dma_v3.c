@@ -19,8 +19,14 @@
  * Second table: the arm-soc request-line path at machine level -- the PL080 and the spififo
  * peripheral programmed at register level as a HAL would (one linked-list item per 4 KiB page,
  * built in memory; the device command; the clock run to the device's DONE; the halt that
- * drains the channel FIFO), no kernel layer and so no sanitizer: the v3 HAL path to the PL080
- * (MapTransferEx on a DmaRequestLine adapter) does not exist yet. */
+ * drains the channel FIFO), no kernel layer and so no sanitizer.
+ *
+ * Third table: the same arm-soc path through the HAL (src/kernel/dma_v3_soc.c), sanitizer off
+ * and on: a v3 adapter on spififo's request line, per transfer a synchronous
+ * AllocateAdapterChannelEx, the device command, MapTransferEx with a DmaCompletionRoutine in a
+ * loop honouring shortened lengths (the PL080's LLI budget), the clock run until the routine
+ * ran, FlushAdapterBuffersEx (the halt that drains the FIFO), then the device's DONE and
+ * FreeAdapterObject. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -321,8 +327,8 @@ static void soc_table(const uint32_t *sizes, unsigned nsizes)
 	       "spififo peripheral programmed at register level as a HAL would (one linked-list "
 	       "item per 4 KiB page, the device command, the clock run to DONE, the halt that "
 	       "drains the channel FIFO), against `memcpy` in the same process, same runs and "
-	       "slices.  Machine level only: no kernel layer, so no sanitizer column (the v3 HAL "
-	       "path to the PL080 is not written yet).\n\n",
+	       "slices.  Machine level only: no kernel layer, so no sanitizer column (the third "
+	       "table goes through the HAL).\n\n",
 	       "bench/dma_v3.c");
 	printf("| platform | direction | size | DMA ÷ memcpy | ns per transfer DMA / memcpy |\n"
 	       "|---|---|---|---|---|\n");
@@ -352,6 +358,186 @@ static void soc_table(const uint32_t *sizes, unsigned nsizes)
 			fflush(stdout);
 		}
 	soc_down(&s);
+}
+
+/* --- arm-soc through the HAL: v3 subordinate DMA ---------------------------------------------- */
+
+struct halrig {
+	struct dc_sys *s;
+	struct dc_check *chk;
+	struct dc_sysdev *d;
+	PDMA_ADAPTER a;
+	volatile UCHAR *regs;
+	uint8_t *buf;
+	PMDL mdl;
+	UCHAR ctx[DMA_TRANSFER_CONTEXT_SIZE_V1];
+	ULONG nmr;
+	unsigned completions;
+	DMA_COMPLETION_STATUS st;
+};
+
+static VOID hal_done(PDMA_ADAPTER a, PDEVICE_OBJECT dev, PVOID ctx, DMA_COMPLETION_STATUS st)
+{
+	(void)a, (void)dev;
+	struct halrig *h = ctx;
+	h->completions++;
+	h->st = st;
+}
+
+static void hal_up(struct halrig *h, bool san)
+{
+	memset(h, 0, sizeof(*h));
+	struct dc_platform p;
+	if (dc_platform_builtin("arm-soc", &p) || dc_sys_create(&p, &h->s))
+		die("no system on arm-soc");
+	if (dc_sys_add_device(h->s, "spififo", NULL, &h->d))
+		die("no spififo");
+	if (san) {
+		struct dc_check_opts o;
+		dc_check_opts_init(&o);
+		o.alignment_warnings = false;
+		if (dc_check_create(dc_sys_machine(h->s), &o, &h->chk))
+			die("dc_check_create failed");
+	}
+	const struct dc_device *dev = dc_sysdev_device(h->d);
+	DEVICE_DESCRIPTION dd;
+	memset(&dd, 0, sizeof(dd));
+	dd.Version = DEVICE_DESCRIPTION_VERSION3;
+	dd.DmaRequestLine = DC_SPIFIFO_LINE;
+	dd.DeviceAddress.QuadPart = (LONGLONG)(dev->res.mmio_base + DC_SPIFIFO_DATA);
+	dd.DmaWidth = Width8Bits;
+	dd.MaximumLength = MAX_LEN;
+	h->a = IoGetDmaAdapter(dc_sysdev_pdo(h->d), &dd, &h->nmr);
+	if (!h->a)
+		die("no v3 request-line adapter");
+	PHYSICAL_ADDRESS base;
+	base.QuadPart = (LONGLONG)dev->res.mmio_base;
+	h->regs = MmMapIoSpace(base, dev->res.mmio_len, MmNonCached);
+	h->buf = dc_sys_alloc_buffer(h->s, MAX_LEN, 0, DC_ZONE_DMA32);
+	h->mdl = IoAllocateMdl(h->buf, MAX_LEN, FALSE, FALSE, NULL);
+	if (!h->regs || !h->buf || !h->mdl)
+		die("setup failed");
+	MmBuildMdlForNonPagedPool(h->mdl);
+	if (h->a->DmaOperations->InitializeDmaTransferContext(h->a, h->ctx))
+		die("InitializeDmaTransferContext failed");
+}
+
+static void hal_down(struct halrig *h)
+{
+	dc_sys_run_for(h->s, 0);
+	if (h->chk && dc_check_count(h->chk)) {
+		dc_check_report(h->chk);
+		die("the sanitizer found something in a correct sequence (HAL)");
+	}
+	IoFreeMdl(h->mdl);
+	MmUnmapIoSpace((PVOID)h->regs, dc_sysdev_device(h->d)->res.mmio_len);
+	h->a->DmaOperations->PutDmaAdapter(h->a);
+	if (h->chk)
+		dc_check_destroy(h->chk);
+	dc_sys_free_buffer(h->s, h->buf);
+	dc_sys_destroy(h->s);
+}
+
+static void hal_wr(struct halrig *h, ULONG off, ULONG v)
+{
+	WRITE_REGISTER_ULONG((volatile ULONG *)(h->regs + off), v);
+}
+
+static ULONG hal_rd(struct halrig *h, ULONG off)
+{
+	return READ_REGISTER_ULONG((volatile ULONG *)(h->regs + off));
+}
+
+static void hal_xfer(struct halrig *h, bool read, ULONG len)
+{
+	PDMA_OPERATIONS ops = h->a->DmaOperations;
+	dc_sys_run_for(h->s, 0); /* this system is the current one */
+	KIRQL old;
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	PVOID mrb = NULL;
+	if (ops->AllocateAdapterChannelEx(h->a, dc_sysdev_pdo(h->d), h->ctx, h->nmr,
+	                                  DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &mrb))
+		die("AllocateAdapterChannelEx failed");
+	hal_wr(h, DC_SPIFIFO_LBA, 0);
+	hal_wr(h, DC_SPIFIFO_COUNT, len / DC_SPIFIFO_SECTOR);
+	hal_wr(h, DC_SPIFIFO_CMD, read ? DC_SPIFIFO_CMD_READ : DC_SPIFIFO_CMD_WRITE);
+	for (ULONG done = 0; done < len;) {
+		ULONG l = len - done;
+		unsigned want = h->completions + 1;
+		if (ops->MapTransferEx(h->a, h->mdl, mrb, done, 0, &l, (BOOLEAN)!read, NULL, 0,
+		                       hal_done, h))
+			die("MapTransferEx failed");
+		KeLowerIrql(old);
+		while (h->completions < want)
+			dc_sys_run_for(h->s, 20000);
+		KeRaiseIrql(DISPATCH_LEVEL, &old);
+		if (h->st != DmaComplete ||
+		    ops->FlushAdapterBuffersEx(h->a, h->mdl, mrb, done, l, (BOOLEAN)!read))
+			die("the transfer failed");
+		done += l;
+	}
+	KeLowerIrql(old);
+	while (!(hal_rd(h, DC_SPIFIFO_STATUS) & DC_SPIFIFO_ST_DONE))
+		dc_sys_run_for(h->s, 20000);
+	hal_wr(h, DC_SPIFIFO_STATUS, DC_SPIFIFO_ST_DONE);
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	ops->FreeAdapterObject(h->a, DeallocateObject);
+	KeLowerIrql(old);
+}
+
+static uint64_t slice_hal(struct halrig *h, bool read, uint32_t len, uint32_t k)
+{
+	uint64_t t0 = now_ns();
+	for (uint32_t i = 0; i < k; i++)
+		hal_xfer(h, read, len);
+	return now_ns() - t0;
+}
+
+static void hal_table(const uint32_t *sizes, unsigned nsizes)
+{
+	printf("\nRequest-line system DMA on `arm-soc` through the HAL (`%s`, third table): a v3 "
+	       "adapter on spififo's request line; per transfer a synchronous "
+	       "AllocateAdapterChannelEx, the device command, MapTransferEx with a "
+	       "DmaCompletionRoutine looping on shortened lengths (at most 32,736 bytes per "
+	       "call), the clock run to the completion, FlushAdapterBuffersEx, the device's "
+	       "DONE, FreeAdapterObject; sanitizer off and on (a checker attached to a second "
+	       "system), against `memcpy`, same runs and slices.\n\n",
+	       "bench/dma_v3.c");
+	printf("| platform | direction | size | DMA ÷ memcpy, sanitizer off | on | ns per transfer "
+	       "off / on / memcpy |\n|---|---|---|---|---|---|\n");
+	struct halrig h, hs;
+	hal_up(&h, false);
+	hal_up(&hs, true);
+	for (int read = 0; read < 2; read++)
+		for (unsigned si = 0; si < nsizes; si++) {
+			uint32_t len = sizes[si], k = SLICE_BYTES / len;
+			double off[RUNS], on[RUNS], ns_off[RUNS], ns_on[RUNS], ns_mc[RUNS];
+			hal_xfer(&h, read, len);
+			hal_xfer(&hs, read, len);
+			for (int run = 0; run < RUNS; run++) {
+				uint64_t a = 0, b = 0, c = 0;
+				for (int sl = 0; sl < SLICES; sl++) {
+					c += slice_memcpy(len, k);
+					a += slice_hal(&h, read, len, k);
+					b += slice_hal(&hs, read, len, k);
+				}
+				off[run] = (double)c / (double)a;
+				on[run] = (double)c / (double)b;
+				double n = (double)SLICES * k;
+				ns_off[run] = (double)a / n;
+				ns_on[run] = (double)b / n;
+				ns_mc[run] = (double)c / n;
+			}
+			struct summary so = summarize(off, RUNS), sn = summarize(on, RUNS);
+			printf("| arm-soc (PL080, HAL) | %s | %u KiB | %.3f (%.3f–%.3f) | %.3f "
+			       "(%.3f–%.3f) | %.0f / %.0f / %.0f |\n",
+			       read ? "read" : "write", len >> 10, so.med, so.min, so.max, sn.med,
+			       sn.min, sn.max, summarize(ns_off, RUNS).med,
+			       summarize(ns_on, RUNS).med, summarize(ns_mc, RUNS).med);
+			fflush(stdout);
+		}
+	hal_down(&h);
+	hal_down(&hs);
 }
 
 int main(void)
@@ -412,6 +598,7 @@ int main(void)
 		rig_down(&rs);
 	}
 	soc_table(sizes, 3);
+	hal_table(sizes, 3);
 	printf("\n");
 	free(mc_src);
 	free(mc_dst);

@@ -149,6 +149,8 @@ static uint32_t mmio_read(void *opaque, uint64_t off, unsigned size)
 		return f->cmd ? f->len - f->pos : 0;
 	case DC_SPIFIFO_ID:
 		return DC_SPIFIFO_IDVAL;
+	case DC_SPIFIFO_CAPACITY:
+		return (uint32_t)(f->size / DC_SPIFIFO_SECTOR);
 	default:
 		return 0;
 	}

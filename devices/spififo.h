@@ -21,13 +21,14 @@
 #define DC_SPIFIFO_LINE 3 /* its request line on the PL080 */
 
 enum dc_spififo_reg {
-	DC_SPIFIFO_DATA = 0x00,   /* the data FIFO (the DMA controller's peripheral address) */
-	DC_SPIFIFO_CMD = 0x04,    /* W: DC_SPIFIFO_CMD_* */
-	DC_SPIFIFO_LBA = 0x08,    /* R/W: first sector */
-	DC_SPIFIFO_COUNT = 0x0C,  /* R/W: sectors */
-	DC_SPIFIFO_STATUS = 0x10, /* R: DC_SPIFIFO_ST_*; W: 1s clear DONE and ERR */
-	DC_SPIFIFO_REMAIN = 0x14, /* R: bytes the FIFO still has to move */
-	DC_SPIFIFO_ID = 0x18,     /* R: DC_SPIFIFO_IDVAL */
+	DC_SPIFIFO_DATA = 0x00,     /* the data FIFO (the DMA controller's peripheral address) */
+	DC_SPIFIFO_CMD = 0x04,      /* W: DC_SPIFIFO_CMD_* */
+	DC_SPIFIFO_LBA = 0x08,      /* R/W: first sector */
+	DC_SPIFIFO_COUNT = 0x0C,    /* R/W: sectors */
+	DC_SPIFIFO_STATUS = 0x10,   /* R: DC_SPIFIFO_ST_*; W: 1s clear DONE and ERR */
+	DC_SPIFIFO_REMAIN = 0x14,   /* R: bytes the FIFO still has to move */
+	DC_SPIFIFO_ID = 0x18,       /* R: DC_SPIFIFO_IDVAL */
+	DC_SPIFIFO_CAPACITY = 0x1C, /* R: the store's size in sectors */
 };
 #define DC_SPIFIFO_IDVAL 0x4F464953u /* "SIFO" */
 

@@ -21,6 +21,7 @@ struct cell {
 	int ok;            /* the run completed */
 	int timed_out;     /* the cell ran past DEMO_CELL_LIMIT_S of host time */
 	int no_8237;       /* skipped: the driver's device needs an 8237 the platform lacks */
+	int no_pl080;      /* skipped: its device needs a request-line controller (arm-soc's) */
 	uint32_t rules[2]; /* bit per rule hit (DC_RULE_COUNT <= 64) */
 	uint64_t mismatched, failed, hung, false_ok;
 };
@@ -68,6 +69,7 @@ static void run_cell(const char *path, const char *plat, struct cell *c)
 	char err[512];
 	if (dc_tool_session_open(&t, &p, &co, path, NULL, err, sizeof(err))) {
 		c->no_8237 = strstr(err, "(no 8237") != NULL;
+		c->no_pl080 = strstr(err, "without a request-line DMA controller") != NULL;
 		return;
 	}
 	cell_chk = t.chk;
@@ -158,7 +160,7 @@ int dc_demo_drivers_table(void)
 	for (const char *const *p = plats; *p; p++)
 		printf(" %-22s", *p);
 	printf(" verdict\n");
-	int bad = 0, skipped = 0;
+	int bad = 0, skipped = 0, skipped_pl080 = 0;
 	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX + 256];
 		const char *name = names[i];
@@ -173,9 +175,12 @@ int dc_demo_drivers_table(void)
 			char rs[96], cellbuf[128];
 			rules_str(&c, rs, sizeof(rs));
 			bool corrupt = c.mismatched || c.failed || c.hung || c.false_ok;
-			if (c.no_8237) {
-				printf(" %-22s", "n/a (no 8237)");
-				skipped++;
+			if (c.no_8237 || c.no_pl080) {
+				printf(" %-22s", c.no_8237 ? "n/a (no 8237)" : "n/a (no PL080)");
+				if (c.no_8237)
+					skipped++;
+				else
+					skipped_pl080++;
 				continue;
 			}
 			if (!c.ok)
@@ -195,6 +200,9 @@ int dc_demo_drivers_table(void)
 	if (skipped)
 		printf("n/a (no 8237): the driver's device needs the PC's 8237 system DMA "
 		       "controller,\nwhich that platform does not have (arm-soc has a PL080).\n");
+	if (skipped_pl080)
+		printf("n/a (no PL080): the driver's device is on a request line of a SoC's DMA "
+		       "controller,\nwhich only arm-soc has (the PC platforms have an 8237).\n");
 	printf("\n");
 	return bad ? 1 : 0;
 }

@@ -71,6 +71,8 @@ struct dc_adapter *dc_dmap_check_adapter(struct dc_sys *s, const void *p, enum d
  * carry into the page register, so one operation stays inside 64 KiB (128 KiB). */
 static uint64_t sysdma_page(const struct dc_adapter *a)
 {
+	if (a->plch >= 0)
+		return UINT64_C(1) << 32; /* the PL080's 32-bit addresses have no DMA page */
 	return dc_i8237_width((unsigned)a->channel) == 1 ? 0x10000 : 0x20000;
 }
 
@@ -87,6 +89,7 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 	if (!a)
 		return NULL;
 	a->v3 = v3;
+	a->plch = -1;
 	a->s = s;
 	a->dev = d;
 	a->master = dd->Master;
@@ -109,6 +112,17 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 		else
 			a->addr_bits = 24;
 		a->nmr = (uint32_t)DC_MIN(need, (uint64_t)s->m->plat.map_registers);
+	} else if (v3 && s->pl080 && !s->dma) {
+		/* A request-line controller: the channel follows DmaRequestLine (dma_v3_soc.c). */
+		a->channel = -1;
+		a->sg = false;
+		a->addr_bits = 32;
+		a->plch =
+		    dc_v3soc_bind(s, a, dd->DmaRequestLine, (uint64_t)dd->DeviceAddress.QuadPart);
+		if (a->plch < 0)
+			goto fail;
+		a->nmr = (uint32_t)DC_MIN(need, (uint64_t)DC_V3SOC_MAX / DC_PAGE_SIZE + 1);
+		a->nmr = DC_MIN(a->nmr, s->m->plat.map_registers);
 	} else {
 		unsigned ch = dd->DmaChannel;
 		bool wide = ch >= 4;
@@ -141,6 +155,8 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 	*nmr_out = a->nmr;
 	return a;
 fail:
+	if (a->plch >= 0)
+		dc_v3soc_unbind(s, a);
 	free(a);
 	return NULL;
 }
@@ -395,7 +411,7 @@ static void free_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char *
 	}
 	e.status = a->owned;
 	a->owned = false;
-	if (!a->master)
+	if (!a->master && a->channel >= 0)
 		dc_i8237_hal_mask(a->s->dma, (unsigned)a->channel, true);
 	dc_kev_emit(s, &e);
 	dc_dmap_try_grant(a);
@@ -570,7 +586,7 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 	uint64_t mapped = 0;
 	for (uint32_t i = 0; i < keep; i++)
 		mapped += pieces[i].len;
-	if (!a->master) {
+	if (!a->master && a->channel >= 0) {
 		uint8_t mode = (WriteToDevice ? DC_I8237_MODE_READ : DC_I8237_MODE_WRITE) |
 		               (a->autoinit ? DC_I8237_MODE_AUTOINIT : 0) |
 		               (a->demand ? DC_I8237_MODE_DEMAND : DC_I8237_MODE_SINGLE);
@@ -676,6 +692,8 @@ static void invalidate_after_read(struct dc_sys *s, const struct dc_kev_piece *p
 /* The device side of a drain: the 8237's internal buffer, or the bridge's posted writes. */
 bool dc_dmap_drain_device(struct dc_adapter *a)
 {
+	if (a->plch >= 0)
+		return dc_v3soc_drain(a->s, a);
 	if (!a->master)
 		return dc_i8237_hal_flush(a->s->dma, (unsigned)a->channel);
 	if (a->dev && a->dev->bm)
@@ -773,7 +791,7 @@ static ULONG read_counter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char 
 {
 	dc_irql_require(s, routine, PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
 	struct dc_adapter *a = dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_NONE, routine, pc);
-	if (!a || a->master)
+	if (!a || a->master || a->channel < 0)
 		return 0;
 	return dc_i8237_hal_read_counter(s->dma, (unsigned)a->channel);
 }
@@ -952,6 +970,7 @@ static void op_put_dma_adapter(PDMA_ADAPTER DmaAdapter)
 	/* What the driver still holds stays allocated (leaked), as on Windows; requests still
 	 * queued never run. */
 	a->released = true;
+	dc_v3soc_unbind(s, a);
 	for (struct dc_wait *w = a->waitq, *nw; w; w = nw) {
 		nw = w->next;
 		free(w);
@@ -1168,6 +1187,7 @@ void dc_dma_destroy_all(struct dc_sys *s)
 		free(a);
 	}
 	s->adapters = NULL;
+	dc_v3soc_fini(s);
 }
 
 /* --- What the version 3 layer borrows (dma_int.h) ------------------------------------------- */
@@ -1181,6 +1201,7 @@ bool dc_dma_facts(struct dc_sys *s, const void *p, struct dc_dma_facts *out)
 	                             .sg = a->sg,
 	                             .v3 = a->v3,
 	                             .channel = a->channel,
+	                             .plch = a->plch,
 	                             .nmr = a->nmr,
 	                             .addr_bits = a->addr_bits,
 	                             .owned = a->owned,

@@ -13,6 +13,7 @@ struct dc_dma_v3; /* per-adapter v3 state, owned by dma_v3.c */
 struct dc_dma_facts {
 	bool master, sg, v3;
 	int channel; /* system DMA: the 8237 channel */
+	int plch;    /* v3 on a request-line controller: the PL080 channel, else -1 */
 	uint32_t nmr, addr_bits;
 	bool owned;   /* the adapter object is allocated to a request */
 	bool waiting; /* requests are queued for it */
@@ -57,6 +58,13 @@ void dc_dma_free_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PHYSICAL_A
 /* KeFlushIoBuffers' work and event, as `routine`. */
 void dc_dma_ke_flush(struct dc_sys *s, PMDL mdl, BOOLEAN read, BOOLEAN dma, const char *routine,
                      const void *pc);
+
+/* dma_v3_soc.c, for a live adapter with plch >= 0: start its channel over a mapped run
+ * (0, or -1 if the controller refused), cancel it. */
+int dc_dma_soc_start(struct dc_sys *s, PDMA_ADAPTER ad, uint64_t logical, uint32_t len,
+                     bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx);
+void dc_dma_soc_cancel(struct dc_sys *s, PDMA_ADAPTER ad);
+#define DC_DMA_SOC_MAX (8u * 4092u) /* bytes one MapTransferEx can move (LLI budget) */
 
 /* dma_v3.c: the version 3 table IoGetDmaAdapter hands a DEVICE_DESCRIPTION_VERSION3 caller,
  * and the teardown of an adapter's v3 state. */

@@ -83,6 +83,7 @@ struct dc_adapter {
 	bool granting;
 	bool v3;               /* DEVICE_DESCRIPTION_VERSION3: the v3 table (dma_v3.c) */
 	struct dc_dma_v3 *v3s; /* its v3 state */
+	int plch;              /* v3 on a request-line controller: its PL080 channel, else -1 */
 };
 
 /* dma.c */
@@ -95,6 +96,22 @@ void dc_dmap_mrb_free(struct dc_adapter *a, struct dc_mrb *b);
 void dc_dmap_try_grant(struct dc_adapter *a);
 bool dc_dmap_drain_device(struct dc_adapter *a);
 bool dc_dmap_drain_xfer(struct dc_adapter *a, struct dc_xfer *x, bool device_ok);
+
+/* dma_v3_soc.c: v3 subordinate DMA on the PL080 (request lines). */
+#define DC_V3SOC_LLIS 8         /* linked-list items one MapTransferEx may use */
+#define DC_V3SOC_LLI_BYTES 4092 /* bytes per item (12-bit transfer size, byte width) */
+#define DC_V3SOC_MAX (DC_V3SOC_LLIS * DC_V3SOC_LLI_BYTES)
+_Static_assert(DC_V3SOC_MAX == DC_DMA_SOC_MAX, "dma_int.h says the same budget");
+/* Binds a to a free channel for the request line (connecting the controller's interrupt on
+ * first use): the channel, or -1 (no controller, line taken, no channel free). */
+int dc_v3soc_bind(struct dc_sys *s, struct dc_adapter *a, unsigned line, uint64_t dev_addr);
+void dc_v3soc_unbind(struct dc_sys *s, struct dc_adapter *a);
+void dc_v3soc_fini(struct dc_sys *s);
+/* Programs and starts a's channel over [logical, logical + len) (len <= DC_V3SOC_MAX). */
+int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, uint64_t logical, uint32_t len,
+                   bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx);
+bool dc_v3soc_drain(struct dc_sys *s, struct dc_adapter *a);
+void dc_v3soc_cancel(struct dc_sys *s, struct dc_adapter *a);
 
 /* dma_sg.c: scatter/gather lists (GetScatterGatherList and the rest of its family). */
 void dc_dmap_run_sg(struct dc_adapter *a, struct dc_wait *w, struct dc_mrb *b);

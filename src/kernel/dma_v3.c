@@ -82,21 +82,41 @@ struct sysdma_ctl {
 	const char *name;
 	bool completion_irq; /* interrupts at the end of a transfer: DmaCompletionRoutine works */
 	ULONG max_runs;      /* contiguous runs one transfer can move */
-	void (*cancel)(struct dc_sys *s, const struct dc_dma_facts *f); /* stop the channel */
+	ULONG max_bytes;     /* bytes one transfer can move (0: what the map registers allow) */
+	/* stop the channel */
+	void (*cancel)(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f);
+	/* program and start it over a mapped run (the 8237: dma.c's MapTransfer already did) */
+	int (*start)(struct dc_sys *s, PDMA_ADAPTER ad, uint64_t logical, uint32_t len,
+	             bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx);
 };
 
-static void i8237_cancel(struct dc_sys *s, const struct dc_dma_facts *f)
+static void i8237_cancel(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f)
 {
+	(void)ad;
 	dc_i8237_hal_mask(s->dma, (unsigned)f->channel, true);
 }
 
 static const struct sysdma_ctl ctl_8237 = {
     .name = "8237", .completion_irq = false, .max_runs = 1, .cancel = i8237_cancel};
 
+/* The arm-soc PL080 (dma_v3_soc.c): linked-list items over one contiguous run, a terminal-count
+ * and an error interrupt the HAL turns into the DmaCompletionRoutine. */
+static void pl080_cancel(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f)
+{
+	(void)f;
+	dc_dma_soc_cancel(s, ad);
+}
+
+static const struct sysdma_ctl ctl_pl080 = {.name = "PL080",
+                                            .completion_irq = true,
+                                            .max_runs = 1,
+                                            .max_bytes = DC_DMA_SOC_MAX,
+                                            .cancel = pl080_cancel,
+                                            .start = dc_dma_soc_start};
+
 static const struct sysdma_ctl *sysdma_ctl_of(const struct dc_dma_facts *f)
 {
-	(void)f; /* one controller on the PC platforms */
-	return &ctl_8237;
+	return f->plch >= 0 ? &ctl_pl080 : &ctl_8237;
 }
 
 /* --- Helpers ------------------------------------------------------------------------------------
@@ -418,7 +438,8 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
                        PMDL Mdl, PVOID MapRegisterBase, ULONGLONG Offset, PULONG Length, ULONG want,
                        BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
                        ULONG ScatterGatherBufferLength,
-                       PDMA_COMPLETION_ROUTINE DmaCompletionRoutine, const void *pc)
+                       PDMA_COMPLETION_ROUTINE DmaCompletionRoutine, PVOID CompletionContext,
+                       const void *pc)
 {
 	const char *r = "MapTransferEx";
 	uint32_t regs = 0;
@@ -441,6 +462,9 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 	}
 	if (regs == 0)
 		return STATUS_INSUFFICIENT_RESOURCES;
+	if (ctl && ctl->max_bytes)
+		want =
+		    DC_MIN(want, ctl->max_bytes); /* the controller's budget: a partial mapping */
 	/* The bytes this call can map at most (registers left, one MDL at a time), cleaned from
 	 * the CPU caches first: the device may start as soon as they are mapped. */
 	ULONG bound = 0;
@@ -475,6 +499,14 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 		    dc_dma_map(s, DmaAdapter, m, MapRegisterBase, va, &got, WriteToDevice, r, pc);
 		if (got == 0)
 			break;
+		if (ctl && ctl->start &&
+		    ctl->start(s, DmaAdapter, (uint64_t)la.QuadPart, got, WriteToDevice,
+		               DmaCompletionRoutine, CompletionContext)) {
+			/* The controller refused: unmap (drains nothing that moved). */
+			dc_dma_flush(s, DmaAdapter, m, MapRegisterBase, va, got, WriteToDevice, r,
+			             pc);
+			return STATUS_INSUFFICIENT_RESOURCES;
+		}
 		if (ScatterGatherBuffer) {
 			dc_ktouch(s, &ScatterGatherBuffer->Elements[elems],
 			          sizeof(SCATTER_GATHER_ELEMENT), true);
@@ -523,8 +555,7 @@ static NTSTATUS op_map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapR
 {
 	struct dc_sys *s = dc_k();
 	const void *pc = RA();
-	(void)DeviceOffset; /* the 8237 and bmblk have no device-side address to offset */
-	(void)CompletionContext;
+	(void)DeviceOffset; /* no controller here has a device-side address to offset */
 	dc_irql_require(s, "MapTransferEx", PASSIVE_LEVEL, DISPATCH_LEVEL, pc);
 	struct dc_dma_facts f;
 	if (!facts(s, DmaAdapter, &f, DC_KEV_MAP, "MapTransferEx", pc))
@@ -534,9 +565,9 @@ static NTSTATUS op_map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapR
 		dc_ktouch(s, Length, sizeof(*Length), false);
 		want = *Length;
 	}
-	NTSTATUS st =
-	    map_ex(s, f, DmaAdapter, Mdl, MapRegisterBase, Offset, Length, want, WriteToDevice,
-	           ScatterGatherBuffer, ScatterGatherBufferLength, DmaCompletionRoutine, pc);
+	NTSTATUS st = map_ex(s, f, DmaAdapter, Mdl, MapRegisterBase, Offset, Length, want,
+	                     WriteToDevice, ScatterGatherBuffer, ScatterGatherBufferLength,
+	                     DmaCompletionRoutine, CompletionContext, pc);
 	struct dc_kev e = {.type = DC_KEV_MAP_EX,
 	                   .routine = "MapTransferEx",
 	                   .pc = pc,
@@ -608,7 +639,7 @@ static NTSTATUS op_cancel_mapped_transfer(PDMA_ADAPTER DmaAdapter, PVOID DmaTran
 		return STATUS_NOT_SUPPORTED; /* a bus master stops its own engine */
 	for (struct v3map *mp = v->maps; mp; mp = mp->next)
 		if (mp->mrb == c->mrb && !mp->cancelled) {
-			sysdma_ctl_of(&f)->cancel(s, &f);
+			sysdma_ctl_of(&f)->cancel(s, DmaAdapter, &f);
 			mp->cancelled = true;
 			/* FlushAdapterBuffersEx is still owed (and drains what moved). */
 			return STATUS_SUCCESS;

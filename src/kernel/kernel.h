@@ -89,6 +89,7 @@ struct dc_sys {
 	size_t n_live_mdls, cap_live_mdls;
 	struct dc_i8237 *dma;   /* NULL on a platform whose controller is not the 8237 */
 	struct dc_pl080 *pl080; /* the arm-soc system DMA controller, or NULL */
+	struct dc_v3soc *v3soc; /* the HAL's channels on it (dma_v3_soc.c), NULL until used */
 	struct dc_bridge *br;
 	KIRQL irql;
 	/* Devices and drivers. */
