@@ -49,6 +49,9 @@ static const struct tt_trigger triggers[] = {
      "a request split into several pieces, i.e. longer than BufferSize (8 KiB without a .reg "
      "file; the 3 map registers an 8 KiB piece needs are always granted)"},
     {"pio-bug-A07", TT_NEED_RW, 0, "copies through the user VA: any read or write"},
+    {"plumbed-bug-C03", TT_NEED_READ, 0,
+     "the DPC trusts MSI ordering and reads the buffer before FlushAdapterBuffers: needs a "
+     "device-to-memory transfer on bmblk-msi (plain bmblk sends no messages: clean)"},
     {"plumbed-bug-A13", TT_NEED_RW | TT_NEED_LARGE, 2 * 512 + 1,
      "the buffer position is not advanced in the split loop: needs a request split into "
      "several operations, i.e. longer than the registry's MaxTransferSectors (2 sectors "
