@@ -136,3 +136,79 @@ DC_TEST(instrumented_random_evictions_keep_data)
 	CHECK(m->st.random_evictions > 100);
 	dc_machine_destroy(m);
 }
+
+/* An observer of CPU accesses that may vote for dc_cpu_hook's fast path (machine.h, q_pc): it
+ * records which bytes of one page were reported written, and how many were when a maintenance
+ * event arrived. */
+struct vobs {
+	struct dc_machine *m;
+	const uint8_t *page;
+	bool vote;
+	uint64_t calls, reads, at_maint;
+	uint8_t written[4096];
+};
+
+static uint64_t vobs_written(const struct vobs *v)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < sizeof(v->written); i++)
+		n += v->written[i];
+	return n;
+}
+
+static void vobs_cpu(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
+                     bool cached, const void *pc)
+{
+	struct vobs *v = opaque;
+	(void)pa, (void)cached, (void)pc;
+	const uint8_t *b = va;
+	v->calls++;
+	v->reads += !write;
+	for (uint32_t i = 0; write && i < len; i++)
+		if ((uint64_t)(b + i - v->page) < sizeof(v->written))
+			v->written[b + i - v->page] = 1;
+	if (v->vote)
+		dc_machine_cpu_vote(v->m);
+}
+
+static void vobs_maint(void *opaque, const void *va, uint64_t len, int op)
+{
+	struct vobs *v = opaque;
+	(void)va, (void)len, (void)op;
+	v->at_maint = vobs_written(v);
+}
+
+static const struct dc_observer vobs_observer = {.cpu_access = vobs_cpu, .cache_maint = vobs_maint};
+
+static void vobs_run(bool vote, struct vobs *v)
+{
+	struct dc_machine *m = make("noncoherent");
+	memset(v, 0, sizeof(*v));
+	if (!m)
+		return;
+	uint32_t *buf = dc_alloc_cached(m, 1, DC_ZONE_DMA32, false);
+	v->m = m;
+	v->page = (const uint8_t *)buf;
+	v->vote = vote;
+	dc_machine_add_observer(m, &vobs_observer, v);
+	drv_store32(buf, 1024, 5);
+	CHECK_EQ(drv_sum32(buf, 1024), 5 * 1024);
+	dc_cpu_cache_range(m, buf, 4096, DC_CACHE_CLEAN, false);
+	dc_machine_destroy(m);
+}
+
+/* With an observer that voted, repeated references to a line stay in the hook's fast path, yet
+ * every byte written is reported, and before the next event of another kind; an observer that
+ * does not vote sees each reference. */
+DC_TEST(instrumented_fast_path_with_observers_reports_every_write)
+{
+	static struct vobs v;
+	vobs_run(false, &v);
+	CHECK_EQ(v.calls, 2048);
+	CHECK_EQ(v.reads, 1024);
+	CHECK_EQ(v.at_maint, 4096);
+	vobs_run(true, &v);
+	CHECK_EQ(v.at_maint, 4096);
+	CHECK_EQ(v.reads, 64);    /* one per line: the others repeat a voted reference */
+	CHECK(v.calls <= 64 * 3); /* per line: the first store, its gathered run, the first load */
+}

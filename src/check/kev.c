@@ -1090,6 +1090,7 @@ static void ev_device_access(struct dc_check *c, const struct dc_kev *e)
 void dc_chk_on_kev(void *opaque, const struct dc_kev *e)
 {
 	struct dc_check *c = opaque;
+	dc_machine_obs_sync(c->m); /* writes the CPU hook gathered come first (machine.h) */
 	c->n_recent = 0;
 	dc_memsafe_kev(c, e);
 	switch (e->type) {

@@ -770,6 +770,12 @@ void dc_chk_on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t le
 		ps->tpc[l] = pc;
 	if (DC_UNLIKELY(ps->watch))
 		cpu_slow(c, ps, pa, len, write, pc);
+	else
+		/* Nothing on this page is judged per access (no open transfer, no device bytes,
+		 * no stale line: those come with events, which end the vote), and repeating this
+		 * reference by pc sets only what it set: T, tpc, wpc, and for a write W and PW
+		 * over its bytes, which the machine reports before any other event. */
+		dc_machine_cpu_vote(c->m);
 }
 
 /* --- Cache events (real state) ------------------------------------------------------------ */

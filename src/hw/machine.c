@@ -10,6 +10,7 @@
 
 #define OBS_EACH(m, member, ...)                                                          \
 	do {                                                                              \
+		dc_machine_obs_sync(m);                                                   \
 		for (unsigned oi_ = 0; oi_ < (m)->n_obs; oi_++)                           \
 			if ((m)->obs[oi_]->member)                                        \
 				(m)->obs[oi_]->member((m)->obs_opaque[oi_], __VA_ARGS__); \
@@ -156,24 +157,57 @@ void dc_machine_destroy(struct dc_machine *m)
 	free(m);
 }
 
+/* The writes the fast path gathered (machine.h, q_pc): one cpu_access per run of bytes, as
+ * if each had been reported; then the fast path waits for the next vote. */
+void dc_machine_obs_flush(struct dc_machine *m)
+{
+	uint64_t pend = m->q_pend;
+	const void *pc = m->q_pc;
+	m->q_pc = NULL;
+	m->q_pend = 0;
+	while (pend) {
+		uint32_t lo = (uint32_t)__builtin_ctzll(pend);
+		uint64_t rest = ~(pend >> lo);
+		uint32_t n = rest ? (uint32_t)__builtin_ctzll(rest) : 64 - lo;
+		for (unsigned i = 0; i < m->n_obs; i++)
+			if (m->obs[i]->cpu_access)
+				m->obs[i]->cpu_access(m->obs_opaque[i], m->q_va + lo, m->q_pa + lo,
+				                      n, true, true, pc);
+		pend = n + lo >= 64 ? 0 : pend & ~(((UINT64_C(1) << n) - 1) << lo);
+	}
+}
+
+static void count_observers(struct dc_machine *m)
+{
+	m->n_obs_cpu = m->n_obs_access = 0;
+	for (unsigned i = 0; i < m->n_obs; i++) {
+		m->n_obs_cpu += m->obs[i]->cpu_access != NULL;
+		m->n_obs_access += m->obs[i]->cpu_access || m->obs[i]->mem_fault;
+	}
+}
+
 int dc_machine_add_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque)
 {
+	dc_machine_obs_sync(m);
 	if (m->n_obs == DC_MAX_OBSERVERS)
 		return DC_ERR_NOMEM;
 	m->obs[m->n_obs] = o;
 	m->obs_opaque[m->n_obs] = opaque;
 	m->n_obs++;
+	count_observers(m);
 	return DC_OK;
 }
 
 void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque)
 {
+	dc_machine_obs_sync(m);
 	for (unsigned i = 0; i < m->n_obs; i++) {
 		if (m->obs[i] == o && m->obs_opaque[i] == opaque) {
 			memmove(&m->obs[i], &m->obs[i + 1], (m->n_obs - i - 1) * sizeof(m->obs[0]));
 			memmove(&m->obs_opaque[i], &m->obs_opaque[i + 1],
 			        (m->n_obs - i - 1) * sizeof(m->obs_opaque[0]));
 			m->n_obs--;
+			count_observers(m);
 			return;
 		}
 	}
@@ -216,6 +250,7 @@ void dc_machine_poison(struct dc_machine *m, const void *va, uint64_t len, uint8
 {
 	if (!dc_mem_in_cached(&m->mem, va) || !len)
 		return;
+	dc_machine_obs_sync(m); /* the fast path's line may change: report what it gathered */
 	uint64_t off = (uint64_t)((const uint8_t *)va - m->mem.cwin);
 	DC_ASSERT(!(off & (DC_SH_GRANULE - 1)));
 	len = DC_MIN(len, m->mem.va_size - off);
@@ -400,11 +435,27 @@ __attribute__((noinline)) static void ref_line_checked(struct dc_machine *m, uin
 	ref_line(m, q, pa, a);
 }
 
+/* Every observer of CPU accesses voted after a reference by pc to the line of q: further
+ * ones may stay in dc_cpu_hook's MRU fast path (machine.h, q_pc) if the whole line is given out
+ * (no mem_fault can be due in it) and no more than 64 bytes. */
+static void quiet_begin(struct dc_machine *m, uint8_t *q, uint64_t pa, const void *pc)
+{
+	uint32_t ls = m->cache.line_size;
+	uint64_t loff = (uint64_t)(q - m->mem.cwin) & ~(uint64_t)(ls - 1);
+	if (ls > 64 || m->mru_vline != loff >> m->cache.line_shift || !shadow_clean(m, loff, ls))
+		return;
+	m->q_pc = pc;
+	m->q_va = m->mem.cwin + loff;
+	m->q_pa = pa & ~(uint64_t)(ls - 1);
+	m->q_pend = 0;
+}
+
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc)
 {
 	if (!len)
 		return;
+	dc_machine_obs_sync(m);
 	uint8_t *p = (uint8_t *)va;
 	uint64_t woff = (uint64_t)((uintptr_t)p - (uintptr_t)m->mem.cwin);
 	if (woff < m->mem.va_size) {
@@ -419,12 +470,19 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			uint8_t *next = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1);
 			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
 			uint64_t n = (uint64_t)((next < end ? next : end) - q);
-			if (DC_LIKELY(pa != DC_PA_INVALID &&
-			              shadow_clean(m, (uint64_t)(q - m->mem.cwin), n)))
+			bool clean =
+			    pa != DC_PA_INVALID && shadow_clean(m, (uint64_t)(q - m->mem.cwin), n);
+			if (DC_LIKELY(clean))
 				ref_line(m, q, pa, a);
 			else
 				ref_line_checked(m, q, pa, n, a, pc);
-			OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, a == DC_ACC_WRITE, true, pc);
+			if (m->n_obs_access) {
+				m->q_votes = 0;
+				OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, a == DC_ACC_WRITE, true,
+				         pc);
+				if (clean && pc && m->q_votes == m->n_obs_cpu)
+					quiet_begin(m, q, pa, pc);
+			}
 			q = next;
 		}
 	} else if (dc_mem_in_uncached(&m->mem, p)) {

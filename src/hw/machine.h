@@ -58,6 +58,20 @@ struct dc_machine {
 	const struct dc_observer *obs[DC_MAX_OBSERVERS];
 	void *obs_opaque[DC_MAX_OBSERVERS];
 	unsigned n_obs;
+	/* Observers that see CPU accesses: with cpu_access (each must vote, below), and with
+	 * cpu_access or mem_fault (none: the fast paths need nobody's consent). */
+	unsigned n_obs_cpu, n_obs_access;
+	/* The fast path with observers (dc_cpu_hook).  After reporting a reference to a line
+	 * whose memory-safety shadow is clean, the machine counts the cpu_access observers that
+	 * called dc_machine_cpu_vote: if all did, q_pc is that reference's pc, and further
+	 * references by q_pc to the MRU line stay inline: reads report nothing (the observers
+	 * said a repeat changes nothing), writes gather their bytes in q_pend (bit i: byte i of
+	 * the line at q_va / q_pa), reported as one cpu_access per run of bytes before any other
+	 * event reaches observers (dc_machine_obs_sync).  Lines of at most 64 bytes. */
+	const void *q_pc;
+	uint8_t *q_va;
+	uint64_t q_pa, q_pend;
+	unsigned q_votes;
 	bool in_adversary; /* adversary fills must not recurse into the adversary */
 	/* Fast path of the CPU hook: the cached-window line last referenced and the cache's MRU
 	 * tag at that moment; valid while the cache still says that tag is MRU in L1. */
@@ -102,6 +116,22 @@ struct dc_machine *dc_machine_current(void);
 
 int dc_machine_add_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
 void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
+/* Called by a cpu_access observer from inside its cpu_access: repeating this reference (same
+ * pc, same line; for a write, any bytes of the line, reported later) would change nothing it
+ * judges until the next event of any kind reaches it.  Observers that never call it see every
+ * reference. */
+static inline void dc_machine_cpu_vote(struct dc_machine *m)
+{
+	m->q_votes++;
+}
+/* Reports the writes the fast path gathered and ends it; called before any observer event
+ * other than cpu_access (the kernel calls it before its kernel events). */
+void dc_machine_obs_flush(struct dc_machine *m);
+static inline void dc_machine_obs_sync(struct dc_machine *m)
+{
+	if (m->q_pc)
+		dc_machine_obs_flush(m);
+}
 /* Sets the trap range (size 0: none). */
 void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
                          void (*fn)(void *opaque, const void *va, uint64_t len, bool write,
@@ -146,8 +176,24 @@ static inline uint64_t dc_va_to_pa(const struct dc_machine *m, const void *va)
  * does nothing), then tells observers.  The caller then touches the bytes itself. */
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc);
-/* The hook's entry: a reference of size bytes (1..16) by instrumented code.  Inline fast path
- * for a repeated reference to the MRU line with no observer and no adversary due. */
+/* May a fast-path reference skip the observers?  Yes with none that see CPU accesses; else
+ * only a reference by the pc they all voted for (see q_pc), a write's bytes gathered. */
+static inline bool dc_cpu_quiet(struct dc_machine *m, uintptr_t off, uint32_t size,
+                                enum dc_access a, const void *pc)
+{
+	if (DC_LIKELY(!m->n_obs_access))
+		return true;
+	if (pc != m->q_pc)
+		return false;
+	if (a != DC_ACC_READ)
+		m->q_pend |= ((UINT64_C(1) << size) - 1) << (off & (m->cache.line_size - 1));
+	return true;
+}
+
+/* The hook's entry: a reference of size bytes (1..16) by instrumented code.  Inline fast paths
+ * with no adversary due: a repeated reference to the MRU line (with observers, as
+ * dc_cpu_quiet allows), and with no observer of CPU accesses, an L1 hit on a line the hints
+ * remember.  Everything else: dc_cpu_ref. */
 static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t size,
                                enum dc_access a, const void *pc)
 {
@@ -159,10 +205,11 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 		return;
 	}
 	uint32_t shift = m->cache.line_shift;
-	if (DC_LIKELY(
-	        (off >> shift) == m->mru_vline && ((off + size - 1) >> shift) == m->mru_vline &&
-	        m->cache.mru_tag == m->mru_ctag && m->mru_ctag &&
-	        (a == DC_ACC_READ || m->cache.mru_dirty) && m->evict_countdown > 1 && !m->n_obs)) {
+	if (DC_LIKELY((off >> shift) == m->mru_vline &&
+	              ((off + size - 1) >> shift) == m->mru_vline &&
+	              m->cache.mru_tag == m->mru_ctag && m->mru_ctag &&
+	              (a == DC_ACC_READ || m->cache.mru_dirty) && m->evict_countdown > 1 &&
+	              dc_cpu_quiet(m, off, size, a, pc))) {
 		m->evict_countdown--;
 		m->cache.l1->st.hits[a]++;
 		if (a == DC_ACC_READ)
@@ -177,7 +224,7 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
 	uint64_t tag = (pa >> shift) + 1;
 	if (DC_LIKELY(m->cache.l1->w[k].tag == tag && ((off + size - 1) >> shift) == vl &&
-	              m->evict_countdown > 1 && !m->n_obs)) {
+	              m->evict_countdown > 1 && !m->n_obs_access)) {
 		m->evict_countdown--;
 		dc_cache_l1_hit_at(&m->cache, k, a);
 		m->mru_vline = vl;

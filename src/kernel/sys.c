@@ -44,6 +44,7 @@ void dc_kev_emit(struct dc_sys *s, struct dc_kev *e)
 {
 	struct dc_machine *m = s->m;
 	e->time = m->clock.now;
+	dc_machine_obs_sync(m); /* CPU writes the hook's fast path gathered happened before */
 	for (unsigned i = 0; i < m->n_obs; i++)
 		if (m->obs[i]->kev)
 			m->obs[i]->kev(m->obs_opaque[i], e);

@@ -17,6 +17,12 @@ uint64_t drv_sum32(const uint32_t *p, size_t n)
 	return s;
 }
 
+void drv_store32(volatile uint32_t *p, size_t n, uint32_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = v;
+}
+
 void drv_copy_desc(struct drv_desc *dst, const struct drv_desc *src)
 {
 	*dst = *src;
