@@ -536,38 +536,41 @@ void __tsan_atomic_signal_fence(int mo)
  * which first read every byte the routine looks at through the model (a line not cached is
  * filled from memory then), and then call the library. */
 
-/* Reads [p, p + n) through the model, one line at a time. */
-static void read_through(struct dc_machine *m, const void *p, size_t n, const void *pc)
-{
-	if (!touches_windows(m, p, n))
-		return;
-	uint32_t ls = m->cache.line_size;
-	const uint8_t *b = p;
-	while (n) {
-		size_t k = DC_MIN(n, (size_t)(ls - ((uintptr_t)b & (ls - 1))));
-		dc_cpu_ref(m, b, k, DC_ACC_READ, pc);
-		b += k, n -= k;
-	}
-}
-
-/* The length of the string at s (at most max), its bytes and NUL read through the model. */
-static size_t strnlen_through(struct dc_machine *m, const char *s, size_t max, const void *pc)
+/* Reads [p, p + max) through the model one line at a time, the lines in the windows; with stop
+ * 0, only up to the first NUL (included).  Returns the bytes before that NUL, else max.  One
+ * walker for the mem* routines (stop -1) and the str* ones (stop 0, max often SIZE_MAX). */
+static size_t read_through_until(struct dc_machine *m, const void *p, size_t max, int stop,
+                                 const void *pc)
 {
 	if (!m)
-		return strnlen(s, max);
+		return stop < 0 ? max : strnlen(p, max);
+	if (stop < 0 && !touches_windows(m, p, max))
+		return max;
 	uint32_t ls = m->cache.line_size;
+	const char *s = p;
 	size_t n = 0;
 	while (n < max) {
 		const char *b = s + n;
 		size_t k = DC_MIN(max - n, (size_t)(ls - ((uintptr_t)b & (ls - 1))));
 		if (touches_windows(m, b, k))
 			dc_cpu_ref(m, b, k, DC_ACC_READ, pc);
-		const char *z = memchr(b, 0, k);
+		const char *z = stop < 0 ? NULL : memchr(b, stop, k);
 		if (z)
 			return n + (size_t)(z - b);
 		n += k;
 	}
 	return max;
+}
+
+static void read_through(struct dc_machine *m, const void *p, size_t n, const void *pc)
+{
+	read_through_until(m, p, n, -1, pc);
+}
+
+/* The length of the string at s (at most max), its bytes and NUL read through the model. */
+static size_t strnlen_through(struct dc_machine *m, const char *s, size_t max, const void *pc)
+{
+	return read_through_until(m, s, max, 0, pc);
 }
 
 static int do_memcmp(const void *a, const void *b, size_t n, const void *pc)
