@@ -1,5 +1,6 @@
 /* Simulated memory: sparse, non-contiguous frames, zones, the two windows. */
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "dctest.h"
@@ -137,4 +138,36 @@ DC_TEST(mem_range_maintenance_bounded_by_cache)
 		    *dc_mem_pa_ptr(&m->mem, dc_va_to_pa(m, big + (uint64_t)i * (1048576 + 64))), i);
 	dc_free_cached(m, big, pages);
 	dc_machine_destroy(m);
+}
+
+static bool resident(const void *p)
+{
+	unsigned char v = 0;
+	return mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 4096, &v) == 0 && (v & 1);
+}
+
+/* Unmapped pages give their host memory back, in batches (DC_MEM_RELEASE_BATCH pages), and
+ * never a page that was mapped again before its batch was released. */
+DC_TEST(mem_unmapped_host_pages_released_in_batches)
+{
+	struct dc_mem m;
+	CHECK(dc_mem_init(&m, 256ull << 20, 256ull << 20) == 0);
+	uint8_t *a = dc_mem_map(&m, 4, DC_ZONE_ANY, false);
+	CHECK(a);
+	memset(a, 0x11, 4 * 4096);
+	dc_mem_unmap(&m, a, 4);
+	uint8_t *b = dc_mem_map(&m, 4, DC_ZONE_ANY, false);
+	CHECK(b == a); /* the free list hands the span out again */
+	memset(b, 0x22, 4 * 4096);
+	/* Enough other spans, touched and unmapped, to release a batch. */
+	uint8_t *big = dc_mem_map(&m, DC_MEM_RELEASE_BATCH, DC_ZONE_ANY, false);
+	CHECK(big);
+	memset(big, 0x33, (size_t)DC_MEM_RELEASE_BATCH * 4096);
+	CHECK(resident(big));
+	dc_mem_unmap(&m, big, DC_MEM_RELEASE_BATCH);
+	CHECK(!resident(big));
+	CHECK(!resident(big + ((size_t)DC_MEM_RELEASE_BATCH - 1) * 4096));
+	CHECK(b[0] == 0x22 && b[4 * 4096 - 1] == 0x22); /* mapped again: kept */
+	dc_mem_unmap(&m, b, 4);
+	dc_mem_fini(&m);
 }

@@ -180,6 +180,7 @@ void dc_mem_fini(struct dc_mem *m)
 		free(m->zone[z].free);
 	for (int c = 0; c < DC_VA_CLASSES; c++)
 		free(m->va_free[c].slot);
+	free(m->release.slot);
 	*m = (struct dc_mem){.fd = -1, .phys_lazy = -1};
 }
 
@@ -352,6 +353,28 @@ void *dc_mem_map(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig)
 	return dc_mem_map_guarded(m, n, z, contig, 0);
 }
 
+/* Gives back the host memory of the unmapped spans noted since the last batch, skipping the
+ * pages mapped again since (page table entry set). */
+static void release_batch(struct dc_mem *m)
+{
+	for (size_t i = 0; i + 1 < m->release.n; i += 2) {
+		uint64_t p = m->release.slot[i], end = p + m->release.slot[i + 1];
+		while (p < end) {
+			while (p < end && m->pt[p])
+				p++;
+			uint64_t q = p;
+			while (q < end && !m->pt[q])
+				q++;
+			if (q > p)
+				madvise(m->cwin + (p << DC_PAGE_SHIFT), (q - p) << DC_PAGE_SHIFT,
+				        MADV_DONTNEED);
+			p = q;
+		}
+	}
+	m->release.n = 0;
+	m->release_pages = 0;
+}
+
 void dc_mem_unmap_guarded(struct dc_mem *m, void *va, uint64_t n, uint64_t guard)
 {
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->cwin;
@@ -365,15 +388,25 @@ void dc_mem_unmap_guarded(struct dc_mem *m, void *va, uint64_t n, uint64_t guard
 		m->pt[first + i] = 0;
 		dc_mem_frame_free(m, pfn);
 	}
-	/* The window's bytes mean nothing once unmapped; give the host memory back, and make
-	 * the pages (and guard pages a reported access enabled) inaccessible again. */
+	/* The pages (and guard pages a reported access enabled) become inaccessible again.  The
+	 * window's bytes mean nothing once unmapped: their host memory is given back, but in
+	 * batches (release_batch), since the free lists hand the same span to the next
+	 * allocation of its size, which would only fault the pages in again. */
 	uint8_t *lo = m->cwin + ((first - guard) << DC_PAGE_SHIFT);
 	uint64_t bytes = (n + 2 * guard) << DC_PAGE_SHIFT;
-	madvise(lo, bytes, MADV_DONTNEED);
 	if (m->guard)
 		(void)mprotect(lo, bytes, PROT_NONE);
 	m->pages_mapped -= n;
 	va_free(m, first - guard, n + 2 * guard);
+	bool noted = push(&m->release.slot, &m->release.n, &m->release.cap, first - guard);
+	if (noted && !push(&m->release.slot, &m->release.n, &m->release.cap, n + 2 * guard)) {
+		m->release.n--;
+		noted = false;
+	}
+	if (!noted)
+		madvise(lo, bytes, MADV_DONTNEED);
+	else if ((m->release_pages += n + 2 * guard) >= DC_MEM_RELEASE_BATCH)
+		release_batch(m);
 }
 
 void dc_mem_unmap(struct dc_mem *m, void *va, uint64_t n)

@@ -56,6 +56,7 @@ struct dc_lazy {
 };
 #define DC_MEM_LAZY 8
 
+#define DC_MEM_RELEASE_BATCH 4096 /* pages (16 MiB) of unmapped window kept before release */
 #define DC_VA_CLASSES 257 /* exact free lists for 1..256 pages; class 0 holds larger ranges */
 
 struct dc_mem {
@@ -69,6 +70,10 @@ struct dc_mem {
 	uint8_t *fstate;   /* pfn -> 1 while the frame is allocated */
 	uint64_t va_bump;  /* next never-used cached-window page */
 	struct dc_va_free va_free[DC_VA_CLASSES];
+	/* Unmapped spans whose host pages are not yet given back (dc_mem_unmap_guarded), as
+	 * (first, count) pairs, and their pages: released together past DC_MEM_RELEASE_BATCH. */
+	struct dc_va_free release;
+	uint64_t release_pages;
 	struct dc_frame_zone zone[DC_ZONE_COUNT];
 	uint64_t frames_in_use, pages_mapped;
 	bool guard; /* host pages are 4 KiB: protections are kept (else everything is read-write) */
