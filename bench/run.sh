@@ -9,7 +9,9 @@
 # With SCALE_BENCH_BINARY (bench/scale.c) and the driver module it runs (sglist.so), its
 # section goes before the goals table, its goal rows into it, and one run of it is profiled.
 # DC_BENCH_SCALE_IRPS and DC_BENCH_SCALE_SMALL (environment) set the scale section's large run
-# and repeated runs (default 1000000 and 100000 IRPs; smaller for a quick try).
+# and repeated runs (default 1000000 and 100000 IRPs; smaller for a quick try);
+# DC_BENCH_SCALE_DEVICE_IRPS (comma-separated, default 1000,10000) its every-device table's
+# counts.
 set -e
 cc=$1
 bench=$2

@@ -7,7 +7,10 @@
  *
  *   dmacoh-bench-scale WORKDIR DRIVER.so [IRPS [SMALL]]
  *       the whole section (IRPS: the large run's count, default 1 000 000; SMALL: the
- *       repeated runs' count, default 100 000)
+ *       repeated runs' count, default 100 000).  Its every-device table runs each device's
+ *       example driver at the counts DC_BENCH_SCALE_DEVICE_IRPS gives (comma-separated),
+ *       default 1 000 and 10 000: ten times the IRPs shows the peak RSS flat, and the slow
+ *       devices (the floppy, the ISA sound card) at a million IRPs would take hours.
  *   dmacoh-bench-scale --child DRIVER.so PLATFORM COUNT on|off [DEVICE WORKLOAD]
  *       one run, what `dmacoh run` does (tools/cmd_run.c): the system, the checker (on), the
  *       module, the device (bmblk), the workload (count=COUNT, then WORKLOAD or the mixed
@@ -41,6 +44,9 @@
 #define RUNS 5                /* runs per figure: median, min, max */
 #define BIG_DEFAULT 1000000u  /* the large run's IRPs */
 #define SMALL_DEFAULT 100000u /* the repeated runs' IRPs */
+/* The every-device table's IRP counts (DC_BENCH_SCALE_DEVICE_IRPS overrides). */
+static const unsigned device_irps_default[] = {1000, 10000};
+#define DEVICE_IRPS_DEFAULT_STR "1000,10000"
 #define PLATFORM "noncoherent"
 /* Mixed sizes: 512 B to 64 KiB (whole sectors), reads, writes and device controls. */
 #define WORKLOAD_FMT "count=%u,read=50,write=45,ioctl=5,size=512-65536,outstanding=1,seed=1"
@@ -415,7 +421,7 @@ static void section(unsigned big)
 	       num_str(summarize(floor_rss, RUNS), a, sizeof(a)));
 
 	/* 4. Every device: peak RSS flat in the number of IRPs (DC_BENCH_SCALE_DEVICE_IRPS:
-	 * the counts, comma-separated; default 10 000, 100 000 and the large run's). */
+	 * the counts, comma-separated; default device_irps_default). */
 	{
 		char drvdir[PATH_MAX];
 		snprintf(drvdir, sizeof(drvdir), "%s", driver);
@@ -425,8 +431,9 @@ static void section(unsigned big)
 		else
 			snprintf(drvdir, sizeof(drvdir), ".");
 		const char *env = getenv("DC_BENCH_SCALE_DEVICE_IRPS");
-		unsigned counts[8] = {10000, 100000, big};
-		size_t n = 3;
+		unsigned counts[8];
+		size_t n = DC_ARRAY_SIZE(device_irps_default);
+		memcpy(counts, device_irps_default, sizeof(device_irps_default));
 		if (env) {
 			n = 0;
 			for (const char *p = env; *p && n < 8; p += *p == ',') {
@@ -517,7 +524,15 @@ int main(int argc, char **argv)
 	if (argc < 3 || argc > 5) {
 		fprintf(stderr,
 		        "usage: dmacoh-bench-scale WORKDIR DRIVER.so [IRPS [SMALL]]\n"
-		        "       dmacoh-bench-scale --child DRIVER.so PLATFORM COUNT on|off\n");
+		        "         the whole section (IRPS default %u, SMALL default %u; the "
+		        "every-device table's\n"
+		        "         counts: DC_BENCH_SCALE_DEVICE_IRPS=N,N,... default %s)\n"
+		        "       dmacoh-bench-scale --child DRIVER.so PLATFORM COUNT on|off [DEVICE "
+		        "WORKLOAD]\n"
+		        "         one run, \"key value\" lines\n"
+		        "       dmacoh-bench-scale --devices WORKDIR DRIVER_DIR COUNT...\n"
+		        "         the every-device table alone\n",
+		        BIG_DEFAULT, SMALL_DEFAULT, DEVICE_IRPS_DEFAULT_STR);
 		return 2;
 	}
 	find_self();
