@@ -419,6 +419,33 @@ void dc_chk_fill_xfer(struct dc_check *c, struct dc_finding *f, const struct dc_
 	}
 }
 
+/* C01 (a device read bytes the CPU wrote, not flushed) or C02 (a device wrote over lines the
+ * CPU may hold) of transfer x, built alike: its bytes in `pre`, the CPU's last instruction on
+ * its first such line (cpu_pc, NULL if unknown), the map site; manifested if a line of it
+ * already shows one of `mf`.  Returns the finding's index (< 0: not recorded). */
+static int pre_finding(struct dc_check *c, struct dc_xfer *x, enum dc_rule r, uint64_t time,
+                       const void *cpu_pc, uint8_t mf)
+{
+	bool c01 = r == DC_RULE_C01;
+	struct dc_finding f = dc_chk_fnd(r, x->map_pc, time);
+	dc_chk_fill_xfer(c, &f, x);
+	f.bytes = xfer_bytes_in_pre(c, x, c01);
+	if (cpu_pc)
+		dc_chk_site(&f, c01 ? "last written by the CPU at" : "last touched by the CPU at",
+		            cpu_pc, NO_TIME);
+	dc_chk_site(&f, "mapped at", x->map_pc, x->map_time);
+	dc_chk_what(&f, "device %s %llu bytes of transfer #%llu %s {0}%s", c01 ? "read" : "wrote",
+	            (unsigned long long)f.bytes, (unsigned long long)x->id,
+	            c01 ? "the CPU wrote since the last flush covering them"
+	                : "over lines the CPU may hold in its cache",
+	            cpu_pc ? " {1}" : "");
+	bool m = false;
+	for (uint32_t k = 0; k < x->n_pieces; k++)
+		m |= candidate(c, x->pieces[k].pa, x->pieces[k].len, -1, mf);
+	f.manifested = m;
+	return dc_finding_add(c, &f);
+}
+
 /* The device read (or wrote) [pa, pa + len) of piece i of open transfer x. */
 void dc_chk_judge_xfer(struct dc_check *c, struct dc_xfer *x, uint32_t i, uint64_t pa, uint64_t len,
                        bool dev_write, uint64_t time)
@@ -457,62 +484,14 @@ void dc_chk_judge_xfer(struct dc_check *c, struct dc_xfer *x, uint32_t i, uint64
 	uint32_t fl = first != DC_PA_INVALID ? line_of(c, first) : 0;
 	if (!dev_write && x->dir == DC_DIR_TO_DEVICE && !x->c01) {
 		x->c01 = true;
-		struct dc_finding f = dc_chk_fnd(DC_RULE_C01, x->map_pc, time);
-		dc_chk_fill_xfer(c, &f, x);
-		f.bytes = xfer_bytes_in_pre(c, x, true);
-		const void *wpc = ps ? ps->wpc[fl] : NULL;
-		if (wpc) {
-			dc_chk_site(&f, "last written by the CPU at", wpc, NO_TIME);
-			dc_chk_site(&f, "mapped at", x->map_pc, x->map_time);
-			dc_chk_what(
-			    &f,
-			    "device read %llu bytes of transfer #%llu the CPU wrote since the last "
-			    "flush covering them {0} {1}",
-			    (unsigned long long)f.bytes, (unsigned long long)x->id);
-		} else {
-			dc_chk_site(&f, "mapped at", x->map_pc, x->map_time);
-			dc_chk_what(
-			    &f,
-			    "device read %llu bytes of transfer #%llu the CPU wrote since the last "
-			    "flush covering them {0}",
-			    (unsigned long long)f.bytes, (unsigned long long)x->id);
-		}
-		bool m = false;
-		for (uint32_t k = 0; k < x->n_pieces; k++)
-			m |= candidate(c, x->pieces[k].pa, x->pieces[k].len, -1,
-			               DC_MF_DEV_READ_STALE);
-		f.manifested = m;
-		int idx = dc_finding_add(c, &f);
+		int idx = pre_finding(c, x, DC_RULE_C01, time, ps ? ps->wpc[fl] : NULL,
+		                      DC_MF_DEV_READ_STALE);
 		for (uint32_t k = 0; idx >= 0 && k < x->n_pieces; k++)
 			candidate(c, x->pieces[k].pa, x->pieces[k].len, idx, 0);
 	} else if (dev_write && x->dir == DC_DIR_FROM_DEVICE && !x->c02) {
 		x->c02 = true;
-		struct dc_finding f = dc_chk_fnd(DC_RULE_C02, x->map_pc, time);
-		dc_chk_fill_xfer(c, &f, x);
-		f.bytes = xfer_bytes_in_pre(c, x, false);
-		const void *tpc = ps ? ps->tpc[fl] : NULL;
-		if (tpc) {
-			dc_chk_site(&f, "last touched by the CPU at", tpc, NO_TIME);
-			dc_chk_site(&f, "mapped at", x->map_pc, x->map_time);
-			dc_chk_what(
-			    &f,
-			    "device wrote %llu bytes of transfer #%llu over lines the CPU may "
-			    "hold in its cache {0} {1}",
-			    (unsigned long long)f.bytes, (unsigned long long)x->id);
-		} else {
-			dc_chk_site(&f, "mapped at", x->map_pc, x->map_time);
-			dc_chk_what(
-			    &f,
-			    "device wrote %llu bytes of transfer #%llu over lines the CPU may "
-			    "hold in its cache {0}",
-			    (unsigned long long)f.bytes, (unsigned long long)x->id);
-		}
-		bool m = false;
-		for (uint32_t k = 0; k < x->n_pieces; k++)
-			m |= candidate(c, x->pieces[k].pa, x->pieces[k].len, -1,
-			               DC_MF_OVERWRITTEN | DC_MF_CPU_READ_STALE);
-		f.manifested = m;
-		int idx = dc_finding_add(c, &f);
+		int idx = pre_finding(c, x, DC_RULE_C02, time, ps ? ps->tpc[fl] : NULL,
+		                      DC_MF_OVERWRITTEN | DC_MF_CPU_READ_STALE);
 		/* Only the lines the CPU may hold can manifest. */
 		for (uint32_t k = 0; idx >= 0 && k < x->n_pieces; k++) {
 			const struct dc_kev_piece *p = &x->pieces[k];
