@@ -430,34 +430,10 @@ static void section_model(void)
 
 /* --- 2. Instrumented access cost --------------------------------------------------------- */
 
-static volatile uint64_t sink;
-
-static uint64_t time_loop(const struct loop_case *c, bool instr, uint64_t *a, uint64_t *b,
-                          size_t calls)
-{
-	size_t words = c->bytes / 8;
-	uint64_t t0 = now_ns(), s = 0;
-	for (size_t k = 0; k < calls; k++) {
-		switch (c->kind) {
-		case LOOP_SUM:
-			s += instr ? drv_sum_instr(a, words) : drv_sum_plain(a, words);
-			break;
-		case LOOP_FILL:
-			instr ? drv_fill_instr(a, words, k) : drv_fill_plain(a, words, k);
-			break;
-		case LOOP_COPY:
-			instr ? drv_copy_instr(b, a, words) : drv_copy_plain(b, a, words);
-			break;
-		case LOOP_STRIDE:
-			s += instr ? drv_stride_instr(a, words / 8, 8)
-			           : drv_stride_plain(a, words / 8, 8);
-			break;
-		}
-	}
-	uint64_t dt = now_ns() - t0;
-	sink += s;
-	return dt;
-}
+static const struct loop_fns instr_fns = {drv_sum_instr, drv_fill_instr, drv_copy_instr,
+                                          drv_stride_instr};
+static const struct loop_fns plain_fns = {drv_sum_plain, drv_fill_plain, drv_copy_plain,
+                                          drv_stride_plain};
 
 /* The peers (bench/peer.c), next to this binary: dmacoh-bench-peer-tsan and -asan.  Runs one
  * for loop ci and prints its row; returns its median extra ns per access (NAN: not run). */
@@ -522,8 +498,6 @@ static void section_instr(void)
 	for (size_t ci = 0; ci < DC_ARRAY_SIZE(loop_cases); ci++) {
 		const struct loop_case *c = &loop_cases[ci];
 		size_t pages = (c->bytes + DC_PAGE_SIZE - 1) / DC_PAGE_SIZE;
-		size_t acc = loop_accesses(c);
-		size_t calls = LOOP_CALLS(acc);
 		double floor_ns = 0;
 		/* where: 0 inside the cached window, 1 outside (host heap), 2 host heap with no
 		 * machine current: the hook's call and return alone, the floor for "outside";
@@ -548,28 +522,10 @@ static void section_instr(void)
 			if (!a || !b)
 				die("out of memory");
 			dc_machine_set_current(where == 2 ? NULL : m);
-			/* Warm both: the model's lines and the host's pages and caches. */
-			time_loop(c, true, a, b, 1);
-			time_loop(c, false, a, b, 1);
+			/* Both warmed first (the model's lines, the host's pages and caches), then
+			 * alternating slices, as in the model section. */
 			double ratio[DC_BENCH_RUNS], extra[DC_BENCH_RUNS];
-			for (int r = 0; r < DC_BENCH_RUNS; r++) {
-				/* Alternating slices, as in the model section. */
-				uint64_t tp = 0, ti = 0;
-				for (int k = 0; k < DC_BENCH_SLICES; k++) {
-					size_t n = calls / DC_BENCH_SLICES;
-					if (k % 2) {
-						tp += time_loop(c, false, a, b, n);
-						ti += time_loop(c, true, a, b, n);
-					} else {
-						ti += time_loop(c, true, a, b, n);
-						tp += time_loop(c, false, a, b, n);
-					}
-				}
-				ratio[r] = (double)ti / (double)tp;
-				extra[r] =
-				    ((double)ti - (double)tp) /
-				    (double)(acc * (calls / DC_BENCH_SLICES * DC_BENCH_SLICES));
-			}
+			loop_compare(c, &instr_fns, &plain_fns, a, b, ratio, extra);
 			char x[64], y[64], by[96] = "";
 			struct summary e = summarize(extra, DC_BENCH_RUNS);
 			note_instr[ci][where] = e.med;
