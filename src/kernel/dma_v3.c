@@ -88,8 +88,7 @@ struct sysdma_ctl {
 	/* stop the channel */
 	void (*cancel)(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f);
 	/* program and start it over a mapped run (the 8237: dma.c's MapTransfer already did) */
-	int (*start)(struct dc_sys *s, PDMA_ADAPTER ad, uint64_t logical, uint32_t len,
-	             bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx);
+	int (*start)(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_soc_req *rq);
 };
 
 static void i8237_cancel(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f)
@@ -501,9 +500,15 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 		    dc_dma_map(s, DmaAdapter, m, MapRegisterBase, va, &got, WriteToDevice, r, pc);
 		if (got == 0)
 			break;
-		if (ctl && ctl->start &&
-		    ctl->start(s, DmaAdapter, (uint64_t)la.QuadPart, got, WriteToDevice,
-		               DmaCompletionRoutine, CompletionContext)) {
+		struct dc_dma_soc_req rq = {.logical = (uint64_t)la.QuadPart,
+		                            .len = got,
+		                            .to_device = WriteToDevice,
+		                            .cr = DmaCompletionRoutine,
+		                            .cr_ctx = CompletionContext,
+		                            .mdl = Mdl,
+		                            .mrb = MapRegisterBase,
+		                            .offset = Offset};
+		if (ctl && ctl->start && ctl->start(s, DmaAdapter, &rq)) {
 			/* The controller refused: unmap (drains nothing that moved). */
 			dc_dma_flush(s, DmaAdapter, m, MapRegisterBase, va, got, WriteToDevice, r,
 			             pc);
