@@ -11,7 +11,7 @@ struct spififo {
 	uint8_t *store, *stage; /* the sectors; a write's staging area */
 	uint64_t size, latency_ns;
 	bool fault_armed, failing;
-	uint32_t status, sector, count;
+	uint32_t status, sector, count, ctrl;
 	uint32_t cmd, pos, len; /* the running command: bytes moved of len */
 	struct dc_timer *start_ev, *done_ev;
 	struct dc_spififo_stats st;
@@ -19,7 +19,8 @@ struct spififo {
 
 static void set_irq(struct spififo *f)
 {
-	if (f->status & (DC_SPIFIFO_ST_DONE | DC_SPIFIFO_ST_ERR))
+	if ((f->status & (DC_SPIFIFO_ST_DONE | DC_SPIFIFO_ST_ERR)) ||
+	    (f->status & DC_SPIFIFO_ST_TC))
 		dc_host_irq_raise(f->h);
 	else
 		dc_host_irq_lower(f->h);
@@ -30,7 +31,7 @@ static void finish(struct spififo *f, bool ok)
 	dc_host_request(f->h, false);
 	if (ok && f->cmd == DC_SPIFIFO_CMD_WRITE)
 		memcpy(f->store + (uint64_t)f->sector * DC_SPIFIFO_SECTOR, f->stage, f->len);
-	f->status = ok ? DC_SPIFIFO_ST_DONE : DC_SPIFIFO_ST_ERR;
+	f->status = (f->status & DC_SPIFIFO_ST_TC) | (ok ? DC_SPIFIFO_ST_DONE : DC_SPIFIFO_ST_ERR);
 	f->st.errors += !ok;
 	f->cmd = 0;
 	set_irq(f);
@@ -108,6 +109,10 @@ static void f_tc(void *opaque, unsigned chan)
 	/* The controller's terminal count: a read is complete once every byte left the FIFO. */
 	if (f->cmd == DC_SPIFIFO_CMD_READ && f->pos == f->len)
 		dc_timer_mod(f->done_ev, dc_host_now(f->h));
+	if (f->cmd && f->ctrl & DC_SPIFIFO_CTRL_TCIE) {
+		f->status |= DC_SPIFIFO_ST_TC;
+		set_irq(f);
+	}
 }
 
 static void command(struct spififo *f, uint32_t cmd)
@@ -123,7 +128,7 @@ static void command(struct spififo *f, uint32_t cmd)
 	f->cmd = cmd;
 	f->pos = 0;
 	f->len = f->count * DC_SPIFIFO_SECTOR;
-	f->status = DC_SPIFIFO_ST_BUSY;
+	f->status = DC_SPIFIFO_ST_BUSY | (f->status & DC_SPIFIFO_ST_TC);
 	f->failing = f->fault_armed;
 	f->fault_armed = false;
 	if (cmd == DC_SPIFIFO_CMD_READ)
@@ -151,6 +156,8 @@ static uint32_t mmio_read(void *opaque, uint64_t off, unsigned size)
 		return DC_SPIFIFO_IDVAL;
 	case DC_SPIFIFO_CAPACITY:
 		return (uint32_t)(f->size / DC_SPIFIFO_SECTOR);
+	case DC_SPIFIFO_CTRL:
+		return f->ctrl;
 	default:
 		return 0;
 	}
@@ -173,7 +180,11 @@ static void mmio_write(void *opaque, uint64_t off, uint32_t val, unsigned size)
 			f->count = val;
 		break;
 	case DC_SPIFIFO_STATUS:
-		f->status &= ~(val & (DC_SPIFIFO_ST_DONE | DC_SPIFIFO_ST_ERR));
+		f->status &= ~(val & (DC_SPIFIFO_ST_DONE | DC_SPIFIFO_ST_ERR | DC_SPIFIFO_ST_TC));
+		set_irq(f);
+		break;
+	case DC_SPIFIFO_CTRL:
+		f->ctrl = val & DC_SPIFIFO_CTRL_TCIE;
 		set_irq(f);
 		break;
 	default:
@@ -187,7 +198,7 @@ static void spififo_reset(void *opaque)
 	dc_timer_del(f->start_ev);
 	dc_timer_del(f->done_ev);
 	dc_host_request(f->h, false);
-	f->status = f->sector = f->count = f->cmd = f->pos = f->len = 0;
+	f->status = f->sector = f->count = f->cmd = f->pos = f->len = f->ctrl = 0;
 	f->fault_armed = f->failing = false;
 	set_irq(f);
 }
@@ -275,7 +286,7 @@ const struct dc_device_model dc_spififo_model = {
     .abi = DMACOH_DEVICE_ABI,
     .size = sizeof(struct dc_device_model),
     .name = "spififo",
-    .desc = "SPI-flash-like block peripheral on a request line (SoC DMA, arm-soc)",
+    .desc = "SPI-flash-like block peripheral on a request line (arm-soc PL080; PC: 8237 ch 3)",
     .ops = &spififo_ops,
     .res =
         {

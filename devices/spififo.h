@@ -6,6 +6,8 @@
  * asserts its request line and streams the sectors through its FIFO (read: store -> FIFO ->
  * the DMA controller; write: the other way); when the last byte has passed it drops the
  * request, sets DONE and interrupts.  A write is committed to the store only when complete.
+ * On a PC platform (no request-line controller) the line is the 8237 channel of that number;
+ * with CTRL.TCIE set the controller's terminal count sets TC and interrupts.
  *
  * Deliberately not modelled: the SPI wire itself (clock, chip select, opcodes), a FIFO depth
  * and its overrun (the controller is always fast enough), PIO through the DATA register
@@ -29,6 +31,7 @@ enum dc_spififo_reg {
 	DC_SPIFIFO_REMAIN = 0x14,   /* R: bytes the FIFO still has to move */
 	DC_SPIFIFO_ID = 0x18,       /* R: DC_SPIFIFO_IDVAL */
 	DC_SPIFIFO_CAPACITY = 0x1C, /* R: the store's size in sectors */
+	DC_SPIFIFO_CTRL = 0x20,     /* R/W: DC_SPIFIFO_CTRL_* */
 };
 #define DC_SPIFIFO_IDVAL 0x4F464953u /* "SIFO" */
 
@@ -38,6 +41,12 @@ enum dc_spififo_reg {
 #define DC_SPIFIFO_ST_BUSY 0x1u
 #define DC_SPIFIFO_ST_DONE 0x2u
 #define DC_SPIFIFO_ST_ERR 0x4u
+#define DC_SPIFIFO_ST_TC 0x8u /* with CTRL.TCIE: the controller's terminal count came */
+
+/* Latch the controller's terminal count in STATUS.TC and interrupt with it: for a controller
+ * that raises no completion interrupt of its own (the 8237: its terminal count goes to the
+ * device), so the driver learns where each transfer ended. */
+#define DC_SPIFIFO_CTRL_TCIE 0x1u
 
 extern const struct dc_device_model dc_spififo_model;
 

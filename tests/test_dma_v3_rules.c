@@ -8,6 +8,9 @@
 #include "dctest.h"
 #include "test_check.h"
 
+/* DMA_COMPLETION_STATUS values (wdm.h is the driver's side, not included here). */
+enum { DmaComplete = 0, DmaError = 2, DmaCancelled = 3 };
+
 static char adapter_obj, pdo_obj, mdl_obj, mrb_obj, irp_obj;
 
 static void get_adapter(struct tc_env *v, int version)
@@ -45,10 +48,11 @@ static void put(struct tc_env *v)
 	                           .status = 1});
 }
 
-/* A one-page write mapped by `map_routine`, flushed by `flush_routine` with `ok` as the verdict,
- * its IRP completed with success; the registers freed, the adapter put. */
-static void failed_flush_then_success(struct tc_env *v, int version, const char *map_routine,
-                                      const char *flush_routine)
+/* A one-page write mapped by `map_routine`, its DmaCompletionRoutine called with `completion`
+ * (-1: none), flushed by `flush_routine` with `flush_ok` as the verdict, its IRP completed
+ * with success; the registers freed, the adapter put. */
+static void transfer_then_success(struct tc_env *v, int version, const char *map_routine,
+                                  int completion, const char *flush_routine, int flush_ok)
 {
 	uint8_t *buf = dc_alloc_cached(v->m, 1, DC_ZONE_DMA32, false);
 	uint64_t pa = dc_va_to_pa(v->m, buf);
@@ -77,6 +81,15 @@ static void failed_flush_then_success(struct tc_env *v, int version, const char 
 	                           .xfer = 1,
 	                           .pieces = &p,
 	                           .n_pieces = 1});
+	if (completion >= 0)
+		tc_emit(v, (struct dc_kev){.type = DC_KEV_DMA_COMPLETION,
+		                           .pc = tc_pc_dpc,
+		                           .routine = "DmaCompletionRoutine",
+		                           .adapter = &adapter_obj,
+		                           .device = &pdo_obj,
+		                           .mdl = &mdl_obj,
+		                           .mrb = &mrb_obj,
+		                           .status = completion});
 	tc_emit(v, (struct dc_kev){.type = DC_KEV_FLUSH,
 	                           .pc = tc_pc_dpc,
 	                           .routine = flush_routine,
@@ -86,7 +99,7 @@ static void failed_flush_then_success(struct tc_env *v, int version, const char 
 	                           .va = buf,
 	                           .len = DC_PAGE_SIZE,
 	                           .dir = DC_DIR_TO_DEVICE,
-	                           .status = 0,
+	                           .status = flush_ok,
 	                           .xfer = 1});
 	tc_emit(v, (struct dc_kev){.type = DC_KEV_MAPREG_FREE,
 	                           .pc = tc_pc_dpc,
@@ -123,13 +136,39 @@ DC_TEST(dma_v3_rules_failed_flush_ex_then_success_is_v05)
 {
 	struct tc_env v;
 	CHECK(tc_init(&v, "noncoherent", 1, NULL));
-	failed_flush_then_success(&v, 3, "MapTransferEx", "FlushAdapterBuffersEx");
+	transfer_then_success(&v, 3, "MapTransferEx", -1, "FlushAdapterBuffersEx", 0);
 	CHECK_EQ(only(&v, DC_RULE_V05), 1);
 	tc_fini(&v);
 	/* The same from the v1 routines: C08, as before. */
 	CHECK(tc_init(&v, "noncoherent", 1, NULL));
-	failed_flush_then_success(&v, 2, "MapTransfer", "FlushAdapterBuffers");
+	transfer_then_success(&v, 2, "MapTransfer", -1, "FlushAdapterBuffers", 0);
 	CHECK_EQ(only(&v, DC_RULE_C08), 1);
+	tc_fini(&v);
+}
+
+/* The DmaCompletionRoutine's status decides the IRP as the flush's does: DmaError or
+ * DmaCancelled then success is V05 even when FlushAdapterBuffersEx succeeded; DmaComplete is
+ * clean; a failed completion and a failed flush of one transfer are one finding. */
+DC_TEST(dma_v3_rules_completion_status_then_success_is_v05)
+{
+	static const int bad[] = {DmaError, DmaCancelled};
+	for (unsigned i = 0; i < 2; i++) {
+		struct tc_env v;
+		CHECK(tc_init(&v, "noncoherent", 1, NULL));
+		transfer_then_success(&v, 3, "MapTransferEx", bad[i], "FlushAdapterBuffersEx", 1);
+		CHECK_EQ(only(&v, DC_RULE_V05), 1);
+		const struct dc_finding *f = dc_check_finding(v.c, 0);
+		CHECK(f && strstr(f->what, bad[i] == DmaError ? "DmaError" : "DmaCancelled"));
+		tc_fini(&v);
+	}
+	struct tc_env v;
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	transfer_then_success(&v, 3, "MapTransferEx", DmaComplete, "FlushAdapterBuffersEx", 1);
+	CHECK_EQ(dc_check_count(v.c), 0);
+	tc_fini(&v);
+	CHECK(tc_init(&v, "noncoherent", 1, NULL));
+	transfer_then_success(&v, 3, "MapTransferEx", DmaError, "FlushAdapterBuffersEx", 0);
+	CHECK_EQ(only(&v, DC_RULE_V05), 1);
 	tc_fini(&v);
 }
 

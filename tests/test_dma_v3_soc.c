@@ -242,10 +242,29 @@ DC_TEST(dma_v3_soc_tail_held_until_flush)
 
 /* The device answers with an error half way: the error interrupt, DmaError, and the flush
  * says the transfer failed. */
+/* The HAL's DC_KEV_DMA_COMPLETION events: how many, the last one. */
+struct comp_log {
+	unsigned n;
+	struct dc_kev last;
+};
+
+static void comp_kev(void *opaque, const struct dc_kev *e)
+{
+	struct comp_log *l = opaque;
+	if (e->type == DC_KEV_DMA_COMPLETION) {
+		l->n++;
+		l->last = *e;
+	}
+}
+
+static const struct dc_observer comp_logger = {.kev = comp_kev};
+
 DC_TEST(dma_v3_soc_error_interrupt_is_dma_error)
 {
 	struct rig r;
 	CHECK(rig_up(&r, 8192));
+	struct comp_log cl = {0};
+	dc_machine_add_observer(dc_sys_machine(r.s), &comp_logger, &cl);
 	uint8_t *buf = dc_sys_alloc_buffer(r.s, 8192, 0, DC_ZONE_ANY);
 	PMDL mdl = IoAllocateMdl(buf, 8192, FALSE, FALSE, NULL);
 	MmBuildMdlForNonPagedPool(mdl);
@@ -261,6 +280,11 @@ DC_TEST(dma_v3_soc_error_interrupt_is_dma_error)
 	wait_done(&r, &c, 1);
 	CHECK_EQ(c.calls, 1);
 	CHECK_EQ(c.st, DmaError);
+	/* The checker sees the status the routine got, with the transfer it ends. */
+	CHECK_EQ(cl.n, 1);
+	CHECK_EQ(cl.last.status, DmaError);
+	CHECK(cl.last.mdl == mdl && cl.last.mrb == r.mrb && cl.last.value == 0);
+	CHECK(cl.last.pc == (const void *)(uintptr_t)on_done);
 	KeRaiseIrql(DISPATCH_LEVEL, &old);
 	CHECK(r.ops->FlushAdapterBuffersEx(r.a, mdl, r.mrb, 0, len, FALSE) != STATUS_SUCCESS);
 	KeLowerIrql(old);
@@ -269,8 +293,9 @@ DC_TEST(dma_v3_soc_error_interrupt_is_dma_error)
 	rig_down(&r);
 }
 
-/* CancelMappedTransfer halts the channel: no completion routine, the flush is still owed and
- * succeeds, the channel ends disabled, a second cancel finds nothing. */
+/* CancelMappedTransfer halts the channel: the completion routine runs with DmaCancelled (the
+ * WDK's CancelMappedTransfer remarks), the flush is still owed and succeeds, the channel ends
+ * disabled, a second cancel finds nothing. */
 DC_TEST(dma_v3_soc_cancel_halts_the_channel)
 {
 	struct rig r;
@@ -291,7 +316,9 @@ DC_TEST(dma_v3_soc_cancel_halts_the_channel)
 	KeLowerIrql(old);
 	dev_cmd(&r, DC_SPIFIFO_CMD_READ, 0, 16);
 	dc_sys_run_for(r.s, 10000000);
-	CHECK_EQ(c.calls, 0);
+	CHECK_EQ(c.calls, 1);
+	CHECK_EQ(c.st, DmaCancelled);
+	CHECK_EQ(c.irql, DISPATCH_LEVEL);
 	CHECK_EQ(dc_pl080_stats(dc_pl080_from_bus(&dc_sys_machine(r.s)->bus), 0)->dst_bytes, 0);
 	KeRaiseIrql(DISPATCH_LEVEL, &old);
 	CHECK_EQ(r.ops->FlushAdapterBuffersEx(r.a, mdl, r.mrb, 0, len, FALSE), STATUS_SUCCESS);

@@ -1,12 +1,16 @@
 /*
  * v3sub.c -- WDM function driver for spififo, a SPI-flash-like block peripheral on a request
- * line of the arm-soc platform's PL080, written against version 3 of the DMA operations
- * interface as a v3 *subordinate* (system DMA) driver (wdm-dma-spec 3, docs/kernel.md "DMA
- * version 3"):
+ * line of the arm-soc platform's PL080 (or, on the PC platforms, on the 8237 channel its line
+ * is wired to), written against version 3 of the DMA operations interface as a v3
+ * *subordinate* (system DMA) driver (wdm-dma-spec 3, docs/kernel.md "DMA version 3"):
  *
  *   START       IoGetDmaAdapter(VERSION3, DmaRequestLine = spififo's line, DeviceAddress = its
- *               DATA register): the HAL binds a controller channel to the line.  No such
- *               adapter on a platform without a request-line controller: the start fails.
+ *               DATA register): the HAL binds a controller channel to the line.  With a DMA
+ *               resource in the start resources (an ISA channel: the PC's 8237) the
+ *               description also names DmaChannel, and the driver enables the device's TC
+ *               interrupt: the 8237 raises none of its own, so the HAL never calls the
+ *               completion routine there (the WDK's DmaCompletionRoutine remarks) and the
+ *               device's TC interrupt ends each piece instead.
  *               InitializeDmaTransferContext and AllocateAdapterChannelEx (KeepObject): the
  *               adapter object and its map registers are the driver's while the device runs.
  *   StartIo     programs the device (LBA, COUNT, CMD) for the whole request, then the first
@@ -47,11 +51,14 @@ DMACOH_DRIVER("v3sub", "spififo",
 #define SF_REG_STATUS 0x10
 #define SF_REG_ID 0x18
 #define SF_REG_CAPACITY 0x1C
+#define SF_REG_CTRL 0x20
+#define SF_CTRL_TCIE 0x1       /* interrupt at the controller's terminal count too */
 #define SF_ID_VALUE 0x4F464953 /* "SIFO" */
 #define SF_CMD_READ 1
 #define SF_CMD_WRITE 2
 #define SF_ST_DONE 0x2
 #define SF_ST_ERR 0x4
+#define SF_ST_TC 0x8
 #define SF_SECTOR 512
 #define SF_REQUEST_LINE 3     /* its line on the SoC's DMA controller (the board's wiring) */
 #define SUB_CHUNK (36 * 1024) /* bytes asked of one MapTransferEx at most */
@@ -68,7 +75,8 @@ typedef struct _SUB_EXTENSION {
 	PDMA_ADAPTER DmaAdapter;
 	ULONG NumberOfMapRegisters;
 	ULONGLONG Capacity;
-	volatile LONG DeviceStatus; /* DONE/ERR seen by the ISR */
+	BOOLEAN IsaChannel;         /* an 8237 channel: pieces end at the device's TC interrupt */
+	volatile LONG DeviceStatus; /* DONE/ERR/TC seen by the ISR */
 
 	UCHAR DmaContext[DMA_TRANSFER_CONTEXT_SIZE_V1];
 	PVOID MapRegisterBase; /* kept with the adapter object while started */
@@ -299,14 +307,11 @@ static VOID SubProgress(PSUB_EXTENSION ext)
 	SubCompleteIrp(irp, status, information);
 }
 
-static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                           PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
+/* The end of a piece: its flush, the verdict, the next piece. */
+static VOID SubPieceEnd(PSUB_EXTENSION ext, DMA_COMPLETION_STATUS Status)
 {
-	PSUB_EXTENSION ext = (PSUB_EXTENSION)CompletionContext;
 	NTSTATUS flushStatus;
 
-	UNREFERENCED_PARAMETER(DmaAdapter);
-	UNREFERENCED_PARAMETER(DeviceObject);
 	if (ext->Irp == NULL || !ext->PieceActive)
 		return;
 	flushStatus = SubFlushPiece(ext);
@@ -321,6 +326,14 @@ static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
 	ext->Done += ext->PieceMapped;
 #endif
 	SubProgress(ext);
+}
+
+static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                           PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
+{
+	UNREFERENCED_PARAMETER(DmaAdapter);
+	UNREFERENCED_PARAMETER(DeviceObject);
+	SubPieceEnd((PSUB_EXTENSION)CompletionContext, Status);
 }
 
 static VOID SubStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -359,7 +372,8 @@ static BOOLEAN SubIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
 	ULONG status;
 
 	UNREFERENCED_PARAMETER(Interrupt);
-	status = SubRead(ext, SF_REG_STATUS) & (SF_ST_DONE | SF_ST_ERR);
+	status = SubRead(ext, SF_REG_STATUS) &
+	         (SF_ST_DONE | SF_ST_ERR | (ext->IsaChannel ? SF_ST_TC : 0));
 	if (status == 0)
 		return FALSE;
 	SubWrite(ext, SF_REG_STATUS, status);
@@ -378,7 +392,13 @@ static VOID SubDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Conte
 	UNREFERENCED_PARAMETER(Context);
 	if (ext->Irp == NULL || status == 0)
 		return;
-	ext->DevAnswer |= status;
+	/* An 8237 channel: the device's TC says the piece has moved (no completion routine is
+	 * called there); the flush's status decides it. */
+	if ((status & SF_ST_TC) && ext->IsaChannel)
+		SubPieceEnd(ext, DmaComplete);
+	if (ext->Irp == NULL)
+		return;
+	ext->DevAnswer |= status & (SF_ST_DONE | SF_ST_ERR);
 	SubProgress(ext);
 }
 
@@ -424,10 +444,10 @@ static NTSTATUS SubStartDevice(PSUB_EXTENSION ext, PCM_RESOURCE_LIST translated)
 	PCM_PARTIAL_RESOURCE_LIST list;
 	DEVICE_DESCRIPTION desc;
 	PHYSICAL_ADDRESS regsStart = {{0, 0}};
-	ULONG regsLength = 0, vector = 0, level = 0, i;
+	ULONG regsLength = 0, vector = 0, level = 0, channel = 0, i;
 	KAFFINITY affinity = 0;
 	KINTERRUPT_MODE mode = LevelSensitive;
-	BOOLEAN shared = FALSE, haveInterrupt = FALSE;
+	BOOLEAN shared = FALSE, haveInterrupt = FALSE, haveChannel = FALSE;
 	KIRQL oldIrql;
 	NTSTATUS status;
 
@@ -452,6 +472,10 @@ static NTSTATUS SubStartDevice(PSUB_EXTENSION ext, PCM_RESOURCE_LIST translated)
 			shared = (BOOLEAN)(d->ShareDisposition == CmResourceShareShared);
 			haveInterrupt = TRUE;
 			break;
+		case CmResourceTypeDma:
+			channel = d->u.Dma.Channel;
+			haveChannel = TRUE;
+			break;
 		default:
 			break;
 		}
@@ -468,17 +492,22 @@ static NTSTATUS SubStartDevice(PSUB_EXTENSION ext, PCM_RESOURCE_LIST translated)
 		goto fail_unmap;
 	}
 	ext->Capacity = (ULONGLONG)SubRead(ext, SF_REG_CAPACITY) * SF_SECTOR;
-	SubWrite(ext, SF_REG_STATUS, SF_ST_DONE | SF_ST_ERR);
+	SubWrite(ext, SF_REG_STATUS, SF_ST_DONE | SF_ST_ERR | SF_ST_TC);
+	ext->IsaChannel = haveChannel;
+	SubWrite(ext, SF_REG_CTRL, haveChannel ? SF_CTRL_TCIE : 0);
 
 	/* Version 3 subordinate DMA: the request line and the peripheral's FIFO register. */
 	RtlZeroMemory(&desc, sizeof(desc));
 	desc.Version = DEVICE_DESCRIPTION_VERSION3;
 	desc.Master = FALSE;
-	desc.InterfaceType = ACPIBus;
+	desc.InterfaceType = haveChannel ? Isa : ACPIBus;
 	desc.DmaWidth = Width8Bits;
-	desc.DmaRequestLine = SF_REQUEST_LINE;
+	desc.DmaChannel = channel;
+	desc.DmaRequestLine = haveChannel ? channel : SF_REQUEST_LINE;
 	desc.DeviceAddress.QuadPart = regsStart.QuadPart + SF_REG_DATA;
-	desc.MaximumLength = 64 * 1024;
+	/* On the 8237 the map registers bound a transfer (one run, bounced through them when the
+	 * buffer's pages are scattered): 16 KiB of them, so a 36 KiB piece is mapped in part. */
+	desc.MaximumLength = haveChannel ? 16 * 1024 : 64 * 1024;
 	ext->DmaAdapter = IoGetDmaAdapter(ext->Pdo, &desc, &ext->NumberOfMapRegisters);
 	if (ext->DmaAdapter == NULL || ext->NumberOfMapRegisters == 0) {
 		status = STATUS_INSUFFICIENT_RESOURCES;

@@ -112,6 +112,11 @@ enum dc_kev_type {
 	 * chain), mrb, value = Offset, len = *Length on entry, len_out = *Length on exit (bytes
 	 * mapped), dir, status = the NTSTATUS returned. */
 	DC_KEV_MAP_EX,
+	/* The HAL calls a DmaCompletionRoutine (from its DPC, at DISPATCH_LEVEL): pc = the
+	 * routine, adapter, device (the PDO), mdl, mrb and value = Offset of the MapTransferEx
+	 * whose transfer ended, status = the DMA_COMPLETION_STATUS it gets (DmaComplete 0,
+	 * DmaAborted 1, DmaError 2, DmaCancelled 3). */
+	DC_KEV_DMA_COMPLETION,
 	DC_KEV_COUNT
 };
 const char *dc_kev_name(enum dc_kev_type t);

@@ -127,7 +127,8 @@ struct dc_irp {
 struct dc_failed_flush {
 	const void *mdl, *pc;
 	uint64_t time;
-	bool v3; /* FlushAdapterBuffersEx */
+	bool v3;        /* FlushAdapterBuffersEx */
+	int completion; /* -1: a failed flush; else the DMA_COMPLETION_STATUS a routine got */
 };
 
 /* v3.c: a MapTransferEx that mapped less than asked; the next one on the MDL continues at end. */
@@ -228,6 +229,7 @@ struct dc_check {
 /* v3.c: the version 3 rules that need state of their own, and what check.c asks of it. */
 bool dc_v3_routine(const char *routine);
 void dc_v3_map_ex(struct dc_check *c, const struct dc_kev *e);
+void dc_v3_completion(struct dc_check *c, const struct dc_kev *e);
 bool dc_v3_skipped(const struct dc_check *c, const void *mdl);
 void dc_v3_irp_complete(struct dc_check *c, const struct dc_kev *e, const void *mdl, unsigned dev);
 void dc_v3_free(struct dc_check *c);

@@ -241,7 +241,7 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 	struct dc_mrb *r = dc_chk_mrb_find(c, e->adapter, e->mrb);
 	bool v3 = dc_v3_routine(e->routine);
 	if (e->status == 0 && e->mdl && GROW(c->ff, c->n_ff, c->cap_ff))
-		c->ff[c->n_ff++] = (struct dc_failed_flush){e->mdl, e->pc, e->time, v3};
+		c->ff[c->n_ff++] = (struct dc_failed_flush){e->mdl, e->pc, e->time, v3, -1};
 	struct dc_xfer *x = e->xfer ? dc_chk_xfer_find(c, e->xfer) : NULL;
 	if (!x) {
 		if (e->xfer)
@@ -401,7 +401,7 @@ static void ev_sg_put(struct dc_check *c, const struct dc_kev *e)
 		dc_finding_add(c, &f);
 	}
 	if (e->status == 0 && x->mdl && GROW(c->ff, c->n_ff, c->cap_ff))
-		c->ff[c->n_ff++] = (struct dc_failed_flush){x->mdl, e->pc, e->time, x->v3};
+		c->ff[c->n_ff++] = (struct dc_failed_flush){x->mdl, e->pc, e->time, x->v3, -1};
 	xfer_end(c, x);
 }
 
@@ -595,25 +595,40 @@ static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
 			dc_finding_add(c, &f);
 		}
 	}
+	bool ff_told = false; /* one finding per IRP; every failure of its MDL is consumed */
 	for (size_t i = 0; i < c->n_ff; i++) {
 		if (!mdl || c->ff[i].mdl != mdl)
 			continue;
-		if (nt_success(e->status)) {
+		if (nt_success(e->status) && !ff_told) {
+			ff_told = true;
 			bool v3 = c->ff[i].v3;
 			struct dc_finding f =
 			    dc_chk_fnd(v3 ? DC_RULE_V05 : DC_RULE_C08, e->pc, e->time);
+			int cs = c->ff[i].completion;
+			static const char *const cs_name[] = {"DmaComplete", "DmaAborted",
+			                                      "DmaError", "DmaCancelled"};
 			f.device = dev;
-			dc_chk_site(&f, "flushed at", c->ff[i].pc, c->ff[i].time);
+			dc_chk_site(&f, cs >= 0 ? "completion routine" : "flushed at", c->ff[i].pc,
+			            c->ff[i].time);
 			dc_chk_site(&f, "completed at", e->pc, e->time);
-			dc_chk_what(&f, "%s {0} and the IRP completed with status 0x%08x {1}",
-			            v3 ? "FlushAdapterBuffersEx failed"
-			               : "FlushAdapterBuffers returned FALSE",
-			            (unsigned)(uint32_t)e->status);
+			if (cs >= 0)
+				dc_chk_what(
+				    &f,
+				    "the DmaCompletionRoutine got %s {0} and the IRP completed "
+				    "with status 0x%08x {1}",
+				    cs < 4 ? cs_name[cs] : "a failure status",
+				    (unsigned)(uint32_t)e->status);
+			else
+				dc_chk_what(&f,
+				            "%s {0} and the IRP completed with status 0x%08x {1}",
+				            v3 ? "FlushAdapterBuffersEx failed"
+				               : "FlushAdapterBuffers returned FALSE",
+				            (unsigned)(uint32_t)e->status);
 			f.manifested = true;
 			dc_finding_add(c, &f);
 		}
 		c->ff[i] = c->ff[--c->n_ff];
-		break;
+		i--; /* look at the entry moved here (size_t wraps, the loop's ++ undoes it) */
 	}
 	bool fail_info = nt_error(e->status) && e->len_out;
 	bool too_much = e->len_out > e->len && (major != IRP_MJ_READ_ || r || e->len);
@@ -1165,6 +1180,9 @@ void dc_chk_on_kev(void *opaque, const struct dc_kev *e)
 		break;
 	case DC_KEV_MAP_EX:
 		dc_v3_map_ex(c, e);
+		break;
+	case DC_KEV_DMA_COMPLETION:
+		dc_v3_completion(c, e);
 		break;
 	default:
 		break;

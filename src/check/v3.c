@@ -9,8 +9,8 @@
  * No KeFlushIoBuffers is required of a v3 driver: MapTransferEx reports its own cache
  * maintenance (a DC_KEV_KE_FLUSH under its name), which check.c treats as the flush it is.
  * Not judged: MDL chains across which one MapTransferEx maps (each MDL is its own transfer in
- * the shadow), the DmaCompletionRoutine of a system DMA controller that raises one (no
- * platform's controller does yet). */
+ * the shadow).  The DmaCompletionRoutine's status (DC_KEV_DMA_COMPLETION) other than
+ * DmaComplete fails the transfer for V05 as a failed FlushAdapterBuffersEx does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +145,22 @@ void dc_v3_map_ex(struct dc_check *c, const struct dc_kev *e)
 	} else if (p) {
 		*p = c->v3p[--c->n_v3p];
 	}
+}
+
+/* The HAL called a DmaCompletionRoutine: a status other than DmaComplete fails the transfer of
+ * that MDL, as a failed FlushAdapterBuffersEx does; the IRP's success after it is V05 (judged
+ * at its completion with the failed flushes).  One failure per MDL is enough. */
+void dc_v3_completion(struct dc_check *c, const struct dc_kev *e)
+{
+	if (e->status == 0 /* DmaComplete */ || !e->mdl)
+		return;
+	for (size_t i = 0; i < c->n_ff; i++)
+		if (c->ff[i].mdl == e->mdl)
+			return;
+	if (c->n_ff >= c->cap_ff &&
+	    dc_v3_grow((void **)&c->ff, &c->cap_ff, sizeof(*c->ff), c->n_ff + 1))
+		return;
+	c->ff[c->n_ff++] = (struct dc_failed_flush){e->mdl, e->pc, e->time, true, (int)e->status};
 }
 
 bool dc_v3_skipped(const struct dc_check *c, const void *mdl)

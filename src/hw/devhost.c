@@ -51,6 +51,7 @@ struct dc_host {
 	struct chan_ctx chan[2];
 	struct dc_pl080 *pl080; /* the request-line controller, when the model has a line */
 	int rline;              /* its line, -1: none */
+	bool rline_8237;        /* no request-line controller: the line is the 8237 channel */
 	struct dc_timer *timers;
 	struct dc_bm *bms;
 	uint64_t bad_size; /* accesses of an undeclared size */
@@ -434,7 +435,7 @@ static int claim(struct dc_host *h, char *err, size_t errlen)
 		}
 	}
 	if (h->model->size >= offsetof(struct dc_device_model, request_line) + 1 &&
-	    h->model->has_request_line) {
+	    h->model->has_request_line && !h->rline_8237) {
 		unsigned line = h->model->request_line;
 		h->pl080 = dc_pl080_from_bus(&m->bus);
 		if (!h->pl080)
@@ -515,7 +516,16 @@ int dc_device_attach(struct dc_machine *m, struct dc_bridge *br,
 		r->irq = -1;
 	if (r->mmio_len && !r->mmio_base)
 		r->mmio_base = dc_mmio_window(m) + model->res.mmio_base;
-	if (r->dma_channel >= 0)
+	/* A request-line peripheral on a platform whose system DMA controller is the 8237 (no
+	 * request-line controller): its line is the 8237 channel of that number, as an ISA
+	 * board's DRQ jumper would wire it. */
+	if (model->size >= offsetof(struct dc_device_model, request_line) + 1 &&
+	    model->has_request_line && h->dma && !dc_pl080_from_bus(&m->bus) &&
+	    r->dma_channel < 0) {
+		r->dma_channel = model->request_line;
+		h->rline_8237 = true;
+	}
+	if (r->dma_channel >= 0 && r->dma_channel <= 7)
 		r->dma_width = 8 * dc_i8237_width((unsigned)r->dma_channel);
 	if (!r->has_dma2)
 		r->dma_channel2 = -1;
@@ -855,15 +865,21 @@ void dc_host_request(struct dc_host *h, bool level)
 {
 	if (h->rline >= 0)
 		dc_pl080_request(h->pl080, (unsigned)h->rline, level);
+	else if (h->rline_8237)
+		dc_host_dreq(h, 0, level);
 }
 
 void dc_host_request_error(struct dc_host *h)
 {
 	if (h->rline >= 0)
 		dc_pl080_error(h->pl080, (unsigned)h->rline);
+	else if (h->rline_8237)
+		dc_host_dma_error(h, 0);
 }
 
 int dc_host_request_line(const struct dc_host *h)
 {
+	if (h->rline_8237)
+		return h->chan[0].ch;
 	return h->rline;
 }

@@ -125,6 +125,12 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 		a->nmr = DC_MIN(a->nmr, s->m->plat.map_registers);
 	} else {
 		unsigned ch = dd->DmaChannel;
+		/* v3 on the 8237: the channel is DmaChannel or DmaRequestLine (both, if given,
+		 * the same). */
+		if (v3 && dd->DmaRequestLine && ch && ch != dd->DmaRequestLine)
+			goto fail;
+		if (v3 && !ch)
+			ch = dd->DmaRequestLine;
 		bool wide = ch >= 4;
 		if (!s->dma || ch > 7 || ch == 4 || (dd->DmaWidth == Width16Bits) != wide ||
 		    (dd->DmaWidth != Width8Bits && dd->DmaWidth != Width16Bits))

@@ -59,10 +59,21 @@ void dc_dma_free_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PHYSICAL_A
 void dc_dma_ke_flush(struct dc_sys *s, PMDL mdl, BOOLEAN read, BOOLEAN dma, const char *routine,
                      const void *pc);
 
+/* One system DMA transfer MapTransferEx starts: the mapped run, the direction, the completion
+ * routine, and the MapTransferEx it came from (for the DC_KEV_DMA_COMPLETION event). */
+struct dc_dma_soc_req {
+	uint64_t logical;
+	uint32_t len;
+	bool to_device;
+	PDMA_COMPLETION_ROUTINE cr;
+	PVOID cr_ctx;
+	PMDL mdl;
+	PVOID mrb;
+	uint64_t offset;
+};
 /* dma_v3_soc.c, for a live adapter with plch >= 0: start its channel over a mapped run
  * (0, or -1 if the controller refused), cancel it. */
-int dc_dma_soc_start(struct dc_sys *s, PDMA_ADAPTER ad, uint64_t logical, uint32_t len,
-                     bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx);
+int dc_dma_soc_start(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_soc_req *rq);
 void dc_dma_soc_cancel(struct dc_sys *s, PDMA_ADAPTER ad);
 #define DC_DMA_SOC_MAX (8u * 4092u) /* bytes one MapTransferEx can move (LLI budget) */
 

@@ -108,8 +108,7 @@ int dc_v3soc_bind(struct dc_sys *s, struct dc_adapter *a, unsigned line, uint64_
 void dc_v3soc_unbind(struct dc_sys *s, struct dc_adapter *a);
 void dc_v3soc_fini(struct dc_sys *s);
 /* Programs and starts a's channel over [logical, logical + len) (len <= DC_V3SOC_MAX). */
-int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, uint64_t logical, uint32_t len,
-                   bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx);
+int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, const struct dc_dma_soc_req *rq);
 bool dc_v3soc_drain(struct dc_sys *s, struct dc_adapter *a);
 void dc_v3soc_cancel(struct dc_sys *s, struct dc_adapter *a);
 

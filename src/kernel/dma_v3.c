@@ -14,9 +14,11 @@
  *    over what a device->memory transfer wrote (dma.c's drain).
  *  - System DMA goes through a small controller table (struct sysdma_ctl) so that a second
  *    controller (a request-line SoC DMAC) can plug in next to the 8237.  The 8237 raises no
- *    interrupt of its own at terminal count, so no HAL can call a DmaCompletionRoutine for it:
- *    MapTransferEx with one on an 8237 channel returns STATUS_NOT_SUPPORTED, and the driver
- *    learns of the end from its device's interrupt, as on the ISA HAL.
+ *    interrupt of its own at terminal count (TC goes to the device), so no HAL can call a
+ *    DmaCompletionRoutine for it.  The WDK says the routine "is called only if" the system DMA
+ *    controller can interrupt at the end of a transfer, and that other drivers learn the end
+ *    by other means: MapTransferEx on an 8237 channel accepts one and never calls it, and the
+ *    driver learns of the end from its device's interrupt, as on the ISA HAL.
  *  - DMA domains and CreateCommonBufferFromMdl need DMA remapping (an IOMMU), which no dmacoh
  *    platform has: they fail as Windows does without it (STATUS_NOT_SUPPORTED, NULL domain).
  * Not modelled: NUMA (PreferredNode is accepted, memory has one node), DMA_ZERO_BUFFERS. */
@@ -86,8 +88,7 @@ struct sysdma_ctl {
 	/* stop the channel */
 	void (*cancel)(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f);
 	/* program and start it over a mapped run (the 8237: dma.c's MapTransfer already did) */
-	int (*start)(struct dc_sys *s, PDMA_ADAPTER ad, uint64_t logical, uint32_t len,
-	             bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx);
+	int (*start)(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_soc_req *rq);
 };
 
 static void i8237_cancel(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f)
@@ -450,8 +451,8 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 	    (f.master && (!ScatterGatherBuffer || DmaCompletionRoutine)))
 		return STATUS_INVALID_PARAMETER;
 	const struct sysdma_ctl *ctl = f.master ? NULL : sysdma_ctl_of(&f);
-	if (ctl && DmaCompletionRoutine && !ctl->completion_irq)
-		return STATUS_NOT_SUPPORTED;
+	if (ctl && !ctl->completion_irq)
+		DmaCompletionRoutine = NULL; /* accepted, never called (no completion interrupt) */
 	ULONG cap = ctl ? ctl->max_runs : 0;
 	if (ScatterGatherBuffer) {
 		if (ScatterGatherBufferLength < sg_size(1))
@@ -499,9 +500,15 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 		    dc_dma_map(s, DmaAdapter, m, MapRegisterBase, va, &got, WriteToDevice, r, pc);
 		if (got == 0)
 			break;
-		if (ctl && ctl->start &&
-		    ctl->start(s, DmaAdapter, (uint64_t)la.QuadPart, got, WriteToDevice,
-		               DmaCompletionRoutine, CompletionContext)) {
+		struct dc_dma_soc_req rq = {.logical = (uint64_t)la.QuadPart,
+		                            .len = got,
+		                            .to_device = WriteToDevice,
+		                            .cr = DmaCompletionRoutine,
+		                            .cr_ctx = CompletionContext,
+		                            .mdl = Mdl,
+		                            .mrb = MapRegisterBase,
+		                            .offset = Offset};
+		if (ctl && ctl->start && ctl->start(s, DmaAdapter, &rq)) {
 			/* The controller refused: unmap (drains nothing that moved). */
 			dc_dma_flush(s, DmaAdapter, m, MapRegisterBase, va, got, WriteToDevice, r,
 			             pc);

@@ -6,9 +6,12 @@
  * shortens the mapping to that budget), the peripheral's FIFO register (DeviceAddress) on the
  * other side, and starts it.  The controller's interrupt (one line, every channel) is connected
  * by the HAL itself: terminal count or error queues the channel's DPC, which calls the
- * driver's DmaCompletionRoutine at DISPATCH_LEVEL with DmaComplete or DmaError.  A drain
+ * driver's DmaCompletionRoutine at DISPATCH_LEVEL with DmaComplete or DmaError (a
+ * DC_KEV_DMA_COMPLETION event first, so the checker sees the status).  A drain
  * (FlushAdapterBuffersEx, through dma.c's flush) halts the channel so the FIFO tail reaches
- * memory, then disables it; CancelMappedTransfer halts it.
+ * memory, then disables it; CancelMappedTransfer halts it and, for a transfer that had not
+ * ended, calls the routine with DmaCancelled (the WDK: a cancelled transfer's completion
+ * routine is called, its status may be DmaCancelled).
  *
  * Deliberately not done: 16/32-bit transfer widths (bytes move one at a time on both sides,
  * so any buffer alignment works; the model's throughput does not depend on width), channel
@@ -24,9 +27,12 @@ struct soc_chan {
 	unsigned line;
 	uint32_t dev_addr;
 	uint64_t lli_pfn; /* one frame of linked-list items, 0 until first use */
-	bool running, error, completed;
+	bool running, error, completed, cancelled;
 	PDMA_COMPLETION_ROUTINE cr;
 	PVOID cr_ctx;
+	PMDL mdl; /* the MapTransferEx the transfer came from */
+	PVOID mrb;
+	uint64_t offset;
 	KDPC dpc;
 };
 
@@ -75,8 +81,19 @@ static VOID soc_dpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
 		return;
 	PDMA_COMPLETION_ROUTINE cr = c->cr;
 	c->cr = NULL; /* once per MapTransferEx */
-	cr(&c->a->pub, c->a->dev ? c->a->dev->pdo : NULL, c->cr_ctx,
-	   c->error ? DmaError : DmaComplete);
+	DMA_COMPLETION_STATUS st = c->error ? DmaError : c->cancelled ? DmaCancelled : DmaComplete;
+	PDEVICE_OBJECT pdo = c->a->dev ? c->a->dev->pdo : NULL;
+	struct dc_kev e = {.type = DC_KEV_DMA_COMPLETION,
+	                   .routine = "DmaCompletionRoutine",
+	                   .pc = (const void *)(uintptr_t)cr,
+	                   .adapter = &c->a->pub,
+	                   .device = pdo,
+	                   .mdl = c->mdl,
+	                   .mrb = c->mrb,
+	                   .value = (int64_t)c->offset,
+	                   .status = (int64_t)st};
+	dc_kev_emit(c->a->s, &e);
+	cr(&c->a->pub, pdo, c->cr_ctx, st);
 }
 
 int dc_v3soc_bind(struct dc_sys *s, struct dc_adapter *a, unsigned line, uint64_t dev_addr)
@@ -147,9 +164,11 @@ void dc_v3soc_fini(struct dc_sys *s)
 	s->v3soc = NULL;
 }
 
-int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, uint64_t logical, uint32_t len,
-                   bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx)
+int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, const struct dc_dma_soc_req *rq)
 {
+	uint64_t logical = rq->logical;
+	uint32_t len = rq->len;
+	bool to_device = rq->to_device;
 	if (!s->v3soc || a->plch < 0 || len == 0 || len > DC_V3SOC_MAX ||
 	    logical + len > UINT64_C(1) << 32)
 		return -1;
@@ -190,9 +209,12 @@ int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, uint64_t logical, uin
 	wr(s, chb + DC_PL080_CH_LLI, items[0][2]);
 	wr(s, chb + DC_PL080_CH_CONTROL, items[0][3]);
 	c->running = true;
-	c->error = c->completed = false;
-	c->cr = cr;
-	c->cr_ctx = cr_ctx;
+	c->error = c->completed = c->cancelled = false;
+	c->cr = rq->cr;
+	c->cr_ctx = rq->cr_ctx;
+	c->mdl = rq->mdl;
+	c->mrb = rq->mrb;
+	c->offset = rq->offset;
 	uint32_t cfg = DC_PL080_CCFG_E | DC_PL080_CCFG_ITC | DC_PL080_CCFG_IE |
 	               (to_device ? DC_PL080_FLOW_M2P << DC_PL080_CCFG_FLOW_SHIFT |
 	                                c->line << DC_PL080_CCFG_DSTPER_SHIFT
@@ -239,14 +261,17 @@ void dc_v3soc_cancel(struct dc_sys *s, struct dc_adapter *a)
 	uint32_t cfg = rd(s, off);
 	if (cfg & DC_PL080_CCFG_E)
 		wr(s, off, cfg | DC_PL080_CCFG_H); /* no more requests served */
-	c->cr = NULL;                              /* no completion for a cancelled transfer */
+	if (c->cr && !c->completed) {
+		/* Its completion routine still runs, with DmaCancelled, from the DPC. */
+		c->cancelled = c->completed = true;
+		KeInsertQueueDpc(&c->dpc, NULL, NULL);
+	}
 }
 
 /* dma_int.h's entry points: the caller (dma_v3.c) checked that ad is a live adapter. */
-int dc_dma_soc_start(struct dc_sys *s, PDMA_ADAPTER ad, uint64_t logical, uint32_t len,
-                     bool to_device, PDMA_COMPLETION_ROUTINE cr, PVOID cr_ctx)
+int dc_dma_soc_start(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_soc_req *rq)
 {
-	return dc_v3soc_start(s, (struct dc_adapter *)ad, logical, len, to_device, cr, cr_ctx);
+	return dc_v3soc_start(s, (struct dc_adapter *)ad, rq);
 }
 
 void dc_dma_soc_cancel(struct dc_sys *s, PDMA_ADAPTER ad)
