@@ -144,7 +144,7 @@ struct vobs {
 	struct dc_machine *m;
 	const uint8_t *page;
 	bool vote;
-	uint64_t calls, reads, at_maint;
+	uint64_t calls, reads, at_maint, refs;
 	uint8_t written[4096];
 };
 
@@ -192,7 +192,8 @@ static void vobs_run(bool vote, struct vobs *v)
 	v->vote = vote;
 	dc_machine_add_observer(m, &vobs_observer, v);
 	drv_store32(buf, 1024, 5);
-	CHECK_EQ(drv_sum32(buf, 1024), 5 * 1024);
+	CHECK_EQ(drv_load32(buf, 1024), 5 * 1024);
+	v->refs = m->st.reads + m->st.writes;
 	dc_cpu_cache_range(m, buf, 4096, DC_CACHE_CLEAN, false);
 	dc_machine_destroy(m);
 }
@@ -204,10 +205,12 @@ DC_TEST(instrumented_fast_path_with_observers_reports_every_write)
 {
 	static struct vobs v;
 	vobs_run(false, &v);
+	CHECK_EQ(v.refs, 2048);
 	CHECK_EQ(v.calls, 2048);
 	CHECK_EQ(v.reads, 1024);
 	CHECK_EQ(v.at_maint, 4096);
 	vobs_run(true, &v);
+	CHECK_EQ(v.refs, 2048); /* the machine counts every reference either way */
 	CHECK_EQ(v.at_maint, 4096);
 	CHECK_EQ(v.reads, 64);    /* one per line: the others repeat a voted reference */
 	CHECK(v.calls <= 64 * 3); /* per line: the first store, its gathered run, the first load */
