@@ -26,6 +26,18 @@ void drv_store32(volatile uint32_t *p, size_t n, uint32_t v)
 		p[i] = v;
 }
 
+/* A store and a load of the next element per step: two pcs alternating on each line. */
+uint64_t drv_mix32(volatile uint32_t *p, size_t n, uint32_t v)
+{
+	uint64_t s = 0;
+#pragma GCC unroll 1
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		p[i] = v;
+		s += p[i + 1];
+	}
+	return s;
+}
+
 uint64_t drv_load32(const volatile uint32_t *p, size_t n)
 {
 	uint64_t s = 0;

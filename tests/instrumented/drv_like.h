@@ -19,6 +19,8 @@ uint64_t drv_sum32(const uint32_t *p, size_t n);
  * unrolled: never a memset call, vector accesses or copies of the access at other pcs). */
 void drv_store32(volatile uint32_t *p, size_t n, uint32_t v);
 uint64_t drv_load32(const volatile uint32_t *p, size_t n);
+/* Per two elements: a store of v to the first, a load of the second (two pcs per line). */
+uint64_t drv_mix32(volatile uint32_t *p, size_t n, uint32_t v);
 void drv_copy_desc(struct drv_desc *dst, const struct drv_desc *src);
 void drv_memcpy(void *dst, const void *src, size_t n);
 void drv_memset(void *dst, int c, size_t n);
