@@ -76,7 +76,10 @@ static __attribute__((noreturn)) void die(const char *fmt, ...)
 	exit(2);
 }
 
-struct rig {
+/* What both v3 rigs (the bus master's and the HAL's request-line one) hold: a system with one
+ * device, the checker if the sanitizer is on, the v3 adapter, the device's registers, a
+ * MAX_LEN buffer with its MDL and a transfer context. */
+struct v3base {
 	struct dc_sys *s;
 	struct dc_check *chk;
 	struct dc_sysdev *d;
@@ -85,36 +88,81 @@ struct rig {
 	uint8_t *buf;
 	PMDL mdl;
 	UCHAR ctx[DMA_TRANSFER_CONTEXT_SIZE_V1];
+	ULONG nmr;
+};
+
+static void v3_sys_up(struct v3base *b, const char *plat, const char *device, bool san)
+{
+	struct dc_platform p;
+	if (dc_platform_builtin(plat, &p) || dc_sys_create(&p, &b->s))
+		die("no system on %s", plat);
+	if (dc_sys_add_device(b->s, device, NULL, &b->d))
+		die("no %s", device);
+	if (san) {
+		struct dc_check_opts o;
+		dc_check_opts_init(&o);
+		o.alignment_warnings = false;
+		if (dc_check_create(dc_sys_machine(b->s), &o, &b->chk))
+			die("dc_check_create failed");
+	}
+}
+
+/* The adapter dd describes (what: for the message if there is none), then the rest. */
+static void v3_adapter_up(struct v3base *b, DEVICE_DESCRIPTION *dd, const char *what)
+{
+	b->a = IoGetDmaAdapter(dc_sysdev_pdo(b->d), dd, &b->nmr);
+	if (!b->a)
+		die("no %s", what);
+	const struct dc_device *dev = dc_sysdev_device(b->d);
+	PHYSICAL_ADDRESS base;
+	base.QuadPart = (LONGLONG)dev->res.mmio_base;
+	b->regs = MmMapIoSpace(base, dev->res.mmio_len, MmNonCached);
+	b->buf = dc_sys_alloc_buffer(b->s, MAX_LEN, 0, DC_ZONE_DMA32);
+	b->mdl = IoAllocateMdl(b->buf, MAX_LEN, FALSE, FALSE, NULL);
+	if (!b->regs || !b->buf || !b->mdl)
+		die("setup failed");
+	MmBuildMdlForNonPagedPool(b->mdl);
+	if (b->a->DmaOperations->InitializeDmaTransferContext(b->a, b->ctx))
+		die("InitializeDmaTransferContext failed");
+}
+
+/* Tears a rig down; the sanitizer must have found nothing (what: which rig, for the message). */
+static void v3_down(struct v3base *b, const char *what)
+{
+	dc_sys_run_for(b->s, 0);
+	if (b->chk && dc_check_count(b->chk)) {
+		dc_check_report(b->chk);
+		die("the sanitizer found something in a correct sequence%s", what);
+	}
+	IoFreeMdl(b->mdl);
+	MmUnmapIoSpace((PVOID)b->regs, dc_sysdev_device(b->d)->res.mmio_len);
+	b->a->DmaOperations->PutDmaAdapter(b->a);
+	if (b->chk)
+		dc_check_destroy(b->chk);
+	dc_sys_free_buffer(b->s, b->buf);
+	dc_sys_destroy(b->s);
+}
+
+struct rig {
+	struct v3base b;
 	ULONG_PTR sg_buf[(sizeof(SCATTER_GATHER_LIST) + SG_MAX * sizeof(SCATTER_GATHER_ELEMENT)) /
 	                 sizeof(ULONG_PTR)];
-	ULONG nmr;
 };
 
 static void wr(struct rig *r, ULONG off, ULONG v)
 {
-	WRITE_REGISTER_ULONG((volatile ULONG *)(r->regs + off), v);
+	WRITE_REGISTER_ULONG((volatile ULONG *)(r->b.regs + off), v);
 }
 
 static ULONG rd(struct rig *r, ULONG off)
 {
-	return READ_REGISTER_ULONG((volatile ULONG *)(r->regs + off));
+	return READ_REGISTER_ULONG((volatile ULONG *)(r->b.regs + off));
 }
 
 static void rig_up(struct rig *r, const char *plat, bool san)
 {
 	memset(r, 0, sizeof(*r));
-	struct dc_platform p;
-	if (dc_platform_builtin(plat, &p) || dc_sys_create(&p, &r->s))
-		die("no system on %s", plat);
-	if (dc_sys_add_device(r->s, "bmblk", NULL, &r->d))
-		die("no bmblk");
-	if (san) {
-		struct dc_check_opts o;
-		dc_check_opts_init(&o);
-		o.alignment_warnings = false;
-		if (dc_check_create(dc_sys_machine(r->s), &o, &r->chk))
-			die("dc_check_create failed");
-	}
+	v3_sys_up(&r->b, plat, "bmblk", san);
 	DEVICE_DESCRIPTION dd;
 	memset(&dd, 0, sizeof(dd));
 	dd.Version = DEVICE_DESCRIPTION_VERSION3;
@@ -123,56 +171,32 @@ static void rig_up(struct rig *r, const char *plat, bool san)
 	dd.DmaAddressWidth = 32;
 	dd.InterfaceType = PCIBus;
 	dd.MaximumLength = MAX_LEN;
-	r->a = IoGetDmaAdapter(dc_sysdev_pdo(r->d), &dd, &r->nmr);
-	if (!r->a)
-		die("no v3 adapter");
-	const struct dc_device *dev = dc_sysdev_device(r->d);
-	PHYSICAL_ADDRESS base;
-	base.QuadPart = (LONGLONG)dev->res.mmio_base;
-	r->regs = MmMapIoSpace(base, dev->res.mmio_len, MmNonCached);
-	r->buf = dc_sys_alloc_buffer(r->s, MAX_LEN, 0, DC_ZONE_DMA32);
-	r->mdl = IoAllocateMdl(r->buf, MAX_LEN, FALSE, FALSE, NULL);
-	if (!r->regs || !r->buf || !r->mdl)
-		die("setup failed");
-	MmBuildMdlForNonPagedPool(r->mdl);
-	if (r->a->DmaOperations->InitializeDmaTransferContext(r->a, r->ctx))
-		die("InitializeDmaTransferContext failed");
+	v3_adapter_up(&r->b, &dd, "v3 adapter");
 }
 
 static void rig_down(struct rig *r)
 {
-	dc_sys_run_for(r->s, 0);
-	if (r->chk && dc_check_count(r->chk)) {
-		dc_check_report(r->chk);
-		die("the sanitizer found something in a correct sequence");
-	}
-	IoFreeMdl(r->mdl);
-	MmUnmapIoSpace((PVOID)r->regs, dc_sysdev_device(r->d)->res.mmio_len);
-	r->a->DmaOperations->PutDmaAdapter(r->a);
-	if (r->chk)
-		dc_check_destroy(r->chk);
-	dc_sys_free_buffer(r->s, r->buf);
-	dc_sys_destroy(r->s);
+	v3_down(&r->b, "");
 }
 
 /* One whole transfer of len bytes (whole sectors) at sector 0, through the v3 routines. */
 static void xfer(struct rig *r, bool read, ULONG len)
 {
-	PDMA_OPERATIONS ops = r->a->DmaOperations;
+	PDMA_OPERATIONS ops = r->b.a->DmaOperations;
 	PSCATTER_GATHER_LIST sg = (PSCATTER_GATHER_LIST)r->sg_buf;
-	dc_sys_run_for(r->s, 0); /* this system is the current one (two are alive) */
+	dc_sys_run_for(r->b.s, 0); /* this system is the current one (two are alive) */
 	KIRQL old;
 	KeRaiseIrql(DISPATCH_LEVEL, &old);
 	PVOID mrb = NULL;
-	ULONG regs = ADDRESS_AND_SIZE_TO_SPAN_PAGES(r->buf, len);
-	if (regs > r->nmr)
-		regs = r->nmr;
-	if (ops->AllocateAdapterChannelEx(r->a, dc_sysdev_pdo(r->d), r->ctx, regs,
+	ULONG regs = ADDRESS_AND_SIZE_TO_SPAN_PAGES(r->b.buf, len);
+	if (regs > r->b.nmr)
+		regs = r->b.nmr;
+	if (ops->AllocateAdapterChannelEx(r->b.a, dc_sysdev_pdo(r->b.d), r->b.ctx, regs,
 	                                  DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &mrb))
 		die("AllocateAdapterChannelEx failed (%u registers)", (unsigned)regs);
 	for (ULONG done = 0; done < len;) {
 		ULONG l = len - done;
-		if (ops->MapTransferEx(r->a, r->mdl, mrb, done, 0, &l, (BOOLEAN)!read, sg,
+		if (ops->MapTransferEx(r->b.a, r->b.mdl, mrb, done, 0, &l, (BOOLEAN)!read, sg,
 		                       sizeof(r->sg_buf), NULL, NULL))
 			die("MapTransferEx failed");
 		ULONG sectors = l / 512, n = sg->NumberOfElements, total = 0;
@@ -194,14 +218,14 @@ static void xfer(struct rig *r, bool read, ULONG len)
 		wr(r, R_DOORBELL, read ? 1 : 2);
 		KeLowerIrql(old);
 		while (rd(r, R_STATUS) & 1)
-			dc_sys_run_for(r->s, 20000);
+			dc_sys_run_for(r->b.s, 20000);
 		KeRaiseIrql(DISPATCH_LEVEL, &old);
 		wr(r, R_INT_STATUS, 3);
-		if (ops->FlushAdapterBuffersEx(r->a, r->mdl, mrb, done, l, (BOOLEAN)!read))
+		if (ops->FlushAdapterBuffersEx(r->b.a, r->b.mdl, mrb, done, l, (BOOLEAN)!read))
 			die("FlushAdapterBuffersEx failed");
 		done += sectors * 512;
 	}
-	ops->FreeAdapterObject(r->a, DeallocateObject);
+	ops->FreeAdapterObject(r->b.a, DeallocateObject);
 	KeLowerIrql(old);
 }
 
@@ -363,15 +387,7 @@ static void soc_table(const uint32_t *sizes, unsigned nsizes)
 /* --- arm-soc through the HAL: v3 subordinate DMA ---------------------------------------------- */
 
 struct halrig {
-	struct dc_sys *s;
-	struct dc_check *chk;
-	struct dc_sysdev *d;
-	PDMA_ADAPTER a;
-	volatile UCHAR *regs;
-	uint8_t *buf;
-	PMDL mdl;
-	UCHAR ctx[DMA_TRANSFER_CONTEXT_SIZE_V1];
-	ULONG nmr;
+	struct v3base b;
 	unsigned completions;
 	DMA_COMPLETION_STATUS st;
 };
@@ -387,19 +403,8 @@ static VOID hal_done(PDMA_ADAPTER a, PDEVICE_OBJECT dev, PVOID ctx, DMA_COMPLETI
 static void hal_up(struct halrig *h, bool san)
 {
 	memset(h, 0, sizeof(*h));
-	struct dc_platform p;
-	if (dc_platform_builtin("arm-soc", &p) || dc_sys_create(&p, &h->s))
-		die("no system on arm-soc");
-	if (dc_sys_add_device(h->s, "spififo", NULL, &h->d))
-		die("no spififo");
-	if (san) {
-		struct dc_check_opts o;
-		dc_check_opts_init(&o);
-		o.alignment_warnings = false;
-		if (dc_check_create(dc_sys_machine(h->s), &o, &h->chk))
-			die("dc_check_create failed");
-	}
-	const struct dc_device *dev = dc_sysdev_device(h->d);
+	v3_sys_up(&h->b, "arm-soc", "spififo", san);
+	const struct dc_device *dev = dc_sysdev_device(h->b.d);
 	DEVICE_DESCRIPTION dd;
 	memset(&dd, 0, sizeof(dd));
 	dd.Version = DEVICE_DESCRIPTION_VERSION3;
@@ -407,55 +412,32 @@ static void hal_up(struct halrig *h, bool san)
 	dd.DeviceAddress.QuadPart = (LONGLONG)(dev->res.mmio_base + DC_SPIFIFO_DATA);
 	dd.DmaWidth = Width8Bits;
 	dd.MaximumLength = MAX_LEN;
-	h->a = IoGetDmaAdapter(dc_sysdev_pdo(h->d), &dd, &h->nmr);
-	if (!h->a)
-		die("no v3 request-line adapter");
-	PHYSICAL_ADDRESS base;
-	base.QuadPart = (LONGLONG)dev->res.mmio_base;
-	h->regs = MmMapIoSpace(base, dev->res.mmio_len, MmNonCached);
-	h->buf = dc_sys_alloc_buffer(h->s, MAX_LEN, 0, DC_ZONE_DMA32);
-	h->mdl = IoAllocateMdl(h->buf, MAX_LEN, FALSE, FALSE, NULL);
-	if (!h->regs || !h->buf || !h->mdl)
-		die("setup failed");
-	MmBuildMdlForNonPagedPool(h->mdl);
-	if (h->a->DmaOperations->InitializeDmaTransferContext(h->a, h->ctx))
-		die("InitializeDmaTransferContext failed");
+	v3_adapter_up(&h->b, &dd, "v3 request-line adapter");
 }
 
 static void hal_down(struct halrig *h)
 {
-	dc_sys_run_for(h->s, 0);
-	if (h->chk && dc_check_count(h->chk)) {
-		dc_check_report(h->chk);
-		die("the sanitizer found something in a correct sequence (HAL)");
-	}
-	IoFreeMdl(h->mdl);
-	MmUnmapIoSpace((PVOID)h->regs, dc_sysdev_device(h->d)->res.mmio_len);
-	h->a->DmaOperations->PutDmaAdapter(h->a);
-	if (h->chk)
-		dc_check_destroy(h->chk);
-	dc_sys_free_buffer(h->s, h->buf);
-	dc_sys_destroy(h->s);
+	v3_down(&h->b, " (HAL)");
 }
 
 static void hal_wr(struct halrig *h, ULONG off, ULONG v)
 {
-	WRITE_REGISTER_ULONG((volatile ULONG *)(h->regs + off), v);
+	WRITE_REGISTER_ULONG((volatile ULONG *)(h->b.regs + off), v);
 }
 
 static ULONG hal_rd(struct halrig *h, ULONG off)
 {
-	return READ_REGISTER_ULONG((volatile ULONG *)(h->regs + off));
+	return READ_REGISTER_ULONG((volatile ULONG *)(h->b.regs + off));
 }
 
 static void hal_xfer(struct halrig *h, bool read, ULONG len)
 {
-	PDMA_OPERATIONS ops = h->a->DmaOperations;
-	dc_sys_run_for(h->s, 0); /* this system is the current one */
+	PDMA_OPERATIONS ops = h->b.a->DmaOperations;
+	dc_sys_run_for(h->b.s, 0); /* this system is the current one */
 	KIRQL old;
 	KeRaiseIrql(DISPATCH_LEVEL, &old);
 	PVOID mrb = NULL;
-	if (ops->AllocateAdapterChannelEx(h->a, dc_sysdev_pdo(h->d), h->ctx, h->nmr,
+	if (ops->AllocateAdapterChannelEx(h->b.a, dc_sysdev_pdo(h->b.d), h->b.ctx, h->b.nmr,
 	                                  DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &mrb))
 		die("AllocateAdapterChannelEx failed");
 	hal_wr(h, DC_SPIFIFO_LBA, 0);
@@ -464,24 +446,24 @@ static void hal_xfer(struct halrig *h, bool read, ULONG len)
 	for (ULONG done = 0; done < len;) {
 		ULONG l = len - done;
 		unsigned want = h->completions + 1;
-		if (ops->MapTransferEx(h->a, h->mdl, mrb, done, 0, &l, (BOOLEAN)!read, NULL, 0,
+		if (ops->MapTransferEx(h->b.a, h->b.mdl, mrb, done, 0, &l, (BOOLEAN)!read, NULL, 0,
 		                       hal_done, h))
 			die("MapTransferEx failed");
 		KeLowerIrql(old);
 		while (h->completions < want)
-			dc_sys_run_for(h->s, 20000);
+			dc_sys_run_for(h->b.s, 20000);
 		KeRaiseIrql(DISPATCH_LEVEL, &old);
 		if (h->st != DmaComplete ||
-		    ops->FlushAdapterBuffersEx(h->a, h->mdl, mrb, done, l, (BOOLEAN)!read))
+		    ops->FlushAdapterBuffersEx(h->b.a, h->b.mdl, mrb, done, l, (BOOLEAN)!read))
 			die("the transfer failed");
 		done += l;
 	}
 	KeLowerIrql(old);
 	while (!(hal_rd(h, DC_SPIFIFO_STATUS) & DC_SPIFIFO_ST_DONE))
-		dc_sys_run_for(h->s, 20000);
+		dc_sys_run_for(h->b.s, 20000);
 	hal_wr(h, DC_SPIFIFO_STATUS, DC_SPIFIFO_ST_DONE);
 	KeRaiseIrql(DISPATCH_LEVEL, &old);
-	ops->FreeAdapterObject(h->a, DeallocateObject);
+	ops->FreeAdapterObject(h->b.a, DeallocateObject);
 	KeLowerIrql(old);
 }
 

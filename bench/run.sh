@@ -53,6 +53,7 @@ from DESIGN §6; they are reported here, never enforced by a test.
 | cores | $cpus |
 | memory | ${mem:-unknown} |
 | load average at start | ${load:-unknown} (other work on the machine widens the min–max ranges) |
+| scale section | ${DC_BENCH_SCALE_IRPS:-1000000} IRPs (large run), ${DC_BENCH_SCALE_SMALL:-100000} (repeated runs) |
 | kernel | $(uname -sr) |
 | compiler | $($cc --version 2>/dev/null | head -n 1) |
 | valgrind | $(valgrind --version 2>/dev/null || echo 'not installed') |

@@ -168,8 +168,9 @@ DC_TEST(dma_v3_soc_full_transfer_both_directions_every_byte)
 	CHECK_EQ(c.st, DmaComplete);
 	CHECK_EQ(c.irql, DISPATCH_LEVEL);
 	CHECK(c.ad == r.a);
-	/* Partial mapping: the LLI budget shortened the first call, STATUS_SUCCESS. */
-	CHECK_EQ(first, DC_DMA_SOC_MAX);
+	/* Partial mapping: the LLI budget shortened the first call, STATUS_SUCCESS (scattered
+	 * pages: an item per 4092 bytes of each page's run, so four whole pages). */
+	CHECK_EQ(first, 4 * 4096);
 	CHECK(maps >= 2);
 	CHECK(tail > 0); /* a FIFO tail was held until the flush */
 	dc_cpu_read(m, buf, got, TOTAL);
@@ -190,6 +191,67 @@ DC_TEST(dma_v3_soc_full_transfer_both_directions_every_byte)
 	CHECK_EQ(r.d->dev.ops->store_read(r.d->dev.opaque, 8 * DC_SPIFIFO_SECTOR, got, TOTAL),
 	         DC_OK);
 	CHECK(!memcmp(got, want, TOTAL));
+	IoFreeMdl(mdl);
+	dc_sys_free_buffer(r.s, buf);
+	free(want);
+	free(got);
+	rig_down(&r);
+}
+
+/* One linked-list item per physically contiguous run of the MDL's pages, straight into the
+ * buffer (no bounce page when the controller reaches it), the items chained in buffer order;
+ * when the items run out the mapping is partial. */
+DC_TEST(dma_v3_soc_lli_per_contiguous_run_without_copy)
+{
+	enum { TOTAL = 40 * 1024 };
+	struct rig r;
+	CHECK(rig_up(&r, TOTAL));
+	struct dc_machine *m = dc_sys_machine(r.s);
+	uint8_t *want = malloc(TOTAL), *got = malloc(TOTAL);
+	for (unsigned i = 0; i < TOTAL; i++)
+		want[i] = (uint8_t)(i * 11 + (i >> 10));
+	CHECK_EQ(r.d->dev.ops->store_write(r.d->dev.opaque, 0, want, TOTAL), DC_OK);
+	/* Three scattered pages, the data starting 100 bytes into the first: runs of 3996, 4096
+	 * and 100 bytes, four items. */
+	uint8_t *buf = dc_sys_alloc_buffer(r.s, 8192, 100, DC_ZONE_ANY);
+	PMDL mdl = IoAllocateMdl(buf, 8192, FALSE, FALSE, NULL);
+	MmBuildMdlForNonPagedPool(mdl);
+	dev_cmd(&r, DC_SPIFIFO_CMD_READ, 0, 8192 / DC_SPIFIFO_SECTOR);
+	struct comp c = {0};
+	ULONG len = 8192;
+	KIRQL old;
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	CHECK_EQ(r.ops->MapTransferEx(r.a, mdl, r.mrb, 0, 0, &len, FALSE, NULL, 0, on_done, &c),
+	         STATUS_SUCCESS);
+	KeLowerIrql(old);
+	CHECK_EQ(len, 8192);
+	/* The first item writes the buffer's own first page. */
+	CHECK_EQ(chan0(&r).dst, (uint32_t)dc_va_to_pa(m, buf));
+	wait_done(&r, &c, 1);
+	CHECK_EQ(c.st, DmaComplete);
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	CHECK_EQ(r.ops->FlushAdapterBuffersEx(r.a, mdl, r.mrb, 0, len, FALSE), STATUS_SUCCESS);
+	KeLowerIrql(old);
+	CHECK_EQ(dc_pl080_stats(dc_pl080_from_bus(&m->bus), 0)->llis, 3);
+	dc_cpu_read(m, buf, got, 8192);
+	CHECK(!memcmp(got, want, 8192));
+	IoFreeMdl(mdl);
+	dc_sys_free_buffer(r.s, buf);
+	/* Ten whole pages, scattered: two items a 4096-byte run (three for two adjacent pages),
+	 * so four or five pages, then a partial mapping. */
+	buf = dc_sys_alloc_buffer(r.s, TOTAL, 0, DC_ZONE_ANY);
+	mdl = IoAllocateMdl(buf, TOTAL, FALSE, FALSE, NULL);
+	MmBuildMdlForNonPagedPool(mdl);
+	len = TOTAL;
+	struct comp c2 = {0};
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	CHECK_EQ(r.ops->MapTransferEx(r.a, mdl, r.mrb, 0, 0, &len, TRUE, NULL, 0, on_done, &c2),
+	         STATUS_SUCCESS);
+	CHECK(len >= 4 * 4096 && len < TOTAL && len % 4096 == 0);
+	CHECK_EQ(chan0(&r).src, (uint32_t)dc_va_to_pa(m, buf));
+	CHECK_EQ(r.ops->CancelMappedTransfer(r.a, r.ctx), STATUS_SUCCESS);
+	CHECK_EQ(r.ops->FlushAdapterBuffersEx(r.a, mdl, r.mrb, 0, len, TRUE), STATUS_SUCCESS);
+	KeLowerIrql(old);
 	IoFreeMdl(mdl);
 	dc_sys_free_buffer(r.s, buf);
 	free(want);

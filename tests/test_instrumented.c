@@ -144,7 +144,7 @@ struct vobs {
 	struct dc_machine *m;
 	const uint8_t *page;
 	bool vote;
-	uint64_t calls, reads, at_maint;
+	uint64_t calls, reads, at_maint, refs;
 	uint8_t written[4096];
 };
 
@@ -192,7 +192,8 @@ static void vobs_run(bool vote, struct vobs *v)
 	v->vote = vote;
 	dc_machine_add_observer(m, &vobs_observer, v);
 	drv_store32(buf, 1024, 5);
-	CHECK_EQ(drv_sum32(buf, 1024), 5 * 1024);
+	CHECK_EQ(drv_load32(buf, 1024), 5 * 1024);
+	v->refs = m->st.reads + m->st.writes;
 	dc_cpu_cache_range(m, buf, 4096, DC_CACHE_CLEAN, false);
 	dc_machine_destroy(m);
 }
@@ -204,11 +205,89 @@ DC_TEST(instrumented_fast_path_with_observers_reports_every_write)
 {
 	static struct vobs v;
 	vobs_run(false, &v);
+	CHECK_EQ(v.refs, 2048);
 	CHECK_EQ(v.calls, 2048);
 	CHECK_EQ(v.reads, 1024);
 	CHECK_EQ(v.at_maint, 4096);
 	vobs_run(true, &v);
+	CHECK_EQ(v.refs, 2048); /* the machine counts every reference either way */
 	CHECK_EQ(v.at_maint, 4096);
 	CHECK_EQ(v.reads, 64);    /* one per line: the others repeat a voted reference */
 	CHECK(v.calls <= 64 * 3); /* per line: the first store, its gathered run, the first load */
+}
+
+/* What the checker keeps per line, kept by an observer that may vote: last instruction, last
+ * writer, bytes written; snapshot when a maintenance event arrives. */
+struct lobs {
+	struct dc_machine *m;
+	const uint8_t *page;
+	bool vote;
+	uint64_t calls;
+	const void *tpc[64], *wpc[64];
+	uint8_t written[4096];
+	const void *snap_tpc[64], *snap_wpc[64];
+	uint8_t snap_written[4096];
+};
+
+static void lobs_cpu(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
+                     bool cached, const void *pc)
+{
+	struct lobs *v = opaque;
+	(void)pa, (void)cached;
+	uint64_t off = (uint64_t)((const uint8_t *)va - v->page);
+	v->calls++;
+	if (off < sizeof(v->written)) {
+		v->tpc[off / 64] = pc;
+		if (write) {
+			v->wpc[off / 64] = pc;
+			memset(v->written + off, 1, len);
+		}
+	}
+	if (v->vote)
+		dc_machine_cpu_vote(v->m);
+}
+
+static void lobs_maint(void *opaque, const void *va, uint64_t len, int op)
+{
+	struct lobs *v = opaque;
+	(void)va, (void)len, (void)op;
+	memcpy(v->snap_tpc, v->tpc, sizeof(v->tpc));
+	memcpy(v->snap_wpc, v->wpc, sizeof(v->wpc));
+	memcpy(v->snap_written, v->written, sizeof(v->written));
+}
+
+static const struct dc_observer lobs_observer = {.cpu_access = lobs_cpu, .cache_maint = lobs_maint};
+
+static void lobs_run(bool vote, struct lobs *v)
+{
+	struct dc_machine *m = make("noncoherent");
+	memset(v, 0, sizeof(*v));
+	if (!m)
+		return;
+	uint32_t *buf = dc_alloc_cached(m, 1, DC_ZONE_DMA32, false);
+	v->m = m;
+	v->page = (const uint8_t *)buf;
+	v->vote = vote;
+	dc_machine_add_observer(m, &lobs_observer, v);
+	drv_mix32(buf, 1024, 3);
+	drv_load32(buf + 512, 256);
+	drv_store32(buf + 768, 100, 4);
+	drv_mix32(buf + 896, 64, 5);
+	dc_cpu_cache_range(m, buf, 4096, DC_CACHE_CLEAN, false);
+	dc_machine_destroy(m);
+}
+
+/* Two instructions alternating on each line, reads after writes: gathered by the fast path,
+ * they leave the observer's per-line state exactly as reported one by one. */
+DC_TEST(instrumented_fast_path_gathers_exactly_what_each_reference_sets)
+{
+	static struct lobs one, gathered;
+	lobs_run(false, &one);
+	lobs_run(true, &gathered);
+	CHECK(one.snap_tpc[0] && one.snap_wpc[0]);
+	CHECK(!memcmp(one.snap_tpc, gathered.snap_tpc, sizeof(one.snap_tpc)));
+	CHECK(!memcmp(one.snap_wpc, gathered.snap_wpc, sizeof(one.snap_wpc)));
+	CHECK(!memcmp(one.snap_written, gathered.snap_written, sizeof(one.snap_written)));
+	CHECK(gathered.calls <
+	      one.calls); /* the runs of bytes written still cost one report each */
 }

@@ -251,11 +251,6 @@ static int load_drivers(struct tt_driver *drv, const struct tt_opts *o)
 			snprintf(d.rule, sizeof(d.rule), "%.7s", br + 13);
 		if (o->driver_pat && fnmatch(o->driver_pat, d.name, 0))
 			continue;
-		/* A peripheral on a SoC DMA controller's request line needs arm-soc's PL080, and
-		 * the campaign's platforms (built-in and generated) are PC platforms with the 8237:
-		 * such drivers (v3sub) are left out until the generator draws SoC profiles. */
-		if (!strcmp(d.device, "spififo"))
-			continue;
 		drv[n++] = d;
 	}
 	free(out);

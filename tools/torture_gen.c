@@ -99,6 +99,17 @@ static const struct tt_trigger triggers[] = {
      "above 20 KiB, more pages than the 5 registers)"},
     {"v3bm-bug-V07", 0, 0, "the start-up self-test reads the common buffer unflushed: every run"},
     {"v3bm-bug-V08", TT_NEED_RW, 0, "the v1 flush of a MapTransferEx: any read or write"},
+    {"v3sub-bug-V01", TT_NEED_RW, 0,
+     "no FlushAdapterBuffersEx after a piece: any read or write (the next piece or the "
+     "request's end finds the mapping open)"},
+    {"v3sub-bug-V04", TT_NEED_RW | TT_NEED_LARGE, 32768,
+     "advances by the Length asked for: wrong only after a partial mapping, which every 36 KiB "
+     "piece is (at most 32,736 bytes in the PL080's 8 items, 20 KiB in the 8237 adapter's 5 "
+     "map registers): requests above 32 KiB"},
+    {"v3sub-bug-V05", TT_NEED_FAULT, 0,
+     "the completion status and the flush's are ignored: only a failed transfer makes them "
+     "matter"},
+    {"v3sub-bug-V06", 0, 0, "the adapter object is kept at PutDmaAdapter: every run"},
     {"wave-bug-A01", TT_NEED_RW, 0, "the flush names half the ring: any stream started"},
     {"wave-bug-A05", 0, 0, "resource leaked at stop/remove: every run"},
     {"wave-bug-A11", 0, 0,
@@ -168,6 +179,13 @@ unsigned tt_shard_of(uint64_t seed, uint64_t k, unsigned n)
 
 /* ---- Platforms ----------------------------------------------------------------------------- */
 static const char *const builtins[] = {"pc", "noncoherent", "noncoherent-prefetch"};
+
+/* A peripheral on a request line (spififo): arm-soc's PL080 is its home, the PC platforms wire
+ * the line to the 8237 channel of that number; its runs draw arm-soc half of the time. */
+static bool request_line_device(const char *dev)
+{
+	return !strcmp(dev, "spififo");
+}
 
 /* A random profile every key of which is in its documented range (docs/profiles.md) and
  * whose caches have a power-of-two number of sets.  Map registers stay >= 16 for the ring
@@ -292,7 +310,11 @@ void tt_generate(struct tt_run *run, uint64_t seed, uint64_t k, const struct tt_
 	run->driver = (int)((k + seed) % (uint64_t)ndrv);
 	const char *dev = drv[run->driver].device;
 	run->seed = below(&r, 1000000);
-	if (chance(&r, 40)) {
+	if (request_line_device(dev) && chance(&r, 50)) {
+		snprintf(run->platform, sizeof(run->platform), "%s", "arm-soc");
+		run->coherent = false;
+		run->map_registers = 16;
+	} else if (chance(&r, 40)) {
 		run->profile = true;
 		gen_profile(&r, run, dev, seed);
 		snprintf(run->prof_path, sizeof(run->prof_path), "%s/%s.ini", dir, run->platform);
@@ -343,7 +365,8 @@ void tt_generate(struct tt_run *run, uint64_t seed, uint64_t k, const struct tt_
 			run->outstanding = 1;
 			run->fault = range(&r, 2, 6);
 		}
-		bool block = !strcmp(dev, "sysblk") || !strcmp(dev, "bmblk") || !strcmp(dev, "fdc");
+		bool block = !strcmp(dev, "sysblk") || !strcmp(dev, "bmblk") || !strcmp(dev, "fdc") ||
+		             !strcmp(dev, "spififo");
 		if ((t->needs & TT_NEED_LARGE) && (block || !strcmp(dev, "sb16"))) {
 			unsigned step = block ? 512 : 4;
 			uint64_t slot =

@@ -135,6 +135,10 @@ const char *dc_kev_name(enum dc_kev_type t);
  * of the version 3 routines carry their routine name ("MapTransferEx", ...); a v3 adapter is
  * one whose DC_KEV_ADAPTER_GET status (DEVICE_DESCRIPTION.Version) is 3. */
 #define DC_KEVF_KEEP_REGS 0x200u
+/* DC_KEV_MAP: a further run of the same MapTransferEx (a linked-list controller maps one run
+ * per physically contiguous stretch): it continues the previous mapping's chain, which one
+ * FlushAdapterBuffersEx ends. */
+#define DC_KEVF_RUN 0x10000u
 
 /* Why a MapTransfer mapped nothing or less than asked (DC_KEV_MAP status). */
 enum dc_kmap_status {

@@ -205,8 +205,8 @@ static void ev_map(struct dc_check *c, const struct dc_kev *e)
 	}
 	uint64_t group = 0;
 	if (prev) {
-		bool chain = mapped && a && a->master && a->sg && prev->mdl == e->mdl &&
-		             prev->dir == e->dir &&
+		bool chain = mapped && a && ((a->master && a->sg) || (e->flags & DC_KEVF_RUN)) &&
+		             prev->mdl == e->mdl && prev->dir == e->dir &&
 		             (uintptr_t)e->va == (uintptr_t)prev->va + prev->len_out;
 		if (chain)
 			group = prev->group;

@@ -751,9 +751,10 @@ void dc_chk_on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t le
 		cpu_slow(c, ps, pa, len, write, pc);
 	else
 		/* Nothing on this page is judged per access (no open transfer, no device bytes,
-		 * no stale line: those come with events, which end the vote), and repeating this
-		 * reference by pc sets only what it set: T, tpc, wpc, and for a write W and PW
-		 * over its bytes, which the machine reports before any other event. */
+		 * no stale line: those come with events, which end the vote), and references to
+		 * this line set only T (set now), tpc (the last instruction), wpc (the last
+		 * writer), W and PW (the bytes written): what the machine reports, gathered,
+		 * before any other event. */
 		dc_machine_cpu_vote(c->m);
 }
 

@@ -157,24 +157,33 @@ void dc_machine_destroy(struct dc_machine *m)
 	free(m);
 }
 
-/* The writes the fast path gathered (machine.h, q_pc): one cpu_access per run of bytes, as
- * if each had been reported; then the fast path waits for the next vote. */
+static void report_cpu(struct dc_machine *m, uint32_t off, uint32_t n, bool write, const void *pc)
+{
+	for (unsigned i = 0; i < m->n_obs; i++)
+		if (m->obs[i]->cpu_access)
+			m->obs[i]->cpu_access(m->obs_opaque[i], m->q_va + off, m->q_pa + off, n,
+			                      write, true, pc);
+}
+
+/* What the fast path gathered (machine.h, q_on): one write per run of bytes by the last
+ * writer, then the last read if it came after and by another pc than the last reported;
+ * then the fast path waits for the next vote. */
 void dc_machine_obs_flush(struct dc_machine *m)
 {
 	uint64_t pend = m->q_pend;
-	const void *pc = m->q_pc;
-	m->q_pc = NULL;
+	m->q_on = false;
 	m->q_pend = 0;
 	while (pend) {
 		uint32_t lo = (uint32_t)__builtin_ctzll(pend);
 		uint64_t rest = ~(pend >> lo);
 		uint32_t n = rest ? (uint32_t)__builtin_ctzll(rest) : 64 - lo;
-		for (unsigned i = 0; i < m->n_obs; i++)
-			if (m->obs[i]->cpu_access)
-				m->obs[i]->cpu_access(m->obs_opaque[i], m->q_va + lo, m->q_pa + lo,
-				                      n, true, true, pc);
+		report_cpu(m, lo, n, true, m->q_wpc);
+		m->q_tpc = m->q_wpc;
 		pend = n + lo >= 64 ? 0 : pend & ~(((UINT64_C(1) << n) - 1) << lo);
 	}
+	if (m->q_rpc && m->q_rpc != m->q_tpc)
+		report_cpu(m, m->q_roff, m->q_rsize, false, m->q_rpc);
+	m->q_rpc = NULL;
 }
 
 static void count_observers(struct dc_machine *m)
@@ -436,7 +445,7 @@ __attribute__((noinline)) static void ref_line_checked(struct dc_machine *m, uin
 }
 
 /* Every observer of CPU accesses voted after a reference by pc to the line of q: further
- * ones may stay in dc_cpu_hook's MRU fast path (machine.h, q_pc) if the whole line is given out
+ * ones may stay in dc_cpu_hook's MRU fast path (machine.h, q_on) if the whole line is given out
  * (no mem_fault can be due in it) and no more than 64 bytes. */
 static void quiet_begin(struct dc_machine *m, uint8_t *q, uint64_t pa, const void *pc)
 {
@@ -444,10 +453,12 @@ static void quiet_begin(struct dc_machine *m, uint8_t *q, uint64_t pa, const voi
 	uint64_t loff = (uint64_t)(q - m->mem.cwin) & ~(uint64_t)(ls - 1);
 	if (ls > 64 || m->mru_vline != loff >> m->cache.line_shift || !shadow_clean(m, loff, ls))
 		return;
-	m->q_pc = pc;
+	m->q_on = true;
 	m->q_va = m->mem.cwin + loff;
 	m->q_pa = pa & ~(uint64_t)(ls - 1);
 	m->q_pend = 0;
+	m->q_tpc = pc;
+	m->q_rpc = NULL;
 }
 
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,

@@ -63,14 +63,18 @@ struct dc_machine {
 	unsigned n_obs_cpu, n_obs_access;
 	/* The fast path with observers (dc_cpu_hook).  After reporting a reference to a line
 	 * whose memory-safety shadow is clean, the machine counts the cpu_access observers that
-	 * called dc_machine_cpu_vote: if all did, q_pc is that reference's pc, and further
-	 * references by q_pc to the MRU line stay inline: reads report nothing (the observers
-	 * said a repeat changes nothing), writes gather their bytes in q_pend (bit i: byte i of
-	 * the line at q_va / q_pa), reported as one cpu_access per run of bytes before any other
-	 * event reaches observers (dc_machine_obs_sync).  Lines of at most 64 bytes. */
-	const void *q_pc;
+	 * called dc_machine_cpu_vote: if all did, q_on, and further references to the MRU line
+	 * (by any instruction) stay inline, their effect gathered: the bytes written in q_pend
+	 * (bit i: byte i of the line at q_va / q_pa) and the last writer q_wpc; q_rpc, if the
+	 * last reference was a read, its pc (q_roff, q_rsize: where).  Before any other event
+	 * reaches observers (dc_machine_obs_sync) they are reported as one write per run of
+	 * bytes by q_wpc, then that read if its pc is not the last reported one (q_tpc).
+	 * Lines of at most 64 bytes. */
+	bool q_on;
 	uint8_t *q_va;
 	uint64_t q_pa, q_pend;
+	const void *q_wpc, *q_rpc, *q_tpc;
+	uint32_t q_roff, q_rsize;
 	unsigned q_votes;
 	bool in_adversary; /* adversary fills must not recurse into the adversary */
 	/* Fast path of the CPU hook: the cached-window line last referenced and the cache's MRU
@@ -116,9 +120,10 @@ struct dc_machine *dc_machine_current(void);
 
 int dc_machine_add_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
 void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
-/* Called by a cpu_access observer from inside its cpu_access: repeating this reference (same
- * pc, same line; for a write, any bytes of the line, reported later) would change nothing it
- * judges until the next event of any kind reaches it.  Observers that never call it see every
+/* Called by a cpu_access observer from inside its cpu_access: until the next event of any
+ * kind reaches it, it judges nothing per reference on this line, and what references to it do
+ * to its state depends only on the bytes written, the last writer and the last instruction,
+ * so that it may get them gathered (machine.h, q_on).  Observers that never call it see every
  * reference. */
 static inline void dc_machine_cpu_vote(struct dc_machine *m)
 {
@@ -129,7 +134,7 @@ static inline void dc_machine_cpu_vote(struct dc_machine *m)
 void dc_machine_obs_flush(struct dc_machine *m);
 static inline void dc_machine_obs_sync(struct dc_machine *m)
 {
-	if (m->q_pc)
+	if (m->q_on)
 		dc_machine_obs_flush(m);
 }
 /* Sets the trap range (size 0: none). */
@@ -177,16 +182,24 @@ static inline uint64_t dc_va_to_pa(const struct dc_machine *m, const void *va)
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc);
 /* May a fast-path reference skip the observers?  Yes with none that see CPU accesses; else
- * only a reference by the pc they all voted for (see q_pc), a write's bytes gathered. */
+ * only while they all voted for the line (q_on), the reference gathered. */
 static inline bool dc_cpu_quiet(struct dc_machine *m, uintptr_t off, uint32_t size,
                                 enum dc_access a, const void *pc)
 {
 	if (DC_LIKELY(!m->n_obs_access))
 		return true;
-	if (pc != m->q_pc)
+	if (!m->q_on)
 		return false;
-	if (a != DC_ACC_READ)
-		m->q_pend |= ((UINT64_C(1) << size) - 1) << (off & (m->cache.line_size - 1));
+	uint32_t loff = (uint32_t)(off & (m->cache.line_size - 1));
+	if (a == DC_ACC_READ) {
+		m->q_rpc = pc;
+		m->q_roff = loff;
+		m->q_rsize = size;
+	} else {
+		m->q_pend |= ((UINT64_C(1) << size) - 1) << loff;
+		m->q_wpc = pc;
+		m->q_rpc = NULL;
+	}
 	return true;
 }
 

@@ -116,6 +116,7 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 		/* A request-line controller: the channel follows DmaRequestLine (dma_v3_soc.c). */
 		a->channel = -1;
 		a->sg = false;
+		a->lli = true;
 		a->addr_bits = 32;
 		a->plch =
 		    dc_v3soc_bind(s, a, dd->DmaRequestLine, (uint64_t)dd->DeviceAddress.QuadPart);
@@ -149,7 +150,7 @@ static struct dc_adapter *adapter_new(struct dc_sys *s, struct dc_sysdev *d, PDE
 	if (a->nmr == 0)
 		a->nmr = 1;
 	uint32_t file = a->master ? DC_MIN(a->nmr * 4, 4096u) : a->nmr;
-	if (dc_mapreg_create(s->m, file, a->addr_bits, !a->master || !a->sg, &a->mr))
+	if (dc_mapreg_create(s->m, file, a->addr_bits, (!a->master || !a->sg) && !a->lli, &a->mr))
 		goto fail;
 	if (!a->master)
 		dc_mapreg_set_dma_page(a->mr, sysdma_page(a));
@@ -473,6 +474,8 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 	e.va = CurrentVa;
 	e.dir = WriteToDevice ? DC_DIR_TO_DEVICE : DC_DIR_FROM_DEVICE;
 	e.value = -1;
+	if (s->map_run)
+		e.flags |= DC_KEVF_RUN;
 	ULONG len = 0;
 	if (Length) {
 		dc_ktouch(s, Length, sizeof(*Length), false);
@@ -515,7 +518,7 @@ static PHYSICAL_ADDRESS map_transfer(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, 
 		goto refuse;
 	}
 	int np = dc_mdl_pieces(s, Mdl, off, len, pieces, max);
-	if (!(a->master && a->sg)) {
+	if (!(a->master && a->sg) && !a->lli) {
 		/* Without scatter/gather every MapTransfer loads the base's registers from the
 		 * first: an earlier mapping that was never flushed is overwritten (its bounced
 		 * read data lost, its residue left in the controller). */
@@ -756,7 +759,7 @@ static BOOLEAN flush_adapter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PMDL Mdl
 		ok = dc_dmap_drain_xfer(a, x, dev_ok);
 		/* A scatter/gather operation built by several MapTransfers is flushed once, with
 		 * its first CurrentVa and its total Length: the rest of it drains too. */
-		if (a->master && a->sg && x->va == CurrentVa)
+		if (((a->master && a->sg) || a->lli) && x->va == CurrentVa)
 			for (struct dc_xfer **qq = &b->xfers; *qq;) {
 				struct dc_xfer *y = *qq;
 				if (y->mdl == Mdl && (uint8_t *)y->va > (uint8_t *)CurrentVa &&
@@ -1247,10 +1250,14 @@ struct dc_dma_v3 **dc_dma_v3_slot(struct dc_sys *s, const void *p)
 }
 
 PHYSICAL_ADDRESS dc_dma_map(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va,
-                            PULONG len, BOOLEAN write, const char *routine, const void *pc)
+                            PULONG len, BOOLEAN write, bool run, const char *routine,
+                            const void *pc)
 {
 	s->irql_judged = pc; /* the v3 routine judged the IRQL */
-	return map_transfer(s, ad, mdl, mrb, va, len, write, routine, pc);
+	s->map_run = run;
+	PHYSICAL_ADDRESS la = map_transfer(s, ad, mdl, mrb, va, len, write, routine, pc);
+	s->map_run = false;
+	return la;
 }
 
 BOOLEAN dc_dma_flush(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va, ULONG len,

@@ -28,9 +28,11 @@ bool dc_dma_mrb_room(struct dc_sys *s, const void *p, const void *mrb, uint32_t 
 /* The v3 state slot of a live adapter (NULL if p is none). */
 struct dc_dma_v3 **dc_dma_v3_slot(struct dc_sys *s, const void *p);
 
-/* dma.c's routines, reporting as `routine` called from `pc`. */
+/* dma.c's routines, reporting as `routine` called from `pc`.  dc_dma_map with `run`: a further
+ * run of the same MapTransferEx (DC_KEVF_RUN on its event). */
 PHYSICAL_ADDRESS dc_dma_map(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va,
-                            PULONG len, BOOLEAN write, const char *routine, const void *pc);
+                            PULONG len, BOOLEAN write, bool run, const char *routine,
+                            const void *pc);
 BOOLEAN dc_dma_flush(struct dc_sys *s, PDMA_ADAPTER ad, PMDL mdl, PVOID mrb, PVOID va, ULONG len,
                      BOOLEAN write, const char *routine, const void *pc);
 NTSTATUS dc_dma_alloc_channel(struct dc_sys *s, PDMA_ADAPTER ad, PDEVICE_OBJECT dev, ULONG nregs,
@@ -59,11 +61,16 @@ void dc_dma_free_common(struct dc_sys *s, PDMA_ADAPTER ad, ULONG len, PHYSICAL_A
 void dc_dma_ke_flush(struct dc_sys *s, PMDL mdl, BOOLEAN read, BOOLEAN dma, const char *routine,
                      const void *pc);
 
-/* One system DMA transfer MapTransferEx starts: the mapped run, the direction, the completion
- * routine, and the MapTransferEx it came from (for the DC_KEV_DMA_COMPLETION event). */
+/* One system DMA transfer MapTransferEx starts: the mapped runs (logically contiguous each, in
+ * buffer order), the direction, the completion routine, and the MapTransferEx it came from
+ * (for the DC_KEV_DMA_COMPLETION event). */
+#define DC_DMA_SOC_RUNS 8 /* runs one transfer can move: one linked-list item at least each */
 struct dc_dma_soc_req {
-	uint64_t logical;
-	uint32_t len;
+	struct {
+		uint64_t logical;
+		uint32_t len;
+	} runs[DC_DMA_SOC_RUNS];
+	unsigned n_runs;
 	bool to_device;
 	PDMA_COMPLETION_ROUTINE cr;
 	PVOID cr_ctx;
@@ -76,6 +83,7 @@ struct dc_dma_soc_req {
 int dc_dma_soc_start(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_soc_req *rq);
 void dc_dma_soc_cancel(struct dc_sys *s, PDMA_ADAPTER ad);
 #define DC_DMA_SOC_MAX (8u * 4092u) /* bytes one MapTransferEx can move (LLI budget) */
+#define DC_DMA_SOC_LLI_BYTES 4092u  /* bytes one linked-list item moves */
 
 /* dma_v3.c: the version 3 table IoGetDmaAdapter hands a DEVICE_DESCRIPTION_VERSION3 caller,
  * and the teardown of an adapter's v3 state. */

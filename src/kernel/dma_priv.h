@@ -71,6 +71,10 @@ struct dc_adapter {
 	struct dc_sys *s;
 	struct dc_sysdev *dev;
 	bool master, sg, autoinit, demand, released;
+	/* A request-line controller's channel (plch >= 0) walks a linked list: one MapTransferEx
+	 * maps several runs on a base (none reloads it), pages the controller reaches are not
+	 * copied, one flush ends every run of the range. */
+	bool lli;
 	int channel;
 	uint32_t addr_bits, nmr;
 	struct dc_mapreg_file *mr;
@@ -101,7 +105,9 @@ bool dc_dmap_drain_xfer(struct dc_adapter *a, struct dc_xfer *x, bool device_ok)
 #define DC_V3SOC_LLIS 8         /* linked-list items one MapTransferEx may use */
 #define DC_V3SOC_LLI_BYTES 4092 /* bytes per item (12-bit transfer size, byte width) */
 #define DC_V3SOC_MAX (DC_V3SOC_LLIS * DC_V3SOC_LLI_BYTES)
-_Static_assert(DC_V3SOC_MAX == DC_DMA_SOC_MAX, "dma_int.h says the same budget");
+_Static_assert(DC_V3SOC_MAX == DC_DMA_SOC_MAX && DC_V3SOC_LLIS == DC_DMA_SOC_RUNS &&
+                   DC_V3SOC_LLI_BYTES == DC_DMA_SOC_LLI_BYTES,
+               "dma_int.h says the same budget");
 /* Binds a to a free channel for the request line (connecting the controller's interrupt on
  * first use): the channel, or -1 (no controller, line taken, no channel free). */
 int dc_v3soc_bind(struct dc_sys *s, struct dc_adapter *a, unsigned line, uint64_t dev_addr);

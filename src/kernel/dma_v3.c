@@ -100,8 +100,9 @@ static void i8237_cancel(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_
 static const struct sysdma_ctl ctl_8237 = {
     .name = "8237", .completion_irq = false, .max_runs = 1, .cancel = i8237_cancel};
 
-/* The arm-soc PL080 (dma_v3_soc.c): linked-list items over one contiguous run, a terminal-count
- * and an error interrupt the HAL turns into the DmaCompletionRoutine. */
+/* The arm-soc PL080 (dma_v3_soc.c): linked-list items over the physically contiguous runs of the
+ * buffer (one item at least per run, 8 items), a terminal-count and an error interrupt the HAL
+ * turns into the DmaCompletionRoutine. */
 static void pl080_cancel(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_facts *f)
 {
 	(void)f;
@@ -110,7 +111,7 @@ static void pl080_cancel(struct dc_sys *s, PDMA_ADAPTER ad, const struct dc_dma_
 
 static const struct sysdma_ctl ctl_pl080 = {.name = "PL080",
                                             .completion_irq = true,
-                                            .max_runs = 1,
+                                            .max_runs = DC_DMA_SOC_RUNS,
                                             .max_bytes = DC_DMA_SOC_MAX,
                                             .cancel = pl080_cancel,
                                             .start = dc_dma_soc_start};
@@ -487,32 +488,38 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 		}
 	}
 	ULONG done = 0, elems = 0;
-	while (done < bound && elems < cap && m) {
+	/* A controller with linked-list items (the PL080): one run per physically contiguous
+	 * stretch of the MDL's pages (dma.c maps them without copying when it can reach them), as
+	 * many as the items allow; the channel starts once they are all mapped. */
+	bool lli = ctl && ctl->start;
+	ULONG items = DC_DMA_SOC_RUNS;
+	PMDL m0 = m;
+	PUCHAR va0 = m ? (PUCHAR)MmGetMdlVirtualAddress(m) + in : NULL;
+	struct dc_dma_soc_req rq = {.to_device = WriteToDevice,
+	                            .cr = DmaCompletionRoutine,
+	                            .cr_ctx = CompletionContext,
+	                            .mdl = Mdl,
+	                            .mrb = MapRegisterBase,
+	                            .offset = Offset};
+	while (done < bound && elems < cap && m && (!lli || items)) {
 		PUCHAR va = (PUCHAR)MmGetMdlVirtualAddress(m) + in;
 		ULONG len = DC_MIN(bound - done, (ULONG)(m->ByteCount - in));
+		if (lli)
+			len = DC_MIN(len, items * DC_DMA_SOC_LLI_BYTES);
 		ULONG room = 0;
 		if (!dc_dma_mrb_room(s, DmaAdapter, MapRegisterBase, &room) || room == 0)
 			break;
 		if (ADDRESS_AND_SIZE_TO_SPAN_PAGES(va, len) > room)
 			len = room * PAGE_SIZE - BYTE_OFFSET(va);
 		ULONG got = len;
-		PHYSICAL_ADDRESS la =
-		    dc_dma_map(s, DmaAdapter, m, MapRegisterBase, va, &got, WriteToDevice, r, pc);
+		PHYSICAL_ADDRESS la = dc_dma_map(s, DmaAdapter, m, MapRegisterBase, va, &got,
+		                                 WriteToDevice, elems > 0, r, pc);
 		if (got == 0)
 			break;
-		struct dc_dma_soc_req rq = {.logical = (uint64_t)la.QuadPart,
-		                            .len = got,
-		                            .to_device = WriteToDevice,
-		                            .cr = DmaCompletionRoutine,
-		                            .cr_ctx = CompletionContext,
-		                            .mdl = Mdl,
-		                            .mrb = MapRegisterBase,
-		                            .offset = Offset};
-		if (ctl && ctl->start && ctl->start(s, DmaAdapter, &rq)) {
-			/* The controller refused: unmap (drains nothing that moved). */
-			dc_dma_flush(s, DmaAdapter, m, MapRegisterBase, va, got, WriteToDevice, r,
-			             pc);
-			return STATUS_INSUFFICIENT_RESOURCES;
+		if (lli) {
+			rq.runs[rq.n_runs].logical = (uint64_t)la.QuadPart;
+			rq.runs[rq.n_runs++].len = got;
+			items -= (got + DC_DMA_SOC_LLI_BYTES - 1) / DC_DMA_SOC_LLI_BYTES;
 		}
 		if (ScatterGatherBuffer) {
 			dc_ktouch(s, &ScatterGatherBuffer->Elements[elems],
@@ -528,11 +535,16 @@ static NTSTATUS map_ex(struct dc_sys *s, const struct dc_dma_facts f, PDMA_ADAPT
 			m = m->Next;
 			in = 0;
 		}
-		if (ctl)
-			break;
+		if (ctl && !lli)
+			break; /* the 8237: one run */
 	}
 	if (done == 0)
 		return STATUS_INSUFFICIENT_RESOURCES;
+	if (lli && ctl->start(s, DmaAdapter, &rq)) {
+		/* The controller refused: unmap every run (drains nothing that moved). */
+		dc_dma_flush(s, DmaAdapter, m0, MapRegisterBase, va0, done, WriteToDevice, r, pc);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
 	if (ScatterGatherBuffer) {
 		dc_ktouch(s, ScatterGatherBuffer, sg_size(0), true);
 		ScatterGatherBuffer->NumberOfElements = elems;

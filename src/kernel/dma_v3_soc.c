@@ -1,10 +1,11 @@
 /* The HAL's side of v3 subordinate DMA on a request-line controller (the arm-soc PL080):
  * what Windows' DMA HAL extension does for a DEVICE_DESCRIPTION_VERSION3 with a DmaRequestLine.
- * An adapter is bound to a PL080 channel at IoGetDmaAdapter; MapTransferEx (dma_v3.c) maps one
- * contiguous logical run through dma.c's map registers and this file programs the channel with
- * linked-list items over it (at most DC_V3SOC_LLIS items of DC_V3SOC_LLI_BYTES: the caller
- * shortens the mapping to that budget), the peripheral's FIFO register (DeviceAddress) on the
- * other side, and starts it.  The controller's interrupt (one line, every channel) is connected
+ * An adapter is bound to a PL080 channel at IoGetDmaAdapter; MapTransferEx (dma_v3.c) maps the
+ * buffer one physically contiguous run at a time through dma.c's map registers (no copy where
+ * the controller reaches the pages) and this file programs the channel with linked-list items
+ * over the runs (at most DC_V3SOC_LLIS items of DC_V3SOC_LLI_BYTES: the caller shortens the
+ * mapping to that budget), the peripheral's FIFO register (DeviceAddress) on the other side,
+ * and starts it.  The controller's interrupt (one line, every channel) is connected
  * by the HAL itself: terminal count or error queues the channel's DPC, which calls the
  * driver's DmaCompletionRoutine at DISPATCH_LEVEL with DmaComplete or DmaError (a
  * DC_KEV_DMA_COMPLETION event first, so the checker sees the status).  A drain
@@ -166,11 +167,17 @@ void dc_v3soc_fini(struct dc_sys *s)
 
 int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, const struct dc_dma_soc_req *rq)
 {
-	uint64_t logical = rq->logical;
-	uint32_t len = rq->len;
 	bool to_device = rq->to_device;
-	if (!s->v3soc || a->plch < 0 || len == 0 || len > DC_V3SOC_MAX ||
-	    logical + len > UINT64_C(1) << 32)
+	if (!s->v3soc || a->plch < 0 || rq->n_runs == 0 || rq->n_runs > DC_V3SOC_LLIS)
+		return -1;
+	uint32_t items_needed = 0;
+	for (unsigned i = 0; i < rq->n_runs; i++) {
+		if (rq->runs[i].len == 0 || rq->runs[i].logical + rq->runs[i].len > UINT64_C(1)
+		                                                                        << 32)
+			return -1;
+		items_needed += (rq->runs[i].len + DC_V3SOC_LLI_BYTES - 1) / DC_V3SOC_LLI_BYTES;
+	}
+	if (items_needed > DC_V3SOC_LLIS)
 		return -1;
 	struct soc_chan *c = &s->v3soc->ch[a->plch];
 	if (!c->lli_pfn) {
@@ -186,18 +193,23 @@ int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, const struct dc_dma_s
 	                    DC_PL080_WIDTH_8 << DC_PL080_CTL_SWIDTH_SHIFT |
 	                    DC_PL080_WIDTH_8 << DC_PL080_CTL_DWIDTH_SHIFT |
 	                    (to_device ? DC_PL080_CTL_SI : DC_PL080_CTL_DI);
+	/* One item per (at most 4092-byte piece of a) physically contiguous run, chained in
+	 * buffer order; the last one interrupts. */
 	uint32_t items[DC_V3SOC_LLIS][4];
 	unsigned n = 0;
 	uint64_t lli_pa = c->lli_pfn << DC_PAGE_SHIFT;
-	for (uint32_t done = 0; done < len; n++) {
-		uint32_t k = DC_MIN(len - done, DC_V3SOC_LLI_BYTES);
-		uint32_t mem = (uint32_t)(logical + done);
-		items[n][0] = to_device ? mem : c->dev_addr;
-		items[n][1] = to_device ? c->dev_addr : mem;
-		done += k;
-		items[n][2] = done < len ? (uint32_t)(lli_pa + (n + 1) * 16u) : 0;
-		items[n][3] = base_ctl | k | (done == len ? DC_PL080_CTL_I : 0);
-	}
+	for (unsigned ri = 0; ri < rq->n_runs; ri++)
+		for (uint32_t done = 0; done < rq->runs[ri].len; n++) {
+			uint32_t k = DC_MIN(rq->runs[ri].len - done, DC_V3SOC_LLI_BYTES);
+			uint32_t mem = (uint32_t)(rq->runs[ri].logical + done);
+			items[n][0] = to_device ? mem : c->dev_addr;
+			items[n][1] = to_device ? c->dev_addr : mem;
+			items[n][2] = (uint32_t)(lli_pa + (n + 1) * 16u);
+			items[n][3] = base_ctl | k;
+			done += k;
+		}
+	items[n - 1][2] = 0;
+	items[n - 1][3] |= DC_PL080_CTL_I;
 	/* Items 1.. in memory, written as through an uncached mapping; item 0 in the registers. */
 	if (n > 1)
 		memcpy(dc_mem_pa_ptr(&s->m->mem, lli_pa + 16), items[1], (n - 1) * 16u);

@@ -129,6 +129,7 @@ struct dc_sys {
 	/* A call site whose IRQL the caller judged already (a v3 routine built on a v1/v2 one,
 	 * dma_int.h): the next dc_irql_require from it is skipped. */
 	const void *irql_judged;
+	bool map_run;    /* dma_int.h's dc_dma_map: a further run of one MapTransferEx */
 	struct dc_mp mp; /* processors (sched.c) */
 };
 

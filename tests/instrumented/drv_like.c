@@ -17,10 +17,34 @@ uint64_t drv_sum32(const uint32_t *p, size_t n)
 	return s;
 }
 
+/* Not unrolled (clang unrolls by 8 otherwise): one store instruction, one pc, for every
+ * element, so that its references to a line repeat each other. */
 void drv_store32(volatile uint32_t *p, size_t n, uint32_t v)
 {
+#pragma GCC unroll 1
 	for (size_t i = 0; i < n; i++)
 		p[i] = v;
+}
+
+/* A store and a load of the next element per step: two pcs alternating on each line. */
+uint64_t drv_mix32(volatile uint32_t *p, size_t n, uint32_t v)
+{
+	uint64_t s = 0;
+#pragma GCC unroll 1
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		p[i] = v;
+		s += p[i + 1];
+	}
+	return s;
+}
+
+uint64_t drv_load32(const volatile uint32_t *p, size_t n)
+{
+	uint64_t s = 0;
+#pragma GCC unroll 1
+	for (size_t i = 0; i < n; i++)
+		s += p[i];
+	return s;
 }
 
 void drv_copy_desc(struct drv_desc *dst, const struct drv_desc *src)

@@ -15,8 +15,12 @@ struct drv_desc {
 
 void drv_fill(uint8_t *buf, size_t n, uint8_t v);
 uint64_t drv_sum32(const uint32_t *p, size_t n);
-/* n 4-byte stores of v, one by one (volatile: never a memset call nor vector stores). */
+/* n 4-byte stores of v / loads, one by one, by one instruction each (volatile and not
+ * unrolled: never a memset call, vector accesses or copies of the access at other pcs). */
 void drv_store32(volatile uint32_t *p, size_t n, uint32_t v);
+uint64_t drv_load32(const volatile uint32_t *p, size_t n);
+/* Per two elements: a store of v to the first, a load of the second (two pcs per line). */
+uint64_t drv_mix32(volatile uint32_t *p, size_t n, uint32_t v);
 void drv_copy_desc(struct drv_desc *dst, const struct drv_desc *src);
 void drv_memcpy(void *dst, const void *src, size_t n);
 void drv_memset(void *dst, int c, size_t n);
