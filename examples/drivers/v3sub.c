@@ -85,9 +85,10 @@ typedef struct _SUB_EXTENSION {
 
 	/* The piece in progress. */
 	BOOLEAN PieceActive;
-	ULONG PieceOffset;    /* Offset passed to MapTransferEx */
-	ULONG PieceRequested; /* *Length passed */
-	ULONG PieceMapped;    /* *Length returned */
+	KSPIN_LOCK ProgressLock; /* the completion routine and the DPC may run at once (two CPUs) */
+	ULONG PieceOffset;       /* Offset passed to MapTransferEx */
+	ULONG PieceRequested;    /* *Length passed */
+	ULONG PieceMapped;       /* *Length returned */
 } SUB_EXTENSION, *PSUB_EXTENSION;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -164,6 +165,7 @@ static NTSTATUS SubAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Physica
 		return STATUS_NO_SUCH_DEVICE;
 	}
 	IoInitializeDpcRequest(fdo, SubDpc);
+	KeInitializeSpinLock(&ext->ProgressLock);
 	fdo->Flags |= DO_DIRECT_IO;
 	fdo->Flags &= ~DO_DEVICE_INITIALIZING;
 	return STATUS_SUCCESS;
@@ -299,8 +301,8 @@ static VOID SubProgress(PSUB_EXTENSION ext)
 	SubCompleteIrp(irp, status, information);
 }
 
-static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
-                           PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
+static VOID SubDmaCompleteLocked(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                 PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
 {
 	PSUB_EXTENSION ext = (PSUB_EXTENSION)CompletionContext;
 	NTSTATUS flushStatus;
@@ -321,6 +323,18 @@ static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
 	ext->Done += ext->PieceMapped;
 #endif
 	SubProgress(ext);
+}
+
+/* The HAL's completion DPC and the device's DPC may run at the same time on two processors:
+ * each moves the request on under ProgressLock. */
+static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                           PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
+{
+	PSUB_EXTENSION ext = (PSUB_EXTENSION)CompletionContext;
+
+	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
+	SubDmaCompleteLocked(DmaAdapter, DeviceObject, CompletionContext, Status);
+	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
 }
 
 static VOID SubStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -376,10 +390,12 @@ static VOID SubDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Conte
 	UNREFERENCED_PARAMETER(Dpc);
 	UNREFERENCED_PARAMETER(Irp);
 	UNREFERENCED_PARAMETER(Context);
-	if (ext->Irp == NULL || status == 0)
-		return;
-	ext->DevAnswer |= status;
-	SubProgress(ext);
+	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
+	if (ext->Irp != NULL && status != 0) {
+		ext->DevAnswer |= status;
+		SubProgress(ext);
+	}
+	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
 }
 
 /* --- PnP ---------------------------------------------------------------------------- */
