@@ -133,7 +133,8 @@ static void run_usage(FILE *f)
 	    "usage: dmacoh run --driver NAME|FILE [--device NAME] [--platform NAME|FILE]\n"
 	    "                  [--workload SPEC] [--seed N] [--format text|json|sarif]\n"
 	    "                  [--trace FILE] [--timeout SECONDS] [--dbgprint] [--quiet]\n"
-	    "                  [--deterministic] [--app APP.so [-- ARGS...]]\n"
+	    "                  [--deterministic] [--deferred-grant]\n"
+	    "                  [--app APP.so [-- ARGS...]]\n"
 	    "                  [--registry FILE.reg] [--open \\\\.\\NAME]\n\n"
 	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
@@ -191,6 +192,9 @@ static void run_usage(FILE *f)
 	    "                     (also DMACOH_OPTIONS=dbgprint=1); DbgPrintEx passes Windows'\n"
 	    "                     default filter: DPFLTR_ERROR_LEVEL only.  Always captured: the\n"
 	    "                     last lines before a failed or hung IRP are in the report\n"
+	    "  --deferred-grant   AllocateAdapterChannel's AdapterControl always runs later, at\n"
+	    "                     the next DPC, as when the channel is busy: a driver that\n"
+	    "                     uses MapRegisterBase before AdapterControl ran is S03\n"
 	    "  --quiet            no progress bar\n"
 	    "  --deterministic    leave wall time out of the summary (for byte-identical "
 	    "output)\n\n"
@@ -649,6 +653,7 @@ int dc_cmd_run(int argc, char **argv)
 	int app_argc = 0;
 	char **app_argv = NULL;
 	bool quiet = false, deterministic = false, supervise = true, dbgprint = false;
+	bool deferred_grant = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char **slot = !strcmp(a, "--driver")         ? &driver
@@ -688,6 +693,8 @@ int dc_cmd_run(int argc, char **argv)
 			deterministic = true;
 		} else if (!strcmp(a, "--dbgprint")) {
 			dbgprint = true;
+		} else if (!strcmp(a, "--deferred-grant")) {
+			deferred_grant = true;
 		} else if (!strcmp(a, "--no-supervise")) {
 			/* Hidden: one process, for measuring what supervision costs. */
 			supervise = false;
@@ -711,6 +718,7 @@ int dc_cmd_run(int argc, char **argv)
 		if (dc_platform_load(platform, plat, err, sizeof(err)) != DC_OK)
 			return fail2("%s%s", err, "");
 	}
+	plat->deferred_grant = deferred_grant;
 	struct dc_workload *wl = &x->wl;
 	dc_workload_default(wl);
 	if (workload && dc_workload_parse(workload, wl, err, sizeof(err)) != DC_OK)

@@ -92,6 +92,7 @@ typedef struct _AUTOINIT_EXTENSION {
 	PMDL RingMdl;
 	KTIMER PollTimer;
 	KDPC PollDpc;
+	KSPIN_LOCK ServiceLock; /* the poll DPC and DpcForIsr may run at once on two processors */
 
 	/* The request in progress */
 	BOOLEAN Busy;
@@ -211,6 +212,7 @@ static NTSTATUS AutoinitAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Ph
 	}
 	KeInitializeTimer(&ext->PollTimer);
 	KeInitializeDpc(&ext->PollDpc, AutoinitPollDpc, ext);
+	KeInitializeSpinLock(&ext->ServiceLock);
 	fdo->Flags |= DO_DIRECT_IO | DO_POWER_PAGABLE;
 	fdo->Flags &= ~DO_DEVICE_INITIALIZING;
 	return STATUS_SUCCESS;
@@ -464,16 +466,11 @@ static IO_ALLOCATION_ACTION AutoinitAdapterControl(PDEVICE_OBJECT DeviceObject, 
 	return KeepObject;
 }
 
-static VOID AutoinitPollDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
-                            PVOID SystemArgument2)
+static VOID AutoinitPoll(PAUTOINIT_EXTENSION ext)
 {
-	PAUTOINIT_EXTENSION ext = (PAUTOINIT_EXTENSION)DeferredContext;
 	PIRP irp = ext->Self->CurrentIrp;
 	NTSTATUS status;
 
-	UNREFERENCED_PARAMETER(Dpc);
-	UNREFERENCED_PARAMETER(SystemArgument1);
-	UNREFERENCED_PARAMETER(SystemArgument2);
 	if (irp == NULL || !ext->Busy || !ext->ChannelHeld)
 		return;
 	status = AutoinitService(ext);
@@ -482,6 +479,21 @@ static VOID AutoinitPollDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgume
 		return;
 	}
 	AutoinitArmPoll(ext);
+}
+
+/* Both DPCs service the ring under ServiceLock: on a multiprocessor the timer's DPC and the
+ * ISR's may run at the same time on two processors. */
+static VOID AutoinitPollDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
+                            PVOID SystemArgument2)
+{
+	PAUTOINIT_EXTENSION ext = (PAUTOINIT_EXTENSION)DeferredContext;
+
+	UNREFERENCED_PARAMETER(Dpc);
+	UNREFERENCED_PARAMETER(SystemArgument1);
+	UNREFERENCED_PARAMETER(SystemArgument2);
+	KeAcquireSpinLockAtDpcLevel(&ext->ServiceLock);
+	AutoinitPoll(ext);
+	KeReleaseSpinLockFromDpcLevel(&ext->ServiceLock);
 }
 
 static BOOLEAN AutoinitIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -499,15 +511,13 @@ static BOOLEAN AutoinitIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
 	return TRUE;
 }
 
-static VOID AutoinitDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+static VOID AutoinitServiceIsr(PDEVICE_OBJECT DeviceObject)
 {
 	PAUTOINIT_EXTENSION ext = (PAUTOINIT_EXTENSION)DeviceObject->DeviceExtension;
 	LONG causes = InterlockedExchange(&ext->Causes, 0);
 	NTSTATUS status;
+	PIRP Irp = DeviceObject->CurrentIrp;
 
-	UNREFERENCED_PARAMETER(Dpc);
-	UNREFERENCED_PARAMETER(Context);
-	Irp = DeviceObject->CurrentIrp;
 	if (Irp == NULL || !ext->Busy || !ext->ChannelHeld || causes == 0)
 		return;
 	if (causes & SYSBLK_ST_DONE)
@@ -521,6 +531,18 @@ static VOID AutoinitDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, 
 		status = STATUS_IO_DEVICE_ERROR;
 	if (!NT_SUCCESS(status) || ext->DeviceDone)
 		AutoinitFinish(DeviceObject, Irp, status);
+}
+
+static VOID AutoinitDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+	PAUTOINIT_EXTENSION ext = (PAUTOINIT_EXTENSION)DeviceObject->DeviceExtension;
+
+	UNREFERENCED_PARAMETER(Dpc);
+	UNREFERENCED_PARAMETER(Irp);
+	UNREFERENCED_PARAMETER(Context);
+	KeAcquireSpinLockAtDpcLevel(&ext->ServiceLock);
+	AutoinitServiceIsr(DeviceObject);
+	KeReleaseSpinLockFromDpcLevel(&ext->ServiceLock);
 }
 
 /* --- Device control ------------------------------------------------------------------------ */

@@ -341,11 +341,16 @@ static IO_ALLOCATION_ACTION BmAdapterControl(PDEVICE_OBJECT DeviceObject, PIRP I
                                              PVOID MapRegisterBase, PVOID Context)
 {
 	PBM_EXTENSION ext = (PBM_EXTENSION)Context;
+	NTSTATUS status;
 
 	ext->MapRegisterBase = MapRegisterBase;
-	ext->OpStatus = BmStartOperation(ext);
-	if (!NT_SUCCESS(ext->OpStatus))
+	/* OpStatus stays STATUS_SUCCESS (StartIo's) unless nothing was started: once the device
+	 * is, its DPC may read OpStatus on another processor. */
+	status = BmStartOperation(ext);
+	if (!NT_SUCCESS(status)) {
+		ext->OpStatus = status;
 		IoRequestDpc(DeviceObject, Irp, NULL); /* the DPC releases and fails the IRP */
+	}
 	/* A bus master keeps the registers, not the adapter (G8). */
 	return DeallocateObjectKeepRegisters;
 }

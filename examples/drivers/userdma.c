@@ -489,11 +489,16 @@ static IO_ALLOCATION_ACTION UdAdapterControl(PDEVICE_OBJECT DeviceObject, PIRP I
                                              PVOID MapRegisterBase, PVOID Context)
 {
 	PUD_EXTENSION ext = (PUD_EXTENSION)Context;
+	NTSTATUS status;
 
 	ext->MapRegisterBase = MapRegisterBase;
-	ext->OpStatus = UdStartOperation(ext);
-	if (!NT_SUCCESS(ext->OpStatus))
+	/* OpStatus stays STATUS_SUCCESS (StartIo's) unless nothing was started: once the device
+	 * is, its DPC may read OpStatus on another processor. */
+	status = UdStartOperation(ext);
+	if (!NT_SUCCESS(status)) {
+		ext->OpStatus = status;
 		IoRequestDpc(DeviceObject, Irp, NULL); /* the DPC releases and fails the IRP */
+	}
 	/* A bus master keeps the registers, not the adapter (G8). */
 	return DeallocateObjectKeepRegisters;
 }

@@ -93,9 +93,10 @@ typedef struct _SUB_EXTENSION {
 
 	/* The piece in progress. */
 	BOOLEAN PieceActive;
-	ULONG PieceOffset;    /* Offset passed to MapTransferEx */
-	ULONG PieceRequested; /* *Length passed */
-	ULONG PieceMapped;    /* *Length returned */
+	KSPIN_LOCK ProgressLock; /* the completion routine and the DPC may run at once (two CPUs) */
+	ULONG PieceOffset;       /* Offset passed to MapTransferEx */
+	ULONG PieceRequested;    /* *Length passed */
+	ULONG PieceMapped;       /* *Length returned */
 } SUB_EXTENSION, *PSUB_EXTENSION;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -172,6 +173,7 @@ static NTSTATUS SubAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Physica
 		return STATUS_NO_SUCH_DEVICE;
 	}
 	IoInitializeDpcRequest(fdo, SubDpc);
+	KeInitializeSpinLock(&ext->ProgressLock);
 	fdo->Flags |= DO_DIRECT_IO;
 	fdo->Flags &= ~DO_DEVICE_INITIALIZING;
 	return STATUS_SUCCESS;
@@ -307,7 +309,7 @@ static VOID SubProgress(PSUB_EXTENSION ext)
 	SubCompleteIrp(irp, status, information);
 }
 
-/* The end of a piece: its flush, the verdict, the next piece. */
+/* The end of a piece: its flush, the verdict, the next piece.  Called under ProgressLock. */
 static VOID SubPieceEnd(PSUB_EXTENSION ext, DMA_COMPLETION_STATUS Status)
 {
 	NTSTATUS flushStatus;
@@ -328,12 +330,18 @@ static VOID SubPieceEnd(PSUB_EXTENSION ext, DMA_COMPLETION_STATUS Status)
 	SubProgress(ext);
 }
 
+/* The HAL's completion DPC and the device's DPC may run at the same time on two processors:
+ * each moves the request on under ProgressLock. */
 static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
                            PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
 {
+	PSUB_EXTENSION ext = (PSUB_EXTENSION)CompletionContext;
+
 	UNREFERENCED_PARAMETER(DmaAdapter);
 	UNREFERENCED_PARAMETER(DeviceObject);
-	SubPieceEnd((PSUB_EXTENSION)CompletionContext, Status);
+	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
+	SubPieceEnd(ext, Status);
+	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
 }
 
 static VOID SubStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -390,16 +398,18 @@ static VOID SubDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Conte
 	UNREFERENCED_PARAMETER(Dpc);
 	UNREFERENCED_PARAMETER(Irp);
 	UNREFERENCED_PARAMETER(Context);
-	if (ext->Irp == NULL || status == 0)
-		return;
-	/* An 8237 channel: the device's TC says the piece has moved (no completion routine is
-	 * called there); the flush's status decides it. */
-	if ((status & SF_ST_TC) && ext->IsaChannel)
-		SubPieceEnd(ext, DmaComplete);
-	if (ext->Irp == NULL)
-		return;
-	ext->DevAnswer |= status & (SF_ST_DONE | SF_ST_ERR);
-	SubProgress(ext);
+	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
+	if (ext->Irp != NULL && status != 0) {
+		/* An 8237 channel: the device's TC says the piece has moved (no completion routine
+		 * is called there); the flush's status decides it. */
+		if ((status & SF_ST_TC) && ext->IsaChannel)
+			SubPieceEnd(ext, DmaComplete);
+		if (ext->Irp != NULL) {
+			ext->DevAnswer |= status & (SF_ST_DONE | SF_ST_ERR);
+			SubProgress(ext);
+		}
+	}
+	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
 }
 
 /* --- PnP ---------------------------------------------------------------------------- */

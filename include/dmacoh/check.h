@@ -44,7 +44,8 @@ const char *dc_severity_name(enum dc_severity s);
 /* Stable rule IDs (DESIGN §5.2).  C: coherency, A: DMA API misuse, M: simulated kernel memory
  * (Special Pool's class), X: the driver crashed, hung or tried to end the process, R: what the
  * workload saw (wrong data, hung or failed IRPs) — results, so that JSON and SARIF carry them;
- * V: the DMA version 3 contract (wdm-dma-spec §3). */
+ * V: the DMA version 3 contract (wdm-dma-spec §3); S: several processors (races between
+ * execution contexts, decided by happens-before as ThreadSanitizer does). */
 enum dc_rule {
 	DC_RULE_C01, /* stale-device-read */
 	DC_RULE_C02, /* dma-over-cached-line */
@@ -86,6 +87,9 @@ enum dc_rule {
 	DC_RULE_V06, /* v3-adapter-object-held */
 	DC_RULE_V07, /* v3-cached-common-buffer */
 	DC_RULE_V08, /* v3-mixed-routines */
+	/* Several processors (src/check/race.c, kev.c): races between execution contexts. */
+	DC_RULE_S01, /* data-race */
+	DC_RULE_S03, /* map-register-base-before-grant */
 	DC_RULE_COUNT
 };
 

@@ -183,6 +183,29 @@ struct dc_kev {
 	uint32_t n_pieces;
 };
 
+/* --- Synchronisation and execution contexts (the race detector's feed) ---------------------
+ * The kernel says which context runs and which synchronisation a driver's call implied, so an
+ * observer can order accesses by happens-before as ThreadSanitizer does.  `obj` names a
+ * synchronisation object by address (a spin lock, a KINTERRUPT, a KDPC, an event, an IRP, a
+ * queued AdapterControl, ...); `arg` depends on the op. */
+enum dc_sync_op {
+	DC_SYNC_ACQUIRE, /* the running context acquires obj (lock taken, wait satisfied, ...) */
+	DC_SYNC_RELEASE, /* the running context releases obj (lock freed, event set, queued) */
+	DC_SYNC_CONSUME, /* acquire obj, then forget it (a one-shot hand-over: a grant, an IRP) */
+	DC_SYNC_INIT,   /* DriverEntry / AddDevice / the start finished: ordered before all after */
+	DC_SYNC_THREAD, /* thread `arg` runs from now on (a switch) */
+	DC_SYNC_FORK,   /* the running context created thread `arg` (PsCreateSystemThread) */
+	DC_SYNC_ENTER,  /* a routine of kind `arg` (enum dc_ctx_kind) starts on the current
+	                 * processor, nested in what runs (an ISR, a DPC, a work item) */
+	DC_SYNC_LEAVE,  /* it returned */
+	DC_SYNC_FORGET, /* [obj, obj + arg) is new memory: accesses before it do not count */
+	DC_SYNC_LOWER,  /* processor `arg` dropped below DISPATCH_LEVEL: what it ran at or
+	                 * above is ordered before the DPCs it runs from now on */
+};
+
+enum dc_ctx_kind { DC_CTX_THREAD, DC_CTX_ISR, DC_CTX_DPC, DC_CTX_WORKITEM, DC_CTX_KIND_COUNT };
+const char *dc_ctx_kind_name(enum dc_ctx_kind k);
+
 struct dc_observer {
 	/* An instrumented CPU access in the cached window (after the cache model ran) or, with
 	 * cached == false, in the uncached window.  pc: the driver's instruction, or NULL. */
@@ -204,6 +227,14 @@ struct dc_observer {
 	 * harmlessly. */
 	void (*mem_fault)(void *opaque, const void *va, uint32_t len, bool write, const void *bad,
 	                  int kind, const void *pc);
+	/* Synchronisation and contexts (above). */
+	void (*sync)(void *opaque, enum dc_sync_op op, const void *obj, uint64_t arg);
+	/* An instrumented access to tracked host memory outside the windows (device extensions:
+	 * dc_machine_set_host_span); such bytes never enter the cache model. */
+	void (*host_access)(void *opaque, const void *va, uint32_t len, bool write, const void *pc);
+	/* The next access is an atomic operation's (__tsan_atomic*): mo is its C11 memory order
+	 * (0 relaxed .. 5 seq_cst), rmw a read-modify-write. */
+	void (*atomic)(void *opaque, const void *va, uint32_t len, int mo, bool rmw);
 };
 
 enum dc_memf { DC_MEMF_REDZONE = 1, DC_MEMF_FREED, DC_MEMF_UNMAPPED };

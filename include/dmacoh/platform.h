@@ -88,6 +88,10 @@ struct dc_platform {
 	/* Appended: the system DMA controller (the sysdma_* keys above are its parameters:
 	 * buffer keys for the 8237, addr_bits and bandwidth for both). */
 	enum dc_sysdma_ctl sysdma_ctl;
+	/* AllocateAdapterChannel's AdapterControl always runs later, at the next DPC delivery, as
+	 * when the channel is busy (dmacoh run --deferred-grant): a driver that assumes the grant
+	 * synchronous is exposed. */
+	bool deferred_grant;
 };
 
 /* Fills *p with a built-in profile.  DC_ERR_NOTFOUND for an unknown name. */

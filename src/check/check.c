@@ -166,15 +166,33 @@ struct dc_kev_piece *dc_chk_copy_pieces(const struct dc_kev *e)
 	return p;
 }
 
+static void on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
+                          bool cached, const void *pc)
+{
+	struct dc_check *c = opaque;
+	if (pc && cached)
+		dc_race_cpu_access(c, va, len, write, pc);
+	dc_chk_on_cpu_access(opaque, va, pa, len, write, cached, pc);
+}
+
+static void on_kev(void *opaque, const struct dc_kev *e)
+{
+	dc_race_kev(opaque, e);
+	dc_chk_on_kev(opaque, e);
+}
+
 static const struct dc_observer check_observer = {
-    .cpu_access = dc_chk_on_cpu_access,
+    .cpu_access = on_cpu_access,
     .cache_fill = dc_chk_on_cache_fill,
     .cache_writeback = dc_chk_on_cache_writeback,
     .cache_gone = dc_chk_on_cache_gone,
     .cache_maint = dc_chk_on_cache_maint,
     .dma = dc_chk_on_dma,
-    .kev = dc_chk_on_kev,
+    .kev = on_kev,
     .mem_fault = dc_memsafe_fault,
+    .sync = dc_race_sync,
+    .host_access = dc_race_host_access,
+    .atomic = dc_race_atomic,
 };
 
 /* --- Life cycle ------------------------------------------------------------------------------ */
@@ -198,6 +216,11 @@ int dc_check_create_err(struct dc_machine *m, const struct dc_check_opts *o, str
 	c->nl = c->ls >= DC_PAGE_SHIFT ? 1 : DC_PAGE_SIZE >> c->ls;
 	c->phys_pages = m->mem.phys_size >> DC_PAGE_SHIFT;
 	if (dc_shadow_init(c) < 0) {
+		free(c);
+		return DC_ERR_NOMEM;
+	}
+	if (dc_race_create(c) < 0) {
+		dc_shadow_free(c);
 		free(c);
 		return DC_ERR_NOMEM;
 	}
@@ -255,5 +278,6 @@ void dc_check_destroy(struct dc_check *c)
 	dc_supp_free(c);
 	dc_sym_free(c);
 	dc_memsafe_free(c);
+	dc_race_free(c);
 	free(c);
 }

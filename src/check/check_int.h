@@ -218,6 +218,7 @@ struct dc_check {
 
 	struct dc_sym *sym;
 	struct dc_memsafe *ms;
+	struct dc_race *race; /* race.c */
 
 	/* v3.c */
 	struct dc_v3part *v3p;
@@ -321,6 +322,17 @@ void dc_memsafe_kev(struct dc_check *c, const struct dc_kev *e);
 void dc_memsafe_fault(void *opaque, const void *va, uint32_t len, bool write, const void *bad,
                       int kind, const void *pc);
 void dc_memsafe_free(struct dc_check *c);
+
+/* race.c: the happens-before race detector (S01). */
+struct dc_race;
+int dc_race_create(struct dc_check *c); /* -1: no memory */
+void dc_race_free(struct dc_check *c);
+void dc_race_cpu_access(struct dc_check *c, const void *va, uint32_t len, bool write,
+                        const void *pc);
+void dc_race_host_access(void *opaque, const void *va, uint32_t len, bool write, const void *pc);
+void dc_race_atomic(void *opaque, const void *va, uint32_t len, int mo, bool rmw);
+void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t arg);
+void dc_race_kev(struct dc_check *c, const struct dc_kev *e);
 
 /* options.c */
 int dc_supp_load(struct dc_check *c, const char *path, char *err, size_t errlen);

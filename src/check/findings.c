@@ -17,7 +17,13 @@ static uint64_t loc_key(struct dc_check *c, const struct dc_finding *f)
 	if (!f->pc)
 		return 0;
 	uint32_t loc = dc_sym_lookup(c, f->pc, f->exact_pc)->loc;
-	return loc ? (uint64_t)loc | (UINT64_C(1) << 63) : (uint64_t)(uintptr_t)f->pc;
+	uint64_t k = loc ? (uint64_t)loc | (UINT64_C(1) << 63) : (uint64_t)(uintptr_t)f->pc;
+	/* A race is one per pair of lines: the access and the one it races with. */
+	if (f->rule == DC_RULE_S01 && f->n_sites && f->site[0].pc) {
+		uint32_t l2 = dc_sym_lookup(c, f->site[0].pc, false)->loc;
+		k = k * UINT64_C(0x100000001b3) ^ (l2 ? l2 : (uint64_t)(uintptr_t)f->site[0].pc);
+	}
+	return k;
 }
 
 static size_t slot(const struct dc_check *c, enum dc_rule r, uint64_t key)

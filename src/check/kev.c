@@ -137,6 +137,29 @@ static const char *refusal(const struct dc_kev *e)
 	}
 }
 
+/* S03: a MapRegisterBase no AdapterControl delivered, used while the adapter's grant is still
+ * pending (more AllocateAdapterChannel calls than AdapterControls): the driver assumed the
+ * grant synchronous.  True when reported. */
+static bool s03(struct dc_check *c, const struct dc_kev *e, struct dc_adapter *a, const char *what)
+{
+	if (!a || a->allocs <= a->controls)
+		return false;
+	struct dc_mrb *r = dc_chk_mrb_find(c, e->adapter, e->mrb);
+	if (r && !r->freed)
+		return false;
+	struct dc_finding f = dc_chk_fnd(DC_RULE_S03, e->pc, e->time);
+	f.device = a->dev_no;
+	f.dir = (int)e->dir;
+	f.len = e->len;
+	dc_chk_what(&f,
+	            "%s with a MapRegisterBase no AdapterControl delivered: the grant asked by "
+	            "AllocateAdapterChannel is still pending",
+	            what);
+	dc_finding_add(c, &f);
+	a->map_refused = true; /* what follows from it is this finding's */
+	return true;
+}
+
 /* What a MapTransfer's status says about the call (it may still have mapped a part).  A refused
  * map (A12) marks the adapter: the findings that only follow from it are not reported (see
  * A12's details in rules.c). */
@@ -147,6 +170,8 @@ static void map_status(struct dc_check *c, const struct dc_kev *e, struct dc_ada
 	f.dir = (int)e->dir;
 	f.len = e->len;
 	const char *why = refusal(e);
+	if (e->status == DC_KMAP_NO_CHANNEL && s03(c, e, a, routine(e, "MapTransfer")))
+		return;
 	if (why) {
 		f.rule = DC_RULE_A12;
 		dc_chk_what(&f, "%s of %llu bytes mapped nothing: %s", routine(e, "MapTransfer"),
@@ -249,6 +274,8 @@ static void ev_flush(struct dc_check *c, const struct dc_kev *e)
 		struct dc_adapter *a = dc_chk_adapter_find(c, e->adapter);
 		if (a && a->map_refused)
 			return; /* the flush of a piece MapTransfer refused: A12 said so */
+		if (s03(c, e, a, routine(e, "FlushAdapterBuffers")))
+			return;
 		struct dc_finding f = dc_chk_fnd(DC_RULE_A02, e->pc, e->time);
 		f.device = a ? a->dev_no : 0;
 		f.dir = (int)e->dir;
@@ -978,6 +1005,8 @@ static void ev_channel_free(struct dc_check *c, const struct dc_kev *e)
 static void ev_mapreg_free(struct dc_check *c, const struct dc_kev *e)
 {
 	struct dc_adapter *a = use_adapter(c, e, "FreeMapRegisters");
+	if (e->status == 0 && s03(c, e, a, "FreeMapRegisters"))
+		return;
 	if (a)
 		a->map_refused = false;
 	close_open(c, e, e->adapter, e->mrb, false, 2);

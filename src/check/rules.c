@@ -512,6 +512,42 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "never judged (an API rule)",
          "Pair MapTransferEx with FlushAdapterBuffersEx and MapTransfer with "
          "FlushAdapterBuffers; a v3 driver uses the Ex routines throughout."},
+    [DC_RULE_S01] =
+        {"S01", "data-race", DC_SEV_ERROR, "", "",
+         "two accesses to the same bytes of kernel memory or a device extension, at least one a "
+         "write and not both atomic, from execution contexts (threads, ISRs, DPCs, work items, "
+         "on any processors) that no synchronisation orders",
+         "S01 data-race: write|read of N bytes by CONTEXT races with a write|read by CONTEXT "
+         "[previous access at X]: no spin lock, interlocked operation or "
+         "KeSynchronizeExecution orders them",
+         "On a multiprocessor an ISR, a DPC and a dispatch routine run at the same time on "
+         "different processors, and an ISR interrupts whatever its processor ran.  Fields they "
+         "share without a lock are read half-updated, read-modify-writes are lost (a "
+         "completion bit set by the ISR while the DPC clears the word), and the compiler may "
+         "keep a field in a register.  Decided as ThreadSanitizer decides a race: by "
+         "happens-before through the kernel's synchronisation (spin locks, the interrupt "
+         "spin lock, interlocked operations, DPC and work item queueing, events, IRP "
+         "completion, the register write that makes a device interrupt).",
+         "never judged (a race is a race whether or not this run lost an update)",
+         "Share fields with the ISR only inside KeSynchronizeExecution (or "
+         "KeAcquireInterruptSpinLock); fields between DPCs, dispatch routines and threads under "
+         "one spin lock; counters and flags with Interlocked operations."},
+    [DC_RULE_S03] =
+        {"S03", "map-register-base-before-grant", DC_SEV_ERROR, "G8", "",
+         "MapTransfer, FlushAdapterBuffers or FreeMapRegisters with a MapRegisterBase that no "
+         "AdapterControl delivered, while the adapter's AdapterControl is still to run",
+         "S03 map-register-base-before-grant: ROUTINE with a MapRegisterBase no AdapterControl "
+         "delivered: the grant asked by AllocateAdapterChannel is still pending",
+         "AllocateAdapterChannel (IoAllocateAdapterChannel) only queues the request: "
+         "AdapterControl runs, with the MapRegisterBase, when the channel and the registers "
+         "are free, which may be later, on another processor.  A driver that uses "
+         "MapRegisterBase right after the call (a stale one from the previous request, or "
+         "none) works only while the grant happens to be synchronous.  `dmacoh run "
+         "--deferred-grant` always runs AdapterControl later, as a busy channel does.",
+         "never judged (an API rule)",
+         "Do everything that needs the MapRegisterBase in AdapterControl (or after it "
+         "signalled an event the caller waits on), and save it there in the device extension "
+         "(G8)."},
 };
 
 const struct dc_rule_info *dc_rule_info(enum dc_rule r)

@@ -107,6 +107,16 @@ static inline void hook(const void *a, uint32_t size, enum dc_access acc, const 
 		dc_cpu_hook(m, a, size, acc, pc);
 }
 
+/* An atomic operation's access: observers learn its memory order first. */
+static inline void ahook(const void *a, uint32_t size, enum dc_access acc, int mo, bool rmw,
+                         const void *pc)
+{
+	struct dc_machine *m = cur;
+	if (m && m->n_obs)
+		dc_cpu_atomic(m, a, size, mo, rmw);
+	hook(a, size, acc, pc);
+}
+
 static inline void hook_range(const void *a, uint64_t size, enum dc_access acc, const void *pc)
 {
 	struct dc_machine *m = cur;
@@ -115,7 +125,9 @@ static inline void hook_range(const void *a, uint64_t size, enum dc_access acc, 
 }
 
 /* Every entry point gets a prototype first (-Wmissing-prototypes): they are called only by
- * compiler-generated code. */
+ * compiler-generated code.  Volatile accesses (dmacoh-cc asks the compiler to tell them
+ * apart) are what MSVC's /volatile:ms makes them on x86/x64 Windows: an acquiring read and a
+ * releasing write, atomic for naturally aligned sizes. */
 #define DEF_RW(n)                                         \
 	void __tsan_read##n(void *a);                     \
 	void __tsan_read##n(void *a)                      \
@@ -140,22 +152,22 @@ static inline void hook_range(const void *a, uint64_t size, enum dc_access acc, 
 	void __tsan_volatile_read##n(void *a);            \
 	void __tsan_volatile_read##n(void *a)             \
 	{                                                 \
-		hook(a, n, DC_ACC_READ, PC());            \
+		ahook(a, n, DC_ACC_READ, 2, 0, PC());     \
 	}                                                 \
 	void __tsan_volatile_write##n(void *a);           \
 	void __tsan_volatile_write##n(void *a)            \
 	{                                                 \
-		hook(a, n, DC_ACC_WRITE, PC());           \
+		ahook(a, n, DC_ACC_WRITE, 3, 0, PC());    \
 	}                                                 \
 	void __tsan_unaligned_volatile_read##n(void *a);  \
 	void __tsan_unaligned_volatile_read##n(void *a)   \
 	{                                                 \
-		hook(a, n, DC_ACC_READ, PC());            \
+		ahook(a, n, DC_ACC_READ, 2, 0, PC());     \
 	}                                                 \
 	void __tsan_unaligned_volatile_write##n(void *a); \
 	void __tsan_unaligned_volatile_write##n(void *a)  \
 	{                                                 \
-		hook(a, n, DC_ACC_WRITE, PC());           \
+		ahook(a, n, DC_ACC_WRITE, 3, 0, PC());    \
 	}                                                 \
 	void __tsan_read##n##_pc(void *a, void *pc);      \
 	void __tsan_read##n##_pc(void *a, void *pc)       \
@@ -378,14 +390,14 @@ __extension__ typedef __int128 dc_a128;
 	T __tsan_atomic##bits##_load(const volatile T *a, int mo)                                  \
 	{                                                                                          \
 		(void)mo;                                                                          \
-		hook((const void *)a, sizeof(T), DC_ACC_READ, PC());                               \
+		ahook((const void *)a, sizeof(T), DC_ACC_READ, mo, 0, PC());                       \
 		return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                       \
 	}                                                                                          \
 	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo);                              \
 	void __tsan_atomic##bits##_store(volatile T *a, T v, int mo)                               \
 	{                                                                                          \
 		(void)mo;                                                                          \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		ahook((const void *)a, sizeof(T), DC_ACC_WRITE, mo, 0, PC());                      \
 		__atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                          \
 	}                                                                                          \
 	DEF_ATOMIC_RMW(bits, T, exchange, __atomic_exchange_n)                                     \
@@ -401,7 +413,7 @@ __extension__ typedef __int128 dc_a128;
 	                                                  int fmo)                                 \
 	{                                                                                          \
 		(void)mo, (void)fmo;                                                               \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		ahook((const void *)a, sizeof(T), DC_ACC_WRITE, mo, 1, PC());                      \
 		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                   \
 		                                   __ATOMIC_SEQ_CST);                              \
 	}                                                                                          \
@@ -410,7 +422,7 @@ __extension__ typedef __int128 dc_a128;
 	int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, int mo, int fmo) \
 	{                                                                                          \
 		(void)mo, (void)fmo;                                                               \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		ahook((const void *)a, sizeof(T), DC_ACC_WRITE, mo, 1, PC());                      \
 		return __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST,                   \
 		                                   __ATOMIC_SEQ_CST);                              \
 	}                                                                                          \
@@ -418,18 +430,18 @@ __extension__ typedef __int128 dc_a128;
 	T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, int mo, int fmo)     \
 	{                                                                                          \
 		(void)mo, (void)fmo;                                                               \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC());                              \
+		ahook((const void *)a, sizeof(T), DC_ACC_WRITE, mo, 1, PC());                      \
 		__atomic_compare_exchange_n(a, &c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);      \
 		return c;                                                                          \
 	}
 
-#define DEF_ATOMIC_RMW(bits, T, op, builtin)                          \
-	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo);     \
-	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo)      \
-	{                                                             \
-		(void)mo;                                             \
-		hook((const void *)a, sizeof(T), DC_ACC_WRITE, PC()); \
-		return builtin(a, v, __ATOMIC_SEQ_CST);               \
+#define DEF_ATOMIC_RMW(bits, T, op, builtin)                                  \
+	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo);             \
+	T __tsan_atomic##bits##_##op(volatile T *a, T v, int mo)              \
+	{                                                                     \
+		(void)mo;                                                     \
+		ahook((const void *)a, sizeof(T), DC_ACC_WRITE, mo, 1, PC()); \
+		return builtin(a, v, __ATOMIC_SEQ_CST);                       \
 	}
 
 DEF_ATOMIC(8, uint8_t)
@@ -444,7 +456,7 @@ DEF_ATOMIC(64, uint64_t)
 	dc_a128 __tsan_atomic128_##op(volatile dc_a128 *a, dc_a128 v, int mo)  \
 	{                                                                      \
 		(void)mo;                                                      \
-		hook((const void *)a, 16, DC_ACC_WRITE, PC());                 \
+		ahook((const void *)a, 16, DC_ACC_WRITE, mo, 1, PC());         \
 		dc_a128 old = *a;                                              \
 		*a = (expr);                                                   \
 		return old;                                                    \
@@ -454,7 +466,7 @@ dc_a128 __tsan_atomic128_load(const volatile dc_a128 *a, int mo);
 dc_a128 __tsan_atomic128_load(const volatile dc_a128 *a, int mo)
 {
 	(void)mo;
-	hook((const void *)a, 16, DC_ACC_READ, PC());
+	ahook((const void *)a, 16, DC_ACC_READ, mo, 0, PC());
 	return *a;
 }
 
@@ -462,7 +474,7 @@ void __tsan_atomic128_store(volatile dc_a128 *a, dc_a128 v, int mo);
 void __tsan_atomic128_store(volatile dc_a128 *a, dc_a128 v, int mo)
 {
 	(void)mo;
-	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	ahook((const void *)a, 16, DC_ACC_WRITE, mo, 0, PC());
 	*a = v;
 }
 
@@ -490,7 +502,7 @@ int __tsan_atomic128_compare_exchange_strong(volatile dc_a128 *a, dc_a128 *c, dc
                                              int fmo)
 {
 	(void)mo, (void)fmo;
-	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	ahook((const void *)a, 16, DC_ACC_WRITE, mo, 1, PC());
 	return cas128(a, c, v);
 }
 
@@ -500,7 +512,7 @@ int __tsan_atomic128_compare_exchange_weak(volatile dc_a128 *a, dc_a128 *c, dc_a
                                            int fmo)
 {
 	(void)mo, (void)fmo;
-	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	ahook((const void *)a, 16, DC_ACC_WRITE, mo, 1, PC());
 	return cas128(a, c, v);
 }
 
@@ -510,7 +522,7 @@ dc_a128 __tsan_atomic128_compare_exchange_val(volatile dc_a128 *a, dc_a128 c, dc
                                               int fmo)
 {
 	(void)mo, (void)fmo;
-	hook((const void *)a, 16, DC_ACC_WRITE, PC());
+	ahook((const void *)a, 16, DC_ACC_WRITE, mo, 1, PC());
 	cas128(a, &c, v);
 	return c;
 }

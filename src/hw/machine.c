@@ -381,6 +381,17 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
 	m->trap_opaque = opaque;
 }
 
+void dc_machine_set_host_span(struct dc_machine *m, const void *base, uint64_t size)
+{
+	m->host_base = (uintptr_t)base;
+	m->host_size = size;
+}
+
+void dc_cpu_atomic(struct dc_machine *m, const void *va, uint32_t len, int mo, bool rmw)
+{
+	OBS_EACH(m, atomic, va, len, mo, rmw);
+}
+
 /* Offset in [off, off + n) of the first byte the shadow does not give out, or n. */
 static uint64_t shadow_bad(const struct dc_machine *m, uint64_t off, uint64_t n)
 {
@@ -513,6 +524,8 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			dc_mem_enable_phys(&m->mem, pa, n);
 		}
 		OBS_EACH(m, cpu_access, p, pa, (uint32_t)len, a == DC_ACC_WRITE, false, pc);
+	} else if ((uintptr_t)p - m->host_base < m->host_size) {
+		OBS_EACH(m, host_access, p, (uint32_t)len, a == DC_ACC_WRITE, pc);
 	} else if ((uintptr_t)p - m->trap_base < m->trap_size) {
 		m->trap_fn(m->trap_opaque, p, len, a == DC_ACC_WRITE, pc);
 		/* The trap range is reserved inaccessible: once reported, let the access land. */

@@ -95,6 +95,10 @@ struct dc_machine {
 	uint64_t trap_size;
 	void (*trap_fn)(void *opaque, const void *va, uint64_t len, bool write, const void *pc);
 	void *trap_opaque;
+	/* Tracked host memory (device extensions): instrumented accesses there reach observers'
+	 * host_access and nothing else (never the cache model). */
+	uintptr_t host_base;
+	uint64_t host_size;
 	/* The memory-safety shadow (DC_SH_*), indexed by window offset >> DC_SH_GRANULE_SHIFT;
 	 * reserved read-only, enabled as the window's VA comes into use. */
 	uint8_t *msh;
@@ -142,6 +146,11 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
                          void (*fn)(void *opaque, const void *va, uint64_t len, bool write,
                                     const void *pc),
                          void *opaque);
+/* Sets the tracked host span (size 0: none): see host_base. */
+void dc_machine_set_host_span(struct dc_machine *m, const void *base, uint64_t size);
+/* The processor-independent part of an atomic operation by instrumented code at va: tells
+ * observers (their `atomic`), before the access itself goes through dc_cpu_hook. */
+void dc_cpu_atomic(struct dc_machine *m, const void *va, uint32_t len, int mo, bool rmw);
 /* Registers a DMA engine's name for reports; returns its source id. */
 int dc_machine_dma_source(struct dc_machine *m, const char *name);
 /* A source of its own for one device instance: a free source of that name is reused (a
@@ -213,7 +222,8 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
 	if (off >= m->mem.va_size) {
 		if (DC_UNLIKELY((uintptr_t)va - (uintptr_t)m->mem.phys < m->mem.phys_size ||
-		                (uintptr_t)va - m->trap_base < m->trap_size))
+		                (uintptr_t)va - m->trap_base < m->trap_size ||
+		                (uintptr_t)va - m->host_base < m->host_size))
 			dc_cpu_ref(m, va, size, a, pc);
 		return;
 	}

@@ -319,6 +319,8 @@ void dc_dmap_try_grant(struct dc_adapter *a)
 			break; /* registers busy: wait for a free */
 		a->waitq = w->next;
 		KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
+		dc_ksync(s, DC_SYNC_CONSUME, w, 0);
+		dc_ksync(s, DC_SYNC_ACQUIRE, a, 0); /* after the grant's previous holder let go */
 		if (w->kind == WAIT_SG) {
 			dc_dmap_run_sg(a, w, b);
 		} else {
@@ -348,10 +350,26 @@ void dc_dmap_try_grant(struct dc_adapter *a)
 				}
 			}
 		}
+		dc_ksync(s, DC_SYNC_RELEASE, a, 0);
 		dc_irql_lower(s, old);
 		free(w);
 	}
 	a->granting = false;
+}
+
+static void grant_dpc(PKDPC Dpc, PVOID ctx, PVOID a1, PVOID a2)
+{
+	(void)Dpc, (void)a1, (void)a2;
+	dc_dmap_try_grant(ctx);
+}
+
+/* --deferred-grant: the waiting AdapterControls run from a DPC of the HAL's, as they do when
+ * the channel is freed by another request; nothing runs inside AllocateAdapterChannel. */
+void dc_dmap_defer_grant(struct dc_adapter *a)
+{
+	if (a->grant_dpc.Type == 0)
+		KeInitializeDpc(&a->grant_dpc, grant_dpc, a);
+	KeInsertQueueDpc(&a->grant_dpc, NULL, NULL);
 }
 
 static NTSTATUS allocate_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter,
@@ -388,9 +406,14 @@ static NTSTATUS allocate_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter,
 		pp = &(*pp)->next;
 	*pp = w;
 	e.status = STATUS_SUCCESS;
-	e.flags = (a->owned || a->waitq != w) ? DC_KEVF_QUEUED : 0;
+	bool defer = s->m->plat.deferred_grant;
+	e.flags = (a->owned || a->waitq != w || defer) ? DC_KEVF_QUEUED : 0;
 	dc_kev_emit(s, &e);
-	dc_dmap_try_grant(a);
+	dc_ksync(s, DC_SYNC_RELEASE, w, 0); /* the caller is ordered before its AdapterControl */
+	if (defer)
+		dc_dmap_defer_grant(a);
+	else
+		dc_dmap_try_grant(a);
 	return STATUS_SUCCESS;
 }
 
@@ -411,6 +434,7 @@ static void free_channel(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char *
 	if (!a)
 		return;
 	struct dc_kev e = dc_dmap_kev(DC_KEV_CHANNEL_FREE, routine, pc, a, a);
+	dc_ksync(s, DC_SYNC_RELEASE, a, 0);
 	if (a->channel_mrb) {
 		e.count = a->channel_mrb->n;
 		e.mrb = a->channel_mrb;
@@ -438,6 +462,7 @@ static void free_map_registers(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PVOID 
 	if (!a)
 		return;
 	struct dc_kev e = dc_dmap_kev(DC_KEV_MAPREG_FREE, routine, pc, a, a);
+	dc_ksync(s, DC_SYNC_RELEASE, a, 0);
 	e.mrb = MapRegisterBase;
 	e.count = NumberOfMapRegisters;
 	struct dc_mrb *b = mrb_of(a, MapRegisterBase);
@@ -1190,6 +1215,10 @@ void dc_dma_destroy_all(struct dc_sys *s)
 		for (struct dc_wait *w = a->waitq, *nw; w; w = nw) {
 			nw = w->next;
 			free(w);
+		}
+		if (a->grant_dpc.DpcData) {
+			RemoveEntryList(&a->grant_dpc.DpcListEntry);
+			a->grant_dpc.DpcData = NULL;
 		}
 		dc_mapreg_destroy(a->mr);
 		dc_dma_v3_free(a->v3s);

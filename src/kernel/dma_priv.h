@@ -88,6 +88,7 @@ struct dc_adapter {
 	bool v3;               /* DEVICE_DESCRIPTION_VERSION3: the v3 table (dma_v3.c) */
 	struct dc_dma_v3 *v3s; /* its v3 state */
 	int plch;              /* v3 on a request-line controller: its PL080 channel, else -1 */
+	KDPC grant_dpc;        /* --deferred-grant: the grant's run at the next DPC delivery */
 };
 
 /* dma.c */
@@ -98,6 +99,7 @@ struct dc_adapter *dc_dmap_check_adapter(struct dc_sys *s, const void *p, enum d
 void dc_dmap_xfer_free(struct dc_xfer *x);
 void dc_dmap_mrb_free(struct dc_adapter *a, struct dc_mrb *b);
 void dc_dmap_try_grant(struct dc_adapter *a);
+void dc_dmap_defer_grant(struct dc_adapter *a);
 bool dc_dmap_drain_device(struct dc_adapter *a);
 bool dc_dmap_drain_xfer(struct dc_adapter *a, struct dc_xfer *x, bool device_ok);
 

@@ -187,6 +187,7 @@ NTSTATUS dc_dmap_get_sg(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, PDEVICE_OBJEC
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
 	w->kind = WAIT_SG;
+	dc_ksync(s, DC_SYNC_RELEASE, w, 0); /* the caller is ordered before AdapterListControl */
 	w->dev = DeviceObject;
 	w->nregs = (ULONG)n;
 	w->list_control = ExecutionRoutine;

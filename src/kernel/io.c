@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dmacoh/driver.h"
 #include "kernel.h"
@@ -19,6 +20,91 @@
 /* IRP.DmacohReserved: [0] the application's request record. */
 #define RES_REQ 0
 
+/* --- Synchronisation events and the device-extension arena ------------------------------- */
+
+void dc_ksync(struct dc_sys *s, enum dc_sync_op op, const void *obj, uint64_t arg)
+{
+	struct dc_machine *m = s->m;
+	for (unsigned i = 0; i < m->n_obs; i++)
+		if (m->obs[i]->sync)
+			m->obs[i]->sync(m->obs_opaque[i], op, obj, arg);
+}
+
+/* Device extensions live in one reserved span so that driver accesses to them reach the race
+ * detector (dc_machine_set_host_span) without entering the cache model: a device extension is
+ * nonpaged pool on Windows, but its lines are never handed to a device, and modelling them in
+ * the caches made gcc- and clang-built drivers differ.  Blocks are bump-allocated; a freed
+ * block is reused for a request it fits (first fit, whole block).  When the span is full,
+ * the extension comes from the host heap (untracked). */
+#define DC_EXT_ARENA (64u << 20)
+#define DC_EXT_ALIGN 16u
+
+struct dc_ext_free {
+	struct dc_ext_free *next;
+	size_t size;
+};
+
+/* Each block is preceded by DC_EXT_ALIGN bytes holding its size. */
+static void *ext_alloc(struct dc_sys *s, size_t n)
+{
+	n = (n + DC_EXT_ALIGN - 1) & ~(size_t)(DC_EXT_ALIGN - 1);
+	if (!s->ext_arena) {
+		void *p = mmap(NULL, DC_EXT_ARENA, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		s->ext_arena = p;
+		s->ext_used = 0;
+		dc_machine_set_host_span(s->m, p, DC_EXT_ARENA);
+	}
+	for (struct dc_ext_free **pp = &s->ext_free; *pp; pp = &(*pp)->next) {
+		struct dc_ext_free *f = *pp;
+		if (f->size >= n) {
+			*pp = f->next;
+			size_t size = f->size;
+			uint8_t *blk = (uint8_t *)f;
+			memset(blk, 0, size + DC_EXT_ALIGN);
+			memcpy(blk, &size, sizeof(size));
+			dc_ksync(s, DC_SYNC_FORGET, blk + DC_EXT_ALIGN, size);
+			return blk + DC_EXT_ALIGN;
+		}
+	}
+	if (n + DC_EXT_ALIGN > DC_EXT_ARENA - s->ext_used)
+		return NULL;
+	uint8_t *blk = s->ext_arena + s->ext_used;
+	s->ext_used += n + DC_EXT_ALIGN;
+	memcpy(blk, &n, sizeof(n));
+	return blk + DC_EXT_ALIGN;
+}
+
+static bool in_ext_arena(const struct dc_sys *s, const void *p)
+{
+	return s->ext_arena && (uintptr_t)p - (uintptr_t)s->ext_arena < DC_EXT_ARENA;
+}
+
+static void ext_free(struct dc_sys *s, void *p)
+{
+	if (!p || !in_ext_arena(s, p))
+		return;
+	struct dc_ext_free *f = (struct dc_ext_free *)((uint8_t *)p - DC_EXT_ALIGN);
+	size_t size;
+	memcpy(&size, f, sizeof(size));
+	f->size = size;
+	f->next = s->ext_free;
+	s->ext_free = f;
+}
+
+void dc_io_ext_fini(struct dc_sys *s)
+{
+	if (!s->ext_arena)
+		return;
+	dc_machine_set_host_span(s->m, NULL, 0);
+	munmap(s->ext_arena, DC_EXT_ARENA);
+	s->ext_arena = NULL;
+	s->ext_free = NULL;
+	s->ext_used = 0;
+}
+
 /* --- Device objects ----------------------------------------------------------------------- */
 
 NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
@@ -33,11 +119,18 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	/* An empty name is no name; an existing one is refused before anything is made. */
 	if (DeviceName && (!DeviceName->Buffer || !DeviceName->Length))
 		DeviceName = NULL;
-	/* The extension follows the object, 16-byte aligned, as the I/O manager lays it out. */
+	/* The extension is 16-byte aligned, as the I/O manager lays it out; it lives in the
+	 * extension arena (above) rather than right after the object. */
 	size_t objsz = (sizeof(DEVICE_OBJECT) + 15) & ~(size_t)15;
-	DEVICE_OBJECT *d = calloc(1, objsz + DeviceExtensionSize);
-	if (!d)
+	void *ext = DeviceExtensionSize ? ext_alloc(s, DeviceExtensionSize) : NULL;
+	bool ext_heap = DeviceExtensionSize && !ext;
+	DEVICE_OBJECT *d = calloc(1, objsz + (ext_heap ? DeviceExtensionSize : 0));
+	if (!d) {
+		ext_free(s, ext);
 		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (ext_heap)
+		ext = (uint8_t *)d + objsz;
 	d->Type = 3; /* IO_TYPE_DEVICE */
 	d->Size = (USHORT)(objsz + DeviceExtensionSize);
 	d->ReferenceCount = 1;
@@ -47,7 +140,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 	d->Flags = DO_DEVICE_INITIALIZING | (Exclusive ? DO_EXCLUSIVE : 0) |
 	           (DeviceName ? DO_DEVICE_HAS_NAME : 0);
 	d->StackSize = 1;
-	d->DeviceExtension = DeviceExtensionSize ? (uint8_t *)d + objsz : NULL;
+	d->DeviceExtension = ext;
 	d->AlignmentRequirement = 0; /* FILE_BYTE_ALIGNMENT */
 	d->SectorSize = 512;
 	KeInitializeDeviceQueue(&d->DeviceQueue);
@@ -56,6 +149,7 @@ NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
 		/* The one namespace: what links, CreateFile and IoGetDeviceObjectPointer find. */
 		NTSTATUS nst = dc_ob_name_device(s, DeviceName, d);
 		if (!NT_SUCCESS(nst)) {
+			ext_free(s, d->DeviceExtension);
 			free(d);
 			return nst;
 		}
@@ -86,6 +180,7 @@ void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 		             "IoDeleteDevice while another device is attached on top", RA());
 	dc_ob_forget_device(s, DeviceObject);
 	dc_plumb_device_gone(s, DeviceObject);
+	ext_free(s, DeviceObject->DeviceExtension);
 	free(DeviceObject);
 }
 
@@ -332,6 +427,7 @@ NTSTATUS dc_io_send_pnp(struct dc_sys *s, struct dc_sysdev *d, UCHAR minor, PCM_
 static void complete_to_app(struct dc_sys *s, PIRP irp)
 {
 	struct dc_req *r = irp->DmacohReserved[RES_REQ];
+	dc_ksync(s, DC_SYNC_RELEASE, irp, 0);
 	if (r) {
 		r->done = true;
 		if (r->on_done)
@@ -458,6 +554,7 @@ void KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 BOOLEAN KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
 {
 	struct dc_sys *s = dc_k();
+	dc_ksync_locked(s, DeviceQueue);
 	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	dc_ktouch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
 	if (!DeviceQueue->Busy) {
@@ -474,6 +571,7 @@ BOOLEAN KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTR
                                  ULONG SortKey)
 {
 	struct dc_sys *s = dc_k();
+	dc_ksync_locked(s, DeviceQueue);
 	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	dc_ktouch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
 	DeviceQueueEntry->SortKey = SortKey;
@@ -499,6 +597,7 @@ BOOLEAN KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTR
 PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 {
 	struct dc_sys *s = dc_k();
+	dc_ksync_locked(s, DeviceQueue);
 	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	if (IsListEmpty(&DeviceQueue->DeviceListHead)) {
 		DeviceQueue->Busy = FALSE;
@@ -513,6 +612,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey)
 {
 	struct dc_sys *s = dc_k();
+	dc_ksync_locked(s, DeviceQueue);
 	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	if (IsListEmpty(&DeviceQueue->DeviceListHead)) {
 		DeviceQueue->Busy = FALSE;
@@ -533,6 +633,7 @@ PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG 
 BOOLEAN KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
 {
 	struct dc_sys *s = dc_k();
+	dc_ksync_locked(s, DeviceQueue);
 	dc_ktouch(s, DeviceQueue, sizeof(*DeviceQueue), true);
 	dc_ktouch(s, DeviceQueueEntry, sizeof(*DeviceQueueEntry), true);
 	if (!DeviceQueueEntry->Inserted)
@@ -708,7 +809,9 @@ BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE Sync
 	}
 	dc_irql_require(s, "KeSynchronizeExecution", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
 	KIRQL old = dc_irql_raise(s, Interrupt->sync_irql);
+	dc_ksync(s, DC_SYNC_ACQUIRE, Interrupt, 0);
 	BOOLEAN r = SynchronizeRoutine(SynchronizeContext);
+	dc_ksync(s, DC_SYNC_RELEASE, Interrupt, 0);
 	dc_irql_lower(s, old);
 	return r;
 }
@@ -722,7 +825,9 @@ KIRQL KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt)
 		return s->irql;
 	}
 	dc_irql_require(s, "KeAcquireInterruptSpinLock", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
-	return dc_irql_raise(s, Interrupt->sync_irql);
+	KIRQL old = dc_irql_raise(s, Interrupt->sync_irql);
+	dc_ksync(s, DC_SYNC_ACQUIRE, Interrupt, 0);
+	return old;
 }
 
 void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
@@ -735,6 +840,7 @@ void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
 	}
 	dc_irql_require(s, "KeReleaseInterruptSpinLock", Interrupt->sync_irql, Interrupt->sync_irql,
 	                RA());
+	dc_ksync(s, DC_SYNC_RELEASE, Interrupt, 0);
 	dc_irql_lower(s, OldIrql);
 }
 
@@ -750,10 +856,16 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 	s->delivering = false;
 	struct dc_kev e = {.type = DC_KEV_ISR, .value = line, .status = 1, .irql = s->irql};
 	dc_kev_emit(s, &e);
+	/* An ISR is a context of its own on this processor; it runs holding its interrupt
+	 * object's lock, and after the register writes that made its device interrupt. */
+	dc_ksync(s, DC_SYNC_ENTER, &s->irq_pending, DC_CTX_ISR);
 	for (; ki && !claimed; ki = ki->k.next) {
 		struct dc_kint *k = ki;
+		dc_ksync(s, DC_SYNC_ACQUIRE, &k->k, 0);
 		claimed = k->k.isr(&k->k, k->k.ctx);
+		dc_ksync(s, DC_SYNC_RELEASE, &k->k, 0);
 	}
+	dc_ksync(s, DC_SYNC_LEAVE, NULL, DC_CTX_ISR);
 	e = (struct dc_kev){
 	    .type = DC_KEV_ISR, .value = line, .status = 0, .irql = s->irql, .count = claimed};
 	dc_kev_emit(s, &e);
@@ -1016,11 +1128,15 @@ int dc_sys_wait(struct dc_sys *s, PIRP irp, uint64_t timeout_ns)
 	uint64_t deadline = c->now + timeout_ns < c->now ? UINT64_MAX : c->now + timeout_ns;
 	s->irql = PASSIVE_LEVEL;
 	dc_sys_deliver(s);
-	if (!r || r->done)
+	if (!r || r->done) {
+		dc_ksync(s, DC_SYNC_ACQUIRE, irp, 0);
 		return DC_OK;
+	}
 	/* The application's thread waits; system threads, devices and DPCs run meanwhile. */
 	struct dc_kwait w = {.deadline = deadline, .pred = req_done, .pred_arg = r};
 	NTSTATUS st = dc_sched_wait(s, &w);
+	if (r->done)
+		dc_ksync(s, DC_SYNC_ACQUIRE, irp, 0);
 	return st == STATUS_SUCCESS ? DC_OK : st == STATUS_TIMEOUT ? DC_ERR_TIMEOUT : DC_ERR_STATE;
 }
 
@@ -1029,6 +1145,7 @@ IO_STATUS_BLOCK dc_sys_finish(struct dc_sys *s, PIRP irp)
 	dc_sys_cur = s;
 	IO_STATUS_BLOCK iosb = irp->IoStatus;
 	struct dc_req *r = irp->DmacohReserved[RES_REQ];
+	dc_ksync(s, DC_SYNC_CONSUME, irp, 0);
 	if (!r) {
 		IoFreeIrp(irp);
 		return iosb;

@@ -56,6 +56,8 @@ void KeLowerIrql(KIRQL NewIrql)
 		dc_kev_emit(s, &e);
 		return;
 	}
+	if (NewIrql < DISPATCH_LEVEL && s->irql >= DISPATCH_LEVEL)
+		dc_ksync(s, DC_SYNC_LOWER, NULL, dc_machine_cpu(s->m));
 	s->irql = NewIrql;
 	dc_sys_deliver(s);
 }
@@ -79,11 +81,13 @@ static void lock_acquire(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
 	if (*l)
 		dc_kbugcheck(s, 0x0F /* SPIN_LOCK_ALREADY_OWNED */, "spin lock acquired twice", pc);
 	*l = 1;
+	dc_ksync(s, DC_SYNC_ACQUIRE, l, 0);
 }
 
 static void lock_release(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
 {
 	dc_ktouch(s, l, sizeof(*l), true);
+	dc_ksync(s, DC_SYNC_RELEASE, l, 0);
 	if (!*l)
 		dc_kbugcheck(s, 0x10 /* SPIN_LOCK_NOT_OWNED */, "spin lock released while not held",
 		             pc);
@@ -197,6 +201,7 @@ BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument
 {
 	struct dc_sys *s = dc_k();
 	dc_ktouch(s, Dpc, sizeof(*Dpc), true);
+	dc_ksync(s, DC_SYNC_RELEASE, Dpc, 0); /* ordered before the DPC's run (queued or not) */
 	if (Dpc->DpcData)
 		return FALSE;
 	if ((Dpc->Type != DC_DPC_OBJECT && Dpc->Type != DC_THREADED_DPC_OBJECT) ||
@@ -333,6 +338,7 @@ LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 	dc_ktouch(s, Event, sizeof(*Event), true);
 	LONG old = Event->Header.SignalState;
 	Event->Header.SignalState = 1;
+	dc_ksync(s, DC_SYNC_RELEASE, Event, 0);
 	return old;
 }
 
@@ -381,6 +387,7 @@ LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjust
 		return old;
 	}
 	Semaphore->Header.SignalState = old + Adjustment;
+	dc_ksync(s, DC_SYNC_RELEASE, Semaphore, 0);
 	return old;
 }
 
@@ -406,6 +413,7 @@ LONG KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 		return old;
 	}
 	Mutex->Header.SignalState = old + 1;
+	dc_ksync(s, DC_SYNC_RELEASE, Mutex, 0);
 	return old;
 }
 
@@ -479,6 +487,8 @@ BOOLEAN KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dp
 	dc_ktouch(s, Timer, sizeof(*Timer), true);
 	Timer->Header.SignalState = 0;
 	Timer->Dpc = Dpc;
+	dc_ksync(s, DC_SYNC_RELEASE, Dpc, 0); /* the setter is ordered before the timer's DPC */
+	dc_ksync(s, DC_SYNC_RELEASE, Timer, 0);
 	Timer->Period = Period;
 	k->period_ms = Period;
 	uint64_t now = s->m->clock.now;
@@ -584,8 +594,8 @@ static uint64_t deadline_of(struct dc_sys *s, PLARGE_INTEGER Timeout)
 	return t <= DC_EPOCH_100NS ? s->m->clock.now : (uint64_t)(t - DC_EPOCH_100NS) * 100;
 }
 
-static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARGE_INTEGER Timeout,
-                         const char *routine, const void *pc)
+static NTSTATUS wait_any_(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARGE_INTEGER Timeout,
+                          const char *routine, const void *pc)
 {
 	uint64_t deadline = deadline_of(s, Timeout);
 	if (s->irql > APC_LEVEL && !(Timeout && Timeout->QuadPart == 0))
@@ -632,6 +642,16 @@ static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARG
 		dc_clock_step(c);
 		dc_sys_deliver(s);
 	}
+}
+
+/* A satisfied wait is ordered after what signalled its objects (the race detector's edge). */
+static NTSTATUS wait_any(struct dc_sys *s, ULONG n, PVOID *objs, bool all, PLARGE_INTEGER Timeout,
+                         const char *routine, const void *pc)
+{
+	NTSTATUS st = wait_any_(s, n, objs, all, Timeout, routine, pc);
+	for (ULONG i = 0; st != STATUS_TIMEOUT && objs && i < n; i++)
+		dc_ksync(s, DC_SYNC_ACQUIRE, objs[i], 0);
+	return st;
 }
 
 NTSTATUS KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,

@@ -131,6 +131,10 @@ struct dc_sys {
 	const void *irql_judged;
 	bool map_run;    /* dma_int.h's dc_dma_map: a further run of one MapTransferEx */
 	struct dc_mp mp; /* processors (sched.c) */
+	/* Device extensions (io.c): a reserved span, the bytes handed out, freed blocks. */
+	uint8_t *ext_arena;
+	size_t ext_used;
+	struct dc_ext_free *ext_free;
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;
@@ -149,6 +153,18 @@ uint32_t dc_mp_enter(struct dc_sys *s, uint32_t cpu);
 void dc_mp_dpc_queued(struct dc_sys *s, PRKDPC dpc);
 uint32_t dc_mp_dpc_cpu(struct dc_sys *s, const KDPC *dpc);
 
+/* Tells observers of a synchronisation or context change (observer.h, dc_sync_op). */
+void dc_ksync(struct dc_sys *s, enum dc_sync_op op, const void *obj, uint64_t arg);
+/* A short operation under an object's internal lock (a device queue, a list): acquire then
+ * release, so the operations on obj are ordered. */
+static inline void dc_ksync_locked(struct dc_sys *s, const void *obj)
+{
+	dc_ksync(s, DC_SYNC_ACQUIRE, obj, 0);
+	dc_ksync(s, DC_SYNC_RELEASE, obj, 0);
+}
+/* The device-extension arena (io.c): one reserved span whose accesses reach the race
+ * detector and never the cache model.  Freed at the system's end. */
+void dc_io_ext_fini(struct dc_sys *s);
 /* Fills time and emits a kernel event to every observer. */
 void dc_kev_emit(struct dc_sys *s, struct dc_kev *e);
 /* The kernel touching driver-owned memory (a KDPC or KEVENT a driver embedded in pool, an

@@ -941,6 +941,7 @@ static uint64_t reg_read(struct dc_sys *s, const volatile void *p, unsigned size
 
 static void reg_write(struct dc_sys *s, volatile void *p, uint64_t v, unsigned size, const void *pc)
 {
+	dc_ksync(s, DC_SYNC_RELEASE, &s->irq_pending, 0); /* ordered before its interrupt */
 	uint64_t pa = io_pa(s, p);
 	if (pa != DC_PA_INVALID) {
 		if (size == 8) {
@@ -1003,6 +1004,7 @@ static uint32_t port_read(struct dc_sys *s, const void *port, unsigned size)
 
 static void port_write(struct dc_sys *s, const void *port, uint32_t v, unsigned size)
 {
+	dc_ksync(s, DC_SYNC_RELEASE, &s->irq_pending, 0); /* ordered before its interrupt */
 	dc_bus_port_write(&s->m->bus, (uint32_t)(uintptr_t)port & 0xFFFF, v, size);
 	dc_sys_advance(s, PORT_NS);
 }
@@ -1061,7 +1063,9 @@ static void work_run(void *opaque)
 		return;
 	}
 	w->queued = false;
+	dc_ksync(s, DC_SYNC_ENTER, w, DC_CTX_WORKITEM);
 	w->routine(w->dev, w->ctx);
+	dc_ksync(s, DC_SYNC_LEAVE, w, DC_CTX_WORKITEM);
 	dc_sys_deliver(s);
 }
 
@@ -1090,6 +1094,7 @@ void IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine
 	IoWorkItem->routine = WorkerRoutine;
 	IoWorkItem->ctx = Context;
 	IoWorkItem->queued = true;
+	dc_ksync(s, DC_SYNC_RELEASE, IoWorkItem, 0);
 	dc_event_schedule(&s->m->clock, &IoWorkItem->ev, s->m->clock.now);
 }
 

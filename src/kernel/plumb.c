@@ -437,6 +437,7 @@ static bool fm_take(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const 
 	}
 	m->Count = 0;
 	m->Owner = me;
+	dc_ksync(s, DC_SYNC_ACQUIRE, m, 0);
 	return true;
 }
 
@@ -453,6 +454,7 @@ static bool fm_give(struct dc_sys *s, PFAST_MUTEX m, const char *routine, const 
 	}
 	m->Count = 1;
 	m->Owner = NULL;
+	dc_ksync(s, DC_SYNC_RELEASE, m, 0);
 	if (m->Contention) {
 		m->Contention--;
 		KeSetEvent(&m->Event, 0, FALSE);

@@ -284,6 +284,7 @@ int dc_sys_init_driver(struct dc_sys *s, struct dc_driver *drv, NTSTATUS *status
 	dc_reg_driver_key(s, drv->name, regpath, DC_ARRAY_SIZE(regpath), &rp);
 	s->irql = PASSIVE_LEVEL;
 	NTSTATUS st = drv->obj->DriverInit(drv->obj, &rp);
+	dc_ksync(s, DC_SYNC_INIT, NULL, 0); /* DriverEntry is ordered before all that follows */
 	if (status)
 		*status = st;
 	if (!NT_SUCCESS(st))
@@ -502,6 +503,7 @@ int dc_sys_start_device(struct dc_sys *s, struct dc_driver *drv, struct dc_sysde
 	if (err)
 		return err;
 	st = dc_io_send_pnp(s, d, IRP_MN_START_DEVICE, raw, tr);
+	dc_ksync(s, DC_SYNC_INIT, NULL, 0); /* AddDevice and the start: before all after */
 	free(raw);
 	free(tr);
 	if (status)

@@ -172,6 +172,7 @@ void dc_sys_destroy(struct dc_sys *s)
 		dc_i8237_destroy(s->dma);
 	if (s->pl080)
 		dc_pl080_destroy(s->pl080);
+	dc_io_ext_fini(s);
 	dc_pool_destroy(s);
 	if (s->uva)
 		munmap(s->uva, s->m->mem.va_size);
@@ -453,6 +454,8 @@ KIRQL dc_irql_raise(struct dc_sys *s, KIRQL to)
 
 void dc_irql_lower(struct dc_sys *s, KIRQL to)
 {
+	if (to < DISPATCH_LEVEL && s->irql >= DISPATCH_LEVEL)
+		dc_ksync(s, DC_SYNC_LOWER, NULL, dc_machine_cpu(s->m));
 	if (to < s->irql) {
 		s->irql = to;
 		dc_sys_deliver(s);
@@ -495,8 +498,12 @@ void dc_sys_deliver(struct dc_sys *s)
 			s->delivering = false;
 			struct dc_kev e = {.type = DC_KEV_DPC, .status = 1, .irql = s->irql};
 			dc_kev_emit(s, &e);
+			dc_ksync(s, DC_SYNC_ENTER, dpc, DC_CTX_DPC);
 			dpc->DeferredRoutine(dpc, dpc->DeferredContext, dpc->SystemArgument1,
 			                     dpc->SystemArgument2);
+			dc_ksync(s, DC_SYNC_RELEASE, dpc,
+			         0); /* dmacoh never runs a KDPC beside itself */
+			dc_ksync(s, DC_SYNC_LEAVE, dpc, DC_CTX_DPC);
 			e = (struct dc_kev){.type = DC_KEV_DPC, .status = 0, .irql = s->irql};
 			dc_kev_emit(s, &e);
 			s->delivering = true;

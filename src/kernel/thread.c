@@ -177,6 +177,7 @@ static void switch_to(struct dc_sys *s, struct dc_kthread *from, struct dc_kthre
 	from->irql = s->irql;
 	s->prev_thread = from;
 	s->cur_thread = to;
+	dc_ksync(s, DC_SYNC_THREAD, to, to->id);
 	s->irql = to->irql;
 	if (to->state == T_READY)
 		to->state = T_RUNNING;
@@ -274,6 +275,7 @@ NTSTATUS dc_sched_wait(struct dc_sys *s, const struct dc_kwait *w)
 static void thread_end(struct dc_sys *s, struct dc_kthread *t)
 {
 	t->hdr.SignalState = 1;
+	dc_ksync(s, DC_SYNC_RELEASE, t, 0); /* the thread's end, to whoever waits for it */
 	t->state = T_DONE;
 	schedule(s, t);
 	dc_assert_fail("an ended thread ran again", __FILE__, __LINE__, __func__);
@@ -350,6 +352,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
 	t->refs = 1;
 	t->handle_open = true;
 	t->id = ++s->thread_seq;
+	dc_ksync(s, DC_SYNC_FORK, t, t->id);
 	Dl_info di;
 	if (dladdr(dc_fn_addr((void (*)(void))StartRoutine), &di))
 		t->module_base = di.dli_fbase;

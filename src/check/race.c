@@ -1,0 +1,627 @@
+/* The happens-before race detector (rule S01), decided the way ThreadSanitizer decides a race:
+ * every execution context has a vector clock; the kernel's synchronisation (observer.h,
+ * dc_sync_op) joins clocks along happens-before edges; each 8 bytes of tracked memory keep a
+ * shadow of up to four recent accesses (context, its clock then, the bytes, read or write,
+ * atomic or not, the processor, the instruction).  Two accesses race when they overlap, come
+ * from different contexts, at least one writes, not both are atomic, and neither is ordered
+ * before the other.
+ *
+ * Contexts: each thread (the application is thread 0; system threads as PsCreateSystemThread
+ * forks them), and per processor one ISR, one DPC and one work-item context, entered and left
+ * nested in what runs.  Tracked memory: the cached window (pool, common buffers, buffers) and
+ * the device-extension arena (io.c).  Only driver code's accesses (pc != NULL) are judged:
+ * the kernel and the application synchronise internally.
+ *
+ * The shadow is direct-mapped in two levels (a reserved pointer per page of the tracked span,
+ * 32 KiB of slots per page touched), so an access costs O(1).  What is deliberately not done:
+ * more than DC_RACE_MAX_CTX contexts (detection then stops, deterministically), fences (an
+ * atomic is an acquire and/or release of its own address only), races with device DMA (the
+ * C rules' business), and an eviction policy as clever as TSan's (a full cell loses its
+ * slot chosen by the clock, so a race may be missed, never invented). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "chk.h"
+
+#define DC_RACE_MAX_CTX 128
+#define DC_RACE_STACK 16
+#define SLOTS 4
+#define GRAN 8u
+#define PAGE_GRANS (DC_PAGE_SIZE / GRAN)
+
+#define RS_USED 0x01u
+#define RS_WRITE 0x02u
+#define RS_ATOMIC 0x04u
+#define RS_CPU_SHIFT 3 /* bits 3..7: the processor */
+
+struct rslot {
+	uint32_t clock;
+	uint16_t ctx;
+	uint8_t mask; /* bytes of the granule */
+	uint8_t flags;
+	const void *pc;
+};
+
+struct rspan {
+	uintptr_t base;
+	uint64_t size;
+	struct rslot **pages; /* per page of the span: PAGE_GRANS * SLOTS slots, NULL: none */
+	size_t pages_bytes;
+};
+
+struct rctx {
+	uint8_t kind;
+	uint32_t id;  /* thread id, or the processor */
+	uint32_t gen; /* DC_SYNC_INIT generation last acquired */
+};
+
+struct rsync {
+	const void *key;
+	uint32_t *vc; /* DC_RACE_MAX_CTX entries; key NULL: free, key (void *)1: deleted */
+};
+
+struct dc_race {
+	struct dc_check *c;
+	bool off;
+	uint32_t n_ctx;
+	struct rctx ctx[DC_RACE_MAX_CTX];
+	uint32_t *vc; /* vc[i * DC_RACE_MAX_CTX + j]: context i's knowledge of j's clock */
+	uint16_t stack[DC_RACE_STACK];
+	unsigned depth;
+	uint16_t cur;
+	uint16_t *kctx; /* [kind * 64 + cpu]: context index + 1 */
+	uint16_t *tctx; /* [thread id]: context index + 1 */
+	size_t tcap;
+	struct rsync *sy;
+	size_t sy_cap, sy_used;
+	uint32_t init_vc[DC_RACE_MAX_CTX];
+	uint32_t init_gen;
+	uint32_t *disp_vc; /* [cpu * DC_RACE_MAX_CTX]: what each processor ran at DISPATCH_LEVEL */
+	struct rspan win, host;
+	const void *atomic_va;
+	int atomic_mo;
+	bool atomic_rmw;
+};
+
+const char *dc_ctx_kind_name(enum dc_ctx_kind k)
+{
+	static const char *const names[] = {
+	    [DC_CTX_THREAD] = "thread",
+	    [DC_CTX_ISR] = "ISR",
+	    [DC_CTX_DPC] = "DPC",
+	    [DC_CTX_WORKITEM] = "work item",
+	};
+	return (unsigned)k < DC_ARRAY_SIZE(names) ? names[k] : "?";
+}
+
+static inline uint32_t *vc_of(struct dc_race *r, unsigned i)
+{
+	return r->vc + (size_t)i * DC_RACE_MAX_CTX;
+}
+
+static void vc_join(uint32_t *dst, const uint32_t *src, uint32_t n)
+{
+	for (uint32_t j = 0; j < n; j++)
+		if (src[j] > dst[j])
+			dst[j] = src[j];
+}
+
+/* --- Contexts ------------------------------------------------------------------------------ */
+
+static int ctx_new(struct dc_race *r, uint8_t kind, uint32_t id)
+{
+	if (r->n_ctx == DC_RACE_MAX_CTX) {
+		r->off = true;
+		return -1;
+	}
+	unsigned i = r->n_ctx++;
+	r->ctx[i] = (struct rctx){.kind = kind, .id = id, .gen = 0};
+	vc_of(r, i)[i] = 1;
+	return (int)i;
+}
+
+static int thread_ctx(struct dc_race *r, uint32_t id)
+{
+	if (id >= r->tcap) {
+		size_t cap = r->tcap ? r->tcap : 64;
+		while (cap <= id)
+			cap *= 2;
+		uint16_t *t = realloc(r->tctx, cap * sizeof(*t));
+		if (!t) {
+			r->off = true;
+			return -1;
+		}
+		memset(t + r->tcap, 0, (cap - r->tcap) * sizeof(*t));
+		r->tctx = t;
+		r->tcap = cap;
+	}
+	if (!r->tctx[id]) {
+		int i = ctx_new(r, DC_CTX_THREAD, id);
+		if (i < 0)
+			return -1;
+		r->tctx[id] = (uint16_t)(i + 1);
+	}
+	return r->tctx[id] - 1;
+}
+
+static int kind_ctx(struct dc_race *r, uint8_t kind, uint32_t cpu)
+{
+	if (kind >= DC_CTX_KIND_COUNT || cpu >= 64) {
+		r->off = true;
+		return -1;
+	}
+	uint16_t *k = &r->kctx[kind * 64 + cpu];
+	if (!*k) {
+		int i = ctx_new(r, kind, cpu);
+		if (i < 0)
+			return -1;
+		*k = (uint16_t)(i + 1);
+	}
+	return *k - 1;
+}
+
+static void tick(struct dc_race *r)
+{
+	vc_of(r, r->cur)[r->cur]++;
+}
+
+/* A context that starts running is ordered after DriverEntry, AddDevice and the start. */
+static void acquire_init(struct dc_race *r)
+{
+	struct rctx *x = &r->ctx[r->cur];
+	if (x->gen != r->init_gen) {
+		vc_join(vc_of(r, r->cur), r->init_vc, r->n_ctx);
+		x->gen = r->init_gen;
+	}
+}
+
+/* --- Synchronisation objects ---------------------------------------------------------------- */
+
+#define SY_DELETED ((const void *)1)
+
+static size_t sy_hash(const void *key, size_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)key * UINT64_C(0x9e3779b97f4a7c15);
+	return (size_t)(h >> 29) & (cap - 1);
+}
+
+static struct rsync *sy_find(struct dc_race *r, const void *key)
+{
+	if (!r->sy_cap)
+		return NULL;
+	for (size_t s = sy_hash(key, r->sy_cap);; s = (s + 1) & (r->sy_cap - 1)) {
+		if (r->sy[s].key == key)
+			return &r->sy[s];
+		if (!r->sy[s].key)
+			return NULL;
+	}
+}
+
+static int sy_rehash(struct dc_race *r)
+{
+	size_t cap = r->sy_cap ? r->sy_cap * 2 : 256;
+	struct rsync *n = calloc(cap, sizeof(*n));
+	if (!n)
+		return -1;
+	size_t used = 0;
+	for (size_t i = 0; i < r->sy_cap; i++) {
+		struct rsync *o = &r->sy[i];
+		if (!o->key || o->key == SY_DELETED)
+			continue;
+		size_t s = sy_hash(o->key, cap);
+		while (n[s].key)
+			s = (s + 1) & (cap - 1);
+		n[s] = *o;
+		used++;
+	}
+	free(r->sy);
+	r->sy = n;
+	r->sy_cap = cap;
+	r->sy_used = used;
+	return 0;
+}
+
+static struct rsync *sy_get(struct dc_race *r, const void *key)
+{
+	struct rsync *y = sy_find(r, key);
+	if (y)
+		return y;
+	if ((r->sy_used + 1) * 2 > r->sy_cap && sy_rehash(r) < 0)
+		return NULL;
+	uint32_t *vc = calloc(DC_RACE_MAX_CTX, sizeof(*vc));
+	if (!vc)
+		return NULL;
+	size_t s = sy_hash(key, r->sy_cap);
+	while (r->sy[s].key && r->sy[s].key != SY_DELETED)
+		s = (s + 1) & (r->sy_cap - 1);
+	if (!r->sy[s].key)
+		r->sy_used++;
+	r->sy[s] = (struct rsync){key, vc};
+	return &r->sy[s];
+}
+
+static void acquire(struct dc_race *r, const void *key)
+{
+	struct rsync *y = key ? sy_find(r, key) : NULL;
+	if (y)
+		vc_join(vc_of(r, r->cur), y->vc, r->n_ctx);
+}
+
+static void release(struct dc_race *r, const void *key)
+{
+	struct rsync *y = key ? sy_get(r, key) : NULL;
+	if (!y)
+		return;
+	vc_join(y->vc, vc_of(r, r->cur), r->n_ctx);
+	tick(r);
+}
+
+static void consume(struct dc_race *r, const void *key)
+{
+	struct rsync *y = key ? sy_find(r, key) : NULL;
+	if (!y)
+		return;
+	vc_join(vc_of(r, r->cur), y->vc, r->n_ctx);
+	free(y->vc);
+	y->vc = NULL;
+	y->key = SY_DELETED;
+}
+
+/* --- The shadow ----------------------------------------------------------------------------- */
+
+static void span_free(struct rspan *sp)
+{
+	if (!sp->pages)
+		return;
+	size_t n = sp->size >> DC_PAGE_SHIFT;
+	for (size_t i = 0; i < n; i++)
+		free(sp->pages[i]);
+	munmap(sp->pages, sp->pages_bytes);
+	sp->pages = NULL;
+}
+
+/* The span's page table, made (reserved, backed where touched) on first use. */
+static bool span_ready(struct rspan *sp, uintptr_t base, uint64_t size)
+{
+	if (sp->pages && sp->base == base && sp->size == size)
+		return true;
+	span_free(sp);
+	if (!size)
+		return false;
+	size_t bytes = (size_t)(size >> DC_PAGE_SHIFT) * sizeof(struct rslot *);
+	bytes = (bytes + DC_PAGE_SIZE - 1) & ~(size_t)DC_PAGE_MASK;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	sp->pages = p;
+	sp->pages_bytes = bytes;
+	sp->base = base;
+	sp->size = size;
+	return true;
+}
+
+static struct rslot *span_cell(struct rspan *sp, uint64_t off)
+{
+	struct rslot **pp = &sp->pages[off >> DC_PAGE_SHIFT];
+	if (DC_UNLIKELY(!*pp)) {
+		*pp = calloc(PAGE_GRANS * SLOTS, sizeof(struct rslot));
+		if (!*pp)
+			return NULL;
+	}
+	return *pp + ((off & DC_PAGE_MASK) / GRAN) * SLOTS;
+}
+
+static void span_forget(struct rspan *sp, uint64_t off, uint64_t len)
+{
+	if (!sp->pages || off >= sp->size)
+		return;
+	len = DC_MIN(len, sp->size - off);
+	for (uint64_t q = off & ~(uint64_t)(GRAN - 1); q < off + len;) {
+		uint64_t pg = q >> DC_PAGE_SHIFT, next = (pg + 1) << DC_PAGE_SHIFT;
+		uint64_t end = DC_MIN(next, off + len);
+		struct rslot *p = sp->pages[pg];
+		if (p) {
+			if ((q & DC_PAGE_MASK) == 0 && end == next) {
+				free(p);
+				sp->pages[pg] = NULL;
+			} else {
+				size_t a = (size_t)((q & DC_PAGE_MASK) / GRAN) * SLOTS;
+				size_t b = (size_t)(((end - 1) & DC_PAGE_MASK) / GRAN + 1) * SLOTS;
+				memset(p + a, 0, (b - a) * sizeof(*p));
+			}
+		}
+		q = end;
+	}
+}
+
+/* --- Reports ------------------------------------------------------------------------------- */
+
+static void ctx_name(const struct dc_race *r, unsigned i, uint32_t cpu, char *buf, size_t len)
+{
+	const struct rctx *x = &r->ctx[i];
+	if (x->kind == DC_CTX_THREAD)
+		snprintf(buf, len, "%s %u%s on processor %u", dc_ctx_kind_name(x->kind), x->id,
+		         x->id ? "" : " (the application's)", cpu);
+	else
+		snprintf(buf, len, "a %s on processor %u", dc_ctx_kind_name(x->kind), x->id);
+}
+
+static void report(struct dc_race *r, const struct rslot *prev, const void *va, uint32_t len,
+                   bool write, bool atomic, const void *pc)
+{
+	struct dc_check *c = r->c;
+	struct dc_finding f = dc_chk_fnd(DC_RULE_S01, pc, now(c));
+	dc_chk_site(&f, "previous access at", prev->pc, 0);
+	f.va = dc_check_show_va(c, va);
+	f.len = len;
+	char me[64], other[64];
+	ctx_name(r, r->cur, dc_machine_cpu(c->m), me, sizeof(me));
+	ctx_name(r, prev->ctx, prev->flags >> RS_CPU_SHIFT, other, sizeof(other));
+	dc_chk_what(&f,
+	            "%s%s of %u bytes by %s races with a%s %s by %s {0}: no spin lock, interlocked "
+	            "operation or KeSynchronizeExecution orders them",
+	            atomic ? "atomic " : "", write ? "write" : "read", len, me,
+	            (prev->flags & RS_ATOMIC) ? "n atomic" : "",
+	            (prev->flags & RS_WRITE) ? "write" : "read", other);
+	dc_finding_add(c, &f);
+}
+
+/* --- Accesses ------------------------------------------------------------------------------ */
+
+static void granule(struct dc_race *r, struct rslot *cell, uint8_t mask, bool write, bool atomic,
+                    const void *va, uint32_t len, const void *pc, bool *reported)
+{
+	uint16_t me = r->cur;
+	const uint32_t *vc = vc_of(r, me);
+	uint32_t clock = vc[me];
+	uint8_t cpu = (uint8_t)(dc_machine_cpu(r->c->m) & 31);
+	uint8_t flags = (uint8_t)(RS_USED | (write ? RS_WRITE : 0) | (atomic ? RS_ATOMIC : 0) |
+	                          (cpu << RS_CPU_SHIFT));
+	/* The same access again at the same moment of the same context: judged already. */
+	for (unsigned i = 0; i < SLOTS; i++)
+		if (cell[i].ctx == me && cell[i].clock == clock && cell[i].mask == mask &&
+		    cell[i].flags == flags && cell[i].flags)
+			return;
+	int free_i = -1, same_i = -1, old_i = -1;
+	for (unsigned i = 0; i < SLOTS; i++) {
+		struct rslot *s = &cell[i];
+		if (!s->flags) {
+			if (free_i < 0)
+				free_i = (int)i;
+			continue;
+		}
+		if (s->ctx == me) {
+			if (s->mask == mask && (write || !(s->flags & RS_WRITE)) && same_i < 0)
+				same_i = (int)i;
+			continue;
+		}
+		bool ordered = s->clock <= vc[s->ctx];
+		if (ordered) {
+			if ((s->mask & ~mask) == 0 && (write || !(s->flags & RS_WRITE)) &&
+			    old_i < 0)
+				old_i = (int)i;
+			continue;
+		}
+		if (!(s->mask & mask) || (!write && !(s->flags & RS_WRITE)) ||
+		    (atomic && (s->flags & RS_ATOMIC)))
+			continue;
+		if (!*reported) {
+			*reported = true;
+			report(r, s, va, len, write, atomic, pc);
+		}
+	}
+	int k = same_i >= 0   ? same_i
+	        : free_i >= 0 ? free_i
+	        : old_i >= 0  ? old_i
+	                      : (int)(clock % SLOTS);
+	cell[k] = (struct rslot){.clock = clock, .ctx = me, .mask = mask, .flags = flags, .pc = pc};
+}
+
+static void race_access(struct dc_race *r, struct rspan *sp, const void *va, uint32_t len,
+                        bool write, const void *pc)
+{
+	bool atomic = false;
+	int mo = 0;
+	if (DC_UNLIKELY(r->atomic_va)) {
+		if (r->atomic_va == va) {
+			atomic = true;
+			mo = r->atomic_mo;
+			if (r->atomic_rmw)
+				write = true;
+		}
+		r->atomic_va = NULL;
+	}
+	if (!pc || r->off || !len)
+		return;
+	/* C11 orders: 0 relaxed, 1 consume, 2 acquire, 3 release, 4 acq_rel, 5 seq_cst. */
+	if (atomic && mo != 0 && mo != 3)
+		acquire(r, va);
+	uint64_t off = (uint64_t)((uintptr_t)va - sp->base);
+	bool reported = false;
+	for (uint64_t q = off & ~(uint64_t)(GRAN - 1); q < off + len && q < sp->size; q += GRAN) {
+		uint64_t lo = DC_MAX(q, off), hi = DC_MIN(q + GRAN, off + len);
+		uint8_t mask = (uint8_t)(((1u << (hi - lo)) - 1) << (lo - q));
+		struct rslot *cell = span_cell(sp, q);
+		if (!cell)
+			break;
+		granule(r, cell, mask, write, atomic, va, len, pc, &reported);
+	}
+	if (atomic && (mo == 3 || mo >= 4))
+		release(r, va);
+}
+
+void dc_race_cpu_access(struct dc_check *c, const void *va, uint32_t len, bool write,
+                        const void *pc)
+{
+	struct dc_race *r = c->race;
+	if (!r)
+		return;
+	struct dc_mem *mem = &c->m->mem;
+	if (DC_UNLIKELY(!r->win.pages) &&
+	    !span_ready(&r->win, (uintptr_t)mem->cwin, mem->va_size)) {
+		r->off = true;
+		return;
+	}
+	race_access(r, &r->win, va, len, write, pc);
+}
+
+void dc_race_host_access(void *opaque, const void *va, uint32_t len, bool write, const void *pc)
+{
+	struct dc_check *c = opaque;
+	struct dc_race *r = c->race;
+	if (!r || !span_ready(&r->host, c->m->host_base, c->m->host_size))
+		return;
+	race_access(r, &r->host, va, len, write, pc);
+}
+
+void dc_race_atomic(void *opaque, const void *va, uint32_t len, int mo, bool rmw)
+{
+	struct dc_check *c = opaque;
+	(void)len;
+	if (!c->race)
+		return;
+	c->race->atomic_va = va;
+	c->race->atomic_mo = mo;
+	c->race->atomic_rmw = rmw;
+}
+
+/* New memory (pool, a common buffer, a reused extension): what was done to the bytes before
+ * belongs to another object. */
+static void forget(struct dc_race *r, const void *va, uint64_t len)
+{
+	struct dc_mem *mem = &r->c->m->mem;
+	if (dc_mem_in_cached(mem, va))
+		span_forget(&r->win, (uint64_t)((const uint8_t *)va - mem->cwin), len);
+	else if (r->host.pages && (uintptr_t)va - r->host.base < r->host.size)
+		span_forget(&r->host, (uint64_t)((uintptr_t)va - r->host.base), len);
+}
+
+void dc_race_kev(struct dc_check *c, const struct dc_kev *e)
+{
+	struct dc_race *r = c->race;
+	if (!r)
+		return;
+	switch (e->type) {
+	case DC_KEV_POOL_ALLOC:
+	case DC_KEV_POOL_FREE:
+	case DC_KEV_COMMON_ALLOC:
+		if (e->va && e->len)
+			forget(r, e->va, e->len);
+		break;
+	default:
+		break;
+	}
+}
+
+void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t arg)
+{
+	struct dc_check *c = opaque;
+	struct dc_race *r = c->race;
+	if (!r || r->off)
+		return;
+	int i;
+	switch (op) {
+	case DC_SYNC_ACQUIRE:
+		acquire(r, obj);
+		break;
+	case DC_SYNC_RELEASE:
+		release(r, obj);
+		break;
+	case DC_SYNC_CONSUME:
+		consume(r, obj);
+		break;
+	case DC_SYNC_INIT:
+		vc_join(r->init_vc, vc_of(r, r->cur), r->n_ctx);
+		r->init_gen++;
+		r->ctx[r->cur].gen = r->init_gen;
+		tick(r);
+		break;
+	case DC_SYNC_THREAD:
+		if ((i = thread_ctx(r, (uint32_t)arg)) < 0)
+			return;
+		r->depth = 0;
+		r->stack[0] = r->cur = (uint16_t)i;
+		acquire_init(r);
+		break;
+	case DC_SYNC_FORK:
+		if ((i = thread_ctx(r, (uint32_t)arg)) < 0)
+			return;
+		vc_join(vc_of(r, (unsigned)i), vc_of(r, r->cur), r->n_ctx);
+		r->ctx[i].gen = r->ctx[r->cur].gen;
+		tick(r);
+		break;
+	case DC_SYNC_ENTER:
+		if (r->depth + 1 >= DC_RACE_STACK ||
+		    (i = kind_ctx(r, (uint8_t)arg, dc_machine_cpu(c->m))) < 0) {
+			r->off = true;
+			return;
+		}
+		r->stack[++r->depth] = r->cur = (uint16_t)i;
+		acquire_init(r);
+		acquire(r, obj);
+		/* A DPC runs when its processor is below DISPATCH_LEVEL: after what the processor
+		 * ran at or above it. */
+		if (arg == DC_CTX_DPC)
+			vc_join(vc_of(r, r->cur),
+			        r->disp_vc + (size_t)dc_machine_cpu(c->m) * DC_RACE_MAX_CTX,
+			        r->n_ctx);
+		break;
+	case DC_SYNC_LEAVE:
+		if (r->depth)
+			r->depth--;
+		r->cur = r->stack[r->depth];
+		break;
+	case DC_SYNC_FORGET:
+		forget(r, obj, arg);
+		break;
+	case DC_SYNC_LOWER:
+		if (arg < 64) {
+			vc_join(r->disp_vc + arg * DC_RACE_MAX_CTX, vc_of(r, r->cur), r->n_ctx);
+			tick(r);
+		}
+		break;
+	}
+}
+
+int dc_race_create(struct dc_check *c)
+{
+	struct dc_race *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	r->c = c;
+	r->vc = calloc((size_t)DC_RACE_MAX_CTX * DC_RACE_MAX_CTX, sizeof(*r->vc));
+	r->kctx = calloc(DC_CTX_KIND_COUNT * 64, sizeof(*r->kctx));
+	r->disp_vc = calloc((size_t)64 * DC_RACE_MAX_CTX, sizeof(*r->disp_vc));
+	if (!r->vc || !r->kctx || !r->disp_vc) {
+		free(r->disp_vc);
+		free(r->vc);
+		free(r->kctx);
+		free(r);
+		return -1;
+	}
+	c->race = r;
+	int t0 = thread_ctx(r, 0);
+	r->cur = r->stack[0] = (uint16_t)(t0 < 0 ? 0 : t0);
+	return 0;
+}
+
+void dc_race_free(struct dc_check *c)
+{
+	struct dc_race *r = c->race;
+	if (!r)
+		return;
+	span_free(&r->win);
+	span_free(&r->host);
+	for (size_t i = 0; i < r->sy_cap; i++)
+		free(r->sy[i].vc);
+	free(r->sy);
+	free(r->tctx);
+	free(r->kctx);
+	free(r->disp_vc);
+	free(r->vc);
+	free(r);
+	c->race = NULL;
+}
