@@ -86,6 +86,9 @@ enum dc_rule {
 	DC_RULE_V06, /* v3-adapter-object-held */
 	DC_RULE_V07, /* v3-cached-common-buffer */
 	DC_RULE_V08, /* v3-mixed-routines */
+	/* Spin locks on several processors (src/kernel/ke.c, sched.c; issue 17). */
+	DC_RULE_L01, /* spin-lock-self-deadlock */
+	DC_RULE_L02, /* lock-order-inversion */
 	DC_RULE_COUNT
 };
 

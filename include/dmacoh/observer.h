@@ -112,6 +112,11 @@ enum dc_kev_type {
 	 * chain), mrb, value = Offset, len = *Length on entry, len_out = *Length on exit (bytes
 	 * mapped), dir, status = the NTSTATUS returned. */
 	DC_KEV_MAP_EX,
+	/* A spin lock misuse (ke.c): va = the lock, pc = the acquire, status = 1 self-deadlock
+	 * (L01), 2 lock-order inversion (L02), 3 a deadlock of the schedule (L02); routine = the
+	 * acquiring routine; sgl = the pc of the other acquire (the earlier one, or the other
+	 * order's). */
+	DC_KEV_LOCK,
 	DC_KEV_COUNT
 };
 const char *dc_kev_name(enum dc_kev_type t);

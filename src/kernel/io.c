@@ -684,6 +684,7 @@ void IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
 	dc_irql_require(s, "IoDisconnectInterrupt", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	if (!InterruptObject)
 		return;
+	dc_ctx_drain(s); /* ISRs in progress on other processors end first (--schedule) */
 	for (unsigned l = 0; l < DC_IRQ_LINES; l++) {
 		for (struct dc_kint **pp = &s->ints[l]; *pp; pp = &(*pp)->k.next) {
 			if (&(*pp)->k == InterruptObject) {
@@ -708,7 +709,13 @@ BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE Sync
 	}
 	dc_irql_require(s, "KeSynchronizeExecution", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
 	KIRQL old = dc_irql_raise(s, Interrupt->sync_irql);
+	/* Under --schedule the interrupt's lock excludes its ISR on every processor. */
+	bool mp = s->mp.sched != DC_SCHED_NONE;
+	if (mp)
+		dc_spin_acquire(s, Interrupt->lock, RA());
 	BOOLEAN r = SynchronizeRoutine(SynchronizeContext);
+	if (mp)
+		dc_spin_release(s, Interrupt->lock, RA());
 	dc_irql_lower(s, old);
 	return r;
 }
@@ -722,7 +729,10 @@ KIRQL KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt)
 		return s->irql;
 	}
 	dc_irql_require(s, "KeAcquireInterruptSpinLock", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
-	return dc_irql_raise(s, Interrupt->sync_irql);
+	KIRQL old = dc_irql_raise(s, Interrupt->sync_irql);
+	if (s->mp.sched != DC_SCHED_NONE)
+		dc_spin_acquire(s, Interrupt->lock, RA());
+	return old;
 }
 
 void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
@@ -735,6 +745,8 @@ void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
 	}
 	dc_irql_require(s, "KeReleaseInterruptSpinLock", Interrupt->sync_irql, Interrupt->sync_irql,
 	                RA());
+	if (s->mp.sched != DC_SCHED_NONE)
+		dc_spin_release(s, Interrupt->lock, RA());
 	dc_irql_lower(s, OldIrql);
 }
 
@@ -750,9 +762,17 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 	s->delivering = false;
 	struct dc_kev e = {.type = DC_KEV_ISR, .value = line, .status = 1, .irql = s->irql};
 	dc_kev_emit(s, &e);
+	bool mp = s->mp.sched != DC_SCHED_NONE;
 	for (; ki && !claimed; ki = ki->k.next) {
 		struct dc_kint *k = ki;
+		/* Under --schedule the ISR takes its interrupt's lock (spinning while another
+		 * processor holds it in KeSynchronizeExecution), as the interrupt dispatcher does.
+		 */
+		if (mp)
+			dc_spin_acquire(s, k->k.lock, dc_fn_addr((void (*)(void))k->k.isr));
 		claimed = k->k.isr(&k->k, k->k.ctx);
+		if (mp)
+			dc_spin_release(s, k->k.lock, NULL);
 	}
 	e = (struct dc_kev){
 	    .type = DC_KEV_ISR, .value = line, .status = 0, .irql = s->irql, .count = claimed};

@@ -1061,7 +1061,12 @@ static void work_run(void *opaque)
 		return;
 	}
 	w->queued = false;
+	/* Under --schedule a work item runs on a processor of its own turn (sched.c). */
+	uint32_t prev = s->mp.sched != DC_SCHED_NONE
+	                    ? dc_mp_enter(s, dc_mp_thread_cpu(s, ~(uint64_t)0))
+	                    : dc_machine_cpu(s->m);
 	w->routine(w->dev, w->ctx);
+	dc_mp_enter(s, prev);
 	dc_sys_deliver(s);
 }
 
