@@ -93,6 +93,10 @@ static int child(const char *driver, const char *platform, unsigned count, bool 
 	struct dc_sys *s;
 	if (dc_sys_create(&plat, &s))
 		die("cannot build the machine");
+	/* The processors rows: a seeded schedule (DC_BENCH_SCHEDULE=random|round-robin|pct). */
+	const char *sched = getenv("DC_BENCH_SCHEDULE");
+	if (sched && *sched && dc_sys_set_schedule(s, sched, 1, 200, 0))
+		die("DC_BENCH_SCHEDULE=%s: expected random, round-robin or pct", sched);
 	struct dc_machine *m = dc_sys_machine(s);
 	struct dc_check *chk = NULL;
 	if (san) {
@@ -419,6 +423,50 @@ static void section(unsigned big)
 	       "simulated work (and time) differs from 16 GiB on; that, not the memory size, is "
 	       "what moves IRPs/s.\n\n",
 	       num_str(summarize(floor_rss, RUNS), a, sizeof(a)));
+
+	/* 3b. Processors: the same run on 1, 2 and 4 processors, and on 4 with --schedule random
+	 * (preemption points, contexts beside each other, spin locks that spin). */
+	{
+		static const struct {
+			unsigned cpus;
+			const char *sched;
+		} pr[] = {{1, NULL}, {2, NULL}, {4, NULL}, {4, "random"}};
+		double p_irps[DC_ARRAY_SIZE(pr)][RUNS];
+		for (int k = 0; k < RUNS; k++)
+			for (size_t i = 0; i < DC_ARRAY_SIZE(pr); i++) {
+				char pf[600];
+				snprintf(pf, sizeof(pf), "%s/%s-%ucpu.ini", workdir, PLATFORM,
+				         pr[i].cpus);
+				FILE *f = fopen(pf, "w");
+				if (!f)
+					die("cannot write %s", pf);
+				fprintf(f,
+				        "[platform]\nbase = %s\nname = %s-%ucpu\nprocessors = %u\n",
+				        PLATFORM, PLATFORM, pr[i].cpus, pr[i].cpus);
+				fclose(f);
+				setenv("DC_BENCH_SCHEDULE", pr[i].sched ? pr[i].sched : "", 1);
+				struct run r = spawn(pf, small_irps, true);
+				p_irps[i][k] = irps_per_s(&r);
+			}
+		setenv("DC_BENCH_SCHEDULE", "", 1);
+		printf("### Processors (issue 17)\n\n");
+		printf(
+		    "The %u-IRP workload, sanitizer on, on platform files that differ from `%s` "
+		    "only in `processors`; *--schedule random* is `dmacoh run --schedule random` "
+		    "(seed 1, a preemption point at every kernel call and every 200 accesses, "
+		    "interrupts and DPCs of other processors as contexts of their own).  %d "
+		    "rounds; median (min–max).\n\n",
+		    small_irps, PLATFORM, RUNS);
+		printf("| processors | schedule | IRPs/s | ÷ 1 processor |\n|---|---|---|---|\n");
+		struct summary one = summarize(p_irps[0], RUNS);
+		for (size_t i = 0; i < DC_ARRAY_SIZE(pr); i++) {
+			struct summary sm = summarize(p_irps[i], RUNS);
+			printf("| %u | %s | %s | %.2f× |\n", pr[i].cpus,
+			       pr[i].sched ? pr[i].sched : "none", num_str(sm, a, sizeof(a)),
+			       sm.med / one.med);
+		}
+		printf("\n");
+	}
 
 	/* 4. Every device: peak RSS flat in the number of IRPs (DC_BENCH_SCALE_DEVICE_IRPS:
 	 * the counts, comma-separated; default device_irps_default). */

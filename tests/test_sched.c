@@ -2,9 +2,11 @@
  * ProcessorEnableMask by the policy, DPCs run on the processor that queued them unless
  * targeted, the processor routines answer for the processor running, and a buffer written on
  * one processor is dirty in that processor's L1 while the DPC on the other reads it. */
+#include <stdio.h>
 #include <string.h>
 
 #include "dctest.h"
+#include "dctool.h"
 #include "hw/machine.h"
 #include "kernel/kernel.h"
 #include "kernel/sys.h"
@@ -233,4 +235,347 @@ DC_TEST(sched_same_seed_same_output_with_4_processors)
 	CHECK(strstr(a, "cpu3:") != NULL);
 	CHECK(!strcmp(a, b));
 	CHECK(strcmp(a, c) != 0);
+}
+
+/* --- The seeded scheduler (--schedule): contexts beside each other ------------------------- */
+
+struct lock_log {
+	unsigned self, order, deadlock;
+};
+static void log_lock(void *opaque, const struct dc_kev *e)
+{
+	struct lock_log *l = opaque;
+	if (e->type != DC_KEV_LOCK)
+		return;
+	if (e->status == 1)
+		l->self++;
+	else if (e->status == 2)
+		l->order++;
+	else
+		l->deadlock++;
+}
+static const struct dc_observer lock_logger = {.kev = log_lock};
+
+static struct dc_sys *sched_sys(uint32_t cpus, const char *policy, uint64_t seed,
+                                struct lock_log *log)
+{
+	struct dc_sys *s = mp_sys("noncoherent", cpus);
+	if (!s)
+		return NULL;
+	if (dc_sys_set_schedule(s, policy, seed, 0, 0)) {
+		dc_sys_destroy(s);
+		return NULL;
+	}
+	memset(log, 0, sizeof(*log));
+	dc_machine_add_observer(dc_sys_machine(s), &lock_logger, log);
+	return s;
+}
+
+/* Two system threads (on processors 1 and 0 of 2) each enter a critical section 50 times; a
+ * kernel call inside it is a preemption point.  With the lock, never both inside; without
+ * it, some seed runs them inside together (the scheduler really interleaves). */
+static KSPIN_LOCK crit_lock;
+static int crit_inside, crit_max, crit_done;
+static bool crit_locked;
+static void crit_thread(PVOID ctx)
+{
+	(void)ctx;
+	for (int i = 0; i < 50; i++) {
+		KIRQL old = PASSIVE_LEVEL;
+		if (crit_locked)
+			KeAcquireSpinLock(&crit_lock, &old);
+		crit_inside++;
+		if (crit_inside > crit_max)
+			crit_max = crit_inside;
+		(void)KeGetCurrentIrql(); /* a preemption point inside */
+		(void)KeGetCurrentProcessorNumber();
+		crit_inside--;
+		if (crit_locked)
+			KeReleaseSpinLock(&crit_lock, old);
+		LARGE_INTEGER t = {.QuadPart = -10}; /* 1 us */
+		KeDelayExecutionThread(KernelMode, FALSE, &t);
+	}
+	crit_done++;
+	PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static int crit_run(const char *policy, uint64_t seed, bool locked, struct lock_log *log)
+{
+	struct dc_sys *s = sched_sys(2, policy, seed, log);
+	if (!s)
+		return -1;
+	crit_locked = locked;
+	crit_inside = crit_max = crit_done = 0;
+	KeInitializeSpinLock(&crit_lock);
+	HANDLE h[2];
+	for (int i = 0; i < 2; i++) {
+		if (PsCreateSystemThread(&h[i], 0, NULL, NULL, NULL, crit_thread, NULL))
+			return -1;
+		ZwClose(h[i]);
+	}
+	for (int i = 0; i < 100 && crit_done < 2; i++)
+		dc_sys_run_for(s, 100000);
+	int r = crit_done == 2 ? crit_max : -2;
+	dc_sys_destroy(s);
+	return r;
+}
+
+DC_TEST(sched_spin_lock_excludes_across_processors)
+{
+	static const char *const pol[] = {"random", "round-robin", "pct"};
+	struct lock_log log;
+	bool overlapped = false;
+	for (int p = 0; p < 3; p++)
+		for (uint64_t seed = 1; seed <= 5; seed++) {
+			CHECK_EQ(crit_run(pol[p], seed, true, &log), 1);
+			CHECK_EQ(log.self + log.order + log.deadlock, 0);
+			int unlocked = crit_run(pol[p], seed, false, &log);
+			CHECK(unlocked >= 1);
+			overlapped |= unlocked == 2;
+		}
+	CHECK(overlapped);
+}
+
+/* KeSynchronizeExecution excludes the ISR on every processor: the ISR, taken beside on
+ * another processor, waits for the interrupt's lock while the routine holds it. */
+static int sync_inside, isr_saw_inside;
+static PKINTERRUPT sync_ki;
+static BOOLEAN sync_isr(PKINTERRUPT Interrupt, PVOID ctx)
+{
+	(void)Interrupt, (void)ctx;
+	isr_saw_inside += sync_inside;
+	isr_n++;
+	return TRUE;
+}
+static BOOLEAN sync_routine(PVOID ctx)
+{
+	struct dc_sys *s = ctx;
+	sync_inside = 1;
+	/* The device interrupts now, while the routine runs: preemption points follow. */
+	dc_irq_raise(&dc_sys_machine(s)->irq, LINE);
+	for (int i = 0; i < 20; i++)
+		KeStallExecutionProcessor(1);
+	sync_inside = 0;
+	return TRUE;
+}
+
+static bool sync_run(uint64_t seed, bool use_sync, bool *isr_beside)
+{
+	struct lock_log log;
+	struct dc_sys *s = sched_sys(2, "random", seed, &log);
+	if (!s)
+		return false;
+	KIRQL irql = (KIRQL)(11 - LINE);
+	IoConnectInterrupt(&sync_ki, sync_isr, NULL, NULL, 0x30 + LINE, irql, irql, Latched, FALSE,
+	                   0x2 /* processor 1 only */, FALSE);
+	sync_inside = isr_saw_inside = 0;
+	isr_n = 0;
+	if (use_sync)
+		KeSynchronizeExecution(sync_ki, sync_routine, s);
+	else
+		sync_routine(s);
+	dc_irq_lower(&dc_sys_machine(s)->irq, LINE);
+	dc_sys_run_for(s, 100000);
+	*isr_beside = isr_saw_inside > 0;
+	bool ok = isr_n == 1 && log.self + log.deadlock == 0;
+	IoDisconnectInterrupt(sync_ki);
+	dc_sys_destroy(s);
+	return ok;
+}
+
+DC_TEST(sched_synchronize_execution_excludes_the_isr_everywhere)
+{
+	bool beside_unsync = false;
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		bool beside;
+		CHECK(sync_run(seed, true, &beside));
+		CHECK(!beside);
+		CHECK(sync_run(seed, false, &beside));
+		beside_unsync |= beside;
+	}
+	/* Without the lock the ISR on processor 1 ran inside the routine (some seed). */
+	CHECK(beside_unsync);
+}
+
+/* A self-deadlock (L01) and a lock-order inversion (L02), found without a schedule too. */
+DC_TEST(sched_self_deadlock_and_lock_order_inversion_reported)
+{
+	struct lock_log log = {0};
+	struct dc_sys *s = mp_sys("noncoherent", 2);
+	CHECK(s);
+	dc_machine_add_observer(dc_sys_machine(s), &lock_logger, &log);
+	KSPIN_LOCK a, b;
+	KeInitializeSpinLock(&a);
+	KeInitializeSpinLock(&b);
+	KIRQL old;
+	KeAcquireSpinLock(&a, &old);
+	KeAcquireSpinLockAtDpcLevel(&b); /* A then B */
+	KeReleaseSpinLockFromDpcLevel(&b);
+	KeReleaseSpinLock(&a, old);
+	CHECK_EQ(log.order, 0);
+	KeAcquireSpinLock(&b, &old);
+	KeAcquireSpinLockAtDpcLevel(&a); /* B then A: the inversion */
+	KeReleaseSpinLockFromDpcLevel(&a);
+	KeReleaseSpinLock(&b, old);
+	CHECK_EQ(log.order, 1);
+	KeAcquireSpinLock(&b, &old);
+	KeAcquireSpinLockAtDpcLevel(&a); /* reported once */
+	KeReleaseSpinLockFromDpcLevel(&a);
+	KeReleaseSpinLock(&b, old);
+	CHECK_EQ(log.order, 1);
+	CHECK_EQ(log.self, 0);
+	KeAcquireSpinLock(&a, &old);
+	KeAcquireSpinLockAtDpcLevel(&a); /* the processor holds it already */
+	CHECK_EQ(log.self, 1);
+	KeReleaseSpinLockFromDpcLevel(&a);
+	KeReleaseSpinLock(&a, old);
+	CHECK_EQ(KeGetCurrentIrql(), PASSIVE_LEVEL);
+	CHECK_EQ(log.deadlock, 0);
+	dc_sys_destroy(s);
+}
+
+/* The inversion overlapped by a schedule: two threads on two processors, A then B and B then
+ * A, each with preemption points between.  Some seed deadlocks them (every processor
+ * spinning): reported, and the run ends instead of hanging. */
+static KSPIN_LOCK dl_a, dl_b;
+static int dl_done;
+static void dl_thread(PVOID ctx)
+{
+	bool ab = ctx != NULL;
+	for (int i = 0; i < 5; i++) {
+		KIRQL old;
+		KeAcquireSpinLock(ab ? &dl_a : &dl_b, &old);
+		(void)KeGetCurrentIrql();
+		(void)KeGetCurrentIrql();
+		KeAcquireSpinLockAtDpcLevel(ab ? &dl_b : &dl_a);
+		KeReleaseSpinLockFromDpcLevel(ab ? &dl_b : &dl_a);
+		KeReleaseSpinLock(ab ? &dl_a : &dl_b, old);
+	}
+	dl_done++;
+	PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+DC_TEST(sched_real_deadlock_reported_never_hangs)
+{
+	unsigned deadlocked = 0;
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct lock_log log;
+		struct dc_sys *s = sched_sys(2, "random", seed, &log);
+		CHECK(s);
+		KeInitializeSpinLock(&dl_a);
+		KeInitializeSpinLock(&dl_b);
+		dl_done = 0;
+		HANDLE h;
+		CHECK_EQ(PsCreateSystemThread(&h, 0, NULL, NULL, NULL, dl_thread, (PVOID)1), 0);
+		ZwClose(h);
+		CHECK_EQ(PsCreateSystemThread(&h, 0, NULL, NULL, NULL, dl_thread, NULL), 0);
+		ZwClose(h);
+		for (int i = 0; i < 100 && dl_done < 2; i++)
+			dc_sys_run_for(s, 100000);
+		CHECK_EQ(dl_done, 2);
+		CHECK_EQ(log.order, 1); /* the order graph sees it whatever the schedule */
+		deadlocked += log.deadlock > 0;
+		dc_sys_destroy(s);
+	}
+	dct_log("%u of 20 seeds deadlocked", deadlocked);
+	CHECK(deadlocked > 0);
+}
+
+/* System threads go to processors in turn; affinity moves a thread; KeNumberProcessors. */
+static ULONG aff_cpu[4];
+static void aff_thread(PVOID ctx)
+{
+	ULONG *out = ctx;
+	out[0] = KeGetCurrentProcessorNumber();
+	KeSetSystemAffinityThread(0x8);
+	out[1] = KeGetCurrentProcessorNumber();
+	KeRevertToUserAffinityThread();
+	PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+DC_TEST(sched_threads_on_processors_and_affinity)
+{
+	struct dc_sys *s = mp_sys("noncoherent", 4);
+	CHECK(s);
+	CHECK_EQ(KeNumberProcessors, 4);
+	HANDLE h;
+	CHECK_EQ(PsCreateSystemThread(&h, 0, NULL, NULL, NULL, aff_thread, &aff_cpu[0]), 0);
+	ZwClose(h);
+	CHECK_EQ(PsCreateSystemThread(&h, 0, NULL, NULL, NULL, aff_thread, &aff_cpu[2]), 0);
+	ZwClose(h);
+	dc_sys_run_for(s, 100000);
+	CHECK_EQ(aff_cpu[0], 0);
+	CHECK_EQ(aff_cpu[2], 1);
+	CHECK_EQ(aff_cpu[1], 3);
+	CHECK_EQ(aff_cpu[3], 3);
+	CHECK_EQ(KeGetCurrentProcessorNumber(), 0); /* the application's thread */
+	dc_sys_destroy(s);
+	s = mp_sys("noncoherent", 2);
+	CHECK(s);
+	CHECK_EQ(KeNumberProcessors, 2);
+	dc_sys_destroy(s);
+}
+
+/* dmacoh run --schedule: (the runner takes 15 arguments: no --quiet, stderr is no tty) the same
+ * seed gives byte-identical output with 4 processors; another seed another interleaving (the
+ * summary's hash of which context ran on which processor). */
+static bool sched_tool(struct dct_run *r, const char *drv, const char *plat, const char *cpus,
+                       const char *policy, const char *seed, const char *count)
+{
+	char wl[32];
+	snprintf(wl, sizeof(wl), "count=%s", count);
+	return dct_run_tool(r, (const char *const[]){"run", "--driver", drv, "--platform", plat,
+	                                             "--processors", cpus, "--schedule", policy,
+	                                             "--schedule-seed", seed, "--workload", wl,
+	                                             "--deterministic", NULL});
+}
+
+DC_TEST(sched_run_same_seed_byte_identical_with_4_processors)
+{
+	static const char *const drv[] = {"busmaster", "floppy", "sglist"};
+	static struct dct_run a, b, c;
+	for (size_t i = 0; i < DC_ARRAY_SIZE(drv); i++) {
+		CHECK(sched_tool(&a, drv[i], "noncoherent", "4", "random", "11", "20"));
+		CHECK(sched_tool(&b, drv[i], "noncoherent", "4", "random", "11", "20"));
+		CHECK(sched_tool(&c, drv[i], "noncoherent", "4", "random", "12", "20"));
+		CHECK_EQ(a.status, 0);
+		CHECK(strstr(a.out, "  schedule   random, seed 11, 4 processors") != NULL);
+		CHECK(a.out_len == b.out_len && !memcmp(a.out, b.out, a.out_len));
+		CHECK(!strcmp(a.err, b.err));
+		const char *ha = strstr(a.out, "interleaving "),
+		           *hc = strstr(c.out, "interleaving ");
+		CHECK(ha && hc);
+		CHECK(strncmp(ha, hc, 29) != 0);
+	}
+}
+
+/* Correct example drivers stay clean beside themselves: 1, 2 and 4 processors, each policy,
+ * a few seeds (the full sweep, 20 seeds of each, is `make sched-sweep`). */
+DC_TEST(sched_examples_clean_on_1_2_4_processors)
+{
+	static const struct {
+		const char *drv, *plat;
+	} ex[] = {{"busmaster", "noncoherent"},
+	          {"floppy", "noncoherent"},
+	          {"sglist", "noncoherent"},
+	          {"plumbed", "noncoherent"},
+	          {"v3sub", "arm-soc"}};
+	static const char *const cpus[] = {"1", "2", "4"};
+	static const char *const pol[] = {"random", "round-robin", "pct"};
+	static struct dct_run r;
+	unsigned runs = 0;
+	for (size_t i = 0; i < DC_ARRAY_SIZE(ex); i++)
+		for (size_t c = 0; c < 3; c++)
+			for (size_t p = 0; p < 3; p++) {
+				char seed[8];
+				snprintf(seed, sizeof(seed), "%zu", 1 + i + c * 3 + p);
+				CHECK(sched_tool(&r, ex[i].drv, ex[i].plat, cpus[c], pol[p], seed,
+				                 "8"));
+				CHECK_MSG(r.status == 0,
+				          "%s on %s, %s processors, %s seed %s: exit %d\n%s",
+				          ex[i].drv, ex[i].plat, cpus[c], pol[p], seed, r.status,
+				          r.err);
+				runs++;
+			}
+	CHECK_EQ(runs, 45);
 }

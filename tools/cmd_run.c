@@ -135,6 +135,8 @@ static void run_usage(FILE *f)
 	    "                  [--trace FILE] [--timeout SECONDS] [--dbgprint] [--quiet]\n"
 	    "                  [--deterministic] [--deferred-grant]\n"
 	    "                  [--app APP.so [-- ARGS...]]\n"
+	    "                  [--processors N] [--schedule random|round-robin|pct]\n"
+	    "                  [--schedule-seed N] [--schedule-every N]\n"
 	    "                  [--registry FILE.reg] [--open \\\\.\\NAME]\n\n"
 	    "Runs a driver module (built by dmacoh-cc; NAME is one of 'dmacoh list drivers') on\n"
 	    "its device under a workload, verifies every byte end to end, and reports every\n"
@@ -173,6 +175,13 @@ static void run_usage(FILE *f)
 	    "                     the workload (after it when --workload is given too); its\n"
 	    "                     exit status counts: non-zero is exit 1 (docs/apps.md)\n"
 	    "  --seed N           seeds both the platform's adversary and the workload\n"
+	    "  --processors N     processors of the platform (1..8; default: its profile's)\n"
+	    "  --schedule P       run work beside other work: a seeded scheduler preempts at\n"
+	    "                     kernel calls and every --schedule-every accesses (default\n"
+	    "                     200) and picks what runs next: random, round-robin or pct\n"
+	    "                     (probabilistic concurrency testing, depth 3); default: none,\n"
+	    "                     work switches only at waits\n"
+	    "  --schedule-seed N  the scheduler's seed (default: --seed)\n"
 	    "  --registry F.reg   loads a regedit export (REGEDIT4 or version 5.00) into the\n"
 	    "                     simulated registry before DriverEntry: the driver's\n"
 	    "                     Services\\<driver>\\Parameters, devices' "
@@ -385,6 +394,7 @@ int dc_run_body(struct dc_run_ctx *x)
 	x->wl.on_result = run_result;
 	x->wl.result_opaque = x;
 	e = dc_tool_session_run(t, &x->wl, &x->rs, on_progress, &pr, err, sizeof(err));
+	dc_sys_schedule_stats(t->s, &x->rs.sched_points, &x->rs.sched_switches, &x->rs.sched_trace);
 	dc_dbgprint_flush(t->s);
 	dc_dbgprint_stats(t->s, &x->dbg);
 	if (e == DC_ERR_INVAL || e == DC_ERR_NOTFOUND) {
@@ -546,6 +556,14 @@ int dc_run_finish(struct dc_run_ctx *x, struct dc_check *chk)
 	                        : "?",
 	        x->plat.name, (unsigned long long)x->plat.seed);
 	bool app_only = x->app_path && !x->workload_given;
+	if (x->ran && x->sched)
+		fprintf(out,
+		        "  schedule   %s, seed %llu, %u processors: %llu preemption points, %llu "
+		        "switches, interleaving %016llx\n",
+		        x->sched, (unsigned long long)x->sched_seed, x->plat.processors,
+		        (unsigned long long)rs->sched_points,
+		        (unsigned long long)rs->sched_switches,
+		        (unsigned long long)rs->sched_trace);
 	if (x->ran && rs->app_ran)
 		fprintf(out,
 		        "  app        %s exited with %d; %llu IRPs (%llu cancelled, %llu failed), "
@@ -650,25 +668,30 @@ int dc_cmd_run(int argc, char **argv)
 	const char *driver = NULL, *device = NULL, *platform = "noncoherent", *workload = NULL;
 	const char *format = NULL, *trace_path = NULL, *seed_s = NULL, *timeout_s = NULL;
 	const char *accesses_s = NULL, *app = NULL, *registry = NULL, *open_s = NULL;
+	const char *sched_s = NULL, *sched_seed_s = NULL, *sched_every_s = NULL, *cpus_s = NULL;
 	int app_argc = 0;
 	char **app_argv = NULL;
 	bool quiet = false, deterministic = false, supervise = true, dbgprint = false;
 	bool deferred_grant = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = !strcmp(a, "--driver")         ? &driver
-		                    : !strcmp(a, "--device")       ? &device
-		                    : !strcmp(a, "--platform")     ? &platform
-		                    : !strcmp(a, "--workload")     ? &workload
-		                    : !strcmp(a, "--format")       ? &format
-		                    : !strcmp(a, "--trace")        ? &trace_path
-		                    : !strcmp(a, "--seed")         ? &seed_s
-		                    : !strcmp(a, "--timeout")      ? &timeout_s
-		                    : !strcmp(a, "--max-accesses") ? &accesses_s
-		                    : !strcmp(a, "--app")          ? &app
-		                    : !strcmp(a, "--registry")     ? &registry
-		                    : !strcmp(a, "--open")         ? &open_s
-		                                                   : NULL;
+		const char **slot = !strcmp(a, "--driver")           ? &driver
+		                    : !strcmp(a, "--device")         ? &device
+		                    : !strcmp(a, "--platform")       ? &platform
+		                    : !strcmp(a, "--workload")       ? &workload
+		                    : !strcmp(a, "--format")         ? &format
+		                    : !strcmp(a, "--trace")          ? &trace_path
+		                    : !strcmp(a, "--seed")           ? &seed_s
+		                    : !strcmp(a, "--timeout")        ? &timeout_s
+		                    : !strcmp(a, "--max-accesses")   ? &accesses_s
+		                    : !strcmp(a, "--app")            ? &app
+		                    : !strcmp(a, "--registry")       ? &registry
+		                    : !strcmp(a, "--open")           ? &open_s
+		                    : !strcmp(a, "--schedule")       ? &sched_s
+		                    : !strcmp(a, "--schedule-seed")  ? &sched_seed_s
+		                    : !strcmp(a, "--schedule-every") ? &sched_every_s
+		                    : !strcmp(a, "--processors")     ? &cpus_s
+		                                                     : NULL;
 		if (!strcmp(a, "--device-model")) {
 			/* Loaded at once: a bad model is an input error before anything runs. */
 			char merr[1024];
@@ -732,6 +755,33 @@ int dc_cmd_run(int argc, char **argv)
 		plat->seed = v;
 		wl->seed = v;
 	}
+	if (cpus_s) {
+		if (dc_parse_u64(cpus_s, 1, DC_MAX_CPUS, &v) != DC_OK)
+			return fail2("--processors '%s': expected 1..8%s", cpus_s, "");
+		plat->processors = (uint32_t)v;
+	}
+	if (sched_s && strcmp(sched_s, "random") && strcmp(sched_s, "round-robin") &&
+	    strcmp(sched_s, "pct"))
+		return fail2("--schedule '%s': expected random, round-robin or pct%s", sched_s, "");
+	x->sched = sched_s;
+	x->sched_seed = plat->seed;
+	if (sched_seed_s) {
+		if (dc_parse_u64(sched_seed_s, 0, UINT64_MAX, &v) != DC_OK)
+			return fail2("--schedule-seed '%s': expected a whole number%s",
+			             sched_seed_s, "");
+		x->sched_seed = v;
+	}
+	x->sched_every = 200;
+	if (sched_every_s) {
+		if (dc_parse_u64(sched_every_s, 0, UINT32_MAX, &v) != DC_OK)
+			return fail2(
+			    "--schedule-every '%s': expected a whole number (0: kernel calls "
+			    "only)%s",
+			    sched_every_s, "");
+		x->sched_every = (uint32_t)v;
+	}
+	if ((sched_seed_s || sched_every_s) && !sched_s)
+		return fail2("--schedule-seed and --schedule-every need --schedule%s%s", "", "");
 	x->timeout = 300;
 	if (timeout_s) {
 		if (dc_parse_u64(timeout_s, 0, 86400 * 365, &v) != DC_OK)
@@ -816,6 +866,8 @@ int dc_cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &x->w0);
 	if (dc_tool_session_build(&x->t, plat, co, err, sizeof(err)))
 		return fail2("%s%s", err, "");
+	if (x->sched)
+		dc_sys_set_schedule(x->t.s, x->sched, x->sched_seed, x->sched_every, 0);
 	if (registry && dc_sys_load_registry(x->t.s, registry, err, sizeof(err))) {
 		dc_tool_session_close(&x->t);
 		return fail2("%s%s", err, "");

@@ -67,7 +67,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: dmacoh torture [--seconds N | --runs N] [--seed S] [--shard i/N] [--jobs J]\n"
 	    "                      [--json FILE] [--dir DIR] [--driver PATTERN] [--timeout S]\n"
-	    "                      [--quiet]\n"
+	    "                      [--quiet] [--schedule random|round-robin|pct]\n"
 	    "       dmacoh torture --merge A.json B.json ...\n"
 	    "       dmacoh torture --triggers\n\n"
 	    "Runs random valid workloads of every driver module (correct drivers and buggy twins)\n"
@@ -88,6 +88,7 @@ static void usage(FILE *f)
 	    "  --driver PAT     only driver modules matching the shell pattern PAT\n"
 	    "  --timeout S      host seconds one run may take before it counts as a hang "
 	    "(default 120)\n"
+	    "  --schedule P     every run under `dmacoh run --schedule P` (its seed the run's)\n"
 	    "  --merge F...     join shards' --json results into one summary\n"
 	    "  --triggers       print what each twin's workload needs for its rule to fire\n"
 	    "  --list           print the runs (index and command) this shard would make; run "
@@ -286,6 +287,9 @@ static void shell_quote(char *dst, size_t len, const char *s)
 	dst[n] = 0;
 }
 
+/* --schedule P: every run under the seeded scheduler, its seed the run's (NULL: none). */
+static const char *tt_schedule;
+
 /* The child's argv (pointers into r and the statics) and the command line that repeats it. */
 static void run_args(const struct tt_run *r, const struct tt_driver *d, char *seed, size_t sl,
                      char **args, char *cmd, size_t cl)
@@ -306,6 +310,10 @@ static void run_args(const struct tt_run *r, const struct tt_driver *d, char *se
 	args[i++] = "json";
 	args[i++] = "--quiet";
 	args[i++] = "--deterministic";
+	if (tt_schedule) {
+		args[i++] = "--schedule";
+		args[i++] = (char *)tt_schedule;
+	}
 	args[i] = NULL;
 	size_t n = 0;
 	const char *env = getenv("DMACOH_DRIVER_DIR");
@@ -863,6 +871,11 @@ int dc_cmd_torture(int argc, char **argv)
 			o.driver_pat = v;
 		} else if (!strcmp(a, "--as-correct")) {
 			o.as_correct = v;
+		} else if (!strcmp(a, "--schedule")) {
+			if (strcmp(v, "random") && strcmp(v, "round-robin") && strcmp(v, "pct"))
+				return uerr("--schedule %s: expected random, round-robin or pct",
+				            v);
+			tt_schedule = v;
 		} else {
 			return uerr("unknown argument '%s' (try 'dmacoh torture --help')", a);
 		}

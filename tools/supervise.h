@@ -38,6 +38,9 @@ struct dc_run_ctx {
 	bool dbgprint;    /* --dbgprint, DMACOH_OPTIONS=dbgprint=1 (or DMACOH_DBGPRINT=1): live */
 	unsigned timeout; /* host watchdog, seconds (0: off) */
 	uint64_t max_accesses; /* simulated watchdog (0: off) */
+	const char *sched;     /* --schedule (NULL: none) */
+	uint64_t sched_seed;
+	uint32_t sched_every;
 	struct timespec w0;
 	/* The session (machine and checker built before the fork). */
 	struct dc_tool_session t;

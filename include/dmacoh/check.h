@@ -90,6 +90,9 @@ enum dc_rule {
 	/* Several processors (src/check/race.c, kev.c): races between execution contexts. */
 	DC_RULE_S01, /* data-race */
 	DC_RULE_S03, /* map-register-base-before-grant */
+	/* Spin locks on several processors (src/kernel/ke.c, sched.c; issue 17). */
+	DC_RULE_L01, /* spin-lock-self-deadlock */
+	DC_RULE_L02, /* lock-order-inversion */
 	DC_RULE_COUNT
 };
 

@@ -117,6 +117,11 @@ enum dc_kev_type {
 	 * whose transfer ended, status = the DMA_COMPLETION_STATUS it gets (DmaComplete 0,
 	 * DmaAborted 1, DmaError 2, DmaCancelled 3). */
 	DC_KEV_DMA_COMPLETION,
+	/* A spin lock misuse (ke.c): va = the lock, pc = the acquire, status = 1 self-deadlock
+	 * (L01), 2 lock-order inversion (L02), 3 a deadlock of the schedule (L02); routine = the
+	 * acquiring routine; sgl = the pc of the other acquire (the earlier one, or the other
+	 * order's). */
+	DC_KEV_LOCK,
 	DC_KEV_COUNT
 };
 const char *dc_kev_name(enum dc_kev_type t);

@@ -2701,6 +2701,12 @@ ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber);
 KAFFINITY KeQueryActiveProcessors(void);
 VOID KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number);
 NTSTATUS KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber);
+/* x64 WDK: extern NTSYSAPI volatile CCHAR KeNumberProcessors (the processor count). */
+extern volatile CCHAR KeNumberProcessors;
+VOID KeSetSystemAffinityThread(KAFFINITY Affinity);
+KAFFINITY KeSetSystemAffinityThreadEx(KAFFINITY Affinity);
+VOID KeRevertToUserAffinityThread(void);
+VOID KeRevertToUserAffinityThreadEx(KAFFINITY Affinity);
 
 /* Device queues (DEVICE_OBJECT.DeviceQueue is the one IoStartPacket uses). */
 VOID KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue);

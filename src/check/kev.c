@@ -1068,6 +1068,26 @@ static void ev_irql(struct dc_check *c, const struct dc_kev *e)
 	dc_finding_add(c, &f);
 }
 
+/* Spin locks (L01, L02): the kernel decided; the finding names both acquires. */
+static void ev_lock(struct dc_check *c, const struct dc_kev *e)
+{
+	bool self = e->status == 1;
+	struct dc_finding f = dc_chk_fnd(self ? DC_RULE_L01 : DC_RULE_L02, e->pc, e->time);
+	f.manifested = e->status != 2;
+	if (self) {
+		dc_chk_what(&f, "%s of a spin lock this processor holds {0}", routine(e, "?"));
+		dc_chk_site(&f, "acquired at", e->sgl, NO_TIME);
+	} else {
+		dc_chk_what(&f, "%s: %s {0}", routine(e, "?"),
+		            e->status == 2 ? "lock B acquired while holding A, but A was acquired "
+		                             "while holding B"
+		                           : "deadlock: every processor left spins for a lock held "
+		                             "by another that spins (locks taken in both orders)");
+		dc_chk_site(&f, e->status == 2 ? "other order at" : "held since", e->sgl, NO_TIME);
+	}
+	dc_finding_add(c, &f);
+}
+
 static void ev_device_access(struct dc_check *c, const struct dc_kev *e)
 {
 	if (e->value >= 0 && e->value < (int64_t)DC_ARRAY_SIZE(c->src_da))
@@ -1212,6 +1232,9 @@ void dc_chk_on_kev(void *opaque, const struct dc_kev *e)
 		break;
 	case DC_KEV_DMA_COMPLETION:
 		dc_v3_completion(c, e);
+		break;
+	case DC_KEV_LOCK:
+		ev_lock(c, e);
 		break;
 	default:
 		break;

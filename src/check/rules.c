@@ -548,6 +548,37 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "Do everything that needs the MapRegisterBase in AdapterControl (or after it "
          "signalled an event the caller waits on), and save it there in the device extension "
          "(G8)."},
+    [DC_RULE_L01] =
+        {"L01", "spin-lock-self-deadlock", DC_SEV_ERROR, "", "0x0F",
+         "a spin lock is acquired by the processor that already holds it (a second acquire on "
+         "one path, or an ISR or DPC taking a lock the code it interrupted holds)",
+         "L01 spin-lock-self-deadlock: ROUTINE of a spin lock this processor holds [acquired "
+         "at X]",
+         "A spin lock is not recursive: the second acquire spins for the lock its own "
+         "processor holds and never gets it (Windows: a hang, or bug check 0x0F "
+         "SPIN_LOCK_ALREADY_OWNED under Driver Verifier).  An ISR or a DPC that takes a lock "
+         "the interrupted code holds on the same processor deadlocks the same way; dmacoh "
+         "reports it and lets the run go on as if the lock were free.",
+         "always (the processor hangs on Windows)",
+         "Release the lock before calling code that takes it again, or split the routine into "
+         "a locked and an unlocked variant; a lock shared with an ISR is taken with "
+         "KeSynchronizeExecution or KeAcquireInterruptSpinLock, which raise to the ISR's "
+         "SynchronizeIrql so the ISR cannot interrupt the holder."},
+    [DC_RULE_L02] =
+        {"L02", "lock-order-inversion", DC_SEV_ERROR, "", "",
+         "two spin locks are acquired in both orders (A then B on one path, B then A on "
+         "another): two processors can each hold one and spin for the other",
+         "L02 lock-order-inversion: lock B acquired while holding A, but A was acquired while "
+         "holding B at X",
+         "The lock order graph (as Linux's lockdep keeps it) records, for every lock acquired "
+         "while others are held, the edge held -> acquired; an acquire that closes a cycle is "
+         "a potential deadlock, reported the first time the two paths run, whether or not "
+         "the schedule made them overlap.  When a --schedule run does overlap them (every "
+         "processor spinning), the deadlock is reported here too and the run goes on as if "
+         "the lock were granted, never hanging.",
+         "a --schedule run deadlocked on it (otherwise: the order was inverted, no hang yet)",
+         "Define one order for the locks (document it) and acquire them in that order on "
+         "every path; or drop the first lock before taking the second."},
 };
 
 const struct dc_rule_info *dc_rule_info(enum dc_rule r)

@@ -263,6 +263,25 @@ unsigned dc_cpu_shadow_depth(void)
 	return shadow_depth;
 }
 
+/* A context switch of the kernel's scheduler (--schedule): the frames of the context that
+ * leaves are kept with it and those of the one that comes back put in place (innermost last;
+ * at most max kept). */
+unsigned dc_cpu_shadow_save(const void **frames, unsigned max);
+unsigned dc_cpu_shadow_save(const void **frames, unsigned max)
+{
+	unsigned n = DC_MIN(DC_MIN(shadow_depth, DC_SHADOW_STACK), max);
+	memcpy(frames, shadow_stack, n * sizeof(*frames));
+	return n;
+}
+
+void dc_cpu_shadow_restore(const void *const *frames, unsigned n);
+void dc_cpu_shadow_restore(const void *const *frames, unsigned n)
+{
+	n = DC_MIN(n, DC_SHADOW_STACK);
+	memcpy(shadow_stack, frames, n * sizeof(*frames));
+	shadow_depth = n;
+}
+
 void dc_cpu_shadow_unwind(unsigned depth);
 void dc_cpu_shadow_unwind(unsigned depth)
 {

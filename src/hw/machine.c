@@ -478,6 +478,10 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 	if (!len)
 		return;
 	dc_machine_obs_sync(m);
+	if (DC_UNLIKELY(m->tick_every) && pc && ++m->tick_n >= m->tick_every) {
+		m->tick_n = 0;
+		m->tick_fn(m->tick_opaque);
+	}
 	uint8_t *p = (uint8_t *)va;
 	uint64_t woff = (uint64_t)((uintptr_t)p - (uintptr_t)m->mem.cwin);
 	if (woff < m->mem.va_size) {

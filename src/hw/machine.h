@@ -102,11 +102,25 @@ struct dc_machine {
 	/* The memory-safety shadow (DC_SH_*), indexed by window offset >> DC_SH_GRANULE_SHIFT;
 	 * reserved read-only, enabled as the window's VA comes into use. */
 	uint8_t *msh;
+	/* A tick every tick_every driver accesses that reach the slow path (dc_cpu_ref with a
+	 * pc): the kernel's scheduler preempts there (0: never). */
+	uint64_t tick_every, tick_n;
+	void (*tick_fn)(void *opaque);
+	void *tick_opaque;
 };
 
 /* Builds a machine from a validated profile.  On error nothing is left allocated. */
 int dc_machine_create(const struct dc_platform *p, struct dc_machine **out);
 void dc_machine_destroy(struct dc_machine *m);
+
+static inline void dc_machine_set_tick(struct dc_machine *m, uint64_t every,
+                                       void (*fn)(void *opaque), void *opaque)
+{
+	m->tick_every = fn ? every : 0;
+	m->tick_n = 0;
+	m->tick_fn = fn;
+	m->tick_opaque = opaque;
+}
 
 /* The processor whose caches the CPU side uses from now on (0..processors - 1). */
 static inline void dc_machine_set_cpu(struct dc_machine *m, uint32_t cpu)

@@ -785,6 +785,7 @@ void IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
 	dc_irql_require(s, "IoDisconnectInterrupt", PASSIVE_LEVEL, PASSIVE_LEVEL, RA());
 	if (!InterruptObject)
 		return;
+	dc_ctx_drain(s); /* ISRs in progress on other processors end first (--schedule) */
 	for (unsigned l = 0; l < DC_IRQ_LINES; l++) {
 		for (struct dc_kint **pp = &s->ints[l]; *pp; pp = &(*pp)->k.next) {
 			if (&(*pp)->k == InterruptObject) {
@@ -809,9 +810,15 @@ BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE Sync
 	}
 	dc_irql_require(s, "KeSynchronizeExecution", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
 	KIRQL old = dc_irql_raise(s, Interrupt->sync_irql);
+	/* Under --schedule the interrupt's lock excludes its ISR on every processor. */
+	bool mp = s->mp.sched != DC_SCHED_NONE;
+	if (mp)
+		dc_spin_acquire(s, Interrupt->lock, RA());
 	dc_ksync(s, DC_SYNC_ACQUIRE, Interrupt, 0);
 	BOOLEAN r = SynchronizeRoutine(SynchronizeContext);
 	dc_ksync(s, DC_SYNC_RELEASE, Interrupt, 0);
+	if (mp)
+		dc_spin_release(s, Interrupt->lock, RA());
 	dc_irql_lower(s, old);
 	return r;
 }
@@ -826,6 +833,8 @@ KIRQL KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt)
 	}
 	dc_irql_require(s, "KeAcquireInterruptSpinLock", PASSIVE_LEVEL, Interrupt->sync_irql, RA());
 	KIRQL old = dc_irql_raise(s, Interrupt->sync_irql);
+	if (s->mp.sched != DC_SCHED_NONE)
+		dc_spin_acquire(s, Interrupt->lock, RA());
 	dc_ksync(s, DC_SYNC_ACQUIRE, Interrupt, 0);
 	return old;
 }
@@ -841,6 +850,8 @@ void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
 	dc_irql_require(s, "KeReleaseInterruptSpinLock", Interrupt->sync_irql, Interrupt->sync_irql,
 	                RA());
 	dc_ksync(s, DC_SYNC_RELEASE, Interrupt, 0);
+	if (s->mp.sched != DC_SCHED_NONE)
+		dc_spin_release(s, Interrupt->lock, RA());
 	dc_irql_lower(s, OldIrql);
 }
 
@@ -859,11 +870,19 @@ void dc_io_run_isrs(struct dc_sys *s, unsigned line)
 	/* An ISR is a context of its own on this processor; it runs holding its interrupt
 	 * object's lock, and after the register writes that made its device interrupt. */
 	dc_ksync(s, DC_SYNC_ENTER, &s->irq_pending, DC_CTX_ISR);
+	bool mp = s->mp.sched != DC_SCHED_NONE;
 	for (; ki && !claimed; ki = ki->k.next) {
 		struct dc_kint *k = ki;
+		/* Under --schedule the ISR takes its interrupt's lock (spinning while another
+		 * processor holds it in KeSynchronizeExecution), as the interrupt dispatcher does.
+		 */
+		if (mp)
+			dc_spin_acquire(s, k->k.lock, dc_fn_addr((void (*)(void))k->k.isr));
 		dc_ksync(s, DC_SYNC_ACQUIRE, &k->k, 0);
 		claimed = k->k.isr(&k->k, k->k.ctx);
 		dc_ksync(s, DC_SYNC_RELEASE, &k->k, 0);
+		if (mp)
+			dc_spin_release(s, k->k.lock, NULL);
 	}
 	dc_ksync(s, DC_SYNC_LEAVE, NULL, DC_CTX_ISR);
 	e = (struct dc_kev){

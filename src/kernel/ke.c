@@ -1,10 +1,10 @@
 /* The kernel core drivers call: IRQL and spin locks, simulated time, DPCs, interrupt objects,
  * dispatcher objects a driver waits on (events, semaphores, mutexes, timers), debug output.
  *
- * One processor: a spin lock is an IRQL raise (a second acquire of a held lock would spin
- * forever on Windows; here it is reported as a bug check).  A wait at PASSIVE_LEVEL runs
- * simulated time — devices, interrupts, DPCs, timers — until the object is signalled or the
- * timeout passes; there are no other threads to switch to (system threads: issue 7). */
+ * A spin lock is an IRQL raise and, under --schedule, a lock that excludes (sched.c): a
+ * second acquire on the processor holding it is L01, locks taken in both orders L02.  A wait
+ * at PASSIVE_LEVEL runs other threads and simulated time — devices, interrupts, DPCs, timers —
+ * until the object is signalled or the timeout passes (thread.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,23 +75,19 @@ void KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
 	*SpinLock = 0;
 }
 
+/* Spin locks exclude (sched.c): a lock held by another processor's context spins (in simulated
+ * time, under --schedule); one held on this processor is a self-deadlock (L01); the order
+ * locks are taken in is checked (L02). */
 static void lock_acquire(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
 {
-	dc_ktouch(s, l, sizeof(*l), true);
-	if (*l)
-		dc_kbugcheck(s, 0x0F /* SPIN_LOCK_ALREADY_OWNED */, "spin lock acquired twice", pc);
-	*l = 1;
+	dc_spin_acquire(s, l, pc);
 	dc_ksync(s, DC_SYNC_ACQUIRE, l, 0);
 }
 
 static void lock_release(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
 {
-	dc_ktouch(s, l, sizeof(*l), true);
 	dc_ksync(s, DC_SYNC_RELEASE, l, 0);
-	if (!*l)
-		dc_kbugcheck(s, 0x10 /* SPIN_LOCK_NOT_OWNED */, "spin lock released while not held",
-		             pc);
-	*l = 0;
+	dc_spin_release(s, l, pc);
 }
 
 void KeAcquireSpinLock(PKSPIN_LOCK SpinLock, PKIRQL OldIrql)

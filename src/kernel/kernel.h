@@ -66,11 +66,50 @@ enum dc_mp_policy {
 	DC_MP_RANDOM,      /* seeded */
 	DC_MP_FIRST,       /* the lowest enabled processor: the single-processor behaviour */
 };
+/* The seeded scheduler (--schedule): none keeps the cooperative behaviour (switches only at
+ * waits, interrupts and DPCs nested where they are delivered). */
+enum dc_sched_policy {
+	DC_SCHED_NONE,
+	DC_SCHED_RANDOM,      /* at each point, a uniformly chosen runnable context */
+	DC_SCHED_ROUND_ROBIN, /* at each point, the next runnable context in creation order */
+	DC_SCHED_PCT,         /* Burckhardt et al., ASPLOS 2010: priorities and change points */
+};
+#define DC_SCHED_MAX_DEPTH 8
+/* A spin lock held (sched.c): by which context, on which processor, acquired where. */
+struct dc_lockrec {
+	const void *lock;
+	struct dc_kthread *holder;
+	uint32_t cpu;
+	const void *pc;
+};
+/* An edge of the lock order graph: b was acquired while a was held (lockdep). */
+struct dc_lockedge {
+	const void *a, *b;
+	const void *pc; /* where b was acquired */
+};
 struct dc_mp {
 	enum dc_mp_policy policy;
 	struct dc_rng rng;
 	uint64_t next;
 	uint64_t affinity[DC_IRQ_LINES]; /* ProcessorEnableMask of the line's interrupt */
+	uint64_t next_thread;            /* system threads and work items, round-robin */
+	/* The scheduler (thread.c decides, sched.c holds the policy). */
+	enum dc_sched_policy sched;
+	struct dc_rng srng;
+	uint32_t every; /* a preemption point every N instrumented accesses (0: none) */
+	uint32_t depth; /* PCT: d (d - 1 priority change points) */
+	uint64_t pct_k; /* PCT: the change points are drawn in [1, k] */
+	uint64_t change[DC_SCHED_MAX_DEPTH];
+	uint64_t steps; /* preemption points passed */
+	uint64_t switches;
+	uint64_t trace;   /* a hash of (step, context, processor) at every switch */
+	unsigned inhibit; /* > 0: no preemption (the clock is stepping, a switch is on) */
+	int next_prio;
+	/* Spin locks held, and the order they were taken in. */
+	struct dc_lockrec *held;
+	size_t n_held, cap_held;
+	struct dc_lockedge *edges;
+	size_t n_edges, cap_edges;
 };
 
 struct dc_sys {
@@ -120,6 +159,8 @@ struct dc_sys {
 	/* Threads (thread.c): the application's first, then system threads in creation order. */
 	struct dc_kthread *threads, *cur_thread, *prev_thread;
 	unsigned thread_seq;
+	uint64_t thread_seq_all;      /* contexts created (their order) */
+	struct dc_kthread *ctx_spare; /* ended interrupt and DPC contexts, kept for their stacks */
 	/* The Win32 layer (win32.c): handles, names and links, the application's requests. */
 	struct dc_w32 *w32;
 	struct dc_dbgprint *dbg; /* DbgPrint output captured (dbgprint.c), NULL until some */
@@ -152,6 +193,39 @@ uint32_t dc_mp_pick(struct dc_sys *s, uint64_t mask);
 uint32_t dc_mp_enter(struct dc_sys *s, uint32_t cpu);
 void dc_mp_dpc_queued(struct dc_sys *s, PRKDPC dpc);
 uint32_t dc_mp_dpc_cpu(struct dc_sys *s, const KDPC *dpc);
+/* The processor a new system thread or work item runs on: round-robin over mask. */
+uint32_t dc_mp_thread_cpu(struct dc_sys *s, uint64_t mask);
+void dc_mp_fini(struct dc_sys *s);
+/* --schedule: policy, seed, a point every `every` instrumented accesses (0: kernel calls only),
+ * PCT depth d and step bound k. */
+void dc_sched_configure(struct dc_sys *s, enum dc_sched_policy p, uint64_t seed, uint32_t every,
+                        uint32_t depth, uint64_t k);
+/* A preemption point (kernel calls by driver code, every Nth access): the scheduler may run
+ * another context on another processor before the caller goes on.  Costs a test when off. */
+void dc_sched_point_slow(struct dc_sys *s);
+static inline void dc_sched_point(struct dc_sys *s)
+{
+	if (DC_UNLIKELY(s->mp.sched != DC_SCHED_NONE))
+		dc_sched_point_slow(s);
+}
+/* Spin locks (ke.c): acquire spins while another processor's context holds the lock (the
+ * scheduler runs the holder), reports a self-deadlock (L01) and lock-order inversions (L02). */
+void dc_spin_acquire(struct dc_sys *s, PKSPIN_LOCK l, const void *pc);
+void dc_spin_release(struct dc_sys *s, PKSPIN_LOCK l, const void *pc);
+/* thread.c, for the spin locks: the running context, its processor; runs other contexts until
+ * the lock is free (false: nothing else can run — a deadlock). */
+struct dc_kthread *dc_ctx_cur(struct dc_sys *s);
+void dc_ctx_sched_init(struct dc_sys *s);
+/* Under --schedule, from a thread below DISPATCH_LEVEL: runs every interrupt and DPC context
+ * still alive to its end (an interrupt disconnected, a driver unloaded: as Windows waits for
+ * the ISRs and DPCs in progress). */
+void dc_ctx_drain(struct dc_sys *s);
+uint32_t dc_ctx_cpu(const struct dc_kthread *t);
+bool dc_ctx_spin(struct dc_sys *s, const volatile KSPIN_LOCK *l);
+/* Under --schedule: an interrupt of line taken on processor cpu beside the running code
+ * (thread.c), and the DPC queue of a processor drained there (sys.c). */
+void dc_ctx_spawn_isr(struct dc_sys *s, uint32_t cpu, unsigned line);
+void dc_sys_run_dpcs_of(struct dc_sys *s, uint32_t cpu);
 
 /* Tells observers of a synchronisation or context change (observer.h, dc_sync_op). */
 void dc_ksync(struct dc_sys *s, enum dc_sync_op op, const void *obj, uint64_t arg);

@@ -34,6 +34,7 @@ const char *dc_kev_name(enum dc_kev_type t)
 	    [DC_KEV_ERRLOG] = "errlog",
 	    [DC_KEV_MAP_EX] = "map-ex",
 	    [DC_KEV_DMA_COMPLETION] = "dma-completion",
+	    [DC_KEV_LOCK] = "lock",
 	};
 	return (unsigned)t < DC_ARRAY_SIZE(names) && names[t] ? names[t] : "?";
 }

@@ -1063,9 +1063,14 @@ static void work_run(void *opaque)
 		return;
 	}
 	w->queued = false;
+	/* Under --schedule a work item runs on a processor of its own turn (sched.c). */
+	uint32_t prev = s->mp.sched != DC_SCHED_NONE
+	                    ? dc_mp_enter(s, dc_mp_thread_cpu(s, ~(uint64_t)0))
+	                    : dc_machine_cpu(s->m);
 	dc_ksync(s, DC_SYNC_ENTER, w, DC_CTX_WORKITEM);
 	w->routine(w->dev, w->ctx);
 	dc_ksync(s, DC_SYNC_LEAVE, w, DC_CTX_WORKITEM);
+	dc_mp_enter(s, prev);
 	dc_sys_deliver(s);
 }
 

@@ -9,15 +9,25 @@
  * that two processors are really used), seeded random, or always the first (the single
  * processor behaviour).  A DPC runs on the processor that queued it unless targeted.
  *
- * Not done (docs/machine.md "Processors", report of issue 17): work does not run beside other
- * work — one routine runs at a time, to completion or to a wait, as before; no preemption
- * points inside driver code, so no PCT; the IRQL is still one for the machine; spin locks do
- * not spin; system threads run on the processor that was current. */
+ * System threads and work items get processors round-robin (KeSetSystemAffinityThread(Ex)
+ * moves a thread), KeNumberProcessors is the count.  The seeded scheduler's policy
+ * (--schedule random|round-robin|pct, PCT's change points) is configured here and decided in
+ * thread.c; spin locks exclude here (a holder on another processor makes the acquirer spin in
+ * simulated time; one on this processor is L01), with lockdep's lock order graph (L02).
+ *
+ * Not done (docs/machine.md "Processors"): the deferred grant and the race detector (other
+ * engineers), lock classes (locks are told apart by address), threads migrating. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "kernel.h"
 #include "hw/machine.h"
 
+volatile CCHAR KeNumberProcessors = 1;
+
 void dc_mp_init(struct dc_sys *s)
 {
+	KeNumberProcessors = (CCHAR)dc_mp_count(s);
 	s->mp.policy = DC_MP_ROUND_ROBIN;
 	dc_rng_seed(&s->mp.rng, s->m->plat.seed ^ 0x5c4ed01eull);
 	for (unsigned l = 0; l < DC_IRQ_LINES; l++)
@@ -137,4 +147,205 @@ NTSTATUS KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber)
 	dc_ktouch(s, Dpc, sizeof(*Dpc), true);
 	Dpc->Number = (USHORT)(DC_DPC_TARGETED | ProcNumber->Number);
 	return STATUS_SUCCESS;
+}
+
+uint32_t dc_mp_thread_cpu(struct dc_sys *s, uint64_t mask)
+{
+	uint32_t n = dc_mp_count(s);
+	uint64_t all = n >= 64 ? ~(uint64_t)0 : (UINT64_C(1) << n) - 1;
+	mask &= all;
+	if (!mask)
+		mask = all;
+	uint32_t k = (uint32_t)__builtin_popcountll(mask);
+	uint32_t i = (uint32_t)(s->mp.next_thread++ % k);
+	while (i--)
+		mask &= mask - 1;
+	return (uint32_t)__builtin_ctzll(mask);
+}
+
+static void dc_sched_tick(void *opaque)
+{
+	dc_sched_point(opaque);
+}
+
+void dc_sched_configure(struct dc_sys *s, enum dc_sched_policy p, uint64_t seed, uint32_t every,
+                        uint32_t depth, uint64_t k)
+{
+	struct dc_mp *mp = &s->mp;
+	mp->sched = p;
+	mp->every = p == DC_SCHED_NONE ? 0 : every;
+	mp->depth = depth < 1 ? 1 : depth > DC_SCHED_MAX_DEPTH ? DC_SCHED_MAX_DEPTH : depth;
+	mp->pct_k = k ? k : 1;
+	mp->steps = mp->switches = mp->trace = 0;
+	dc_rng_seed(&mp->srng, seed ^ 0x5c4ed011ull);
+	/* PCT: d - 1 change points, uniformly in [1, k]. */
+	for (uint32_t i = 0; i + 1 < mp->depth; i++)
+		mp->change[i] = 1 + dc_rng_below(&mp->srng, mp->pct_k);
+	dc_ctx_sched_init(s);
+	/* Interrupts go to processors by the same seed. */
+	if (p != DC_SCHED_NONE)
+		dc_mp_set_policy(s, p == DC_SCHED_ROUND_ROBIN ? DC_MP_ROUND_ROBIN : DC_MP_RANDOM,
+		                 seed);
+	dc_machine_set_tick(s->m, mp->every, p == DC_SCHED_NONE ? NULL : dc_sched_tick, s);
+}
+
+void dc_mp_fini(struct dc_sys *s)
+{
+	free(s->mp.held);
+	free(s->mp.edges);
+	s->mp.held = NULL;
+	s->mp.edges = NULL;
+	s->mp.n_held = s->mp.n_edges = 0;
+}
+
+/* --- Spin locks that exclude ---------------------------------------------------------------- */
+
+static struct dc_lockrec *held_find(struct dc_sys *s, const void *l)
+{
+	for (size_t i = s->mp.n_held; i-- > 0;)
+		if (s->mp.held[i].lock == l)
+			return &s->mp.held[i];
+	return NULL;
+}
+
+static bool grow(void **arr, size_t *cap, size_t elem, size_t need)
+{
+	if (need <= *cap)
+		return true;
+	size_t nc = *cap ? *cap * 2 : 16;
+	while (nc < need)
+		nc *= 2;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = nc;
+	return true;
+}
+
+static const struct dc_lockedge *edge_find(const struct dc_sys *s, const void *a, const void *b)
+{
+	for (size_t i = 0; i < s->mp.n_edges; i++)
+		if (s->mp.edges[i].a == a && s->mp.edges[i].b == b)
+			return &s->mp.edges[i];
+	return NULL;
+}
+
+/* Is there a path from a to b in the lock order graph?  (Depth-bounded: the graph of one
+ * driver is small.) */
+static const struct dc_lockedge *path(const struct dc_sys *s, const void *a, const void *b,
+                                      unsigned depth)
+{
+	if (depth > 16)
+		return NULL;
+	for (size_t i = 0; i < s->mp.n_edges; i++) {
+		const struct dc_lockedge *e = &s->mp.edges[i];
+		if (e->a != a)
+			continue;
+		if (e->b == b || path(s, e->b, b, depth + 1))
+			return e;
+	}
+	return NULL;
+}
+
+static void lock_event(struct dc_sys *s, int what, const void *l, const void *pc, const void *other)
+{
+	struct dc_kev e = {.type = DC_KEV_LOCK,
+	                   .status = what,
+	                   .va = l,
+	                   .pc = pc,
+	                   .sgl = other,
+	                   .routine = "spin lock acquire"};
+	dc_kev_emit(s, &e);
+}
+
+/* Records the order: l acquired while the context holds others (lockdep's graph). */
+static void lock_order(struct dc_sys *s, struct dc_kthread *me, const void *l, const void *pc)
+{
+	for (size_t i = 0; i < s->mp.n_held; i++) {
+		const struct dc_lockrec *h = &s->mp.held[i];
+		if (h->holder != me || h->lock == l || edge_find(s, h->lock, l))
+			continue;
+		const struct dc_lockedge *back = path(s, l, h->lock, 0);
+		if (back)
+			lock_event(s, 2, l, pc, back->pc);
+		if (!grow((void **)&s->mp.edges, &s->mp.cap_edges, sizeof(*s->mp.edges),
+		          s->mp.n_edges + 1))
+			return;
+		s->mp.edges[s->mp.n_edges++] = (struct dc_lockedge){h->lock, l, pc};
+	}
+}
+
+void dc_spin_acquire(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
+{
+	dc_ktouch(s, l, sizeof(*l), true);
+	struct dc_kthread *me = dc_ctx_cur(s);
+	uint32_t cpu = dc_machine_cpu(s->m);
+	if (*l) {
+		struct dc_lockrec *h = held_find(s, l);
+		/* Held by a context on another processor: spin until it lets go (the scheduler
+		 * runs the others meanwhile).  Held on this processor: it never will. */
+		if (s->mp.sched != DC_SCHED_NONE && h && h->holder != me &&
+		    dc_ctx_cpu(h->holder) != dc_ctx_cpu(me) && h->cpu != cpu) {
+			const void *other = h->pc;
+			if (!dc_ctx_spin(s, l))
+				lock_event(s, 3, l, pc, other);
+		} else
+			lock_event(s, 1, l, pc, h ? h->pc : NULL);
+	}
+	lock_order(s, me, l, pc);
+	*l = 1;
+	if (grow((void **)&s->mp.held, &s->mp.cap_held, sizeof(*s->mp.held), s->mp.n_held + 1))
+		s->mp.held[s->mp.n_held++] = (struct dc_lockrec){l, me, cpu, pc};
+}
+
+void dc_spin_release(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
+{
+	dc_ktouch(s, l, sizeof(*l), true);
+	if (!*l) {
+		dc_kbugcheck(s, 0x10 /* SPIN_LOCK_NOT_OWNED */, "spin lock released while not held",
+		             pc);
+		return;
+	}
+	struct dc_lockrec *h = held_find(s, l);
+	if (h) {
+		*h = s->mp.held[--s->mp.n_held];
+		/* A lock granted twice (after a self-deadlock or a deadlock was reported) stays
+		 * held by the other. */
+		if (held_find(s, l))
+			return;
+	}
+	*l = 0;
+}
+
+/* --- The scheduler's options ---------------------------------------------------------------- */
+
+/* PCT's bound on the steps (preemption points) a run takes: the d - 1 change points are drawn
+ * in [1, k].  A run longer than k steps has its change points early; docs/machine.md. */
+#define DC_PCT_K 20000u
+
+int dc_sys_set_schedule(struct dc_sys *s, const char *policy, uint64_t seed, uint32_t every,
+                        uint32_t depth)
+{
+	enum dc_sched_policy p;
+	if (!policy || !strcmp(policy, "none"))
+		p = DC_SCHED_NONE;
+	else if (!strcmp(policy, "random"))
+		p = DC_SCHED_RANDOM;
+	else if (!strcmp(policy, "round-robin"))
+		p = DC_SCHED_ROUND_ROBIN;
+	else if (!strcmp(policy, "pct"))
+		p = DC_SCHED_PCT;
+	else
+		return DC_ERR_INVAL;
+	dc_sched_configure(s, p, seed, every, depth ? depth : 3, DC_PCT_K);
+	return DC_OK;
+}
+
+void dc_sys_schedule_stats(const struct dc_sys *s, uint64_t *points, uint64_t *switches,
+                           uint64_t *trace)
+{
+	*points = s->mp.steps;
+	*switches = s->mp.switches;
+	*trace = s->mp.trace;
 }

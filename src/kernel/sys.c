@@ -22,6 +22,8 @@ struct dc_sys *dc_k(void)
 	if (!s)
 		dc_assert_fail("a wdm.h routine was called with no dmacoh system current", __FILE__,
 		               __LINE__, __func__);
+	/* Every wdm.h routine passes here: a preemption point of the driver's code. */
+	dc_sched_point(s);
 	return s;
 }
 
@@ -164,6 +166,7 @@ void dc_sys_destroy(struct dc_sys *s)
 	dc_io_destroy_bus(s);
 	dc_plumb_fini(s);
 	dc_threads_fini(s);
+	dc_mp_fini(s);
 	dc_dbgprint_free(s);
 	dc_reg_destroy(s->reg);
 	if (s->br)
@@ -471,6 +474,82 @@ static int next_irq(struct dc_sys *s)
 	return -1;
 }
 
+/* Runs one DPC taken off the queue at DISPATCH_LEVEL on processor cpu. */
+static void run_dpc(struct dc_sys *s, PKDPC dpc, uint32_t cpu)
+{
+	dc_cpu_ref(s->m, dpc, sizeof(*dpc), DC_ACC_WRITE, NULL);
+	dpc->DpcData = NULL;
+	KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
+	uint32_t prev = dc_mp_enter(s, cpu);
+	s->delivering = false;
+	struct dc_kev e = {.type = DC_KEV_DPC, .status = 1, .irql = s->irql};
+	dc_kev_emit(s, &e);
+	dc_ksync(s, DC_SYNC_ENTER, dpc, DC_CTX_DPC);
+	dpc->DeferredRoutine(dpc, dpc->DeferredContext, dpc->SystemArgument1, dpc->SystemArgument2);
+	dc_ksync(s, DC_SYNC_RELEASE, dpc, 0); /* dmacoh never runs a KDPC beside itself */
+	dc_ksync(s, DC_SYNC_LEAVE, dpc, DC_CTX_DPC);
+	e = (struct dc_kev){.type = DC_KEV_DPC, .status = 0, .irql = s->irql};
+	dc_kev_emit(s, &e);
+	s->delivering = true;
+	dc_mp_enter(s, prev);
+	s->irql = old;
+}
+
+/* The first DPC of processor cpu's queue (the DPCs queued whose Number is cpu), or NULL. */
+static PKDPC dpc_of(struct dc_sys *s, uint32_t cpu)
+{
+	for (PLIST_ENTRY le = s->dpcs.Flink; le != &s->dpcs; le = le->Flink) {
+		PKDPC d = CONTAINING_RECORD(le, KDPC, DpcListEntry);
+		if (dc_mp_dpc_cpu(s, d) == cpu)
+			return d;
+	}
+	return NULL;
+}
+
+void dc_sys_run_dpcs_of(struct dc_sys *s, uint32_t cpu)
+{
+	bool was = s->delivering;
+	s->delivering = true;
+	for (PKDPC d; (d = dpc_of(s, cpu));) {
+		RemoveEntryList(&d->DpcListEntry);
+		run_dpc(s, d, cpu);
+	}
+	s->delivering = was;
+}
+
+/* Under --schedule: each pending interrupt goes to a processor of its affinity; taken here
+ * when that is this processor and the IRQL allows, else beside (a context of its own, run when
+ * the scheduler picks it).  DPCs queued on this processor run here; the others' on theirs. */
+static void deliver_mp(struct dc_sys *s)
+{
+	uint32_t me = dc_machine_cpu(s->m);
+	for (;;) {
+		int l = -1;
+		for (unsigned k = 0; k < DC_IRQ_LINES && l < 0; k++) {
+			if (!((s->irq_pending >> k) & 1))
+				continue;
+			uint32_t q = dc_mp_pick(s, s->mp.affinity[k]);
+			if (q != me) {
+				s->irq_pending &= ~(1u << k);
+				dc_ctx_spawn_isr(s, q, k);
+			} else if (DC_DIRQL(k) > s->irql)
+				l = (int)k;
+		}
+		if (l >= 0) {
+			s->irq_pending &= ~(1u << l);
+			dc_io_run_isrs(s, (unsigned)l);
+			continue;
+		}
+		PKDPC d = s->irql < DISPATCH_LEVEL ? dpc_of(s, me) : NULL;
+		if (d) {
+			RemoveEntryList(&d->DpcListEntry);
+			run_dpc(s, d, me);
+			continue;
+		}
+		break;
+	}
+}
+
 void dc_sys_deliver(struct dc_sys *s)
 {
 	/* Nested delivery (an ISR lowering the IRQL, a DPC advancing time) is allowed as on a
@@ -478,6 +557,11 @@ void dc_sys_deliver(struct dc_sys *s)
 	if (s->delivering)
 		return;
 	s->delivering = true;
+	if (s->mp.sched != DC_SCHED_NONE) {
+		deliver_mp(s);
+		s->delivering = false;
+		return;
+	}
 	for (;;) {
 		int l = next_irq(s);
 		if (l >= 0) {
@@ -491,24 +575,7 @@ void dc_sys_deliver(struct dc_sys *s)
 		if (s->irql < DISPATCH_LEVEL && !IsListEmpty(&s->dpcs)) {
 			PLIST_ENTRY le = RemoveHeadList(&s->dpcs);
 			PKDPC dpc = CONTAINING_RECORD(le, KDPC, DpcListEntry);
-			dc_cpu_ref(s->m, dpc, sizeof(*dpc), DC_ACC_WRITE, NULL);
-			dpc->DpcData = NULL;
-			KIRQL old = dc_irql_raise(s, DISPATCH_LEVEL);
-			uint32_t prev = dc_mp_enter(s, dc_mp_dpc_cpu(s, dpc));
-			s->delivering = false;
-			struct dc_kev e = {.type = DC_KEV_DPC, .status = 1, .irql = s->irql};
-			dc_kev_emit(s, &e);
-			dc_ksync(s, DC_SYNC_ENTER, dpc, DC_CTX_DPC);
-			dpc->DeferredRoutine(dpc, dpc->DeferredContext, dpc->SystemArgument1,
-			                     dpc->SystemArgument2);
-			dc_ksync(s, DC_SYNC_RELEASE, dpc,
-			         0); /* dmacoh never runs a KDPC beside itself */
-			dc_ksync(s, DC_SYNC_LEAVE, dpc, DC_CTX_DPC);
-			e = (struct dc_kev){.type = DC_KEV_DPC, .status = 0, .irql = s->irql};
-			dc_kev_emit(s, &e);
-			s->delivering = true;
-			dc_mp_enter(s, prev);
-			s->irql = old;
+			run_dpc(s, dpc, dc_mp_dpc_cpu(s, dpc));
 			continue;
 		}
 		break;

@@ -101,6 +101,8 @@ struct dc_run_stats {
 	bool app_ran;
 	int app_exit;
 	uint64_t app_irps, app_cancelled, app_failed, app_hung, app_deadlocks;
+	/* --schedule (dc_sys_schedule_stats): points, switches, the interleaving's hash. */
+	uint64_t sched_points, sched_switches, sched_trace;
 };
 
 /* Called every so often with IRPs done so far; returning true stops the run early. */
