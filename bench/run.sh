@@ -11,7 +11,7 @@
 # DC_BENCH_SCALE_IRPS and DC_BENCH_SCALE_SMALL (environment) set the scale section's large run
 # and repeated runs (default 1000000 and 100000 IRPs; smaller for a quick try);
 # DC_BENCH_SCALE_DEVICE_IRPS (comma-separated, default 1000,10000) its every-device table's
-# counts.
+# counts.  DC_BENCH_NOTE, if set, is printed in the header (e.g. what else ran on the machine).
 set -e
 cc=$1
 bench=$2
@@ -54,7 +54,8 @@ from DESIGN §6; they are reported here, never enforced by a test.
 | memory | ${mem:-unknown} |
 | load average at start | ${load:-unknown} (other work on the machine widens the min–max ranges) |
 | scale section | ${DC_BENCH_SCALE_IRPS:-1000000} IRPs (large run), ${DC_BENCH_SCALE_SMALL:-100000} (repeated runs) |
-| kernel | $(uname -sr) |
+${DC_BENCH_NOTE:+| note | $DC_BENCH_NOTE |
+}| kernel | $(uname -sr) |
 | compiler | $($cc --version 2>/dev/null | head -n 1) |
 | valgrind | $(valgrind --version 2>/dev/null || echo 'not installed') |
 | commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':(exclude)bench/RESULTS.md' 2>/dev/null || echo ' (with uncommitted changes)') |
