@@ -347,6 +347,9 @@ DC_TEST(dma_v3_soc_error_interrupt_is_dma_error)
 	CHECK_EQ(cl.last.status, DmaError);
 	CHECK(cl.last.mdl == mdl && cl.last.mrb == r.mrb && cl.last.value == 0);
 	CHECK(cl.last.pc == (const void *)(uintptr_t)on_done);
+	/* DeviceAddress kept whole: arm-soc's FIFO register lies above 4 GiB. */
+	CHECK(r.regs > UINT32_MAX);
+	CHECK_EQ(cl.last.logical, r.regs + DC_SPIFIFO_DATA);
 	KeRaiseIrql(DISPATCH_LEVEL, &old);
 	CHECK(r.ops->FlushAdapterBuffersEx(r.a, mdl, r.mrb, 0, len, FALSE) != STATUS_SUCCESS);
 	KeLowerIrql(old);

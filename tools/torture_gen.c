@@ -365,8 +365,8 @@ void tt_generate(struct tt_run *run, uint64_t seed, uint64_t k, const struct tt_
 			run->outstanding = 1;
 			run->fault = range(&r, 2, 6);
 		}
-		bool block = !strcmp(dev, "sysblk") || !strcmp(dev, "bmblk") || !strcmp(dev, "fdc") ||
-		             !strcmp(dev, "spififo");
+		bool block = !strcmp(dev, "sysblk") || !strcmp(dev, "bmblk") ||
+		             !strcmp(dev, "fdc") || !strcmp(dev, "spififo");
 		if ((t->needs & TT_NEED_LARGE) && (block || !strcmp(dev, "sb16"))) {
 			unsigned step = block ? 512 : 4;
 			uint64_t slot =

@@ -114,7 +114,8 @@ enum dc_kev_type {
 	DC_KEV_MAP_EX,
 	/* The HAL calls a DmaCompletionRoutine (from its DPC, at DISPATCH_LEVEL): pc = the
 	 * routine, adapter, device (the PDO), mdl, mrb and value = Offset of the MapTransferEx
-	 * whose transfer ended, status = the DMA_COMPLETION_STATUS it gets (DmaComplete 0,
+	 * whose transfer ended, logical = the adapter's DeviceAddress (the peripheral's FIFO
+	 * register, 64 bits), status = the DMA_COMPLETION_STATUS it gets (DmaComplete 0,
 	 * DmaAborted 1, DmaError 2, DmaCancelled 3). */
 	DC_KEV_DMA_COMPLETION,
 	/* A spin lock misuse (ke.c): va = the lock, pc = the acquire, status = 1 self-deadlock

@@ -26,8 +26,8 @@
 struct soc_chan {
 	struct dc_adapter *a; /* bound to this channel, NULL if free */
 	unsigned line;
-	uint32_t dev_addr;
-	uint64_t lli_pfn; /* one frame of linked-list items, 0 until first use */
+	PHYSICAL_ADDRESS dev_addr; /* DEVICE_DESCRIPTION.DeviceAddress, all 64 bits */
+	uint64_t lli_pfn;          /* one frame of linked-list items, 0 until first use */
 	bool running, error, completed, cancelled;
 	PDMA_COMPLETION_ROUTINE cr;
 	PVOID cr_ctx;
@@ -92,6 +92,7 @@ static VOID soc_dpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
 	                   .mdl = c->mdl,
 	                   .mrb = c->mrb,
 	                   .value = (int64_t)c->offset,
+	                   .logical = (uint64_t)c->dev_addr.QuadPart,
 	                   .status = (int64_t)st};
 	dc_kev_emit(c->a->s, &e);
 	cr(&c->a->pub, pdo, c->cr_ctx, st);
@@ -99,10 +100,6 @@ static VOID soc_dpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
 
 int dc_v3soc_bind(struct dc_sys *s, struct dc_adapter *a, unsigned line, uint64_t dev_addr)
 {
-	/* DeviceAddress goes into the channel's peripheral-side address register as its low 32
-	 * bits: arm-soc's device window lies above 4 GiB, and the PL080 model moves peripheral
-	 * data through the request line's client, not through that address (as the register-level
-	 * tests program it). */
 	if (!s->pl080 || line >= DC_PL080_LINES)
 		return -1;
 	if (!s->v3soc) {
@@ -136,7 +133,7 @@ int dc_v3soc_bind(struct dc_sys *s, struct dc_adapter *a, unsigned line, uint64_
 	c->lli_pfn = pfn;
 	c->a = a;
 	c->line = line;
-	c->dev_addr = (uint32_t)dev_addr;
+	c->dev_addr.QuadPart = (LONGLONG)dev_addr;
 	KeInitializeDpc(&c->dpc, soc_dpc, c);
 	return free_ch;
 }
@@ -197,13 +194,18 @@ int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, const struct dc_dma_s
 	 * buffer order; the last one interrupts. */
 	uint32_t items[DC_V3SOC_LLIS][4];
 	unsigned n = 0;
+	/* The channel's peripheral-side address register has 32 bits: it gets DeviceAddress's
+	 * low half (arm-soc's device window lies above 4 GiB; the PL080 model paces peripheral
+	 * data by the request line and does not decode that address).  The HAL keeps the whole
+	 * PHYSICAL_ADDRESS and reports it (DC_KEV_DMA_COMPLETION's logical). */
+	uint32_t dev_reg = (uint32_t)(uint64_t)c->dev_addr.QuadPart;
 	uint64_t lli_pa = c->lli_pfn << DC_PAGE_SHIFT;
 	for (unsigned ri = 0; ri < rq->n_runs; ri++)
 		for (uint32_t done = 0; done < rq->runs[ri].len; n++) {
 			uint32_t k = DC_MIN(rq->runs[ri].len - done, DC_V3SOC_LLI_BYTES);
 			uint32_t mem = (uint32_t)(rq->runs[ri].logical + done);
-			items[n][0] = to_device ? mem : c->dev_addr;
-			items[n][1] = to_device ? c->dev_addr : mem;
+			items[n][0] = to_device ? mem : dev_reg;
+			items[n][1] = to_device ? dev_reg : mem;
 			items[n][2] = (uint32_t)(lli_pa + (n + 1) * 16u);
 			items[n][3] = base_ctl | k;
 			done += k;
