@@ -260,7 +260,9 @@ DC_TEST(race_one_finding_per_pair_of_lines)
 	struct tc_env v;
 	uint8_t *b;
 	CHECK(env(&v, &b));
+	/* Three instants (the accesses one line makes at one instant are one occurrence). */
 	for (int i = 0; i < 3; i++) {
+		v.m->clock.now += 100;
 		wr(&v, b + 8 * i, 4, tc_pc_start_io);
 		isr_enter(&v, 1, NULL);
 		wr(&v, b + 8 * i, 4, tc_pc_dpc);

@@ -366,7 +366,7 @@ static void report(struct dc_race *r, const struct rslot *prev, const void *va, 
 	            atomic ? "atomic " : "", write ? "write" : "read", len, me,
 	            (prev->flags & RS_ATOMIC) ? "n atomic" : "",
 	            (prev->flags & RS_WRITE) ? "write" : "read", other);
-	dc_finding_add(c, &f);
+	dc_finding_add_access(c, &f);
 }
 
 /* --- Accesses ------------------------------------------------------------------------------ */
