@@ -97,6 +97,12 @@ typedef struct _SUB_EXTENSION {
 	ULONG PieceOffset;       /* Offset passed to MapTransferEx */
 	ULONG PieceRequested;    /* *Length passed */
 	ULONG PieceMapped;       /* *Length returned */
+
+	/* A request that ended under ProgressLock: completed (and the next one started) by
+	 * whoever holds the lock, once it has let go (StartIo takes the lock too). */
+	PIRP Ended;
+	NTSTATUS EndedStatus;
+	ULONG_PTR EndedInformation;
 } SUB_EXTENSION, *PSUB_EXTENSION;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -305,6 +311,23 @@ static VOID SubProgress(PSUB_EXTENSION ext)
 	information = ext->Done;
 #endif
 	ext->Irp = NULL;
+	ext->Ended = irp;
+	ext->EndedStatus = status;
+	ext->EndedInformation = information;
+}
+
+/* Releases ProgressLock, then completes the request that ended under it and starts the
+ * next: StartIo takes the lock itself, so it is never called with the lock held. */
+static VOID SubUnlockAndFinish(PSUB_EXTENSION ext)
+{
+	PIRP irp = ext->Ended;
+	NTSTATUS status = ext->EndedStatus;
+	ULONG_PTR information = ext->EndedInformation;
+
+	ext->Ended = NULL;
+	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
+	if (irp == NULL)
+		return;
 	IoStartNextPacket(ext->Self, FALSE);
 	SubCompleteIrp(irp, status, information);
 }
@@ -341,7 +364,7 @@ static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
 	UNREFERENCED_PARAMETER(DeviceObject);
 	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
 	SubPieceEnd(ext, Status);
-	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
+	SubUnlockAndFinish(ext);
 }
 
 static VOID SubStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -356,6 +379,10 @@ static VOID SubStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 		SubCompleteIrp(Irp, STATUS_DEVICE_NOT_READY, 0);
 		return;
 	}
+	/* The completion routine and the DPC may run on another processor as soon as
+	 * MapTransferEx has started the piece: the piece's fields are written under the lock
+	 * they read them under. */
+	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
 	ext->Irp = Irp;
 	ext->Mdl = Irp->MdlAddress;
 	ext->WriteToDevice = (BOOLEAN)(stack->MajorFunction == IRP_MJ_WRITE);
@@ -372,6 +399,7 @@ static VOID SubStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	status = SubStartPiece(ext);
 	if (!NT_SUCCESS(status))
 		ext->Verdict = status; /* the device's answer ends the request */
+	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
 }
 
 static BOOLEAN SubIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -409,7 +437,7 @@ static VOID SubDpc(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Conte
 			SubProgress(ext);
 		}
 	}
-	KeReleaseSpinLockFromDpcLevel(&ext->ProgressLock);
+	SubUnlockAndFinish(ext);
 }
 
 /* --- PnP ---------------------------------------------------------------------------- */
@@ -562,17 +590,20 @@ static VOID SubStopDevice(PSUB_EXTENSION ext)
 	ext->Started = FALSE;
 	KeRaiseIrql(DISPATCH_LEVEL, &oldIrql);
 	InterlockedExchange(&ext->DeviceStatus, 0);
+	/* Under the lock the completion routine and the DPC take: either may still run. */
+	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
 	if (ext->Irp != NULL) {
-		PIRP irp = ext->Irp;
 		/* A request in flight: stop the channel, flush its mapping, fail it. */
 		if (ext->PieceActive) {
 			ad->DmaOperations->CancelMappedTransfer(ad, ext->DmaContext);
 			SubFlushPiece(ext);
 		}
+		ext->Ended = ext->Irp;
+		ext->EndedStatus = STATUS_DEVICE_REMOVED;
+		ext->EndedInformation = 0;
 		ext->Irp = NULL;
-		IoStartNextPacket(ext->Self, FALSE);
-		SubCompleteIrp(irp, STATUS_DEVICE_REMOVED, 0);
 	}
+	SubUnlockAndFinish(ext);
 	KeLowerIrql(oldIrql);
 
 	IoDisconnectInterrupt(ext->Interrupt);
