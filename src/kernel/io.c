@@ -25,6 +25,8 @@
 void dc_ksync(struct dc_sys *s, enum dc_sync_op op, const void *obj, uint64_t arg)
 {
 	struct dc_machine *m = s->m;
+	/* The accesses the hook's fast path gathered came before this edge (machine.h). */
+	dc_machine_obs_sync(m);
 	for (unsigned i = 0; i < m->n_obs; i++)
 		if (m->obs[i]->sync)
 			m->obs[i]->sync(m->obs_opaque[i], op, obj, arg);

@@ -74,6 +74,8 @@ uint32_t dc_mp_pick(struct dc_sys *s, uint64_t mask)
 uint32_t dc_mp_enter(struct dc_sys *s, uint32_t cpu)
 {
 	uint32_t prev = dc_machine_cpu(s->m);
+	/* What the hook's fast path gathered ran on the processor being left (machine.h). */
+	dc_machine_obs_sync(s->m);
 	dc_machine_set_cpu(s->m, cpu);
 	return prev;
 }
