@@ -4,6 +4,7 @@
  * write and no happens-before; each kind of edge the kernel reports is shown to order the two
  * accesses, and its absence to leave them racing. */
 #include <string.h>
+#include <sys/resource.h>
 
 #include "dctest.h"
 #include "test_check.h"
@@ -341,4 +342,33 @@ DC_TEST(race_s03_map_before_the_grant_and_a12_after_it)
 	CHECK_EQ(dc_check_rule_hits(v.c, DC_RULE_S03), 1);
 	CHECK_EQ(dc_check_rule_hits(v.c, DC_RULE_A12), 1);
 	tc_fini(&v);
+}
+
+/* Regression: freeing the detector read every entry of the window's page table (one pointer
+ * per page of a window of tens of GiB), faulting in the whole table; a process that made and
+ * freed many systems (`dmacoh demo`, the test suite) spent minutes in page faults.  What a
+ * system with one touched page costs to make and free must not grow with the window. */
+DC_TEST(race_freeing_the_shadow_costs_what_was_touched_not_the_window)
+{
+	struct rusage ru;
+	long table_pages = 0, worst = 0;
+	for (int i = 0; i < 3; i++) {
+		struct tc_env v;
+		uint8_t *b;
+		CHECK(env(&v, &b));
+		table_pages =
+		    (long)(v.m->mem.va_size >> DC_PAGE_SHIFT) * (long)sizeof(void *) / DC_PAGE_SIZE;
+		getrusage(RUSAGE_SELF, &ru);
+		long before = ru.ru_minflt;
+		isr_enter(&v, 1, NULL);
+		wr(&v, b, 64, tc_pc_dpc);
+		leave(&v);
+		tc_fini(&v);
+		getrusage(RUSAGE_SELF, &ru);
+		worst = DC_MAX(worst, ru.ru_minflt - before);
+	}
+	CHECK_MSG(table_pages >= 1024, "window table of %ld pages: too small to tell", table_pages);
+	CHECK_MSG(worst < table_pages / 4,
+	          "%ld page faults to use and free a shadow whose table has %ld pages", worst,
+	          table_pages);
 }

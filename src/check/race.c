@@ -49,7 +49,12 @@ struct rspan {
 	uint64_t size;
 	struct rslot **pages; /* per page of the span: PAGE_GRANS * SLOTS slots, NULL: none */
 	size_t pages_bytes;
+	/* One bit per host page of pages[] that may hold a slot pointer: span_free visits only
+	 * those, so a span over a large window costs what was touched, not its size. */
+	uint64_t *touched;
 };
+
+#define SPAN_PTRS_PER_PAGE (DC_PAGE_SIZE / sizeof(struct rslot *))
 
 struct rctx {
 	uint8_t kind;
@@ -276,8 +281,18 @@ static void span_free(struct rspan *sp)
 	if (!sp->pages)
 		return;
 	size_t n = sp->size >> DC_PAGE_SHIFT;
-	for (size_t i = 0; i < n; i++)
-		free(sp->pages[i]);
+	size_t words = (sp->pages_bytes / DC_PAGE_SIZE + 63) / 64;
+	for (size_t w = 0; w < words; w++) {
+		for (uint64_t bits = sp->touched[w]; bits; bits &= bits - 1) {
+			size_t first =
+			    (w * 64 + (size_t)__builtin_ctzll(bits)) * SPAN_PTRS_PER_PAGE;
+			size_t last = DC_MIN(first + SPAN_PTRS_PER_PAGE, n);
+			for (size_t i = first; i < last; i++)
+				free(sp->pages[i]);
+		}
+	}
+	free(sp->touched);
+	sp->touched = NULL;
 	munmap(sp->pages, sp->pages_bytes);
 	sp->pages = NULL;
 }
@@ -296,6 +311,11 @@ static bool span_ready(struct rspan *sp, uintptr_t base, uint64_t size)
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
+	sp->touched = calloc((bytes / DC_PAGE_SIZE + 63) / 64, sizeof(uint64_t));
+	if (!sp->touched) {
+		munmap(p, bytes);
+		return false;
+	}
 	sp->pages = p;
 	sp->pages_bytes = bytes;
 	sp->base = base;
@@ -305,11 +325,14 @@ static bool span_ready(struct rspan *sp, uintptr_t base, uint64_t size)
 
 static struct rslot *span_cell(struct rspan *sp, uint64_t off)
 {
-	struct rslot **pp = &sp->pages[off >> DC_PAGE_SHIFT];
+	size_t pg = (size_t)(off >> DC_PAGE_SHIFT);
+	struct rslot **pp = &sp->pages[pg];
 	if (DC_UNLIKELY(!*pp)) {
 		*pp = calloc(PAGE_GRANS * SLOTS, sizeof(struct rslot));
 		if (!*pp)
 			return NULL;
+		size_t tp = pg / SPAN_PTRS_PER_PAGE;
+		sp->touched[tp / 64] |= UINT64_C(1) << (tp % 64);
 	}
 	return *pp + ((off & DC_PAGE_MASK) / GRAN) * SLOTS;
 }
@@ -321,6 +344,12 @@ static void span_forget(struct rspan *sp, uint64_t off, uint64_t len)
 	len = DC_MIN(len, sp->size - off);
 	for (uint64_t q = off & ~(uint64_t)(GRAN - 1); q < off + len;) {
 		uint64_t pg = q >> DC_PAGE_SHIFT, next = (pg + 1) << DC_PAGE_SHIFT;
+		uint64_t tp = pg / SPAN_PTRS_PER_PAGE;
+		if (!(sp->touched[tp / 64] & (UINT64_C(1) << (tp % 64)))) {
+			/* No slot under this page of the table: skip it whole, unread. */
+			q = DC_MIN((tp + 1) * SPAN_PTRS_PER_PAGE << DC_PAGE_SHIFT, off + len);
+			continue;
+		}
 		uint64_t end = DC_MIN(next, off + len);
 		struct rslot *p = sp->pages[pg];
 		if (p) {
