@@ -64,11 +64,19 @@ bool dct_run_tool(struct dct_run *r, const char *const *args)
 	const char *bin = dct_tool();
 	if (!bin)
 		return false;
-	char *argv[16];
+	char *argv[64];
 	size_t n = 0;
 	argv[n++] = (char *)bin;
-	for (size_t i = 0; args[i] && n < sizeof(argv) / sizeof(argv[0]) - 1; i++)
+	for (size_t i = 0; args[i]; i++) {
+		/* More arguments than argv holds would silently run a different command line: the
+		 * caller's test would then pass or fail for the wrong reason. */
+		if (n >= sizeof(argv) / sizeof(argv[0]) - 1) {
+			fprintf(stderr, "dct_run_tool: more than %zu arguments\n",
+			        sizeof(argv) / sizeof(argv[0]) - 2);
+			return false;
+		}
 		argv[n++] = (char *)args[i];
+	}
 	argv[n] = NULL;
 	int out = temp_fd(), err = temp_fd();
 	if (out < 0 || err < 0) {

@@ -155,3 +155,19 @@ DC_TEST(cli_run_prefetch_evicting_the_stored_line_keeps_the_store)
 	CHECK_MSG(r.status == 0 && strstr(r.out, "every byte verified"), "exit %d\n%s%s", r.status,
 	          r.out, r.err);
 }
+
+/* Regression: the test helper that runs the tool kept at most 15 arguments and silently
+ * dropped the rest, so a long command line ran as a different one.  The argument that must
+ * be refused comes 21st. */
+DC_TEST(cli_run_test_helper_passes_every_argument)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(
+	    &r, (const char *const[]){
+	            "run",     "--driver", "busmaster",        "--workload", "count=2", "--quiet",
+	            "--quiet", "--quiet",  "--quiet",          "--quiet",    "--quiet", "--quiet",
+	            "--quiet", "--quiet",  "--quiet",          "--quiet",    "--quiet", "--quiet",
+	            "--quiet", "--quiet",  "--no-such-option", NULL}));
+	CHECK_MSG(r.status == 2 && strstr(r.err, "--no-such-option"), "exit %d\n%s", r.status,
+	          r.err);
+}
