@@ -186,3 +186,23 @@ DC_TEST(intr_connect_parameters_layout)
 	CHECK_EQ(offsetof(IO_CONNECT_INTERRUPT_PARAMETERS, LineBased), 8);
 	CHECK_EQ(sizeof(IO_DISCONNECT_INTERRUPT_PARAMETERS), 16);
 }
+
+/* Regression: an interrupt a driver leaves connected (it never disconnects, or it is unloaded
+ * by a crash) was never freed when the system went away: a leak per system, which
+ * LeakSanitizer (the ASan build of this suite) and valgrind --leak-check report. */
+DC_TEST(intr_left_connected_is_freed_with_the_system)
+{
+	struct ilog l;
+	struct dc_sys *s = intr_sys(&l, NULL, NULL);
+	CHECK(s);
+	PKINTERRUPT ki = NULL, shared = NULL;
+	KIRQL irql = (KIRQL)(11 - LINE);
+	CHECK_EQ(IoConnectInterrupt(&ki, isr_claim, &l, NULL, 0x30 + LINE, irql, irql,
+	                            LevelSensitive, TRUE, 1, FALSE),
+	         STATUS_SUCCESS);
+	CHECK_EQ(IoConnectInterrupt(&shared, isr_claim, &l, NULL, 0x30 + LINE, irql, irql,
+	                            LevelSensitive, TRUE, 1, FALSE),
+	         STATUS_SUCCESS);
+	CHECK(ki && shared && ki != shared);
+	dc_sys_destroy(s);
+}

@@ -802,6 +802,17 @@ void IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
 	             RA());
 }
 
+void dc_io_ints_fini(struct dc_sys *s)
+{
+	for (unsigned l = 0; l < DC_IRQ_LINES; l++) {
+		while (s->ints[l]) {
+			struct dc_kint *ki = s->ints[l];
+			s->ints[l] = ki->k.next;
+			free(ki);
+		}
+	}
+}
+
 BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
                                PVOID SynchronizeContext)
 {

@@ -268,6 +268,8 @@ void dc_pool_destroy(struct dc_sys *s);
 void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag);
 /* Disconnects and frees the message-based interrupt connections left (intr.c). */
 void dc_intr_fini(struct dc_sys *s);
+/* Frees the interrupt objects a driver left connected (io.c): the system is going away. */
+void dc_io_ints_fini(struct dc_sys *s);
 bool dc_pool_free(struct dc_sys *s, void *p);
 /* FreeCommonBuffer's memory: poisoned and held in the pool's quarantine before it is freed. */
 void dc_quarantine_common(struct dc_sys *s, void *va, uint64_t pages, bool cached);

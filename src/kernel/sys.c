@@ -163,6 +163,7 @@ void dc_sys_destroy(struct dc_sys *s)
 		free(d);
 	}
 	dc_intr_fini(s);
+	dc_io_ints_fini(s);
 	dc_io_destroy_bus(s);
 	dc_plumb_fini(s);
 	dc_threads_fini(s);
