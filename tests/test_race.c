@@ -372,3 +372,33 @@ DC_TEST(race_freeing_the_shadow_costs_what_was_touched_not_the_window)
 	          "%ld page faults to use and free a shadow whose table has %ld pages", worst,
 	          table_pages);
 }
+
+/* Regression: a thread switched out while an ISR delivered on its stack was running (under
+ * --schedule, a preemption point inside the ISR lets another processor's context run) came
+ * back as the plain thread: the rest of the ISR was judged as the thread, without the edges
+ * the ISR had acquired, a false S01 on the correct floppy driver (4 processors, round-robin
+ * seed 9, once threads migrate).  Here thread 1 writes a field and starts the device; the ISR
+ * on thread 0's stack, ordered after that by the device's edge, writes it after a switch. */
+DC_TEST(race_isr_on_a_thread_stays_the_isr_across_a_thread_switch)
+{
+	struct tc_env v;
+	uint8_t *b;
+	CHECK(env(&v, &b));
+	static int device, t0, t1, dpcq;
+	sync_(&v, DC_SYNC_THREAD, &t1, 1);
+	wr(&v, b, 1, tc_pc_start_io);
+	sync_(&v, DC_SYNC_RELEASE, &device, 0);
+	sync_(&v, DC_SYNC_THREAD, &t0, 0);
+	sync_(&v, DC_SYNC_ENTER, &device, DC_CTX_ISR);
+	sync_(&v, DC_SYNC_THREAD, &t1, 1); /* preempted inside the ISR */
+	/* A DPC queue's context on another processor reports thread id 0 as well. */
+	sync_(&v, DC_SYNC_THREAD, &dpcq, 0);
+	sync_(&v, DC_SYNC_THREAD, &t0, 0);
+	wr(&v, b, 1, tc_pc_dpc); /* still the ISR */
+	sync_(&v, DC_SYNC_LEAVE, NULL, DC_CTX_ISR);
+	CHECK_EQ(s01(&v), 0);
+	/* Back in thread 0 proper: thread 0 never synchronised with thread 1's write. */
+	wr(&v, b, 1, tc_pc_start_io);
+	CHECK_EQ(s01(&v), 1);
+	tc_fini(&v);
+}

@@ -27,6 +27,7 @@
 
 #define DC_RACE_MAX_CTX 128
 #define DC_RACE_STACK 16
+#define DC_RACE_SAVED 64 /* contexts switched out inside an ISR or DPC at one time */
 #define SLOTS 4
 #define GRAN 8u
 #define PAGE_GRANS (DC_PAGE_SIZE / GRAN)
@@ -75,6 +76,17 @@ struct dc_race {
 	uint32_t *vc; /* vc[i * DC_RACE_MAX_CTX + j]: context i's knowledge of j's clock */
 	uint16_t stack[DC_RACE_STACK];
 	unsigned depth;
+	/* What a kernel context (DC_SYNC_THREAD's object) had entered, an ISR or a DPC delivered
+	 * on its stack, when it was switched out: restored when it runs again, so the rest of
+	 * that ISR is still the ISR.  Keyed by the object: the interrupt and DPC contexts of
+	 * --schedule all report thread id 0. */
+	const void *running;
+	unsigned n_saved;
+	struct {
+		const void *key;
+		unsigned depth;
+		uint16_t stack[DC_RACE_STACK];
+	} saved[DC_RACE_SAVED];
 	uint16_t cur;
 	uint16_t *kctx; /* [kind * 64 + cpu]: context index + 1 */
 	uint16_t *tctx; /* [thread id]: context index + 1 */
@@ -545,6 +557,46 @@ void dc_race_kev(struct dc_check *c, const struct dc_kev *e)
 	}
 }
 
+/* A switch from the running kernel context to `obj` (thread context `tctx`): the stack of
+ * what the one left had entered is kept, the one of `obj` taken back.  False: detection off. */
+static bool switch_stack(struct dc_race *r, const void *obj, uint16_t tctx)
+{
+	/* (The context running before the first switch is not known by its object: an ISR it
+	 * is in at that switch goes on as the thread.  Its first switch is, in practice, a wait.)
+	 */
+	if (r->depth && r->running && r->running != obj) {
+		unsigned k = 0;
+		while (k < DC_RACE_SAVED && r->saved[k].key)
+			k++;
+		if (k == DC_RACE_SAVED) {
+			r->off = true; /* deterministically, as for too many contexts */
+			return false;
+		}
+		r->saved[k].key = r->running;
+		r->saved[k].depth = r->depth;
+		memcpy(r->saved[k].stack, r->stack, (r->depth + 1) * sizeof(r->stack[0]));
+		r->n_saved++;
+	}
+	if (r->running == obj && r->depth) {
+		r->cur = r->stack[r->depth]; /* switched to itself: nothing left */
+		return true;
+	}
+	r->running = obj;
+	r->depth = 0;
+	r->stack[0] = tctx;
+	for (unsigned k = 0; r->n_saved && k < DC_RACE_SAVED; k++) {
+		if (obj && r->saved[k].key == obj) {
+			r->depth = r->saved[k].depth;
+			memcpy(r->stack, r->saved[k].stack, (r->depth + 1) * sizeof(r->stack[0]));
+			r->saved[k].key = NULL;
+			r->n_saved--;
+			break;
+		}
+	}
+	r->cur = r->stack[r->depth];
+	return true;
+}
+
 void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t arg)
 {
 	struct dc_check *c = opaque;
@@ -571,8 +623,8 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 	case DC_SYNC_THREAD:
 		if ((i = thread_ctx(r, (uint32_t)arg)) < 0)
 			return;
-		r->depth = 0;
-		r->stack[0] = r->cur = (uint16_t)i;
+		if (!switch_stack(r, obj, (uint16_t)i))
+			return;
 		acquire_init(r);
 		break;
 	case DC_SYNC_FORK:
