@@ -327,8 +327,12 @@ DC_TEST(sched_spin_lock_excludes_across_processors)
 	bool overlapped = false;
 	for (int p = 0; p < 3; p++)
 		for (uint64_t seed = 1; seed <= 5; seed++) {
-			CHECK_EQ(crit_run(pol[p], seed, true, &log), 1);
-			CHECK_EQ(log.self + log.order + log.deadlock, 0);
+			int locked = crit_run(pol[p], seed, true, &log);
+			CHECK_MSG(
+			    locked == 1 && log.self + log.order + log.deadlock == 0,
+			    "%s seed %d: %d inside at once; lock reports: %u self, %u order, %u "
+			    "deadlock",
+			    pol[p], (int)seed, locked, log.self, log.order, log.deadlock);
 			int unlocked = crit_run(pol[p], seed, false, &log);
 			CHECK(unlocked >= 1);
 			overlapped |= unlocked == 2;
@@ -516,7 +520,7 @@ DC_TEST(sched_threads_on_processors_and_affinity)
 	dc_sys_destroy(s);
 }
 
-/* dmacoh run --schedule: (the runner takes 15 arguments: no --quiet, stderr is no tty) the same
+/* dmacoh run --schedule: (no --quiet: stderr is no tty) the same
  * seed gives byte-identical output with 4 processors; another seed another interleaving (the
  * summary's hash of which context ran on which processor). */
 static bool sched_tool(struct dct_run *r, const char *drv, const char *plat, const char *cpus,
@@ -578,4 +582,53 @@ DC_TEST(sched_examples_clean_on_1_2_4_processors)
 				runs++;
 			}
 	CHECK_EQ(runs, 45);
+}
+
+/* Under --schedule a thread that waited resumes on a processor the scheduler picks (Windows'
+ * dispatcher moves threads), within its affinity; without --schedule, and with an affinity of
+ * one processor, it stays where it is. */
+static ULONG mig_cpu[24];
+static void mig_thread(PVOID ctx)
+{
+	KAFFINITY only = (KAFFINITY)(uintptr_t)ctx;
+	if (only)
+		KeSetSystemAffinityThread(only);
+	for (int i = 0; i < 24; i++) {
+		LARGE_INTEGER t = {.QuadPart = -10}; /* 1 us */
+		KeDelayExecutionThread(KernelMode, FALSE, &t);
+		mig_cpu[i] = KeGetCurrentProcessorNumber();
+	}
+	PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static unsigned mig_run(enum dc_sched_policy p, KAFFINITY only)
+{
+	struct dc_sys *s = mp_sys("noncoherent", 4);
+	if (!s)
+		return 0;
+	if (p != DC_SCHED_NONE)
+		dc_sched_configure(s, p, 11, 0, 1, 1);
+	memset(mig_cpu, 0xff, sizeof(mig_cpu));
+	HANDLE h;
+	if (PsCreateSystemThread(&h, 0, NULL, NULL, NULL, mig_thread, (PVOID)(uintptr_t)only))
+		return 0;
+	ZwClose(h);
+	dc_sys_run_for(s, 10000000);
+	dc_sys_destroy(s);
+	unsigned seen = 0;
+	for (int i = 0; i < 24; i++)
+		seen |= mig_cpu[i] < 32 ? 1u << mig_cpu[i] : 1u << 31;
+	return seen;
+}
+
+DC_TEST(sched_thread_resumes_on_another_processor_after_a_wait)
+{
+	unsigned seen = mig_run(DC_SCHED_RANDOM, 0);
+	CHECK_MSG(!(seen & (1u << 31)) && __builtin_popcount(seen) > 1, "processors seen %#x",
+	          seen);
+	seen = mig_run(DC_SCHED_RANDOM, 4);
+	CHECK_MSG(seen == 4, "affinity to processor 2: processors seen %#x", seen);
+	seen = mig_run(DC_SCHED_NONE, 0);
+	CHECK_MSG(__builtin_popcount(seen) == 1 && !(seen & (1u << 31)), "no --schedule: %#x",
+	          seen);
 }

@@ -15,8 +15,7 @@
  * thread.c; spin locks exclude here (a holder on another processor makes the acquirer spin in
  * simulated time; one on this processor is L01), with lockdep's lock order graph (L02).
  *
- * Not done (docs/machine.md "Processors"): the deferred grant and the race detector (other
- * engineers), lock classes (locks are told apart by address), threads migrating. */
+ * Not done (docs/machine.md "Processors"): lock classes (locks are told apart by address). */
 #include <stdlib.h>
 #include <string.h>
 

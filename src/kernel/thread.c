@@ -18,7 +18,8 @@
  * its own) has a processor, and at preemption points (kernel calls, every Nth access) the
  * seeded scheduler picks the next one among those runnable and not kept off their processor
  * by higher-IRQL work there; a context spinning for a spin lock is runnable only once the lock
- * is free.  Not done: migration between processors, priorities beyond PCT's. */
+ * is free.  A thread that waited may resume on another processor of its affinity.  Not done:
+ * priorities beyond PCT's. */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,17 @@ static bool runnable(struct dc_sys *s, struct dc_kthread *t)
 		t->result = STATUS_TIMEOUT;
 	}
 	t->state = T_READY;
+	/* Under --schedule a thread that waited resumes on a processor the scheduler picks among
+	 * its affinity, as Windows' dispatcher may: what it wrote before the wait stays dirty in
+	 * the other processor's cache. */
+	if (s->mp.sched != DC_SCHED_NONE && t->kind == K_THREAD) {
+		t->cpu = t->cpu_now =
+		    dc_mp_pick(s, t->affinity ? (uint64_t)t->affinity : ~(uint64_t)0);
+		/* The running thread whose own wait just ended goes on without a switch: it moves
+		 * now, or it would run on one processor while counted on another. */
+		if (t == s->cur_thread)
+			dc_mp_enter(s, t->cpu);
+	}
 	return true;
 }
 
