@@ -793,6 +793,9 @@ void IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
 			if (&(*pp)->k == InterruptObject) {
 				struct dc_kint *ki = *pp;
 				*pp = ki->k.next;
+				/* Every run of the ISR has ended (Windows waits for them too): what
+				 * they did happens before the disconnection returns. */
+				dc_ksync(s, DC_SYNC_CONSUME, &ki->k, 0);
 				free(ki);
 				return;
 			}
