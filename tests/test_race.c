@@ -402,3 +402,26 @@ DC_TEST(race_isr_on_a_thread_stays_the_isr_across_a_thread_switch)
 	CHECK_EQ(s01(&v), 1);
 	tc_fini(&v);
 }
+
+/* Regression: the atomic operation announced before its access was one pending slot for all
+ * contexts, so a preemption point between the announcement and the access (the access's own
+ * --schedule-every tick) let another context's access take it away: the InterlockedExchange
+ * was judged a plain write, a false S01 on the correct ring driver (2 processors, pct seed 4). */
+DC_TEST(race_atomic_announcement_survives_a_switch_before_its_access)
+{
+	struct tc_env v;
+	uint8_t *b;
+	CHECK(env(&v, &b));
+	static int t0, t1;
+	sync_(&v, DC_SYNC_THREAD, &t1, 1);
+	atomic_(&v, b, 4, 5, true);
+	wr(&v, b, 4, tc_pc_dpc);
+	sync_(&v, DC_SYNC_THREAD, &t0, 0);
+	atomic_(&v, b, 4, 5, true);
+	sync_(&v, DC_SYNC_THREAD, &t1, 1); /* the tick inside the access */
+	wr(&v, b + 32, 4, tc_pc_dpc);
+	sync_(&v, DC_SYNC_THREAD, &t0, 0);
+	wr(&v, b, 4, tc_pc_start_io); /* the exchange's access: still atomic */
+	CHECK_EQ(s01(&v), 0);
+	tc_fini(&v);
+}

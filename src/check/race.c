@@ -97,9 +97,14 @@ struct dc_race {
 	uint32_t init_gen;
 	uint32_t *disp_vc; /* [cpu * DC_RACE_MAX_CTX]: what each processor ran at DISPATCH_LEVEL */
 	struct rspan win, host;
-	const void *atomic_va;
-	int atomic_mo;
-	bool atomic_rmw;
+	/* Per context: the atomic operation announced for its next access.  Per context because a
+	 * preemption point (--schedule-every) may run other contexts between the announcement and
+	 * the access. */
+	struct {
+		const void *va;
+		int mo;
+		bool rmw;
+	} atomic[DC_RACE_MAX_CTX];
 };
 
 const char *dc_ctx_kind_name(enum dc_ctx_kind k)
@@ -466,14 +471,14 @@ static void race_access(struct dc_race *r, struct rspan *sp, const void *va, uin
 {
 	bool atomic = false;
 	int mo = 0;
-	if (DC_UNLIKELY(r->atomic_va)) {
-		if (r->atomic_va == va) {
+	if (DC_UNLIKELY(r->atomic[r->cur].va)) {
+		if (r->atomic[r->cur].va == va) {
 			atomic = true;
-			mo = r->atomic_mo;
-			if (r->atomic_rmw)
+			mo = r->atomic[r->cur].mo;
+			if (r->atomic[r->cur].rmw)
 				write = true;
 		}
-		r->atomic_va = NULL;
+		r->atomic[r->cur].va = NULL;
 	}
 	if (!pc || r->off || !len)
 		return;
@@ -524,9 +529,10 @@ void dc_race_atomic(void *opaque, const void *va, uint32_t len, int mo, bool rmw
 	(void)len;
 	if (!c->race)
 		return;
-	c->race->atomic_va = va;
-	c->race->atomic_mo = mo;
-	c->race->atomic_rmw = rmw;
+	struct dc_race *r = c->race;
+	r->atomic[r->cur].va = va;
+	r->atomic[r->cur].mo = mo;
+	r->atomic[r->cur].rmw = rmw;
 }
 
 /* New memory (pool, a common buffer, a reused extension): what was done to the bytes before
