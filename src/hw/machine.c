@@ -379,6 +379,7 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
 	m->trap_size = fn ? size : 0;
 	m->trap_fn = fn;
 	m->trap_opaque = opaque;
+	m->trap_open_lo = m->trap_open_hi = 0;
 }
 
 void dc_machine_set_host_span(struct dc_machine *m, const void *base, uint64_t size)
@@ -538,7 +539,11 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			uintptr_t hi =
 			    ((uintptr_t)p + len + DC_PAGE_MASK) & ~(uintptr_t)DC_PAGE_MASK;
 			hi = DC_MIN(hi, m->trap_base + m->trap_size);
-			(void)mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+			if (lo < m->trap_open_lo || hi > m->trap_open_hi) {
+				(void)mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+				m->trap_open_lo = lo;
+				m->trap_open_hi = hi;
+			}
 		}
 	}
 }
