@@ -196,9 +196,42 @@ DC_TEST(memsafe_reservations_not_writable_until_used)
 	/* What is in use is writable (the child exits 0). */
 	CHECK(!store_faults(buf + 8));
 	CHECK(!store_faults(m->mem.phys + dc_va_to_pa(m, buf)));
-	/* Unmapped again: inaccessible again. */
+	/* Unmapped again: inaccessible again, within DC_MEM_REPROTECT_BATCH pages of unmaps
+	 * (mem.c: closing each freed span at once costs a TLB flush, deferred so that a span
+	 * reused meanwhile needs no mprotect at all).  From an empty batch: */
+	dc_mem_reprotect(&m->mem);
 	dc_free_cached(m, buf, 2);
+	uint64_t pending = 2;
+	uint8_t *other = NULL;
+	while (pending < DC_MEM_REPROTECT_BATCH) {
+		other = dc_alloc_cached(m, 3, DC_ZONE_ANY, false);
+		CHECK(other && other != buf);
+		other[0] = 1;
+		dc_free_cached(m, other, 3);
+		pending += 3;
+	}
 	CHECK(store_faults(buf));
+	CHECK(store_faults(other));
+	/* And at once with dc_mem_reprotect. */
+	uint8_t *again = dc_alloc_cached(m, 2, DC_ZONE_ANY, false);
+	CHECK(again);
+	again[0] = 1;
+	dc_free_cached(m, again, 2);
+	dc_mem_reprotect(&m->mem);
+	CHECK(store_faults(again));
+	/* A span reused with its pages split differently (the same free list): its guard pages
+	 * are closed, its pages open. */
+	uint8_t *flat = dc_alloc_cached(m, 4, DC_ZONE_ANY, false);
+	CHECK(flat);
+	flat[0] = 1;
+	flat[3 * DC_PAGE_SIZE] = 1;
+	dc_free_cached(m, flat, 4);
+	uint8_t *g = dc_alloc_cached_guarded(m, 2, DC_ZONE_ANY, false, 1);
+	CHECK(g == flat + DC_PAGE_SIZE);
+	CHECK(store_faults(g - 1));
+	CHECK(store_faults(g + 2 * DC_PAGE_SIZE));
+	CHECK(!store_faults(g) && !store_faults(g + DC_PAGE_SIZE));
+	dc_free_cached_guarded(m, g, 2, 1);
 	/* A device may write any frame: the DMA path enables it. */
 	uint8_t x[64] = {1};
 	CHECK_EQ(dc_dma_write(m, 0, m->mem.phys_size - 4096, x, sizeof(x)), DC_OK);

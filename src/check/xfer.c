@@ -631,7 +631,10 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 	uint32_t off = (uint32_t)(pa & DC_PAGE_MASK), l = line_of(c, pa);
 	bool in_xfer = false;
 	uint64_t t = now(c);
-	for (size_t i = 0; ps->owned && i < c->n_xf; i++) {
+	/* Without a pc (the HAL's bounce copies, the application's fills and checks) the scan
+	 * can report nothing, and in_xfer is read only with a pc: skipped, since a bounce copy
+	 * would otherwise visit every piece of every open transfer for each of its lines. */
+	for (size_t i = 0; pc && ps->owned && i < c->n_xf; i++) {
 		struct dc_xfer *x = c->xf[i];
 		if (x->common)
 			continue;
@@ -685,7 +688,8 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 	struct dc_pext *x = ps->ext;
 	if (!x)
 		return;
-	bool stale_read = !write && dc_bit_test(x->stale, l) && cached_differs(c, ps, pa, len);
+	bool stale_read =
+	    pc && !write && dc_bit_test(x->stale, l) && cached_differs(c, ps, pa, len);
 	if (write) {
 		dc_bits_clear(x->d, off, len);
 		dc_shadow_rewatch(ps);

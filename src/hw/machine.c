@@ -379,6 +379,7 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
 	m->trap_size = fn ? size : 0;
 	m->trap_fn = fn;
 	m->trap_opaque = opaque;
+	m->trap_open_lo = m->trap_open_hi = 0;
 }
 
 void dc_machine_set_host_span(struct dc_machine *m, const void *base, uint64_t size)
@@ -538,9 +539,54 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			uintptr_t hi =
 			    ((uintptr_t)p + len + DC_PAGE_MASK) & ~(uintptr_t)DC_PAGE_MASK;
 			hi = DC_MIN(hi, m->trap_base + m->trap_size);
-			(void)mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+			if (lo < m->trap_open_lo || hi > m->trap_open_hi) {
+				(void)mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE);
+				m->trap_open_lo = lo;
+				m->trap_open_hi = hi;
+			}
 		}
 	}
+}
+
+/* dc_cpu_read/dc_cpu_write's range form: what dc_cpu_ref does once per call (the gathered
+ * accesses' flush, the window test) is done once per run of lines, then each line is
+ * referenced as dc_cpu_ref(m, line, n, a, NULL) would (same counts, same observer calls; with
+ * no pc nothing ticks and no fast path starts) and its bytes are copied while it is present.
+ * False (nothing done) for a range not wholly inside the cached window. */
+static bool cpu_copy_lines(struct dc_machine *m, uint8_t *va, uint8_t *host, uint64_t len,
+                           enum dc_access a)
+{
+	uint64_t woff = (uint64_t)((uintptr_t)va - (uintptr_t)m->mem.cwin);
+	if (woff >= m->mem.va_size || len > m->mem.va_size - woff)
+		return false;
+	dc_machine_obs_sync(m);
+	uint32_t ls = m->cache.line_size;
+	bool write = a == DC_ACC_WRITE;
+	for (uint8_t *q = va, *end = va + len; q < end;) {
+		uint8_t *next = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1);
+		uint64_t n = (uint64_t)((next < end ? next : end) - q);
+		uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
+		if (write)
+			m->st.writes++;
+		else
+			m->st.reads++;
+		if (DC_LIKELY(pa != DC_PA_INVALID &&
+		              shadow_clean(m, (uint64_t)(q - m->mem.cwin), n)))
+			ref_line(m, q, pa, a);
+		else
+			ref_line_checked(m, q, pa, n, a, NULL);
+		if (m->n_obs_access) {
+			m->q_votes = 0;
+			OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, write, true, NULL);
+		}
+		if (write)
+			memcpy(q, host, n);
+		else
+			memcpy(host, q, n);
+		host += n;
+		q = next;
+	}
+	return true;
 }
 
 /* Copies line by line so that each line is present while its bytes are touched. */
@@ -548,6 +594,8 @@ void dc_cpu_read(struct dc_machine *m, const void *va, void *dst, uint64_t len)
 {
 	const uint8_t *s = va;
 	uint8_t *d = dst;
+	if (len && cpu_copy_lines(m, (uint8_t *)(uintptr_t)s, d, len, DC_ACC_READ))
+		return;
 	uint32_t ls = m->cache.line_size;
 	while (len) {
 		uint64_t n = DC_MIN(len, ls - ((uintptr_t)s & (ls - 1)));
@@ -561,6 +609,8 @@ void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len)
 {
 	uint8_t *d = va;
 	const uint8_t *s = src;
+	if (len && cpu_copy_lines(m, d, (uint8_t *)(uintptr_t)s, len, DC_ACC_WRITE))
+		return;
 	uint32_t ls = m->cache.line_size;
 	while (len) {
 		uint64_t n = DC_MIN(len, ls - ((uintptr_t)d & (ls - 1)));

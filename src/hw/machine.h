@@ -95,6 +95,9 @@ struct dc_machine {
 	uint64_t trap_size;
 	void (*trap_fn)(void *opaque, const void *va, uint64_t len, bool write, const void *pc);
 	void *trap_opaque;
+	/* The trap range's pages made accessible by the last report, [lo, hi): the range is
+	 * never protected again, so a repeat of the same page needs no mprotect. */
+	uintptr_t trap_open_lo, trap_open_hi;
 	/* Tracked host memory (device extensions): instrumented accesses there reach observers'
 	 * host_access and nothing else (never the cache model). */
 	uintptr_t host_base;

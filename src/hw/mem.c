@@ -89,9 +89,78 @@ void dc_mem_enable_phys(struct dc_mem *m, uint64_t pa, uint64_t len)
 
 void dc_mem_enable_host_page(struct dc_mem *m, const void *va)
 {
-	if (m->guard && dc_mem_in_cached(m, va))
-		(void)mprotect((void *)((uintptr_t)va & ~(uintptr_t)DC_PAGE_MASK), DC_PAGE_SIZE,
+	if (m->guard && dc_mem_in_cached(m, va)) {
+		uint64_t pg = (uint64_t)((const uint8_t *)va - m->cwin) >> DC_PAGE_SHIFT;
+		(void)mprotect(m->cwin + (pg << DC_PAGE_SHIFT), DC_PAGE_SIZE,
 		               PROT_READ | PROT_WRITE);
+		m->open[pg >> 6] |= UINT64_C(1) << (pg & 63);
+	}
+}
+
+/* --- Host protection of the cached window ---------------------------------------------------
+ * A page is accessible while mapped (and when a reported access enabled it); unmapped, it is
+ * made inaccessible again, but lazily: mprotect to PROT_NONE flushes the TLB, which on a
+ * virtual machine cost half of a run whose IRPs each map and unmap a buffer, and the free
+ * lists hand the same span to the next allocation of its size, which would only open it
+ * again.  So an unmapped span stays accessible (noted in m->reprotect) until another
+ * DC_MEM_REPROTECT_BATCH pages were unmapped (or dc_mem_reprotect), then every page of it not
+ * mapped again is closed.  Driver code never relies on the host protection (its references
+ * to unmapped pages are reported by the hook from the page table and the shadow); what the
+ * window keeps is that pages never mapped are never accessible, and that a freed page is
+ * closed within a bounded number of unmaps. */
+
+static bool open_all(const struct dc_mem *m, uint64_t first, uint64_t n)
+{
+	for (uint64_t p = first; p < first + n; p++) {
+		if (!(p & 63) && p + 64 <= first + n && m->open[p >> 6] == ~UINT64_C(0)) {
+			p += 63;
+			continue;
+		}
+		if (!(m->open[p >> 6] >> (p & 63) & 1))
+			return false;
+	}
+	return true;
+}
+
+static bool open_any(const struct dc_mem *m, uint64_t first, uint64_t n)
+{
+	for (uint64_t p = first; p < first + n; p++)
+		if (m->open[p >> 6] >> (p & 63) & 1)
+			return true;
+	return false;
+}
+
+static void open_set(struct dc_mem *m, uint64_t first, uint64_t n, bool on)
+{
+	for (uint64_t p = first; p < first + n; p++) {
+		uint64_t bit = UINT64_C(1) << (p & 63);
+		m->open[p >> 6] = on ? m->open[p >> 6] | bit : m->open[p >> 6] & ~bit;
+	}
+}
+
+static void close_pages(struct dc_mem *m, uint64_t first, uint64_t n)
+{
+	(void)mprotect(m->cwin + (first << DC_PAGE_SHIFT), n << DC_PAGE_SHIFT, PROT_NONE);
+	open_set(m, first, n, false);
+}
+
+void dc_mem_reprotect(struct dc_mem *m)
+{
+	for (size_t i = 0; i + 1 < m->reprotect.n; i += 2) {
+		uint64_t p = m->reprotect.slot[i], end = p + m->reprotect.slot[i + 1];
+		while (p < end) {
+			while (p < end && (m->pt[p] || !(m->open[p >> 6] >> (p & 63) & 1)))
+				p++;
+			uint64_t q = p;
+			while (q < end && !m->pt[q] && m->open[q >> 6] >> (q & 63) & 1)
+				q++;
+			if (q > p)
+				close_pages(m, p, q - p);
+			p = q;
+		}
+	}
+	m->reprotect.n = 0;
+	m->reprotect_pages = 0;
 }
 
 static bool push(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
@@ -150,6 +219,8 @@ int dc_mem_init(struct dc_mem *m, uint64_t phys_size, uint64_t va_size)
 		m->zone[z].hi = DC_MIN(bounds[z + 1], pfns);
 		m->zone[z].bump = m->zone[z].lo;
 	}
+	if (m->guard && !(m->open = calloc((vpages + 63) / 64, sizeof(uint64_t))))
+		goto fail;
 	m->va_bump = 1; /* page 0 of the window is never handed out */
 	return DC_OK;
 fail:
@@ -181,6 +252,8 @@ void dc_mem_fini(struct dc_mem *m)
 	for (int c = 0; c < DC_VA_CLASSES; c++)
 		free(m->va_free[c].slot);
 	free(m->release.slot);
+	free(m->reprotect.slot);
+	free(m->open);
 	*m = (struct dc_mem){.fd = -1, .phys_lazy = -1};
 }
 
@@ -321,8 +394,9 @@ static bool map_at(struct dc_mem *m, uint64_t first, uint64_t n, enum dc_zone z,
 		m->rmap[pfn] = (uint32_t)(first + i);
 	}
 	/* The host refusing (no room for another mapping) is running out of memory. */
-	if (m->guard && mprotect(m->cwin + (first << DC_PAGE_SHIFT), n << DC_PAGE_SHIFT,
-	                         PROT_READ | PROT_WRITE)) {
+	if (m->guard && !open_all(m, first, n) &&
+	    mprotect(m->cwin + (first << DC_PAGE_SHIFT), n << DC_PAGE_SHIFT,
+	             PROT_READ | PROT_WRITE)) {
 		for (uint64_t j = 0; j < n; j++) {
 			dc_mem_frame_free(m, m->pt[first + j]);
 			m->rmap[m->pt[first + j]] = 0;
@@ -330,6 +404,8 @@ static bool map_at(struct dc_mem *m, uint64_t first, uint64_t n, enum dc_zone z,
 		}
 		return false;
 	}
+	if (m->guard)
+		open_set(m, first, n, true);
 	m->pages_mapped += n;
 	return true;
 }
@@ -344,6 +420,13 @@ void *dc_mem_map_guarded(struct dc_mem *m, uint64_t n, enum dc_zone z, bool cont
 	if (!map_at(m, first + guard, n, z, contig)) {
 		va_free(m, first, n + 2 * guard);
 		return NULL;
+	}
+	/* A span reused with its pages split differently: its guard pages are closed. */
+	if (m->guard && guard) {
+		if (open_any(m, first, guard))
+			close_pages(m, first, guard);
+		if (open_any(m, first + guard + n, guard))
+			close_pages(m, first + guard + n, guard);
 	}
 	return m->cwin + ((first + guard) << DC_PAGE_SHIFT);
 }
@@ -394,8 +477,19 @@ void dc_mem_unmap_guarded(struct dc_mem *m, void *va, uint64_t n, uint64_t guard
 	 * allocation of its size, which would only fault the pages in again. */
 	uint8_t *lo = m->cwin + ((first - guard) << DC_PAGE_SHIFT);
 	uint64_t bytes = (n + 2 * guard) << DC_PAGE_SHIFT;
-	if (m->guard)
-		(void)mprotect(lo, bytes, PROT_NONE);
+	if (m->guard) {
+		bool pend =
+		    push(&m->reprotect.slot, &m->reprotect.n, &m->reprotect.cap, first - guard);
+		if (pend &&
+		    !push(&m->reprotect.slot, &m->reprotect.n, &m->reprotect.cap, n + 2 * guard)) {
+			m->reprotect.n--;
+			pend = false;
+		}
+		if (!pend)
+			close_pages(m, first - guard, n + 2 * guard);
+		else if ((m->reprotect_pages += n + 2 * guard) >= DC_MEM_REPROTECT_BATCH)
+			dc_mem_reprotect(m);
+	}
 	m->pages_mapped -= n;
 	va_free(m, first - guard, n + 2 * guard);
 	bool noted = push(&m->release.slot, &m->release.n, &m->release.cap, first - guard);

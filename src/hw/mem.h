@@ -57,6 +57,8 @@ struct dc_lazy {
 #define DC_MEM_LAZY 8
 
 #define DC_MEM_RELEASE_BATCH 4096 /* pages (16 MiB) of unmapped window kept before release */
+/* Pages of unmapped window left accessible before they are made inaccessible again. */
+#define DC_MEM_REPROTECT_BATCH 1024
 #define DC_VA_CLASSES 257 /* exact free lists for 1..256 pages; class 0 holds larger ranges */
 
 struct dc_mem {
@@ -74,6 +76,12 @@ struct dc_mem {
 	 * (first, count) pairs, and their pages: released together past DC_MEM_RELEASE_BATCH. */
 	struct dc_va_free release;
 	uint64_t release_pages;
+	/* Cached-window pages the host lets be read and written (bitmap), and the unmapped spans
+	 * still so, (first, count) pairs: made inaccessible together past DC_MEM_REPROTECT_BATCH
+	 * pages, unless mapped again first (which then needs no mprotect). */
+	uint64_t *open;
+	struct dc_va_free reprotect;
+	uint64_t reprotect_pages;
 	struct dc_frame_zone zone[DC_ZONE_COUNT];
 	uint64_t frames_in_use, pages_mapped;
 	bool guard; /* host pages are 4 KiB: protections are kept (else everything is read-write) */
@@ -96,6 +104,9 @@ void dc_mem_frame_free(struct dc_mem *m, uint64_t pfn);
  * caller must remove the pages' lines from the cache before dc_mem_unmap (the machine does). */
 void *dc_mem_map(struct dc_mem *m, uint64_t n, enum dc_zone z, bool contig);
 void dc_mem_unmap(struct dc_mem *m, void *va, uint64_t n);
+/* Makes the unmapped pages still accessible (the pending DC_MEM_REPROTECT_BATCH) inaccessible
+ * now. */
+void dc_mem_reprotect(struct dc_mem *m);
 /* As dc_mem_map, with `guard` frameless pages of VA before and after (page table entries 0,
  * host pages inaccessible): what a wild reference just past the run touches.  Unmap with the
  * same n and guard. */
