@@ -96,7 +96,7 @@ DC_TEST(cli_run_input_errors_one_line_exit_2)
 	     "dmacoh run: workload: count=ten: not a plain decimal number (IRPs, 1 to 10^12)\n"},
 	    {{"run", "--driver", "sysdma", "--workload", "colour=red", NULL},
 	     "dmacoh run: workload: unknown key 'colour' (count, read, write, ioctl, size, align, "
-	     "zone, outstanding, seed, fault)\n"},
+	     "zone, outstanding, seed, fault, cancel)\n"},
 	    {{"run", "--driver", "sysdma", "--workload", "size=9-3", NULL},
 	     "dmacoh run: workload: size=9-3: need MIN <= MAX <= 64M\n"},
 	    {{"run", "--driver", "sysdma", "--platform", "vax", NULL},

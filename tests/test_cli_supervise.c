@@ -388,7 +388,7 @@ static bool interrupt_run(struct sup_run *r, const char *fmt, const char *what, 
 DC_TEST(sup_signals_mid_run_leave_a_complete_report)
 {
 	static struct sup_run r;
-	static char log[1 << 16];
+	static char log[1 << 17]; /* a SARIF report carries every rule: over 64 KiB */
 	char trace[PATH_MAX];
 	static const char *const cases[][2] = {
 	    {"SIGTERM", "json"}, {"SIGINT", "sarif"}, {"SIGKILL-child", "json"}};

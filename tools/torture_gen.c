@@ -44,6 +44,9 @@ static const struct tt_trigger triggers[] = {
     {"floppy-bug-C07", TT_NEED_RW, 0, "no FlushAdapterBuffers after a piece: any read or write"},
     {"floppy-bug-C08", TT_NEED_FAULT, 0,
      "the flush's verdict is ignored: only a failed transfer makes it matter"},
+    {"floppy-bug-S02", TT_NEVER, 0,
+     "the queue's peek returns the IRP it was given: only a cancel racing with the queue's "
+     "thread shows it (--workload cancel=1 --schedule random; torture generates neither)"},
     {"legacy-bug-A13", TT_NEED_RW | TT_NEED_LARGE, 8192,
      "the split loop does not advance past a piece of exactly the registry's BufferSize: needs "
      "a request split into several pieces, i.e. longer than BufferSize (8 KiB without a .reg "

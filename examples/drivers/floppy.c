@@ -33,7 +33,9 @@
  *                  interrupt is disconnected and the adapter put (G14).
  *
  * Buggy twins (built with -DDMACOH_BUG_<RULE>, one mistake each): C01, C07, C08, A01, A03,
- * A05, A10 -- see the MISTAKE comments.
+ * A05, A10, S02 -- see the MISTAKE comments.  S02 shows only when requests are cancelled
+ * while the thread takes the next one: `dmacoh run --driver floppy-bug-S02 --workload
+ * cancel=2 --schedule pct` (tests/test_race_irp.c gives the seeds that catch it).
  *
  * 82077AA registers (docs/devices/fdc.md), byte-wide I/O ports from the base (0x3F0):
  *   +2 DOR (R/W)  1:0 drive select, 2 /RESET, 3 DMAGATE (INT and DRQ enable), 7:4 motors
@@ -269,9 +271,21 @@ static VOID FloppyCsqRemove(PIO_CSQ Csq, PIRP Irp)
 static PIRP FloppyCsqPeekNext(PIO_CSQ Csq, PIRP Irp, PVOID PeekContext)
 {
 	PFLOPPY_EXTENSION ext = CONTAINING_RECORD(Csq, FLOPPY_EXTENSION, Csq);
-	PLIST_ENTRY next = Irp ? Irp->Tail.Overlay.ListEntry.Flink : ext->PendingIrps.Flink;
+	PLIST_ENTRY next;
 
 	UNREFERENCED_PARAMETER(PeekContext);
+#ifdef DMACOH_BUG_S02
+	/* MISTAKE (S02), as an open-source floppy driver has it: the IRP "after" Irp is taken
+	 * from the ADDRESS of its list entry's Flink field, which is the entry itself, so the
+	 * peek returns the IRP it was given.  Nothing shows until IoCsqRemoveNextIrp meets an
+	 * IRP whose cancel is under way on another processor (its cancel routine already
+	 * cleared) and asks for the next one: it gets the same IRP again, and comes back to it
+	 * after the cancel path completed it. */
+	if (Irp != NULL)
+		return CONTAINING_RECORD(&Irp->Tail.Overlay.ListEntry.Flink, IRP,
+		                         Tail.Overlay.ListEntry);
+#endif
+	next = Irp ? Irp->Tail.Overlay.ListEntry.Flink : ext->PendingIrps.Flink;
 	if (next == &ext->PendingIrps)
 		return NULL;
 	return CONTAINING_RECORD(next, IRP, Tail.Overlay.ListEntry);

@@ -89,6 +89,7 @@ enum dc_rule {
 	DC_RULE_V08, /* v3-mixed-routines */
 	/* Several processors (src/check/race.c, kev.c): races between execution contexts. */
 	DC_RULE_S01, /* data-race */
+	DC_RULE_S02, /* irp-touched-after-completion */
 	DC_RULE_S03, /* map-register-base-before-grant */
 	/* Spin locks on several processors (src/kernel/ke.c, sched.c; issue 17). */
 	DC_RULE_L01, /* spin-lock-self-deadlock */

@@ -123,8 +123,23 @@ enum dc_kev_type {
 	 * acquiring routine; sgl = the pc of the other acquire (the earlier one, or the other
 	 * order's). */
 	DC_KEV_LOCK,
+	/* The IRP's life as S02 follows it (io.c, csq.c): irp; value = enum dc_irp_life; pc = the
+	 * driver's call site (DC_IRPL_COMPLETED: its IoCompleteRequest; DC_IRPL_TOUCH: the call
+	 * that touched the IRP, routine = its name); DC_IRPL_ALLOC: len = the IRP's size, va and
+	 * logical = the span where the kernel places IRPs, one per DC_IRP_SLOT bytes (driver
+	 * accesses there are IRP fields).  Only IRPs in that span are followed. */
+	DC_KEV_IRP_LIFE,
 	DC_KEV_COUNT
 };
+
+enum dc_irp_life {
+	DC_IRPL_ALLOC,     /* IoAllocateIrp: irp, len = its size; va, logical: the IRP span */
+	DC_IRPL_COMPLETED, /* IoCompleteRequest finished: no driver owns the IRP any more */
+	DC_IRPL_OWNED,     /* a driver owns it again (IoCallDriver, IoReuseIrp) */
+	DC_IRPL_FREE,      /* IoFreeIrp: its slot is quarantined, never reused at once */
+	DC_IRPL_TOUCH,     /* a kernel routine the driver called touched it */
+};
+#define DC_IRP_SLOT 2048u
 const char *dc_kev_name(enum dc_kev_type t);
 
 #define DC_KEVF_MASTER 0x01u

@@ -105,6 +105,22 @@ struct dc_race {
 		int mo;
 		bool rmw;
 	} atomic[DC_RACE_MAX_CTX];
+	/* S02: the kernel's IRP span (one IRP per DC_IRP_SLOT bytes) and each slot's IRP. */
+	uintptr_t irp_lo;
+	uint64_t irp_size;
+	struct rirp *irps;
+};
+
+/* An IRP as S02 follows it: who completed it (the driver's IoCompleteRequest, the context and
+ * processor) until a driver owns it again. */
+enum { RI_NONE, RI_LIVE, RI_COMPLETED };
+struct rirp {
+	uint8_t state;
+	bool reported; /* one finding per completion */
+	uint8_t cpu;
+	uint16_t ctx;
+	const void *pc;
+	uint64_t time;
 };
 
 const char *dc_ctx_kind_name(enum dc_ctx_kind k)
@@ -514,11 +530,22 @@ void dc_race_cpu_access(struct dc_check *c, const void *va, uint32_t len, bool w
 	race_access(r, &r->win, va, len, write, pc);
 }
 
+static void irp_access(struct dc_race *r, const void *va, uint32_t len, bool write, const void *pc);
+
 void dc_race_host_access(void *opaque, const void *va, uint32_t len, bool write, const void *pc)
 {
 	struct dc_check *c = opaque;
 	struct dc_race *r = c->race;
-	if (!r || !span_ready(&r->host, c->m->host_base, c->m->host_size))
+	if (!r)
+		return;
+	if (DC_UNLIKELY((uintptr_t)va - r->irp_lo < r->irp_size)) {
+		/* An IRP's field: S02's, not the race shadow's (the IRP is handed over by the
+		 * kernel's queues and completion, which S01 does not follow field by field). */
+		r->atomic[r->cur].va = NULL;
+		irp_access(r, va, len, write, pc);
+		return;
+	}
+	if (!span_ready(&r->host, c->m->host_base, c->m->host_size))
 		return;
 	race_access(r, &r->host, va, len, write, pc);
 }
@@ -546,12 +573,100 @@ static void forget(struct dc_race *r, const void *va, uint64_t len)
 		span_forget(&r->host, (uint64_t)((uintptr_t)va - r->host.base), len);
 }
 
+/* --- S02: an IRP touched after it was completed -------------------------------------------- */
+
+static struct rirp *irp_rec(struct dc_race *r, const void *irp)
+{
+	uintptr_t off = (uintptr_t)irp - r->irp_lo;
+	return r->irps && off < r->irp_size ? &r->irps[off / DC_IRP_SLOT] : NULL;
+}
+
+/* what: "IoCompleteRequest", "a write of 8 bytes", ...; the IRP is reported once per
+ * completion. */
+static void irp_report(struct dc_race *r, struct rirp *x, const void *irp, const char *what,
+                       const void *pc, bool routine)
+{
+	if (x->reported)
+		return;
+	x->reported = true;
+	struct dc_check *c = r->c;
+	struct dc_finding f = dc_chk_fnd(DC_RULE_S02, pc, now(c));
+	dc_chk_site(&f, "completed at", x->pc, x->time);
+	f.va = dc_check_show_va(c, irp);
+	char me[64], other[64];
+	ctx_name(r, r->cur, dc_machine_cpu(c->m), me, sizeof(me));
+	ctx_name(r, x->ctx, x->cpu, other, sizeof(other));
+	bool same = x->ctx == r->cur;
+	dc_chk_what(&f,
+	            "%s %s IRP by %s after %s completed it {0}: the IRP belongs to the I/O "
+	            "manager (or its next owner) from its completion on",
+	            what, routine ? "with a completed" : "of a completed", me,
+	            same ? "the same context" : other);
+	dc_finding_add_access(c, &f);
+}
+
+static void irp_access(struct dc_race *r, const void *va, uint32_t len, bool write, const void *pc)
+{
+	if (!pc)
+		return;
+	struct rirp *x = irp_rec(r, va);
+	if (!x || x->state != RI_COMPLETED || x->reported)
+		return;
+	const void *irp = (const void *)((uintptr_t)va - ((uintptr_t)va - r->irp_lo) % DC_IRP_SLOT);
+	char what[48];
+	snprintf(what, sizeof(what), "%s of %u bytes", write ? "write" : "read", len);
+	irp_report(r, x, irp, what, pc, false);
+}
+
+static void irp_kev(struct dc_race *r, const struct dc_kev *e)
+{
+	if (e->value == DC_IRPL_ALLOC &&
+	    (r->irp_lo != (uintptr_t)e->va || r->irp_size != e->logical)) {
+		/* The span, first met (or made again). */
+		free(r->irps);
+		r->irps = NULL;
+		r->irp_lo = (uintptr_t)e->va;
+		r->irp_size = 0;
+		size_t n = (size_t)(e->logical / DC_IRP_SLOT);
+		if (n && (r->irps = calloc(n, sizeof(*r->irps))) != NULL)
+			r->irp_size = (uint64_t)n * DC_IRP_SLOT;
+	}
+	struct rirp *x = irp_rec(r, e->irp);
+	if (!x)
+		return;
+	switch ((enum dc_irp_life)e->value) {
+	case DC_IRPL_ALLOC:
+	case DC_IRPL_OWNED:
+		*x = (struct rirp){.state = RI_LIVE};
+		break;
+	case DC_IRPL_COMPLETED:
+		*x = (struct rirp){.state = RI_COMPLETED,
+		                   .cpu = (uint8_t)dc_machine_cpu(r->c->m),
+		                   .ctx = r->cur,
+		                   .pc = e->pc,
+		                   .time = e->time};
+		break;
+	case DC_IRPL_FREE:
+		/* Its bytes stay quarantined: a touch after a completion is still S02. */
+		if (x->state != RI_COMPLETED)
+			*x = (struct rirp){.state = RI_NONE};
+		break;
+	case DC_IRPL_TOUCH:
+		if (x->state == RI_COMPLETED && e->pc)
+			irp_report(r, x, e->irp, e->routine ? e->routine : "a call", e->pc, true);
+		break;
+	}
+}
+
 void dc_race_kev(struct dc_check *c, const struct dc_kev *e)
 {
 	struct dc_race *r = c->race;
 	if (!r)
 		return;
 	switch (e->type) {
+	case DC_KEV_IRP_LIFE:
+		irp_kev(r, e);
+		break;
 	case DC_KEV_POOL_ALLOC:
 	case DC_KEV_POOL_FREE:
 	case DC_KEV_COMMON_ALLOC:
@@ -709,6 +824,7 @@ void dc_race_free(struct dc_check *c)
 	free(r->kctx);
 	free(r->disp_vc);
 	free(r->vc);
+	free(r->irps);
 	free(r);
 	c->race = NULL;
 }

@@ -532,6 +532,29 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "Share fields with the ISR only inside KeSynchronizeExecution (or "
          "KeAcquireInterruptSpinLock); fields between DPCs, dispatch routines and threads under "
          "one spin lock; counters and flags with Interlocked operations."},
+    [DC_RULE_S02] =
+        {"S02", "irp-touched-after-completion", DC_SEV_ERROR, "", "",
+         "driver code reads or writes an IRP, or passes it to a kernel routine "
+         "(IoCompleteRequest, IoCallDriver, IoCsqRemoveNextIrp, ...), after IoCompleteRequest "
+         "completed it (on any context or processor) and before it was sent again",
+         "S02 irp-touched-after-completion: ROUTINE with a completed IRP (or: read|write of N "
+         "bytes of a completed IRP) by CONTEXT after CONTEXT completed it [completed at X]",
+         "IoCompleteRequest hands the IRP back to the I/O manager: it may be freed, reused "
+         "for another request or completed to the caller at once.  On a multiprocessor a "
+         "cancel routine, a DPC and the thread that owns a queue can each believe the IRP is "
+         "theirs: the classic case is a cancel-safe queue whose peek routine returns the IRP "
+         "it was given instead of the next one, so the queue's thread comes back to an IRP "
+         "the cancel path completed on another processor.  Completing it again is Windows' "
+         "bug check 0x44 (MULTIPLE_IRP_COMPLETE_REQUESTS); a read or write of its fields "
+         "corrupts whatever now uses the memory.  dmacoh keeps a completed IRP's bytes "
+         "(quarantined after IoFreeIrp) so the touch is seen, and names both sites.",
+         "never judged (the IRP's next owner may or may not have run yet)",
+         "Touch an IRP only while your driver owns it: read what you need (IoStatus, the "
+         "stack location) before IoCompleteRequest; have exactly one path complete it (the "
+         "cancel routine or the queue's removal, decided under the queue's lock: "
+         "IoCsqRemoveNextIrp and a CsqPeekNextIrp that returns the entry after the IRP it "
+         "is given); after a cancel, use only what IoCsqRemoveNextIrp returns.",
+         "0x44 MULTIPLE_IRP_COMPLETE_REQUESTS (a second completion)"},
     [DC_RULE_S03] =
         {"S03", "map-register-base-before-grant", DC_SEV_ERROR, "G8", "",
          "MapTransfer, FlushAdapterBuffers or FreeMapRegisters with a MapRegisterBase that no "

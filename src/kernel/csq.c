@@ -152,9 +152,20 @@ VOID IoCsqInsertIrp(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context)
 	IoCsqInsertIrpEx(Csq, Irp, Context, NULL);
 }
 
+/* How long (simulated) IoCsqRemoveNextIrp lets a cancel that owns an IRP its peek routine
+ * keeps returning run to its end. */
+#define CSQ_CANCEL_WAIT_NS UINT64_C(1000000000)
+
+static bool irp_completed(void *opaque)
+{
+	void **a = opaque;
+	return dc_io_irp_completed(a[0], a[1]);
+}
+
 PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
 {
 	struct dc_sys *s = dc_k();
+	const void *pc = RA();
 	if (!Csq)
 		return NULL;
 	dc_ktouch(s, Csq, sizeof(*Csq), false);
@@ -162,6 +173,11 @@ PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
 	Csq->CsqAcquireLock(Csq, &irql);
 	PIRP irp = Csq->CsqPeekNextIrp(Csq, NULL, PeekContext);
 	while (irp) {
+		/* The peek handed back an IRP that was completed (S02): the queue is broken. */
+		if (dc_io_irp_touch(s, irp, "IoCsqRemoveNextIrp", pc)) {
+			irp = NULL;
+			break;
+		}
 		/* A NULL routine: a cancel is under way and owns the IRP; look further. */
 		if (IoSetCancelRoutine(irp, NULL)) {
 			PIO_CSQ_IRP_CONTEXT ctx;
@@ -169,7 +185,30 @@ PIRP IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
 			csq_take(Csq, irp, ctx);
 			break;
 		}
-		irp = Csq->CsqPeekNextIrp(Csq, irp, PeekContext);
+		PIRP next = Csq->CsqPeekNextIrp(Csq, irp, PeekContext);
+		if (next == irp) {
+			/* The peek routine returned the IRP it was given, not the next one. Windows
+			 * asks again and again, forever, with the queue lock held, while the cancel
+			 * that owns the IRP spins for that lock on another processor: both hang.
+			 * dmacoh lets the cancel finish first (the lock dropped meanwhile) and then
+			 * asks again, as Windows would: the driver then touches an IRP the cancel
+			 * path completed (S02) instead of the run hanging without a finding. */
+			Csq->CsqReleaseLock(Csq, irql);
+			if (s->irql < DISPATCH_LEVEL) {
+				void *arg[2] = {s, irp};
+				struct dc_kwait w = {.deadline = dc_sys_now(s) + CSQ_CANCEL_WAIT_NS,
+				                     .pred = irp_completed,
+				                     .pred_arg = arg};
+				dc_sched_wait(s, &w);
+			}
+			Csq->CsqAcquireLock(Csq, &irql);
+			if (!dc_io_irp_completed(s, irp)) {
+				irp = NULL; /* the cancel never ended: give up rather than spin */
+				break;
+			}
+			next = Csq->CsqPeekNextIrp(Csq, irp, PeekContext);
+		}
+		irp = next;
 	}
 	Csq->CsqReleaseLock(Csq, irql);
 	return irp;

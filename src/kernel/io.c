@@ -46,19 +46,51 @@ struct dc_ext_free {
 	size_t size;
 };
 
+/* IRPs come just before the extensions in the same span (DC_IRP_REGION bytes, DC_IRP_SLOT per
+ * IRP; before, so a wild store past the extensions still faults): the checker sees the
+ * driver's accesses to an IRP's fields and can tell a completed one (S02).
+ * A freed slot is reused only after DC_IRP_QUARANTINE others were freed, so a driver that
+ * touches an IRP late touches its old bytes (reported), not another request's. */
+#define DC_IRP_REGION (8u << 20)
+#define DC_IRP_SLOTS (DC_IRP_REGION / DC_IRP_SLOT)
+#define DC_IRP_QUARANTINE 256u
+
+/* IRPS_FREED: freed after its completion (a touch is S02); IRPS_DEAD: freed by the driver that
+ * owned it (the old bug checks apply). */
+enum dc_irp_slot_state { IRPS_UNUSED, IRPS_LIVE, IRPS_COMPLETED, IRPS_FREED, IRPS_DEAD };
+
+/* The span of extensions and IRPs, made on first use. */
+static bool arena_ready(struct dc_sys *s)
+{
+	if (s->ext_arena)
+		return true;
+	void *p = mmap(NULL, DC_EXT_ARENA + DC_IRP_REGION, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	s->irp_quar = calloc(DC_IRP_SLOTS, sizeof(*s->irp_quar));
+	s->irp_state = calloc(DC_IRP_SLOTS, sizeof(*s->irp_state));
+	if (!s->irp_quar || !s->irp_state) {
+		free(s->irp_quar);
+		free(s->irp_state);
+		s->irp_quar = NULL;
+		s->irp_state = NULL;
+		munmap(p, DC_EXT_ARENA + DC_IRP_REGION);
+		return false;
+	}
+	s->ext_arena = (uint8_t *)p + DC_IRP_REGION;
+	s->ext_used = 0;
+	s->irp_bump = s->irp_q_head = s->irp_q_len = 0;
+	dc_machine_set_host_span(s->m, p, DC_EXT_ARENA + DC_IRP_REGION);
+	return true;
+}
+
 /* Each block is preceded by DC_EXT_ALIGN bytes holding its size. */
 static void *ext_alloc(struct dc_sys *s, size_t n)
 {
 	n = (n + DC_EXT_ALIGN - 1) & ~(size_t)(DC_EXT_ALIGN - 1);
-	if (!s->ext_arena) {
-		void *p = mmap(NULL, DC_EXT_ARENA, PROT_READ | PROT_WRITE,
-		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		s->ext_arena = p;
-		s->ext_used = 0;
-		dc_machine_set_host_span(s->m, p, DC_EXT_ARENA);
-	}
+	if (!arena_ready(s))
+		return NULL;
 	for (struct dc_ext_free **pp = &s->ext_free; *pp; pp = &(*pp)->next) {
 		struct dc_ext_free *f = *pp;
 		if (f->size >= n) {
@@ -101,8 +133,12 @@ void dc_io_ext_fini(struct dc_sys *s)
 	if (!s->ext_arena)
 		return;
 	dc_machine_set_host_span(s->m, NULL, 0);
-	munmap(s->ext_arena, DC_EXT_ARENA);
+	munmap(s->ext_arena - DC_IRP_REGION, DC_EXT_ARENA + DC_IRP_REGION);
 	s->ext_arena = NULL;
+	free(s->irp_quar);
+	free(s->irp_state);
+	s->irp_quar = NULL;
+	s->irp_state = NULL;
 	s->ext_free = NULL;
 	s->ext_used = 0;
 }
@@ -290,6 +326,68 @@ static ssize_t live_irp(const struct dc_sys *s, const void *irp)
 	return -1;
 }
 
+/* The IRP's slot in the span, or -1 (an IRP from the host heap: the span was full). */
+static ssize_t irp_slot(const struct dc_sys *s, const void *irp)
+{
+	if (!s || !s->ext_arena)
+		return -1;
+	uintptr_t off = (uintptr_t)irp - (uintptr_t)(s->ext_arena - DC_IRP_REGION);
+	return off < DC_IRP_REGION && off % DC_IRP_SLOT == 0 ? (ssize_t)(off / DC_IRP_SLOT) : -1;
+}
+
+static void irp_life(struct dc_sys *s, PIRP irp, enum dc_irp_life what, const char *routine,
+                     const void *pc)
+{
+	struct dc_kev e = {
+	    .type = DC_KEV_IRP_LIFE, .value = what, .irp = irp, .routine = routine, .pc = pc};
+	dc_kev_emit(s, &e);
+}
+
+/* Memory for an IRP of sz bytes: a fresh slot, else the oldest quarantined one once enough
+ * wait, else the host heap. */
+static IRP *irp_mem(struct dc_sys *s, size_t sz)
+{
+	if (s && sz <= DC_IRP_SLOT && arena_ready(s)) {
+		uint32_t k = UINT32_MAX;
+		if (s->irp_bump < DC_IRP_SLOTS)
+			k = s->irp_bump++;
+		else if (s->irp_q_len > DC_IRP_QUARANTINE) {
+			k = s->irp_quar[s->irp_q_head];
+			s->irp_q_head = (s->irp_q_head + 1) % DC_IRP_SLOTS;
+			s->irp_q_len--;
+		}
+		if (k != UINT32_MAX) {
+			uint8_t *p = s->ext_arena - DC_IRP_REGION + (size_t)k * DC_IRP_SLOT;
+			memset(p, 0, DC_IRP_SLOT);
+			s->irp_state[k] = IRPS_LIVE;
+			return (IRP *)p;
+		}
+	}
+	return calloc(1, sz);
+}
+
+/* A completed IRP, or a freed one whose bytes are still quarantined: a driver that calls a
+ * routine with it touches what it no longer owns (S02). */
+static bool irp_gone(const struct dc_sys *s, const void *irp)
+{
+	ssize_t k = irp_slot(s, irp);
+	return k >= 0 && (s->irp_state[k] == IRPS_COMPLETED || s->irp_state[k] == IRPS_FREED);
+}
+
+bool dc_io_irp_completed(const struct dc_sys *s, const void *irp)
+{
+	return irp_gone(s, irp);
+}
+
+/* Reports the touch when the IRP is gone: true then (the caller does nothing more with it). */
+bool dc_io_irp_touch(struct dc_sys *s, PIRP irp, const char *routine, const void *pc)
+{
+	if (!irp_gone(s, irp))
+		return false;
+	irp_life(s, irp, DC_IRPL_TOUCH, routine, pc);
+	return true;
+}
+
 PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
 {
 	(void)ChargeQuota;
@@ -305,11 +403,21 @@ PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
 		s->cap_live_irps = cap;
 	}
 	size_t sz = sizeof(IRP) + (size_t)StackSize * sizeof(IO_STACK_LOCATION);
-	IRP *irp = calloc(1, sz);
+	IRP *irp = irp_mem(s, sz);
 	if (!irp)
 		return NULL;
-	if (s)
+	if (s) {
 		s->live_irps[s->n_live_irps++] = irp;
+		if (irp_slot(s, irp) >= 0) {
+			struct dc_kev e = {.type = DC_KEV_IRP_LIFE,
+			                   .value = DC_IRPL_ALLOC,
+			                   .irp = irp,
+			                   .len = sz,
+			                   .va = s->ext_arena - DC_IRP_REGION,
+			                   .logical = DC_IRP_REGION};
+			dc_kev_emit(s, &e);
+		}
+	}
 	irp->Type = 6; /* IO_TYPE_IRP */
 	irp->Size = (USHORT)sz;
 	irp->StackCount = StackSize;
@@ -332,6 +440,16 @@ void IoFreeIrp(PIRP Irp)
 			return;
 		}
 		s->live_irps[i] = s->live_irps[--s->n_live_irps];
+		ssize_t k = irp_slot(s, Irp);
+		if (k >= 0) {
+			/* Quarantined, bytes kept: a late touch reads the old IRP. */
+			s->irp_state[k] =
+			    s->irp_state[k] == IRPS_COMPLETED ? IRPS_FREED : IRPS_DEAD;
+			s->irp_quar[(s->irp_q_head + s->irp_q_len) % DC_IRP_SLOTS] = (uint32_t)k;
+			s->irp_q_len++;
+			irp_life(s, Irp, DC_IRPL_FREE, NULL, NULL);
+			return;
+		}
 	}
 	free(Irp);
 }
@@ -342,6 +460,13 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 	if (!DeviceObject || !Irp) {
 		dc_kbugcheck(s, 0x0000001E, "IoCallDriver with a NULL device or IRP", RA());
 		return STATUS_INVALID_PARAMETER;
+	}
+	if (dc_io_irp_touch(s, Irp, "IoCallDriver", RA())) {
+		/* Completed (and maybe freed): sending it on would complete it twice. */
+		if (irp_slot(s, Irp) >= 0 && s->irp_state[irp_slot(s, Irp)] == IRPS_FREED)
+			return STATUS_INVALID_PARAMETER;
+		s->irp_state[irp_slot(s, Irp)] = IRPS_LIVE;
+		irp_life(s, Irp, DC_IRPL_OWNED, NULL, NULL);
 	}
 	Irp->CurrentLocation--;
 	if (Irp->CurrentLocation <= 0) {
@@ -446,6 +571,10 @@ void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 	dc_irql_require(s, "IoCompleteRequest", PASSIVE_LEVEL, DISPATCH_LEVEL, RA());
 	if (!Irp)
 		return;
+	/* Completed already by another context (or this one): S02 names both completions, the
+	 * bug check would only repeat it. */
+	if (dc_io_irp_touch(s, Irp, "IoCompleteRequest", RA()))
+		return;
 	if (live_irp(s, Irp) < 0) {
 		/* Windows bug-checks a completion of an IRP that is not one (any more). */
 		dc_kbugcheck(s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS */,
@@ -467,6 +596,7 @@ void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 	}
 	PIO_STACK_LOCATION sp0 = Irp->Tail.Overlay.CurrentStackLocation;
 	struct dc_req *r = Irp->DmacohReserved[RES_REQ];
+	const void *completer = RA();
 	if (Irp->IoStatus.Status == STATUS_PENDING) {
 		dc_kbugcheck(s, 0x00000044 /* MULTIPLE_IRP_COMPLETE_REQUESTS-like */,
 		             "IoCompleteRequest with STATUS_PENDING", RA());
@@ -513,6 +643,12 @@ void IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 		} else if (Irp->PendingReturned && Irp->CurrentLocation <= Irp->StackCount) {
 			IoMarkIrpPending(Irp);
 		}
+	}
+	/* No driver owns it from here: a later touch is S02 (until the IRP is sent again). */
+	ssize_t k = irp_slot(s, Irp);
+	if (k >= 0) {
+		s->irp_state[k] = IRPS_COMPLETED;
+		irp_life(s, Irp, DC_IRPL_COMPLETED, "IoCompleteRequest", completer);
 	}
 	complete_to_app(s, Irp);
 }
@@ -932,7 +1068,8 @@ static PIRP new_request(struct dc_sys *s, PDEVICE_OBJECT top, UCHAR major, ULONG
 	PIRP irp = IoAllocateIrp(top->StackSize, FALSE);
 	struct dc_req *r = calloc(1, sizeof(*r));
 	if (!irp || !r) {
-		free(irp);
+		if (irp)
+			IoFreeIrp(irp);
 		free(r);
 		return NULL;
 	}

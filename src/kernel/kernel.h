@@ -176,6 +176,13 @@ struct dc_sys {
 	uint8_t *ext_arena;
 	size_t ext_used;
 	struct dc_ext_free *ext_free;
+	/* IRPs (io.c): DC_IRP_SLOT-byte slots after the extension arena, so the checker sees the
+	 * driver's accesses to them (S02); a freed slot waits in a FIFO quarantine before reuse.
+	 * irp_state[slot]: enum dc_irp_slot_state. */
+	uint32_t irp_bump;
+	uint32_t *irp_quar;
+	uint32_t irp_q_head, irp_q_len;
+	uint8_t *irp_state;
 };
 
 extern _Thread_local struct dc_sys *dc_sys_cur;
@@ -239,6 +246,10 @@ static inline void dc_ksync_locked(struct dc_sys *s, const void *obj)
 /* The device-extension arena (io.c): one reserved span whose accesses reach the race
  * detector and never the cache model.  Freed at the system's end. */
 void dc_io_ext_fini(struct dc_sys *s);
+/* S02 (io.c): is the IRP completed (or freed) — no driver owns it; a routine the driver
+ * called with such an IRP reports the touch (true) and does nothing more with it. */
+bool dc_io_irp_completed(const struct dc_sys *s, const void *irp);
+bool dc_io_irp_touch(struct dc_sys *s, PIRP irp, const char *routine, const void *pc);
 /* Fills time and emits a kernel event to every observer. */
 void dc_kev_emit(struct dc_sys *s, struct dc_kev *e);
 /* The kernel touching driver-owned memory (a KDPC or KEVENT a driver embedded in pool, an

@@ -35,6 +35,7 @@ const char *dc_kev_name(enum dc_kev_type t)
 	    [DC_KEV_MAP_EX] = "map-ex",
 	    [DC_KEV_DMA_COMPLETION] = "dma-completion",
 	    [DC_KEV_LOCK] = "lock",
+	    [DC_KEV_IRP_LIFE] = "irp-life",
 	};
 	return (unsigned)t < DC_ARRAY_SIZE(names) && names[t] ? names[t] : "?";
 }

@@ -585,6 +585,8 @@ static void tr_kev(void *opaque, const struct dc_kev *e)
 			counter_8237_drained(t, t->adapters[no - 1].channel, e->time);
 		break;
 	}
+	case DC_KEV_IRP_LIFE: /* the checker's bookkeeping (S02), not an event of the run */
+		break;
 	default:
 		if ((unsigned)e->type < DC_KEV_COUNT && e->type != DC_KEV_NONE)
 			kernel_event(t, e);

@@ -69,6 +69,12 @@ static const struct dc_workload_key keys[] = {
      "and the request succeed; refused on a device whose model\n"
      "says no_fault (looped-back frames: a lost one has no\n"
      "request to fail).  `dmacoh list devices` shows each kind"},
+    {"cancel", "N", 0, UINT64_MAX, "every Nth read or write, 0 = never",
+     "every Nth read or write is cancelled (IoCancelIrp) as soon\n"
+     "as its batch is sent (block devices; 0: never): it may end\n"
+     "STATUS_CANCELLED (then its data is not checked) or as if\n"
+     "not cancelled.  With --schedule the cancel runs beside the\n"
+     "driver's queue on another processor"},
 };
 
 const struct dc_workload_key *dc_workload_keys(size_t *n)
@@ -107,6 +113,8 @@ static int parse_item(struct dc_workload *w, const char *k, const char *v, char 
 			w->count = n;
 		else if (!strcmp(k, "fault"))
 			w->fault = n;
+		else if (!strcmp(k, "cancel"))
+			w->cancel = n;
 		else if (!strcmp(k, "seed"))
 			w->seed = n;
 		else if (!strcmp(k, "outstanding"))
@@ -306,6 +314,7 @@ struct req {
 	UCHAR major;
 	bool ioctl;
 	bool faulted; /* an injected error is known to be this request's */
+	bool cancel;  /* cancel=N picked it */
 	uint8_t *buf;
 	uint8_t *data; /* what a write sent / a read must see */
 	uint64_t off;
@@ -935,10 +944,12 @@ static int run_block(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top, 
 				goto nomem;
 			data_irps++;
 			n_data++;
+			q->cancel = !frame && w->cancel && data_irps % w->cancel == 0;
 			/* One armed error at a time: the device fails its next transfer, which
-			 * may be any request of the batch. */
+			 * may be any request of the batch (not one to be cancelled: it may never
+			 * reach the device). */
 			if (!frame && w->fault && data_irps % w->fault == 0 && !armed &&
-			    ops->inject_fault) {
+			    !q->cancel && ops->inject_fault) {
 				ops->inject_fault(d->dev.opaque, DC_FAULT_TRANSFER_ERROR);
 				armed = true;
 				q->faulted = true;
@@ -980,6 +991,9 @@ static int run_block(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top, 
 				rq[i].faulted = false;
 		for (unsigned i = 0; i < nb; i++)
 			dc_sys_send(s, rq[i].irp);
+		for (unsigned i = 0; i < nb; i++)
+			if (rq[i].cancel && !dc_sys_irp_done(rq[i].irp))
+				dc_sys_cancel(s, rq[i].irp);
 		for (unsigned i = 0; i < nb; i++) {
 			struct req *q = &rq[i];
 			uint64_t irpno = ++st->irps;
@@ -1021,6 +1035,13 @@ static int run_block(struct dc_sys *s, struct dc_sysdev *d, PDEVICE_OBJECT top, 
 			if (unclaimed && !NT_SUCCESS(io.Status)) {
 				q->faulted = true;
 				unclaimed = false;
+			}
+			if (q->cancel && io.Status == STATUS_CANCELLED) {
+				st->cancelled++;
+				if (q->major == IRP_MJ_WRITE) /* not written, or part of it */
+					ops->store_read(d->dev.opaque, q->off, model + q->off,
+					                q->len);
+				continue;
 			}
 			if (q->faulted) {
 				/* G6: a failed transfer fails the IRP, with Information 0. */

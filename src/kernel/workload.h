@@ -62,6 +62,8 @@ struct dc_workload {
 	unsigned outstanding;
 	uint64_t seed;
 	uint64_t fault;
+	uint64_t
+	    cancel; /* every Nth data request is cancelled once sent (block devices); 0: none */
 	dc_run_result_fn on_result;
 	void *result_opaque;
 };
@@ -85,6 +87,7 @@ struct dc_run_stats {
 	uint64_t irps, reads, writes, ioctls, bytes;
 	uint64_t failed;     /* completed with an error status the workload did not expect */
 	uint64_t faults;     /* transfer errors injected (their IRPs are expected to fail) */
+	uint64_t cancelled;  /* cancel=N: requests that ended STATUS_CANCELLED (not failures) */
 	uint64_t false_ok;   /* an injected error reported as success, or Information != 0 */
 	uint64_t hung;       /* never completed (the run stops there) */
 	uint64_t mismatched; /* completed with success but wrong data */

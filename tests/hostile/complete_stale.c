@@ -1,5 +1,7 @@
 /* complete_stale.c -- hostile driver: IoCompleteRequest on an IRP completed (and freed) earlier:
- * X01 at the call See hostile.h for the base driver and the markers. */
+ * S02 at its first touch (the store to its status; the bytes are quarantined, so neither the
+ * store nor the completion reaches freed memory).  See hostile.h for the base driver and the
+ * markers. */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-complete-stale", "sysblk",
@@ -14,8 +16,8 @@ static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
 		Stale = irp; /* the base completes it: the pointer goes stale */
 		return STATUS_SUCCESS;
 	}
-	Stale->IoStatus.Status = STATUS_SUCCESS;
-	IoCompleteRequest(Stale, IO_NO_INCREMENT); /* EXPECT: X01 */
+	Stale->IoStatus.Status = STATUS_SUCCESS; /* EXPECT: S02 */
+	IoCompleteRequest(Stale, IO_NO_INCREMENT);
 	return STATUS_SUCCESS;
 }
 

@@ -1,5 +1,6 @@
-/* complete_twice.c -- hostile driver: IoCompleteRequest twice on one IRP: bug check 0x44, X01 at
- * the second call See hostile.h for the base driver and the markers. */
+/* complete_twice.c -- hostile driver: IoCompleteRequest twice on one IRP (Windows: bug check
+ * 0x44): S02 at the second call, naming the first (and not also X01).  See hostile.h for the
+ * base driver and the markers. */
 #include "hostile.h"
 
 DMACOH_DRIVER("hostile-complete-twice", "sysblk", "hostile: IoCompleteRequest twice on one IRP");
@@ -8,7 +9,7 @@ static NTSTATUS CaseIo(PHOSTILE_EXTENSION ext, PIRP irp)
 {
 	UNREFERENCED_PARAMETER(ext);
 	HostileComplete(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
-	IoCompleteRequest(irp, IO_NO_INCREMENT); /* EXPECT: X01 */
+	IoCompleteRequest(irp, IO_NO_INCREMENT); /* EXPECT: S02 */
 	return STATUS_PENDING;
 }
 
