@@ -64,7 +64,7 @@ bool dct_run_tool(struct dct_run *r, const char *const *args)
 	const char *bin = dct_tool();
 	if (!bin)
 		return false;
-	char *argv[16];
+	char *argv[32];
 	size_t n = 0;
 	argv[n++] = (char *)bin;
 	for (size_t i = 0; args[i] && n < sizeof(argv) / sizeof(argv[0]) - 1; i++)
