@@ -28,7 +28,7 @@ $(DMACOH_CXX): $(DMACOH_CC)
 	cp $< $@
 
 drv_name = $(basename $(notdir $(1)))
-drv_bugs = $(sort $(patsubst DMACOH_BUG_%,%,$(shell grep -o 'DMACOH_BUG_[ACV][0-9][0-9]' $(1))))
+drv_bugs = $(sort $(patsubst DMACOH_BUG_%,%,$(shell grep -o 'DMACOH_BUG_[ACSV][0-9][0-9]' $(1))))
 
 define drv_rules
 $(DRV_DIR)/$(call drv_name,$(1)).so: $(1) $(DMACOH_CC) $(wildcard include/dmacoh/*.h include/wdk/*.h)
