@@ -207,3 +207,25 @@ DC_TEST(mpdpc_twins_caught_within_the_measured_seed_bound)
 					          "%s not caught: %s", twins[t], rules);
 				}
 }
+
+/* Regression: a DPC preempted mid-routine under --schedule and resumed later had the rest of
+ * its accesses attributed to the application's thread (the race detector's stack of entered
+ * routines was reset at every context switch), which made false S01 findings in correct
+ * drivers with many requests outstanding (busmaster and mpdpc: S01 x13 and x22 with
+ * outstanding=16, --schedule random) and extra S01 findings beside an S03 twin's. */
+DC_TEST(mpdpc_preempted_dpc_keeps_its_context)
+{
+	char rules[128];
+	static const char *const drivers[] = {"mpdpc", "busmaster"};
+	static const char *const policies[] = {"random", "round-robin"};
+	for (size_t d = 0; d < 2; d++)
+		for (size_t p = 0; p < 2; p++) {
+			CHECK(mp_run(drivers[d], "noncoherent", "2", policies[p], "1",
+			             "count=68,outstanding=16", false, rules, sizeof(rules)));
+			CHECK_EQ(mp_r.status, 0);
+			CHECK_MSG(!rules[0], "findings %s", rules);
+		}
+	CHECK(mp_run("mpdpc-bug-S03", "noncoherent", "2", "random", "1",
+	             "count=8,outstanding=2,zone=dma32", true, rules, sizeof(rules)));
+	CHECK_MSG(!strcmp(rules, "R03,S03"), "findings %s", rules);
+}

@@ -27,6 +27,7 @@
 
 #define DC_RACE_MAX_CTX 128
 #define DC_RACE_STACK 16
+#define DC_RACE_FIBERS 64
 #define SLOTS 4
 #define GRAN 8u
 #define PAGE_GRANS (DC_PAGE_SIZE / GRAN)
@@ -88,6 +89,15 @@ struct dc_race {
 	const void *atomic_va;
 	int atomic_mo;
 	bool atomic_rmw;
+	/* Under --schedule a context (fiber) may be switched away from inside a routine it
+	 * entered (a DPC preempted mid-way): each fiber's stack of entered routines is kept
+	 * here, keyed by the DC_SYNC_THREAD object, and given back when it runs again. */
+	struct rfiber {
+		const void *key;
+		unsigned depth;
+		uint16_t stack[DC_RACE_STACK];
+	} fib[DC_RACE_FIBERS];
+	const void *fiber; /* the running fiber's key (NULL before the first switch) */
 };
 
 const char *dc_ctx_kind_name(enum dc_ctx_kind k)
@@ -173,6 +183,42 @@ static void tick(struct dc_race *r)
 }
 
 /* A context that starts running is ordered after DriverEntry, AddDevice and the start. */
+/* Saves the running fiber's routine stack and restores that of `to` (depth 0 for a fiber
+ * never seen or with nothing entered).  A full table keeps the old behaviour: depth 0. */
+static void fiber_switch(struct dc_race *r, const void *to)
+{
+	struct rfiber *save = NULL, *load = NULL, *free_slot = NULL;
+	if (to == r->fiber)
+		return;
+	for (unsigned k = 0; k < DC_RACE_FIBERS; k++) {
+		struct rfiber *f = &r->fib[k];
+		if (r->fiber && f->key == r->fiber)
+			save = f;
+		else if (f->key == to)
+			load = f;
+		else if (!f->key || !f->depth)
+			free_slot = free_slot ? free_slot : f;
+	}
+	if (r->fiber && r->depth) {
+		if (!save)
+			save = free_slot;
+		if (save) {
+			save->key = r->fiber;
+			save->depth = r->depth;
+			memcpy(save->stack, r->stack, sizeof(r->stack));
+		}
+	} else if (save) {
+		save->depth = 0;
+	}
+	r->fiber = to;
+	r->depth = 0;
+	if (load && load->depth) {
+		r->depth = load->depth;
+		memcpy(r->stack, load->stack, sizeof(r->stack));
+		load->depth = 0;
+	}
+}
+
 static void acquire_init(struct dc_race *r)
 {
 	struct rctx *x = &r->ctx[r->cur];
@@ -571,8 +617,9 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 	case DC_SYNC_THREAD:
 		if ((i = thread_ctx(r, (uint32_t)arg)) < 0)
 			return;
-		r->depth = 0;
-		r->stack[0] = r->cur = (uint16_t)i;
+		fiber_switch(r, obj);
+		r->stack[0] = (uint16_t)i;
+		r->cur = r->stack[r->depth];
 		acquire_init(r);
 		break;
 	case DC_SYNC_FORK:
