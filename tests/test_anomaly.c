@@ -4,6 +4,8 @@
  *  (b) the device writes memory, a later eviction of the CPU's dirty line overwrites the DMA
  *      data;
  *  (c) the CPU reads a stale clean line after the device wrote memory;
+ *  (d) processor 1 writes the line, processor 0 starts the DMA: the clean must act on every
+ *      processor's caches;
  * each made correct by range maintenance at the right point, and correct without it on pc. */
 #include <string.h>
 
@@ -153,4 +155,59 @@ DC_TEST(anomaly_speculative_fill_needs_invalidate_after)
 	dc_machine_destroy(m);
 	CHECK(stale);
 	CHECK(fresh);
+}
+
+DC_TEST(anomaly_d_other_processor_noncoherent)
+{
+	CHECK_MSG(run("noncoherent", DC_ANOMALY_OTHER_PROCESSOR, false, NULL) == 0,
+	          "the device should have read stale memory: the line is dirty in cpu1's L1");
+	CHECK(run("noncoherent", DC_ANOMALY_OTHER_PROCESSOR, true, NULL) == 1);
+	CHECK(run("arm-soc", DC_ANOMALY_OTHER_PROCESSOR, false, NULL) == 0);
+	CHECK(run("arm-soc", DC_ANOMALY_OTHER_PROCESSOR, true, NULL) == 1);
+}
+
+DC_TEST(anomaly_d_correct_on_pc_without_flush)
+{
+	CHECK(run("pc", DC_ANOMALY_OTHER_PROCESSOR, false, NULL) == 1);
+}
+
+/* A one-processor profile still runs (d) on two: the scenario needs another processor. */
+DC_TEST(anomaly_d_runs_on_two_processors_at_least)
+{
+	struct dc_platform p;
+	CHECK(dc_platform_builtin("noncoherent", &p) == 0);
+	p.processors = 1;
+	struct dc_anomaly_result r;
+	CHECK(dc_anomaly_run(&p, DC_ANOMALY_OTHER_PROCESSOR, false, to_log, NULL, &r) == 0);
+	CHECK(!r.correct);
+	CHECK(dc_anomaly_run(&p, DC_ANOMALY_OTHER_PROCESSOR, true, to_log, NULL, &r) == 0);
+	CHECK(r.correct);
+}
+
+/* The clean processor 0 does reaches processor 1's dirty copy: M (or O) there becomes clean,
+ * memory gets the bytes, and a clean by processor 1 afterwards has nothing left to write. */
+DC_TEST(anomaly_d_clean_acts_on_every_processor)
+{
+	struct dc_machine *m = make("noncoherent");
+	CHECK(m);
+	uint8_t *buf = dc_alloc_cached(m, 1, DC_ZONE_DMA32, false);
+	uint64_t pa = dc_va_to_pa(m, buf);
+	memset(dc_mem_pa_ptr(&m->mem, pa), 'o', LINE);
+	dc_machine_set_cpu(m, 1);
+	dc_cpu_fill(m, buf, 'N', LINE);
+	char before = dc_cache_state_letter(&m->cache, 1, pa);
+	dc_machine_set_cpu(m, 0);
+	char cpu0_before = dc_cache_state_letter(&m->cache, 0, pa);
+	dc_cpu_cache_range(m, buf, LINE, DC_CACHE_CLEAN, false);
+	char after = dc_cache_state_letter(&m->cache, 1, pa);
+	bool mem_new = all(dc_mem_pa_ptr(&m->mem, pa), 'N', LINE);
+	bool dirty = true;
+	int lvl = dc_cache_probe(&m->cache, pa, &dirty);
+	dc_machine_destroy(m);
+	CHECK_EQ(before, 'M');
+	CHECK_EQ(cpu0_before, 'I');
+	CHECK_EQ(after, 'E');
+	CHECK(mem_new);
+	CHECK(lvl >= 0);
+	CHECK(!dirty);
 }

@@ -28,12 +28,12 @@ static int load(const char *arg, struct dc_platform *p)
 
 static void help(void)
 {
-	printf(
-	    "usage: dmacoh demo [--platform NAME|FILE]... [--draw SCENARIO] [--quiet]\n\n"
-	    "Runs the three faces of the DMA cache-coherency anomaly on each platform (default:\n"
-	    "every built-in), without and with the cache maintenance a correct driver does,\n"
-	    "and draws one of them step by step (default: eviction-over-dma on the first\n"
-	    "non-coherent platform).  Scenarios:\n");
+	printf("usage: dmacoh demo [--platform NAME|FILE]... [--draw SCENARIO] [--quiet]\n\n"
+	       "Runs the four faces of the DMA cache-coherency anomaly on each platform (default:\n"
+	       "every built-in), without and with the cache maintenance a correct driver does,\n"
+	       "and draws one of them step by step (default: eviction-over-dma on the first\n"
+	       "non-coherent platform; other-processor draws each processor's copy of the line\n"
+	       "and runs on two processors at least).  Scenarios:\n");
 	for (int a = 0; a < DC_ANOMALY_COUNT; a++)
 		printf("  %-18s fixed by: %s\n", dc_anomaly_name((enum dc_anomaly)a),
 		       dc_anomaly_fix((enum dc_anomaly)a));

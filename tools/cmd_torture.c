@@ -314,6 +314,9 @@ static void run_args(const struct tt_run *r, const struct tt_driver *d, char *se
 		args[i++] = "--schedule";
 		args[i++] = (char *)tt_schedule;
 	}
+	/* An S03 twin's mistake shows only when the grant comes later (as `dmacoh demo`). */
+	if (!strcmp(d->rule, "S03"))
+		args[i++] = "--deferred-grant";
 	args[i] = NULL;
 	size_t n = 0;
 	const char *env = getenv("DMACOH_DRIVER_DIR");

@@ -51,6 +51,14 @@ static const struct tt_trigger triggers[] = {
      "the split loop does not advance past a piece of exactly the registry's BufferSize: needs "
      "a request split into several pieces, i.e. longer than BufferSize (8 KiB without a .reg "
      "file; the 3 map registers an 8 KiB piece needs are always granted)"},
+    {"mpdpc-bug-C01", TT_NEED_WRITE, 0,
+     "no KeFlushIoBuffers before a write (the data dirty in processor 0's L1): needs a write"},
+    {"mpdpc-bug-S01", TT_NEED_RW | TT_NEED_LARGE, 8192,
+     "the DPC clears the ISR's bits after it started the next operation: needs a request of "
+     "several operations (at most 2 pages each), i.e. longer than 8 KiB"},
+    {"mpdpc-bug-S03", TT_NEED_RW, 0,
+     "maps before AdapterControl ran; torture runs S03 twins with --deferred-grant: any read "
+     "or write"},
     {"pio-bug-A07", TT_NEED_RW, 0, "copies through the user VA: any read or write"},
     {"plumbed-bug-C03", TT_NEED_READ, 0,
      "the DPC trusts MSI ordering and reads the buffer before FlushAdapterBuffers: needs a "

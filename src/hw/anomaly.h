@@ -1,10 +1,15 @@
-/* The seed's anomaly as three runnable scenarios on one cache line, each with or without the
+/* The seed's anomaly as four runnable scenarios on one cache line, each with or without the
  * cache maintenance a correct driver does at that point:
  *  stale-device-read   the CPU writes a line, the device reads memory (stale bytes);
  *  eviction-over-dma   the device writes memory, a later eviction of the CPU's dirty line
  *                      overwrites the DMA data;
- *  stale-cpu-read      the CPU reads a stale clean line after the device wrote memory.
- * Each step's state (cache line, memory, device) is drawn as ASCII text for the caller.  Used
+ *  stale-cpu-read      the CPU reads a stale clean line after the device wrote memory;
+ *  other-processor     processor 1 writes the line (dirty in ITS L1), processor 0 reads it
+ *                      (supplied cache to cache: 1 Owned, 0 Shared, memory still stale) and
+ *                      starts the DMA: the device reads stale memory unless the clean acts on
+ *                      every processor's caches (the seed's "one or more processor caches").
+ *                      Run on at least two processors whatever the profile says.
+ * Each step's state (cache line per processor, memory, device) is drawn as ASCII text.  Used
  * by `dmacoh demo` and by the tests; the adversary is switched off so that only the model's
  * ordinary behaviour is shown. */
 #ifndef DC_ANOMALY_H
@@ -16,6 +21,7 @@ enum dc_anomaly {
 	DC_ANOMALY_STALE_DEVICE_READ,
 	DC_ANOMALY_EVICTION_OVER_DMA,
 	DC_ANOMALY_STALE_CPU_READ,
+	DC_ANOMALY_OTHER_PROCESSOR,
 	DC_ANOMALY_COUNT
 };
 const char *dc_anomaly_name(enum dc_anomaly a);
