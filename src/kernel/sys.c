@@ -152,6 +152,13 @@ void dc_sys_destroy(struct dc_sys *s)
 	dc_ob_destroy(s);
 	for (unsigned i = 0; i < s->n_drvs; i++) {
 		struct dc_driver *drv = s->drvs[i];
+		/* Device objects the driver never deleted go away with the system (their
+		 * extensions are in the arena: dc_io_ext_fini). */
+		for (PDEVICE_OBJECT dev = drv->obj ? drv->obj->DeviceObject : NULL, next; dev;
+		     dev = next) {
+			next = dev->NextDevice;
+			free(dev);
+		}
 		free(drv->ext);
 		free(drv->obj);
 		free(drv);
