@@ -368,21 +368,16 @@ static IRP *irp_mem(struct dc_sys *s, size_t sz)
 
 /* A completed IRP, or a freed one whose bytes are still quarantined: a driver that calls a
  * routine with it touches what it no longer owns (S02). */
-static bool irp_gone(const struct dc_sys *s, const void *irp)
+bool dc_io_irp_completed(const struct dc_sys *s, const void *irp)
 {
 	ssize_t k = irp_slot(s, irp);
 	return k >= 0 && (s->irp_state[k] == IRPS_COMPLETED || s->irp_state[k] == IRPS_FREED);
 }
 
-bool dc_io_irp_completed(const struct dc_sys *s, const void *irp)
-{
-	return irp_gone(s, irp);
-}
-
 /* Reports the touch when the IRP is gone: true then (the caller does nothing more with it). */
 bool dc_io_irp_touch(struct dc_sys *s, PIRP irp, const char *routine, const void *pc)
 {
-	if (!irp_gone(s, irp))
+	if (!dc_io_irp_completed(s, irp))
 		return false;
 	irp_life(s, irp, DC_IRPL_TOUCH, routine, pc);
 	return true;
@@ -462,10 +457,12 @@ NTSTATUS IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 		return STATUS_INVALID_PARAMETER;
 	}
 	if (dc_io_irp_touch(s, Irp, "IoCallDriver", RA())) {
-		/* Completed (and maybe freed): sending it on would complete it twice. */
-		if (irp_slot(s, Irp) >= 0 && s->irp_state[irp_slot(s, Irp)] == IRPS_FREED)
+		/* Completed (and maybe freed): sending it on would complete it twice.  A touched
+		 * IRP is in the span (dc_io_irp_touch), so it has a slot. */
+		ssize_t k = irp_slot(s, Irp);
+		if (s->irp_state[k] == IRPS_FREED)
 			return STATUS_INVALID_PARAMETER;
-		s->irp_state[irp_slot(s, Irp)] = IRPS_LIVE;
+		s->irp_state[k] = IRPS_LIVE;
 		irp_life(s, Irp, DC_IRPL_OWNED, NULL, NULL);
 	}
 	Irp->CurrentLocation--;
