@@ -222,6 +222,9 @@ enum dc_sync_op {
 	DC_SYNC_FORGET, /* [obj, obj + arg) is new memory: accesses before it do not count */
 	DC_SYNC_LOWER,  /* processor `arg` dropped below DISPATCH_LEVEL: what it ran at or
 	                 * above is ordered before the DPCs it runs from now on */
+	DC_SYNC_DEVICE, /* the running context read a device's register (a port, MMIO, the DMA
+	                 * counter) or was told a transfer completed: it knows what the devices
+	                 * wrote to memory so far */
 };
 
 enum dc_ctx_kind { DC_CTX_THREAD, DC_CTX_ISR, DC_CTX_DPC, DC_CTX_WORKITEM, DC_CTX_KIND_COUNT };

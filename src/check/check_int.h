@@ -33,15 +33,18 @@ struct dc_machine;
 /* What only pages with DMA history need. */
 struct dc_pext {
 	uint64_t d[DC_SH_WORDS];      /* bytes the device wrote since the CPU last synchronised */
+	uint64_t pr[DC_SH_WORDS];     /* of those, bytes the CPU had read since that sync (polled) */
 	uint64_t stale[DC_SH_LWORDS]; /* lines whose cached copy predates a device write (real) */
 	uint8_t *mf;                  /* per line: DC_MF_* */
 	uint32_t *cand;               /* per line: finding (index + 1) that a manifestation marks */
+	uint32_t *stamp;              /* per line: the last device write's (dc_race_dev_write) */
 };
 
 struct dc_pshadow {
 	uint64_t w[DC_SH_WORDS];  /* bytes the CPU wrote since the last flush covering them */
 	uint64_t t[DC_SH_LWORDS]; /* lines the CPU touched since the last flush (may be cached) */
 	uint64_t pw[DC_SH_WORDS]; /* bytes driver code wrote since KeFlushIoBuffers(read) (C06) */
+	uint64_t r[DC_SH_WORDS];  /* bytes the CPU read since the last flush covering them */
 	uint32_t owned;           /* pieces of open transfers on this page */
 	bool watch;               /* the slow path must look: owned, device bytes, stale lines */
 	struct dc_pext *ext;
@@ -293,6 +296,7 @@ void dc_shadow_free(struct dc_check *c);
 /* Bit helpers over a page's byte bitmap (offsets in the page, len > 0, off + len <= 4096). */
 void dc_bits_set(uint64_t *bm, uint32_t off, uint32_t len);
 void dc_bits_clear(uint64_t *bm, uint32_t off, uint32_t len);
+void dc_bits_copy(uint64_t *dst, const uint64_t *src, uint32_t off, uint32_t len);
 uint32_t dc_bits_count(const uint64_t *bm, uint32_t off, uint32_t len);
 /* First set bit in [off, off + len), or -1. */
 int dc_bits_first(const uint64_t *bm, uint32_t off, uint32_t len);
@@ -333,6 +337,12 @@ void dc_race_host_access(void *opaque, const void *va, uint32_t len, bool write,
 void dc_race_atomic(void *opaque, const void *va, uint32_t len, int mo, bool rmw);
 void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t arg);
 void dc_race_kev(struct dc_check *c, const struct dc_kev *e);
+/* C04's knowledge of device writes (race.c's opening comment): a device write's stamp (0: not
+ * followed); the running context learns the writes stamped below `stamp`, or all so far; whether
+ * it knows the write stamped `stamp` (true when not followed). */
+uint32_t dc_race_dev_write(struct dc_check *c);
+void dc_race_dev_learn(struct dc_check *c, uint32_t stamp, bool all);
+bool dc_race_dev_known(struct dc_check *c, uint32_t stamp);
 
 /* options.c */
 int dc_supp_load(struct dc_check *c, const char *path, char *err, size_t errlen);

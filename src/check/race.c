@@ -17,7 +17,16 @@
  * more than DC_RACE_MAX_CTX contexts (detection then stops, deterministically), fences (an
  * atomic is an acquire and/or release of its own address only), races with device DMA (the
  * C rules' business), and an eviction policy as clever as TSan's (a full cell loses its
- * slot chosen by the clock, so a race may be missed, never invented). */
+ * slot chosen by the clock, so a race may be missed, never invented).
+ *
+ * The devices, together, are one more column of the clocks (dev_col), for C04: each device
+ * write to a cached common buffer takes a stamp; a context knows the writes stamped below its
+ * entry in that column.  It learns all writes so far when an interrupt is delivered to it,
+ * when it reads a device's register or flushes, and a write's predecessors when it reads
+ * bytes a device wrote (a descriptor says its data is there); what it knows flows along the
+ * happens-before edges as the rest of its clock does.  A stale read is judged only of a write
+ * the reader knew about: one that lands while the driver is between its flush and its reads
+ * (a device runs as the driver polls) is read as it is, by the protocol that polls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +114,7 @@ struct dc_race {
 		int mo;
 		bool rmw;
 	} atomic[DC_RACE_MAX_CTX];
+	uint16_t dev_col; /* the devices' column (see the opening comment) */
 	/* S02: the kernel's IRP span (one IRP per DC_IRP_SLOT bytes) and each slot's IRP. */
 	uintptr_t irp_lo;
 	uint64_t irp_size;
@@ -213,6 +223,36 @@ static void acquire_init(struct dc_race *r)
 		vc_join(vc_of(r, r->cur), r->init_vc, r->n_ctx);
 		x->gen = r->init_gen;
 	}
+}
+
+/* --- What contexts know of the devices' writes (C04) ---------------------------------------- */
+
+static void dev_learn(struct dc_race *r, uint32_t below)
+{
+	uint32_t *k = &vc_of(r, r->cur)[r->dev_col];
+	if (below > *k)
+		*k = below;
+}
+
+uint32_t dc_race_dev_write(struct dc_check *c)
+{
+	struct dc_race *r = c->race;
+	if (!r || r->off)
+		return 0;
+	return ++vc_of(r, r->dev_col)[r->dev_col];
+}
+
+void dc_race_dev_learn(struct dc_check *c, uint32_t stamp, bool all)
+{
+	struct dc_race *r = c->race;
+	if (r && !r->off)
+		dev_learn(r, all ? vc_of(r, r->dev_col)[r->dev_col] + 1 : stamp);
+}
+
+bool dc_race_dev_known(struct dc_check *c, uint32_t stamp)
+{
+	struct dc_race *r = c->race;
+	return !r || r->off || !stamp || stamp < vc_of(r, r->cur)[r->dev_col];
 }
 
 /* --- Synchronisation objects ---------------------------------------------------------------- */
@@ -682,10 +722,16 @@ void dc_race_kev(struct dc_check *c, const struct dc_kev *e)
  * what the one left had entered is kept, the one of `obj` taken back.  False: detection off. */
 static bool switch_stack(struct dc_race *r, const void *obj, uint16_t tctx)
 {
-	/* (The context running before the first switch is not known by its object: an ISR it
-	 * is in at that switch goes on as the thread.  Its first switch is, in practice, a wait.)
-	 */
-	if (r->depth && r->running && r->running != obj) {
+	/* The context that ran from the start is named before the first switch away from it
+	 * (thread.c): it keeps what it entered -- a DPC preempted there (--schedule) is still
+	 * the DPC when the thread runs again. */
+	if (!r->running) {
+		r->running = obj;
+		r->stack[0] = tctx;
+		r->cur = r->stack[r->depth];
+		return true;
+	}
+	if (r->depth && r->running != obj) {
 		unsigned k = 0;
 		while (k < DC_RACE_SAVED && r->saved[k].key)
 			k++;
@@ -764,6 +810,8 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 		r->stack[++r->depth] = r->cur = (uint16_t)i;
 		acquire_init(r);
 		acquire(r, obj);
+		if (arg == DC_CTX_ISR)
+			dev_learn(r, vc_of(r, r->dev_col)[r->dev_col] + 1);
 		/* A DPC runs when its processor is below DISPATCH_LEVEL: after what the processor
 		 * ran at or above it. */
 		if (arg == DC_CTX_DPC)
@@ -778,6 +826,9 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 		break;
 	case DC_SYNC_FORGET:
 		forget(r, obj, arg);
+		break;
+	case DC_SYNC_DEVICE:
+		dev_learn(r, vc_of(r, r->dev_col)[r->dev_col] + 1);
 		break;
 	case DC_SYNC_LOWER:
 		if (arg < 64) {
@@ -807,6 +858,8 @@ int dc_race_create(struct dc_check *c)
 	c->race = r;
 	int t0 = thread_ctx(r, 0);
 	r->cur = r->stack[0] = (uint16_t)(t0 < 0 ? 0 : t0);
+	int dev = ctx_new(r, DC_CTX_KIND_COUNT, 0); /* not a context: nothing runs in it */
+	r->dev_col = (uint16_t)(dev < 0 ? 0 : dev);
 	return 0;
 }
 

@@ -58,13 +58,14 @@ struct dc_pext *dc_shadow_ext(struct dc_check *c, struct dc_pshadow *ps)
 {
 	if (ps->ext)
 		return ps->ext;
-	struct dc_pext *x = calloc(1, sizeof(*x) + (size_t)c->nl * (sizeof(uint32_t) + 1));
+	struct dc_pext *x = calloc(1, sizeof(*x) + (size_t)c->nl * (2 * sizeof(uint32_t) + 1));
 	if (!x) {
 		c->oom = true;
 		return NULL;
 	}
 	x->cand = (uint32_t *)(x + 1);
-	x->mf = (uint8_t *)(x->cand + c->nl);
+	x->stamp = x->cand + c->nl;
+	x->mf = (uint8_t *)(x->stamp + c->nl);
 	ps->ext = x;
 	return x;
 }
@@ -121,6 +122,16 @@ void dc_bits_set(uint64_t *bm, uint32_t off, uint32_t len)
 	}
 	if (len)
 		bm[off >> 6] |= word_mask(0, len);
+}
+
+void dc_bits_copy(uint64_t *dst, const uint64_t *src, uint32_t off, uint32_t len)
+{
+	while (len) {
+		uint32_t b = off & 63, n = DC_MIN(len, 64 - b);
+		uint64_t m = word_mask(b, n);
+		dst[off >> 6] = (dst[off >> 6] & ~m) | (src[off >> 6] & m);
+		off += n, len -= n;
+	}
 }
 
 void dc_bits_clear(uint64_t *bm, uint32_t off, uint32_t len)

@@ -284,6 +284,7 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 {
 	if (!len)
 		return;
+	uint32_t learnt = 0;
 	uint64_t ls = line_size(c);
 	uint64_t lo = pa & ~(ls - 1), hi = (pa + len + ls - 1) & ~(ls - 1);
 	EACH_PAGE(lo, hi - lo, q, n)
@@ -297,13 +298,21 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 		if (pio_read)
 			dc_bits_clear(ps->pw, off, (uint32_t)n);
 		dc_bits_clear(ps->t, l0, cnt);
+		dc_bits_clear(ps->r, off, (uint32_t)n);
 		if (ps->ext) {
+			for (uint32_t l = l0; l < l0 + cnt; l++)
+				learnt = DC_MAX(learnt, ps->ext->stamp[l]);
+			dc_bits_clear(ps->ext->pr, off, (uint32_t)n);
 			memset(ps->ext->mf + l0, 0, cnt * sizeof(*ps->ext->mf));
 			memset(ps->ext->cand + l0, 0, cnt * sizeof(*ps->ext->cand));
 			dc_bits_clear(ps->ext->d, off, (uint32_t)n);
 			dc_shadow_rewatch(ps);
 		}
 	}
+	/* The flushing context reads these lines as the device left them: it knows the writes
+	 * that put them there, and what the devices wrote before those (C04, race.c). */
+	if (learnt)
+		dc_race_dev_learn(c, learnt + 1, false);
 	/* What open transfers snapshotted for these lines is settled now. */
 	for (size_t i = 0; i < c->n_xf; i++) {
 		struct dc_xfer *x = c->xf[i];
@@ -560,6 +569,7 @@ void dc_chk_judge_common(struct dc_check *c, const struct dc_common *b, uint32_t
 	if (!b->cached)
 		return;
 	struct cb_hit h01 = {0, 0, NULL}, h02 = {0, 0, NULL}, h05 = {0, 0, NULL};
+	uint32_t stamp = dev_write ? dc_race_dev_write(c) : 0;
 	EACH_PAGE(pa, len, q, n)
 	{
 		struct dc_pshadow *ps = dc_shadow_get(c, q);
@@ -583,6 +593,11 @@ void dc_chk_judge_common(struct dc_check *c, const struct dc_common *b, uint32_t
 		struct dc_pext *x = dev_write ? dc_shadow_ext(c, ps) : NULL;
 		if (x) {
 			dc_bits_set(x->d, off, (uint32_t)n);
+			/* Bytes the CPU read since its last sync and the device now changes: a
+			 * copy of them may be in its cache, whatever it knows (polling). */
+			dc_bits_copy(x->pr, ps->r, off, (uint32_t)n);
+			for (uint32_t l = line_of(c, q); l <= line_of(c, q + n - 1); l++)
+				x->stamp[l] = stamp;
 			ps->watch = true;
 		}
 	}
@@ -690,10 +705,17 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 		return;
 	bool stale_read =
 	    pc && !write && dc_bit_test(x->stale, l) && cached_differs(c, ps, pa, len);
+	/* A device write the reader did not know about (race.c): it landed while the driver
+	 * polled, after its flush; what the read returns is the protocol's business. */
+	bool known = write || !pc || dc_race_dev_known(c, x->stamp[l]) ||
+	             dc_bits_first(x->pr, off, len) >= 0;
+	if (!write && pc)
+		dc_race_dev_learn(c, x->stamp[l], false);
 	if (write) {
 		dc_bits_clear(x->d, off, len);
+		dc_bits_clear(x->pr, off, len);
 		dc_shadow_rewatch(ps);
-	} else if (!in_xfer && pc && dc_bits_first(x->d, off, len) >= 0) {
+	} else if (!in_xfer && pc && known && dc_bits_first(x->d, off, len) >= 0) {
 		struct dc_finding f = dc_chk_fnd(DC_RULE_C04, pc, t);
 		uint32_t piece = 0;
 		struct dc_common *b = dc_chk_common_by_pa(c, pa, &piece);
@@ -748,6 +770,10 @@ void dc_chk_on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t le
 		}
 		if (pc)
 			ps->wpc[l] = pc;
+	} else if (DC_LIKELY((off & 63) + len <= 64)) {
+		ps->r[off >> 6] |= (len >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1) << (off & 63);
+	} else {
+		dc_bits_set(ps->r, off, len);
 	}
 	if (pc)
 		ps->tpc[l] = pc;

@@ -827,6 +827,7 @@ static ULONG read_counter(struct dc_sys *s, PDMA_ADAPTER DmaAdapter, const char 
 	struct dc_adapter *a = dc_dmap_check_adapter(s, DmaAdapter, DC_KEV_NONE, routine, pc);
 	if (!a || a->master || a->channel < 0)
 		return 0;
+	dc_ksync(s, DC_SYNC_DEVICE, NULL, 0); /* the count says what the device wrote */
 	return dc_i8237_hal_read_counter(s->dma, (unsigned)a->channel);
 }
 

@@ -95,6 +95,7 @@ static VOID soc_dpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
 	                   .logical = (uint64_t)c->dev_addr.QuadPart,
 	                   .status = (int64_t)st};
 	dc_kev_emit(c->a->s, &e);
+	dc_ksync(c->a->s, DC_SYNC_DEVICE, NULL, 0); /* told the transfer is done */
 	cr(&c->a->pub, pdo, c->cr_ctx, st);
 }
 

@@ -158,6 +158,7 @@ struct dc_sys {
 	uint64_t bugchecks;
 	/* Threads (thread.c): the application's first, then system threads in creation order. */
 	struct dc_kthread *threads, *cur_thread, *prev_thread;
+	bool first_thread_told; /* the observers were told which thread ran before any switch */
 	unsigned thread_seq;
 	uint64_t thread_seq_all;      /* contexts created (their order) */
 	struct dc_kthread *ctx_spare; /* ended interrupt and DPC contexts, kept for their stacks */

@@ -923,6 +923,7 @@ static uint64_t reg_read(struct dc_sys *s, const volatile void *p, unsigned size
 		} else {
 			v = dc_bus_mmio_read(&s->m->bus, pa, size);
 		}
+		dc_ksync(s, DC_SYNC_DEVICE, NULL, 0); /* a status register says what was done */
 	} else if ((uintptr_t)p - (uintptr_t)s->iospace < DC_IOSPACE_SIZE) {
 		struct dc_kev e = {.type = DC_KEV_BAD_ACCESS,
 		                   .routine = "register read outside any MmMapIoSpace mapping",
@@ -998,6 +999,7 @@ REG_RW(ULONG64, ULONG64, 8)
 static uint32_t port_read(struct dc_sys *s, const void *port, unsigned size)
 {
 	uint32_t v = dc_bus_port_read(&s->m->bus, (uint32_t)(uintptr_t)port & 0xFFFF, size);
+	dc_ksync(s, DC_SYNC_DEVICE, NULL, 0); /* a status port says what was done */
 	dc_sys_advance(s, PORT_NS);
 	return v;
 }

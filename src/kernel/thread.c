@@ -223,6 +223,12 @@ static void switch_to(struct dc_sys *s, struct dc_kthread *from, struct dc_kthre
 		to->state = T_RUNNING;
 	/* Each context runs on its processor. */
 	from->cpu_now = dc_machine_cpu(s->m);
+	/* The thread that ran from the start (what it entered, an ISR or a DPC delivered on its
+	 * stack, is its) is named once, before the first switch away from it. */
+	if (!s->first_thread_told) {
+		s->first_thread_told = true;
+		dc_ksync(s, DC_SYNC_THREAD, from, from->id);
+	}
 	dc_mp_enter(s, to->cpu_now);
 	dc_ksync(s, DC_SYNC_THREAD, to, to->id);
 	if (s->mp.sched != DC_SCHED_NONE) {
