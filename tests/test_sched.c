@@ -649,6 +649,10 @@ DC_TEST(sched_ring_polls_and_preempted_dpc_stay_clean)
 	    {"ring", "pc",
 	     "count=49,read=42,write=41,ioctl=4,size=396-750,align=page,zone=high,outstanding=8",
 	     "94738"},
+	    /* The same DPC re-reads a descriptor it polled: of the copy the poll read. */
+	    {"ring", "pc",
+	     "count=204,read=65,write=38,ioctl=3,size=119-7088,align=page,zone=any,outstanding=4",
+	     "463755"},
 	    {"ring-uncached", "noncoherent",
 	     "count=72,read=30,write=60,ioctl=10,size=24-181,align=page,zone=dma32,outstanding=8",
 	     "945175"},

@@ -737,6 +737,13 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 		int idx = dc_finding_add_access(c, &f);
 		if (idx >= 0)
 			x->cand[l] = (uint32_t)idx + 1;
+	} else if (!in_xfer && pc && dc_bits_first(x->d, off, len) >= 0) {
+		/* The poll read the line as the device left it (the driver goes on only if it
+		 * did): its later reads of the line are of that copy, not stale. */
+		uint32_t lo = l << c->ls, n = (uint32_t)line_size(c);
+		dc_bits_clear(x->d, lo, n);
+		dc_bits_clear(x->pr, lo, n);
+		dc_shadow_rewatch(ps);
 	}
 	if (stale_read && pc)
 		manifest_line(c, ps, l, DC_MF_CPU_READ_STALE);
