@@ -262,7 +262,7 @@ static struct dc_sys *sched_sys(uint32_t cpus, const char *policy, uint64_t seed
 	struct dc_sys *s = mp_sys("noncoherent", cpus);
 	if (!s)
 		return NULL;
-	if (dc_sys_set_schedule(s, policy, seed, 0, 0)) {
+	if (dc_sys_set_schedule(s, policy, seed, 0, 0, 0)) {
 		dc_sys_destroy(s);
 		return NULL;
 	}

@@ -98,7 +98,7 @@ static void run_cell(const char *path, const char *plat, struct cell *c)
 	 * tests/test_race_irp.c bounds the seeds). */
 	if (strstr(path, "-bug-S02")) {
 		w.cancel = 1;
-		dc_sys_set_schedule(t.s, "random", 1, 0, 0);
+		dc_sys_set_schedule(t.s, "random", 1, 0, 0, 0);
 	}
 	struct dc_run_stats rs;
 	if (!dc_tool_session_run(&t, &w, &rs, NULL, NULL, err, sizeof(err))) {

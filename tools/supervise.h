@@ -41,6 +41,7 @@ struct dc_run_ctx {
 	const char *sched;     /* --schedule (NULL: none) */
 	uint64_t sched_seed;
 	uint32_t sched_every;
+	uint64_t sched_steps; /* PCT's k (--schedule-steps, else estimated from the workload) */
 	struct timespec w0;
 	/* The session (machine and checker built before the fork). */
 	struct dc_tool_session t;

@@ -70,7 +70,10 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "The CPU may hold a line of the buffer from before the device wrote it (an earlier "
          "read, a speculative fill), and then reads the old bytes.  Typical: a cache-enabled "
          "common buffer (descriptor ring, mailbox) read without KeFlushIoBuffers after the "
-         "device wrote it.",
+         "device wrote it.  Judged on writes the reader knew of (an interrupt, a register read, "
+         "a flush or a read of what the device wrote after them told it), and on bytes it "
+         "had read before the device changed them (polling a cached copy); a write that "
+         "lands while the driver polls after its flush is read as it is.",
          "the read hit a cached copy older than the device's data and the bytes differ",
          "Call KeFlushIoBuffers(Mdl, TRUE, TRUE) on the common buffer's MDL after the device "
          "wrote and before reading, or allocate it with CacheEnabled = FALSE."},

@@ -326,7 +326,7 @@ void dc_spin_release(struct dc_sys *s, PKSPIN_LOCK l, const void *pc)
 #define DC_PCT_K 20000u
 
 int dc_sys_set_schedule(struct dc_sys *s, const char *policy, uint64_t seed, uint32_t every,
-                        uint32_t depth)
+                        uint32_t depth, uint64_t steps)
 {
 	enum dc_sched_policy p;
 	if (!policy || !strcmp(policy, "none"))
@@ -339,7 +339,7 @@ int dc_sys_set_schedule(struct dc_sys *s, const char *policy, uint64_t seed, uin
 		p = DC_SCHED_PCT;
 	else
 		return DC_ERR_INVAL;
-	dc_sched_configure(s, p, seed, every, depth ? depth : 3, DC_PCT_K);
+	dc_sched_configure(s, p, seed, every, depth ? depth : 3, steps ? steps : DC_PCT_K);
 	return DC_OK;
 }
 

@@ -160,9 +160,10 @@ uint64_t dc_sys_now(const struct dc_sys *s);
 /* The seeded scheduler (src/kernel/sched.c, docs/machine.md "Processors"): policy "random",
  * "round-robin" or "pct" (NULL or "none": no preemption, the default), its seed, a preemption
  * point every `every` instrumented accesses besides the kernel calls (0: kernel calls only),
- * PCT's depth d (0: 3).  DC_ERR_INVAL for an unknown policy. */
+ * PCT's depth d (0: 3) and its bound k on the run's steps, the range its change points are drawn
+ * from (0: 20000; best near the run's real step count).  DC_ERR_INVAL for an unknown policy. */
 int dc_sys_set_schedule(struct dc_sys *s, const char *policy, uint64_t seed, uint32_t every,
-                        uint32_t depth);
+                        uint32_t depth, uint64_t steps);
 /* What the scheduler did: preemption points passed, context switches, a hash of the
  * interleaving (which context ran on which processor after which point). */
 void dc_sys_schedule_stats(const struct dc_sys *s, uint64_t *points, uint64_t *switches,
