@@ -575,7 +575,7 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "signalled an event the caller waits on), and save it there in the device extension "
          "(G8)."},
     [DC_RULE_L01] =
-        {"L01", "spin-lock-self-deadlock", DC_SEV_ERROR, "", "0x0F",
+        {"L01", "spin-lock-self-deadlock", DC_SEV_ERROR, "", "",
          "a spin lock is acquired by the processor that already holds it (a second acquire on "
          "one path, or an ISR or DPC taking a lock the code it interrupted holds)",
          "L01 spin-lock-self-deadlock: ROUTINE of a spin lock this processor holds [acquired "
@@ -589,7 +589,8 @@ static const struct dc_rule_info rules[DC_RULE_COUNT] = {
          "Release the lock before calling code that takes it again, or split the routine into "
          "a locked and an unlocked variant; a lock shared with an ISR is taken with "
          "KeSynchronizeExecution or KeAcquireInterruptSpinLock, which raise to the ISR's "
-         "SynchronizeIrql so the ISR cannot interrupt the holder."},
+         "SynchronizeIrql so the ISR cannot interrupt the holder.",
+         "0x0F SPIN_LOCK_ALREADY_OWNED"},
     [DC_RULE_L02] =
         {"L02", "lock-order-inversion", DC_SEV_ERROR, "", "",
          "two spin locks are acquired in both orders (A then B on one path, B then A on "
