@@ -38,6 +38,7 @@ struct dc_pext {
 	uint8_t *mf;                  /* per line: DC_MF_* */
 	uint32_t *cand;               /* per line: finding (index + 1) that a manifestation marks */
 	uint32_t *stamp;              /* per line: the last device write's (dc_race_dev_write) */
+	uint32_t *fseq;               /* per line: its last flush's dc_race_dev_flush_seq */
 };
 
 struct dc_pshadow {
@@ -46,6 +47,7 @@ struct dc_pshadow {
 	uint64_t pw[DC_SH_WORDS]; /* bytes driver code wrote since KeFlushIoBuffers(read) (C06) */
 	uint64_t r[DC_SH_WORDS];  /* bytes the CPU read since the last flush covering them */
 	uint32_t owned;           /* pieces of open transfers on this page */
+	uint32_t fseq;            /* the last flush of a part of it (dc_pext.fseq before there is one) */
 	bool watch;               /* the slow path must look: owned, device bytes, stale lines */
 	struct dc_pext *ext;
 	const void **wpc;        /* per line: the last driver instruction that wrote it */
@@ -343,6 +345,10 @@ void dc_race_kev(struct dc_check *c, const struct dc_kev *e);
 uint32_t dc_race_dev_write(struct dc_check *c);
 void dc_race_dev_learn(struct dc_check *c, uint32_t stamp, bool all);
 bool dc_race_dev_known(struct dc_check *c, uint32_t stamp);
+/* A flush's place in the order of flushes and learnings; whether the running context heard from
+ * a device itself (an interrupt, a register) after the flush of that place. */
+uint32_t dc_race_dev_flush_seq(struct dc_check *c);
+bool dc_race_dev_heard_since(struct dc_check *c, uint32_t seq);
 
 /* options.c */
 int dc_supp_load(struct dc_check *c, const char *path, char *err, size_t errlen);

@@ -24,9 +24,11 @@
  * entry in that column.  It learns all writes so far when an interrupt is delivered to it,
  * when it reads a device's register or flushes, and a write's predecessors when it reads
  * bytes a device wrote (a descriptor says its data is there); what it knows flows along the
- * happens-before edges as the rest of its clock does.  A stale read is judged only of a write
- * the reader knew about: one that lands while the driver is between its flush and its reads
- * (a device runs as the driver polls) is read as it is, by the protocol that polls. */
+ * happens-before edges as the rest of its clock does.  A stale read is judged of a write the
+ * reader knew about, or of any write since the line's last flush when the reader itself
+ * heard from a device (an interrupt, a register) after that flush: the flush had to come
+ * after.  A write that lands while the driver is between its flush and its reads (a device
+ * runs as the driver polls) is read as it is, by the protocol that polls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,8 @@ struct dc_race {
 		bool rmw;
 	} atomic[DC_RACE_MAX_CTX];
 	uint16_t dev_col; /* the devices' column (see the opening comment) */
+	uint32_t dev_seq; /* orders flushes and what contexts learn of the devices themselves */
+	uint32_t kseq[DC_RACE_MAX_CTX]; /* per context: dev_seq of its last own learning */
 	/* S02: the kernel's IRP span (one IRP per DC_IRP_SLOT bytes) and each slot's IRP. */
 	uintptr_t irp_lo;
 	uint64_t irp_size;
@@ -247,6 +251,18 @@ void dc_race_dev_learn(struct dc_check *c, uint32_t stamp, bool all)
 	struct dc_race *r = c->race;
 	if (r && !r->off)
 		dev_learn(r, all ? vc_of(r, r->dev_col)[r->dev_col] + 1 : stamp);
+}
+
+uint32_t dc_race_dev_flush_seq(struct dc_check *c)
+{
+	struct dc_race *r = c->race;
+	return r && !r->off ? ++r->dev_seq : 0;
+}
+
+bool dc_race_dev_heard_since(struct dc_check *c, uint32_t seq)
+{
+	struct dc_race *r = c->race;
+	return !r || r->off || r->kseq[r->cur] > seq;
 }
 
 bool dc_race_dev_known(struct dc_check *c, uint32_t stamp)
@@ -810,8 +826,10 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 		r->stack[++r->depth] = r->cur = (uint16_t)i;
 		acquire_init(r);
 		acquire(r, obj);
-		if (arg == DC_CTX_ISR)
+		if (arg == DC_CTX_ISR) {
 			dev_learn(r, vc_of(r, r->dev_col)[r->dev_col] + 1);
+			r->kseq[r->cur] = ++r->dev_seq;
+		}
 		/* A DPC runs when its processor is below DISPATCH_LEVEL: after what the processor
 		 * ran at or above it. */
 		if (arg == DC_CTX_DPC)
@@ -829,6 +847,7 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 		break;
 	case DC_SYNC_DEVICE:
 		dev_learn(r, vc_of(r, r->dev_col)[r->dev_col] + 1);
+		r->kseq[r->cur] = ++r->dev_seq;
 		break;
 	case DC_SYNC_LOWER:
 		if (arg < 64) {

@@ -58,14 +58,17 @@ struct dc_pext *dc_shadow_ext(struct dc_check *c, struct dc_pshadow *ps)
 {
 	if (ps->ext)
 		return ps->ext;
-	struct dc_pext *x = calloc(1, sizeof(*x) + (size_t)c->nl * (2 * sizeof(uint32_t) + 1));
+	struct dc_pext *x = calloc(1, sizeof(*x) + (size_t)c->nl * (3 * sizeof(uint32_t) + 1));
 	if (!x) {
 		c->oom = true;
 		return NULL;
 	}
 	x->cand = (uint32_t *)(x + 1);
 	x->stamp = x->cand + c->nl;
-	x->mf = (uint8_t *)(x->stamp + c->nl);
+	x->fseq = x->stamp + c->nl;
+	x->mf = (uint8_t *)(x->fseq + c->nl);
+	for (uint32_t l = 0; l < c->nl; l++)
+		x->fseq[l] = ps->fseq;
 	ps->ext = x;
 	return x;
 }

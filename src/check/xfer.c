@@ -284,7 +284,7 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 {
 	if (!len)
 		return;
-	uint32_t learnt = 0;
+	uint32_t learnt = 0, seq = dc_race_dev_flush_seq(c);
 	uint64_t ls = line_size(c);
 	uint64_t lo = pa & ~(ls - 1), hi = (pa + len + ls - 1) & ~(ls - 1);
 	EACH_PAGE(lo, hi - lo, q, n)
@@ -299,9 +299,12 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 			dc_bits_clear(ps->pw, off, (uint32_t)n);
 		dc_bits_clear(ps->t, l0, cnt);
 		dc_bits_clear(ps->r, off, (uint32_t)n);
+		ps->fseq = seq;
 		if (ps->ext) {
-			for (uint32_t l = l0; l < l0 + cnt; l++)
+			for (uint32_t l = l0; l < l0 + cnt; l++) {
 				learnt = DC_MAX(learnt, ps->ext->stamp[l]);
+				ps->ext->fseq[l] = seq;
+			}
 			dc_bits_clear(ps->ext->pr, off, (uint32_t)n);
 			memset(ps->ext->mf + l0, 0, cnt * sizeof(*ps->ext->mf));
 			memset(ps->ext->cand + l0, 0, cnt * sizeof(*ps->ext->cand));
@@ -705,10 +708,10 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 		return;
 	bool stale_read =
 	    pc && !write && dc_bit_test(x->stale, l) && cached_differs(c, ps, pa, len);
-	/* A device write the reader did not know about (race.c): it landed while the driver
-	 * polled, after its flush; what the read returns is the protocol's business. */
+	/* A device write the reader did not know about and that landed after the line's flush
+	 * (race.c): it polled there; what the read returns is the protocol's business. */
 	bool known = write || !pc || dc_race_dev_known(c, x->stamp[l]) ||
-	             dc_bits_first(x->pr, off, len) >= 0;
+	             dc_race_dev_heard_since(c, x->fseq[l]) || dc_bits_first(x->pr, off, len) >= 0;
 	if (!write && pc)
 		dc_race_dev_learn(c, x->stamp[l], false);
 	if (write) {
