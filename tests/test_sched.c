@@ -677,12 +677,12 @@ DC_TEST(sched_ring_polls_and_preempted_dpc_stay_clean)
 DC_TEST(sched_ring_twin_c04_caught_when_the_scan_is_interrupted)
 {
 	static struct dct_run r;
-	CHECK(dct_run_tool(&r, (const char *const[]){
-	                           "run", "--driver", "ring-bug-C04", "--platform", "pc",
-	                           "--workload",
-	                           "count=126,read=50,write=45,ioctl=5,size=1243-1271,align=any,"
-	                           "zone=dma32,outstanding=1",
-	                           "--seed", "857836", "--deterministic", NULL}));
+	CHECK(dct_run_tool(
+	    &r, (const char *const[]){"run", "--driver", "ring-bug-C04", "--platform", "pc",
+	                              "--workload",
+	                              "count=126,read=50,write=45,ioctl=5,size=1243-1271,align=any,"
+	                              "zone=dma32,outstanding=1",
+	                              "--seed", "857836", "--deterministic", NULL}));
 	CHECK_MSG(r.status == 1 && strstr(r.out, "  findings   C04 x"), "exit %d\n%s%s", r.status,
 	          r.out, r.err);
 }

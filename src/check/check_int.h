@@ -32,8 +32,8 @@ struct dc_machine;
 
 /* What only pages with DMA history need. */
 struct dc_pext {
-	uint64_t d[DC_SH_WORDS];      /* bytes the device wrote since the CPU last synchronised */
-	uint64_t pr[DC_SH_WORDS];     /* of those, bytes the CPU had read since that sync (polled) */
+	uint64_t d[DC_SH_WORDS];  /* bytes the device wrote since the CPU last synchronised */
+	uint64_t pr[DC_SH_WORDS]; /* of those, bytes the CPU had read since that sync (polled) */
 	uint64_t stale[DC_SH_LWORDS]; /* lines whose cached copy predates a device write (real) */
 	uint8_t *mf;                  /* per line: DC_MF_* */
 	uint32_t *cand;               /* per line: finding (index + 1) that a manifestation marks */
@@ -47,8 +47,8 @@ struct dc_pshadow {
 	uint64_t pw[DC_SH_WORDS]; /* bytes driver code wrote since KeFlushIoBuffers(read) (C06) */
 	uint64_t r[DC_SH_WORDS];  /* bytes the CPU read since the last flush covering them */
 	uint32_t owned;           /* pieces of open transfers on this page */
-	uint32_t fseq;            /* the last flush of a part of it (dc_pext.fseq before there is one) */
-	bool watch;               /* the slow path must look: owned, device bytes, stale lines */
+	uint32_t fseq; /* the last flush of a part of it (dc_pext.fseq before there is one) */
+	bool watch;    /* the slow path must look: owned, device bytes, stale lines */
 	struct dc_pext *ext;
 	const void **wpc;        /* per line: the last driver instruction that wrote it */
 	const void **tpc;        /* per line: the last driver instruction that touched it */

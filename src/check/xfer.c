@@ -781,7 +781,8 @@ void dc_chk_on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t le
 		if (pc)
 			ps->wpc[l] = pc;
 	} else if (DC_LIKELY((off & 63) + len <= 64)) {
-		ps->r[off >> 6] |= (len >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1) << (off & 63);
+		ps->r[off >> 6] |= (len >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1)
+		                   << (off & 63);
 	} else {
 		dc_bits_set(ps->r, off, len);
 	}
