@@ -686,3 +686,21 @@ DC_TEST(sched_ring_twin_c04_caught_when_the_scan_is_interrupted)
 	CHECK_MSG(r.status == 1 && strstr(r.out, "  findings   C04 x"), "exit %d\n%s%s", r.status,
 	          r.out, r.err);
 }
+
+/* v3sub cancels a piece when the device gives up; the piece's DmaCancelled completion comes
+ * from a DPC of its own and, under pct (torture seed 6, run 54), came after the next
+ * request's piece had started: it flushed that piece and the request hung (R02).  The
+ * driver now tags each piece's CompletionContext. */
+DC_TEST(sched_v3sub_late_cancelled_completion_ends_only_its_piece)
+{
+	static struct dct_run r;
+	CHECK(dct_run_tool(&r,
+	                   (const char *const[]){
+	                       "run", "--driver", "v3sub", "--platform", "arm-soc", "--workload",
+	                       "count=29,read=0,write=100,ioctl=0,size=5632-31232,align=page,"
+	                       "zone=dma32,outstanding=1,fault=4",
+	                       "--seed", "784710", "--deterministic", "--schedule", "pct", NULL}));
+	CHECK_MSG(r.status == 0 && strstr(r.out, "  findings   none\n") &&
+	              strstr(r.out, "0 failed, 0 hung"),
+	          "exit %d\n%s%s", r.status, r.out, r.err);
+}

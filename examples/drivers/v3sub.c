@@ -63,6 +63,18 @@ DMACOH_DRIVER("v3sub", "spififo",
 #define SF_REQUEST_LINE 3     /* its line on the SoC's DMA controller (the board's wiring) */
 #define SUB_CHUNK (36 * 1024) /* bytes asked of one MapTransferEx at most */
 
+#define SUB_PIECE_TAGS 4 /* a late completion is at most one piece behind */
+
+struct _SUB_EXTENSION;
+
+/* The CompletionContext of one MapTransferEx: which piece the completion is of.  A
+ * cancelled piece's DmaCancelled completion comes from a DPC of its own, possibly after
+ * the next request's piece has started; it must not end that one. */
+typedef struct _SUB_PIECE_TAG {
+	struct _SUB_EXTENSION *Ext;
+	ULONG Seq;
+} SUB_PIECE_TAG;
+
 typedef struct _SUB_EXTENSION {
 	PDEVICE_OBJECT Self;
 	PDEVICE_OBJECT LowerDevice;
@@ -97,6 +109,8 @@ typedef struct _SUB_EXTENSION {
 	ULONG PieceOffset;       /* Offset passed to MapTransferEx */
 	ULONG PieceRequested;    /* *Length passed */
 	ULONG PieceMapped;       /* *Length returned */
+	ULONG PieceSeq;          /* pieces started; the one in progress is this one */
+	SUB_PIECE_TAG PieceTag[SUB_PIECE_TAGS];
 
 	/* A request that ended under ProgressLock: completed (and the next one started) by
 	 * whoever holds the lock, once it has let go (StartIo takes the lock too). */
@@ -164,6 +178,7 @@ static NTSTATUS SubAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Physica
 	PDEVICE_OBJECT fdo = NULL;
 	PSUB_EXTENSION ext;
 	NTSTATUS status;
+	ULONG i;
 
 	status = IoCreateDevice(DriverObject, sizeof(SUB_EXTENSION), NULL, FILE_DEVICE_DISK,
 	                        FILE_DEVICE_SECURE_OPEN, FALSE, &fdo);
@@ -180,6 +195,8 @@ static NTSTATUS SubAddDevice(PDRIVER_OBJECT DriverObject, PDEVICE_OBJECT Physica
 	}
 	IoInitializeDpcRequest(fdo, SubDpc);
 	KeInitializeSpinLock(&ext->ProgressLock);
+	for (i = 0; i < SUB_PIECE_TAGS; i++)
+		ext->PieceTag[i].Ext = ext; /* once: read before the lock by the completion */
 	fdo->Flags |= DO_DIRECT_IO;
 	fdo->Flags &= ~DO_DEVICE_INITIALIZING;
 	return STATUS_SUCCESS;
@@ -237,14 +254,18 @@ static NTSTATUS SubStartPiece(PSUB_EXTENSION ext)
 	PDMA_ADAPTER ad = ext->DmaAdapter;
 	ULONG length = ext->Length - ext->Done;
 	NTSTATUS status;
+	SUB_PIECE_TAG *tag;
 
 	if (length > SUB_CHUNK)
 		length = SUB_CHUNK;
 	ext->PieceOffset = ext->Done;
 	ext->PieceRequested = length;
+	ext->PieceSeq++;
+	tag = &ext->PieceTag[ext->PieceSeq % SUB_PIECE_TAGS];
+	tag->Seq = ext->PieceSeq;
 	status = ad->DmaOperations->MapTransferEx(ad, ext->Mdl, ext->MapRegisterBase,
 	                                          ext->PieceOffset, 0, &length, ext->WriteToDevice,
-	                                          NULL, 0, SubDmaComplete, ext);
+	                                          NULL, 0, SubDmaComplete, tag);
 	if (!NT_SUCCESS(status))
 		return status;
 	ext->PieceMapped = length;
@@ -354,16 +375,19 @@ static VOID SubPieceEnd(PSUB_EXTENSION ext, DMA_COMPLETION_STATUS Status)
 }
 
 /* The HAL's completion DPC and the device's DPC may run at the same time on two processors:
- * each moves the request on under ProgressLock. */
+ * each moves the request on under ProgressLock.  A completion of a piece that already ended
+ * (cancelled when the device gave up, and flushed then) is only that piece's news. */
 static VOID SubDmaComplete(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
                            PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
 {
-	PSUB_EXTENSION ext = (PSUB_EXTENSION)CompletionContext;
+	SUB_PIECE_TAG *tag = (SUB_PIECE_TAG *)CompletionContext;
+	PSUB_EXTENSION ext = tag->Ext;
 
 	UNREFERENCED_PARAMETER(DmaAdapter);
 	UNREFERENCED_PARAMETER(DeviceObject);
 	KeAcquireSpinLockAtDpcLevel(&ext->ProgressLock);
-	SubPieceEnd(ext, Status);
+	if (tag->Seq == ext->PieceSeq)
+		SubPieceEnd(ext, Status);
 	SubUnlockAndFinish(ext);
 }
 
