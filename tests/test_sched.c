@@ -3,7 +3,9 @@
  * targeted, the processor routines answer for the processor running, and a buffer written on
  * one processor is dirty in that processor's L1 while the DPC on the other reads it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dctest.h"
 #include "dctool.h"
@@ -100,6 +102,8 @@ DC_TEST(sched_processor_routines)
 	CHECK_EQ(KeQueryActiveProcessors(), 0xf);
 	CHECK_EQ(KeQueryActiveProcessorCountEx(ALL_PROCESSOR_GROUPS), 4);
 	CHECK_EQ(KeQueryActiveProcessorCountEx(1), 0);
+	CHECK_EQ(KeGetRecommendedSharedDataAlignment(), s->m->cache.line_size);
+	CHECK_EQ(KeGetRecommendedSharedDataAlignment(), 64);
 	PROCESSOR_NUMBER pn = {.Group = 7, .Number = 9};
 	CHECK_EQ(KeGetCurrentProcessorNumberEx(&pn), 0);
 	CHECK_EQ(pn.Group, 0);
@@ -703,4 +707,30 @@ DC_TEST(sched_v3sub_late_cancelled_completion_ends_only_its_piece)
 	CHECK_MSG(r.status == 0 && strstr(r.out, "  findings   none\n") &&
 	              strstr(r.out, "0 failed, 0 hung"),
 	          "exit %d\n%s%s", r.status, r.out, r.err);
+}
+
+/* ring on a platform with 128-byte lines (torture seed 7, run 667, under pct): the PC HAL's
+ * GetDmaAlignment is 1, ring assumed 64-byte lines and posted RX descriptors by half a line,
+ * so the CPU wrote one half while the device wrote back the other (C05).  It now asks
+ * KeGetRecommendedSharedDataAlignment, the machine's line. */
+DC_TEST(sched_ring_groups_descriptors_by_the_machine_line)
+{
+	char dir[] = "/tmp/dmacoh-line-XXXXXX", path[64];
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pc-128.ini", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	fputs("[platform]\nbase = pc\nname = pc-128\n\n[cache]\nline_size = 128\n", f);
+	CHECK(fclose(f) == 0);
+	static struct dct_run r;
+	CHECK(dct_run_tool(
+	    &r, (const char *const[]){"run", "--driver", "ring", "--platform", path, "--workload",
+	                              "count=52,read=0,write=100,ioctl=0,size=230-767,align=995,"
+	                              "zone=any,outstanding=8",
+	                              "--seed", "100258", "--deterministic", "--schedule", "pct",
+	                              NULL}));
+	unlink(path);
+	rmdir(dir);
+	CHECK_MSG(r.status == 0 && strstr(r.out, "  findings   none\n"), "exit %d\n%s%s", r.status,
+	          r.out, r.err);
 }

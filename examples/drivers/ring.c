@@ -753,7 +753,11 @@ static NTSTATUS RingStartDevice(PRING_EXTENSION ext, PCM_RESOURCE_LIST translate
 		status = STATUS_INSUFFICIENT_RESOURCES;
 		goto fail_adapter;
 	}
+	/* GetDmaAlignment is 1 on a PC HAL (DMA snoops the caches); the lines the device and
+	 * the CPU must not share are the processors' (KeGetRecommendedSharedDataAlignment). */
 	line = ext->DmaAdapter->DmaOperations->GetDmaAlignment(ext->DmaAdapter);
+	if (line < KeGetRecommendedSharedDataAlignment())
+		line = KeGetRecommendedSharedDataAlignment();
 	if (line < RING_MIN_LINE)
 		line = RING_MIN_LINE;
 	ext->RxGroup = line / sizeof(RING_DESC);

@@ -2698,6 +2698,7 @@ ULONG KeGetCurrentProcessorNumber(void);
 ULONG KeGetCurrentProcessorNumberEx(PPROCESSOR_NUMBER ProcNumber);
 ULONG KeQueryActiveProcessorCount(PKAFFINITY ActiveProcessors);
 ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber);
+ULONG KeGetRecommendedSharedDataAlignment(VOID);
 KAFFINITY KeQueryActiveProcessors(void);
 VOID KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number);
 NTSTATUS KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber);

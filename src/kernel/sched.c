@@ -123,6 +123,13 @@ ULONG KeQueryActiveProcessorCountEx(USHORT GroupNumber)
 	return GroupNumber == 0 || GroupNumber == 0xffff ? dc_mp_count(s) : 0;
 }
 
+/* The largest cache line of the machine: what keeps data that processors (or a device and a
+ * processor) share out of each other's lines. */
+ULONG KeGetRecommendedSharedDataAlignment(VOID)
+{
+	return dc_k()->m->cache.line_size;
+}
+
 KAFFINITY KeQueryActiveProcessors(void)
 {
 	return (KAFFINITY)((UINT64_C(1) << dc_mp_count(dc_k())) - 1);
