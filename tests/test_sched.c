@@ -691,22 +691,37 @@ DC_TEST(sched_ring_twin_c04_caught_when_the_scan_is_interrupted)
 	          r.out, r.err);
 }
 
-/* v3sub cancels a piece when the device gives up; the piece's DmaCancelled completion comes
- * from a DPC of its own and, under pct (torture seed 6, run 54), came after the next
- * request's piece had started: it flushed that piece and the request hung (R02).  The
- * driver now tags each piece's CompletionContext. */
-DC_TEST(sched_v3sub_late_cancelled_completion_ends_only_its_piece)
+/* A transfer's completion that comes after the driver mapped the next one, under pct:
+ * - v3sub cancels a piece when the device gives up; the piece's DmaCancelled completion comes
+ *   from a DPC of its own and came after the next request's piece had started (torture seed 6,
+ *   run 54): with ext as its only CompletionContext, v3sub flushed the new piece and the
+ *   request hung (R02).  It now tags each piece.
+ * - the PL080 HAL read the routine, context and status from the channel when its DPC ran, not
+ *   when the transfer ended: a transfer that ended (terminal count) just before the driver's
+ *   error path mapped the next one was completed with the new one's context, as DmaComplete,
+ *   and that one hung (seed 8, run 336).  The ISR now records each end for the DPC. */
+DC_TEST(sched_v3sub_late_completion_ends_only_its_own_transfer)
 {
+	static const struct {
+		const char *wl, *seed;
+	} cases[] = {
+	    {"count=29,read=0,write=100,ioctl=0,size=5632-31232,align=page,zone=dma32,"
+	     "outstanding=1,fault=4",
+	     "784710"},
+	    {"count=77,read=27,write=30,ioctl=20,size=290304-293888,align=page,zone=dma32,"
+	     "outstanding=1,fault=6",
+	     "867480"},
+	};
 	static struct dct_run r;
-	CHECK(dct_run_tool(&r,
-	                   (const char *const[]){
-	                       "run", "--driver", "v3sub", "--platform", "arm-soc", "--workload",
-	                       "count=29,read=0,write=100,ioctl=0,size=5632-31232,align=page,"
-	                       "zone=dma32,outstanding=1,fault=4",
-	                       "--seed", "784710", "--deterministic", "--schedule", "pct", NULL}));
-	CHECK_MSG(r.status == 0 && strstr(r.out, "  findings   none\n") &&
-	              strstr(r.out, "0 failed, 0 hung"),
-	          "exit %d\n%s%s", r.status, r.out, r.err);
+	for (size_t i = 0; i < DC_ARRAY_SIZE(cases); i++) {
+		CHECK(dct_run_tool(
+		    &r, (const char *const[]){"run", "--driver", "v3sub", "--platform", "arm-soc",
+		                              "--workload", cases[i].wl, "--seed", cases[i].seed,
+		                              "--deterministic", "--schedule", "pct", NULL}));
+		CHECK_MSG(r.status == 0 && strstr(r.out, "  findings   none\n") &&
+		              strstr(r.out, "0 failed, 0 hung"),
+		          "seed %s: exit %d\n%s%s", cases[i].seed, r.status, r.out, r.err);
+	}
 }
 
 /* ring on a platform with 128-byte lines (torture seed 7, run 667, under pct): the PC HAL's

@@ -14,6 +14,10 @@
  * ended, calls the routine with DmaCancelled (the WDK: a cancelled transfer's completion
  * routine is called, its status may be DmaCancelled).
  *
+ * A transfer's end is recorded when the ISR (or the cancel) sees it -- routine, context,
+ * status -- and the DPC delivers those records, oldest first: a driver that maps its next
+ * transfer before the DPC has run still gets the old one's completion with the old context.
+ *
  * Deliberately not done: 16/32-bit transfer widths (bytes move one at a time on both sides,
  * so any buffer alignment works; the model's throughput does not depend on width), channel
  * priorities, more than one transfer in flight per channel, v1/v2 MapTransfer on such an
@@ -22,6 +26,20 @@
 #include <string.h>
 
 #include "dma_priv.h"
+
+#define SOC_DONE_MAX 4 /* completions of one channel waiting for its DPC */
+
+/* A transfer's end as the ISR (or CancelMappedTransfer) saw it: the DPC calls the routine of
+ * that transfer, with that status, even if the driver has mapped the next one meanwhile. */
+struct soc_done {
+	PDMA_COMPLETION_ROUTINE cr;
+	PVOID cr_ctx;
+	DMA_COMPLETION_STATUS st;
+	PMDL mdl;
+	PVOID mrb;
+	uint64_t offset;
+	PHYSICAL_ADDRESS dev_addr;
+};
 
 struct soc_chan {
 	struct dc_adapter *a; /* bound to this channel, NULL if free */
@@ -35,7 +53,26 @@ struct soc_chan {
 	PVOID mrb;
 	uint64_t offset;
 	KDPC dpc;
+	struct soc_done done[SOC_DONE_MAX];
+	unsigned n_done;
 };
+
+/* The running transfer ended (status st): its completion goes to the channel's DPC. */
+static void soc_ended(struct soc_chan *c, DMA_COMPLETION_STATUS st)
+{
+	if (!c->cr)
+		return;
+	if (c->n_done < SOC_DONE_MAX)
+		c->done[c->n_done++] = (struct soc_done){.cr = c->cr,
+		                                         .cr_ctx = c->cr_ctx,
+		                                         .st = st,
+		                                         .mdl = c->mdl,
+		                                         .mrb = c->mrb,
+		                                         .offset = c->offset,
+		                                         .dev_addr = c->dev_addr};
+	c->cr = NULL; /* once per MapTransferEx */
+	KeInsertQueueDpc(&c->dpc, NULL, NULL);
+}
 
 struct dc_v3soc {
 	PKINTERRUPT intr;
@@ -68,8 +105,7 @@ static BOOLEAN soc_isr(PKINTERRUPT intr, PVOID ctx)
 			continue;
 		c->error |= (err >> i & 1) != 0;
 		c->completed = true;
-		if (c->cr)
-			KeInsertQueueDpc(&c->dpc, NULL, NULL);
+		soc_ended(c, c->error ? DmaError : DmaComplete);
 	}
 	return TRUE;
 }
@@ -78,25 +114,26 @@ static VOID soc_dpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
 {
 	(void)dpc, (void)a1, (void)a2;
 	struct soc_chan *c = ctx;
-	if (!c->a || !c->cr)
-		return;
-	PDMA_COMPLETION_ROUTINE cr = c->cr;
-	c->cr = NULL; /* once per MapTransferEx */
-	DMA_COMPLETION_STATUS st = c->error ? DmaError : c->cancelled ? DmaCancelled : DmaComplete;
-	PDEVICE_OBJECT pdo = c->a->dev ? c->a->dev->pdo : NULL;
-	struct dc_kev e = {.type = DC_KEV_DMA_COMPLETION,
-	                   .routine = "DmaCompletionRoutine",
-	                   .pc = (const void *)(uintptr_t)cr,
-	                   .adapter = &c->a->pub,
-	                   .device = pdo,
-	                   .mdl = c->mdl,
-	                   .mrb = c->mrb,
-	                   .value = (int64_t)c->offset,
-	                   .logical = (uint64_t)c->dev_addr.QuadPart,
-	                   .status = (int64_t)st};
-	dc_kev_emit(c->a->s, &e);
-	dc_ksync(c->a->s, DC_SYNC_DEVICE, NULL, 0); /* told the transfer is done */
-	cr(&c->a->pub, pdo, c->cr_ctx, st);
+	/* Oldest first; a routine that maps the next transfer may end it (and queue this DPC
+	 * again) before the loop looks at the count again. */
+	while (c->a && c->n_done) {
+		struct soc_done d = c->done[0];
+		memmove(c->done, c->done + 1, --c->n_done * sizeof(c->done[0]));
+		PDEVICE_OBJECT pdo = c->a->dev ? c->a->dev->pdo : NULL;
+		struct dc_kev e = {.type = DC_KEV_DMA_COMPLETION,
+		                   .routine = "DmaCompletionRoutine",
+		                   .pc = (const void *)(uintptr_t)d.cr,
+		                   .adapter = &c->a->pub,
+		                   .device = pdo,
+		                   .mdl = d.mdl,
+		                   .mrb = d.mrb,
+		                   .value = (int64_t)d.offset,
+		                   .logical = (uint64_t)d.dev_addr.QuadPart,
+		                   .status = (int64_t)d.st};
+		dc_kev_emit(c->a->s, &e);
+		dc_ksync(c->a->s, DC_SYNC_DEVICE, NULL, 0); /* told the transfer is done */
+		d.cr(&c->a->pub, pdo, d.cr_ctx, d.st);
+	}
 }
 
 int dc_v3soc_bind(struct dc_sys *s, struct dc_adapter *a, unsigned line, uint64_t dev_addr)
@@ -146,6 +183,10 @@ void dc_v3soc_unbind(struct dc_sys *s, struct dc_adapter *a)
 	struct soc_chan *c = &s->v3soc->ch[a->plch];
 	if (c->running)
 		wr(s, DC_PL080_CH(a->plch) + DC_PL080_CH_CONFIG, 0);
+	/* Completions not delivered die with the adapter; the DPC leaves the queue before the
+	 * channel can be bound (and zeroed) again. */
+	KeRemoveQueueDpc(&c->dpc);
+	c->n_done = 0;
 	c->a = NULL;
 	c->running = false;
 }
@@ -279,7 +320,7 @@ void dc_v3soc_cancel(struct dc_sys *s, struct dc_adapter *a)
 	if (c->cr && !c->completed) {
 		/* Its completion routine still runs, with DmaCancelled, from the DPC. */
 		c->cancelled = c->completed = true;
-		KeInsertQueueDpc(&c->dpc, NULL, NULL);
+		soc_ended(c, DmaCancelled);
 	}
 }
 
