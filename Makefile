@@ -70,9 +70,11 @@ TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 $(BUILD)/dmacoh: $(TOOL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LINK_LIB) $(LIBS)
 
-$(TEST_BIN): $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LIB)
+# torture's verdict (tools/torture_verdict.c) is unit-tested: tests/test_torture_verdict.c.
+TEST_TOOL_OBJ := $(BUILD)/tools/torture_verdict.o $(BUILD)/tools/torture_gen.o
+$(TEST_BIN): $(TEST_OBJ) $(TEST_INSTR_OBJ) $(TEST_TOOL_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TEST_INSTR_OBJ) $(LINK_LIB) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TEST_INSTR_OBJ) $(TEST_TOOL_OBJ) $(LINK_LIB) $(LIBS)
 
 # One shard per core (tests/shards.sh); DMACOH_TEST_JOBS=1 runs them in one process.
 test: $(TEST_BIN) $(TOOLS)

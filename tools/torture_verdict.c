@@ -60,6 +60,9 @@ void tt_parse_output(struct tt_result *res, const char *out, const char *err)
 {
 	res->parsed = false;
 	res->rules[0] = 0;
+	res->irps = res->reads = res->writes = res->ioctls = 0;
+	res->failed = res->hung = res->faults = res->false_ok = 0;
+	res->wrong_data = res->stopped = false;
 	json_object *root = json_tokener_parse(out);
 	json_object *findings = NULL;
 	if (!root || !json_object_object_get_ex(root, "findings", &findings) ||
@@ -74,10 +77,17 @@ void tt_parse_output(struct tt_result *res, const char *out, const char *err)
 			add_rule(res, json_object_get_string(rule));
 	}
 	json_object_put(root);
-	/* The human summary (stderr): what the IRPs did. */
+	/* The human summary (stderr): what the IRPs did.  A run whose driver crashed in the
+	 * supervised child has no counts to give (no IRPs line): it stopped, and the report
+	 * says why. */
 	bool ok = true;
 	const char *irps = strstr(err, "  IRPs ");
 	unsigned long long n[6] = {0};
+	if (!irps && strstr(err, "  run        stopped: ")) {
+		res->stopped = true;
+		res->parsed = strstr(err, "  findings ") != NULL;
+		return;
+	}
 	if (!irps || sscanf(irps,
 	                    " IRPs %llu (%llu read, %llu write, %llu ioctl), %llu failed, "
 	                    "%llu hung",
