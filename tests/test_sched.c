@@ -749,3 +749,19 @@ DC_TEST(sched_ring_groups_descriptors_by_the_machine_line)
 	CHECK_MSG(r.status == 0 && strstr(r.out, "  findings   none\n"), "exit %d\n%s%s", r.status,
 	          r.out, r.err);
 }
+
+/* make sched-sweep (SEEDS=8): ring and ring-uncached under pct seed 1 hung two IRPs.  An ISR
+ * taken in a context of its own found its line still asserted and left the interrupt
+ * pending; the context ended, nothing was left to run, and the idle loop moved the clock to
+ * the next wait's deadline (10 s) without delivering it.  The idle loop now delivers first. */
+DC_TEST(sched_interrupt_left_pending_by_an_isr_context_is_delivered_before_idling)
+{
+	static const char *const drv[] = {"ring", "ring-uncached"};
+	static struct dct_run r;
+	for (size_t i = 0; i < DC_ARRAY_SIZE(drv); i++) {
+		CHECK(sched_tool(&r, drv[i], "noncoherent", "2", "pct", "1", "20"));
+		CHECK_MSG(r.status == 0 && strstr(r.out, "0 failed, 0 hung") &&
+		              strstr(r.out, "  findings   none\n"),
+		          "%s: exit %d\n%s%s", drv[i], r.status, r.out, r.err);
+	}
+}

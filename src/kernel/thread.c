@@ -501,6 +501,15 @@ static void schedule(struct dc_sys *s, struct dc_kthread *cur)
 			switch_to(s, cur, t);
 			return;
 		}
+		/* An interrupt left pending where nothing delivers it (a line still asserted
+		 * after an ISR that ran in a context of its own, which then ended) is taken
+		 * before the clock moves: idle time would otherwise jump over it. */
+		if (s->irq_pending && !s->delivering) {
+			uint32_t before = s->irq_pending;
+			dc_sys_deliver(s);
+			if (s->irq_pending != before)
+				continue;
+		}
 		uint64_t dl = UINT64_MAX;
 		for (struct dc_kthread *u = s->threads; u; u = u->next)
 			if (u->state == T_WAITING && u->w.deadline < dl)
