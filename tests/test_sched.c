@@ -753,7 +753,10 @@ DC_TEST(sched_ring_groups_descriptors_by_the_machine_line)
 /* make sched-sweep (SEEDS=8): ring and ring-uncached under pct seed 1 hung two IRPs.  An ISR
  * taken in a context of its own found its line still asserted and left the interrupt
  * pending; the context ended, nothing was left to run, and the idle loop moved the clock to
- * the next wait's deadline (10 s) without delivering it.  The idle loop now delivers first. */
+ * the next wait's deadline (10 s) without delivering it.  The idle loop now delivers first.
+ * torture seed 13 run 828 (v3sub on arm-soc, pct): the PL080's terminal count came while the
+ * context that then ended was at the line's DIRQL; the idle loop judged the interrupt masked
+ * by that ended context's IRQL.  An idle processor is at PASSIVE_LEVEL. */
 DC_TEST(sched_interrupt_left_pending_by_an_isr_context_is_delivered_before_idling)
 {
 	static const char *const drv[] = {"ring", "ring-uncached"};
@@ -764,4 +767,13 @@ DC_TEST(sched_interrupt_left_pending_by_an_isr_context_is_delivered_before_idlin
 		              strstr(r.out, "  findings   none\n"),
 		          "%s: exit %d\n%s%s", drv[i], r.status, r.out, r.err);
 	}
+	CHECK(dct_run_tool(&r,
+	                   (const char *const[]){
+	                       "run", "--driver", "v3sub", "--platform", "arm-soc", "--workload",
+	                       "count=48,read=78,write=7,ioctl=15,size=7680-45568,align=page,"
+	                       "zone=dma32,outstanding=1,fault=3",
+	                       "--seed", "585204", "--deterministic", "--schedule", "pct", NULL}));
+	CHECK_MSG(r.status == 0 && strstr(r.out, "0 failed, 0 hung") &&
+	              strstr(r.out, "  findings   none\n"),
+	          "v3sub: exit %d\n%s%s", r.status, r.out, r.err);
 }

@@ -502,11 +502,18 @@ static void schedule(struct dc_sys *s, struct dc_kthread *cur)
 			return;
 		}
 		/* An interrupt left pending where nothing delivers it (a line still asserted
-		 * after an ISR that ran in a context of its own, which then ended) is taken
-		 * before the clock moves: idle time would otherwise jump over it. */
+		 * after an ISR that ran in a context of its own, which then ended; an interrupt
+		 * raised while the context that ends here was at its DIRQL) is taken before the
+		 * clock moves: idle time would otherwise jump over it.  The processor of a
+		 * context that waits or ended is idle: at PASSIVE_LEVEL, not at that context's
+		 * IRQL. */
 		if (s->irq_pending && !s->delivering) {
 			uint32_t before = s->irq_pending;
+			KIRQL irql = s->irql;
+			if (cur->state != T_RUNNING && cur->state != T_READY)
+				s->irql = PASSIVE_LEVEL;
 			dc_sys_deliver(s);
+			s->irql = irql;
 			if (s->irq_pending != before)
 				continue;
 		}
