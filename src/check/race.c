@@ -21,10 +21,11 @@
  *
  * The devices, together, are one more column of the clocks (dev_col), for C04: each device
  * write to a cached common buffer takes a stamp; a context knows the writes stamped below its
- * entry in that column.  It learns all writes so far when an interrupt is delivered to it,
- * when it reads a device's register or flushes, and a write's predecessors when it reads
- * bytes a device wrote (a descriptor says its data is there); what it knows flows along the
- * happens-before edges as the rest of its clock does.  A stale read is judged of a write the
+ * entry in that column.  It learns all writes so far when an interrupt is delivered to it or
+ * it reads a device's register (DC_SYNC_DEVICE), and a write with all before it when it
+ * flushes the lines that write landed in or reads bytes it put there (a descriptor says its
+ * data is there); what it knows flows along the happens-before edges as the rest of its
+ * clock does.  A stale read is judged of a write the
  * reader knew about, or of any write since the line's last flush when the reader itself
  * heard from a device (an interrupt, a register) after that flush: the flush had to come
  * after.  A write that lands while the driver is between its flush and its reads (a device
