@@ -340,10 +340,10 @@ void dc_race_atomic(void *opaque, const void *va, uint32_t len, int mo, bool rmw
 void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t arg);
 void dc_race_kev(struct dc_check *c, const struct dc_kev *e);
 /* C04's knowledge of device writes (race.c's opening comment): a device write's stamp (0: not
- * followed); the running context learns the writes stamped below `stamp`, or all so far; whether
- * it knows the write stamped `stamp` (true when not followed). */
+ * followed); the running context learns the writes stamped below `stamp`; whether it knows the
+ * write stamped `stamp` (true when not followed). */
 uint32_t dc_race_dev_write(struct dc_check *c);
-void dc_race_dev_learn(struct dc_check *c, uint32_t stamp, bool all);
+void dc_race_dev_learn(struct dc_check *c, uint32_t stamp);
 bool dc_race_dev_known(struct dc_check *c, uint32_t stamp);
 /* A flush's place in the order of flushes and learnings; whether the running context heard from
  * a device itself (an interrupt, a register) after the flush of that place. */

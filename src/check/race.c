@@ -239,6 +239,14 @@ static void dev_learn(struct dc_race *r, uint32_t below)
 		*k = below;
 }
 
+/* The running context heard from a device itself (an interrupt, a register): it knows every
+ * write so far, from this point of the order of flushes and learnings. */
+static void dev_heard(struct dc_race *r)
+{
+	dev_learn(r, vc_of(r, r->dev_col)[r->dev_col] + 1);
+	r->kseq[r->cur] = ++r->dev_seq;
+}
+
 uint32_t dc_race_dev_write(struct dc_check *c)
 {
 	struct dc_race *r = c->race;
@@ -247,11 +255,11 @@ uint32_t dc_race_dev_write(struct dc_check *c)
 	return ++vc_of(r, r->dev_col)[r->dev_col];
 }
 
-void dc_race_dev_learn(struct dc_check *c, uint32_t stamp, bool all)
+void dc_race_dev_learn(struct dc_check *c, uint32_t stamp)
 {
 	struct dc_race *r = c->race;
 	if (r && !r->off)
-		dev_learn(r, all ? vc_of(r, r->dev_col)[r->dev_col] + 1 : stamp);
+		dev_learn(r, stamp);
 }
 
 uint32_t dc_race_dev_flush_seq(struct dc_check *c)
@@ -827,10 +835,8 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 		r->stack[++r->depth] = r->cur = (uint16_t)i;
 		acquire_init(r);
 		acquire(r, obj);
-		if (arg == DC_CTX_ISR) {
-			dev_learn(r, vc_of(r, r->dev_col)[r->dev_col] + 1);
-			r->kseq[r->cur] = ++r->dev_seq;
-		}
+		if (arg == DC_CTX_ISR)
+			dev_heard(r);
 		/* A DPC runs when its processor is below DISPATCH_LEVEL: after what the processor
 		 * ran at or above it. */
 		if (arg == DC_CTX_DPC)
@@ -847,8 +853,7 @@ void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t ar
 		forget(r, obj, arg);
 		break;
 	case DC_SYNC_DEVICE:
-		dev_learn(r, vc_of(r, r->dev_col)[r->dev_col] + 1);
-		r->kseq[r->cur] = ++r->dev_seq;
+		dev_heard(r);
 		break;
 	case DC_SYNC_LOWER:
 		if (arg < 64) {

@@ -315,7 +315,7 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 	/* The flushing context reads these lines as the device left them: it knows the writes
 	 * that put them there, and what the devices wrote before those (C04, race.c). */
 	if (learnt)
-		dc_race_dev_learn(c, learnt + 1, false);
+		dc_race_dev_learn(c, learnt + 1);
 	/* What open transfers snapshotted for these lines is settled now. */
 	for (size_t i = 0; i < c->n_xf; i++) {
 		struct dc_xfer *x = c->xf[i];
@@ -708,17 +708,20 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 		return;
 	bool stale_read =
 	    pc && !write && dc_bit_test(x->stale, l) && cached_differs(c, ps, pa, len);
-	/* A device write the reader did not know about and that landed after the line's flush
-	 * (race.c): it polled there; what the read returns is the protocol's business. */
-	bool known = write || !pc || dc_race_dev_known(c, x->stamp[l]) ||
-	             dc_race_dev_heard_since(c, x->fseq[l]) || dc_bits_first(x->pr, off, len) >= 0;
+	/* Driver code reads bytes a device wrote since the last sync.  A write the reader did not
+	 * know about and that landed after the line's flush (race.c) was read by a poll: what
+	 * the read returns is the protocol's business. */
+	bool dev_bytes = !write && pc && !in_xfer && dc_bits_first(x->d, off, len) >= 0;
+	bool known = dev_bytes &&
+	             (dc_race_dev_known(c, x->stamp[l]) || dc_race_dev_heard_since(c, x->fseq[l]) ||
+	              dc_bits_first(x->pr, off, len) >= 0);
 	if (!write && pc)
-		dc_race_dev_learn(c, x->stamp[l], false);
+		dc_race_dev_learn(c, x->stamp[l]);
 	if (write) {
 		dc_bits_clear(x->d, off, len);
 		dc_bits_clear(x->pr, off, len);
 		dc_shadow_rewatch(ps);
-	} else if (!in_xfer && pc && known && dc_bits_first(x->d, off, len) >= 0) {
+	} else if (known) {
 		struct dc_finding f = dc_chk_fnd(DC_RULE_C04, pc, t);
 		uint32_t piece = 0;
 		struct dc_common *b = dc_chk_common_by_pa(c, pa, &piece);
@@ -740,7 +743,7 @@ static void cpu_slow(struct dc_check *c, struct dc_pshadow *ps, uint64_t pa, uin
 		int idx = dc_finding_add_access(c, &f);
 		if (idx >= 0)
 			x->cand[l] = (uint32_t)idx + 1;
-	} else if (!in_xfer && pc && dc_bits_first(x->d, off, len) >= 0) {
+	} else if (dev_bytes) {
 		/* The poll read the line as the device left it (the driver goes on only if it
 		 * did): its later reads of the line are of that copy, not stale. */
 		uint32_t lo = l << c->ls, n = (uint32_t)line_size(c);

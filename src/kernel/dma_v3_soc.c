@@ -46,7 +46,7 @@ struct soc_chan {
 	unsigned line;
 	PHYSICAL_ADDRESS dev_addr; /* DEVICE_DESCRIPTION.DeviceAddress, all 64 bits */
 	uint64_t lli_pfn;          /* one frame of linked-list items, 0 until first use */
-	bool running, error, completed, cancelled;
+	bool running, error, completed;
 	PDMA_COMPLETION_ROUTINE cr;
 	PVOID cr_ctx;
 	PMDL mdl; /* the MapTransferEx the transfer came from */
@@ -265,7 +265,7 @@ int dc_v3soc_start(struct dc_sys *s, struct dc_adapter *a, const struct dc_dma_s
 	wr(s, chb + DC_PL080_CH_LLI, items[0][2]);
 	wr(s, chb + DC_PL080_CH_CONTROL, items[0][3]);
 	c->running = true;
-	c->error = c->completed = c->cancelled = false;
+	c->error = c->completed = false;
 	c->cr = rq->cr;
 	c->cr_ctx = rq->cr_ctx;
 	c->mdl = rq->mdl;
@@ -319,7 +319,7 @@ void dc_v3soc_cancel(struct dc_sys *s, struct dc_adapter *a)
 		wr(s, off, cfg | DC_PL080_CCFG_H); /* no more requests served */
 	if (c->cr && !c->completed) {
 		/* Its completion routine still runs, with DmaCancelled, from the DPC. */
-		c->cancelled = c->completed = true;
+		c->completed = true;
 		soc_ended(c, DmaCancelled);
 	}
 }
