@@ -58,13 +58,32 @@ static int level_init(struct dc_cache_level *l, const struct dc_platform *p, uin
 	l->ways = p->level[i].ways;
 	l->set_mask = sets - 1;
 	l->repl = p->level[i].repl;
-	size_t bytes = (size_t)sets * l->ways * sizeof(*l->w);
-	bytes = (bytes + 63) & ~(size_t)63;
-	/* Sets start on a host line: with 8 ways a lookup reads 4 lines, always the same ones. */
-	l->w = aligned_alloc(64, bytes);
-	if (!l->w)
+	/* One block: tags, stamps, data pointers, states, each array starting on a host line so
+	 * that an 8-way set's tags are one line, always the same one. */
+	size_t n = (size_t)sets * l->ways, a8 = (n * 8 + 63) & ~(size_t)63;
+	size_t a1 = (n + 63) & ~(size_t)63, ao = ((size_t)sets * 8 + 63) & ~(size_t)63;
+	size_t av = ((size_t)sets * 4 + 63) & ~(size_t)63;
+	bool nib = l->repl == DC_REPL_LRU && l->ways <= 16;
+	size_t bytes = 3 * a8 + a1 + (nib ? ao + av : 0);
+	uint8_t *b = aligned_alloc(64, bytes);
+	if (!b)
 		return DC_ERR_NOMEM;
-	memset(l->w, 0, bytes);
+	memset(b, 0, bytes);
+	l->tag = (uint64_t *)(void *)b;
+	l->stamp = (uint64_t *)(void *)(b + a8);
+	l->data = (uint8_t **)(void *)(b + 2 * a8);
+	l->state = b + 3 * a8;
+	l->order = NULL;
+	l->valid = NULL;
+	if (nib) {
+		l->order = (uint64_t *)(void *)(b + 3 * a8 + a1);
+		l->valid = (uint32_t *)(void *)(b + 3 * a8 + a1 + ao);
+		uint64_t id = 0; /* way w at position w */
+		for (uint32_t w = l->ways; w-- > 0;)
+			id = id << 4 | w;
+		for (uint32_t s = 0; s < sets; s++)
+			l->order[s] = id;
+	}
 	return DC_OK;
 }
 
@@ -101,20 +120,26 @@ int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct 
 void dc_cache_fini(struct dc_cache *c)
 {
 	for (uint32_t i = 0; i < DC_MAX_CACHE_LEVELS; i++)
-		free(c->lv[i].w);
+		free(c->lv[i].tag);
 	for (uint32_t q = 0; q < DC_MAX_CPUS - 1; q++)
 		for (uint32_t i = 0; i < DC_MAX_CACHE_LEVELS - 1; i++)
-			free(c->cpl[q][i].w);
+			free(c->cpl[q][i].tag);
 	*c = (struct dc_cache){0};
+}
+
+/* Index of way 0 of tag's set in level l. */
+static inline uint64_t base_of(const struct dc_cache_level *l, uint64_t tag)
+{
+	return ((tag - 1) & l->set_mask) * l->ways;
 }
 
 /* Index of the line with this tag in level l, or -1. */
 static inline long find(const struct dc_cache_level *l, uint64_t tag)
 {
 	size_t base = (size_t)((tag - 1) & l->set_mask) * l->ways;
-	const struct dc_cache_way *w = l->w + base;
+	const uint64_t *t = l->tag + base;
 	for (uint32_t i = 0; i < l->ways; i++)
-		if (w[i].tag == tag)
+		if (t[i] == tag)
 			return (long)(base + i);
 	return -1;
 }
@@ -132,9 +157,16 @@ static uint64_t line_pa(const struct dc_cache *c, uint64_t tag)
 	return (tag - 1) << c->line_shift;
 }
 
-static void clear_way(struct dc_cache_way *w)
+static void clear_way(struct dc_cache_level *l, long k)
 {
-	*w = (struct dc_cache_way){0};
+	if (l->valid && l->tag[k]) {
+		uint64_t set = (l->tag[k] - 1) & l->set_mask;
+		l->valid[set] &= ~(1u << ((uint64_t)k - set * l->ways));
+	}
+	l->tag[k] = 0;
+	l->stamp[k] = 0;
+	l->data[k] = NULL;
+	l->state[k] = 0;
 }
 
 /* Removes the line at way k of processor cpu's level i.  A dirty line passes its dirtiness to a
@@ -143,28 +175,30 @@ static void clear_way(struct dc_cache_way *w)
 static void drop(struct dc_cache *c, uint32_t cpu, uint32_t i, long k)
 {
 	struct dc_cache_level *l = c->view[cpu][i];
-	struct dc_cache_way old = l->w[k];
-	clear_way(&l->w[k]);
+	uint64_t old_tag = l->tag[k];
+	uint8_t *old_data = l->data[k];
+	uint32_t old_state = l->state[k];
+	clear_way(l, k);
 	bool lower = false; /* a lower level still holds the line */
-	if (old.state & DC_LS_DIRTY) {
+	if (old_state & DC_LS_DIRTY) {
 		for (uint32_t j = i + 1; j < c->n_levels && !lower; j++) {
-			long kk = find(c->view[cpu][j], old.tag);
+			long kk = find(c->view[cpu][j], old_tag);
 			if (kk >= 0) {
-				struct dc_cache_way *w = &c->view[cpu][j]->w[kk];
-				w->state = j < c->n_private ? old.state : DC_LS_DIRTY;
+				c->view[cpu][j]->state[kk] =
+				    (uint8_t)(j < c->n_private ? old_state : DC_LS_DIRTY);
 				lower = true;
 			}
 		}
 		if (!lower) {
 			l->st.writebacks++;
 			if (c->ops && c->ops->writeback)
-				c->ops->writeback(c->opaque, line_pa(c, old.tag), old.data);
+				c->ops->writeback(c->opaque, line_pa(c, old_tag), old_data);
 		}
 	}
 	/* Only an observer needs to know whether another level holds the line; a lower level
 	 * found above already answers it. */
-	if (!lower && c->ops && c->ops->gone && !present_any(c, old.tag))
-		c->ops->gone(c->opaque, line_pa(c, old.tag));
+	if (!lower && c->ops && c->ops->gone && !present_any(c, old_tag))
+		c->ops->gone(c->opaque, line_pa(c, old_tag));
 }
 
 /* Chooses the way of tag's set in level l that a new line takes: an invalid way, else the
@@ -172,22 +206,29 @@ static void drop(struct dc_cache *c, uint32_t cpu, uint32_t i, long k)
 static long victim(struct dc_cache *c, struct dc_cache_level *l, uint64_t tag)
 {
 	size_t base = (size_t)((tag - 1) & l->set_mask) * l->ways;
-	const struct dc_cache_way *s = l->w + base;
 	if (l->repl == DC_REPL_RANDOM) {
+		const uint64_t *t = l->tag + base;
 		for (uint32_t w = 0; w < l->ways; w++)
-			if (!s[w].tag)
+			if (!t[w])
 				return (long)(base + w);
 		return (long)(base + dc_rng_below(&c->rng, l->ways));
+	}
+	if (l->order) {
+		uint32_t set = (uint32_t)((tag - 1) & l->set_mask), v = l->valid[set];
+		if (v != (uint32_t)((1ull << l->ways) - 1))
+			return (long)(base + (uint32_t)__builtin_ctz(~v));
+		return (long)(base + ((l->order[set] >> (4 * (l->ways - 1))) & 15));
 	}
 	/* An invalid way has stamp 0 (clear_way keeps it so) and a valid one a stamp >= 1, so
 	 * the first least stamp is the first invalid way if there is one.  The minimum stays in
 	 * a register and the choice is a select, not a branch: with a branch, every other way
 	 * mispredicts. */
+	const uint64_t *s = l->stamp + base;
 	uint32_t best = 0;
-	uint64_t min = s[0].stamp;
+	uint64_t min = s[0];
 	for (uint32_t w = 1; w < l->ways; w++) {
-		bool lt = s[w].stamp < min;
-		min = lt ? s[w].stamp : min;
+		bool lt = s[w] < min;
+		min = lt ? s[w] : min;
 		best = lt ? w : best;
 	}
 	return (long)(base + best);
@@ -198,12 +239,16 @@ static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, 
 {
 	struct dc_cache_level *l = c->view[cpu][i];
 	long k = victim(c, l, tag);
-	if (l->w[k].tag) {
+	if (l->tag[k]) {
 		l->st.evictions++;
 		drop(c, cpu, i, k);
 	}
-	l->w[k] =
-	    (struct dc_cache_way){.tag = tag, .stamp = ++l->clock, .data = data, .state = state};
+	l->tag[k] = tag;
+	l->data[k] = data;
+	l->state[k] = (uint8_t)state;
+	if (l->valid)
+		l->valid[(tag - 1) & l->set_mask] |= 1u << ((uint64_t)k - base_of(l, tag));
+	dc_cache_level_touch(l, k, tag);
 	return k;
 }
 
@@ -223,11 +268,10 @@ static bool snoop_others(struct dc_cache *c, uint32_t p, uint64_t tag, bool writ
 			if (k < 0)
 				continue;
 			held = true;
-			struct dc_cache_way *w = &c->view[q][i]->w[k];
 			if (write)
-				clear_way(w);
+				clear_way(c->view[q][i], k);
 			else
-				w->state &= ~DC_LS_EXCL;
+				c->view[q][i]->state[k] &= (uint8_t)~DC_LS_EXCL;
 		}
 		if (held) {
 			any = true;
@@ -246,13 +290,13 @@ static void own_private(struct dc_cache *c, uint32_t p, uint64_t tag)
 	for (uint32_t i = 0; i < c->n_private; i++) {
 		long k = find(c->view[p][i], tag);
 		if (k >= 0)
-			c->view[p][i]->w[k].state |= DC_LS_EXCL;
+			c->view[p][i]->state[k] |= DC_LS_EXCL;
 	}
 }
 
 void dc_cache_upgrade(struct dc_cache *c, long k)
 {
-	uint64_t tag = c->l1->w[k].tag;
+	uint64_t tag = c->l1->tag[k];
 	snoop_others(c, c->cur, tag, true);
 	own_private(c, c->cur, tag);
 	c->cst[c->cur].upgrades++;
@@ -279,7 +323,7 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 		hk = find(l, tag);
 		if (hk >= 0) {
 			l->st.hits[a]++;
-			l->w[hk].stamp = ++l->clock;
+			dc_cache_level_touch(l, hk, tag);
 			hit = i;
 			break;
 		}
@@ -290,7 +334,7 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 	bool other = false;
 	if (hit < c->n_private) {
 		/* This processor's own L2 holds it: no snoop unless a write to a shared copy. */
-		uint32_t lower = c->view[p][hit]->w[hk].state;
+		uint32_t lower = c->view[p][hit]->state[hk];
 		if (write && !(lower & DC_LS_EXCL)) {
 			snoop_others(c, p, tag, true);
 			own_private(c, p, tag);
@@ -328,7 +372,7 @@ int dc_cache_probe(const struct dc_cache *c, uint64_t pa, bool *dirty)
 		if (k >= 0) {
 			if (first < 0 || (int)i < first)
 				first = (int)i;
-			d |= (l->w[k].state & DC_LS_DIRTY) != 0;
+			d |= (l->state[k] & DC_LS_DIRTY) != 0;
 		}
 	}
 	if (dirty)
@@ -349,7 +393,7 @@ int dc_cache_probe_cpu(const struct dc_cache *c, uint32_t cpu, uint64_t pa, uint
 			if (first < 0)
 				first = (int)i;
 			if (i < c->n_private)
-				s |= c->view[cpu][i]->w[k].state;
+				s |= c->view[cpu][i]->state[k];
 		}
 	if (state)
 		*state = s;
@@ -387,7 +431,8 @@ void dc_cache_level_stats(const struct dc_cache *c, uint32_t i, struct dc_cache_
 bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 {
 	uint64_t tag = (pa >> c->line_shift) + 1;
-	struct dc_cache_way *hold[DC_MAX_CACHE_LEVELS * DC_MAX_CPUS];
+	struct dc_cache_level *hold[DC_MAX_CACHE_LEVELS * DC_MAX_CPUS];
+	long hold_k[DC_MAX_CACHE_LEVELS * DC_MAX_CPUS];
 	uint32_t n = 0;
 	bool dirty = false;
 	uint8_t *data = NULL;
@@ -396,9 +441,10 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 		struct dc_cache_level *l = dlevel(c, d, NULL);
 		long k = find(l, tag);
 		if (k >= 0) {
-			hold[n++] = &l->w[k];
-			dirty |= (l->w[k].state & DC_LS_DIRTY) != 0;
-			data = l->w[k].data;
+			hold[n] = l;
+			hold_k[n++] = k;
+			dirty |= (l->state[k] & DC_LS_DIRTY) != 0;
+			data = l->data[k];
 		}
 	}
 	if (!n)
@@ -410,9 +456,9 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 	}
 	for (uint32_t j = 0; j < n; j++) {
 		if (op == DC_CACHE_CLEAN)
-			hold[j]->state &= ~DC_LS_DIRTY;
+			hold[j]->state[hold_k[j]] &= (uint8_t)~DC_LS_DIRTY;
 		else
-			clear_way(hold[j]);
+			clear_way(hold[j], hold_k[j]);
 	}
 	if (op != DC_CACHE_CLEAN && c->ops && c->ops->gone)
 		c->ops->gone(c->opaque, line_pa(c, tag));
@@ -427,13 +473,12 @@ uint64_t dc_cache_data_range_op(struct dc_cache *c, const uint8_t *lo, const uin
 		struct dc_cache_level *l = dlevel(c, x, NULL);
 		size_t n = (size_t)l->sets * l->ways;
 		for (size_t k = 0; k < n; k++) {
-			const struct dc_cache_way *w = &l->w[k];
-			const uint8_t *d = w->data;
-			if (!w->tag || !d || d >= hi || d + c->line_size <= lo)
+			const uint8_t *d = l->data[k];
+			if (!l->tag[k] || !d || d >= hi || d + c->line_size <= lo)
 				continue;
-			if (op == DC_CACHE_CLEAN && !(w->state & DC_LS_DIRTY))
+			if (op == DC_CACHE_CLEAN && !(l->state[k] & DC_LS_DIRTY))
 				continue;
-			affected += dc_cache_line_op(c, line_pa(c, w->tag), op);
+			affected += dc_cache_line_op(c, line_pa(c, l->tag[k]), op);
 		}
 	}
 	return affected;
@@ -459,10 +504,10 @@ bool dc_cache_evict_random(struct dc_cache *c)
 	uint32_t i = (uint32_t)dc_rng_below(&c->rng, c->n_levels);
 	struct dc_cache_level *l = c->view[c->cur][i];
 	size_t k = (size_t)dc_rng_below(&c->rng, (uint64_t)l->sets * l->ways);
-	if (!l->w[k].tag)
+	if (!l->tag[k])
 		return false;
 	l->st.evictions++;
-	return dc_cache_line_op(c, line_pa(c, l->w[k].tag), DC_CACHE_CLEAN_INVAL);
+	return dc_cache_line_op(c, line_pa(c, l->tag[k]), DC_CACHE_CLEAN_INVAL);
 }
 
 uint64_t dc_cache_total_lines(const struct dc_cache *c)
@@ -481,7 +526,7 @@ void dc_cache_flush_all(struct dc_cache *c)
 		struct dc_cache_level *l = dlevel(c, x, NULL);
 		size_t n = (size_t)l->sets * l->ways;
 		for (size_t k = 0; k < n; k++)
-			if (l->w[k].tag)
-				dc_cache_line_op(c, line_pa(c, l->w[k].tag), DC_CACHE_CLEAN_INVAL);
+			if (l->tag[k])
+				dc_cache_line_op(c, line_pa(c, l->tag[k]), DC_CACHE_CLEAN_INVAL);
 	}
 }

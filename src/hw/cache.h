@@ -57,23 +57,27 @@ struct dc_cache_stats {
 #define DC_LS_E DC_LS_EXCL
 #define DC_LS_S 0u
 
-/* One way of a set: everything a lookup or a replacement touches, together, so a set is one
- * run of records (two per host line) rather than four parallel arrays. */
-struct dc_cache_way {
-	uint64_t tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
-	uint64_t stamp; /* LRU: last use; 0 for an invalid way */
-	uint8_t *data;  /* the line's bytes in the cached window */
-	uint32_t state; /* DC_LS_* */
-	uint32_t pad_;
-};
-
-/* One level of one processor (private) or of all (shared): w[set * ways + way]. */
+/* One level of one processor (private) or of all (shared).  Way k of set s is index
+ * s * ways + k of parallel arrays, one per field, so that a lookup reads only the set's tags
+ * (one host line for 8 ways): a record per way put every field of the set in each scan (four
+ * host lines for 8 ways, eight for 16).
+ *
+ * LRU order: with at most 16 ways, each set keeps its ways in recency order as nibbles of one
+ * word (order[s]: nibble 0 the most recently used way, nibble ways-1 the least) and a bit per
+ * valid way (valid[s]), so choosing a victim is O(1) rather than a scan of the set.  With more
+ * ways (order == NULL) each way has a stamp, its last use, and the victim is the least.  Both
+ * choose the same way: the lowest invalid way if there is one, else the least recently used. */
 struct dc_cache_level {
 	uint32_t sets, ways;
 	uint32_t set_mask;
 	enum dc_repl repl;
 	uint64_t clock;
-	struct dc_cache_way *w;
+	uint64_t *tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
+	uint64_t *stamp; /* LRU without order: last use; 0 for an invalid way */
+	uint64_t *order; /* LRU with <= 16 ways: per set, ways in recency order; else NULL */
+	uint32_t *valid; /* with order: per set, bit w = way w is valid */
+	uint8_t **data;  /* the line's bytes in the cached window */
+	uint8_t *state;  /* DC_LS_* */
 	struct dc_cache_stats st;
 };
 
@@ -153,21 +157,44 @@ static inline uint32_t dc_cache_access(struct dc_cache *c, uint64_t pa, uint8_t 
 	return dc_cache_access_slow(c, pa, data, a);
 }
 
+#define DC_NIB_ONES 0x1111111111111111ull
+
+/* The line at index k of level l (tag: its tag) was used: it becomes the set's most recent. */
+static inline void dc_cache_level_touch(struct dc_cache_level *l, long k, uint64_t tag)
+{
+	if (!l->order) {
+		l->stamp[k] = ++l->clock;
+		return;
+	}
+	uint64_t set = (tag - 1) & l->set_mask;
+	uint64_t w = (uint64_t)k - set * l->ways;
+	uint64_t o = l->order[set];
+	if ((o & 15) == w)
+		return;
+	/* The lowest nibble of o equal to w (each way is in the order once; higher matches of
+	 * the borrow trick may be false, the lowest never is), moved to the front. */
+	uint64_t x = o ^ (w * DC_NIB_ONES);
+	uint64_t z = (x - DC_NIB_ONES) & ~x & (DC_NIB_ONES << 3);
+	unsigned sh = (unsigned)__builtin_ctzll(z) - 3;
+	uint64_t below = o & ((1ull << sh) - 1);
+	uint64_t above = sh >= 60 ? 0 : o & (~0ull << (sh + 4));
+	l->order[set] = above | (below << 4) | w;
+}
+
 /* An L1 hit on the line at index k of L1's arrays, whose tag the caller has just checked:
  * exactly what dc_cache_access does for an L1 hit, without looking the line up. */
 static inline void dc_cache_l1_hit_at(struct dc_cache *c, long k, enum dc_access a)
 {
 	struct dc_cache_level *l1 = c->l1;
-	struct dc_cache_way *w = &l1->w[k];
 	l1->st.hits[a]++;
-	w->stamp = ++l1->clock;
-	if (a == DC_ACC_WRITE && w->state != DC_LS_M) {
-		if (DC_UNLIKELY(!(w->state & DC_LS_EXCL)))
+	dc_cache_level_touch(l1, k, l1->tag[k]);
+	if (a == DC_ACC_WRITE && l1->state[k] != DC_LS_M) {
+		if (DC_UNLIKELY(!(l1->state[k] & DC_LS_EXCL)))
 			dc_cache_upgrade(c, k);
-		w->state = DC_LS_M;
+		l1->state[k] = DC_LS_M;
 	}
-	c->mru_tag = w->tag;
-	c->mru_dirty = w->state == DC_LS_M;
+	c->mru_tag = l1->tag[k];
+	c->mru_dirty = l1->state[k] == DC_LS_M;
 	c->mru_k = k;
 }
 

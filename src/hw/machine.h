@@ -263,7 +263,7 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 	uint64_t pa =
 	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
 	uint64_t tag = (pa >> shift) + 1;
-	if (DC_LIKELY(m->cache.l1->w[k].tag == tag && ((off + size - 1) >> shift) == vl &&
+	if (DC_LIKELY(m->cache.l1->tag[k] == tag && ((off + size - 1) >> shift) == vl &&
 	              m->evict_countdown > 1 && !m->n_obs_access)) {
 		m->evict_countdown--;
 		dc_cache_l1_hit_at(&m->cache, k, a);
