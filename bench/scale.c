@@ -95,7 +95,7 @@ static int child(const char *driver, const char *platform, unsigned count, bool 
 		die("cannot build the machine");
 	/* The processors rows: a seeded schedule (DC_BENCH_SCHEDULE=random|round-robin|pct). */
 	const char *sched = getenv("DC_BENCH_SCHEDULE");
-	if (sched && *sched && dc_sys_set_schedule(s, sched, 1, 200, 0))
+	if (sched && *sched && dc_sys_set_schedule(s, sched, 1, 200, 0, 0))
 		die("DC_BENCH_SCHEDULE=%s: expected random, round-robin or pct", sched);
 	struct dc_machine *m = dc_sys_machine(s);
 	struct dc_check *chk = NULL;
