@@ -144,10 +144,20 @@ static inline long find(const struct dc_cache_level *l, uint64_t tag)
 	return -1;
 }
 
+/* find() for a level the current processor's reference does not otherwise touch (another
+ * processor's private level): with the valid bits, a set that holds nothing is answered without
+ * reading its tags (an idle processor's L1 is mostly empty). */
+static inline long find_cold(const struct dc_cache_level *l, uint64_t tag)
+{
+	if (l->valid && !l->valid[(tag - 1) & l->set_mask])
+		return -1;
+	return find(l, tag);
+}
+
 static bool present_any(const struct dc_cache *c, uint64_t tag)
 {
 	for (uint32_t d = 0; d < n_distinct(c); d++)
-		if (find(cdlevel(c, d, NULL), tag) >= 0)
+		if (find_cold(cdlevel(c, d, NULL), tag) >= 0)
 			return true;
 	return false;
 }
@@ -264,7 +274,7 @@ static bool snoop_others(struct dc_cache *c, uint32_t p, uint64_t tag, bool writ
 			continue;
 		bool held = false;
 		for (uint32_t i = 0; i < c->n_private; i++) {
-			long k = find(c->view[q][i], tag);
+			long k = find_cold(c->view[q][i], tag);
 			if (k < 0)
 				continue;
 			held = true;
@@ -368,7 +378,7 @@ int dc_cache_probe(const struct dc_cache *c, uint64_t pa, bool *dirty)
 	for (uint32_t x = 0; x < n_distinct(c); x++) {
 		uint32_t i;
 		const struct dc_cache_level *l = cdlevel(c, x, &i);
-		long k = find(l, tag);
+		long k = find_cold(l, tag);
 		if (k >= 0) {
 			if (first < 0 || (int)i < first)
 				first = (int)i;
@@ -439,7 +449,7 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 	c->mru_tag = 0;
 	for (uint32_t d = 0; d < n_distinct(c); d++) {
 		struct dc_cache_level *l = dlevel(c, d, NULL);
-		long k = find(l, tag);
+		long k = find_cold(l, tag);
 		if (k >= 0) {
 			hold[n] = l;
 			hold_k[n++] = k;
