@@ -422,7 +422,26 @@ static inline bool shadow_clean(const struct dc_machine *m, uint64_t off, uint64
 	if (DC_LIKELY(n <= DC_SH_GRANULE))
 		return !(m->msh[off >> DC_SH_GRANULE_SHIFT] |
 		         m->msh[(off + n - 1) >> DC_SH_GRANULE_SHIFT]);
-	return shadow_bad(m, off, n) == n;
+	/* A whole line (range copies): its shadow bytes or-ed a word at a time; any nonzero one
+	 * and shadow_bad decides. */
+	const uint8_t *sh = m->msh + (off >> DC_SH_GRANULE_SHIFT);
+	uint64_t cnt = ((off + n - 1) >> DC_SH_GRANULE_SHIFT) - (off >> DC_SH_GRANULE_SHIFT) + 1;
+	uint64_t acc = 0;
+	for (; cnt >= 8; cnt -= 8, sh += 8) {
+		uint64_t v;
+		memcpy(&v, sh, 8);
+		acc |= v;
+	}
+	if (cnt >= 4) {
+		uint32_t v;
+		memcpy(&v, sh, 4);
+		acc |= v;
+		sh += 4;
+		cnt -= 4;
+	}
+	for (; cnt; cnt--)
+		acc |= *sh++;
+	return !acc || shadow_bad(m, off, n) == n;
 }
 
 /* One line's reference that touches a page with no frame or bytes the shadow does not give
