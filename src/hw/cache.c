@@ -319,8 +319,18 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 	uint32_t p = c->cur;
 	struct dc_cache_level *l1 = c->l1;
 	bool write = a == DC_ACC_WRITE;
-	long k = find(l1, tag);
 	c->mru_tag = 0;
+	/* The set's most recent way first (with a recency word): lines used in turn, each the
+	 * most recent of its own set (a copy), hit there without a scan. */
+	if (l1->order) {
+		uint64_t set = (tag - 1) & l1->set_mask;
+		long k0 = (long)(set * l1->ways + (l1->order[set] & 15));
+		if (l1->tag[k0] == tag) {
+			dc_cache_l1_hit_at(c, k0, a);
+			return 0;
+		}
+	}
+	long k = find(l1, tag);
 	if (k >= 0) {
 		dc_cache_l1_hit_at(c, k, a);
 		return 0;
