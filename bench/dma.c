@@ -119,6 +119,7 @@ struct rig {
 	int bm_source[2];
 	struct dc_kev_piece sg[2][BM_MAX_SG]; /* the outstanding list of each bus master */
 	uint32_t n_sg[2];
+	uint32_t sg_hint[2]; /* the element the last access fell in: accesses run in order */
 };
 
 /* Identities of the kernel objects the events name (the checker compares pointers only). */
@@ -180,12 +181,18 @@ static void bridge_check(void *opaque, int source, uint64_t logical, uint64_t le
 	                   .len = len,
 	                   .dir = dir,
 	                   .value = source};
-	for (uint32_t i = 0; i < r->n_sg[k] && !e.status; i++)
+	/* The list is searched from the element the previous access fell in (the kernel's
+	 * dc_dma_bridge_check looks the address up in the map register file instead). */
+	uint32_t n = r->n_sg[k], h = r->sg_hint[k] < n ? r->sg_hint[k] : 0;
+	for (uint32_t j = 0; j < n && !e.status; j++) {
+		uint32_t i = (h + j) % n;
 		if (logical >= r->sg[k][i].logical &&
 		    logical + len <= r->sg[k][i].logical + r->sg[k][i].len) {
 			e.adapter = &k_adapter[ENG_BM64 + k];
 			e.status = 1;
+			r->sg_hint[k] = i;
 		}
+	}
 	emit(r, e);
 }
 

@@ -162,8 +162,16 @@ static void lines_any(const struct dc_check *c, const uint64_t *bm, const uint64
 	memset(out, 0, ((n + 63) / 64) * sizeof(*out));
 	uint32_t ls = c->ls;
 	if (ls == 6) { /* a line per word: a word's test per line, the `and` bits a word at once */
-		for (uint32_t j = 0; j < n; j++)
-			out[j >> 6] |= (uint64_t)(bm[l0 + j] != 0) << (j & 63);
+		for (uint32_t k = 0; k * 64 < n; k++) {
+			/* In a register: out may alias bm for the compiler, so an |= to out[]
+			 * would be a load and a store per line. */
+			uint64_t acc = 0;
+			const uint64_t *b = bm + l0 + k * 64;
+			uint32_t e = DC_MIN(64u, n - k * 64);
+			for (uint32_t j = 0; j < e; j++)
+				acc |= (uint64_t)(b[j] != 0) << j;
+			out[k] = acc;
+		}
 		if (and) {
 			for (uint32_t k = 0; k * 64 < n; k++) {
 				uint32_t s = (l0 + k * 64) & 63, w = (l0 + k * 64) >> 6;
