@@ -63,7 +63,8 @@ static int level_init(struct dc_cache_level *l, const struct dc_platform *p, uin
 	size_t n = (size_t)sets * l->ways, a8 = (n * 8 + 63) & ~(size_t)63;
 	size_t a1 = (n + 63) & ~(size_t)63, ao = ((size_t)sets * 8 + 63) & ~(size_t)63;
 	size_t av = ((size_t)sets * 4 + 63) & ~(size_t)63;
-	bool nib = l->repl == DC_REPL_LRU && l->ways <= 16;
+	bool nib = l->repl == DC_REPL_LRU && l->ways <= 16 && pow2(l->ways);
+	l->way_shift = (uint32_t)__builtin_ctz(l->ways);
 	size_t bytes = 3 * a8 + a1 + (nib ? ao + av : 0);
 	uint8_t *b = aligned_alloc(64, bytes);
 	if (!b)

@@ -62,14 +62,15 @@ struct dc_cache_stats {
  * (one host line for 8 ways): a record per way put every field of the set in each scan (four
  * host lines for 8 ways, eight for 16).
  *
- * LRU order: with at most 16 ways, each set keeps its ways in recency order as nibbles of one
+ * LRU order: with 16 ways or fewer, a power of two, each set keeps its ways in recency order as nibbles of one
  * word (order[s]: nibble 0 the most recently used way, nibble ways-1 the least) and a bit per
- * valid way (valid[s]), so choosing a victim is O(1) rather than a scan of the set.  With more
- * ways (order == NULL) each way has a stamp, its last use, and the victim is the least.  Both
+ * valid way (valid[s]), so choosing a victim is O(1) rather than a scan of the set.  Otherwise
+ * (order == NULL: more ways, or a number not a power of two, or random replacement) each way has a stamp, its last use, and the victim is the least.  Both
  * choose the same way: the lowest invalid way if there is one, else the least recently used. */
 struct dc_cache_level {
 	uint32_t sets, ways;
 	uint32_t set_mask;
+	uint32_t way_shift; /* with order: log2(ways) */
 	enum dc_repl repl;
 	uint64_t clock;
 	uint64_t *tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
@@ -166,11 +167,16 @@ static inline void dc_cache_level_touch(struct dc_cache_level *l, long k, uint64
 		l->stamp[k] = ++l->clock;
 		return;
 	}
-	uint64_t set = (tag - 1) & l->set_mask;
-	uint64_t w = (uint64_t)k - set * l->ways;
+	(void)tag;
+	uint64_t set = (uint64_t)k >> l->way_shift;
+	uint64_t w = (uint64_t)k & (l->ways - 1);
 	uint64_t o = l->order[set];
 	if ((o & 15) == w)
 		return;
+	if (((o >> 4) & 15) == w) { /* the second most recent: two lines used in turn */
+		l->order[set] = (o & ~0xffull) | (o & 15) << 4 | w;
+		return;
+	}
 	/* The lowest nibble of o equal to w (each way is in the order once; higher matches of
 	 * the borrow trick may be false, the lowest never is), moved to the front. */
 	uint64_t x = o ^ (w * DC_NIB_ONES);
