@@ -62,11 +62,12 @@ struct dc_cache_stats {
  * (one host line for 8 ways): a record per way put every field of the set in each scan (four
  * host lines for 8 ways, eight for 16).
  *
- * LRU order: with 16 ways or fewer, a power of two, each set keeps its ways in recency order as nibbles of one
- * word (order[s]: nibble 0 the most recently used way, nibble ways-1 the least) and a bit per
- * valid way (valid[s]), so choosing a victim is O(1) rather than a scan of the set.  Otherwise
- * (order == NULL: more ways, or a number not a power of two, or random replacement) each way has a stamp, its last use, and the victim is the least.  Both
- * choose the same way: the lowest invalid way if there is one, else the least recently used. */
+ * LRU order: with 16 ways or fewer, a power of two, each set keeps its ways in recency order as
+ * nibbles of one word (order[s]: nibble 0 the most recently used way, nibble ways-1 the least) and
+ * a bit per valid way (valid[s]), so choosing a victim is O(1) rather than a scan of the set.
+ * Otherwise (order == NULL: more ways, or a number not a power of two, or random replacement) each
+ * way has a stamp, its last use, and the victim is the least.  Both choose the same way: the lowest
+ * invalid way if there is one, else the least recently used. */
 struct dc_cache_level {
 	uint32_t sets, ways;
 	uint32_t set_mask;
