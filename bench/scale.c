@@ -50,7 +50,8 @@ static const unsigned device_irps_default[] = {1000, 10000};
 #define PLATFORM "noncoherent"
 /* Mixed sizes: 512 B to 64 KiB (whole sectors), reads, writes and device controls. */
 #define WORKLOAD_FMT "count=%u,read=50,write=45,ioctl=5,size=512-65536,outstanding=1,seed=1"
-#define GOAL_RSS 1.1 /* peak RSS at the largest memory ÷ at the smallest, same workload */
+#define GOAL_RSS 1.1  /* peak RSS at the largest memory ÷ at the smallest, same workload */
+#define GOAL_SUP 1.05 /* `dmacoh run` supervised ÷ --no-supervise, wall time ("a few percent") */
 
 static uint64_t now_ns(void)
 {
@@ -213,6 +214,50 @@ static struct run spawn_dev(const char *drv, const char *platform, unsigned coun
 static struct run spawn(const char *platform, unsigned count, bool san)
 {
 	return spawn_dev(driver, platform, count, san, NULL, NULL);
+}
+
+/* Host ns of a whole `dmacoh run` of the driver (the dmacoh binary beside this one's
+ * directory: build/CC/dmacoh), supervised or not; a run that is not clean stops the bench. */
+static uint64_t time_dmacoh_run(unsigned count, bool supervised)
+{
+	char tool[PATH_MAX], wl[256];
+	snprintf(tool, sizeof(tool), "%s", self);
+	char *slash = strrchr(tool, '/');
+	if (!slash)
+		die("cannot find the dmacoh binary beside %s", self);
+	*slash = 0;
+	slash = strrchr(tool, '/');
+	if (!slash)
+		die("cannot find the dmacoh binary beside %s", self);
+	snprintf(slash + 1, sizeof(tool) - (size_t)(slash + 1 - tool), "dmacoh");
+	snprintf(wl, sizeof(wl), WORKLOAD_FMT, count);
+	fprintf(stderr, "bench: scale: dmacoh run, %u IRPs, %s\n", count,
+	        supervised ? "supervised" : "--no-supervise");
+	fflush(NULL);
+	uint64_t t0 = now_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		if (supervised)
+			execl(tool, tool, "run", "--driver", driver, "--platform", PLATFORM,
+			      "--quiet", "--workload", wl, (char *)NULL);
+		else
+			execl(tool, tool, "run", "--driver", driver, "--platform", PLATFORM,
+			      "--quiet", "--workload", wl, "--no-supervise", (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid: %s", strerror(errno));
+	uint64_t t = now_ns() - t0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("%s run (%s, %u IRPs): not clean (exit %d)", tool,
+		    supervised ? "supervised" : "--no-supervise", count,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return t;
 }
 
 /* Every device, its example driver, a workload of small mixed requests (so a million IRPs
@@ -468,6 +513,37 @@ static void section(unsigned big)
 		printf("\n");
 	}
 
+	/* 3c. Supervision: `dmacoh run` as a user runs it (the run in a supervised child that
+	 * streams its findings to the parent, tools/supervise.c) against `--no-supervise` (the
+	 * run in the tool's own process), whole processes, alternately. */
+	unsigned sup_irps = DC_MAX(small_irps / 5, 1u);
+	double sup_vs[RUNS], sup_s[2][RUNS];
+	for (int k = 0; k < RUNS; k++)
+		for (int j = 0; j < 2; j++) {
+			bool sup = (j + k) % 2 == 0;
+			sup_s[!sup][k] = (double)time_dmacoh_run(sup_irps, sup) / 1e9;
+			if (j)
+				sup_vs[k] = sup_s[0][k] / sup_s[1][k];
+		}
+	struct summary sup = summarize(sup_vs, RUNS);
+	{
+		char wl2[256];
+		snprintf(wl2, sizeof(wl2), WORKLOAD_FMT, sup_irps);
+		printf("### Supervision (the trust issue's supervised run)\n\n");
+		printf("`dmacoh run --driver sglist.so --platform %s --quiet --workload %s`, a "
+		       "whole process each time, as a user runs it: supervised (the default: the "
+		       "run in a child that streams each finding to the parent as it is made, so a "
+		       "crash or hang of the driver loses nothing) and with `--no-supervise` (the "
+		       "run in the tool's own process); %d pairs, alternately, median "
+		       "(min–max).\n\n",
+		       PLATFORM, wl2, RUNS);
+		printf("| run | wall, s |\n|---|---|\n| supervised | %s |\n| `--no-supervise` | %s "
+		       "|\n\nSupervised ÷ in-process (per pair): %s.\n\n",
+		       num_str(summarize(sup_s[0], RUNS), a, sizeof(a)),
+		       num_str(summarize(sup_s[1], RUNS), b, sizeof(b)),
+		       ratio_str(sup, c, sizeof(c)));
+	}
+
 	/* 4. Every device: peak RSS flat in the number of IRPs (DC_BENCH_SCALE_DEVICE_IRPS:
 	 * the counts, comma-separated; default device_irps_default). */
 	{
@@ -537,6 +613,14 @@ static void section(unsigned big)
 	        "MiB) | ≤ %.1f× (∝ memory touched) | %s | %s | %s |\n",
 	        big, small_irps, mib(big_on.touched), mib(small_on.touched), GOAL_RSS, got,
 	        grow <= GOAL_RSS ? "yes" : "**no**", by);
+	snprintf(got, sizeof(got), "%s", ratio_str(sup, a, sizeof(a)));
+	by[0] = 0;
+	if (sup.med > GOAL_SUP)
+		snprintf(by, sizeof(by), "%.2f× over", sup.med / GOAL_SUP);
+	fprintf(goals,
+	        "| scale: `dmacoh run` supervised ÷ `--no-supervise`, wall time, %u IRPs | ≤ %.2f× "
+	        "| %s | %s | %s |\n",
+	        sup_irps, GOAL_SUP, got, sup.med <= GOAL_SUP ? "yes" : "**no**", by);
 	fclose(goals);
 }
 
