@@ -779,7 +779,7 @@ static void print_goals(void)
  * patched copies of the core measured the same way; the figures quoted are this run's.
  * Written when the core (cache, machine, CPU path, memory) was at DC_BENCH_NOTES_FOR; run.sh
  * passes the core's current commit. */
-#define DC_BENCH_NOTES_FOR "3880f41"
+#define DC_BENCH_NOTES_FOR "438abe8"
 
 static void print_notes(void)
 {
@@ -790,22 +790,29 @@ static void print_notes(void)
 		       "check them against the profiles below.*\n\n",
 		       DC_BENCH_NOTES_FOR, now);
 	printf(
-	    "- **Cache model ÷ ceiling and ÷ cachegrind.**  The two fixes an earlier version of "
-	    "these notes measured on a patched copy are in (93e35b0): `victim()` chooses the LRU "
-	    "way with selects, not a branch per way (invalid ways keep stamp 0), and `drop()` asks "
-	    "the other levels whether an evicted line left the hierarchy only for a `gone` "
-	    "callback and not when a lower level was just found holding it.  The patched copy "
-	    "measured 0.45× / 0.49× of the ceiling (copy / random); this run: %.2f× / %.2f× "
-	    "(cachegrind net %.2f× / %.2f×).  In the model profile `install` (with `victim` and "
-	    "`drop` inlined) still dominates, and its time is the host's cache misses on the "
-	    "level's arrays, not instructions: a set's tags, stamps, data pointers and dirty bytes "
-	    "are four arrays, so a miss touches four or more host lines where the ceiling's "
-	    "recency-ordered tags touch one or two.  Four independent minima in `victim()` (a "
-	    "shorter dependency chain) measured no faster (49 → 49–52 ns per reference on a "
-	    "random stream, 34 → 35–38 sequential, in a loop over `dc_cache_access`), nor did "
-	    "skipping the lower levels in `drop()`'s gone check for a dirty victim (no change "
-	    "beyond noise in the scale section's runs): neither is in.  Reaching 0.75× needs the "
-	    "leaner set layout (one record per way, or tags in recency order), a rewrite.\n",
+	    "- **Cache model ÷ ceiling and ÷ cachegrind.**  This run: %.2f× / %.2f× of the "
+	    "ceiling (copy / random), cachegrind net of valgrind %.2f× / %.2f×.  Since 3880f41 a "
+	    "level keeps its fields in parallel arrays, so a lookup reads only the set's tags "
+	    "(one host line for 8 ways, two for 16) where a 32-byte record per way put four or "
+	    "eight lines in every scan; with a power-of-two number of ways up to 16 the LRU "
+	    "order is a word of nibbles per set and a bit per valid way, so the victim is found "
+	    "in O(1) (the lowest invalid way, else the last nibble), which is the way the stamps "
+	    "chose (`cache_placement_is_lowest_invalid_else_lru_in_both_forms` checks it against "
+	    "a stamp model: placement is observable through random eviction); a miss of the MRU "
+	    "line tries its set's most recent way before scanning, as the ceiling's front-of-set "
+	    "test does; another processor's set with no valid way is answered without reading "
+	    "its tags.  Measured by alternating the old and new binaries (the host's noise moves "
+	    "single runs by up to 2×): about 10–15 %% on miss-heavy streams, and "
+	    "`pc/bounce/read/64K` 30 → 26 µs.  Where the time goes now (model profile): "
+	    "`dc_cache_access_slow`'s scans of the lower level and `install`'s eviction (`drop`: "
+	    "a dirty victim's lower copy is looked up; `present_any` for the `gone` callback), "
+	    "waiting on the host's misses on the level's arrays; the ceiling keeps tags only — "
+	    "no data pointer, state, dirtiness passing or presence.  Tried and not kept: a "
+	    "branch-free lookup comparing every way (slower: most L1 hits are at the first way "
+	    "tried), software prefetch of the sets of the next lines in range copies (no change "
+	    "beyond noise).  Next: a count of copies per line (a snoop filter), so that "
+	    "`present_any` and the snoop of the other processors stop searching, and no data "
+	    "pointer array (the machine finds a line's bytes from its reverse map).\n",
 	    note_model_tag[0], note_model_tag[1], note_model_cg[0], note_model_cg[1]);
 	printf(
 	    "- **Instrumented access without the sanitizer.**  The per-virtual-line L1 index hint "
@@ -832,9 +839,14 @@ static void print_notes(void)
 	    "alternates lines (the copies) or moves to a new line (one read per line) still "
 	    "takes `dc_cpu_ref` → `dc_cache_access_slow` each time, and the L1-hint path stays "
 	    "off with observers (the observer must see each new line).  Sequential read of 16 "
-	    "KiB costs %.1f ns more with the sanitizer than without.  Next: a few MRU entries "
-	    "instead of one (the copy loops), and the observer's per-line update inline for a "
-	    "new line of an unwatched page.\n",
+	    "KiB costs %.1f ns more with the sanitizer than without.  In the `instr-san` profile "
+	    "the race detector's `race_access` (its 64 bytes of slots per 8-byte granule) and "
+	    "`dc_cpu_ref` lead, then the cache model's L1 hit (since the recency word, a touch of "
+	    "a way that is not its set's most recent is a few more instructions than a stamp "
+	    "store: two lines used in turn within one set swap in one step).  Next: a few MRU "
+	    "entries instead of one (the copy loops; their gathered accesses must reach the "
+	    "observers in the order made), and the observer's per-line update inline for a new "
+	    "line of an unwatched page.\n",
 	    lo, hi, note_instr[5][3], fast);
 	printf(
 	    "- **Range maintenance, `noncoherent`, ∝ lines present.**  The per-frame bitmap of "
