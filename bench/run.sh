@@ -101,6 +101,62 @@ if [ -n "$scale_bench" ]; then
 	{ print }' "$work/bench+dma.md"
 else
 	cat "$work/bench+dma.md"
+fi >"$work/bench+scale.md"
+
+# `make demo` as a user runs it: `dmacoh demo` (its table's cells run as many at once as the
+# host has processors) and the tutorial's demo.sh, from the build directory of BENCH_BINARY;
+# wall time, 5 runs.  Its section before the goals, its row at the end of the goals table.
+build_dir=$(dirname "$(dirname "$bench")")
+if [ -x "$build_dir/dmacoh" ] && [ -d "$build_dir/tutorial" ]; then
+	: >"$work/demo-times"
+	for i in 1 2 3 4 5; do
+		echo "bench: demo, run $i" >&2
+		t0=$(date +%s.%N)
+		"$build_dir/dmacoh" demo >/dev/null 2>&1 || echo "bench: dmacoh demo failed" >&2
+		t1=$(date +%s.%N)
+		sh examples/tutorial/demo.sh "$build_dir" >/dev/null 2>&1 ||
+			echo "bench: demo.sh failed" >&2
+		t2=$(date +%s.%N)
+		echo "$t0 $t1 $t2" >>"$work/demo-times"
+	done
+	awk -v cores="$cpus" -v sec="$work/demo.md" -v goals="$work/demo-goals.md" '
+	function med(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return a[int((n + 1) / 2)]
+	}
+	{ n++; d[n] = $2 - $1; u[n] = $3 - $2; w[n] = $3 - $1 }
+	END {
+		md = med(d, n); dlo = d[1]; dhi = d[n]
+		mu = med(u, n); ulo = u[1]; uhi = u[n]
+		mw = med(w, n); wlo = w[1]; whi = w[n]
+		printf "## `make demo`\n\n" > sec
+		printf "What `make demo` runs once everything is built: `dmacoh demo` (the anomaly on " \
+			"every platform, then every example driver and twin on every platform, 40 " \
+			"IRPs each, the cells of the table running as many at once as the host has " \
+			"processors: %s here) and the tutorial%ss `examples/tutorial/demo.sh`; host " \
+			"wall time of %d runs, median (min–max).\n\n", cores, "\047", n > sec
+		printf "| part | wall, s |\n|---|---|\n" > sec
+		printf "| `dmacoh demo` | %.2f (%.2f–%.2f) |\n", md, dlo, dhi > sec
+		printf "| `demo.sh` | %.2f (%.2f–%.2f) |\n", mu, ulo, uhi > sec
+		printf "| whole | %.2f (%.2f–%.2f) |\n\n", mw, wlo, whi > sec
+		printf "| `make demo` (whole table), wall time on %s cores | ≤ 3 s | %.2f s (%.2f–%.2f) | %s | %s |\n", \
+			cores, mw, wlo, whi, mw <= 3 ? "yes" : "**no**", \
+			mw <= 3 ? "" : sprintf("%.2f× over", mw / 3) > goals
+	}' "$work/demo-times"
+	awk -v sec="$work/demo.md" -v goals="$work/demo-goals.md" '
+	function put(f, l) { while ((getline l < f) > 0) print l; close(f) }
+	BEGIN { while ((getline l < goals) > 0) { row[++ng] = l; if (l ~ /[|] [*][*]no[*][*] [|]/) nm++ } }
+	/^## Goals: [0-9]+ measured, [0-9]+ met, [0-9]+ missed$/ {
+		put(sec)
+		printf "## Goals: %d measured, %d met, %d missed\n", $3 + ng, $5 + ng - nm, $7 + nm
+		goal = 1; next
+	}
+	goal && /^[|]---/ { table = 1; print; next }
+	table && /^$/ { for (i = 1; i <= ng; i++) print row[i]; table = goal = 0 }
+	{ print }' "$work/bench+scale.md"
+else
+	cat "$work/bench+scale.md"
 fi
 
 echo "## Profiles (model, instrumented-access, DMA and scale sections)"
