@@ -339,6 +339,8 @@ void dc_race_host_access(void *opaque, const void *va, uint32_t len, bool write,
 void dc_race_atomic(void *opaque, const void *va, uint32_t len, int mo, bool rmw);
 void dc_race_sync(void *opaque, enum dc_sync_op op, const void *obj, uint64_t arg);
 void dc_race_kev(struct dc_check *c, const struct dc_kev *e);
+/* Chunks of access slots the detector holds (4 KiB each, for 512 bytes of memory accessed). */
+uint64_t dc_race_shadow_chunks(const struct dc_check *c);
 /* C04's knowledge of device writes (race.c's opening comment): a device write's stamp (0: not
  * followed); the running context learns the writes stamped below `stamp`; whether it knows the
  * write stamped `stamp` (true when not followed). */

@@ -12,12 +12,12 @@
  * the device-extension arena (io.c).  Only driver code's accesses (pc != NULL) are judged:
  * the kernel and the application synchronise internally.
  *
- * The shadow is direct-mapped in two levels (a reserved pointer per page of the tracked span,
- * 32 KiB of slots per page touched), so an access costs O(1).  What is deliberately not done:
- * more than DC_RACE_MAX_CTX contexts (detection then stops, deterministically), fences (an
- * atomic is an acquire and/or release of its own address only), races with device DMA (the
- * C rules' business), and an eviction policy as clever as TSan's (a full cell loses its
- * slot chosen by the clock, so a race may be missed, never invented).
+ * The shadow is direct-mapped in two levels (a reserved pointer per 512-byte chunk of the
+ * tracked span, 4 KiB of slots per chunk touched), so an access costs O(1).  What is deliberately
+ * not done: more than DC_RACE_MAX_CTX contexts (detection then stops, deterministically), fences
+ * (an atomic is an acquire and/or release of its own address only), races with device DMA (the C
+ * rules' business), and an eviction policy as clever as TSan's (a full cell loses its slot chosen
+ * by the clock, so a race may be missed, never invented).
  *
  * The devices, together, are one more column of the clocks (dev_col), for C04: each device
  * write to a cached common buffer takes a stamp; a context knows the writes stamped below its
@@ -42,7 +42,13 @@
 #define DC_RACE_SAVED 64 /* contexts switched out inside an ISR or DPC at one time */
 #define SLOTS 4
 #define GRAN 8u
-#define PAGE_GRANS (DC_PAGE_SIZE / GRAN)
+/* The shadow is allocated a chunk at a time: CHUNK_GRANS * SLOTS slots (4 KiB) for 512 bytes.
+ * A page's worth (32 KiB) per page touched made a pool that spreads small blocks over many
+ * pages (the quarantine holds 4 MiB of them) cost 8 bytes of slots per byte of pages touched. */
+#define CHUNK_SHIFT 9
+#define CHUNK_SIZE (1u << CHUNK_SHIFT)
+#define CHUNK_MASK (CHUNK_SIZE - 1)
+#define CHUNK_GRANS (CHUNK_SIZE / GRAN)
 
 #define RS_USED 0x01u
 #define RS_WRITE 0x02u
@@ -60,14 +66,23 @@ struct rslot {
 struct rspan {
 	uintptr_t base;
 	uint64_t size;
-	struct rslot **pages; /* per page of the span: PAGE_GRANS * SLOTS slots, NULL: none */
+	struct rchunk **pages; /* per chunk of the span, NULL: none */
 	size_t pages_bytes;
 	/* One bit per host page of pages[] that may hold a slot pointer: span_free visits only
 	 * those, so a span over a large window costs what was touched, not its size. */
 	uint64_t *touched;
 };
 
-#define SPAN_PTRS_PER_PAGE (DC_PAGE_SIZE / sizeof(struct rslot *))
+/* A chunk's slots and how many of them are in use: a chunk whose last used slot is forgotten
+ * (its memory freed) is given back, so a pool that spreads over new pages (the quarantine)
+ * does not keep the slots of the pages it left. */
+struct rchunk {
+	uint32_t used;
+	uint32_t pad_;
+	struct rslot s[CHUNK_GRANS * SLOTS];
+};
+
+#define SPAN_PTRS_PER_PAGE (DC_PAGE_SIZE / sizeof(struct rchunk *))
 
 struct rctx {
 	uint8_t kind;
@@ -378,7 +393,7 @@ static void span_free(struct rspan *sp)
 {
 	if (!sp->pages)
 		return;
-	size_t n = sp->size >> DC_PAGE_SHIFT;
+	size_t n = (size_t)((sp->size + CHUNK_MASK) >> CHUNK_SHIFT);
 	size_t words = (sp->pages_bytes / DC_PAGE_SIZE + 63) / 64;
 	for (size_t w = 0; w < words; w++) {
 		for (uint64_t bits = sp->touched[w]; bits; bits &= bits - 1) {
@@ -403,7 +418,7 @@ static bool span_ready(struct rspan *sp, uintptr_t base, uint64_t size)
 	span_free(sp);
 	if (!size)
 		return false;
-	size_t bytes = (size_t)(size >> DC_PAGE_SHIFT) * sizeof(struct rslot *);
+	size_t bytes = (size_t)((size + CHUNK_MASK) >> CHUNK_SHIFT) * sizeof(struct rchunk *);
 	bytes = (bytes + DC_PAGE_SIZE - 1) & ~(size_t)DC_PAGE_MASK;
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -421,18 +436,42 @@ static bool span_ready(struct rspan *sp, uintptr_t base, uint64_t size)
 	return true;
 }
 
-static struct rslot *span_cell(struct rspan *sp, uint64_t off)
+/* The slots of the granule at off, and (*used) its chunk's count of used slots. */
+static struct rslot *span_cell(struct rspan *sp, uint64_t off, uint32_t **used)
 {
-	size_t pg = (size_t)(off >> DC_PAGE_SHIFT);
-	struct rslot **pp = &sp->pages[pg];
+	size_t pg = (size_t)(off >> CHUNK_SHIFT);
+	struct rchunk **pp = &sp->pages[pg];
 	if (DC_UNLIKELY(!*pp)) {
-		*pp = calloc(PAGE_GRANS * SLOTS, sizeof(struct rslot));
+		*pp = calloc(1, sizeof(struct rchunk));
 		if (!*pp)
 			return NULL;
 		size_t tp = pg / SPAN_PTRS_PER_PAGE;
 		sp->touched[tp / 64] |= UINT64_C(1) << (tp % 64);
 	}
-	return *pp + ((off & DC_PAGE_MASK) / GRAN) * SLOTS;
+	*used = &(*pp)->used;
+	return (*pp)->s + ((off & CHUNK_MASK) / GRAN) * SLOTS;
+}
+
+static uint64_t span_chunks(const struct rspan *sp)
+{
+	if (!sp->pages)
+		return 0;
+	uint64_t n = 0;
+	size_t last = (size_t)((sp->size + CHUNK_MASK) >> CHUNK_SHIFT);
+	size_t words = (sp->pages_bytes / DC_PAGE_SIZE + 63) / 64;
+	for (size_t w = 0; w < words; w++)
+		for (uint64_t bits = sp->touched[w]; bits; bits &= bits - 1) {
+			size_t first =
+			    (w * 64 + (size_t)__builtin_ctzll(bits)) * SPAN_PTRS_PER_PAGE;
+			for (size_t i = first; i < DC_MIN(first + SPAN_PTRS_PER_PAGE, last); i++)
+				n += sp->pages[i] != NULL;
+		}
+	return n;
+}
+
+uint64_t dc_race_shadow_chunks(const struct dc_check *c)
+{
+	return c->race ? span_chunks(&c->race->win) + span_chunks(&c->race->host) : 0;
 }
 
 static void span_forget(struct rspan *sp, uint64_t off, uint64_t len)
@@ -441,23 +480,26 @@ static void span_forget(struct rspan *sp, uint64_t off, uint64_t len)
 		return;
 	len = DC_MIN(len, sp->size - off);
 	for (uint64_t q = off & ~(uint64_t)(GRAN - 1); q < off + len;) {
-		uint64_t pg = q >> DC_PAGE_SHIFT, next = (pg + 1) << DC_PAGE_SHIFT;
+		uint64_t pg = q >> CHUNK_SHIFT, next = (pg + 1) << CHUNK_SHIFT;
 		uint64_t tp = pg / SPAN_PTRS_PER_PAGE;
 		if (!(sp->touched[tp / 64] & (UINT64_C(1) << (tp % 64)))) {
 			/* No slot under this page of the table: skip it whole, unread. */
-			q = DC_MIN((tp + 1) * SPAN_PTRS_PER_PAGE << DC_PAGE_SHIFT, off + len);
+			q = DC_MIN((tp + 1) * SPAN_PTRS_PER_PAGE << CHUNK_SHIFT, off + len);
 			continue;
 		}
 		uint64_t end = DC_MIN(next, off + len);
-		struct rslot *p = sp->pages[pg];
+		struct rchunk *p = sp->pages[pg];
 		if (p) {
-			if ((q & DC_PAGE_MASK) == 0 && end == next) {
+			if ((q & CHUNK_MASK) != 0 || end != next) {
+				size_t a = (size_t)((q & CHUNK_MASK) / GRAN) * SLOTS;
+				size_t b = (size_t)(((end - 1) & CHUNK_MASK) / GRAN + 1) * SLOTS;
+				for (size_t i = a; i < b; i++)
+					p->used -= p->s[i].flags != 0;
+				memset(p->s + a, 0, (b - a) * sizeof(p->s[0]));
+			}
+			if (((q & CHUNK_MASK) == 0 && end == next) || !p->used) {
 				free(p);
 				sp->pages[pg] = NULL;
-			} else {
-				size_t a = (size_t)((q & DC_PAGE_MASK) / GRAN) * SLOTS;
-				size_t b = (size_t)(((end - 1) & DC_PAGE_MASK) / GRAN + 1) * SLOTS;
-				memset(p + a, 0, (b - a) * sizeof(*p));
 			}
 		}
 		q = end;
@@ -498,8 +540,8 @@ static void report(struct dc_race *r, const struct rslot *prev, const void *va, 
 
 /* --- Accesses ------------------------------------------------------------------------------ */
 
-static void granule(struct dc_race *r, struct rslot *cell, uint8_t mask, bool write, bool atomic,
-                    const void *va, uint32_t len, const void *pc, bool *reported)
+static void granule(struct dc_race *r, struct rslot *cell, uint32_t *used, uint8_t mask, bool write,
+                    bool atomic, const void *va, uint32_t len, const void *pc, bool *reported)
 {
 	uint16_t me = r->cur;
 	const uint32_t *vc = vc_of(r, me);
@@ -544,6 +586,7 @@ static void granule(struct dc_race *r, struct rslot *cell, uint8_t mask, bool wr
 	        : free_i >= 0 ? free_i
 	        : old_i >= 0  ? old_i
 	                      : (int)(clock % SLOTS);
+	*used += !cell[k].flags;
 	cell[k] = (struct rslot){.clock = clock, .ctx = me, .mask = mask, .flags = flags, .pc = pc};
 }
 
@@ -571,10 +614,11 @@ static void race_access(struct dc_race *r, struct rspan *sp, const void *va, uin
 	for (uint64_t q = off & ~(uint64_t)(GRAN - 1); q < off + len && q < sp->size; q += GRAN) {
 		uint64_t lo = DC_MAX(q, off), hi = DC_MIN(q + GRAN, off + len);
 		uint8_t mask = (uint8_t)(((1u << (hi - lo)) - 1) << (lo - q));
-		struct rslot *cell = span_cell(sp, q);
+		uint32_t *used;
+		struct rslot *cell = span_cell(sp, q, &used);
 		if (!cell)
 			break;
-		granule(r, cell, mask, write, atomic, va, len, pc, &reported);
+		granule(r, cell, used, mask, write, atomic, va, len, pc, &reported);
 	}
 	if (atomic && (mo == 3 || mo >= 4))
 		release(r, va);
