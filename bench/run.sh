@@ -84,11 +84,10 @@ if [ -n "$dma_bench" ]; then
 else
 	cat "$work/bench.md"
 fi >"$work/bench+dma.md"
-if [ -n "$scale_bench" ]; then
-	"$scale_bench" "$work" "$scale_drv" "${DC_BENCH_SCALE_IRPS:-1000000}" \
-		"${DC_BENCH_SCALE_SMALL:-100000}" >"$work/scale.md"
-	# The scale section before the goals, its rows at the end of the goals table.
-	awk -v sec="$work/scale.md" -v goals="$work/scale-goals.md" '
+# splice SECTION GOALS FILE: FILE with SECTION put before its goals table, GOALS's rows at the
+# end of that table, and the table's counts updated.
+splice() {
+	awk -v sec="$1" -v goals="$2" '
 	function put(f, l) { while ((getline l < f) > 0) print l; close(f) }
 	BEGIN { while ((getline l < goals) > 0) { row[++ng] = l; if (l ~ /[|] [*][*]no[*][*] [|]/) nm++ } }
 	/^## Goals: [0-9]+ measured, [0-9]+ met, [0-9]+ missed$/ {
@@ -98,7 +97,13 @@ if [ -n "$scale_bench" ]; then
 	}
 	goal && /^[|]---/ { table = 1; print; next }
 	table && /^$/ { for (i = 1; i <= ng; i++) print row[i]; table = goal = 0 }
-	{ print }' "$work/bench+dma.md"
+	{ print }' "$3"
+}
+if [ -n "$scale_bench" ]; then
+	"$scale_bench" "$work" "$scale_drv" "${DC_BENCH_SCALE_IRPS:-1000000}" \
+		"${DC_BENCH_SCALE_SMALL:-100000}" >"$work/scale.md"
+	# The scale section before the goals, its rows at the end of the goals table.
+	splice "$work/scale.md" "$work/scale-goals.md" "$work/bench+dma.md"
 else
 	cat "$work/bench+dma.md"
 fi >"$work/bench+scale.md"
@@ -144,17 +149,7 @@ if [ -x "$build_dir/dmacoh" ] && [ -d "$build_dir/tutorial" ]; then
 			cores, mw, wlo, whi, mw <= 3 ? "yes" : "**no**", \
 			mw <= 3 ? "" : sprintf("%.2f× over", mw / 3) > goals
 	}' "$work/demo-times"
-	awk -v sec="$work/demo.md" -v goals="$work/demo-goals.md" '
-	function put(f, l) { while ((getline l < f) > 0) print l; close(f) }
-	BEGIN { while ((getline l < goals) > 0) { row[++ng] = l; if (l ~ /[|] [*][*]no[*][*] [|]/) nm++ } }
-	/^## Goals: [0-9]+ measured, [0-9]+ met, [0-9]+ missed$/ {
-		put(sec)
-		printf "## Goals: %d measured, %d met, %d missed\n", $3 + ng, $5 + ng - nm, $7 + nm
-		goal = 1; next
-	}
-	goal && /^[|]---/ { table = 1; print; next }
-	table && /^$/ { for (i = 1; i <= ng; i++) print row[i]; table = goal = 0 }
-	{ print }' "$work/bench+scale.md"
+	splice "$work/demo.md" "$work/demo-goals.md" "$work/bench+scale.md"
 else
 	cat "$work/bench+scale.md"
 fi
