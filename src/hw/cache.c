@@ -128,12 +128,6 @@ void dc_cache_fini(struct dc_cache *c)
 	*c = (struct dc_cache){0};
 }
 
-/* Index of way 0 of tag's set in level l. */
-static inline uint64_t base_of(const struct dc_cache_level *l, uint64_t tag)
-{
-	return ((tag - 1) & l->set_mask) * l->ways;
-}
-
 /* Index of the line with this tag in level l, or -1. */
 static inline long find(const struct dc_cache_level *l, uint64_t tag)
 {
@@ -170,10 +164,8 @@ static uint64_t line_pa(const struct dc_cache *c, uint64_t tag)
 
 static void clear_way(struct dc_cache_level *l, long k)
 {
-	if (l->valid && l->tag[k]) {
-		uint64_t set = (l->tag[k] - 1) & l->set_mask;
-		l->valid[set] &= ~(1u << ((uint64_t)k - set * l->ways));
-	}
+	if (l->valid) /* with the recency word: ways a power of two */
+		l->valid[(uint64_t)k >> l->way_shift] &= ~(1u << ((uint64_t)k & (l->ways - 1)));
 	l->tag[k] = 0;
 	l->stamp[k] = 0;
 	l->data[k] = NULL;
@@ -258,8 +250,8 @@ static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, 
 	l->data[k] = data;
 	l->state[k] = (uint8_t)state;
 	if (l->valid)
-		l->valid[(tag - 1) & l->set_mask] |= 1u << ((uint64_t)k - base_of(l, tag));
-	dc_cache_level_touch(l, k, tag);
+		l->valid[(uint64_t)k >> l->way_shift] |= 1u << ((uint64_t)k & (l->ways - 1));
+	dc_cache_level_touch(l, k);
 	return k;
 }
 
@@ -344,7 +336,7 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 		hk = find(l, tag);
 		if (hk >= 0) {
 			l->st.hits[a]++;
-			dc_cache_level_touch(l, hk, tag);
+			dc_cache_level_touch(l, hk);
 			hit = i;
 			break;
 		}

@@ -161,14 +161,13 @@ static inline uint32_t dc_cache_access(struct dc_cache *c, uint64_t pa, uint8_t 
 
 #define DC_NIB_ONES 0x1111111111111111ull
 
-/* The line at index k of level l (tag: its tag) was used: it becomes the set's most recent. */
-static inline void dc_cache_level_touch(struct dc_cache_level *l, long k, uint64_t tag)
+/* The line at index k of level l was used: it becomes its set's most recent. */
+static inline void dc_cache_level_touch(struct dc_cache_level *l, long k)
 {
 	if (!l->order) {
 		l->stamp[k] = ++l->clock;
 		return;
 	}
-	(void)tag;
 	uint64_t set = (uint64_t)k >> l->way_shift;
 	uint64_t w = (uint64_t)k & (l->ways - 1);
 	uint64_t o = l->order[set];
@@ -194,7 +193,7 @@ static inline void dc_cache_l1_hit_at(struct dc_cache *c, long k, enum dc_access
 {
 	struct dc_cache_level *l1 = c->l1;
 	l1->st.hits[a]++;
-	dc_cache_level_touch(l1, k, l1->tag[k]);
+	dc_cache_level_touch(l1, k);
 	if (a == DC_ACC_WRITE && l1->state[k] != DC_LS_M) {
 		if (DC_UNLIKELY(!(l1->state[k] & DC_LS_EXCL)))
 			dc_cache_upgrade(c, k);
