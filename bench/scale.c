@@ -241,12 +241,13 @@ static uint64_t time_dmacoh_run(unsigned count, bool supervised)
 	if (pid == 0) {
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(127);
-		if (supervised)
-			execl(tool, tool, "run", "--driver", driver, "--platform", PLATFORM,
-			      "--quiet", "--workload", wl, (char *)NULL);
-		else
-			execl(tool, tool, "run", "--driver", driver, "--platform", PLATFORM,
-			      "--quiet", "--workload", wl, "--no-supervise", (char *)NULL);
+		char *argv[] = {tool,         "run",
+		                "--driver",   (char *)driver,
+		                "--platform", PLATFORM,
+		                "--quiet",    "--workload",
+		                wl,           supervised ? NULL : "--no-supervise",
+		                NULL};
+		execv(tool, argv);
 		_exit(127);
 	}
 	int status;

@@ -389,10 +389,13 @@ static void consume(struct dc_race *r, const void *key)
 
 /* --- The shadow ----------------------------------------------------------------------------- */
 
-static void span_free(struct rspan *sp)
+/* The chunks the span holds, visiting only the pages of its table that may hold a pointer;
+ * with release, each is freed (the table is then dropped by the caller). */
+static uint64_t span_walk(struct rspan *sp, bool release)
 {
 	if (!sp->pages)
-		return;
+		return 0;
+	uint64_t held = 0;
 	size_t n = (size_t)((sp->size + CHUNK_MASK) >> CHUNK_SHIFT);
 	size_t words = (sp->pages_bytes / DC_PAGE_SIZE + 63) / 64;
 	for (size_t w = 0; w < words; w++) {
@@ -400,10 +403,21 @@ static void span_free(struct rspan *sp)
 			size_t first =
 			    (w * 64 + (size_t)__builtin_ctzll(bits)) * SPAN_PTRS_PER_PAGE;
 			size_t last = DC_MIN(first + SPAN_PTRS_PER_PAGE, n);
-			for (size_t i = first; i < last; i++)
-				free(sp->pages[i]);
+			for (size_t i = first; i < last; i++) {
+				held += sp->pages[i] != NULL;
+				if (release)
+					free(sp->pages[i]);
+			}
 		}
 	}
+	return held;
+}
+
+static void span_free(struct rspan *sp)
+{
+	if (!sp->pages)
+		return;
+	span_walk(sp, true);
 	free(sp->touched);
 	sp->touched = NULL;
 	munmap(sp->pages, sp->pages_bytes);
@@ -452,26 +466,9 @@ static struct rslot *span_cell(struct rspan *sp, uint64_t off, uint32_t **used)
 	return (*pp)->s + ((off & CHUNK_MASK) / GRAN) * SLOTS;
 }
 
-static uint64_t span_chunks(const struct rspan *sp)
-{
-	if (!sp->pages)
-		return 0;
-	uint64_t n = 0;
-	size_t last = (size_t)((sp->size + CHUNK_MASK) >> CHUNK_SHIFT);
-	size_t words = (sp->pages_bytes / DC_PAGE_SIZE + 63) / 64;
-	for (size_t w = 0; w < words; w++)
-		for (uint64_t bits = sp->touched[w]; bits; bits &= bits - 1) {
-			size_t first =
-			    (w * 64 + (size_t)__builtin_ctzll(bits)) * SPAN_PTRS_PER_PAGE;
-			for (size_t i = first; i < DC_MIN(first + SPAN_PTRS_PER_PAGE, last); i++)
-				n += sp->pages[i] != NULL;
-		}
-	return n;
-}
-
 uint64_t dc_race_shadow_chunks(const struct dc_check *c)
 {
-	return c->race ? span_chunks(&c->race->win) + span_chunks(&c->race->host) : 0;
+	return c->race ? span_walk(&c->race->win, false) + span_walk(&c->race->host, false) : 0;
 }
 
 static void span_forget(struct rspan *sp, uint64_t off, uint64_t len)
