@@ -185,7 +185,7 @@ static void bridge_check(void *opaque, int source, uint64_t logical, uint64_t le
 	 * dc_dma_bridge_check looks the address up in the map register file instead). */
 	uint32_t n = r->n_sg[k], h = r->sg_hint[k] < n ? r->sg_hint[k] : 0;
 	for (uint32_t j = 0; j < n && !e.status; j++) {
-		uint32_t i = (h + j) % n;
+		uint32_t i = h + j < n ? h + j : h + j - n;
 		if (logical >= r->sg[k][i].logical &&
 		    logical + len <= r->sg[k][i].logical + r->sg[k][i].len) {
 			e.adapter = &k_adapter[ENG_BM64 + k];

@@ -2,11 +2,14 @@
  * page of lines at a time and reused from a pool: a to-device transfer that covers a cache line
  * in part counts only its own bytes of that line (at its head and at its tail), and a record
  * taken from the pool starts with nothing of the transfer before it.  The device is an engine
- * that issues no DEVICE_ACCESS events (judged by bus address, as the 8237). */
+ * that issues no DEVICE_ACCESS events (judged by bus address, as the 8237).  And the search of a
+ * transfer's pieces by bus address (dc_chk_xfer_at), against a walk of every piece. */
 #include <string.h>
 
 #include "dctest.h"
 #include "test_check.h"
+#include "check/chk.h"
+#include "hw/rng.h"
 
 static char adapter_obj, pdo_obj, mdl_obj, mrb_obj;
 
@@ -160,4 +163,106 @@ DC_TEST(check_xfer_partial_head_line_names_the_writer_inside)
 	tc_fini(&v);
 	CHECK(c01);
 	CHECK(writer == tc_pc_dpc);
+}
+
+/* Random piece lists — in order, shuffled (the pages of a buffer scattered in memory), touching,
+ * with gaps, overlapping, empty or reaching the top of the address space — and random bus
+ * ranges: where the search applies (lsorted exactly when no two pieces overlap and none is
+ * empty or wraps), it finds the pieces a walk of every piece finds, and the one ending at the
+ * range's start. */
+DC_TEST(check_xfer_pieces_by_bus_address_bisected_as_walked)
+{
+	struct tc_env v;
+	CHECK(tc_init(&v, "pc", 1, NULL));
+	struct dc_check *c = v.c;
+	struct dc_rng r;
+	dc_rng_seed(&r, 18);
+	enum { MAXP = 80 };
+	struct dc_kev_piece pc[MAXP];
+	unsigned bad = 0, sorted_lists = 0;
+	for (int round = 0; round < 400 && !bad; round++) {
+		uint32_t n = (uint32_t)dc_rng_below(&r, MAXP) + (round < 4 ? 0 : 1);
+		uint64_t base =
+		    round % 7 == 0 ? UINT64_MAX - 40 * 4096 : dc_rng_below(&r, 1u << 30);
+		uint64_t at = base;
+		int kind = (int)dc_rng_below(&r, 4); /* 0 touching, 1 gaps, 2 overlaps, 3 empties */
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t len = 1 + dc_rng_below(&r, 8192);
+			if (kind == 3 && dc_rng_below(&r, 8) == 0)
+				len = 0;
+			pc[i] = (struct dc_kev_piece){NULL, 0x1000, at, len};
+			if (kind == 2 && dc_rng_below(&r, 6) == 0 && len > 1)
+				at +=
+				    dc_rng_below(&r, 2) ? len / 2 : len - 1; /* a byte in common */
+			else
+				at += len + (kind == 1 ? dc_rng_below(&r, 3) * 4096 : 0);
+		}
+		if (dc_rng_below(&r, 2)) /* shuffled */
+			for (uint32_t i = n; i > 1; i--) {
+				uint32_t j = (uint32_t)dc_rng_below(&r, i);
+				struct dc_kev_piece t = pc[i - 1];
+				pc[i - 1] = pc[j], pc[j] = t;
+			}
+		/* The property lsorted must have: no overlap, no empty piece, no wrap. */
+		bool disjoint = true;
+		for (uint32_t i = 0; i < n; i++) {
+			disjoint &= pc[i].len && pc[i].len <= UINT64_MAX - pc[i].logical;
+			for (uint32_t j = 0; j < i; j++)
+				disjoint &= pc[i].logical >= pc[j].logical + pc[j].len ||
+				            pc[j].logical >= pc[i].logical + pc[i].len;
+		}
+		struct dc_kev e = {.type = DC_KEV_SG_MAP,
+		                   .xfer = 1000u + (unsigned)round,
+		                   .dir = DC_DIR_FROM_DEVICE,
+		                   .pieces = pc,
+		                   .n_pieces = n};
+		struct dc_xfer *x = dc_chk_xfer_open(c, &e, true);
+		CHECK(x != NULL);
+		if (x->lsorted != disjoint) {
+			dct_log("round %d: lsorted %d, pieces disjoint %d", round, x->lsorted,
+			        disjoint);
+			bad++;
+		}
+		sorted_lists += x->lsorted;
+		for (int q = 0; q < 60 && x->lsorted && !bad; q++) {
+			uint32_t k = (uint32_t)dc_rng_below(&r, n);
+			uint64_t lo = pc[k].logical + dc_rng_below(&r, pc[k].len + 1) -
+			              (q % 3 == 0 ? dc_rng_below(&r, 9000) : 0);
+			uint64_t hi = lo + dc_rng_below(&r, 3 * 8192);
+			if (hi < lo)
+				hi = UINT64_MAX;
+			uint32_t first, end = dc_chk_xfer_at(x, lo, hi, &first);
+			/* Walk: which pieces overlap [lo, hi), and which one ends at lo. */
+			uint32_t overl = 0, in_range = 0;
+			int ends = -1;
+			for (uint32_t i = 0; i < n; i++) {
+				bool ov = DC_MAX(lo, pc[i].logical) <
+				          DC_MIN(hi, pc[i].logical + pc[i].len);
+				overl += ov;
+				if (pc[i].logical + pc[i].len == lo)
+					ends = (int)i;
+			}
+			for (uint32_t i = first; i < end; i++) {
+				const struct dc_kev_piece *p = &x->pieces[x->lorder[i]];
+				in_range +=
+				    DC_MAX(lo, p->logical) < DC_MIN(hi, p->logical + p->len);
+				if (i > first && p->logical < x->pieces[x->lorder[i - 1]].logical)
+					bad++;
+			}
+			bool before_ok =
+			    ends < 0 || (first > 0 && x->lorder[first - 1] == (uint32_t)ends);
+			if (in_range != overl || end - first != overl || !before_ok) {
+				dct_log(
+				    "round %d: [%#llx, %#llx): walk %u (ends at lo: %d), search %u "
+				    "of [%u, %u)",
+				    round, (unsigned long long)lo, (unsigned long long)hi, overl,
+				    ends, in_range, first, end);
+				bad++;
+			}
+		}
+		dc_chk_xfer_close(c, x);
+	}
+	tc_fini(&v);
+	CHECK_EQ(bad, 0);
+	CHECK(sorted_lists > 50); /* the search itself was tried */
 }

@@ -69,7 +69,8 @@ struct dc_xfer {
 	unsigned device;
 	struct dc_kev_piece *pieces;
 	uint32_t n_pieces;
-	uint32_t *lbase; /* per piece: index of its first line in `pre` */
+	uint32_t *lbase;  /* per piece: index of its first line in `pre` */
+	uint32_t *lorder; /* piece indices in increasing logical address (xfer.c, order_pieces) */
 	uint32_t nlines;
 	uint64_t
 	    *pre; /* lines dirty (to-device) / touched (from-device) at map, not flushed since */
@@ -78,6 +79,7 @@ struct dc_xfer {
 	int c03;                      /* C03 finding (index) whose race may still happen, -1 */
 	uint64_t c03_lo, c03_hi;
 	bool v3; /* mapped by a version 3 routine (MapTransferEx, Get/BuildScatterGatherListEx) */
+	bool lsorted; /* lorder's pieces do not overlap, none empty: dc_chk_xfer_at applies */
 };
 
 struct dc_adapter {

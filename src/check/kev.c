@@ -1099,12 +1099,22 @@ static void ev_device_access(struct dc_check *c, const struct dc_kev *e)
 		struct dc_xfer *x = c->xf[i];
 		if (e->adapter && x->adapter != e->adapter)
 			continue;
-		for (uint32_t k = 0; k < x->n_pieces; k++) {
-			const struct dc_kev_piece *p = &x->pieces[k];
+		/* Every piece, or (no overlaps, xfer.c) those around [lo, hi) by bisection:
+		 * the overlapping ones and the one before them, which may end at lo.  Within
+		 * a transfer the order of the pieces judged changes nothing (judge_xfer's
+		 * findings are the transfer's, once each). */
+		uint32_t k = 0, end = x->n_pieces;
+		if (x->lsorted) {
+			end = dc_chk_xfer_at(x, lo, hi, &k);
+			k -= k > 0;
+		}
+		for (; k < end; k++) {
+			uint32_t pi = x->lorder[k];
+			const struct dc_kev_piece *p = &x->pieces[pi];
 			uint64_t a = DC_MAX(lo, p->logical), b = DC_MIN(hi, p->logical + p->len);
 			if (a < b) {
 				near = x;
-				dc_chk_judge_xfer(c, x, k, p->pa + (a - p->logical), b - a,
+				dc_chk_judge_xfer(c, x, pi, p->pa + (a - p->logical), b - a,
 				                  dev_write, e->time);
 			} else if (p->logical + p->len == lo && !near) {
 				near = x; /* just past its end */

@@ -24,6 +24,7 @@ void dc_chk_xfer_free(struct dc_xfer *x)
 {
 	free(x->pieces);
 	free(x->lbase);
+	free(x->lorder);
 	free(x->pre);
 	free(x);
 }
@@ -93,11 +94,11 @@ static struct dc_xfer *xfer_get(struct dc_check *c, uint32_t n, uint32_t w)
 	if (c->n_pool) {
 		x = c->xf_pool[--c->n_pool];
 		struct dc_kev_piece *pieces = x->pieces;
-		uint32_t *lbase = x->lbase;
+		uint32_t *lbase = x->lbase, *lorder = x->lorder;
 		uint64_t *pre = x->pre;
 		uint32_t cp = x->cap_pieces, cw = x->cap_pre;
 		memset(x, 0, sizeof(*x));
-		x->pieces = pieces, x->lbase = lbase, x->pre = pre;
+		x->pieces = pieces, x->lbase = lbase, x->lorder = lorder, x->pre = pre;
 		x->cap_pieces = cp, x->cap_pre = cw;
 	} else {
 		x = calloc(1, sizeof(*x));
@@ -111,7 +112,10 @@ static struct dc_xfer *xfer_get(struct dc_check *c, uint32_t n, uint32_t w)
 		uint32_t *b = realloc(x->lbase, (n + 1) * sizeof(*b));
 		if (b)
 			x->lbase = b;
-		if (!p || !b) {
+		uint32_t *o = realloc(x->lorder, n * sizeof(*o));
+		if (o)
+			x->lorder = o;
+		if (!p || !b || !o) {
 			dc_chk_xfer_free(x);
 			return NULL;
 		}
@@ -154,51 +158,105 @@ static void bits_or_at(uint64_t *dst, uint32_t off, const uint64_t *src, uint32_
 	}
 }
 
-/* Lines [l0, l0 + n) of a page (n <= lines per page): out bit j is set when bm (a byte bitmap)
- * has a bit in line l0 + j and, if `and` is not NULL, line l0 + j's bit is set there too. */
+/* Lines [l0, l0 + n) of a page (n <= lines per page): out bit j is set when line l0 + j's bit
+ * is set in `and` (a line bitmap) and bm (a byte bitmap) has a bit in that line.  Driven by
+ * `and`: a line whose bit is clear there costs nothing, so a page synchronised since the CPU
+ * last touched it (the usual case at map time) is a few word tests. */
 static void lines_any(const struct dc_check *c, const uint64_t *bm, const uint64_t *and,
                       uint32_t l0, uint32_t n, uint64_t *out)
 {
-	memset(out, 0, ((n + 63) / 64) * sizeof(*out));
 	uint32_t ls = c->ls;
-	if (ls == 6) { /* a line per word: a word's test per line, the `and` bits a word at once */
-		for (uint32_t k = 0; k * 64 < n; k++) {
-			/* In a register: out may alias bm for the compiler, so an |= to out[]
-			 * would be a load and a store per line. */
-			uint64_t acc = 0;
-			const uint64_t *b = bm + l0 + k * 64;
-			uint32_t e = DC_MIN(64u, n - k * 64);
-			for (uint32_t j = 0; j < e; j++)
-				acc |= (uint64_t)(b[j] != 0) << j;
-			out[k] = acc;
-		}
-		if (and) {
-			for (uint32_t k = 0; k * 64 < n; k++) {
-				uint32_t s = (l0 + k * 64) & 63, w = (l0 + k * 64) >> 6;
-				uint64_t v = and[w] >> s;
-				if (s && w + 1 < DC_SH_LWORDS)
-					v |= and[w + 1] << (64 - s);
-				out[k] &= v;
+	for (uint32_t k = 0; k * 64 < n; k++) {
+		uint32_t s = (l0 + k * 64) & 63, w = (l0 + k * 64) >> 6;
+		uint64_t v = and[w] >> s;
+		if (s && w + 1 < DC_SH_LWORDS)
+			v |= and[w + 1] << (64 - s);
+		if (n - k * 64 < 64)
+			v &= (UINT64_C(1) << (n - k * 64)) - 1;
+		/* In a register: out may alias bm for the compiler. */
+		uint64_t acc = 0;
+		for (; v; v &= v - 1) {
+			uint32_t j = (uint32_t)__builtin_ctzll(v), l = l0 + k * 64 + j;
+			uint64_t any;
+			if (ls >= 6) {
+				const uint64_t *wd = bm + ((size_t)l << (ls - 6));
+				any = 0;
+				for (uint32_t i = 0; i < 1u << (ls - 6); i++)
+					any |= wd[i];
+			} else {
+				uint32_t b = l << ls;
+				any = bm[b >> 6] >> (b & 63) & ((UINT64_C(1) << (1u << ls)) - 1);
 			}
+			acc |= (uint64_t)(any != 0) << j;
 		}
-		return;
+		out[k] = acc;
 	}
-	for (uint32_t j = 0; j < n; j++) {
-		uint32_t l = l0 + j;
-		if (and&&!dc_bit_test(and, l))
-			continue;
-		uint64_t v;
-		if (ls >= 6) {
-			const uint64_t *w = bm + ((size_t)l << (ls - 6));
-			v = 0;
-			for (uint32_t k = 0; k < 1u << (ls - 6); k++)
-				v |= w[k];
-		} else {
-			uint32_t b = l << ls;
-			v = bm[b >> 6] >> (b & 63) & ((UINT64_C(1) << (1u << ls)) - 1);
+}
+
+/* Sifts lorder[i] down the max-heap lorder[0, n) keyed by piece logical address. */
+static void heap_sift(const struct dc_kev_piece *p, uint32_t *o, uint32_t i, uint32_t n)
+{
+	for (;;) {
+		uint32_t m = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && p[o[l]].logical > p[o[m]].logical)
+			m = l;
+		if (r < n && p[o[r]].logical > p[o[m]].logical)
+			m = r;
+		if (m == i)
+			return;
+		uint32_t t = o[i];
+		o[i] = o[m], o[m] = t;
+		i = m;
+	}
+}
+
+/* x->lorder: x's pieces in increasing logical address (an SG list of a buffer whose pages are
+ * scattered in memory is not), and x->lsorted when no two of them overlap, none is empty and
+ * none wraps: then the pieces a device access falls in are found by bisection
+ * (dc_chk_xfer_at).  Heap sort: O(n log n), in place, deterministic. */
+static void order_pieces(struct dc_xfer *x)
+{
+	const struct dc_kev_piece *p = x->pieces;
+	uint32_t n = x->n_pieces, *o = x->lorder;
+	bool ascending = true;
+	for (uint32_t i = 0; i < n; i++) {
+		o[i] = i;
+		ascending &= !i || p[i].logical >= p[i - 1].logical;
+	}
+	if (!ascending) {
+		for (uint32_t i = n / 2; i-- > 0;)
+			heap_sift(p, o, i, n);
+		for (uint32_t e = n; e-- > 1;) {
+			uint32_t t = o[0];
+			o[0] = o[e], o[e] = t;
+			heap_sift(p, o, 0, e);
 		}
-		out[j >> 6] |= (uint64_t)(v != 0) << (j & 63);
 	}
+	x->lsorted = true;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct dc_kev_piece *q = &p[o[i]];
+		if (!q->len || q->len > UINT64_MAX - q->logical ||
+		    (i && q->logical - p[o[i - 1]].logical < p[o[i - 1]].len))
+			x->lsorted = false;
+	}
+}
+
+uint32_t dc_chk_xfer_at(const struct dc_xfer *x, uint64_t lo, uint64_t hi, uint32_t *first)
+{
+	const struct dc_kev_piece *p = x->pieces;
+	const uint32_t *o = x->lorder;
+	uint32_t k = 0, n = x->n_pieces;
+	while (k < n) { /* the first piece ending after lo: ends increase */
+		uint32_t mid = k + (n - k) / 2;
+		if (p[o[mid]].logical + p[o[mid]].len > lo)
+			n = mid;
+		else
+			k = mid + 1;
+	}
+	*first = k;
+	for (n = x->n_pieces; k < n && p[o[k]].logical < hi;)
+		k++;
+	return k;
 }
 
 struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, bool sg)
@@ -243,6 +301,7 @@ struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 			x->nlines +=
 			    (uint32_t)(((p->pa + p->len - 1) >> c->ls) - (p->pa >> c->ls) + 1);
 	}
+	order_pieces(x);
 	x->common = x->n_pieces && dc_chk_common_by_pa(c, x->pieces[0].pa, NULL);
 	/* Own the pages; snapshot the lines the contract already breaks.  To the device: a line
 	 * with bytes of the piece the CPU wrote and did not flush.  From it: a line the CPU may
@@ -264,7 +323,9 @@ struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 			ps->watch = true;
 			uint32_t l0 = line_of(c, q), cnt = line_of(c, q + n - 1) - l0 + 1;
 			bool to_dev = x->dir == DC_DIR_TO_DEVICE;
-			lines_any(c, ps->w, to_dev ? NULL : ps->t, l0, cnt, sum);
+			/* W has bits only in lines T has (every access sets its line's T bit, and
+			 * a flush clears both over whole lines), so T drives the walk both ways. */
+			lines_any(c, ps->w, ps->t, l0, cnt, sum);
 			/* To the device, a line the piece covers in part: its own bytes only. */
 			for (uint32_t j = 0; to_dev && j < cnt; j = j ? cnt : DC_MAX(cnt - 1, 1)) {
 				uint64_t llo = ((q >> c->ls) + j) << c->ls,
@@ -302,11 +363,15 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 			continue;
 		uint32_t off = (uint32_t)(q & DC_PAGE_MASK);
 		uint32_t l0 = line_of(c, q), cnt = line_of(c, q + n - 1) - l0 + 1;
-		dc_bits_clear(ps->w, off, (uint32_t)n);
+		/* W and R have bits only in lines T has (lines_any): lines the CPU did not
+		 * touch since they were last flushed have nothing to clear there. */
+		if (dc_bits_first(ps->t, l0, cnt) >= 0) {
+			dc_bits_clear(ps->w, off, (uint32_t)n);
+			dc_bits_clear(ps->t, l0, cnt);
+			dc_bits_clear(ps->r, off, (uint32_t)n);
+		}
 		if (pio_read)
 			dc_bits_clear(ps->pw, off, (uint32_t)n);
-		dc_bits_clear(ps->t, l0, cnt);
-		dc_bits_clear(ps->r, off, (uint32_t)n);
 		ps->fseq = seq;
 		if (ps->ext) {
 			for (uint32_t l = l0; l < l0 + cnt; l++) {
@@ -853,6 +918,22 @@ void dc_chk_on_cache_maint(void *opaque, const void *va, uint64_t len, int op)
 
 /* --- Device side ---------------------------------------------------------------------------- */
 
+/* Bytes of [pa, pa + len) (bus addresses) that fall in x's pieces. */
+static uint64_t landed_bytes(const struct dc_xfer *x, uint64_t pa, uint64_t len)
+{
+	uint32_t k = 0, e = x->n_pieces;
+	if (x->lsorted)
+		e = dc_chk_xfer_at(x, pa, pa + len, &k);
+	uint64_t bytes = 0;
+	for (; k < e; k++) {
+		const struct dc_kev_piece *p = &x->pieces[x->lorder[k]];
+		uint64_t a = DC_MAX(pa, p->logical), b = DC_MIN(pa + len, p->logical + p->len);
+		if (a < b)
+			bytes += b - a;
+	}
+	return bytes;
+}
+
 void dc_chk_on_dma(void *opaque, int source, uint64_t pa, uint64_t len, bool write)
 {
 	struct dc_check *c = opaque;
@@ -865,13 +946,8 @@ void dc_chk_on_dma(void *opaque, int source, uint64_t pa, uint64_t len, bool wri
 	if (write) {
 		for (size_t i = 0; i < c->n_xf; i++) {
 			struct dc_xfer *x = c->xf[i];
-			for (uint32_t k = 0; x->dir == DC_DIR_FROM_DEVICE && k < x->n_pieces; k++) {
-				const struct dc_kev_piece *p = &x->pieces[k];
-				uint64_t a = DC_MAX(pa, p->logical),
-				         b = DC_MIN(pa + len, p->logical + p->len);
-				if (a < b)
-					x->landed += b - a;
-			}
+			if (x->dir == DC_DIR_FROM_DEVICE)
+				x->landed += landed_bytes(x, pa, len);
 		}
 		/* Dirty lines written back after the data landed overwrote it. */
 		for (unsigned i = 0; noncoherent(c) && i < c->n_recent; i++) {
