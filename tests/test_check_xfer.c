@@ -243,14 +243,14 @@ DC_TEST(check_xfer_pieces_by_bus_address_bisected_as_walked)
 					ends = (int)i;
 			}
 			for (uint32_t i = first; i < end; i++) {
-				const struct dc_kev_piece *p = &x->pieces[x->lorder[i]];
+				const struct dc_kev_piece *p = &x->pieces[x->lorder[i].i];
 				in_range +=
 				    DC_MAX(lo, p->logical) < DC_MIN(hi, p->logical + p->len);
-				if (i > first && p->logical < x->pieces[x->lorder[i - 1]].logical)
+				if (i > first && p->logical < x->pieces[x->lorder[i - 1].i].logical)
 					bad++;
 			}
 			bool before_ok =
-			    ends < 0 || (first > 0 && x->lorder[first - 1] == (uint32_t)ends);
+			    ends < 0 || (first > 0 && x->lorder[first - 1].i == (uint32_t)ends);
 			if (in_range != overl || end - first != overl || !before_ok) {
 				dct_log(
 				    "round %d: [%#llx, %#llx): walk %u (ends at lo: %d), search %u "

@@ -57,6 +57,12 @@ struct dc_pshadow {
 
 /* --- Kernel-side state the rules need ----------------------------------------------------- */
 
+/* A piece of a transfer by bus address: [lo, hi) is pieces[i]'s. */
+struct dc_lpiece {
+	uint64_t lo, hi;
+	uint32_t i;
+};
+
 struct dc_xfer {
 	uint64_t id, group; /* group: first transfer of a scatter/gather MapTransfer chain */
 	enum dc_dir dir;
@@ -69,12 +75,13 @@ struct dc_xfer {
 	unsigned device;
 	struct dc_kev_piece *pieces;
 	uint32_t n_pieces;
-	uint32_t *lbase;  /* per piece: index of its first line in `pre` */
-	uint32_t *lorder; /* piece indices in increasing logical address (xfer.c, order_pieces) */
+	uint32_t *lbase;          /* per piece: index of its first line in `pre` */
+	struct dc_lpiece *lorder; /* the pieces by logical address (xfer.c, order_pieces) */
 	uint32_t nlines;
 	uint64_t
 	    *pre; /* lines dirty (to-device) / touched (from-device) at map, not flushed since */
 	uint32_t cap_pieces, cap_pre; /* allocated: pieces (lbase: + 1), pre words (xfer pool) */
+	bool pre_live;                /* a bit was set in `pre` at map time (else it stays 0) */
 	uint64_t issued, landed;      /* device write bytes issued / landed in memory */
 	int c03;                      /* C03 finding (index) whose race may still happen, -1 */
 	uint64_t c03_lo, c03_hi;

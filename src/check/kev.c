@@ -1104,12 +1104,12 @@ static void ev_device_access(struct dc_check *c, const struct dc_kev *e)
 		 * a transfer the order of the pieces judged changes nothing (judge_xfer's
 		 * findings are the transfer's, once each). */
 		uint32_t k = 0, end = x->n_pieces;
-		if (x->lsorted) {
+		if (x->lsorted) { /* lorder: in order of address, else the list's order */
 			end = dc_chk_xfer_at(x, lo, hi, &k);
 			k -= k > 0;
 		}
 		for (; k < end; k++) {
-			uint32_t pi = x->lorder[k];
+			uint32_t pi = x->lsorted ? x->lorder[k].i : k;
 			const struct dc_kev_piece *p = &x->pieces[pi];
 			uint64_t a = DC_MAX(lo, p->logical), b = DC_MIN(hi, p->logical + p->len);
 			if (a < b) {

@@ -94,7 +94,8 @@ static struct dc_xfer *xfer_get(struct dc_check *c, uint32_t n, uint32_t w)
 	if (c->n_pool) {
 		x = c->xf_pool[--c->n_pool];
 		struct dc_kev_piece *pieces = x->pieces;
-		uint32_t *lbase = x->lbase, *lorder = x->lorder;
+		uint32_t *lbase = x->lbase;
+		struct dc_lpiece *lorder = x->lorder;
 		uint64_t *pre = x->pre;
 		uint32_t cp = x->cap_pieces, cw = x->cap_pre;
 		memset(x, 0, sizeof(*x));
@@ -112,7 +113,7 @@ static struct dc_xfer *xfer_get(struct dc_check *c, uint32_t n, uint32_t w)
 		uint32_t *b = realloc(x->lbase, (n + 1) * sizeof(*b));
 		if (b)
 			x->lbase = b;
-		uint32_t *o = realloc(x->lorder, n * sizeof(*o));
+		struct dc_lpiece *o = realloc(x->lorder, 2 * (size_t)n * sizeof(*o));
 		if (o)
 			x->lorder = o;
 		if (!p || !b || !o) {
@@ -193,68 +194,77 @@ static void lines_any(const struct dc_check *c, const uint64_t *bm, const uint64
 	}
 }
 
-/* Sifts lorder[i] down the max-heap lorder[0, n) keyed by piece logical address. */
-static void heap_sift(const struct dc_kev_piece *p, uint32_t *o, uint32_t i, uint32_t n)
+/* Merges the sorted runs a[0, m) and a[m, n) into out, the left one first among equal keys. */
+static void merge_runs(const struct dc_lpiece *a, uint32_t m, uint32_t n, struct dc_lpiece *out)
 {
-	for (;;) {
-		uint32_t m = i, l = 2 * i + 1, r = l + 1;
-		if (l < n && p[o[l]].logical > p[o[m]].logical)
-			m = l;
-		if (r < n && p[o[r]].logical > p[o[m]].logical)
-			m = r;
-		if (m == i)
-			return;
-		uint32_t t = o[i];
-		o[i] = o[m], o[m] = t;
-		i = m;
-	}
+	uint32_t i = 0, j = m, k = 0;
+	while (i < m && j < n)
+		out[k++] = a[j].lo < a[i].lo ? a[j++] : a[i++];
+	while (i < m)
+		out[k++] = a[i++];
+	while (j < n)
+		out[k++] = a[j++];
 }
 
-/* x->lorder: x's pieces in increasing logical address (an SG list of a buffer whose pages are
- * scattered in memory is not), and x->lsorted when no two of them overlap, none is empty and
- * none wraps: then the pieces a device access falls in are found by bisection
- * (dc_chk_xfer_at).  Heap sort: O(n log n), in place, deterministic. */
+/* x->lorder: x's pieces by increasing logical address, with their ends (an SG list of a
+ * buffer whose pages are scattered in memory comes in any order), and x->lsorted when no two
+ * of them overlap, none is empty and none wraps: then the pieces a device access falls in are
+ * found by bisection (dc_chk_xfer_at).  A stable merge sort of the keys in place (lorder has
+ * room for twice the pieces): O(n log n), deterministic, nothing to do for a list already in
+ * order. */
 static void order_pieces(struct dc_xfer *x)
 {
 	const struct dc_kev_piece *p = x->pieces;
-	uint32_t n = x->n_pieces, *o = x->lorder;
-	bool ascending = true;
+	uint32_t n = x->n_pieces;
+	struct dc_lpiece *a = x->lorder;
+	bool ascending = true, sane = true;
 	for (uint32_t i = 0; i < n; i++) {
-		o[i] = i;
+		sane &= p[i].len && p[i].len <= UINT64_MAX - p[i].logical;
+		a[i] = (struct dc_lpiece){p[i].logical, p[i].logical + p[i].len, i};
 		ascending &= !i || p[i].logical >= p[i - 1].logical;
 	}
 	if (!ascending) {
-		for (uint32_t i = n / 2; i-- > 0;)
-			heap_sift(p, o, i, n);
-		for (uint32_t e = n; e-- > 1;) {
-			uint32_t t = o[0];
-			o[0] = o[e], o[e] = t;
-			heap_sift(p, o, 0, e);
+		enum { RUN = 8 };
+		for (uint32_t s = 0; s < n; s += RUN) { /* insertion sort of short runs */
+			uint32_t e = DC_MIN(n, s + RUN);
+			for (uint32_t i = s + 1; i < e; i++) {
+				struct dc_lpiece v = a[i];
+				uint32_t j = i;
+				for (; j > s && v.lo < a[j - 1].lo; j--)
+					a[j] = a[j - 1];
+				a[j] = v;
+			}
 		}
+		struct dc_lpiece *src = a, *dst = a + n;
+		for (uint32_t w = RUN; w < n; w *= 2) {
+			for (uint32_t s = 0; s < n; s += 2 * w) {
+				uint32_t m = DC_MIN(n - s, w), e = DC_MIN(n - s, 2 * w);
+				merge_runs(src + s, m, e, dst + s);
+			}
+			struct dc_lpiece *t = src;
+			src = dst, dst = t;
+		}
+		if (src != a)
+			memcpy(a, src, n * sizeof(*a));
 	}
-	x->lsorted = true;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct dc_kev_piece *q = &p[o[i]];
-		if (!q->len || q->len > UINT64_MAX - q->logical ||
-		    (i && q->logical - p[o[i - 1]].logical < p[o[i - 1]].len))
-			x->lsorted = false;
-	}
+	x->lsorted = sane;
+	for (uint32_t i = 1; i < n && sane; i++)
+		x->lsorted &= a[i].lo >= a[i - 1].hi;
 }
 
 uint32_t dc_chk_xfer_at(const struct dc_xfer *x, uint64_t lo, uint64_t hi, uint32_t *first)
 {
-	const struct dc_kev_piece *p = x->pieces;
-	const uint32_t *o = x->lorder;
+	const struct dc_lpiece *o = x->lorder;
 	uint32_t k = 0, n = x->n_pieces;
 	while (k < n) { /* the first piece ending after lo: ends increase */
 		uint32_t mid = k + (n - k) / 2;
-		if (p[o[mid]].logical + p[o[mid]].len > lo)
+		if (o[mid].hi > lo)
 			n = mid;
 		else
 			k = mid + 1;
 	}
 	*first = k;
-	for (n = x->n_pieces; k < n && p[o[k]].logical < hi;)
+	for (n = x->n_pieces; k < n && o[k].lo < hi;)
 		k++;
 	return k;
 }
@@ -340,6 +350,8 @@ struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, boo
 					dc_bit_clear(sum, j);
 			}
 			bits_or_at(x->pre, xline(c, x, i, q), sum, cnt);
+			for (uint32_t k = 0; k * 64 < cnt && !x->pre_live; k++)
+				x->pre_live = sum[k] != 0;
 		}
 	}
 	c->xf[c->n_xf++] = x;
@@ -389,10 +401,12 @@ void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_r
 	 * that put them there, and what the devices wrote before those (C04, race.c). */
 	if (learnt)
 		dc_race_dev_learn(c, learnt + 1);
-	/* What open transfers snapshotted for these lines is settled now. */
+	/* What open transfers snapshotted for these lines is settled now (a transfer that
+	 * snapshotted nothing has nothing to settle: the usual case, and the walk of its pieces
+	 * would make a flush of every piece of a long list quadratic). */
 	for (size_t i = 0; i < c->n_xf; i++) {
 		struct dc_xfer *x = c->xf[i];
-		for (uint32_t k = 0; k < x->n_pieces; k++) {
+		for (uint32_t k = 0; x->pre_live && k < x->n_pieces; k++) {
 			const struct dc_kev_piece *p = &x->pieces[k];
 			uint64_t a = DC_MAX(lo, p->pa), b = DC_MIN(hi, p->pa + p->len);
 			if (a < b) {
@@ -541,9 +555,7 @@ void dc_chk_judge_xfer(struct dc_check *c, struct dc_xfer *x, uint32_t i, uint64
 	}
 	if (dev_write)
 		x->issued += len;
-	if (x->common)
-		return;
-	if (!len)
+	if (x->common || !len || !x->pre_live)
 		return;
 	/* The lines of [pa, pa + len) in `pre`, a word at a time; a read must also find bytes
 	 * the CPU wrote in the part of such a line the device reads. */
@@ -926,7 +938,7 @@ static uint64_t landed_bytes(const struct dc_xfer *x, uint64_t pa, uint64_t len)
 		e = dc_chk_xfer_at(x, pa, pa + len, &k);
 	uint64_t bytes = 0;
 	for (; k < e; k++) {
-		const struct dc_kev_piece *p = &x->pieces[x->lorder[k]];
+		const struct dc_kev_piece *p = &x->pieces[x->lsorted ? x->lorder[k].i : k];
 		uint64_t a = DC_MAX(pa, p->logical), b = DC_MIN(pa + len, p->logical + p->len);
 		if (a < b)
 			bytes += b - a;
