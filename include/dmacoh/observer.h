@@ -259,6 +259,14 @@ struct dc_observer {
 	/* The next access is an atomic operation's (__tsan_atomic*): mo is its C11 memory order
 	 * (0 relaxed .. 5 seq_cst), rmw a read-modify-write. */
 	void (*atomic)(void *opaque, const void *va, uint32_t len, int mo, bool rmw);
+	/* dmacoh's own code acting as the CPU (no driver instruction: the HAL's bounce copies, the
+	 * application's fills and checks) referenced [va, va + len) of the cached window, one page
+	 * at most, line after line: what cpu_access(line, ..., write, true, NULL) for each of
+	 * those lines in turn would tell, told once.  The cache events of those lines (fills,
+	 * write-backs, lines gone) come before it rather than between the lines.  The machine
+	 * uses it only when every observer with cpu_access has it; otherwise it calls
+	 * cpu_access line by line. */
+	void (*cpu_run)(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write);
 };
 
 enum dc_memf { DC_MEMF_REDZONE = 1, DC_MEMF_FREED, DC_MEMF_UNMAPPED };

@@ -193,6 +193,7 @@ static const struct dc_observer check_observer = {
     .sync = dc_race_sync,
     .host_access = dc_race_host_access,
     .atomic = dc_race_atomic,
+    .cpu_run = dc_chk_on_cpu_run,
 };
 
 /* --- Life cycle ------------------------------------------------------------------------------ */

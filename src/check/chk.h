@@ -83,6 +83,7 @@ struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, boo
  * if *first > 0, is the last piece ending at or before lo.  Without it lorder is not in
  * order of address (pieces[k] is then walked as k). */
 uint32_t dc_chk_xfer_at(const struct dc_xfer *x, uint64_t lo, uint64_t hi, uint32_t *first);
+void dc_chk_on_cpu_run(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write);
 void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_read);
 void dc_chk_fill_xfer(struct dc_check *c, struct dc_finding *f, const struct dc_xfer *x);
 void dc_chk_judge_xfer(struct dc_check *c, struct dc_xfer *x, uint32_t i, uint64_t pa, uint64_t len,

@@ -887,6 +887,32 @@ void dc_chk_on_cpu_access(void *opaque, const void *va, uint64_t pa, uint32_t le
 		dc_machine_cpu_vote(c->m);
 }
 
+/* A run of lines of one page referenced with no pc: what on_cpu_access does for each of them
+ * (T, then W or R; for a write on a watched page, device bytes forgotten, as cpu_slow does
+ * with no pc; nothing else is judged without a pc), once for the run. */
+void dc_chk_on_cpu_run(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write)
+{
+	struct dc_check *c = opaque;
+	(void)va;
+	c->n_recent = 0;
+	if (!len)
+		return;
+	struct dc_pshadow *ps = dc_shadow_get(c, pa);
+	if (!ps)
+		return;
+	uint32_t off = (uint32_t)(pa & DC_PAGE_MASK), l0 = off >> c->ls;
+	dc_bits_set(ps->t, l0, ((off + len - 1) >> c->ls) - l0 + 1);
+	dc_bits_set(write ? ps->w : ps->r, off, len);
+	/* The lines' own calls would stop clearing once the page is no longer watched; D is then
+	 * empty, and so is PR (it only ever has bits where D has), so clearing the rest changes
+	 * nothing. */
+	if (write && ps->watch && ps->ext) {
+		dc_bits_clear(ps->ext->d, off, len);
+		dc_bits_clear(ps->ext->pr, off, len);
+		dc_shadow_rewatch(ps);
+	}
+}
+
 /* --- Cache events (real state) ------------------------------------------------------------ */
 
 void dc_chk_on_cache_fill(void *opaque, uint64_t line_pa, bool speculative)

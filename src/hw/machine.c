@@ -188,9 +188,10 @@ void dc_machine_obs_flush(struct dc_machine *m)
 
 static void count_observers(struct dc_machine *m)
 {
-	m->n_obs_cpu = m->n_obs_access = 0;
+	m->n_obs_cpu = m->n_obs_access = m->n_obs_no_run = 0;
 	for (unsigned i = 0; i < m->n_obs; i++) {
 		m->n_obs_cpu += m->obs[i]->cpu_access != NULL;
+		m->n_obs_no_run += m->obs[i]->cpu_access && !m->obs[i]->cpu_run;
 		m->n_obs_access += m->obs[i]->cpu_access || m->obs[i]->mem_fault;
 	}
 }
@@ -567,20 +568,23 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 	}
 }
 
-/* dc_cpu_read/dc_cpu_write's range form: what dc_cpu_ref does once per call (the gathered
- * accesses' flush, the window test) is done once per run of lines, then each line is
- * referenced as dc_cpu_ref(m, line, n, a, NULL) would (same counts, same observer calls; with
- * no pc nothing ticks and no fast path starts) and its bytes are copied while it is present.
- * False (nothing done) for a range not wholly inside the cached window. */
+/* dc_cpu_read/dc_cpu_write/dc_cpu_fill's range form: what dc_cpu_ref does once per call (the
+ * gathered accesses' flush, the window test) is done once per run of lines, then each line is
+ * referenced as dc_cpu_ref(m, line, n, a, NULL) would (same counts; with no pc nothing ticks and
+ * no fast path starts) and its bytes are copied (host == NULL: set to `byte`) while it is
+ * present.  Observers hear of the lines a page at a time (cpu_run) when all of them can, else
+ * line by line.  False (nothing done) for a range not wholly inside the cached window. */
 static bool cpu_copy_lines(struct dc_machine *m, uint8_t *va, uint8_t *host, uint64_t len,
-                           enum dc_access a)
+                           enum dc_access a, int byte)
 {
 	uint64_t woff = (uint64_t)((uintptr_t)va - (uintptr_t)m->mem.cwin);
 	if (woff >= m->mem.va_size || len > m->mem.va_size - woff)
 		return false;
 	dc_machine_obs_sync(m);
 	uint32_t ls = m->cache.line_size;
-	bool write = a == DC_ACC_WRITE;
+	bool write = a == DC_ACC_WRITE, runs = m->n_obs_access && !m->n_obs_no_run;
+	uint8_t *run_va = va;
+	uint64_t run_pa = 0;
 	for (uint8_t *q = va, *end = va + len; q < end;) {
 		uint8_t *next = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1);
 		uint64_t n = (uint64_t)((next < end ? next : end) - q);
@@ -594,15 +598,28 @@ static bool cpu_copy_lines(struct dc_machine *m, uint8_t *va, uint8_t *host, uin
 			ref_line(m, q, pa, a);
 		else
 			ref_line_checked(m, q, pa, n, a, NULL);
-		if (m->n_obs_access) {
+		if (runs) {
+			if (q == run_va)
+				run_pa = pa;
+			/* The run ends with its page, or where the range does. */
+			if (!(((uintptr_t)next - (uintptr_t)m->mem.cwin) & DC_PAGE_MASK) ||
+			    next >= end) {
+				uint32_t rn = (uint32_t)(q + n - run_va);
+				OBS_EACH(m, cpu_run, run_va, run_pa, rn, write);
+				run_va = q + n;
+			}
+		} else if (m->n_obs_access) {
 			m->q_votes = 0;
 			OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, write, true, NULL);
 		}
-		if (write)
+		if (!host)
+			memset(q, byte, n);
+		else if (write)
 			memcpy(q, host, n);
 		else
 			memcpy(host, q, n);
-		host += n;
+		if (host)
+			host += n;
 		q = next;
 	}
 	return true;
@@ -613,7 +630,7 @@ void dc_cpu_read(struct dc_machine *m, const void *va, void *dst, uint64_t len)
 {
 	const uint8_t *s = va;
 	uint8_t *d = dst;
-	if (len && cpu_copy_lines(m, (uint8_t *)(uintptr_t)s, d, len, DC_ACC_READ))
+	if (len && cpu_copy_lines(m, (uint8_t *)(uintptr_t)s, d, len, DC_ACC_READ, 0))
 		return;
 	uint32_t ls = m->cache.line_size;
 	while (len) {
@@ -628,7 +645,7 @@ void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len)
 {
 	uint8_t *d = va;
 	const uint8_t *s = src;
-	if (len && cpu_copy_lines(m, d, (uint8_t *)(uintptr_t)s, len, DC_ACC_WRITE))
+	if (len && cpu_copy_lines(m, d, (uint8_t *)(uintptr_t)s, len, DC_ACC_WRITE, 0))
 		return;
 	uint32_t ls = m->cache.line_size;
 	while (len) {
@@ -642,6 +659,8 @@ void dc_cpu_write(struct dc_machine *m, void *va, const void *src, uint64_t len)
 void dc_cpu_fill_pc(struct dc_machine *m, void *va, int byte, uint64_t len, const void *pc)
 {
 	uint8_t *d = va;
+	if (!pc && len && cpu_copy_lines(m, d, NULL, len, DC_ACC_WRITE, byte))
+		return;
 	uint32_t ls = m->cache.line_size;
 	while (len) {
 		uint64_t n = DC_MIN(len, ls - ((uintptr_t)d & (ls - 1)));

@@ -61,6 +61,7 @@ struct dc_machine {
 	/* Observers that see CPU accesses: with cpu_access (each must vote, below), and with
 	 * cpu_access or mem_fault (none: the fast paths need nobody's consent). */
 	unsigned n_obs_cpu, n_obs_access;
+	unsigned n_obs_no_run; /* observers with cpu_access and no cpu_run */
 	/* The fast path with observers (dc_cpu_hook).  After reporting a reference to a line
 	 * whose memory-safety shadow is clean, the machine counts the cpu_access observers that
 	 * called dc_machine_cpu_vote: if all did, q_on, and further references to the MRU line
