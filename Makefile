@@ -17,6 +17,13 @@ WARN += -Werror
 endif
 OPT ?= -O2
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -Iinclude -Isrc -I. -fno-strict-aliasing
+# GCC on x86-64 zeroes a fixed-size block of ~100 bytes or more (every `struct dc_kev`
+# initialiser: each kernel event) with `rep stos`, about 16 ns a time on the hosts measured,
+# where a call to the C library's memset costs 2.5 ns (what clang emits).  Where the compiler
+# knows the option, such blocks go to the library.
+STRINGOP := $(shell $(CC) -mstringop-strategy=libcall -E -x c /dev/null >/dev/null 2>&1 && \
+	echo -mstringop-strategy=libcall)
+CFLAGS_COMMON += $(STRINGOP)
 SANFLAGS := $(if $(SANITIZER),-fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 CFLAGS := $(CFLAGS_COMMON) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS)
