@@ -31,7 +31,8 @@ static void random_ops(struct tc_env *v, uint64_t seed)
 	static uint8_t host[PAGES * DC_PAGE_SIZE];
 	for (int i = 0; i < 300; i++) {
 		uint64_t off = dc_rng_below(&r, PAGES * DC_PAGE_SIZE);
-		uint64_t len = 1 + dc_rng_below(&r, DC_MIN(3 * DC_PAGE_SIZE, PAGES * DC_PAGE_SIZE - off));
+		uint64_t len =
+		    1 + dc_rng_below(&r, DC_MIN(3 * DC_PAGE_SIZE, PAGES * DC_PAGE_SIZE - off));
 		switch (dc_rng_below(&r, 6)) {
 		case 0:
 			dc_cpu_write(v->m, buf + off, host, len);
@@ -65,9 +66,10 @@ static uint64_t shadow_diff(const struct dc_check *a, const struct dc_check *b)
 		const struct dc_pshadow *p = a->flat[pfn], *q = b->flat[pfn];
 		if (!p && !q)
 			continue;
-		if (!p || !q || memcmp(p->w, q->w, sizeof(p->w)) || memcmp(p->t, q->t, sizeof(p->t)) ||
-		    memcmp(p->pw, q->pw, sizeof(p->pw)) || memcmp(p->r, q->r, sizeof(p->r)) ||
-		    p->owned != q->owned || p->watch != q->watch || !p->ext != !q->ext)
+		if (!p || !q || memcmp(p->w, q->w, sizeof(p->w)) ||
+		    memcmp(p->t, q->t, sizeof(p->t)) || memcmp(p->pw, q->pw, sizeof(p->pw)) ||
+		    memcmp(p->r, q->r, sizeof(p->r)) || p->owned != q->owned ||
+		    p->watch != q->watch || !p->ext != !q->ext)
 			return pfn + 1;
 		if (p->ext && (memcmp(p->ext->d, q->ext->d, sizeof(p->ext->d)) ||
 		               memcmp(p->ext->pr, q->ext->pr, sizeof(p->ext->pr)) ||
@@ -97,7 +99,8 @@ DC_TEST(check_cpu_run_tells_what_line_by_line_tells)
 			tc_signature(&b, sb, sizeof(sb));
 			uint64_t d = shadow_diff(a.c, b.c);
 			if (strcmp(sa, sb) || d) {
-				dct_log("%s, bug %d: shadow differs at pfn %llu\nrun:\n%s---\nlines:\n%s",
+				dct_log("%s, bug %d: shadow differs at pfn "
+				        "%llu\nrun:\n%s---\nlines:\n%s",
 				        platforms[p], bug, (unsigned long long)d - 1, sa, sb);
 				bad++;
 			}

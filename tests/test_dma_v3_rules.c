@@ -7,6 +7,7 @@
 
 #include "dctest.h"
 #include "test_check.h"
+#include "check/check_int.h"
 
 /* DMA_COMPLETION_STATUS values (wdm.h is the driver's side, not included here). */
 enum { DmaComplete = 0, DmaError = 2, DmaCancelled = 3 };
@@ -274,4 +275,39 @@ DC_TEST(dma_v3_rules_partial_mapping_continued_or_not)
 	CHECK_EQ(only(&v, DC_RULE_V04), 1);
 	CHECK_EQ(dc_check_finding(v.c, 0)->bytes, 32768 - 16000);
 	tc_fini(&v);
+}
+
+/* Which routine names are version 3's (the sanitizer's V rules key on it): all of them, and none
+ * of the version 1/2 routines or near misses, whatever the quick filter in front of the list. */
+DC_TEST(v3_routine_names_are_told_apart)
+{
+	static const char *const v3[] = {"MapTransferEx",
+	                                 "FlushAdapterBuffersEx",
+	                                 "GetScatterGatherListEx",
+	                                 "BuildScatterGatherListEx",
+	                                 "AllocateCommonBufferEx",
+	                                 "AllocateCommonBufferWithBounds",
+	                                 "AllocateCommonBufferVector",
+	                                 "AllocateAdapterChannelEx",
+	                                 "FreeAdapterObject"};
+	static const char *const v1[] = {"MapTransfer",
+	                                 "FlushAdapterBuffers",
+	                                 "GetScatterGatherList",
+	                                 "PutScatterGatherList",
+	                                 "BuildScatterGatherList",
+	                                 "AllocateCommonBuffer",
+	                                 "AllocateAdapterChannel",
+	                                 "FreeAdapterChannel",
+	                                 "FreeMapRegisters",
+	                                 "KeFlushIoBuffers",
+	                                 "Ex",
+	                                 "x",
+	                                 "",
+	                                 "MapTransferEX",
+	                                 "AllocateCommonBufferExx"};
+	for (size_t i = 0; i < DC_ARRAY_SIZE(v3); i++)
+		CHECK_MSG(dc_v3_routine(v3[i]), "%s is a v3 routine", v3[i]);
+	for (size_t i = 0; i < DC_ARRAY_SIZE(v1); i++)
+		CHECK_MSG(!dc_v3_routine(v1[i]), "%s is not a v3 routine", v1[i]);
+	CHECK(!dc_v3_routine(NULL));
 }

@@ -43,6 +43,12 @@ bool dc_v3_routine(const char *r)
 	                                 "FreeAdapterObject"};
 	if (!r)
 		return false;
+	/* Called for every map and flush: most names are v1's, told apart without a strcmp (every
+	 * v3 name ends in "Ex" or starts with "A" or "Fr"). */
+	size_t n = strlen(r);
+	if (!(n > 2 && r[n - 2] == 'E' && r[n - 1] == 'x') && r[0] != 'A' &&
+	    !(r[0] == 'F' && r[1] == 'r'))
+		return false;
 	for (size_t i = 0; i < DC_ARRAY_SIZE(v3); i++)
 		if (!strcmp(r, v3[i]))
 			return true;
