@@ -157,33 +157,47 @@ void dc_machine_destroy(struct dc_machine *m)
 	free(m);
 }
 
-static void report_cpu(struct dc_machine *m, uint32_t off, uint32_t n, bool write, const void *pc)
+static void report_cpu(struct dc_machine *m, const struct dc_quiet *q, uint32_t off, uint32_t n,
+                       bool write, const void *pc)
 {
 	for (unsigned i = 0; i < m->n_obs; i++)
 		if (m->obs[i]->cpu_access)
-			m->obs[i]->cpu_access(m->obs_opaque[i], m->q_va + off, m->q_pa + off, n,
-			                      write, true, pc);
+			m->obs[i]->cpu_access(m->obs_opaque[i], q->va + off, q->pa + off, n, write,
+			                      true, pc);
 }
 
-/* What the fast path gathered (machine.h, q_on): one write per run of bytes by the last
- * writer, then the last read if it came after and by another pc than the last reported;
- * then the fast path waits for the next vote. */
-void dc_machine_obs_flush(struct dc_machine *m)
+/* What a quiet slot gathered (machine.h): one write per run of bytes by the last writer, then
+ * the last read if it came after and by another pc than the last reported; the slot is then
+ * free for the next vote. */
+static void flush_slot(struct dc_machine *m, struct dc_quiet *q)
 {
-	uint64_t pend = m->q_pend;
-	m->q_on = false;
-	m->q_pend = 0;
+	uint64_t pend = q->pend;
+	q->on = false;
+	q->pend = 0;
+	if (m->q_mru == q)
+		m->q_mru = NULL;
+	m->q_on = m->q[0].on || m->q[1].on;
 	while (pend) {
 		uint32_t lo = (uint32_t)__builtin_ctzll(pend);
 		uint64_t rest = ~(pend >> lo);
 		uint32_t n = rest ? (uint32_t)__builtin_ctzll(rest) : 64 - lo;
-		report_cpu(m, lo, n, true, m->q_wpc);
-		m->q_tpc = m->q_wpc;
+		report_cpu(m, q, lo, n, true, q->wpc);
+		q->tpc = q->wpc;
 		pend = n + lo >= 64 ? 0 : pend & ~(((UINT64_C(1) << n) - 1) << lo);
 	}
-	if (m->q_rpc && m->q_rpc != m->q_tpc)
-		report_cpu(m, m->q_roff, m->q_rsize, false, m->q_rpc);
-	m->q_rpc = NULL;
+	if (q->rpc && q->rpc != q->tpc)
+		report_cpu(m, q, q->roff, q->rsize, false, q->rpc);
+	q->rpc = NULL;
+}
+
+/* Every slot, the one used longer ago first. */
+void dc_machine_obs_flush(struct dc_machine *m)
+{
+	unsigned first = m->q_last ^ 1u;
+	for (unsigned i = 0; i < 2; i++)
+		if (m->q[first ^ i].on)
+			flush_slot(m, &m->q[first ^ i]);
+	m->q_on = false;
 }
 
 static void count_observers(struct dc_machine *m)
@@ -367,6 +381,7 @@ __attribute__((always_inline)) static inline void ref_line(struct dc_machine *m,
 		prefetch_after_fill(m, pa, va, a);
 	m->mru_vline = (uint64_t)(va - m->mem.cwin) >> m->cache.line_shift;
 	m->mru_ctag = m->cache.mru_tag;
+	m->q_mru = NULL; /* until quiet_begin gives this line a slot */
 	if (m->mru_ctag)
 		m->l1_hint[m->mru_vline & (DC_LINE_HINTS - 1)] = (uint32_t)m->cache.mru_k;
 }
@@ -477,20 +492,71 @@ __attribute__((noinline)) static void ref_line_checked(struct dc_machine *m, uin
 }
 
 /* Every observer of CPU accesses voted after a reference by pc to the line of q: further
- * ones may stay in dc_cpu_hook's MRU fast path (machine.h, q_on) if the whole line is given out
- * (no mem_fault can be due in it) and no more than 64 bytes. */
+ * ones may stay in dc_cpu_hook's fast paths (a quiet slot, machine.h) if the whole line is given
+ * out (no mem_fault can be due in it) and no more than 64 bytes. */
 static void quiet_begin(struct dc_machine *m, uint8_t *q, uint64_t pa, const void *pc)
 {
 	uint32_t ls = m->cache.line_size;
 	uint64_t loff = (uint64_t)(q - m->mem.cwin) & ~(uint64_t)(ls - 1);
 	if (ls > 64 || m->mru_vline != loff >> m->cache.line_shift || !shadow_clean(m, loff, ls))
 		return;
+	/* A free slot, else the one used longer ago, its references reported first (the
+	 * reference just reported was to another line: dc_cpu_ref flushed this line's slot). */
+	unsigned i = !m->q[0].on ? 0 : !m->q[1].on ? 1 : m->q_last ^ 1u;
+	struct dc_quiet *s = &m->q[i];
+	if (s->on)
+		flush_slot(m, s);
+	s->on = true; /* field by field: the rest is left as flush_slot leaves it */
+	s->cpu = m->cache.cur;
+	s->vline = loff >> m->cache.line_shift;
+	s->va = m->mem.cwin + loff;
+	s->pa = pa & ~(uint64_t)(ls - 1);
+	s->pend = 0;
+	s->tpc = pc;
+	s->rpc = NULL;
 	m->q_on = true;
-	m->q_va = m->mem.cwin + loff;
-	m->q_pa = pa & ~(uint64_t)(ls - 1);
-	m->q_pend = 0;
-	m->q_tpc = pc;
-	m->q_rpc = NULL;
+	m->q_last = (uint8_t)i;
+	m->q_mru = s;
+}
+
+void dc_cpu_ref_l1(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
+                   const void *pc, uint32_t k, uint64_t pa)
+{
+	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
+	struct dc_quiet *q = m->q_on ? dc_cpu_quiet_slot(m, off) : NULL;
+	/* A scheduler tick due goes through dc_cpu_ref, which takes it. */
+	if (!q || q->pa != (pa & ~(uint64_t)(m->cache.line_size - 1)) ||
+	    (m->tick_every && pc && m->tick_n + 1 >= m->tick_every)) {
+		dc_cpu_ref(m, va, size, a, pc);
+		return;
+	}
+	if (m->tick_every && pc)
+		m->tick_n++;
+	m->evict_countdown--;
+	dc_cache_l1_hit_at(&m->cache, k, a);
+	m->mru_vline = off >> m->cache.line_shift;
+	m->mru_ctag = m->cache.l1->tag[k];
+	m->q_mru = q;
+	m->q_last = (uint8_t)(q - m->q);
+	if (a == DC_ACC_READ)
+		m->st.reads++;
+	else
+		m->st.writes++;
+	dc_cpu_gather(m, q, off, size, a, pc);
+}
+
+/* Before a reference to [p, p + len) that is not gathered: the slots of its lines, and those of
+ * another processor, report what they gathered.  The other slots stay (machine.h). */
+static inline void sync_lines(struct dc_machine *m, const uint8_t *p, uint64_t len)
+{
+	uintptr_t lo = (uintptr_t)p - (uintptr_t)m->mem.cwin, hi = lo + len - 1;
+	uint32_t sh = m->cache.line_shift;
+	for (unsigned i = 0; i < 2; i++) {
+		struct dc_quiet *q = &m->q[i];
+		if (q->on &&
+		    (q->vline - (lo >> sh) <= (hi >> sh) - (lo >> sh) || q->cpu != m->cache.cur))
+			flush_slot(m, q);
+	}
 }
 
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
@@ -498,13 +564,18 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 {
 	if (!len)
 		return;
-	dc_machine_obs_sync(m);
+	uint8_t *p = (uint8_t *)va;
+	uint64_t woff = (uint64_t)((uintptr_t)p - (uintptr_t)m->mem.cwin);
+	if (m->q_on) {
+		if (woff < m->mem.va_size)
+			sync_lines(m, p, DC_MIN(len, m->mem.va_size - woff));
+		else
+			dc_machine_obs_flush(m);
+	}
 	if (DC_UNLIKELY(m->tick_every) && pc && ++m->tick_n >= m->tick_every) {
 		m->tick_n = 0;
 		m->tick_fn(m->tick_opaque);
 	}
-	uint8_t *p = (uint8_t *)va;
-	uint64_t woff = (uint64_t)((uintptr_t)p - (uintptr_t)m->mem.cwin);
 	if (woff < m->mem.va_size) {
 		uint32_t ls = m->cache.line_size;
 		/* A range never runs past the window (the shadow ends there). */
@@ -525,8 +596,12 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 				ref_line_checked(m, q, pa, n, a, pc);
 			if (m->n_obs_access) {
 				m->q_votes = 0;
-				OBS_EACH(m, cpu_access, q, pa, (uint32_t)n, a == DC_ACC_WRITE, true,
-				         pc);
+				/* Not OBS_EACH: the other lines' slots stay (sync_lines). */
+				for (unsigned oi = 0; oi < m->n_obs; oi++)
+					if (m->obs[oi]->cpu_access)
+						m->obs[oi]->cpu_access(m->obs_opaque[oi], q, pa,
+						                       (uint32_t)n,
+						                       a == DC_ACC_WRITE, true, pc);
 				if (clean && pc && m->q_votes == m->n_obs_cpu)
 					quiet_begin(m, q, pa, pc);
 			}

@@ -64,18 +64,28 @@ struct dc_machine {
 	unsigned n_obs_no_run; /* observers with cpu_access and no cpu_run */
 	/* The fast path with observers (dc_cpu_hook).  After reporting a reference to a line
 	 * whose memory-safety shadow is clean, the machine counts the cpu_access observers that
-	 * called dc_machine_cpu_vote: if all did, q_on, and further references to the MRU line
-	 * (by any instruction) stay inline, their effect gathered: the bytes written in q_pend
-	 * (bit i: byte i of the line at q_va / q_pa) and the last writer q_wpc; q_rpc, if the
-	 * last reference was a read, its pc (q_roff, q_rsize: where).  Before any other event
-	 * reaches observers (dc_machine_obs_sync) they are reported as one write per run of
-	 * bytes by q_wpc, then that read if its pc is not the last reported one (q_tpc).
-	 * Lines of at most 64 bytes. */
+	 * called dc_machine_cpu_vote: if all did, the line takes a quiet slot (q[]), and further
+	 * references to it (by any instruction) stay inline while L1 holds it, their effect
+	 * gathered (struct dc_quiet).  Two slots, so that code alternating between two lines (a
+	 * copy, a descriptor and its buffer) stays inline.  A slot's references are reported, as
+	 * one write per run of bytes by the last writer, then the last read if its pc is not
+	 * the last reported one, before any event other than a CPU access to another line
+	 * reaches observers (dc_machine_obs_sync; a vote promises that references to other lines
+	 * neither depend on this line's gathered state nor change it), and before a reference to
+	 * the slot's line that is not gathered.  q_on: some slot is on.  Lines of at most 64
+	 * bytes. */
+	struct dc_quiet {
+		bool on;
+		uint32_t cpu;   /* the processor that made the references */
+		uint64_t vline; /* window offset >> line_shift */
+		uint8_t *va;
+		uint64_t pa, pend; /* pend bit i: byte i of the line written */
+		const void *wpc, *rpc, *tpc;
+		uint32_t roff, rsize;
+	} q[2];
 	bool q_on;
-	uint8_t *q_va;
-	uint64_t q_pa, q_pend;
-	const void *q_wpc, *q_rpc, *q_tpc;
-	uint32_t q_roff, q_rsize;
+	uint8_t q_last;         /* the slot that became the MRU line's last */
+	struct dc_quiet *q_mru; /* the slot of line mru_vline, if it has one */
 	unsigned q_votes;
 	bool in_adversary; /* adversary fills must not recurse into the adversary */
 	/* Fast path of the CPU hook: the cached-window line last referenced and the cache's MRU
@@ -143,10 +153,12 @@ struct dc_machine *dc_machine_current(void);
 int dc_machine_add_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
 void dc_machine_remove_observer(struct dc_machine *m, const struct dc_observer *o, void *opaque);
 /* Called by a cpu_access observer from inside its cpu_access: until the next event of any
- * kind reaches it, it judges nothing per reference on this line, and what references to it do
- * to its state depends only on the bytes written, the last writer and the last instruction,
- * so that it may get them gathered (machine.h, q_on).  Observers that never call it see every
- * reference. */
+ * kind other than a CPU reference to another line reaches it, it judges nothing per reference
+ * on this line, what references to it do to its state depends only on the bytes written, the
+ * last writer and the last instruction, and what it does for references to other lines
+ * neither reads nor changes that state, so that it may get them gathered, and reported after
+ * references to another line made later (the quiet slots, struct dc_quiet).  Observers that
+ * never call it see every reference, in order. */
 static inline void dc_machine_cpu_vote(struct dc_machine *m)
 {
 	m->q_votes++;
@@ -208,25 +220,49 @@ static inline uint64_t dc_va_to_pa(const struct dc_machine *m, const void *va)
  * does nothing), then tells observers.  The caller then touches the bytes itself. */
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc);
+/* dc_cpu_ref of a reference inside one line that L1 holds at way k, with observers: if the
+ * line has a quiet slot (the other line of two in turn), what dc_cpu_ref would do to the cache,
+ * the reference gathered; else dc_cpu_ref. */
+void dc_cpu_ref_l1(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
+                   const void *pc, uint32_t k, uint64_t pa);
+/* The quiet slot of the line at window offset off for the current processor, or NULL. */
+static inline struct dc_quiet *dc_cpu_quiet_slot(struct dc_machine *m, uintptr_t off)
+{
+	uint64_t vl = off >> m->cache.line_shift;
+	struct dc_quiet *q = &m->q[m->q_last]; /* the MRU line's, mostly */
+	if (q->vline == vl && q->on && q->cpu == m->cache.cur)
+		return q;
+	q = &m->q[m->q_last ^ 1];
+	if (q->vline == vl && q->on && q->cpu == m->cache.cur)
+		return q;
+	return NULL;
+}
+/* Gathers a reference into its line's slot. */
+static inline void dc_cpu_gather(struct dc_machine *m, struct dc_quiet *q, uintptr_t off,
+                                 uint32_t size, enum dc_access a, const void *pc)
+{
+	uint32_t loff = (uint32_t)(off & (m->cache.line_size - 1));
+	if (a == DC_ACC_READ) {
+		q->rpc = pc;
+		q->roff = loff;
+		q->rsize = size;
+	} else {
+		q->pend |= ((UINT64_C(1) << size) - 1) << loff;
+		q->wpc = pc;
+		q->rpc = NULL;
+	}
+}
 /* May a fast-path reference skip the observers?  Yes with none that see CPU accesses; else
- * only while they all voted for the line (q_on), the reference gathered. */
+ * only while they all voted for the line (its quiet slot), the reference gathered. */
 static inline bool dc_cpu_quiet(struct dc_machine *m, uintptr_t off, uint32_t size,
                                 enum dc_access a, const void *pc)
 {
 	if (DC_LIKELY(!m->n_obs_access))
 		return true;
-	if (!m->q_on)
+	struct dc_quiet *q = m->q_mru; /* the caller checked that the line is mru_vline */
+	if (!q)
 		return false;
-	uint32_t loff = (uint32_t)(off & (m->cache.line_size - 1));
-	if (a == DC_ACC_READ) {
-		m->q_rpc = pc;
-		m->q_roff = loff;
-		m->q_rsize = size;
-	} else {
-		m->q_pend |= ((UINT64_C(1) << size) - 1) << loff;
-		m->q_wpc = pc;
-		m->q_rpc = NULL;
-	}
+	dc_cpu_gather(m, q, off, size, a, pc);
 	return true;
 }
 
@@ -265,7 +301,14 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
 	uint64_t tag = (pa >> shift) + 1;
 	if (DC_LIKELY(m->cache.l1->tag[k] == tag && ((off + size - 1) >> shift) == vl &&
-	              m->evict_countdown > 1 && !m->n_obs_access)) {
+	              m->evict_countdown > 1)) {
+		if (m->n_obs_access) {
+			if (m->q_on && (m->q[0].vline == vl || m->q[1].vline == vl))
+				dc_cpu_ref_l1(m, va, size, a, pc, k, pa);
+			else
+				dc_cpu_ref(m, va, size, a, pc);
+			return;
+		}
 		m->evict_countdown--;
 		dc_cache_l1_hit_at(&m->cache, k, a);
 		m->mru_vline = vl;

@@ -26,6 +26,14 @@ void drv_store32(volatile uint32_t *p, size_t n, uint32_t v)
 		p[i] = v;
 }
 
+/* Word by word from src to dst: references alternate between two lines. */
+void drv_copy32(volatile uint32_t *dst, const volatile uint32_t *src, size_t n)
+{
+#pragma GCC unroll 1
+	for (size_t i = 0; i < n; i++)
+		dst[i] = src[i];
+}
+
 /* A store and a load of the next element per step: two pcs alternating on each line. */
 uint64_t drv_mix32(volatile uint32_t *p, size_t n, uint32_t v)
 {

@@ -21,6 +21,7 @@ void drv_store32(volatile uint32_t *p, size_t n, uint32_t v);
 uint64_t drv_load32(const volatile uint32_t *p, size_t n);
 /* Per two elements: a store of v to the first, a load of the second (two pcs per line). */
 uint64_t drv_mix32(volatile uint32_t *p, size_t n, uint32_t v);
+void drv_copy32(volatile uint32_t *dst, const volatile uint32_t *src, size_t n);
 void drv_copy_desc(struct drv_desc *dst, const struct drv_desc *src);
 void drv_memcpy(void *dst, const void *src, size_t n);
 void drv_memset(void *dst, int c, size_t n);
