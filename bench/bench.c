@@ -779,7 +779,7 @@ static void print_goals(void)
  * patched copies of the core measured the same way; the figures quoted are this run's.
  * Written when the core (cache, machine, CPU path, memory) was at DC_BENCH_NOTES_FOR; run.sh
  * passes the core's current commit. */
-#define DC_BENCH_NOTES_FOR "438abe8"
+#define DC_BENCH_NOTES_FOR "0b8eb2e"
 
 static void print_notes(void)
 {
@@ -831,22 +831,24 @@ static void print_notes(void)
 	    "- **Instrumented access with the sanitizer (issue 5: ≤ 5 ns per checked access).**  "
 	    "%.1f–%.1f ns for L1- and LL-resident loops, %.1f ns memory-resident.  Two costs: "
 	    "the checker's observer (`on_cpu_access`, `dc_shadow_get`: the shadow's bits for the "
-	    "access), and the slow path for every access the MRU line's fast path cannot take: "
-	    "with observers it stays inline only for a repeat, by the same instruction, of a "
-	    "reference all observers of CPU accesses voted for (`dc_machine_cpu_vote`: the "
-	    "checker votes on pages with no open transfer, device bytes or stale line; repeat "
-	    "writes are gathered and reported before any other event), so a loop that "
-	    "alternates lines (the copies) or moves to a new line (one read per line) still "
-	    "takes `dc_cpu_ref` → `dc_cache_access_slow` each time, and the L1-hint path stays "
-	    "off with observers (the observer must see each new line).  Sequential read of 16 "
-	    "KiB costs %.1f ns more with the sanitizer than without.  In the `instr-san` profile "
-	    "the race detector's `race_access` (its 64 bytes of slots per 8-byte granule) and "
-	    "`dc_cpu_ref` lead, then the cache model's L1 hit (since the recency word, a touch of "
-	    "a way that is not its set's most recent is a few more instructions than a stamp "
-	    "store: two lines used in turn within one set swap in one step).  Next: a few MRU "
-	    "entries instead of one (the copy loops; their gathered accesses must reach the "
-	    "observers in the order made), and the observer's per-line update inline for a new "
-	    "line of an unwatched page.\n",
+	    "access; the race detector's `race_access`), and the slow path for every access that "
+	    "no quiet slot takes.  With observers an access stays inline only on a line all "
+	    "observers of CPU accesses voted for (`dc_machine_cpu_vote`: the checker votes on "
+	    "pages with no open transfer, device bytes or stale line), its effect gathered and "
+	    "reported before any other event.  Since 0b8eb2e there are two such lines (quiet "
+	    "slots), so a loop alternating between two lines (a copy) stays inline: the copy of 8 "
+	    "KiB went from about 26 to 11 ns per access on a harness linking each library (best "
+	    "of four alternating runs), at about 0.7 ns more for loops on one line at a time (the "
+	    "slot lookup, and the other slot checked once per new line).  A move to a new line "
+	    "(one read per line) still takes `dc_cpu_ref` → `dc_cache_access_slow` and both "
+	    "observers each time.  Sequential read of 16 KiB costs %.1f ns more with the "
+	    "sanitizer than without.  In the `instr-san` profile `race_access` (its 64 bytes of "
+	    "slots per 8-byte granule, a host miss on the first look at a granule) and "
+	    "`dc_cpu_ref` lead, then the cache model's L1 hit.  Tried and not kept: 8-byte slots "
+	    "with the instruction in a parallel array (half the lines read per granule; no change "
+	    "beyond noise, the stores still touch a second line).  Next: the observer's per-line "
+	    "update inline for a new line of an unwatched page, and a race shadow that a stream "
+	    "of first accesses does not miss on.\n",
 	    lo, hi, note_instr[5][3], fast);
 	printf(
 	    "- **Range maintenance, `noncoherent`, ∝ lines present.**  The per-frame bitmap of "

@@ -895,7 +895,7 @@ static void print_section(void)
  * this bench (see Profiles) and from patched copies of the core measured the same way.  Written
  * when the DMA core (src/hw: the 8237, sysblk, bridge, bus master, bmblk, map registers, bus,
  * clock, machine, CPU path, cache) was at NOTES_FOR; run.sh passes its current commit. */
-#define NOTES_FOR "630259c"
+#define NOTES_FOR "0b8eb2e"
 
 static double over_ns(int pi, enum engine e, int rd, size_t si)
 {
@@ -976,8 +976,11 @@ static void print_notes(void)
 	    "gathered-access flush per run of lines, a line's shadow tested a word at a time); "
 	    "what is left is the model's miss per line: both levels missed, the other "
 	    "processor snooped, a fill copy, a dirty victim written back.  The cache changes of "
-	    "this core (see the cache model's note) took `pc/bounce/read/64K` from about 30 to "
-	    "26 µs per transfer, alternating the two binaries.\n",
+	    "the previous core (see the cache model's note) took `pc/bounce/read/64K` from about "
+	    "30 to 26 µs per transfer, alternating the two binaries.  With the sanitizer the "
+	    "checker heard of such a copy one `cpu_access` per line; since 76f8aff it hears of it "
+	    "a page at a time (`cpu_run`, used when every observer has it): "
+	    "`pc/bounce/read/64K/san` 41–46 → 29–33 µs.\n",
 	    results[0][ENG_BOUNCE][1][big].dma_ns.med / pages,
 	    results[0][ENG_BOUNCE][1][0].dma_ns.med);
 	printf(
@@ -1010,30 +1013,35 @@ static void print_notes(void)
 					}
 				}
 	printf(
-	    "- **Sanitizer on: the checker walks every transfer line by line, several times.**  "
-	    "At 1 MiB the 64-bit bus master (read, `pc`) takes %.1f ns per 64-byte line more with "
-	    "the sanitizer than without, where 0.5× of `memcpy` allows %.1f ns per line for "
-	    "everything (engine, model and checker): the goal is missed by the checker alone.  In "
-	    "the `/san` profiles `sync_range` with `dc_bits_clear`, `judge_xfer`, `xfer_open` (and "
-	    "`dc_bits_first` for writes) take most of the time: a transfer's bytes are walked a "
-	    "line at a time by `KeFlushIoBuffers` (`sync_range`: the page's byte bitmaps cleared "
-	    "in pieces, then per line `t`, `mf`, `cand`), when it opens (`xfer_open`'s per-line "
-	    "`pre` snapshot), on every device access (`judge_xfer` tests `pre` per line) and when "
-	    "it ends (`xfer_end` → `sync_range` again, and a loop clearing every open transfer's "
-	    "`pre` per line).  At 4 KiB a fixed cost dominates: %.0f ns per transfer more for the "
-	    "8237 and %.0f ns for the bus master (the events' page walks, four allocations per "
-	    "transfer in `xfer_open` and their frees).  The rules do not need line-at-a-time work "
-	    "for whole pages and lines: clearing a page's bitmaps with whole-word stores when a "
-	    "range covers them, and testing `pre` a word (64 lines) at a time, is where to start; "
-	    "that code is the sanitizer's (`src/check/check.c`, `shadow.c`).  One walk is "
-	    "faster now: `lines_any` (the per-page snapshot `xfer_open` takes) built "
-	    "its result with a load and a store per line (its output may alias the bitmap for the "
-	    "compiler) and half of `xfer_open` was there; it now builds each 64-line word in a "
-	    "register (`pc/bm64/read/64K/san` 5.0 → 4.5 µs per transfer, alternating binaries; "
-	    "that measurement also has this bench's own bus-master check hook starting from the "
-	    "SG element the previous access matched instead of walking the list).  "
+	    "- **Sanitizer on: what the checker costs per transfer now.**  At 1 MiB the 64-bit "
+	    "bus master (read, `pc`) takes %.1f ns per 64-byte line more with the sanitizer than "
+	    "without, where 0.5× of `memcpy` allows %.1f ns per line for everything (engine, "
+	    "model and checker).  At 4 KiB: %.0f ns per transfer more for the 8237 and %.0f ns "
+	    "for the bus master.  What changed in this core, each step measured by alternating "
+	    "the previous and the new binary on `dmacoh-bench-dma WORKDIR CASE` (the host's noise "
+	    "moves single runs by up to 2×): a device access looked for its pieces by walking "
+	    "every piece of every open transfer, twice (the DEVICE_ACCESS judging and the landed "
+	    "count), and `KeFlushIoBuffers` and the end of a from-device transfer called "
+	    "`sync_range` once per piece, each walking every open transfer's pieces again: "
+	    "quadratic in the SG list.  A transfer's pieces are now sorted by bus address when it "
+	    "opens (a merge sort of the keys, nothing when already in order) and searched by "
+	    "bisection when no two overlap; a transfer whose map-time snapshot (`pre`) is empty — "
+	    "a driver that flushed first — is skipped by the settling walk and by "
+	    "`judge_xfer`; the snapshot and `sync_range` are driven by the line bitmap T (W and R "
+	    "only ever have bits in lines T has), so a page the CPU did not touch since its last "
+	    "flush costs a few word tests.  `pc/bm64/read/1024K/san` went from 126–143 to 55 µs "
+	    "per transfer, `64K/san` from about 4.6 to 3.0 µs.  Then: GCC zeroed each 168-byte "
+	    "`struct dc_kev` initialiser (every kernel event) with `rep stos`, 15.9 ns against 2.5 "
+	    "ns for a call to `memset` (`-mstringop-strategy=libcall` where the compiler has it); "
+	    "`dc_v3_routine` ran up to nine `strcmp`s per map and flush; this bench passed each "
+	    "event by value (a copy the kernel's `dc_kev_emit` does not make): "
+	    "`pc/bm64/write/4K/san` about 330 → 250 ns.  Where the time goes now (`/san` "
+	    "profiles): `memmove` (the data itself), this bench's own bus-master check hook "
+	    "(the kernel's `dc_dma_bridge_check`'s stand-in: an event per bus-master access), "
+	    "`dc_chk_on_dma`, `dc_chk_xfer_open` (the record, the sort, `cover_irp`'s walk of "
+	    "outstanding IRPs), the bisection, `dc_chk_on_kev`, `sync_range`.  "
 	    "The bounced engine loses least (*on ÷ off* %.2f–%.2f×, the others %.2f–%.2f×): its "
-	    "own CPU copies through the cache model already cost more than the checker adds.\n\n",
+	    "own CPU copies through the cache model cost more than the checker adds.\n\n",
 	    (bm->san_ns.med - bm->dma_ns.med) / lines, 2 * bm->mc_ns.med / lines,
 	    results[0][ENG_SYSDMA][1][0].san_ns.med - results[0][ENG_SYSDMA][1][0].dma_ns.med,
 	    results[0][ENG_BM64][1][0].san_ns.med - results[0][ENG_BM64][1][0].dma_ns.med, blo, bhi,

@@ -31,9 +31,10 @@ DC_BENCH_CORE_COMMIT=$(git log -1 --format=%h -- src/hw/cache.c src/hw/cache.h s
 	src/hw/machine.h src/hw/cpu.c src/hw/mem.c src/hw/mem.h 2>/dev/null || true)
 export DC_BENCH_CORE_COMMIT
 # The same for the DMA figures' notes (bench/dma.c): the engines, devices and what they use.
-DC_BENCH_DMA_COMMIT=$(git log -1 --format=%h -- src/hw/i8237.c src/hw/dev_sysblk.c \
-	src/hw/bridge.c src/hw/busmaster.c src/hw/dev_bmblk.c src/hw/mapreg.c src/hw/bus.c \
-	src/hw/clock.c src/hw/machine.c src/hw/cpu.c src/hw/cache.c src/hw/mem.c 2>/dev/null || true)
+DC_BENCH_DMA_COMMIT=$(git log -1 --format=%h -- src/hw/i8237.c devices/sysblk.c \
+	src/hw/bridge.c src/hw/busmaster.c devices/bmblk.c src/hw/mapreg.c src/hw/bus.c \
+	src/hw/clock.c src/hw/machine.c src/hw/cpu.c src/hw/cache.c src/hw/mem.c \
+	src/check/xfer.c src/check/kev.c src/check/shadow.c 2>/dev/null || true)
 export DC_BENCH_DMA_COMMIT
 
 cat <<HEADER
