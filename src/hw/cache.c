@@ -4,6 +4,7 @@
  * fill/writeback callbacks), snoop timing. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cache.h"
 
@@ -114,12 +115,29 @@ int dc_cache_init(struct dc_cache *c, const struct dc_platform *p, const struct 
 	for (uint32_t q = 0; q < ncpu; q++)
 		for (uint32_t i = 0; i < c->n_levels; i++)
 			c->view[q][i] = q && i < c->n_private ? &c->cpl[q - 1][i] : &c->lv[i];
+	/* The snoop filter: a byte per line, reserved, backed only where lines were cached. */
+	uint64_t lines = p->phys_size >> c->line_shift;
+	if (lines && lines <= SIZE_MAX) {
+		void *m = mmap(NULL, (size_t)lines, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m != MAP_FAILED) {
+			c->pcopies = m;
+			c->pcopies_n = lines;
+			for (uint32_t q = 0; q < ncpu; q++)
+				for (uint32_t i = 0; i < c->n_private; i++) {
+					c->view[q][i]->pcopies = c->pcopies;
+					c->view[q][i]->pcopies_n = lines;
+				}
+		}
+	}
 	c->l1 = c->view[0][0];
 	return DC_OK;
 }
 
 void dc_cache_fini(struct dc_cache *c)
 {
+	if (c->pcopies)
+		munmap(c->pcopies, (size_t)c->pcopies_n);
 	for (uint32_t i = 0; i < DC_MAX_CACHE_LEVELS; i++)
 		free(c->lv[i].tag);
 	for (uint32_t q = 0; q < DC_MAX_CPUS - 1; q++)
@@ -149,8 +167,29 @@ static inline long find_cold(const struct dc_cache_level *l, uint64_t tag)
 	return find(l, tag);
 }
 
+/* Private copies of the line over all processors, or -1 when the filter does not know. */
+static inline int pcopies(const struct dc_cache *c, uint64_t tag)
+{
+	return c->pcopies && tag - 1 < c->pcopies_n ? c->pcopies[tag - 1] : -1;
+}
+
+/* Distinct level d (dlevel's numbering) is a private one. */
+static inline bool dprivate(const struct dc_cache *c, uint32_t d)
+{
+	return d < c->n_private || d >= c->n_levels;
+}
+
 static bool present_any(const struct dc_cache *c, uint64_t tag)
 {
+	int n = pcopies(c, tag);
+	if (n > 0)
+		return true;
+	if (n == 0) { /* only the shared levels can hold it */
+		for (uint32_t i = c->n_private; i < c->n_levels; i++)
+			if (find(&c->lv[i], tag) >= 0)
+				return true;
+		return false;
+	}
 	for (uint32_t d = 0; d < n_distinct(c); d++)
 		if (find_cold(cdlevel(c, d, NULL), tag) >= 0)
 			return true;
@@ -164,6 +203,8 @@ static uint64_t line_pa(const struct dc_cache *c, uint64_t tag)
 
 static void clear_way(struct dc_cache_level *l, long k)
 {
+	if (l->pcopies && l->tag[k] && l->tag[k] - 1 < l->pcopies_n)
+		l->pcopies[l->tag[k] - 1]--;
 	if (l->valid) /* with the recency word: ways a power of two */
 		l->valid[(uint64_t)k >> l->way_shift] &= ~(1u << ((uint64_t)k & (l->ways - 1)));
 	l->tag[k] = 0;
@@ -247,6 +288,8 @@ static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, 
 		drop(c, cpu, i, k);
 	}
 	l->tag[k] = tag;
+	if (l->pcopies && tag - 1 < l->pcopies_n)
+		l->pcopies[tag - 1]++;
 	l->data[k] = data;
 	l->state[k] = (uint8_t)state;
 	if (l->valid)
@@ -259,8 +302,12 @@ static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, 
  * of the line lose exclusivity (a read: M -> O, E -> S) or are invalidated (a write: their
  * dirtiness moves to the writer, which takes the line Modified).  Returns whether any other
  * processor held the line (it supplies the data: the window already holds its bytes). */
-static bool snoop_others(struct dc_cache *c, uint32_t p, uint64_t tag, bool write)
+static bool snoop_others(struct dc_cache *c, uint32_t p, uint64_t tag, bool write, int mine)
 {
+	/* mine: private copies p is known to hold (at least); the filter counts them too. */
+	int n = pcopies(c, tag);
+	if (n >= 0 && n <= mine)
+		return false;
 	bool any = false;
 	for (uint32_t q = 0; q < c->n_cpus; q++) {
 		if (q == p)
@@ -300,7 +347,7 @@ static void own_private(struct dc_cache *c, uint32_t p, uint64_t tag)
 void dc_cache_upgrade(struct dc_cache *c, long k)
 {
 	uint64_t tag = c->l1->tag[k];
-	snoop_others(c, c->cur, tag, true);
+	snoop_others(c, c->cur, tag, true, 1);
 	own_private(c, c->cur, tag);
 	c->cst[c->cur].upgrades++;
 }
@@ -349,14 +396,14 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 		/* This processor's own L2 holds it: no snoop unless a write to a shared copy. */
 		uint32_t lower = c->view[p][hit]->state[hk];
 		if (write && !(lower & DC_LS_EXCL)) {
-			snoop_others(c, p, tag, true);
+			snoop_others(c, p, tag, true, 1);
 			own_private(c, p, tag);
 			c->cst[p].upgrades++;
 		}
 		st = write ? DC_LS_M : (lower & DC_LS_EXCL);
 	} else {
 		if (c->n_cpus > 1)
-			other = snoop_others(c, p, tag, write);
+			other = snoop_others(c, p, tag, write, 0);
 		st = write ? DC_LS_M : other ? DC_LS_S : DC_LS_E;
 	}
 	if (hit == c->n_levels && !other) {
@@ -378,7 +425,10 @@ int dc_cache_probe(const struct dc_cache *c, uint64_t pa, bool *dirty)
 	uint64_t tag = (pa >> c->line_shift) + 1;
 	int first = -1;
 	bool d = false;
+	bool shared_only = pcopies(c, tag) == 0; /* no private level holds it */
 	for (uint32_t x = 0; x < n_distinct(c); x++) {
+		if (shared_only && dprivate(c, x))
+			continue;
 		uint32_t i;
 		const struct dc_cache_level *l = cdlevel(c, x, &i);
 		long k = find_cold(l, tag);
@@ -450,7 +500,10 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 	bool dirty = false;
 	uint8_t *data = NULL;
 	c->mru_tag = 0;
+	bool shared_only = pcopies(c, tag) == 0; /* no private level holds it */
 	for (uint32_t d = 0; d < n_distinct(c); d++) {
+		if (shared_only && dprivate(c, d))
+			continue;
 		struct dc_cache_level *l = dlevel(c, d, NULL);
 		long k = find_cold(l, tag);
 		if (k >= 0) {

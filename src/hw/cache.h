@@ -80,6 +80,10 @@ struct dc_cache_level {
 	uint32_t *valid; /* with order: per set, bit w = way w is valid */
 	uint8_t **data;  /* the line's bytes in the cached window */
 	uint8_t *state;  /* DC_LS_* */
+	/* A private level: the cache's count of private copies per line (struct dc_cache), kept
+	 * where a way takes or loses a line; NULL for a shared level. */
+	uint8_t *pcopies;
+	uint64_t pcopies_n;
 	struct dc_cache_stats st;
 };
 
@@ -121,6 +125,12 @@ struct dc_cache {
 	uint64_t mru_tag;
 	bool mru_dirty;
 	long mru_k;
+	/* A snoop filter: per line of simulated memory (tag - 1 < pcopies_n), how many copies the
+	 * private levels of all processors hold, so that a miss no other processor can answer,
+	 * and the question whether a line left the hierarchy, need not search them.  NULL (not
+	 * kept) when the platform gives no memory size or the host refuses the reservation. */
+	uint8_t *pcopies;
+	uint64_t pcopies_n;
 };
 
 /* p->processors processors (0 is taken as 1). */
