@@ -779,7 +779,7 @@ static void print_goals(void)
  * patched copies of the core measured the same way; the figures quoted are this run's.
  * Written when the core (cache, machine, CPU path, memory) was at DC_BENCH_NOTES_FOR; run.sh
  * passes the core's current commit. */
-#define DC_BENCH_NOTES_FOR "0b8eb2e"
+#define DC_BENCH_NOTES_FOR "6141c0b"
 
 static void print_notes(void)
 {
@@ -810,9 +810,13 @@ static void print_notes(void)
 	    "no data pointer, state, dirtiness passing or presence.  Tried and not kept: a "
 	    "branch-free lookup comparing every way (slower: most L1 hits are at the first way "
 	    "tried), software prefetch of the sets of the next lines in range copies (no change "
-	    "beyond noise).  Next: a count of copies per line (a snoop filter), so that "
-	    "`present_any` and the snoop of the other processors stop searching, and no data "
-	    "pointer array (the machine finds a line's bytes from its reverse map).\n",
+	    "beyond noise).  Since 6141c0b a count of private copies per line (a snoop filter) "
+	    "answers the snoop of the other processors, `present_any`, line maintenance and "
+	    "probes without searching private levels that cannot hold the line: on this "
+	    "single-processor replay it changes nothing measurable, but a miss-heavy stream with "
+	    "processors in turn (harness, pc geometry) went from 66/80/100/140 ns per reference "
+	    "on 1/2/4/8 processors to 66/68/72/73.  Next: no data pointer array (the machine "
+	    "finds a line's bytes from its reverse map).\n",
 	    note_model_tag[0], note_model_tag[1], note_model_cg[0], note_model_cg[1]);
 	printf(
 	    "- **Instrumented access without the sanitizer.**  The per-virtual-line L1 index hint "
