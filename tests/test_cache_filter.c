@@ -110,10 +110,11 @@ DC_TEST(cache_snoop_filter_changes_no_answer_and_counts_right)
 					b = dc_cache_probe(&n, pa, &db);
 				}
 				if (a != b || da != db || lf.h != ln.h || lf.events != ln.events) {
-					dct_log("levels %u cpus %u step %d op %d pa %#llx: %ld/%ld %d/%d "
+					dct_log("levels %u cpus %u step %d op %d pa %#llx: %ld/%ld "
+					        "%d/%d "
 					        "events %u/%u",
-					        levels, cpus, step, op, (unsigned long long)pa, a, b, da,
-					        db, lf.events, ln.events);
+					        levels, cpus, step, op, (unsigned long long)pa, a,
+					        b, da, db, lf.events, ln.events);
 					bad++;
 				}
 			}
@@ -123,8 +124,9 @@ DC_TEST(cache_snoop_filter_changes_no_answer_and_counts_right)
 					    dc_cache_state_letter(&n, q, (t - 1) * 64))
 						bad++;
 				if (f.pcopies[t - 1] != walked(&f, t)) {
-					dct_log("line %llu: filter %u, tags %u", (unsigned long long)t - 1,
-					        f.pcopies[t - 1], walked(&f, t));
+					dct_log("line %llu: filter %u, tags %u",
+					        (unsigned long long)t - 1, f.pcopies[t - 1],
+					        walked(&f, t));
 					bad++;
 				}
 			}
