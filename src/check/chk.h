@@ -78,11 +78,16 @@ struct dc_xfer *dc_chk_xfer_find(struct dc_check *c, uint64_t id);
 void dc_chk_xfer_free(struct dc_xfer *x);
 void dc_chk_xfer_close(struct dc_check *c, struct dc_xfer *x);
 struct dc_xfer *dc_chk_xfer_open(struct dc_check *c, const struct dc_kev *e, bool sg);
-/* With x->lsorted: the pieces of x overlapping bus addresses [lo, hi) are x->lorder[*first]
- * up to (not including) the returned position, in increasing address; x->lorder[*first - 1],
- * if *first > 0, is the last piece ending at or before lo.  Without it lorder is not in
- * order of address (pieces[k] is then walked as k). */
+/* The pieces of x that may overlap bus addresses [lo, hi): positions *first up to (not
+ * including) the returned one, piece dc_chk_xfer_piece(x, k) at position k.  With x->lsorted
+ * (xfer.c, order_pieces) they are found by bisection, in increasing address, and the piece at
+ * *first - 1, if *first > 0, is the last one ending at or before lo; without it, every piece,
+ * in the list's order. */
 uint32_t dc_chk_xfer_at(const struct dc_xfer *x, uint64_t lo, uint64_t hi, uint32_t *first);
+static inline uint32_t dc_chk_xfer_piece(const struct dc_xfer *x, uint32_t k)
+{
+	return x->lsorted ? x->lorder[k].i : k;
+}
 void dc_chk_on_cpu_run(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write);
 void dc_chk_sync_range(struct dc_check *c, uint64_t pa, uint64_t len, bool pio_read);
 void dc_chk_fill_xfer(struct dc_check *c, struct dc_finding *f, const struct dc_xfer *x);

@@ -1099,17 +1099,13 @@ static void ev_device_access(struct dc_check *c, const struct dc_kev *e)
 		struct dc_xfer *x = c->xf[i];
 		if (e->adapter && x->adapter != e->adapter)
 			continue;
-		/* Every piece, or (no overlaps, xfer.c) those around [lo, hi) by bisection:
-		 * the overlapping ones and the one before them, which may end at lo.  Within
-		 * a transfer the order of the pieces judged changes nothing (judge_xfer's
-		 * findings are the transfer's, once each). */
-		uint32_t k = 0, end = x->n_pieces;
-		if (x->lsorted) { /* lorder: in order of address, else the list's order */
-			end = dc_chk_xfer_at(x, lo, hi, &k);
-			k -= k > 0;
-		}
-		for (; k < end; k++) {
-			uint32_t pi = x->lsorted ? x->lorder[k].i : k;
+		/* The pieces around [lo, hi) (every piece when they may overlap): those that
+		 * overlap it and the one before them, which may end at lo.  Within a transfer
+		 * the order of the pieces judged changes nothing (judge_xfer's findings are the
+		 * transfer's, once each). */
+		uint32_t k, end = dc_chk_xfer_at(x, lo, hi, &k);
+		for (k -= k > 0; k < end; k++) {
+			uint32_t pi = dc_chk_xfer_piece(x, k);
 			const struct dc_kev_piece *p = &x->pieces[pi];
 			uint64_t a = DC_MAX(lo, p->logical), b = DC_MIN(hi, p->logical + p->len);
 			if (a < b) {

@@ -256,6 +256,10 @@ uint32_t dc_chk_xfer_at(const struct dc_xfer *x, uint64_t lo, uint64_t hi, uint3
 {
 	const struct dc_lpiece *o = x->lorder;
 	uint32_t k = 0, n = x->n_pieces;
+	if (!x->lsorted) {
+		*first = 0;
+		return n;
+	}
 	while (k < n) { /* the first piece ending after lo: ends increase */
 		uint32_t mid = k + (n - k) / 2;
 		if (o[mid].hi > lo)
@@ -959,12 +963,10 @@ void dc_chk_on_cache_maint(void *opaque, const void *va, uint64_t len, int op)
 /* Bytes of [pa, pa + len) (bus addresses) that fall in x's pieces. */
 static uint64_t landed_bytes(const struct dc_xfer *x, uint64_t pa, uint64_t len)
 {
-	uint32_t k = 0, e = x->n_pieces;
-	if (x->lsorted)
-		e = dc_chk_xfer_at(x, pa, pa + len, &k);
+	uint32_t k, e = dc_chk_xfer_at(x, pa, pa + len, &k);
 	uint64_t bytes = 0;
 	for (; k < e; k++) {
-		const struct dc_kev_piece *p = &x->pieces[x->lsorted ? x->lorder[k].i : k];
+		const struct dc_kev_piece *p = &x->pieces[dc_chk_xfer_piece(x, k)];
 		uint64_t a = DC_MAX(pa, p->logical), b = DC_MIN(pa + len, p->logical + p->len);
 		if (a < b)
 			bytes += b - a;

@@ -184,14 +184,8 @@ static bool present_any(const struct dc_cache *c, uint64_t tag)
 	int n = pcopies(c, tag);
 	if (n > 0)
 		return true;
-	if (n == 0) { /* only the shared levels can hold it */
-		for (uint32_t i = c->n_private; i < c->n_levels; i++)
-			if (find(&c->lv[i], tag) >= 0)
-				return true;
-		return false;
-	}
 	for (uint32_t d = 0; d < n_distinct(c); d++)
-		if (find_cold(cdlevel(c, d, NULL), tag) >= 0)
+		if (!(n == 0 && dprivate(c, d)) && find_cold(cdlevel(c, d, NULL), tag) >= 0)
 			return true;
 	return false;
 }
