@@ -36,6 +36,9 @@ struct tt_trigger {
 	uint32_t min_size; /* TT_NEED_LARGE: size_min must exceed this many bytes;
 	                      TT_NEED_SMALL: size_max must not exceed it */
 	const char *why;   /* one line: what in the bug needs that */
+	/* TT_NEED_MAPREG: the most map registers the twin's adapter can get whatever the
+	 * platform has (its DEVICE_DESCRIPTION's MaximumLength in pages + 1); 0: no cap. */
+	uint32_t max_regs;
 };
 const struct tt_trigger *tt_trigger_find(const char *twin);
 const struct tt_trigger *tt_triggers(size_t *n);

@@ -142,9 +142,12 @@ static bool triggerable(const struct tt_trigger *t, const struct tt_run *r,
 		       false;
 	if ((nd & TT_NEED_UNALIGN) && (r->align == -3 || r->align == 0))
 		return snprintf(why, len, "page-aligned buffers"), false;
-	/* a buffer of n bytes at any offset spans at most (n + 4095) / 4096 + 1 pages */
-	if ((nd & TT_NEED_MAPREG) &&
-	    ((uint64_t)r->size_max + 4095) / 4096 + 1 >= (uint64_t)r->map_registers)
+	/* a buffer of n bytes at any offset spans at most (n + 4095) / 4096 + 1 pages; the
+	 * adapter has the platform's map registers, or fewer if the driver asks for fewer */
+	uint64_t regs = r->map_registers;
+	if (t->max_regs && t->max_regs < regs)
+		regs = t->max_regs;
+	if ((nd & TT_NEED_MAPREG) && ((uint64_t)r->size_max + 4095) / 4096 + 1 >= regs)
 		return snprintf(why, len, "requests may take every map register"), false;
 	return true;
 }
