@@ -325,3 +325,76 @@ DC_TEST(instrumented_fast_path_keeps_two_lines_in_turn)
 	        (unsigned long long)gathered.calls);
 	CHECK(gathered.calls * 4 < one.calls);
 }
+
+/* The hook's first test outside the cached window is one range, the hull of the other windows
+ * (machine.h: outer_lo): every window must still be heard wherever it lies, as it is set and
+ * moved, and memory between or beside them must not. */
+struct heard {
+	unsigned host, trap, uncached;
+};
+
+static void heard_host(void *o, const void *va, uint32_t len, bool write, const void *pc)
+{
+	(void)va, (void)len, (void)write, (void)pc;
+	((struct heard *)o)->host++;
+}
+
+static void heard_cpu(void *o, const void *va, uint64_t pa, uint32_t len, bool write, bool cached,
+                      const void *pc)
+{
+	(void)va, (void)pa, (void)len, (void)write, (void)cached, (void)pc;
+	((struct heard *)o)->uncached++;
+}
+
+static void heard_trap(void *o, const void *va, uint64_t len, bool write, const void *pc)
+{
+	(void)va, (void)len, (void)write, (void)pc;
+	((struct heard *)o)->trap++;
+}
+
+DC_TEST(instrumented_windows_beside_the_cached_one_are_heard_wherever_they_lie)
+{
+	struct dc_machine *m = make("noncoherent");
+	CHECK(m);
+	struct heard h = {0};
+	static const struct dc_observer obs = {.host_access = heard_host};
+	CHECK_EQ(dc_machine_add_observer(m, &obs, &h), 0);
+	/* Host heap blocks: below every mmap'd window (brk), or among them (mmap'd). */
+	static uint32_t far_a[256], far_b[256], none[256];
+	uint32_t *big = aligned_alloc(4096, 1 << 20);
+	CHECK(big);
+	uint32_t *spans[] = {far_a, big, far_b};
+	for (unsigned i = 0; i < 3; i++) {
+		/* Each set alone first, then beside the other (either may widen the hull). */
+		dc_machine_set_trap(m, NULL, 0, NULL, NULL);
+		dc_machine_set_host_span(m, spans[i], 1024);
+		h = (struct heard){0};
+		drv_store32(spans[i], 4, 1);
+		dc_machine_set_host_span(m, NULL, 0);
+		dc_machine_set_trap(m, spans[(i + 1) % 3], 1024, heard_trap, &h);
+		drv_store32(spans[(i + 1) % 3], 2, 1);
+		dc_machine_set_host_span(m, spans[i], 1024);
+		drv_store32(spans[i], 0, 1);
+		drv_store32(spans[(i + 2) % 3], 8, 1); /* in neither: nobody hears it */
+		drv_store32(none, 8, 1);
+		CHECK_EQ(h.host, 4);
+		CHECK_EQ(h.trap, 2);
+	}
+	/* No trap, no span: only the uncached window is left, and it is still heard. */
+	dc_machine_set_trap(m, NULL, 0, NULL, NULL);
+	dc_machine_set_host_span(m, NULL, 0);
+	h = (struct heard){0};
+	drv_store32(far_a, 4, 1);
+	drv_store32(big, 4, 1);
+	CHECK_EQ(h.host + h.trap, 0);
+	dc_machine_remove_observer(m, &obs, &h);
+	static const struct dc_observer cpu_obs = {.cpu_access = heard_cpu};
+	CHECK_EQ(dc_machine_add_observer(m, &cpu_obs, &h), 0);
+	uint32_t *unc = dc_alloc_uncached(m, 1, DC_ZONE_DMA32);
+	CHECK(unc);
+	drv_store32(unc, 3, 1);
+	CHECK_EQ(h.uncached, 3);
+	dc_machine_remove_observer(m, &cpu_obs, &h);
+	free(big);
+	dc_machine_destroy(m);
+}

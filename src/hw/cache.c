@@ -346,6 +346,17 @@ void dc_cache_upgrade(struct dc_cache *c, long k)
 	c->cst[c->cur].upgrades++;
 }
 
+void dc_cache_l1_upgrade_hit(struct dc_cache *c, long k)
+{
+	struct dc_cache_level *l1 = c->l1;
+	dc_cache_level_touch(l1, k);
+	dc_cache_upgrade(c, k);
+	l1->state[k] = DC_LS_M;
+	c->mru_tag = l1->tag[k];
+	c->mru_dirty = true;
+	c->mru_k = k;
+}
+
 uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, enum dc_access a)
 {
 	uint64_t tag = (pa >> c->line_shift) + 1;

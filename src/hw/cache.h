@@ -172,7 +172,8 @@ static inline uint32_t dc_cache_access(struct dc_cache *c, uint64_t pa, uint8_t 
 #define DC_NIB_ONES 0x1111111111111111ull
 
 /* The line at index k of level l was used: it becomes its set's most recent. */
-static inline void dc_cache_level_touch(struct dc_cache_level *l, long k)
+static inline __attribute__((always_inline)) void dc_cache_level_touch(struct dc_cache_level *l,
+                                                                       long k)
 {
 	if (!l->order) {
 		l->stamp[k] = ++l->clock;
@@ -197,21 +198,29 @@ static inline void dc_cache_level_touch(struct dc_cache_level *l, long k)
 	l->order[set] = above | (below << 4) | w;
 }
 
+/* The end of dc_cache_l1_hit_at for a write to a shared copy: dc_cache_upgrade, then the line
+ * modified and most recent.  Out of line, so that a hit with no upgrade makes no call. */
+void dc_cache_l1_upgrade_hit(struct dc_cache *c, long k);
+
 /* An L1 hit on the line at index k of L1's arrays, whose tag the caller has just checked:
  * exactly what dc_cache_access does for an L1 hit, without looking the line up. */
-static inline void dc_cache_l1_hit_at(struct dc_cache *c, long k, enum dc_access a)
+static inline __attribute__((always_inline)) void dc_cache_l1_hit_at(struct dc_cache *c, long k,
+                                                                     enum dc_access a)
 {
 	struct dc_cache_level *l1 = c->l1;
 	l1->st.hits[a]++;
-	dc_cache_level_touch(l1, k);
 	if (a == DC_ACC_WRITE && l1->state[k] != DC_LS_M) {
-		if (DC_UNLIKELY(!(l1->state[k] & DC_LS_EXCL)))
-			dc_cache_upgrade(c, k);
+		if (DC_UNLIKELY(!(l1->state[k] & DC_LS_EXCL))) {
+			dc_cache_l1_upgrade_hit(c, k);
+			return;
+		}
 		l1->state[k] = DC_LS_M;
 	}
 	c->mru_tag = l1->tag[k];
 	c->mru_dirty = l1->state[k] == DC_LS_M;
 	c->mru_k = k;
+	/* Last, so that only l1 and k are live across its arithmetic (no stack frame). */
+	dc_cache_level_touch(l1, k);
 }
 
 /* Level that holds the line (lowest index) in any processor, or -1.  *dirty: dirty in any

@@ -90,19 +90,28 @@ void dc_cpu_watchdog_time(const void *pc)
 	wd_sim_fn(pc, ns);
 }
 
-static void watchdog_fire(const void *pc)
+/* The watchdog's limit reached: it fires, then the reference goes on.  Out of line and
+ * entered by a tail call, so that hook() needs no stack frame. */
+static __attribute__((noinline, cold)) void watchdog_fire(const void *a, uint32_t size,
+                                                          enum dc_access acc, const void *pc)
 {
 	uint64_t n = wd_count;
 	wd_count = 0;
 	if (wd_fn)
 		wd_fn(pc, n);
+	struct dc_machine *m = cur;
+	if (m)
+		dc_cpu_hook(m, a, size, acc, pc);
 }
 
-static inline void hook(const void *a, uint32_t size, enum dc_access acc, const void *pc)
+static inline __attribute__((always_inline)) void hook(const void *a, uint32_t size,
+                                                       enum dc_access acc, const void *pc)
 {
 	struct dc_machine *m = cur;
-	if (wd_limit && ++wd_count > wd_limit)
-		watchdog_fire(pc);
+	if (wd_limit && DC_UNLIKELY(++wd_count > wd_limit)) {
+		watchdog_fire(a, size, acc, pc);
+		return;
+	}
 	if (m)
 		dc_cpu_hook(m, a, size, acc, pc);
 }

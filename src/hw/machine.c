@@ -90,6 +90,8 @@ static uint64_t next_eviction(struct dc_machine *m)
 	return k >= 1e18 ? UINT64_MAX : (uint64_t)k;
 }
 
+static void outer_update(struct dc_machine *m);
+
 int dc_machine_create(const struct dc_platform *p, struct dc_machine **out)
 {
 	char err[256];
@@ -111,6 +113,7 @@ int dc_machine_create(const struct dc_platform *p, struct dc_machine **out)
 		free(m);
 		return rc;
 	}
+	outer_update(m);
 	/* Sparse like memory itself: only frames that ever held a cached line cost a page. */
 	m->present_words = (DC_PAGE_SIZE / p->line_size + 63) / 64;
 	size_t bytes = (size_t)(p->phys_size >> DC_PAGE_SHIFT) * m->present_words * 8;
@@ -386,6 +389,23 @@ __attribute__((always_inline)) static inline void ref_line(struct dc_machine *m,
 		m->l1_hint[m->mru_vline & (DC_LINE_HINTS - 1)] = (uint32_t)m->cache.mru_k;
 }
 
+/* outer_lo, outer_size: the hull of the windows other than the cached one (empty ones
+ * ignored).  An address outside it is none of dmacoh's, whatever the windows hold. */
+static void outer_update(struct dc_machine *m)
+{
+	uintptr_t base[3] = {(uintptr_t)m->mem.phys, m->trap_base, m->host_base};
+	uint64_t size[3] = {m->mem.phys_size, m->trap_size, m->host_size};
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		if (!size[i])
+			continue;
+		lo = DC_MIN(lo, base[i]);
+		hi = DC_MAX(hi, base[i] + (uintptr_t)size[i]);
+	}
+	m->outer_lo = lo <= hi ? lo : 0;
+	m->outer_size = lo <= hi ? hi - lo : 0;
+}
+
 void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
                          void (*fn)(void *opaque, const void *va, uint64_t len, bool write,
                                     const void *pc),
@@ -396,12 +416,14 @@ void dc_machine_set_trap(struct dc_machine *m, const void *base, uint64_t size,
 	m->trap_fn = fn;
 	m->trap_opaque = opaque;
 	m->trap_open_lo = m->trap_open_hi = 0;
+	outer_update(m);
 }
 
 void dc_machine_set_host_span(struct dc_machine *m, const void *base, uint64_t size)
 {
 	m->host_base = (uintptr_t)base;
 	m->host_size = size;
+	outer_update(m);
 }
 
 void dc_cpu_atomic(struct dc_machine *m, const void *va, uint32_t len, int mo, bool rmw)
@@ -543,6 +565,60 @@ void dc_cpu_ref_l1(struct dc_machine *m, const void *va, uint32_t size, enum dc_
 	else
 		m->st.writes++;
 	dc_cpu_gather(m, q, off, size, a, pc);
+}
+
+/* dc_cpu_hook_rest's L1 hit with observers of CPU accesses: inline only in a quiet slot's
+ * line.  Out of line (it takes the hint again) so that the hint path needs no stack frame. */
+static __attribute__((noinline)) void hook_observed(struct dc_machine *m, const void *va,
+                                                    uint32_t size, enum dc_access a, const void *pc)
+{
+	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
+	uint64_t vl = off >> m->cache.line_shift;
+	if (m->q_on && (m->q[0].vline == vl || m->q[1].vline == vl)) {
+		uint64_t pa = ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) |
+		              (off & DC_PAGE_MASK);
+		dc_cpu_ref_l1(m, va, size, a, pc, m->l1_hint[vl & (DC_LINE_HINTS - 1)], pa);
+	} else {
+		dc_cpu_ref(m, va, size, a, pc);
+	}
+}
+
+void dc_cpu_hook_rest(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
+                      const void *pc)
+{
+	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
+	uint32_t shift = m->cache.line_shift;
+	uint64_t vl = off >> shift;
+	uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
+	uint64_t pa =
+	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
+	uint64_t tag = (pa >> shift) + 1;
+	if (DC_LIKELY(m->cache.l1->tag[k] == tag && ((off + size - 1) >> shift) == vl &&
+	              m->evict_countdown > 1)) {
+		if (m->n_obs_access) {
+			hook_observed(m, va, size, a, pc);
+			return;
+		}
+		m->evict_countdown--;
+		m->mru_vline = vl;
+		m->mru_ctag = tag;
+		if (a == DC_ACC_READ)
+			m->st.reads++;
+		else
+			m->st.writes++;
+		dc_cache_l1_hit_at(&m->cache, k, a);
+		return;
+	}
+	dc_cpu_ref(m, va, size, a, pc);
+}
+
+void dc_cpu_hook_outer(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
+                       const void *pc)
+{
+	if ((uintptr_t)va - (uintptr_t)m->mem.phys < m->mem.phys_size ||
+	    (uintptr_t)va - m->trap_base < m->trap_size ||
+	    (uintptr_t)va - m->host_base < m->host_size)
+		dc_cpu_ref(m, va, size, a, pc);
 }
 
 /* Before a reference to [p, p + len) that is not gathered: the slots of its lines, and those of

@@ -113,6 +113,10 @@ struct dc_machine {
 	 * host_access and nothing else (never the cache model). */
 	uintptr_t host_base;
 	uint64_t host_size;
+	/* The smallest range holding the uncached window, the trap range and the host span
+	 * (dc_cpu_hook's first test outside the cached window): kept by machine.c. */
+	uintptr_t outer_lo;
+	uint64_t outer_size;
 	/* The memory-safety shadow (DC_SH_*), indexed by window offset >> DC_SH_GRANULE_SHIFT;
 	 * reserved read-only, enabled as the window's VA comes into use. */
 	uint8_t *msh;
@@ -266,19 +270,27 @@ static inline bool dc_cpu_quiet(struct dc_machine *m, uintptr_t off, uint32_t si
 	return true;
 }
 
+/* The rest of dc_cpu_hook, out of line so that the inline part needs no stack frame: the L1
+ * hints (and the observers' quiet slots), else dc_cpu_ref. */
+void dc_cpu_hook_rest(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
+                      const void *pc);
+/* A reference outside the cached window but inside outer_lo .. + outer_size: dc_cpu_ref if it
+ * is in the uncached window, the trap range or the tracked host span. */
+void dc_cpu_hook_outer(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
+                       const void *pc);
+
 /* The hook's entry: a reference of size bytes (1..16) by instrumented code.  Inline fast paths
- * with no adversary due: a repeated reference to the MRU line (with observers, as
- * dc_cpu_quiet allows), and with no observer of CPU accesses, an L1 hit on a line the hints
- * remember.  Everything else: dc_cpu_ref. */
-static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t size,
-                               enum dc_access a, const void *pc)
+ * with no adversary due: an address outside every window (one range test: outer_lo), and a
+ * repeated reference to the MRU line (with observers, as dc_cpu_quiet allows).  Everything
+ * else: dc_cpu_hook_rest.  Always inlined into each entry point (cpu.c), so that these paths
+ * make no call and save no register. */
+static inline __attribute__((always_inline)) void
+dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a, const void *pc)
 {
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
 	if (off >= m->mem.va_size) {
-		if (DC_UNLIKELY((uintptr_t)va - (uintptr_t)m->mem.phys < m->mem.phys_size ||
-		                (uintptr_t)va - m->trap_base < m->trap_size ||
-		                (uintptr_t)va - m->host_base < m->host_size))
-			dc_cpu_ref(m, va, size, a, pc);
+		if (DC_UNLIKELY((uintptr_t)va - m->outer_lo < m->outer_size))
+			dc_cpu_hook_outer(m, va, size, a, pc);
 		return;
 	}
 	uint32_t shift = m->cache.line_shift;
@@ -295,31 +307,7 @@ static inline void dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t si
 			m->st.writes++;
 		return;
 	}
-	uint64_t vl = off >> shift;
-	uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
-	uint64_t pa =
-	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
-	uint64_t tag = (pa >> shift) + 1;
-	if (DC_LIKELY(m->cache.l1->tag[k] == tag && ((off + size - 1) >> shift) == vl &&
-	              m->evict_countdown > 1)) {
-		if (m->n_obs_access) {
-			if (m->q_on && (m->q[0].vline == vl || m->q[1].vline == vl))
-				dc_cpu_ref_l1(m, va, size, a, pc, k, pa);
-			else
-				dc_cpu_ref(m, va, size, a, pc);
-			return;
-		}
-		m->evict_countdown--;
-		dc_cache_l1_hit_at(&m->cache, k, a);
-		m->mru_vline = vl;
-		m->mru_ctag = tag;
-		if (a == DC_ACC_READ)
-			m->st.reads++;
-		else
-			m->st.writes++;
-		return;
-	}
-	dc_cpu_ref(m, va, size, a, pc);
+	dc_cpu_hook_rest(m, va, size, a, pc);
 }
 
 /* dmacoh's own code acting as the CPU: copy through the cache model. */
