@@ -567,47 +567,23 @@ void dc_cpu_ref_l1(struct dc_machine *m, const void *va, uint32_t size, enum dc_
 	dc_cpu_gather(m, q, off, size, a, pc);
 }
 
-/* dc_cpu_hook_rest's L1 hit with observers of CPU accesses: inline only in a quiet slot's
- * line.  Out of line (it takes the hint again) so that the hint path needs no stack frame. */
-static __attribute__((noinline)) void hook_observed(struct dc_machine *m, const void *va,
-                                                    uint32_t size, enum dc_access a, const void *pc)
-{
-	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
-	uint64_t vl = off >> m->cache.line_shift;
-	if (m->q_on && (m->q[0].vline == vl || m->q[1].vline == vl)) {
-		uint64_t pa = ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) |
-		              (off & DC_PAGE_MASK);
-		dc_cpu_ref_l1(m, va, size, a, pc, m->l1_hint[vl & (DC_LINE_HINTS - 1)], pa);
-	} else {
-		dc_cpu_ref(m, va, size, a, pc);
-	}
-}
-
+/* Where dc_cpu_hook's inline paths did not apply.  With observers of CPU accesses, an L1 hit
+ * on a line the hints remember stays off dc_cpu_ref only in a quiet slot's line. */
 void dc_cpu_hook_rest(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
                       const void *pc)
 {
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
 	uint32_t shift = m->cache.line_shift;
 	uint64_t vl = off >> shift;
-	uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
-	uint64_t pa =
-	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
-	uint64_t tag = (pa >> shift) + 1;
-	if (DC_LIKELY(m->cache.l1->tag[k] == tag && ((off + size - 1) >> shift) == vl &&
-	              m->evict_countdown > 1)) {
-		if (m->n_obs_access) {
-			hook_observed(m, va, size, a, pc);
+	if (m->n_obs_access && m->q_on && (m->q[0].vline == vl || m->q[1].vline == vl)) {
+		uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
+		uint64_t pa = ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) |
+		              (off & DC_PAGE_MASK);
+		if (m->cache.l1->tag[k] == (pa >> shift) + 1 && ((off + size - 1) >> shift) == vl &&
+		    m->evict_countdown > 1) {
+			dc_cpu_ref_l1(m, va, size, a, pc, k, pa);
 			return;
 		}
-		m->evict_countdown--;
-		m->mru_vline = vl;
-		m->mru_ctag = tag;
-		if (a == DC_ACC_READ)
-			m->st.reads++;
-		else
-			m->st.writes++;
-		dc_cache_l1_hit_at(&m->cache, k, a);
-		return;
 	}
 	dc_cpu_ref(m, va, size, a, pc);
 }

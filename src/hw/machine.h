@@ -270,8 +270,8 @@ static inline bool dc_cpu_quiet(struct dc_machine *m, uintptr_t off, uint32_t si
 	return true;
 }
 
-/* The rest of dc_cpu_hook, out of line so that the inline part needs no stack frame: the L1
- * hints (and the observers' quiet slots), else dc_cpu_ref. */
+/* The rest of dc_cpu_hook, out of line: with observers, an L1 hit in a quiet slot's line
+ * (dc_cpu_ref_l1), else dc_cpu_ref. */
 void dc_cpu_hook_rest(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
                       const void *pc);
 /* A reference outside the cached window but inside outer_lo .. + outer_size: dc_cpu_ref if it
@@ -280,10 +280,11 @@ void dc_cpu_hook_outer(struct dc_machine *m, const void *va, uint32_t size, enum
                        const void *pc);
 
 /* The hook's entry: a reference of size bytes (1..16) by instrumented code.  Inline fast paths
- * with no adversary due: an address outside every window (one range test: outer_lo), and a
- * repeated reference to the MRU line (with observers, as dc_cpu_quiet allows).  Everything
- * else: dc_cpu_hook_rest.  Always inlined into each entry point (cpu.c), so that these paths
- * make no call and save no register. */
+ * with no adversary due: an address outside every window (one range test: outer_lo), a
+ * repeated reference to the MRU line (with observers, as dc_cpu_quiet allows), and with no
+ * observer of CPU accesses, an L1 hit on a line the hints remember.  Everything else:
+ * dc_cpu_hook_rest.  Always inlined into each entry point (cpu.c), where size and the access
+ * are constants, so that these paths make no call. */
 static inline __attribute__((always_inline)) void
 dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a, const void *pc)
 {
@@ -305,6 +306,24 @@ dc_cpu_hook(struct dc_machine *m, const void *va, uint32_t size, enum dc_access 
 			m->st.reads++;
 		else
 			m->st.writes++;
+		return;
+	}
+	/* An L1 hit on a line the hints remember (no observer of CPU accesses). */
+	uint64_t vl = off >> shift;
+	uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
+	uint64_t pa =
+	    ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) | (off & DC_PAGE_MASK);
+	uint64_t tag = (pa >> shift) + 1;
+	if (DC_LIKELY(m->cache.l1->tag[k] == tag && ((off + size - 1) >> shift) == vl &&
+	              m->evict_countdown > 1 && !m->n_obs_access)) {
+		m->evict_countdown--;
+		m->mru_vline = vl;
+		m->mru_ctag = tag;
+		if (a == DC_ACC_READ)
+			m->st.reads++;
+		else
+			m->st.writes++;
+		dc_cache_l1_hit_at(&m->cache, k, a);
 		return;
 	}
 	dc_cpu_hook_rest(m, va, size, a, pc);
