@@ -277,6 +277,9 @@ void dc_irql_lower(struct dc_sys *s, KIRQL to);
 /* Memory: pool in the cached window (pool.c). */
 int dc_pool_create(struct dc_sys *s);
 void dc_pool_destroy(struct dc_sys *s);
+/* Slots of the pool's table of live blocks (for tests: bounded by the blocks live, not by the
+ * blocks ever allocated). */
+size_t dc_pool_table_slots(const struct dc_sys *s);
 void *dc_pool_alloc(struct dc_sys *s, uint64_t bytes, bool zero, uint32_t tag);
 /* Disconnects and frees the message-based interrupt connections left (intr.c). */
 void dc_intr_fini(struct dc_sys *s);

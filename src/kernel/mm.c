@@ -81,9 +81,13 @@ static struct pool_ent *pool_find(struct dc_pool *p, uintptr_t key)
 	return NULL;
 }
 
+/* Rehashes the table without its tombstones: at twice the size if the live blocks alone would
+ * fill over a quarter of it, else at the same size.  (Always doubling grew the table by one
+ * slot per block ever freed: a driver allocating a block per request made it grow for as
+ * long as it ran.) */
 static bool pool_grow(struct dc_pool *p)
 {
-	size_t ncap = p->cap ? p->cap * 2 : 1024;
+	size_t ncap = !p->cap ? 1024 : (p->used + 1) * 4 > p->cap ? p->cap * 2 : p->cap;
 	struct pool_ent *nt = calloc(ncap, sizeof(*nt));
 	if (!nt)
 		return false;
@@ -201,6 +205,11 @@ int dc_pool_create(struct dc_sys *s)
 {
 	s->pool = calloc(1, sizeof(*s->pool));
 	return s->pool ? DC_OK : DC_ERR_NOMEM;
+}
+
+size_t dc_pool_table_slots(const struct dc_sys *s)
+{
+	return s->pool ? s->pool->cap : 0;
 }
 
 void dc_pool_destroy(struct dc_sys *s)
