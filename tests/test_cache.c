@@ -28,7 +28,7 @@ static void r_gone(void *o, uint64_t pa)
 	((struct rec *)o)->gone++;
 }
 
-static const struct dc_cache_ops rec_ops = {r_fill, r_wb, r_gone};
+static const struct dc_cache_ops rec_ops = {.fill = r_fill, .writeback = r_wb, .gone = r_gone};
 
 /* A tiny geometry: line 64; L1 2 sets x 2 ways; optional L2 4 sets x 2 ways. */
 static void tiny(struct dc_platform *p, uint32_t levels)

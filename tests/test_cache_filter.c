@@ -40,7 +40,7 @@ static void f_gone(void *o, uint64_t pa)
 	mix(o, 3, pa);
 }
 
-static const struct dc_cache_ops log_ops = {f_fill, f_wb, f_gone};
+static const struct dc_cache_ops log_ops = {.fill = f_fill, .writeback = f_wb, .gone = f_gone};
 
 static void geom(struct dc_platform *p, uint32_t levels, uint32_t cpus, uint64_t phys)
 {

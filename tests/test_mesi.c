@@ -30,7 +30,7 @@ static void r_gone(void *o, uint64_t pa)
 	((struct rec *)o)->gone++;
 }
 
-static const struct dc_cache_ops rec_ops = {r_fill, r_wb, r_gone};
+static const struct dc_cache_ops rec_ops = {.fill = r_fill, .writeback = r_wb, .gone = r_gone};
 
 #define L(n) ((uint64_t)(n)*64)
 

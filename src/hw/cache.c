@@ -59,27 +59,29 @@ static int level_init(struct dc_cache_level *l, const struct dc_platform *p, uin
 	l->ways = p->level[i].ways;
 	l->set_mask = sets - 1;
 	l->repl = p->level[i].repl;
-	/* One block: tags, stamps, data pointers, states, each array starting on a host line so
-	 * that an 8-way set's tags are one line, always the same one. */
+	/* One block: tags, states, then the recency words and valid bits (a power-of-two number
+	 * of ways up to 16, LRU) or the stamps, each array starting on a host line so that an
+	 * 8-way set's tags are one line, always the same one. */
 	size_t n = (size_t)sets * l->ways, a8 = (n * 8 + 63) & ~(size_t)63;
 	size_t a1 = (n + 63) & ~(size_t)63, ao = ((size_t)sets * 8 + 63) & ~(size_t)63;
 	size_t av = ((size_t)sets * 4 + 63) & ~(size_t)63;
 	bool nib = l->repl == DC_REPL_LRU && l->ways <= 16 && pow2(l->ways);
 	l->way_shift = (uint32_t)__builtin_ctz(l->ways);
-	size_t bytes = 3 * a8 + a1 + (nib ? ao + av : 0);
+	size_t bytes = a8 + a1 + (nib ? ao + av : a8);
 	uint8_t *b = aligned_alloc(64, bytes);
 	if (!b)
 		return DC_ERR_NOMEM;
 	memset(b, 0, bytes);
 	l->tag = (uint64_t *)(void *)b;
-	l->stamp = (uint64_t *)(void *)(b + a8);
-	l->data = (uint8_t **)(void *)(b + 2 * a8);
-	l->state = b + 3 * a8;
+	l->state = b + a8;
+	l->stamp = NULL;
 	l->order = NULL;
 	l->valid = NULL;
+	if (!nib)
+		l->stamp = (uint64_t *)(void *)(b + a8 + a1);
 	if (nib) {
-		l->order = (uint64_t *)(void *)(b + 3 * a8 + a1);
-		l->valid = (uint32_t *)(void *)(b + 3 * a8 + a1 + ao);
+		l->order = (uint64_t *)(void *)(b + a8 + a1);
+		l->valid = (uint32_t *)(void *)(b + a8 + a1 + ao);
 		uint64_t id = 0; /* way w at position w */
 		for (uint32_t w = l->ways; w-- > 0;)
 			id = id << 4 | w;
@@ -202,9 +204,15 @@ static void clear_way(struct dc_cache_level *l, long k)
 	if (l->valid) /* with the recency word: ways a power of two */
 		l->valid[(uint64_t)k >> l->way_shift] &= ~(1u << ((uint64_t)k & (l->ways - 1)));
 	l->tag[k] = 0;
-	l->stamp[k] = 0;
-	l->data[k] = NULL;
+	if (l->stamp)
+		l->stamp[k] = 0;
 	l->state[k] = 0;
+}
+
+/* Where the bytes of the line with this tag are: the owner's answer (cache.h, line_data). */
+static uint8_t *line_data(const struct dc_cache *c, uint64_t tag)
+{
+	return c->ops && c->ops->line_data ? c->ops->line_data(c->opaque, line_pa(c, tag)) : NULL;
 }
 
 /* Removes the line at way k of processor cpu's level i.  A dirty line passes its dirtiness to a
@@ -214,7 +222,6 @@ static void drop(struct dc_cache *c, uint32_t cpu, uint32_t i, long k)
 {
 	struct dc_cache_level *l = c->view[cpu][i];
 	uint64_t old_tag = l->tag[k];
-	uint8_t *old_data = l->data[k];
 	uint32_t old_state = l->state[k];
 	clear_way(l, k);
 	bool lower = false; /* a lower level still holds the line */
@@ -230,7 +237,8 @@ static void drop(struct dc_cache *c, uint32_t cpu, uint32_t i, long k)
 		if (!lower) {
 			l->st.writebacks++;
 			if (c->ops && c->ops->writeback)
-				c->ops->writeback(c->opaque, line_pa(c, old_tag), old_data);
+				c->ops->writeback(c->opaque, line_pa(c, old_tag),
+				                  line_data(c, old_tag));
 		}
 	}
 	/* Only an observer needs to know whether another level holds the line; a lower level
@@ -272,8 +280,7 @@ static long victim(struct dc_cache *c, struct dc_cache_level *l, uint64_t tag)
 	return (long)(base + best);
 }
 
-static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, uint8_t *data,
-                    uint32_t state)
+static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, uint32_t state)
 {
 	struct dc_cache_level *l = c->view[cpu][i];
 	long k = victim(c, l, tag);
@@ -284,7 +291,6 @@ static long install(struct dc_cache *c, uint32_t cpu, uint32_t i, uint64_t tag, 
 	l->tag[k] = tag;
 	if (l->pcopies && tag - 1 < l->pcopies_n)
 		l->pcopies[tag - 1]++;
-	l->data[k] = data;
 	l->state[k] = (uint8_t)state;
 	if (l->valid)
 		l->valid[(uint64_t)k >> l->way_shift] |= 1u << ((uint64_t)k & (l->ways - 1));
@@ -418,8 +424,8 @@ uint32_t dc_cache_access_slow(struct dc_cache *c, uint64_t pa, uint8_t *data, en
 	}
 	/* Every level that missed allocates, deepest first, as cachegrind's LL then D1. */
 	for (uint32_t i = hit; i-- > 1;)
-		install(c, p, i, tag, line, i < c->n_private ? (st & DC_LS_EXCL) : 0);
-	c->mru_k = install(c, p, 0, tag, line, st);
+		install(c, p, i, tag, i < c->n_private ? (st & DC_LS_EXCL) : 0);
+	c->mru_k = install(c, p, 0, tag, st);
 	c->mru_tag = tag;
 	c->mru_dirty = st == DC_LS_M;
 	return hit;
@@ -503,7 +509,6 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 	long hold_k[DC_MAX_CACHE_LEVELS * DC_MAX_CPUS];
 	uint32_t n = 0;
 	bool dirty = false;
-	uint8_t *data = NULL;
 	c->mru_tag = 0;
 	bool shared_only = pcopies(c, tag) == 0; /* no private level holds it */
 	for (uint32_t d = 0; d < n_distinct(c); d++) {
@@ -515,7 +520,6 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 			hold[n] = l;
 			hold_k[n++] = k;
 			dirty |= (l->state[k] & DC_LS_DIRTY) != 0;
-			data = l->data[k];
 		}
 	}
 	if (!n)
@@ -523,7 +527,7 @@ bool dc_cache_line_op(struct dc_cache *c, uint64_t pa, enum dc_cache_op op)
 	if (dirty && op != DC_CACHE_INVAL) {
 		c->lv[c->n_levels - 1].st.writebacks++;
 		if (c->ops && c->ops->writeback)
-			c->ops->writeback(c->opaque, line_pa(c, tag), data);
+			c->ops->writeback(c->opaque, line_pa(c, tag), line_data(c, tag));
 	}
 	for (uint32_t j = 0; j < n; j++) {
 		if (op == DC_CACHE_CLEAN)
@@ -544,8 +548,10 @@ uint64_t dc_cache_data_range_op(struct dc_cache *c, const uint8_t *lo, const uin
 		struct dc_cache_level *l = dlevel(c, x, NULL);
 		size_t n = (size_t)l->sets * l->ways;
 		for (size_t k = 0; k < n; k++) {
-			const uint8_t *d = l->data[k];
-			if (!l->tag[k] || !d || d >= hi || d + c->line_size <= lo)
+			if (!l->tag[k])
+				continue;
+			const uint8_t *d = line_data(c, l->tag[k]);
+			if (!d || d >= hi || d + c->line_size <= lo)
 				continue;
 			if (op == DC_CACHE_CLEAN && !(l->state[k] & DC_LS_DIRTY))
 				continue;
@@ -566,7 +572,7 @@ bool dc_cache_prefetch(struct dc_cache *c, uint64_t pa, uint8_t *data)
 	if (c->ops && c->ops->fill)
 		c->ops->fill(c->opaque, line_pa(c, tag), line);
 	for (uint32_t i = c->n_levels; i-- > 0;)
-		install(c, c->cur, i, tag, line, i < c->n_private ? DC_LS_E : 0);
+		install(c, c->cur, i, tag, i < c->n_private ? DC_LS_E : 0);
 	return true;
 }
 

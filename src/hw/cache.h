@@ -9,8 +9,9 @@
  * from level i passes its dirtiness to a lower level that holds it, without touching that
  * level's LRU order (cachegrind models no write-back traffic either).
  *
- * The model knows nothing of memory: it calls fill/writeback with the line's physical address
- * and its data pointer.  Keys are physical addresses; tag-only users pass data = NULL.
+ * The model knows nothing of memory: it calls fill with the line's physical address and the
+ * data pointer of the access that missed, writeback with the physical address and what the
+ * owner's line_data says.  Keys are physical addresses; tag-only users pass data = NULL.
  *
  * Several processors (docs/machine.md "Processors"): each has its own private levels (L1, and L2
  * when there are three levels; the last level is shared, except with one level), coherent with
@@ -75,10 +76,9 @@ struct dc_cache_level {
 	enum dc_repl repl;
 	uint64_t clock;
 	uint64_t *tag;   /* line number (pa >> line_shift) + 1; 0 = invalid */
-	uint64_t *stamp; /* LRU without order: last use; 0 for an invalid way */
+	uint64_t *stamp; /* LRU without order: last use; 0 for an invalid way (else NULL) */
 	uint64_t *order; /* LRU with <= 16 ways: per set, ways in recency order; else NULL */
 	uint32_t *valid; /* with order: per set, bit w = way w is valid */
-	uint8_t **data;  /* the line's bytes in the cached window */
 	uint8_t *state;  /* DC_LS_* */
 	/* A private level: the cache's count of private copies per line (struct dc_cache), kept
 	 * where a way takes or loses a line; NULL for a shared level. */
@@ -101,6 +101,11 @@ struct dc_cache_ops {
 	void (*writeback)(void *opaque, uint64_t line_pa, const uint8_t *data);
 	/* The line left the whole hierarchy (after any write-back). */
 	void (*gone)(void *opaque, uint64_t line_pa);
+	/* Where a present line's bytes are (what writeback is given, and what
+	 * dc_cache_data_range_op compares); NULL (or no op): nowhere, a tag-only user.  The
+	 * levels keep no pointer per way: a lookup of the owner's map costs less than the host
+	 * misses an array of them cost every install and eviction. */
+	uint8_t *(*line_data)(void *opaque, uint64_t line_pa);
 };
 
 struct dc_cache {

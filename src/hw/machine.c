@@ -55,6 +55,7 @@ static void on_fill(void *opaque, uint64_t line_pa, uint8_t *data)
 static void on_writeback(void *opaque, uint64_t line_pa, const uint8_t *data)
 {
 	struct dc_machine *m = opaque;
+	DC_ASSERT(data); /* a present line has a cached mapping (on_line_data) */
 	memcpy(dc_mem_pa_ptr(&m->mem, line_pa), data, m->cache.line_size);
 	if (m->in_adversary)
 		m->st.adversary_writebacks++;
@@ -71,10 +72,19 @@ static void on_gone(void *opaque, uint64_t line_pa)
 	OBS_EACH(m, cache_gone, line_pa);
 }
 
+/* A present line's bytes: its frame's cached mapping (one per frame; a frame is unmapped only
+ * after its lines were cleaned and invalidated, dc_free_cached_guarded). */
+static uint8_t *on_line_data(void *opaque, uint64_t line_pa)
+{
+	struct dc_machine *m = opaque;
+	return dc_mem_pa_to_cached(&m->mem, line_pa);
+}
+
 static const struct dc_cache_ops machine_cache_ops = {
     .fill = on_fill,
     .writeback = on_writeback,
     .gone = on_gone,
+    .line_data = on_line_data,
 };
 
 /* References until the next random eviction: geometric with parameter random_evict. */
