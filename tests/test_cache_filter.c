@@ -3,7 +3,7 @@
  * upgrades, maintenance, random evictions and prefetches on 1, 2 and 4 processors with two
  * and three levels; every answer, every fill, write-back and line gone (with its address, in
  * order) and every processor's state of every line must be the same, and the filter's counts
- * those of the private levels' tags. */
+ * those of the private levels' tags.  (With one processor the cache keeps no filter.) */
 #include <string.h>
 
 #include "dctest.h"
@@ -79,7 +79,9 @@ DC_TEST(cache_snoop_filter_changes_no_answer_and_counts_right)
 			struct log lf = {0}, ln = {0};
 			CHECK(dc_cache_init(&f, &pf, &log_ops, &lf, 7) == 0);
 			CHECK(dc_cache_init(&n, &pn, &log_ops, &ln, 7) == 0);
-			CHECK(f.pcopies != NULL);
+			/* One processor has nobody to snoop: no filter (its random probes into a
+			 * byte per line of memory cost more than scanning its own L1). */
+			CHECK((f.pcopies != NULL) == (cpus > 1));
 			CHECK(n.pcopies == NULL);
 			struct dc_rng r;
 			dc_rng_seed(&r, levels * 10 + cpus);
@@ -123,7 +125,7 @@ DC_TEST(cache_snoop_filter_changes_no_answer_and_counts_right)
 					if (dc_cache_state_letter(&f, q, (t - 1) * 64) !=
 					    dc_cache_state_letter(&n, q, (t - 1) * 64))
 						bad++;
-				if (f.pcopies[t - 1] != walked(&f, t)) {
+				if (f.pcopies && f.pcopies[t - 1] != walked(&f, t)) {
 					dct_log("line %llu: filter %u, tags %u",
 					        (unsigned long long)t - 1, f.pcopies[t - 1],
 					        walked(&f, t));
