@@ -551,53 +551,45 @@ static void quiet_begin(struct dc_machine *m, uint8_t *q, uint64_t pa, const voi
 	m->q_mru = s;
 }
 
-void dc_cpu_ref_l1(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
-                   const void *pc, uint32_t k, uint64_t pa)
-{
-	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
-	struct dc_quiet *q = m->q_on ? dc_cpu_quiet_slot(m, off) : NULL;
-	/* A scheduler tick due goes through dc_cpu_ref, which takes it. */
-	if (!q || q->pa != (pa & ~(uint64_t)(m->cache.line_size - 1)) ||
-	    (m->tick_every && pc && m->tick_n + 1 >= m->tick_every)) {
-		dc_cpu_ref(m, va, size, a, pc);
-		return;
-	}
-	if (m->tick_every && pc)
-		m->tick_n++;
-	m->evict_countdown--;
-	dc_cache_l1_hit_at(&m->cache, k, a);
-	m->mru_vline = off >> m->cache.line_shift;
-	m->mru_ctag = m->cache.l1->tag[k];
-	m->q_mru = q;
-	m->q_last = (uint8_t)(q - m->q);
-	if (a == DC_ACC_READ)
-		m->st.reads++;
-	else
-		m->st.writes++;
-	dc_cpu_gather(m, q, off, size, a, pc);
-}
-
 /* Where dc_cpu_hook's inline paths did not apply.  With observers of CPU accesses, an L1 hit
- * on a line the hints remember stays off dc_cpu_ref only in a quiet slot's line. */
+ * (on the line the hints remember) in a quiet slot's line is gathered there, off dc_cpu_ref,
+ * unless a scheduler tick is due (dc_cpu_ref takes it). */
 void dc_cpu_hook_rest(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
                       const void *pc)
 {
 	uintptr_t off = (uintptr_t)va - (uintptr_t)m->mem.cwin;
-	uint32_t shift = m->cache.line_shift;
-	uint64_t vl = off >> shift;
-	if (m->n_obs_access && m->q_on && (m->q[0].vline == vl || m->q[1].vline == vl)) {
+	struct dc_quiet *q = m->n_obs_access && m->q_on ? dc_cpu_quiet_slot(m, off) : NULL;
+	if (q) {
+		uint32_t shift = m->cache.line_shift;
+		uint64_t vl = off >> shift;
 		uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
 		uint64_t pa = ((uint64_t)m->mem.pt[off >> DC_PAGE_SHIFT] << DC_PAGE_SHIFT) |
 		              (off & DC_PAGE_MASK);
+		bool tick = m->tick_every && pc;
 		if (m->cache.l1->tag[k] == (pa >> shift) + 1 && ((off + size - 1) >> shift) == vl &&
-		    m->evict_countdown > 1) {
-			dc_cpu_ref_l1(m, va, size, a, pc, k, pa);
+		    m->evict_countdown > 1 && q->pa == (pa & ~(uint64_t)(m->cache.line_size - 1)) &&
+		    !(tick && m->tick_n + 1 >= m->tick_every)) {
+			if (tick)
+				m->tick_n++;
+			m->evict_countdown--;
+			dc_cache_l1_hit_at(&m->cache, k, a);
+			m->mru_vline = vl;
+			m->mru_ctag = m->cache.l1->tag[k];
+			m->q_mru = q;
+			m->q_last = (uint8_t)(q - m->q);
+			if (a == DC_ACC_READ)
+				m->st.reads++;
+			else
+				m->st.writes++;
+			dc_cpu_gather(m, q, off, size, a, pc);
 			return;
 		}
 	}
 	dc_cpu_ref(m, va, size, a, pc);
 }
 
+/* dc_cpu_ref would count a scheduler tick for any address with a pc, so only the windows'
+ * own addresses go there. */
 void dc_cpu_hook_outer(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
                        const void *pc)
 {

@@ -224,11 +224,6 @@ static inline uint64_t dc_va_to_pa(const struct dc_machine *m, const void *va)
  * does nothing), then tells observers.  The caller then touches the bytes itself. */
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc);
-/* dc_cpu_ref of a reference inside one line that L1 holds at way k, with observers: if the
- * line has a quiet slot (the other line of two in turn), what dc_cpu_ref would do to the cache,
- * the reference gathered; else dc_cpu_ref. */
-void dc_cpu_ref_l1(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
-                   const void *pc, uint32_t k, uint64_t pa);
 /* The quiet slot of the line at window offset off for the current processor, or NULL. */
 static inline struct dc_quiet *dc_cpu_quiet_slot(struct dc_machine *m, uintptr_t off)
 {
@@ -271,7 +266,8 @@ static inline bool dc_cpu_quiet(struct dc_machine *m, uintptr_t off, uint32_t si
 }
 
 /* The rest of dc_cpu_hook, out of line: with observers, an L1 hit in a quiet slot's line
- * (dc_cpu_ref_l1), else dc_cpu_ref. */
+ * (the other line of two in turn) does to the cache what dc_cpu_ref would, the reference
+ * gathered in the slot; anything else goes to dc_cpu_ref. */
 void dc_cpu_hook_rest(struct dc_machine *m, const void *va, uint32_t size, enum dc_access a,
                       const void *pc);
 /* A reference outside the cached window but inside outer_lo .. + outer_size: dc_cpu_ref if it
