@@ -398,3 +398,33 @@ DC_TEST(instrumented_windows_beside_the_cached_one_are_heard_wherever_they_lie)
 	free(big);
 	dc_machine_destroy(m);
 }
+
+/* A write reference over two lines, then the store (the kernel's dc_ktouch pattern, an
+ * unaligned driver store across a line): the second line's fill and the prefetch after it
+ * push the first line out of a two-set direct-mapped cache (set = line number & 1); the first line
+ * must be present again (dirty) when dc_cpu_ref returns, or the store after it is lost at the next
+ * fill. Found as a torture failure: v3bm's scatter/gather element lost its Length. */
+DC_TEST(instrumented_write_over_two_lines_keeps_both_for_the_store)
+{
+	struct dc_platform p;
+	CHECK(dc_platform_builtin("noncoherent", &p) == 0);
+	p.adv = (struct dc_adversary){.prefetch_lines = 1};
+	p.line_size = 32;
+	p.n_levels = 1;
+	p.level[0].size = 64; /* two sets, one way */
+	p.level[0].ways = 1;
+	struct dc_machine *m = NULL;
+	CHECK(dc_machine_create(&p, &m) == 0);
+	uint8_t *buf = dc_alloc_cached(m, 2, DC_ZONE_DMA32, false);
+	CHECK(buf);
+	/* 16 bytes at the end of the first page, 16 at the start of the second: the first
+	 * line's fill prefetches nothing (the page ends), the second's prefetches the line
+	 * after it, in the first line's set whichever frames the pages have. */
+	uint8_t *a = buf + 4096 - 16;
+	CHECK((dc_va_to_pa(m, a) >> 5 & 1) != (dc_va_to_pa(m, a + 16) >> 5 & 1));
+	dc_cpu_ref(m, a, 32, DC_ACC_WRITE, NULL);
+	memset(a, 0x5a, 32);
+	dc_cpu_cache_range(m, buf, 8192, DC_CACHE_CLEAN_INVAL, false);
+	CHECK(mem_all(m, a, 0x5a, 32));
+	dc_machine_destroy(m);
+}

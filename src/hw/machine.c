@@ -613,6 +613,31 @@ static inline void sync_lines(struct dc_machine *m, const uint8_t *p, uint64_t l
 	}
 }
 
+/* A write reference over several lines: the caller stores its bytes after dc_cpu_ref returns,
+ * so every line must still be present then, or the store lands in the window of a line that is
+ * gone and the next fill brings the old memory back (a lost store).  Referencing the later
+ * lines can push an earlier one out (their fills, the prefetch after them, a random eviction):
+ * such a line is referenced again, as prefetch_after_fill does for a single line.  A few
+ * passes settle it (each pass needs another eviction of a line just brought back). */
+static void keep_written(struct dc_machine *m, uint8_t *p, uint8_t *end)
+{
+	uint32_t ls = m->cache.line_size;
+	for (unsigned pass = 0; pass < 8; pass++) {
+		bool all = true;
+		for (uint8_t *q = p; q < end; q = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1)) {
+			uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
+			bool dirty = false;
+			if (pa != DC_PA_INVALID &&
+			    (dc_cache_probe(&m->cache, pa, &dirty) < 0 || !dirty)) {
+				all = false;
+				ref_line(m, q, pa, DC_ACC_WRITE);
+			}
+		}
+		if (all)
+			return;
+	}
+}
+
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
                 const void *pc)
 {
@@ -661,6 +686,9 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			}
 			q = next;
 		}
+		if (a == DC_ACC_WRITE && (uintptr_t)(end - 1) >> m->cache.line_shift !=
+		                             (uintptr_t)p >> m->cache.line_shift)
+			keep_written(m, p, end);
 	} else if (dc_mem_in_uncached(&m->mem, p)) {
 		m->st.uncached++;
 		uint64_t pa = dc_mem_va_to_pa(&m->mem, p);
