@@ -42,6 +42,7 @@ static UCHAR at(const UCHAR *p)
  * (out-direct) fills the MDL's buffer; reads fill their buffer with 0x5A. */
 #define IOCTL_DOUBLE 0x222000
 #define IOCTL_FILL 0x222006
+#define IOCTL_COPY 0x222008 /* buffered: the output is the input, as it is */
 
 static NTSTATUS lower_ioctl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
@@ -57,6 +58,8 @@ static NTSTATUS lower_ioctl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 			v = (UCHAR)(v * 2);
 			dc_cpu_write(M(), b + i, &v, 1);
 		}
+		Irp->IoStatus.Information = in < out ? in : out;
+	} else if (sp->Parameters.DeviceIoControl.IoControlCode == IOCTL_COPY) {
 		Irp->IoStatus.Information = in < out ? in : out;
 	} else {
 		UCHAR *b = MmGetSystemAddressForMdlSafe(Irp->MdlAddress, NormalPagePriority);
@@ -157,6 +160,53 @@ DC_TEST(iosvc_vpb_attach_safe_and_device_pointer)
 	IoDeleteDevice(other);
 	CHECK_EQ(IoGetDeviceObjectPointer(&upper, FILE_READ_DATA, &fo, &top),
 	         STATUS_OBJECT_NAME_NOT_FOUND);
+	CHECK_EQ(l.crash + l.irql, 0);
+	dc_sys_destroy(s);
+}
+
+/* A buffered request larger than the caches: the kernel's copy into the system buffer must
+ * keep every byte (a store after a reference of the whole range landed in lines the reference
+ * had already evicted, and the next fill brought the old memory back), and so must the copy
+ * of the output back to a caller's buffer in simulated memory. */
+DC_TEST(iosvc_buffered_copies_larger_than_the_caches_keep_every_byte)
+{
+	struct slog l;
+	PDRIVER_OBJECT drv;
+	struct dc_sys *s = svc_sys(&l, NULL, NULL, &drv);
+	CHECK(s);
+	PDEVICE_OBJECT dev;
+	CHECK_EQ(IoCreateDevice(drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev), STATUS_SUCCESS);
+	dev->Flags |= DO_BUFFERED_IO;
+	enum { N = 3u << 20 }; /* pc: 32 KiB L1, 1 MiB LL */
+	UCHAR *in = malloc(N), *back = malloc(N);
+	CHECK(in && back);
+	for (ULONG i = 0; i < N; i++)
+		in[i] = (UCHAR)(i * 7 + (i >> 12));
+	/* The input from host memory, the output to pool (simulated memory). */
+	UCHAR *out = ExAllocatePoolWithTag(NonPagedPool, N, 'tseT');
+	CHECK(out);
+	dc_cpu_fill(M(), out, 0, N);
+	KEVENT ev;
+	IO_STATUS_BLOCK iosb = {.Information = 0};
+	KeInitializeEvent(&ev, NotificationEvent, FALSE);
+	PIRP irp = IoBuildDeviceIoControlRequest(IOCTL_COPY, dev, in, N, out, N, FALSE, &ev, &iosb);
+	CHECK(irp != NULL);
+	dc_cpu_read(M(), irp->AssociatedIrp.SystemBuffer, back, N);
+	ULONG bad = 0;
+	for (ULONG i = 0; i < N; i++)
+		bad += back[i] != in[i];
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(IoCallDriver(dev, irp), STATUS_SUCCESS);
+	CHECK(KeReadStateEvent(&ev));
+	CHECK_EQ(iosb.Information, N);
+	dc_cpu_read(M(), out, back, N);
+	bad = 0;
+	for (ULONG i = 0; i < N; i++)
+		bad += back[i] != in[i];
+	CHECK_EQ(bad, 0);
+	ExFreePoolWithTag(out, 'tseT');
+	free(in);
+	free(back);
 	CHECK_EQ(l.crash + l.irql, 0);
 	dc_sys_destroy(s);
 }

@@ -187,7 +187,6 @@ NTSTATUS IoGetDeviceProperty(PDEVICE_OBJECT DeviceObject, DEVICE_REGISTRY_PROPER
 		return STATUS_BUFFER_TOO_SMALL;
 	if (!PropertyBuffer)
 		return STATUS_INVALID_PARAMETER;
-	dc_ktouch(s, PropertyBuffer, p.len, true);
-	memcpy(PropertyBuffer, p.b, p.len);
+	dc_kstore(s, PropertyBuffer, p.b, p.len);
 	return STATUS_SUCCESS;
 }

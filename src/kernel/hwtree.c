@@ -280,8 +280,7 @@ ULONG HalGetBusDataByOffset(BUS_DATA_TYPE BusDataType, ULONG BusNumber, ULONG Sl
 	default:
 		return 0; /* no such bus data on this machine */
 	}
-	dc_ktouch(s, Buffer, have, true);
-	memcpy(Buffer, b, have);
+	dc_kstore(s, Buffer, b, have);
 	return have;
 }
 

@@ -130,9 +130,7 @@ static void *pool_copy(struct dc_sys *s, const void *src, ULONG copy, ULONG size
 {
 	void *p = dc_pool_alloc(s, size ? size : 1, true, 'dliB');
 	if (p && copy) {
-		dc_ktouch(s, src, copy, false);
-		dc_ktouch(s, p, copy, true);
-		memcpy(p, src, copy);
+		dc_kcopy(s, p, src, copy);
 	}
 	return p;
 }
@@ -285,9 +283,7 @@ void dc_irpbuild_complete(struct dc_sys *s, PIRP irp)
 	if (b->out && b->sysbuf && NT_SUCCESS(irp->IoStatus.Status)) {
 		ULONG n = irp->IoStatus.Information < b->out_len ? (ULONG)irp->IoStatus.Information
 		                                                 : b->out_len;
-		dc_ktouch(s, b->sysbuf, n, false);
-		dc_ktouch(s, b->out, n, true);
-		memcpy(b->out, b->sysbuf, n);
+		dc_kcopy(s, b->out, b->sysbuf, n);
 	}
 	if (irp->UserIosb) {
 		dc_ktouch(s, irp->UserIosb, sizeof(*irp->UserIosb), true);

@@ -260,6 +260,16 @@ static inline void dc_ktouch(struct dc_sys *s, const void *p, size_t len, bool w
 {
 	dc_cpu_ref(s->m, p, len, write ? DC_ACC_WRITE : DC_ACC_READ, NULL);
 }
+/* The kernel storing len bytes of host memory src at p (driver-owned memory, maybe in a window):
+ * dc_ktouch then memcpy, except that a store over several lines of the cached window goes line
+ * by line (dc_cpu_write), each line's bytes stored while that line is present.  Referencing the
+ * whole range first can push its earlier lines out before the store reaches them (always, for a
+ * range larger than the caches): those bytes would land in lines that are gone and the next
+ * fill would bring the old memory back. */
+void dc_kstore(struct dc_sys *s, void *p, const void *src, size_t len);
+/* The kernel copying len bytes from src to p, either of them maybe in a window: as dc_ktouch of
+ * both then memcpy, the source read a line at a time while present as dc_kstore writes. */
+void dc_kcopy(struct dc_sys *s, void *p, const void *src, size_t len);
 /* What Windows would bug-check for (code, what happened, the driver's call site): reported as a
  * DC_KEV_CRASH event; the caller then does what keeps dmacoh running. */
 void dc_kbugcheck(struct dc_sys *s, ULONG code, const char *what, const void *pc);

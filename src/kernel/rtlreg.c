@@ -91,8 +91,7 @@ static NTSTATUS store_direct(struct dc_sys *s, PVOID ctx, ULONG type, const uint
 		} else if (u->MaximumLength < bytes + (type == REG_MULTI_SZ ? 0 : 2)) {
 			return STATUS_BUFFER_TOO_SMALL;
 		}
-		dc_ktouch(s, u->Buffer, bytes, true);
-		memcpy(u->Buffer, data, bytes);
+		dc_kstore(s, u->Buffer, data, bytes);
 		if (u->MaximumLength >= bytes + 2) {
 			dc_ktouch(s, (uint8_t *)u->Buffer + bytes, 2, true);
 			u->Buffer[bytes / 2] = 0;
@@ -101,8 +100,7 @@ static NTSTATUS store_direct(struct dc_sys *s, PVOID ctx, ULONG type, const uint
 		return STATUS_SUCCESS;
 	}
 	if (len <= sizeof(ULONG)) {
-		dc_ktouch(s, ctx, len, true);
-		memcpy(ctx, data, len);
+		dc_kstore(s, ctx, data, len);
 		return STATUS_SUCCESS;
 	}
 	/* Longer: the buffer starts with a LONG: -size (data only) or size (length, type, data). */
@@ -112,17 +110,17 @@ static NTSTATUS store_direct(struct dc_sys *s, PVOID ctx, ULONG type, const uint
 	if (hdr < 0) {
 		if ((size_t) - (int64_t)hdr < len)
 			return STATUS_BUFFER_TOO_SMALL;
-		dc_ktouch(s, ctx, len, true);
-		memcpy(ctx, data, len);
+		dc_kstore(s, ctx, data, len);
 		return STATUS_SUCCESS;
 	}
 	if ((size_t)hdr < len + 2 * sizeof(ULONG))
 		return STATUS_BUFFER_TOO_SMALL;
 	ULONG l = (ULONG)len;
-	dc_ktouch(s, ctx, len + 8, true);
-	memcpy(ctx, &l, 4);
-	memcpy((uint8_t *)ctx + 4, &type, 4);
-	memcpy((uint8_t *)ctx + 8, data, len);
+	uint8_t head[8];
+	memcpy(head, &l, 4);
+	memcpy(head + 4, &type, 4);
+	dc_kstore(s, ctx, head, sizeof(head));
+	dc_kstore(s, (uint8_t *)ctx + 8, data, len);
 	return STATUS_SUCCESS;
 }
 
@@ -139,8 +137,7 @@ static NTSTATUS deliver(struct dc_sys *s, RTL_QUERY_REGISTRY_TABLE *q, PWSTR nam
 	uint8_t *copy = ExAllocatePoolWithTag(PagedPool, len ? len : 1, 'gRtR');
 	if (!copy)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	dc_ktouch(s, copy, len, true);
-	memcpy(copy, data, len);
+	dc_kstore(s, copy, data, len);
 	NTSTATUS st = STATUS_SUCCESS;
 	if (type == REG_MULTI_SZ && !(q->Flags & RTL_QUERY_REGISTRY_NOEXPAND)) {
 		const WCHAR *w = (const WCHAR *)(void *)copy;

@@ -42,6 +42,42 @@ uint64_t dc_sys_now(const struct dc_sys *s)
 	return s->m->clock.now;
 }
 
+/* Does [p, p + len) lie in the cached window over more than one line? */
+static bool cached_lines(const struct dc_machine *m, const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, sh = m->cache.line_shift;
+	return len && dc_mem_in_cached(&m->mem, p) &&
+	       dc_mem_in_cached(&m->mem, (const uint8_t *)p + len - 1) &&
+	       a >> sh != (a + len - 1) >> sh;
+}
+
+void dc_kstore(struct dc_sys *s, void *p, const void *src, size_t len)
+{
+	if (cached_lines(s->m, p, len)) {
+		dc_cpu_write(s->m, p, src, len);
+		return;
+	}
+	dc_ktouch(s, p, len, true);
+	memcpy(p, src, len);
+}
+
+void dc_kcopy(struct dc_sys *s, void *p, const void *src, size_t len)
+{
+	if (!cached_lines(s->m, src, len)) {
+		dc_ktouch(s, src, len, false);
+		dc_kstore(s, p, src, len);
+		return;
+	}
+	/* A page at a time through a bounce of the host stack: the source's lines read while
+	 * present, then the destination's stored as dc_kstore does. */
+	uint8_t tmp[DC_PAGE_SIZE];
+	for (size_t o = 0; o < len; o += sizeof(tmp)) {
+		size_t n = DC_MIN(sizeof(tmp), len - o);
+		dc_cpu_read(s->m, (const uint8_t *)src + o, tmp, n);
+		dc_kstore(s, (uint8_t *)p + o, tmp, n);
+	}
+}
+
 void dc_kev_emit(struct dc_sys *s, struct dc_kev *e)
 {
 	struct dc_machine *m = s->m;

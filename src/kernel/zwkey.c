@@ -188,8 +188,7 @@ static NTSTATUS put_info(struct dc_sys *s, void *dst, ULONG len, const uint8_t *
 	if (!dst)
 		return STATUS_ACCESS_VIOLATION;
 	size_t n = total < len ? total : len;
-	dc_ktouch(s, dst, n, true);
-	memcpy(dst, src, n);
+	dc_kstore(s, dst, src, n);
 	return n < total ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
 }
 
