@@ -10,6 +10,7 @@
  * Not done: distinguishing volatile from plain accesses (they are modelled alike; device
  * registers are reached through READ/WRITE_REGISTER_*, not through volatile pointers). */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "machine.h"
@@ -356,11 +357,27 @@ static void *do_memmove(void *dst, const void *src, size_t n, const void *pc)
 		copy_through(m, d, s, n, pc);
 		return dst;
 	}
-	/* Overlapping: model both ranges, then move (the ranges are one buffer, small in
-	 * practice, so its lines stay present in between). */
+	/* Overlapping: the source referenced whole and set aside (its bytes are right in the
+	 * window whether or not its lines are still present: only a fill changes them), then
+	 * stored a line at a time while each line is present, as copy_through does.  One
+	 * reference of the whole destination before the move lost the bytes of the lines it had
+	 * already evicted, when the range is larger than the caches. */
+	uint8_t *tmp = malloc(n);
 	dc_cpu_ref(m, s, n, DC_ACC_READ, pc);
-	dc_cpu_ref(m, d, n, DC_ACC_WRITE, pc);
-	return memmove(dst, src, n);
+	if (!tmp) {
+		dc_cpu_ref(m, d, n, DC_ACC_WRITE, pc);
+		return memmove(dst, src, n);
+	}
+	memcpy(tmp, s, n);
+	uint32_t ls = m->cache.line_size;
+	for (size_t o = 0; o < n;) {
+		size_t k = DC_MIN(n - o, (size_t)(ls - ((uintptr_t)(d + o) & (ls - 1))));
+		dc_cpu_ref(m, d + o, k, DC_ACC_WRITE, pc);
+		memcpy(d + o, tmp + o, k);
+		o += k;
+	}
+	free(tmp);
+	return dst;
 }
 
 static void *do_memset(void *dst, int c, size_t n, const void *pc)
