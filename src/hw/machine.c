@@ -399,6 +399,27 @@ __attribute__((always_inline)) static inline void ref_line(struct dc_machine *m,
 		m->l1_hint[m->mru_vline & (DC_LINE_HINTS - 1)] = (uint32_t)m->cache.mru_k;
 }
 
+/* ref_line for a reference that is likely an L1 hit (driver code's, dc_cpu_ref): the line the
+ * hints remember at this virtual line, if L1 still holds there the tag the page table gives
+ * now, is hit as dc_cache_access would hit it, without searching the set (what dc_cpu_hook's
+ * inline path does with no observer).  Anything else: ref_line. */
+__attribute__((always_inline)) static inline void ref_line_hinted(struct dc_machine *m, uint8_t *va,
+                                                                  uint64_t pa, enum dc_access a)
+{
+	uint32_t shift = m->cache.line_shift;
+	uint64_t vl = (uint64_t)(va - m->mem.cwin) >> shift;
+	uint32_t k = m->l1_hint[vl & (DC_LINE_HINTS - 1)];
+	if (m->cache.l1->tag[k] == (pa >> shift) + 1 && m->evict_countdown > 1) {
+		m->evict_countdown--;
+		dc_cache_l1_hit_at(&m->cache, k, a);
+		m->mru_vline = vl;
+		m->mru_ctag = m->cache.mru_tag;
+		m->q_mru = NULL;
+		return;
+	}
+	ref_line(m, va, pa, a);
+}
+
 /* outer_lo, outer_size: the hull of the windows other than the cached one (empty ones
  * ignored).  An address outside it is none of dmacoh's, whatever the windows hold. */
 static void outer_update(struct dc_machine *m)
@@ -670,7 +691,7 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			bool clean =
 			    pa != DC_PA_INVALID && shadow_clean(m, (uint64_t)(q - m->mem.cwin), n);
 			if (DC_LIKELY(clean))
-				ref_line(m, q, pa, a);
+				ref_line_hinted(m, q, pa, a);
 			else
 				ref_line_checked(m, q, pa, n, a, pc);
 			if (m->n_obs_access) {
