@@ -6,8 +6,11 @@
  *
  *   dmacoh-bench XC_STREAM_BINARY XC_STREAM_SOURCE WORKDIR [SECTION]
  *
- * SECTION (model, instr, instr-san, flush) runs one section alone, e.g. under a profiler;
- * instr-san runs only the instrumented-access rows with the sanitizer on.
+ * SECTION (model, instr, instr-san, instr-in, flush) runs one section alone, e.g. under a
+ * profiler; instr-san runs only the instrumented-access rows with the sanitizer on, instr-in
+ * only those inside the cached window without it.  DC_BENCH_LOOP=TEXT (environment), with a
+ * SECTION, keeps only the instrumented loops whose name contains TEXT ("one read", "512 KiB"), so
+ * that a profile is of one loop.
  *
  * Sections:
  *  1. the cache model's references/s on a replayed stream, against a tag-only LRU loop written
@@ -463,6 +466,8 @@ static double peer_row(size_t ci, const char *which, const char *label)
 
 /* Which rows section_instr runs: all (-1), or one "where" (the profile of "instr-san"). */
 static int instr_where = -1;
+/* A SECTION was named: DC_BENCH_LOOP may leave loops out (a whole run needs every row). */
+static bool section_alone;
 
 static void section_instr(void)
 {
@@ -498,6 +503,9 @@ static void section_instr(void)
 	    "with or without the sanitizer; ≈ 0 outside) |\n|---|---|---|---|\n");
 	for (size_t ci = 0; ci < DC_ARRAY_SIZE(loop_cases); ci++) {
 		const struct loop_case *c = &loop_cases[ci];
+		const char *only_loop = section_alone ? getenv("DC_BENCH_LOOP") : NULL;
+		if (only_loop && !strstr(c->name, only_loop))
+			continue;
 		size_t pages = (c->bytes + DC_PAGE_SIZE - 1) / DC_PAGE_SIZE;
 		double floor_ns = 0;
 		/* where: 0 inside the cached window, 1 outside (host heap), 2 host heap with no
@@ -884,7 +892,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 4 && argc != 5) {
 		fprintf(stderr, "usage: dmacoh-bench XC_STREAM_BINARY XC_STREAM_SOURCE WORKDIR "
-		                "[model|instr|instr-san|flush]\n");
+		                "[model|instr|instr-san|instr-in|flush]\n");
 		return 2;
 	}
 	xc_bin = argv[1], xc_src = argv[2], workdir = argv[3];
@@ -895,11 +903,15 @@ int main(int argc, char **argv)
 		self_dir = dir;
 	}
 	const char *only = argc == 5 ? argv[4] : NULL;
+	section_alone = only != NULL;
 	if (!only || !strcmp(only, "model"))
 		section_model();
 	if (only && !strcmp(only, "instr-san"))
 		instr_where = 3;
-	if (!only || !strcmp(only, "instr") || !strcmp(only, "instr-san"))
+	if (only && !strcmp(only, "instr-in"))
+		instr_where = 0;
+	if (!only || !strcmp(only, "instr") || !strcmp(only, "instr-san") ||
+	    !strcmp(only, "instr-in"))
 		section_instr();
 	if (!only || !strcmp(only, "flush"))
 		section_flush();
