@@ -580,6 +580,11 @@ static void ev_irp_complete(struct dc_check *c, const struct dc_kev *e)
 			EACH_PAGE(r->pieces[i].pa, r->pieces[i].len, q, n)
 			{
 				struct dc_pshadow *ps = dc_shadow_find(c, q);
+				/* Nothing the driver wrote on this part of the page (the usual
+				 * case): a word at a time, not a line. */
+				if (ps && dc_bits_first(ps->pw, (uint32_t)(q & DC_PAGE_MASK),
+				                        (uint32_t)n) < 0)
+					ps = NULL;
 				for (uint32_t l = line_of(c, q); ps && l <= line_of(c, q + n - 1);
 				     l++) {
 					uint64_t lpa = (q & ~DC_PAGE_MASK) | ((uint64_t)l << c->ls);
