@@ -216,6 +216,9 @@ struct dc_check {
 	/* Write-backs since the last event that was not a write-back (manifestation of C02). */
 	uint64_t recent[DC_RECENT];
 	unsigned n_recent;
+	/* Stale bits set in every page's shadow (dc_pext.stale): with none, a line's write-back or
+	 * eviction has nothing to look up (most of them, on a correct driver). */
+	uint64_t n_stale;
 
 	/* Findings. */
 	struct dc_entry *ent;

@@ -933,6 +933,8 @@ void dc_chk_on_cache_writeback(void *opaque, uint64_t line_pa)
 	struct dc_check *c = opaque;
 	if (c->n_recent < DC_RECENT)
 		c->recent[c->n_recent++] = line_pa;
+	if (!c->n_stale)
+		return;
 	struct dc_pshadow *ps = dc_shadow_find(c, line_pa);
 	if (ps && ps->ext && dc_bit_test(ps->ext->stale, line_of(c, line_pa)) && noncoherent(c))
 		manifest_line(c, ps, line_of(c, line_pa), DC_MF_OVERWRITTEN);
@@ -941,11 +943,14 @@ void dc_chk_on_cache_writeback(void *opaque, uint64_t line_pa)
 void dc_chk_on_cache_gone(void *opaque, uint64_t line_pa)
 {
 	struct dc_check *c = opaque;
+	if (!c->n_stale)
+		return;
 	struct dc_pshadow *ps = dc_shadow_find(c, line_pa);
 	if (ps && ps->ext) {
 		uint32_t l = line_of(c, line_pa);
 		if (dc_bit_test(ps->ext->stale, l)) {
 			dc_bit_clear(ps->ext->stale, l);
+			c->n_stale--;
 			dc_shadow_rewatch(ps);
 		}
 	}
@@ -1015,6 +1020,7 @@ void dc_chk_on_dma(void *opaque, int source, uint64_t pa, uint64_t len, bool wri
 		if (write) {
 			struct dc_pext *x = dc_shadow_ext(c, ps);
 			if (x) {
+				c->n_stale += !dc_bit_test(x->stale, l);
 				dc_bit_set(x->stale, l);
 				ps->watch = true;
 			}
