@@ -461,3 +461,131 @@ DC_TEST(instrumented_overlapping_memmove_larger_than_the_caches_moves_every_byte
 	free(back);
 	dc_machine_destroy(m);
 }
+
+/* An observer that votes for every line (the quiet slots' paths) and hears nothing else. */
+static void voter_cpu(void *opaque, const void *va, uint64_t pa, uint32_t len, bool write,
+                      bool cached, const void *pc)
+{
+	(void)va, (void)pa, (void)len, (void)write, (void)cached, (void)pc;
+	dc_machine_cpu_vote(opaque);
+}
+static const struct dc_observer voter_observer = {.cpu_access = voter_cpu};
+
+void __tsan_write_range(void *a, unsigned long size);
+
+/* Whatever the CPU side does — dmacoh's copies, driver code's stores, memcpy, memmove and memset,
+ * cleans, processor switches — with the adversary evicting and prefetching, on every built-in
+ * platform, with and without an observer that keeps references on the fast paths: the CPU reads
+ * back exactly what it stored (a flat copy kept beside), and memory holds it once cleaned.  Seeded;
+ * ranges from a byte to larger than the caches, at any alignment. */
+DC_TEST(instrumented_cpu_view_matches_a_flat_copy_under_random_operations)
+{
+	enum { PAGES = 768, N = PAGES * DC_PAGE_SIZE, OPS = 1500 };
+	uint8_t *ref = malloc(N), *tmp = malloc(N);
+	CHECK(ref && tmp);
+	unsigned runs = 0;
+	for (const char *const *name = dc_platform_builtin_names(); *name; name++) {
+		for (int observed = 0; observed < 2; observed++) {
+			struct dc_platform p;
+			CHECK(dc_platform_builtin(*name, &p) == 0);
+			p.adv.random_evict = 0.002;
+			p.adv.prefetch_lines = observed ? 2 : p.adv.prefetch_lines;
+			p.seed = 1000 + runs;
+			struct dc_machine *m = NULL;
+			CHECK(dc_machine_create(&p, &m) == 0);
+			dc_machine_set_current(m);
+			if (observed)
+				dc_machine_add_observer(m, &voter_observer, m);
+			uint8_t *buf = dc_alloc_cached(m, PAGES, DC_ZONE_ANY, false);
+			CHECK(buf != NULL);
+			struct dc_rng rng;
+			dc_rng_seed(&rng, 77 + runs);
+			for (size_t i = 0; i < N; i++)
+				ref[i] = (uint8_t)(i * 31 + (i >> 9));
+			dc_cpu_write(m, buf, ref, N);
+			size_t bad = 0;
+			for (unsigned op = 0; op < OPS && !bad; op++) {
+				/* Mostly small ranges; one in eight up to the whole buffer. */
+				size_t len = dc_rng_below(&rng, 8) ? 1 + dc_rng_below(&rng, 300)
+				                                   : 1 + dc_rng_below(&rng, N);
+				size_t at = dc_rng_below(&rng, N - len + 1);
+				size_t from = dc_rng_below(&rng, N - len + 1);
+				uint8_t v = (uint8_t)dc_rng_next(&rng);
+				switch (dc_rng_below(&rng, 10)) {
+				case 0: /* dmacoh's own copy in */
+					for (size_t i = 0; i < len; i++)
+						tmp[i] = (uint8_t)(v + i);
+					dc_cpu_write(m, buf + at, tmp, len);
+					memcpy(ref + at, tmp, len);
+					break;
+				case 1:
+					dc_cpu_fill(m, buf + at, v, len);
+					memset(ref + at, v, len);
+					break;
+				case 2: /* driver code's memcpy, source and destination apart */
+					if (at < from + len && from < at + len)
+						break;
+					drv_memcpy(buf + at, buf + from, len);
+					memmove(ref + at, ref + from, len);
+					break;
+				case 3: /* memmove, overlapping or not */
+					__dc_memmove(buf + at, buf + from, len);
+					memmove(ref + at, ref + from, len);
+					break;
+				case 4:
+					drv_memset(buf + at, v, len);
+					memset(ref + at, v, len);
+					break;
+				case 5: { /* driver code's word stores */
+					size_t w = (at & ~(size_t)3),
+					       n = DC_MIN(len / 4 + 1, (N - w) / 4);
+					drv_store32((volatile uint32_t *)(void *)(buf + w), n,
+					            v * 0x01010101u);
+					memset(ref + w, v, n * 4);
+					break;
+				}
+				case 6: /* a compiler's range reference, then the stores (small) */
+					len = DC_MIN(len, (size_t)512);
+					__tsan_write_range(buf + at, len);
+					memset(buf + at, v, len);
+					memset(ref + at, v, len);
+					break;
+				case 7:
+					dc_cpu_cache_range(
+					    m, buf + at, len,
+					    v & 1 ? DC_CACHE_CLEAN : DC_CACHE_CLEAN_INVAL, true);
+					break;
+				case 8:
+					dc_machine_set_cpu(
+					    m, (uint32_t)dc_rng_below(
+					           &rng, p.processors ? p.processors : 1));
+					break;
+				default: /* read back */
+					dc_cpu_read(m, buf + at, tmp, len);
+					for (size_t i = 0; i < len; i++)
+						bad += tmp[i] != ref[at + i];
+					if (bad)
+						fprintf(
+						    stderr,
+						    "  %s%s: op %u: read of %zu at %zu: %zu bad\n",
+						    *name, observed ? " observed" : "", op, len, at,
+						    bad);
+					break;
+				}
+			}
+			CHECK_EQ(bad, 0);
+			dc_cpu_read(m, buf, tmp, N);
+			CHECK(memcmp(tmp, ref, N) == 0);
+			dc_cpu_cache_range(m, buf, N, DC_CACHE_CLEAN, true);
+			for (size_t i = 0; i < N; i += DC_PAGE_SIZE)
+				bad += memcmp(dc_mem_pa_ptr(&m->mem, dc_va_to_pa(m, buf + i)),
+				              ref + i, DC_PAGE_SIZE) != 0;
+			CHECK_EQ(bad, 0);
+			dc_machine_destroy(m);
+			runs++;
+		}
+	}
+	CHECK(runs >= 8);
+	free(ref);
+	free(tmp);
+}
