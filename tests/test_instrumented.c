@@ -544,8 +544,7 @@ DC_TEST(instrumented_cpu_view_matches_a_flat_copy_under_random_operations)
 					memset(ref + w, v, n * 4);
 					break;
 				}
-				case 6: /* a compiler's range reference, then the stores (small) */
-					len = DC_MIN(len, (size_t)512);
+				case 6: /* a compiler's range reference, then the stores */
 					__tsan_write_range(buf + at, len);
 					memset(buf + at, v, len);
 					memset(ref + at, v, len);

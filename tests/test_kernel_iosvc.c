@@ -382,6 +382,37 @@ DC_TEST(iosvc_power_dpcs_memory_and_irql)
 	dc_sys_destroy(s);
 }
 
+/* An MDL whose PFN array is larger than the caches (768 MiB of pages: 1.5 MiB of PFNs on pc's
+ * 1 MiB LL): the kernel references the MDL, then builds it; every PFN must be what the CPU reads
+ * back through the caches, not the pool's old bytes that a refill of a line evicted before the
+ * store would bring back. */
+DC_TEST(iosvc_mdl_larger_than_the_caches_keeps_every_pfn)
+{
+	struct slog l;
+	PDRIVER_OBJECT drv;
+	struct dc_sys *s = svc_sys(&l, NULL, NULL, &drv);
+	CHECK(s);
+	PHYSICAL_ADDRESS lo = {.QuadPart = 0}, hi = {.QuadPart = -1}, skip = {.QuadPart = 0};
+	SIZE_T bytes = (SIZE_T)768 << 20;
+	PMDL mdl = MmAllocatePagesForMdlEx(lo, hi, skip, bytes, MmCached, MM_DONT_ZERO_ALLOCATION);
+	CHECK(mdl != NULL);
+	size_t n = bytes / PAGE_SIZE;
+	PFN_NUMBER *want = malloc(n * sizeof(*want)), *got = malloc(n * sizeof(*got));
+	CHECK(want && got);
+	memcpy(want, MmGetMdlPfnArray(mdl), n * sizeof(*want)); /* the window: what was stored */
+	dc_cpu_read(M(), MmGetMdlPfnArray(mdl), got, n * sizeof(*got));
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++)
+		bad += got[i] != want[i] || !want[i];
+	CHECK_EQ(bad, 0);
+	MmFreePagesFromMdl(mdl);
+	ExFreePool(mdl);
+	free(want);
+	free(got);
+	CHECK_EQ(l.crash + l.irql, 0);
+	dc_sys_destroy(s);
+}
+
 DC_TEST(iosvc_pages_for_mdl)
 {
 	struct slog l;

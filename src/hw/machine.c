@@ -640,7 +640,7 @@ static inline void sync_lines(struct dc_machine *m, const uint8_t *p, uint64_t l
  * lines can push an earlier one out (their fills, the prefetch after them, a random eviction):
  * such a line is referenced again, as prefetch_after_fill does for a single line.  A few
  * passes settle it (each pass needs another eviction of a line just brought back). */
-static void keep_written(struct dc_machine *m, uint8_t *p, uint8_t *end)
+static bool keep_written(struct dc_machine *m, uint8_t *p, uint8_t *end)
 {
 	uint32_t ls = m->cache.line_size;
 	for (unsigned pass = 0; pass < 8; pass++) {
@@ -655,8 +655,36 @@ static void keep_written(struct dc_machine *m, uint8_t *p, uint8_t *end)
 			}
 		}
 		if (all)
-			return;
+			return true;
 	}
+	return false;
+}
+
+/* The caller of a write reference keep_written could not keep present has stored its bytes
+ * by now (it stores before it calls the machine again): in a line that is gone they are only
+ * in the window, where the line's next fill would overwrite them with memory's old bytes.
+ * They go to memory, exactly the range's bytes (a line's other bytes in the window may be older
+ * than memory's), as the line's write-back would have taken them had the store come while it
+ * was present.  Observers heard of the reference, and of each line's eviction, already. */
+static void spill_commit(struct dc_machine *m)
+{
+	uint8_t *p = m->spill_va, *end = p + m->spill_len;
+	uint32_t ls = m->cache.line_size;
+	m->spill_len = 0;
+	for (uint8_t *q = p; q < end;) {
+		uint8_t *next = (uint8_t *)(((uintptr_t)q | (ls - 1)) + 1);
+		uint64_t n = (uint64_t)((next < end ? next : end) - q);
+		uint64_t pa = dc_mem_va_to_pa(&m->mem, q);
+		if (pa != DC_PA_INVALID && dc_cache_probe(&m->cache, pa, NULL) < 0)
+			memcpy(dc_mem_pa_ptr(&m->mem, pa), q, n);
+		q = next;
+	}
+}
+
+static inline void spill_check(struct dc_machine *m)
+{
+	if (DC_UNLIKELY(m->spill_len))
+		spill_commit(m);
 }
 
 void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_access a,
@@ -664,6 +692,7 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 {
 	if (!len)
 		return;
+	spill_check(m);
 	uint8_t *p = (uint8_t *)va;
 	uint64_t woff = (uint64_t)((uintptr_t)p - (uintptr_t)m->mem.cwin);
 	if (m->q_on) {
@@ -707,9 +736,13 @@ void dc_cpu_ref(struct dc_machine *m, const void *va, uint64_t len, enum dc_acce
 			}
 			q = next;
 		}
-		if (a == DC_ACC_WRITE && (uintptr_t)(end - 1) >> m->cache.line_shift !=
-		                             (uintptr_t)p >> m->cache.line_shift)
-			keep_written(m, p, end);
+		if (a == DC_ACC_WRITE &&
+		    (uintptr_t)(end - 1) >> m->cache.line_shift !=
+		        (uintptr_t)p >> m->cache.line_shift &&
+		    !keep_written(m, p, end)) {
+			m->spill_va = p;
+			m->spill_len = (uint64_t)(end - p);
+		}
 	} else if (dc_mem_in_uncached(&m->mem, p)) {
 		m->st.uncached++;
 		uint64_t pa = dc_mem_va_to_pa(&m->mem, p);
@@ -758,6 +791,7 @@ static bool cpu_copy_lines(struct dc_machine *m, uint8_t *va, uint8_t *host, uin
 	uint64_t woff = (uint64_t)((uintptr_t)va - (uintptr_t)m->mem.cwin);
 	if (woff >= m->mem.va_size || len > m->mem.va_size - woff)
 		return false;
+	spill_check(m);
 	dc_machine_obs_sync(m);
 	uint32_t ls = m->cache.line_size;
 	bool write = a == DC_ACC_WRITE, runs = m->n_obs_access && !m->n_obs_no_run;
@@ -856,6 +890,7 @@ void dc_cpu_fill(struct dc_machine *m, void *va, int byte, uint64_t len)
 uint64_t dc_cpu_cache_range(struct dc_machine *m, const void *va, uint64_t len, enum dc_cache_op op,
                             bool force)
 {
+	spill_check(m);
 	if (!len || (m->plat.coherency == DC_COHERENT && !force))
 		return 0;
 	const uint8_t *p = va;
@@ -970,6 +1005,7 @@ int dc_dma_read(struct dc_machine *m, int source, uint64_t pa, void *dst, uint64
 {
 	if (!dma_range_ok(m, pa, len))
 		return DC_ERR_RANGE;
+	spill_check(m);
 	if (m->plat.coherency == DC_COHERENT)
 		each_cached_line(m, pa, len, snoop_for_read);
 	memcpy(dst, dc_mem_pa_ptr(&m->mem, pa), len);
@@ -982,6 +1018,7 @@ int dc_dma_write(struct dc_machine *m, int source, uint64_t pa, const void *src,
 {
 	if (!dma_range_ok(m, pa, len))
 		return DC_ERR_RANGE;
+	spill_check(m);
 	if (m->plat.coherency == DC_COHERENT) {
 		each_cached_line(m, pa, len, snoop_for_write);
 	} else if (m->plat.adv.speculative_fill > 0 && len) {

@@ -88,6 +88,12 @@ struct dc_machine {
 	struct dc_quiet *q_mru; /* the slot of line mru_vline, if it has one */
 	unsigned q_votes;
 	bool in_adversary; /* adversary fills must not recurse into the adversary */
+	/* A write reference of several lines that could not keep them all present for the store
+	 * that follows it (a range larger than the caches): the stored bytes of its lines that are
+	 * gone are put in memory, as those lines' write-backs would have, before anything else can
+	 * fill them again or read memory (spill_commit, machine.c).  spill_len 0: none. */
+	uint8_t *spill_va;
+	uint64_t spill_len;
 	/* Fast path of the CPU hook: the cached-window line last referenced and the cache's MRU
 	 * tag at that moment; valid while the cache still says that tag is MRU in L1. */
 	uint64_t mru_vline, mru_ctag;
