@@ -895,7 +895,7 @@ static void print_section(void)
  * this bench (see Profiles) and from patched copies of the core measured the same way.  Written
  * when the DMA core (src/hw: the 8237, sysblk, bridge, bus master, bmblk, map registers, bus,
  * clock, machine, CPU path, cache) was at NOTES_FOR; run.sh passes its current commit. */
-#define NOTES_FOR "f3044db"
+#define NOTES_FOR "6d97a48"
 
 static double over_ns(int pi, enum engine e, int rd, size_t si)
 {
@@ -1035,7 +1035,10 @@ static void print_notes(void)
 	    "ns for a call to `memset` (`-mstringop-strategy=libcall` where the compiler has it); "
 	    "`dc_v3_routine` ran up to nine `strcmp`s per map and flush; this bench passed each "
 	    "event by value (a copy the kernel's `dc_kev_emit` does not make): "
-	    "`pc/bm64/write/4K/san` about 330 → 250 ns.  Where the time goes now (`/san` "
+	    "`pc/bm64/write/4K/san` about 330 → 250 ns.  Since ff7c0a9 a line's eviction or "
+	    "write-back costs the checker no shadow lookup while no line is stale (it counts the "
+	    "stale bits), which is nearly always with a correct driver.  Where the time goes now "
+	    "(`/san` "
 	    "profiles): `memmove` (the data itself), this bench's own bus-master check hook "
 	    "(the kernel's `dc_dma_bridge_check`'s stand-in: an event per bus-master access), "
 	    "`dc_chk_on_dma`, `dc_chk_xfer_open` (the record, the sort, `cover_irp`'s walk of "
