@@ -473,14 +473,30 @@ static const struct dc_observer voter_observer = {.cpu_access = voter_cpu};
 
 void __tsan_write_range(void *a, unsigned long size);
 
+/* A device's access to [va, va + len) of the cached window, a page (one physical run) at a time:
+ * dc_dma_write of host bytes (to memory), or dc_dma_read into them. */
+static void dma_pages(struct dc_machine *m, uint8_t *va, uint8_t *host, size_t len, bool write)
+{
+	while (len) {
+		size_t n = DC_MIN(len, DC_PAGE_SIZE - ((uintptr_t)va & DC_PAGE_MASK));
+		uint64_t pa = dc_va_to_pa(m, va);
+		if (write)
+			dc_dma_write(m, 0, pa, host, n);
+		else
+			dc_dma_read(m, 0, pa, host, n);
+		va += n, host += n, len -= n;
+	}
+}
+
 /* Whatever the CPU side does — dmacoh's copies, driver code's stores, memcpy, memmove and memset,
- * cleans, processor switches — with the adversary evicting and prefetching, on every built-in
- * platform, with and without an observer that keeps references on the fast paths: the CPU reads
- * back exactly what it stored (a flat copy kept beside), and memory holds it once cleaned.  Seeded;
- * ranges from a byte to larger than the caches, at any alignment. */
+ * cleans, processor switches — and devices reading and writing with the maintenance a correct
+ * driver does, with the adversary evicting and prefetching, on every built-in platform, with and
+ * without an observer that keeps references on the fast paths: the CPU reads back exactly what it
+ * stored (a flat copy kept beside), and memory holds it once cleaned.  Seeded; ranges from a byte
+ * to larger than the caches, at any alignment. */
 DC_TEST(instrumented_cpu_view_matches_a_flat_copy_under_random_operations)
 {
-	enum { PAGES = 768, N = PAGES * DC_PAGE_SIZE, OPS = 1500 };
+	enum { PAGES = 768, N = PAGES * DC_PAGE_SIZE, OPS = 1000 };
 	uint8_t *ref = malloc(N), *tmp = malloc(N);
 	CHECK(ref && tmp);
 	unsigned runs = 0;
@@ -490,6 +506,8 @@ DC_TEST(instrumented_cpu_view_matches_a_flat_copy_under_random_operations)
 			CHECK(dc_platform_builtin(*name, &p) == 0);
 			p.adv.random_evict = 0.002;
 			p.adv.prefetch_lines = observed ? 2 : p.adv.prefetch_lines;
+			p.adv.speculative_fill = observed ? 0.3 : p.adv.speculative_fill;
+			p.adv.evict_dirty_after_dma = observed || p.adv.evict_dirty_after_dma;
 			p.seed = 1000 + runs;
 			struct dc_machine *m = NULL;
 			CHECK(dc_machine_create(&p, &m) == 0);
@@ -511,7 +529,7 @@ DC_TEST(instrumented_cpu_view_matches_a_flat_copy_under_random_operations)
 				size_t at = dc_rng_below(&rng, N - len + 1);
 				size_t from = dc_rng_below(&rng, N - len + 1);
 				uint8_t v = (uint8_t)dc_rng_next(&rng);
-				switch (dc_rng_below(&rng, 10)) {
+				switch (dc_rng_below(&rng, 12)) {
 				case 0: /* dmacoh's own copy in */
 					for (size_t i = 0; i < len; i++)
 						tmp[i] = (uint8_t)(v + i);
@@ -558,6 +576,25 @@ DC_TEST(instrumented_cpu_view_matches_a_flat_copy_under_random_operations)
 					dc_machine_set_cpu(
 					    m, (uint32_t)dc_rng_below(
 					           &rng, p.processors ? p.processors : 1));
+					break;
+				case 9: /* a device writes or reads the range, as a correct driver
+				         * maintains it (no-ops where the platform is coherent) */
+					if (v & 1) {
+						for (size_t i = 0; i < len; i++)
+							tmp[i] = (uint8_t)(v ^ (i * 7));
+						dc_cpu_cache_range(m, buf + at, len,
+						                   DC_CACHE_CLEAN_INVAL, false);
+						dma_pages(m, buf + at, tmp, len, true);
+						dc_cpu_cache_range(m, buf + at, len,
+						                   DC_CACHE_CLEAN_INVAL, false);
+						memcpy(ref + at, tmp, len);
+					} else {
+						dc_cpu_cache_range(m, buf + at, len, DC_CACHE_CLEAN,
+						                   false);
+						dma_pages(m, buf + at, tmp, len, false);
+						for (size_t i = 0; i < len; i++)
+							bad += tmp[i] != ref[at + i];
+					}
 					break;
 				default: /* read back */
 					dc_cpu_read(m, buf + at, tmp, len);
