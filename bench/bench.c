@@ -377,7 +377,7 @@ static void section_model(void)
 
 	char a[64], b[64], c[64];
 	printf("| stream | references | model ÷ ceiling (goal ≥ 0.75×) | model ÷ cachegrind, net "
-	       "of valgrind (goal > 1×) | model ÷ cachegrind, whole | misses: model = cachegrind "
+	       "of valgrind (goal ≥ 1.5×) | model ÷ cachegrind, whole | misses: model = cachegrind "
 	       "= ceiling |\n|---|---|---|---|---|---|\n");
 	for (size_t si = 0; si < DC_ARRAY_SIZE(model_streams); si++) {
 		const struct xc_counts *k = &res[si].cg;
@@ -396,7 +396,8 @@ static void section_model(void)
 		goal_ratio(res[si].vs_tag, 0.75, "≥ 0.75×", what);
 		snprintf(what, sizeof(what), "cache model ÷ cachegrind (net of valgrind), %s",
 		         model_streams[si].name);
-		goal_ratio(res[si].vs_cg_net, 1.0, "> 1×", what);
+		/* DESIGN §6 asks to be ahead of cachegrind; issue 18 for 1.5× its speed. */
+		goal_ratio(res[si].vs_cg_net, 1.5, "≥ 1.5× (issue 18; DESIGN §6: > 1×)", what);
 		goal(res[si].equal, "equal", res[si].equal ? "equal" : "different", "",
 		     "miss counts model = cachegrind = ceiling, %s", model_streams[si].name);
 	}
@@ -597,6 +598,20 @@ static void section_instr(void)
 			goal(mine <= tsan, "≤ ThreadSanitizer's, same loop, same run", got, by,
 			     "checked access (sanitizer on) against ThreadSanitizer, %s", c->name);
 		}
+	}
+	if (instr_where < 0) {
+		/* Issue 18: a checked access that misses to memory against the same access
+		 * unchecked (the instrumented build, no sanitizer), on the loop that misses. */
+		size_t ci = DC_ARRAY_SIZE(loop_cases) - 1;
+		double r = note_instr[ci][3] / note_instr[ci][0];
+		char got[96], by[64] = "";
+		snprintf(got, sizeof(got), "%.2f× (%.1f / %.1f ns)", r, note_instr[ci][3],
+		         note_instr[ci][0]);
+		if (r > 2)
+			snprintf(by, sizeof(by), "%.2f× over", r / 2);
+		goal(r <= 2, "≤ 2× the unchecked miss", got, by,
+		     "checked access (sanitizer on) missing to memory ÷ unchecked, %s",
+		     loop_cases[ci].name);
 	}
 	printf("\nMedian (min–max) of %d runs; each run times the two builds over about 8 M "
 	       "accesses in %d alternating slices.\n\n",
